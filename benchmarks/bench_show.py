@@ -1,0 +1,203 @@
+"""`exptui show --json` on 100 / 1,000 / 10,000 experiments: cold, warm, the git floor, and `dvc exp show --json`.
+
+    /work/venv/bin/python benchmarks/bench_show.py [--sizes 100 1000 10000] [--dvc-max 1000] [--runs 3] [--keep]
+
+Each size gets a fresh DVC repo (one-stage pipeline: params.yaml with a `train` section, metrics.json with
+`cache: false`) and N experiment commits in DVC's layout (`refs/exps/<b[:2]>/<b[2:]>/exp-<i>`, single parent,
+`dvc: commit experiment <sha256>`), each with its own params.yaml and metrics.json blobs, written in one
+`git fast-import` stream and packed (as `git gc` would leave them). Timings are wall time of whole processes
+(Python startup included), median of --runs:
+
+  floor    `git for-each-ref refs/exps` + one `git cat-file --batch` reading every experiment's params.yaml and
+           metrics.json (what any reader must do at least), no parsing
+  cold     `exptui show --json` with .git/exptui/index deleted (reads and parses everything)
+  warm     `exptui show --json` again (the per-commit cache file is used)
+  dvc      `dvc exp show --json` cold (its .dvc/tmp/exps/cache deleted) and warm; only up to --dvc-max
+           experiments (cold DVC takes ~17 ms per experiment: 200 s at 10k)
+"""
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import os
+import random
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+BIN = Path(sys.executable).parent
+EXPTUI = str(BIN / "exptui")
+DVC = shutil.which("dvc", path=str(BIN)) or shutil.which("dvc")
+
+DVC_YAML = """\
+stages:
+  train:
+    cmd: python train.py
+    deps: [train.py]
+    params: [train]
+    outs: [model.pkl]
+    metrics:
+      - metrics.json:
+          cache: false
+"""
+
+
+def _env() -> dict[str, str]:
+    env = dict(os.environ)
+    env.update(GIT_AUTHOR_NAME="bench", GIT_AUTHOR_EMAIL="bench@example.invalid", GIT_COMMITTER_NAME="bench",
+               GIT_COMMITTER_EMAIL="bench@example.invalid", DVC_NO_ANALYTICS="1", GIT_CONFIG_NOSYSTEM="1")
+    # Measure what an installed exptui/dvc costs: bytecode cached (outside the source tree), as for any user,
+    # like the other benchmarks (a shell with PYTHONDONTWRITEBYTECODE=1 recompiles every module on every run).
+    env.pop("PYTHONDONTWRITEBYTECODE", None)
+    env["PYTHONPYCACHEPREFIX"] = os.path.join(tempfile.gettempdir(), "exptui-bench-pycache")
+    return env
+
+
+def sh(cmd: list[str], cwd: Path, env: dict[str, str], input: bytes | None = None) -> bytes:
+    proc = subprocess.run(cmd, cwd=cwd, env=env, input=input, capture_output=True)
+    if proc.returncode != 0:
+        raise SystemExit(f"{' '.join(cmd)} failed:\n{proc.stderr.decode(errors='replace')}")
+    return proc.stdout
+
+
+def params_text(rng: random.Random) -> str:
+    return (f"train:\n  lr: {rng.choice([0.001, 0.01, 0.05, 0.1, 0.3])}\n  n_estimators: {rng.randint(10, 500)}\n"
+            f"  max_depth: {rng.randint(2, 12)}\n  subsample: {round(rng.uniform(0.5, 1), 3)}\n"
+            f"  model: {rng.choice(['lgbm', 'rf', 'logreg'])}\nseed: {rng.randint(0, 10**6)}\n")
+
+
+def metrics_text(rng: random.Random) -> str:
+    return json.dumps({"auc": round(rng.uniform(0.6, 0.95), 6), "f1": round(rng.uniform(0.3, 0.8), 6),
+                       "loss": round(rng.uniform(0.2, 0.7), 6), "test": {"acc": round(rng.uniform(0.7, 0.9), 6)}})
+
+
+def make_repo(n: int, where: Path) -> Path:
+    env = _env()
+    repo = where / f"repo-{n}"
+    repo.mkdir(parents=True)
+    sh(["git", "init", "-q", "-b", "main"], repo, env)
+    sh([DVC or "dvc", "init", "-q"], repo, env)
+    (repo / "dvc.yaml").write_text(DVC_YAML)
+    (repo / "train.py").write_text("print('train')\n")
+    rng = random.Random(n)
+    (repo / "params.yaml").write_text(params_text(rng))
+    sh(["git", "add", "-A"], repo, env)
+    sh(["git", "commit", "-q", "-m", "baseline"], repo, env)
+    baseline = sh(["git", "rev-parse", "HEAD"], repo, env).decode().strip()
+    now = int(time.time()) - n
+    stream = []
+    for i in range(n):
+        p = params_text(rng).encode()
+        m = metrics_text(rng).encode()
+        msg = f"dvc: commit experiment {hashlib.sha256(p + m).hexdigest()}".encode()
+        ref = f"refs/exps/{baseline[:2]}/{baseline[2:]}/exp-{i:05d}"
+        stream.append(f"commit {ref}\ncommitter bench <bench@example.invalid> {now + i} +0000\n".encode())
+        stream.append(f"data {len(msg)}\n".encode() + msg + b"\n")
+        stream.append(f"from {baseline}\n".encode())
+        stream.append(f"M 100644 inline params.yaml\ndata {len(p)}\n".encode() + p + b"\n")
+        stream.append(f"M 100644 inline metrics.json\ndata {len(m)}\n".encode() + m + b"\n\n")
+    sh(["git", "fast-import", "--quiet"], repo, env, input=b"".join(stream))
+    sh(["git", "gc", "-q"], repo, env)  # packed objects and refs, as a repo with history has them
+    return repo
+
+
+CPU: dict[str, list[float]] = {}
+
+
+def _children_cpu() -> float:
+    import resource
+
+    ru = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return ru.ru_utime + ru.ru_stime
+
+
+def timed(cmd: list[str], cwd: Path, env: dict[str, str], before=None, input: bytes | None = None,
+          label: str | None = None) -> float:
+    """Wall time of the command; its CPU time (user+sys, children included) is kept under `label`: on a shared
+    machine CPU time is the steadier figure."""
+    if before is not None:
+        before()
+    cpu0 = _children_cpu()
+    start = time.perf_counter()
+    sh(cmd, cwd, env, input)
+    wall = time.perf_counter() - start
+    if label:
+        CPU.setdefault(label, []).append(_children_cpu() - cpu0)
+    return wall
+
+
+def floor(repo: Path, env: dict[str, str]) -> float:
+    start = time.perf_counter()
+    refs = sh(["git", "for-each-ref", "--format=%(objectname)", "refs/exps"], repo, env).decode().split()
+    req = "".join(f"{r}:params.yaml\n{r}:metrics.json\n" for r in refs).encode()
+    sh(["git", "cat-file", "--batch"], repo, env, input=req)
+    return time.perf_counter() - start
+
+
+def median(fn, runs: int) -> float:
+    return statistics.median(fn() for _ in range(runs))
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--sizes", type=int, nargs="+", default=[100, 1000, 10000])
+    ap.add_argument("--dvc-max", type=int, default=1000)
+    ap.add_argument("--runs", type=int, default=3)
+    ap.add_argument("--keep", action="store_true")
+    args = ap.parse_args()
+    env = _env()
+    tmp = Path(tempfile.mkdtemp(prefix="bench-show-"))
+    rows = []
+    try:
+        for n in args.sizes:
+            t0 = time.perf_counter()
+            repo = make_repo(n, tmp)
+            setup = time.perf_counter() - t0
+            index = repo / ".git" / "exptui" / "index"
+            show = [EXPTUI, "show", "--json"]
+            out = json.loads(sh(show, repo, env))
+            assert sum(1 for r in out if r["kind"] == "experiment") == n, "exptui did not list every experiment"
+            f = median(lambda: floor(repo, env), args.runs)
+            cold = median(lambda: timed(show, repo, env, lambda: shutil.rmtree(index, ignore_errors=True),
+                                        label=f"cold{n}"), args.runs)
+            sh(show, repo, env)
+            warm = median(lambda: timed(show, repo, env, label=f"warm{n}"), args.runs)
+            dvc_cold = dvc_warm = None
+            if DVC and n <= args.dvc_max:
+                dvc_cache = repo / ".dvc" / "tmp" / "exps" / "cache"
+                dvc_show = [DVC, "exp", "show", "--json"]
+                dvc_cold = timed(dvc_show, repo, env, lambda: shutil.rmtree(dvc_cache, ignore_errors=True),
+                                 label=f"dvccold{n}")
+                dvc_warm = median(lambda: timed(dvc_show, repo, env, label=f"dvcwarm{n}"), max(1, args.runs - 1))
+                print(f"n={n}: dvc CPU time: cold {statistics.median(CPU[f'dvccold{n}']):.3f}s "
+                      f"warm {statistics.median(CPU[f'dvcwarm{n}']):.3f}s", file=sys.stderr)
+            rows.append((n, setup, f, cold, warm, dvc_cold, dvc_warm))
+            cpu_cold, cpu_warm = statistics.median(CPU[f"cold{n}"]), statistics.median(CPU[f"warm{n}"])
+            print(f"n={n}: exptui CPU time (user+sys, git included): cold {cpu_cold:.3f}s warm {cpu_warm:.3f}s; "
+                  f"load average {os.getloadavg()[0]:.1f}", file=sys.stderr)
+            print(f"n={n}: floor {f:.3f}s  exptui cold {cold:.3f}s warm {warm:.3f}s  "
+                  f"dvc cold {dvc_cold if dvc_cold is None else round(dvc_cold, 2)}s "
+                  f"warm {dvc_warm if dvc_warm is None else round(dvc_warm, 2)}s  (setup {setup:.1f}s)",
+                  file=sys.stderr, flush=True)
+    finally:
+        if not args.keep:
+            shutil.rmtree(tmp, ignore_errors=True)
+        else:
+            print(f"repos kept in {tmp}", file=sys.stderr)
+
+    def fmt(v: float | None) -> str:
+        return "—" if v is None else f"{v:.3f} s" if v < 10 else f"{v:.1f} s"
+
+    print("| experiments | git floor | exptui cold | exptui warm | dvc cold | dvc warm |")
+    print("|---:|---:|---:|---:|---:|---:|")
+    for n, _setup, f, cold, warm, dc, dw in rows:
+        print(f"| {n:,} | {fmt(f)} | {fmt(cold)} | {fmt(warm)} | {fmt(dc)} | {fmt(dw)} |")
+
+
+if __name__ == "__main__":
+    main()

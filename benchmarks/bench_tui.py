@@ -1,0 +1,218 @@
+"""Which table should the dashboard use? Measure, don't guess.
+
+Compares Textual's stock `DataTable` with exptui's Line-API `ExperimentTable` on synthetic experiments
+(30 params/metrics columns), headless:
+
+- first paint: from handing the rows to the widget until the screen has been rendered once;
+- filter keystroke: replacing the shown rows with a filtered subset (what one keystroke in the filter bar does)
+  until the next paint; the median over several keystrokes.
+
+- dashboard: the full app over an in-memory project (query-layer model + the virtual table).
+
+Run: /work/venv/bin/python benchmarks/bench_tui.py [--sizes 1000,10000]
+"""
+from __future__ import annotations
+
+import argparse
+import asyncio
+import random
+import statistics
+import sys
+import time
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from exptui.records import Annotations, ExperimentRow  # noqa: E402
+
+
+def synthetic_rows(n: int, n_params: int = 15, n_metrics: int = 15, seed: int = 7) -> list[ExperimentRow]:
+    """`n` experiments under n/50 baselines, with realistic nested params and float metrics."""
+    rng = random.Random(seed)
+    rows: list[ExperimentRow] = []
+    base_time = datetime(2026, 11, 1, 9, 0, tzinfo=timezone.utc)
+    n_baselines = max(1, n // 50)
+    per = n // n_baselines
+    for b in range(n_baselines):
+        bsha = f"{b:040x}"
+        params = {"params.yaml": {f"train.p{i}": round(rng.uniform(0, 1), 4) for i in range(n_params)}}
+        metrics = {"metrics.json": {f"m{i}": rng.uniform(0, 1) for i in range(n_metrics)}}
+        rows.append(ExperimentRow(name=f"c{b:04d}", rev=bsha, baseline=bsha, kind="baseline",
+                                  baseline_name=f"main~{b}", created=base_time + timedelta(hours=b),
+                                  params=params, metrics=metrics))
+        for e in range(per - 1 if b else per - 1 + n - per * n_baselines):
+            sha = f"{b:020x}{e:020x}"
+            rows.append(ExperimentRow(
+                name=f"exp-{b:03d}-{e:03d}", rev=sha, baseline=bsha,
+                created=base_time + timedelta(hours=b, minutes=e),
+                params={"params.yaml": {k: round(rng.uniform(0, 1), 4) for k in params["params.yaml"]}},
+                metrics={"metrics.json": {k: rng.uniform(0, 1) for k in metrics["metrics.json"]}},
+                annotations=Annotations(starred=rng.random() < 0.05),
+                ref=f"refs/exps/{bsha[:2]}/{bsha[2:]}/exp-{b:03d}-{e:03d}"))
+    return rows
+
+
+def _columns(rows: list[ExperimentRow]):
+    from exptui.tui.widgets.experiment_table import TableColumn
+
+    first = rows[0]
+    cols = []
+    for family, data in (("params", first.params), ("metrics", first.metrics)):
+        for file, values in data.items():
+            for key in values:
+                cols.append(TableColumn(f"{family}:{file}:{key}", key, file, family, numeric=True))
+    return cols
+
+
+def _cell(row: ExperimentRow, col) -> tuple[str, str]:
+    family, file, key = col.id.split(":", 2)
+    value = getattr(row, family).get(file, {}).get(key)
+    if value is None:
+        return "-", "missing"
+    return (f"{value:.5g}" if isinstance(value, float) else str(value)), ""
+
+
+class SyntheticProject:
+    """An in-memory stand-in for `exptui.project.Project` (dev runs and the app-level benchmark)."""
+
+    branch_name = "main"
+
+    def __init__(self, rows: list[ExperimentRow]) -> None:
+        self.rows = rows
+        self.token = "0"
+
+    def experiments(self) -> list[ExperimentRow]:
+        return list(self.rows)
+
+    def changed_token(self) -> str:
+        return self.token
+
+
+CURSOR_MOVES: list[float] = []   # dashboard: median seconds per `j` keypress (incl. Pilot overhead)
+
+FILTERS = [0.1, 0.3, 0.5, 0.7, 0.9, 0.5, 0.2]
+
+
+def _filtered(rows: list[ExperimentRow], threshold: float) -> list[ExperimentRow]:
+    return [r for r in rows if r.metrics["metrics.json"]["m0"] > threshold]
+
+
+async def bench_datatable(rows: list[ExperimentRow]) -> tuple[float, float]:
+    from textual.app import App, ComposeResult
+    from textual.widgets import DataTable
+
+    cols = _columns(rows)
+
+    class Bench(App):
+        def compose(self) -> ComposeResult:
+            yield DataTable()
+
+    app = Bench()
+    async with app.run_test(size=(160, 48)) as pilot:
+        table = app.query_one(DataTable)
+
+        def load(subset: list[ExperimentRow]) -> None:
+            table.clear()
+            table.add_rows([[r.name, r.status, *(_cell(r, c)[0] for c in cols)] for r in subset])
+
+        t0 = time.perf_counter()
+        table.add_columns("name", "status", *(c.label for c in cols))
+        load(rows)
+        await pilot.pause()
+        first = time.perf_counter() - t0
+        lat = []
+        for threshold in FILTERS:
+            t0 = time.perf_counter()
+            load(_filtered(rows, threshold))
+            await pilot.pause()
+            lat.append(time.perf_counter() - t0)
+    return first, statistics.median(lat)
+
+
+async def bench_experiment_table(rows: list[ExperimentRow]) -> tuple[float, float]:
+    from textual.app import App, ComposeResult
+
+    from exptui.tui.widgets.experiment_table import ExperimentTable
+
+    cols = _columns(rows)
+
+    class Bench(App):
+        def compose(self) -> ComposeResult:
+            yield ExperimentTable(_cell)
+
+    app = Bench()
+    async with app.run_test(size=(160, 48)) as pilot:
+        table = app.query_one(ExperimentTable)
+        t0 = time.perf_counter()
+        table.set_columns([], cols)
+        table.update_rows(rows)
+        await pilot.pause()
+        first = time.perf_counter() - t0
+        lat = []
+        for threshold in FILTERS:
+            t0 = time.perf_counter()
+            table.update_rows(_filtered(rows, threshold))
+            await pilot.pause()
+            lat.append(time.perf_counter() - t0)
+    return first, statistics.median(lat)
+
+
+async def bench_dashboard(rows: list[ExperimentRow]) -> tuple[float, float]:
+    """The whole dashboard: project rows -> query-layer model (filter, group, sort, columns) -> virtual table.
+
+    First paint = app start until the rows are on screen; keystroke = the filter expression changes by one
+    character (what the debounced filter bar applies), excluding the debounce delay itself.
+    """
+    import subprocess
+    import tempfile
+
+    from exptui.tui.app import ExptuiApp
+    from exptui.tui.view_state import ViewState
+
+    with tempfile.TemporaryDirectory() as tmp:
+        subprocess.run(["git", "init", "-q", tmp], check=True)
+        app = ExptuiApp(SyntheticProject(rows), Path(tmp), poll_interval=60, view=ViewState())
+        t0 = time.perf_counter()
+        async with app.run_test(size=(160, 48)) as pilot:
+            while not app.reloads:
+                await pilot.pause(0.005)
+            await pilot.pause()
+            first = time.perf_counter() - t0
+            moves = []
+            for _ in range(20):
+                t0 = time.perf_counter()
+                await pilot.press("j")
+                moves.append(time.perf_counter() - t0)
+            CURSOR_MOVES.append(statistics.median(moves))
+            lat = []
+            typed = ""
+            for char in "m0 > 0.5 and m1 < 0.9":
+                typed += char
+                t0 = time.perf_counter()
+                app.main._apply_filter(typed)
+                await pilot.pause()
+                lat.append(time.perf_counter() - t0)
+    return first, statistics.median(lat)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--sizes", default="1000,10000")
+    args = parser.parse_args()
+    sizes = [int(s) for s in args.sizes.split(",")]
+    print(f"{'rows':>7} {'widget':<16} {'first paint':>12} {'filter keystroke':>17}")
+    print("  (dashboard = the full app: Project rows -> exptui.query table model -> ExperimentTable)")
+    for n in sizes:
+        rows = synthetic_rows(n)
+        for label, bench in (("DataTable", bench_datatable), ("ExperimentTable", bench_experiment_table),
+                             ("dashboard", bench_dashboard)):
+            first, key = asyncio.run(bench(rows))
+            print(f"{n:>7} {label:<16} {first * 1000:>10.0f}ms {key * 1000:>15.0f}ms", flush=True)
+            if label == "dashboard":
+                print(f"{'':>7} {'':<16} cursor move (j): {CURSOR_MOVES[-1] * 1000:.0f}ms", flush=True)
+
+
+if __name__ == "__main__":
+    main()
+

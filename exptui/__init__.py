@@ -1,0 +1,2 @@
+"""exptui: a terminal dashboard and fast engine for DVC experiments."""
+__version__ = "0.1.0"

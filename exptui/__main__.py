@@ -1,0 +1,3 @@
+from exptui.cli import main
+
+main()

@@ -1,0 +1,366 @@
+"""Experiment commands: run, show, diff, apply, branch, remove, star, label, note, gc, push, pull.
+
+Each command opens the `Project` of ``-C REPO`` (default: the current directory) and prints plain text, or
+JSON/CSV/markdown for scripts. `show --json` with no filtering stays on a fast path (no table model) so listing
+10,000 experiments is bound by git, not by Python.
+"""
+from __future__ import annotations
+
+import json
+import shutil
+import sys
+from typing import TYPE_CHECKING, Any
+
+import click
+
+if TYPE_CHECKING:  # pragma: no cover
+    from exptui.project import Project
+    from exptui.records import ExperimentRow
+
+
+def _project(ctx: click.Context) -> "Project":
+    from exptui.project import Project
+
+    return Project.open((ctx.obj or {}).get("repo", "."))
+
+
+def _short(row: "ExperimentRow") -> str:
+    return f"{row.name} ({row.rev[:7]})" if row.rev != "workspace" else "workspace"
+
+
+# --- run ------------------------------------------------------------------------------------------------------
+
+
+@click.command(context_settings={"show_default": True})
+@click.option("-S", "--set-param", "overrides", multiple=True, metavar="[FILE:]KEY=VALUE",
+              help="Set a param (repeatable). A value list (a=1,2,3) or range(...) makes a sweep (needs --queue).")
+@click.option("-n", "--name", default=None, help="Experiment name (a sweep gets NAME-1, NAME-2, ...).")
+@click.option("--temp", is_flag=True, help="Run in an isolated copy; the workspace is not touched.")
+@click.option("--queue", "queue", is_flag=True, help="Queue instead of running now.")
+@click.option("-f", "--force", is_flag=True, help="Re-run all stages and replace an experiment of the same name.")
+@click.option("--random", "random_n", type=int, default=None, metavar="N", help="Queue N random combinations.")
+@click.option("--seed", type=int, default=None, help="Seed for --random.")
+@click.option("--yes", is_flag=True, help="Queue sweeps larger than 1,000 experiments without refusing.")
+@click.option("-j", "--jobs", type=int, default=1, help="Workers to start with --start.")
+@click.option("--start", is_flag=True, help="Start queue workers after queueing.")
+@click.option("--dry", is_flag=True, help="Only print what would be queued.")
+@click.option("-m", "--message", default=None, help="Commit message instead of DVC's default.")
+@click.option("-q", "--quiet", is_flag=True, help="Do not echo stage output.")
+@click.argument("targets", nargs=-1)
+@click.pass_context
+def run(ctx: click.Context, overrides: tuple[str, ...], name: str | None, temp: bool, queue: bool, force: bool,
+        random_n: int | None, seed: int | None, yes: bool, jobs: int, start: bool, dry: bool,
+        message: str | None, quiet: bool, targets: tuple[str, ...]) -> None:
+    """Run an experiment (like `dvc exp run`), or queue one or a sweep with --queue.
+
+    \b
+    exptui run -S train.lr=0.05              run now in the workspace; results stay there
+    exptui run --temp -S train.lr=0.05       run in an isolated copy
+    exptui run --queue -S 'train.lr=0.01,0.1' -S 'train.depth=range(3,7)' --start -j 2
+    """
+    from dvc_compat.sweep import is_sweep, parse_overrides
+
+    parsed = parse_overrides(list(overrides))
+    project = _project(ctx)
+    sweep = is_sweep(parsed) or random_n is not None
+    if queue or sweep or dry:
+        if sweep and not (queue or dry):
+            raise click.UsageError("a sweep makes several experiments: add --queue (and --start to run them)")
+        manager = project.queue
+        if dry:
+            for item in manager.preview(list(overrides), random_n=random_n, seed=seed):
+                click.echo(item["text"] or "(no overrides)")
+            return
+        entries = manager.enqueue(list(overrides), name=name, random_n=random_n, seed=seed, yes=yes)
+        for e in entries:
+            click.echo(f"queued {getattr(e, 'name', e)}")
+        click.echo(f"{len(entries)} experiment{'s' if len(entries) != 1 else ''} queued.", err=True)
+        if start:
+            workers = manager.start(jobs=jobs)
+            click.echo(f"started {len(workers)} worker{'s' if len(workers) != 1 else ''}; "
+                       "follow them with `exptui queue status` or `exptui`.", err=True)
+        return
+
+    out = sys.stdout.buffer
+
+    def sink(chunk: bytes) -> None:
+        if not quiet:
+            out.write(chunk)
+            out.flush()
+
+    def events(ev: Any) -> None:
+        if quiet:
+            return
+        kind = getattr(ev, "kind", "")
+        stage = getattr(getattr(ev, "stage", None), "address", "")
+        if kind == "start":
+            click.echo(f"Running stage '{stage}':", err=True)
+        elif kind in ("skipped", "restored", "run-cache", "frozen", "committed"):
+            click.echo(getattr(ev, "message", None) or f"Stage '{stage}': {kind}", err=True)
+
+    row = project.run(list(overrides), name=name, temp=temp, force=force, sink=sink, events=events,
+                      targets=list(targets) or None, message=message, command=_command_line())
+    click.echo(f"\nRecorded experiment {row.name} ({row.rev[:7]}) on {row.baseline_name or row.baseline[:7]}.")
+    large = getattr(project.last_record, "large_files", ())
+    if large:
+        click.echo("warning: large files were committed with the experiment (add them to .gitignore or track "
+                   "them with DVC): " + ", ".join(large), err=True)
+    if not temp:
+        click.echo("Its results are in the workspace; `exptui apply` another experiment to switch.", err=True)
+    for file, values in row.metrics.items():
+        shown = ", ".join(f"{k}={_fmt(v)}" for k, v in list(values.items())[:8])
+        click.echo(f"  {file}: {shown}")
+
+
+def _command_line() -> str:
+    import shlex
+
+    return " ".join(shlex.quote(a) for a in ["exptui", *sys.argv[1:]])
+
+
+def _fmt(v: Any) -> str:
+    return f"{v:.5g}" if isinstance(v, float) else str(v)
+
+
+# --- show -----------------------------------------------------------------------------------------------------
+
+
+@click.command()
+@click.option("--json", "as_json", is_flag=True, help="JSON (schema: docs/show-json.md).")
+@click.option("--csv", "as_csv", is_flag=True, help="CSV, full precision.")
+@click.option("--md", "as_md", is_flag=True, help="Markdown table.")
+@click.option("-A", "--all-commits", is_flag=True, help="Experiments of every commit, not only HEAD and branch tips.")
+@click.option("-n", "--num", type=int, default=1, help="Show the last N commits of HEAD's first-parent history.")
+@click.option("--sort-by", "sort_by", default=None, metavar="COL[:desc]", help="Sort experiments within baselines.")
+@click.option("--filter", "filter_", default=None, metavar="EXPR", help="Only rows matching, e.g. 'acc > 0.8'.")
+@click.option("--only-changed", is_flag=True, help="Hide columns whose value is the same in every row.")
+@click.option("--keep", multiple=True, metavar="RE", help="Columns to keep (regex; repeatable).")
+@click.option("--drop", multiple=True, metavar="RE", help="Columns to drop (regex; repeatable).")
+@click.option("--precision", type=int, default=None, help="Significant digits for floats (default 5).")
+@click.pass_context
+def show(ctx: click.Context, as_json: bool, as_csv: bool, as_md: bool, all_commits: bool, num: int,
+         sort_by: str | None, filter_: str | None, only_changed: bool, keep: tuple[str, ...],
+         drop: tuple[str, ...], precision: int | None) -> None:
+    """List experiments with their params and metrics (like `dvc exp show`)."""
+    if sum((as_json, as_csv, as_md)) > 1:
+        raise click.UsageError("choose one of --json, --csv, --md")
+    project = _project(ctx)
+    rows = project.experiments(all_commits=all_commits, num=num)
+    plain = not (sort_by or filter_ or only_changed or keep or drop)
+    if as_json and plain:
+        from exptui.store.show_json import rows_to_json
+
+        # indented for people, one line (C encoder, ~10x faster at 10k rows) for pipes and scripts
+        _write(rows_to_json(rows, indent=2 if sys.stdout.isatty() else None) + "\n")
+        return
+    from exptui.query.filter import FilterError
+    from exptui.query.table import ExperimentTable
+
+    kwargs: dict[str, Any] = {"head": project.git.rev_parse("HEAD")}
+    if precision is not None:
+        kwargs["precision"] = precision
+    table = ExperimentTable(rows, **kwargs)
+    if filter_:
+        try:
+            table.set_filter(filter_)
+        except FilterError as exc:
+            from exptui.errors import ExptuiError
+
+            # one error line, then the expression with a caret under the mistake
+            raise ExptuiError(exc.message + "\n  " + exc.caret(filter_).replace("\n", "\n  ")) from None
+    if sort_by:
+        table.set_sort(sort_by)
+    if only_changed:
+        table.set_only_changed(True)
+    if keep:
+        table.set_keep(keep)
+    if drop:
+        table.set_drop(drop)
+    if as_json:
+        _write(table.to_json() + "\n")
+    elif as_csv:
+        _write(table.to_csv(precision))
+    elif as_md:
+        _write(table.to_markdown())
+    else:
+        width = shutil.get_terminal_size((200, 24)).columns if sys.stdout.isatty() else None
+        _write(table.render_text(width=width))
+        # the '!' cells of the workspace are the user's to fix: say why, one line per file (on stderr)
+        for row in rows:
+            if row.kind == "workspace":
+                for reason in row.errors.values():
+                    click.echo(f"warning: {reason}; its values show as '!' in the workspace row", err=True)
+
+
+def _write(text: str) -> None:
+    sys.stdout.write(text)
+    sys.stdout.flush()
+
+
+# --- diff -----------------------------------------------------------------------------------------------------
+
+
+@click.command()
+@click.argument("a")
+@click.argument("b", required=False)
+@click.option("--json", "as_json", is_flag=True, help="JSON like `dvc exp diff --json`.")
+@click.option("--md", "as_md", is_flag=True, help="Markdown table.")
+@click.option("--all", "include_unchanged", is_flag=True, help="Include unchanged values.")
+@click.option("--precision", type=int, default=None, help="Significant digits for floats.")
+@click.pass_context
+def diff(ctx: click.Context, a: str, b: str | None, as_json: bool, as_md: bool, include_unchanged: bool,
+         precision: int | None) -> None:
+    """Show how experiment A differs from B (default: A's baseline)."""
+    from exptui.query import compare
+
+    project = _project(ctx)
+    old, new = project.diff_pair(a, b)
+    rows = compare.diff(old, new, include_unchanged=include_unchanged)
+    old_name = old.baseline_name if old.kind == "baseline" and old.baseline_name else old.name
+    kwargs: dict[str, Any] = {} if precision is None else {"precision": precision}
+    if as_json:
+        _write(json.dumps(compare.diff_to_json(rows), indent=2, ensure_ascii=False) + "\n")
+    elif as_md:
+        _write(compare.diff_to_markdown(rows, old_name, new.name, **kwargs))
+    else:
+        _write(compare.diff_to_text(rows, old_name, new.name, **kwargs))
+
+
+# --- workspace and refs ---------------------------------------------------------------------------------------
+
+
+@click.command()
+@click.argument("name")
+@click.option("-f", "--force", is_flag=True, help="Overwrite uncommitted changes to the files it changes.")
+@click.pass_context
+def apply(ctx: click.Context, name: str, force: bool) -> None:
+    """Put experiment NAME's params, metrics and outputs into the workspace (HEAD does not move)."""
+    project = _project(ctx)
+    result = project.apply(name, force=force)
+    click.echo(f"Applied {name} ({result.rev[:7]}): {len(result.written)} file(s) written"
+               + (f", {len(result.deleted)} removed" if result.deleted else "")
+               + (f", {len(result.restored)} output(s) restored from the cache" if result.restored else "") + ".")
+    if result.missing:
+        click.echo("warning: not in the local DVC cache (run `dvc pull` or re-run): " + ", ".join(result.missing),
+                   err=True)
+
+
+@click.command()
+@click.argument("name")
+@click.argument("branch")
+@click.pass_context
+def branch(ctx: click.Context, name: str, branch: str) -> None:
+    """Create git branch BRANCH at experiment NAME."""
+    sha = _project(ctx).branch(name, branch)
+    click.echo(f"Created branch {branch} at {sha[:7]} (experiment {name}). Switch with: git checkout {branch}")
+
+
+@click.command()
+@click.argument("names", nargs=-1)
+@click.option("-A", "--all", "all_", is_flag=True, help="Remove every experiment (of all baselines).")
+@click.pass_context
+def remove(ctx: click.Context, names: tuple[str, ...], all_: bool) -> None:
+    """Remove experiments (their refs; the commits stay until git gc)."""
+    if not names and not all_:
+        raise click.UsageError("name the experiments to remove, or pass --all")
+    if names and all_:
+        raise click.UsageError("give names or --all, not both")
+    removed = _project(ctx).remove(names, all=all_)
+    for r in removed:
+        click.echo(f"removed {_short(r)}")
+    if not removed:
+        click.echo("nothing to remove")
+
+
+@click.command()
+@click.argument("name")
+@click.option("--off", is_flag=True, help="Remove the star.")
+@click.pass_context
+def star(ctx: click.Context, name: str, off: bool) -> None:
+    """Star (or --off: unstar) experiment NAME."""
+    _project(ctx).star(name, not off)
+    click.echo(f"{'unstarred' if off else 'starred'} {name}")
+
+
+@click.command(context_settings={"ignore_unknown_options": True})
+@click.argument("name")
+@click.argument("changes", nargs=-1, type=click.UNPROCESSED)
+@click.pass_context
+def label(ctx: click.Context, name: str, changes: tuple[str, ...]) -> None:
+    """Add (+LABEL or LABEL) or remove (-LABEL) labels of experiment NAME; with none, print them."""
+    add: list[str] = []
+    rm: list[str] = []
+    for change in changes:  # in order: the last mention of a label wins
+        target, other, lbl = (rm, add, change[1:]) if change.startswith("-") else \
+            (add, rm, change[1:] if change.startswith("+") else change)
+        if lbl in other:
+            other.remove(lbl)
+        if lbl not in target:
+            target.append(lbl)
+    project = _project(ctx)
+    if not changes:
+        row = project.resolve(name)
+        click.echo(" ".join(row.annotations.labels))
+        return
+    ann = project.label(name, add, rm)
+    click.echo(f"{name}: {' '.join(ann.labels) or '(no labels)'}")
+
+
+@click.command()
+@click.argument("name")
+@click.argument("text")
+@click.pass_context
+def note(ctx: click.Context, name: str, text: str) -> None:
+    """Attach a note to experiment NAME ('' clears it)."""
+    _project(ctx).note(name, text)
+    click.echo(f"{'noted' if text.strip() else 'cleared note of'} {name}")
+
+
+@click.command()
+@click.option("-w", "--workspace", is_flag=True, help="Keep experiments of HEAD.")
+@click.option("-a", "--all-branches", is_flag=True, help="Keep experiments of every branch tip.")
+@click.option("-T", "--all-tags", is_flag=True, help="Keep experiments of every tag.")
+@click.option("-A", "--all-commits", is_flag=True, help="Keep experiments of any commit reachable from a branch/tag.")
+@click.option("--dry-run", is_flag=True, help="Only list what would be removed.")
+@click.option("-y", "--yes", is_flag=True, help="Do not ask for confirmation.")
+@click.pass_context
+def gc(ctx: click.Context, workspace: bool, all_branches: bool, all_tags: bool, all_commits: bool, dry_run: bool,
+       yes: bool) -> None:
+    """Remove experiments whose baseline is no longer kept (default: not reachable from any branch or tag)."""
+    project = _project(ctx)
+    flags = {"workspace": workspace, "all_branches": all_branches, "all_tags": all_tags, "all_commits": all_commits}
+    plan = project.gc(**flags, dry_run=True)
+    if not plan.remove:
+        click.echo(f"nothing to remove ({len(plan.keep)} experiment(s) kept)")
+        if not dry_run:
+            project.gc(**flags)  # still prunes the index cache
+        return
+    for ref, sha in plan.remove:
+        click.echo(f"would remove {ref.rsplit('/', 1)[-1]} ({sha[:7]}, baseline {ref.split('/')[2]}{ref.split('/')[3][:5]})"
+                   if dry_run or not yes else f"removing {ref.rsplit('/', 1)[-1]} ({sha[:7]})")
+    if dry_run:
+        return
+    if not yes and not click.confirm(f"Remove {len(plan.remove)} experiment(s)?", default=False, err=True):
+        raise click.exceptions.Abort()
+    done = project.gc(**flags)
+    click.echo(f"removed {len(done.remove)} experiment(s); kept {len(done.keep)}")
+
+
+@click.command()
+@click.argument("remote")
+@click.argument("names", nargs=-1)
+@click.pass_context
+def push(ctx: click.Context, remote: str, names: tuple[str, ...]) -> None:
+    """Push experiments (all, or NAMES) and their stars/labels/notes to git REMOTE."""
+    pushed = _project(ctx).push(remote, list(names) or None)
+    click.echo(f"pushed {len(pushed)} experiment ref(s) to {remote}")
+
+
+@click.command()
+@click.argument("remote")
+@click.argument("names", nargs=-1)
+@click.pass_context
+def pull(ctx: click.Context, remote: str, names: tuple[str, ...]) -> None:
+    """Fetch experiments (all, or NAMES) and their annotations from git REMOTE."""
+    fetched = _project(ctx).pull(remote, list(names) or None)
+    click.echo(f"fetched {len(fetched)} experiment ref(s) from {remote}")

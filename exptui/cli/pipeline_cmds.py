@@ -1,0 +1,168 @@
+"""`exptui repro`, `exptui status`, `exptui dag`: DVC's pipeline commands, same files, faster.
+
+Imports stay minimal: a no-op `repro`/`status` must finish well under 0.25 s with Python startup.
+"""
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import click
+
+
+def _root(ctx: click.Context) -> Path:
+    from exptui.pipeline.status import find_root
+
+    return find_root(Path((ctx.obj or {}).get("repo", ".")))
+
+
+class _Terminal:
+    """Writes stage output bytes straight to stdout (flushing, so progress shows live)."""
+
+    def __init__(self) -> None:
+        self.out = sys.stdout.buffer
+        self.at_line_start = True
+        self.closed = False
+
+    def _write(self, data: bytes) -> None:
+        if self.closed:
+            return
+        try:
+            self.out.write(data)
+            self.out.flush()
+        except BrokenPipeError:
+            # `exptui repro | head`: the reader left; the stage goes on, its log keeps everything
+            self.closed = True
+
+    def __call__(self, chunk: bytes) -> None:
+        self._write(chunk)
+        self.at_line_start = chunk.endswith(b"\n")
+
+    def line(self, text: str) -> None:
+        prefix = b"" if self.at_line_start else b"\n"
+        self._write(prefix + text.encode("utf-8", "replace") + b"\n")
+        self.at_line_start = True
+
+
+@click.command()
+@click.argument("targets", nargs=-1)
+@click.option("-f", "--force", is_flag=True, help="Run the stages even if nothing changed.")
+@click.option("-s", "--single-item", is_flag=True, help="Only the given stages, not their upstream.")
+@click.option("--force-downstream", is_flag=True, help="Also run every stage downstream of a changed one.")
+@click.option("--no-run-cache", is_flag=True, help="Do not restore outputs from the run cache.")
+@click.option("-q", "--quiet", is_flag=True, help="Only stage output and errors, no status lines.")
+@click.option("-v", "--why", is_flag=True, help="Say why each stage runs or is restored.")
+@click.pass_context
+def repro(ctx: click.Context, targets: tuple[str, ...], force: bool, single_item: bool,
+          force_downstream: bool, no_run_cache: bool, quiet: bool, why: bool) -> None:
+    """Bring the pipeline (or TARGET stages and their upstream) up to date.
+
+    Unchanged stages are skipped; stages whose outputs are in the cache are restored
+    instead of run. Each stage's output goes to the terminal and to
+    .dvc/tmp/exptui/logs/<stage>.log.
+    """
+    from exptui.pipeline.repro import FROZEN, RAN, RUN_CACHE, SKIPPED, StageEvent, reproduce
+
+    root = _root(ctx)
+    term = _Terminal()
+
+    def on_event(ev: StageEvent) -> None:
+        if quiet:
+            return
+        if ev.kind == "start":
+            term.line(ev.message)
+            if why:
+                for reason in ev.reasons or ["forced"]:
+                    term.line(f"  because {reason}")
+        elif ev.kind == RAN:
+            term.line(f"Stage '{ev.stage.address}' done in {ev.elapsed:.2f}s")
+        elif ev.kind == "failed":
+            pass  # the error line says it
+        elif ev.kind in (SKIPPED, FROZEN):
+            term.line(ev.message)
+        else:  # restored from the lock's cache objects or from the run cache
+            term.line(f"{ev.message} ({ev.elapsed:.2f}s)")
+            if why:
+                for reason in ev.reasons:
+                    term.line(f"  because {reason}")
+
+    result = reproduce(root, list(targets) or None, force=force, sink=term, events=on_event,
+                       force_downstream=force_downstream, single_item=single_item,
+                       run_cache=not no_run_cache, echo_commands=not quiet)
+    if quiet:
+        return
+    if not result.changed:
+        term.line("Data and pipelines are up to date.")
+    ran = [s for s in result.stages if s.outcome in (RAN, RUN_CACHE)]
+    locks = sorted({str(Path(s.address.rsplit(":", 1)[0]).with_name("dvc.lock")) if ":" in s.address
+                    else "dvc.lock" for s in ran})
+    if locks:
+        term.line(f"Updated {', '.join(locks)}.")
+    tracked = locks + list(getattr(result, "dotdvc_files", ())) + result.gitignores
+    if tracked:
+        term.line("To track the changes with git, run:\n\n\tgit add " + " ".join(tracked) + "\n")
+    term.line(result.summary())
+
+
+@click.command()
+@click.argument("targets", nargs=-1)
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+@click.pass_context
+def status(ctx: click.Context, targets: tuple[str, ...], as_json: bool) -> None:
+    """Show which stages changed and why (exit code 0 either way, like dvc status)."""
+    from exptui.pipeline.dag import load_pipeline
+    from exptui.pipeline.status import Workspace, ensure_stages, stage_status
+
+    root = _root(ctx)
+    pipeline = load_pipeline(root)
+    ensure_stages(root, pipeline.stages)
+    ws = Workspace(root)
+    try:
+        statuses = [stage_status(ws, s) for s in pipeline.select(list(targets) or None)]
+    except OSError as exc:  # an unreadable dep: one line naming it
+        from exptui.errors import PipelineError
+
+        raise PipelineError(f"{exc.strerror or exc}" + (f" ({exc.filename})" if exc.filename else "")) from exc
+    finally:
+        ws.close()
+    changed = [s for s in statuses if s.changed]
+    if as_json:
+        import json
+
+        data = {s.address: [c.to_dict() for c in s.changes] for s in changed}
+        click.echo(json.dumps(data, indent=2, default=str))
+        return
+    if not changed:
+        click.echo("Data and pipelines are up to date.")
+        return
+    lines = []
+    for s in changed:
+        suffix = " (frozen)" if s.stage.frozen else ""
+        lines.append(f"{s.address}:{suffix}")
+        lines.extend(f"\t{c}" for c in s.changes)
+    click.echo("\n".join(lines))
+
+
+@click.command()
+@click.argument("target", required=False)
+@click.option("--dot", "fmt", flag_value="dot", help="Graphviz dot output.")
+@click.option("--mermaid", "fmt", flag_value="mermaid", help="Mermaid flowchart output.")
+@click.option("--ascii", "fmt", flag_value="ascii", default=True, help="Boxes drawing (default).")
+@click.pass_context
+def dag(ctx: click.Context, target: str | None, fmt: str) -> None:
+    """Draw the stage graph (or TARGET and its upstream)."""
+    from exptui.pipeline.dag import draw_ascii, draw_dot, draw_mermaid, load_pipeline
+    from exptui.pipeline.status import ensure_stages
+
+    root = _root(ctx)
+    pipeline = load_pipeline(root)
+    ensure_stages(root, pipeline.stages)
+    stages = pipeline.select([target] if target else None)
+    if fmt == "dot":
+        click.echo(draw_dot(pipeline, stages))
+    elif fmt == "mermaid":
+        click.echo(draw_mermaid(pipeline, stages))
+    else:
+        import shutil
+
+        click.echo(draw_ascii(pipeline, stages, width=max(40, shutil.get_terminal_size().columns)))

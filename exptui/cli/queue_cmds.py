@@ -1,0 +1,277 @@
+"""`exptui queue ...` and `exptui doctor`: the experiment queue from the command line.
+
+Imports stay light (no pandas, no textual, no ruamel): `exptui queue status` answers in well under 0.2 s.
+The queue itself is `exptui.execution.queue_manager.QueueManager` (what the TUI uses too).
+"""
+from __future__ import annotations
+
+import sys
+import time
+from typing import Any
+
+import click
+
+
+def _manager(ctx: click.Context) -> Any:
+    from exptui.execution.queue_manager import QueueManager
+
+    root = ctx.find_root()
+    repo = (root.obj or {}).get("repo", ".") if root.obj is not None else "."
+    return QueueManager(repo)
+
+
+def _elapsed(seconds: float | None) -> str:
+    if seconds is None or seconds < 0:
+        return ""
+    s = int(seconds)
+    h, rest = divmod(s, 3600)
+    m, s = divmod(rest, 60)
+    return f"{h}:{m:02d}:{s:02d}" if h else f"{m}:{s:02d}"
+
+
+def _params_text(entry: Any) -> str:
+    parts = []
+    for file, values in (entry.overrides or {}).items():
+        prefix = "" if file == "params.yaml" else f"{file}:"
+        for key, value in values.items():
+            parts.append(f"{prefix}{key}" if key.startswith("~") and value is None else f"{prefix}{key}={value}")
+    return " ".join(parts)
+
+
+@click.group()
+def queue() -> None:
+    """Queue experiments and run them with a pool of workers (see `exptui run --queue`)."""
+
+
+@queue.command()
+@click.option("-j", "--jobs", default=1, show_default=True, type=click.IntRange(1, 256),
+              help="Number of workers running experiments in parallel.")
+@click.option("--wait/--detach", default=False, show_default=True,
+              help="Wait for the workers to empty the queue (Ctrl-C: stop the running stages; twice: kill "
+                   "them), or leave them running in the background.")
+@click.option("--timeout", type=float, default=None, help="Per-stage timeout in seconds.")
+@click.pass_context
+def start(ctx: click.Context, jobs: int, wait: bool, timeout: float | None) -> None:
+    """Start workers that run queued experiments until the queue is empty."""
+    mgr = _manager(ctx)
+    workers = mgr.start(jobs=jobs, detach=True, timeout=timeout)
+    if not workers:
+        click.echo("nothing queued (queue experiments with: exptui run --queue -S key=v1,v2)")
+        return
+    click.echo(f"started {len(workers)} worker{'s' if len(workers) != 1 else ''}")
+    if not wait:
+        click.echo("follow with: exptui queue status / exptui queue logs NAME -f")
+        return
+    interrupted = mgr.wait(workers)
+    entries = mgr.store.entries(with_run_info=False)
+    counts: dict[str, int] = {}
+    for e in entries:
+        counts[e.status] = counts.get(e.status, 0) + 1
+    click.echo(" · ".join(f"{n} {s}" for s, n in counts.items() if n))
+    if interrupted:  # Ctrl-C: the workers stopped their stages; the one line was "stopping running stages..."
+        raise click.exceptions.Exit(130)
+    bad = [e.name for e in entries if e.status in ("failed", "crashed")]
+    if bad:
+        from exptui.errors import ExptuiError
+
+        raise ExptuiError(f"{len(bad)} experiment{'s' if len(bad) != 1 else ''} did not succeed "
+                          f"({', '.join(bad[:5])}{', ...' if len(bad) > 5 else ''}); "
+                          f"see: exptui queue logs {bad[0]}")
+
+
+@queue.command()
+@click.pass_context
+def stop(ctx: click.Context) -> None:
+    """Let the workers finish their current experiment, then exit (nothing is cancelled)."""
+    told = _manager(ctx).stop()
+    click.echo(f"asked {len(told)} worker{'s' if len(told) != 1 else ''} to stop after the current experiment")
+
+
+@queue.command()
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+@click.pass_context
+def status(ctx: click.Context, as_json: bool) -> None:
+    """Queued, running (elapsed time, current stage), finished and failed entries, and the workers."""
+    mgr = _manager(ctx)
+    entries = mgr.entries()
+    if mgr.recover(entries).changed:  # a dead worker's entry shows as crashed, never as running forever
+        entries = mgr.entries()
+    workers = mgr.workers(entries)
+    now = time.time()
+    if as_json:
+        import json
+
+        click.echo(json.dumps({
+            "entries": [{
+                "id": e.id, "name": e.name, "status": e.status, "stage": e.stage, "started": e.started,
+                "elapsed": None if e.started is None or e.status != "running" else now - e.started,
+                "attempt": e.attempt, "reason": e.reason, "exp_ref": e.exp_ref, "log": e.log_path,
+                "overrides": e.overrides, "baseline": e.baseline, "rev": e.rev,
+                "duration": e.done.duration if e.done else None, "stages": e.done.stages if e.done else {},
+                "finished": e.finished,
+            } for e in entries],
+            "workers": [w.__dict__ for w in workers],
+        }, indent=2))
+        return
+    counts: dict[str, int] = {}
+    for e in entries:
+        counts[e.status] = counts.get(e.status, 0) + 1
+    order = ("running", "queued", "success", "failed", "crashed", "cancelled")
+    head = " · ".join(f"{counts[s]} {s}" for s in order if counts.get(s)) or "the queue is empty"
+    click.echo(f"{head} · {len(workers)} worker{'s' if len(workers) != 1 else ''}")
+    if not entries:
+        return
+    rows = [("NAME", "STATUS", "STAGE", "ELAPSED", "PARAMS", "INFO")]
+    rank = {s: i for i, s in enumerate(order)}
+    for e in sorted(entries, key=lambda e: (rank.get(e.status, 9), e.id)):
+        if e.status == "running":
+            elapsed = _elapsed(now - e.started) if e.started else ""
+            info = f"attempt {e.attempt}" if e.attempt > 1 else ""
+        else:  # a finished entry shows how long it ran, as the dashboard's queue view does
+            elapsed = _elapsed(e.done.duration) if e.done and e.done.duration is not None else ""
+            info = e.reason or (e.exp_ref.rsplit("/", 1)[-1] if e.exp_ref else "")
+        rows.append((e.name, e.status, e.stage or "", elapsed, _params_text(e), info))
+    widths = [max(len(r[i]) for r in rows) for i in range(5)]
+    # one write: 1,000 rows echoed one by one are 1,000 syscalls when stdout is unbuffered (PYTHONUNBUFFERED)
+    click.echo("\n".join("  ".join(c.ljust(w) for c, w in zip(r[:5], widths)) + ("  " + r[5] if r[5] else "")
+                         for r in rows))
+
+
+@queue.command()
+@click.argument("name")
+@click.option("-f", "--follow", is_flag=True, help="Keep printing new output until the entry finishes.")
+@click.option("-n", "--tail", "tail", type=int, default=None, help="Only the last N bytes.")
+@click.pass_context
+def logs(ctx: click.Context, name: str, follow: bool, tail: int | None) -> None:
+    """Print the (capped) log of a queued experiment."""
+    from exptui.execution.runner import read_log
+
+    mgr = _manager(ctx)
+    entry = mgr.find(name)
+    path = mgr.log_path(entry.id)
+    out = sys.stdout.buffer
+
+    def emit(data: bytes) -> None:
+        if not data:
+            return
+        if sys.stdout.isatty():
+            out.write(data.decode("utf-8", "replace").encode("utf-8"))
+        else:
+            out.write(data)
+        out.flush()
+
+    if not follow:
+        data = read_log(path, limit=tail)
+        if not data and entry.status == "queued":
+            click.echo(f"{entry.name} is queued; it has no log yet", err=True)
+        emit(data)
+        return
+    _follow(mgr, entry.id, path, emit)
+
+
+def _follow(mgr: Any, entry_id: str, path: Any, emit: Any) -> None:
+    """Print the log as it grows: the head file, then the active tail segment (rotations noted)."""
+    from pathlib import Path
+
+    from exptui.execution.runner import log_segments
+
+    path = Path(path)
+    head_pos = 0
+    seg_name: str | None = None
+    seg_pos = 0
+    idle_checks = 0
+    while True:
+        got = False
+        try:
+            with open(path, "rb") as fh:
+                fh.seek(head_pos)
+                data = fh.read()
+                head_pos += len(data)
+                if data:
+                    emit(data)
+                    got = True
+        except FileNotFoundError:
+            pass
+        segs = log_segments(path)
+        if segs:
+            newest = segs[-1]
+            if newest.name != seg_name:
+                if seg_name is None:
+                    emit(b"\n[exptui] ... output truncated ...\n")
+                seg_name, seg_pos = newest.name, 0
+            try:
+                with open(newest, "rb") as fh:
+                    size = fh.seek(0, 2)
+                    if size < seg_pos:
+                        seg_pos = 0
+                    fh.seek(seg_pos)
+                    data = fh.read()
+                    seg_pos += len(data)
+                    if data:
+                        emit(data)
+                        got = True
+            except FileNotFoundError:
+                pass
+        if not got:
+            idle_checks += 1
+            if idle_checks % 5 == 0:
+                entry = mgr.find(entry_id)
+                if entry.terminal:
+                    return
+            time.sleep(0.2)
+        else:
+            idle_checks = 0
+
+
+@queue.command()
+@click.argument("name")
+@click.pass_context
+def kill(ctx: click.Context, name: str) -> None:
+    """Cancel a running (or queued) experiment: its stages are stopped, the entry becomes cancelled."""
+    entry = _manager(ctx).kill(name)
+    click.echo(f"cancelling {entry.name}" if entry.status == "running" else f"cancelled {entry.name}")
+
+
+@queue.command()
+@click.argument("names", nargs=-1)
+@click.option("--failed", is_flag=True, help="Every failed, crashed or cancelled entry.")
+@click.option("--success", is_flag=True, help="Every successful entry (its experiment stays).")
+@click.option("--all", "all_", is_flag=True, help="Every entry that is not running.")
+@click.pass_context
+def remove(ctx: click.Context, names: tuple[str, ...], failed: bool, success: bool, all_: bool) -> None:
+    """Remove queue entries (recorded experiments are kept: use `exptui remove` for those)."""
+    if not (names or failed or success or all_):
+        raise click.UsageError("name entries to remove, or use --failed, --success or --all")
+    removed = _manager(ctx).remove(list(names), failed=failed, success=success, all=all_)
+    click.echo(f"removed {len(removed)} entr{'y' if len(removed) == 1 else 'ies'}")
+
+
+@queue.command()
+@click.argument("name", required=False)
+@click.option("--failed", is_flag=True, help="Every failed, crashed or cancelled entry.")
+@click.pass_context
+def retry(ctx: click.Context, name: str | None, failed: bool) -> None:
+    """Queue a failed, crashed or cancelled entry again (same snapshot, same params)."""
+    if not name and not failed:
+        raise click.UsageError("name an entry to retry, or use --failed")
+    again = _manager(ctx).retry(name, failed=failed)
+    click.echo(f"re-queued {len(again)} entr{'y' if len(again) == 1 else 'ies'}"
+               + (" (start workers with: exptui queue start)" if again else ""))
+
+
+@click.command()
+@click.option("--fix", is_flag=True, help="Repair what belongs to exptui (after a liveness check).")
+@click.pass_context
+def doctor(ctx: click.Context, fix: bool) -> None:
+    """Find stale locks, entries of dead workers, orphan run dirs and refs DVC cannot read; --fix repairs."""
+    from exptui.execution.doctor import diagnose
+
+    mgr = _manager(ctx)
+    report = diagnose(mgr.store, fix=fix)
+    if not report.findings:
+        click.echo("no problems found")
+        return
+    for f in report.findings:
+        click.echo(f.line())
+    if not report.ok:
+        raise SystemExit(1)  # problems remain: scripts can tell

@@ -1,0 +1,31 @@
+"""`exptui ui` (and `exptui` with no command): open the dashboard for the repo.
+
+Textual and the Project are imported here, inside the command, so other commands never pay for them.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+
+@click.command("ui")
+@click.option("--poll", "poll", type=float, default=0.5, show_default=True,
+              help="Seconds between checks for new or changed experiments.")
+@click.pass_context
+def ui(ctx: click.Context, poll: float) -> None:
+    """Open the experiments dashboard (the default when exptui runs with no command)."""
+    from exptui.project import Project
+    from exptui.tui.bindings import APP_BINDINGS, MAIN_BINDINGS
+    from exptui.tui.config import config_path, load_keymap
+    from exptui.tui.widgets.experiment_table import ExperimentTable
+
+    repo = (ctx.obj or {}).get("repo", ".") if ctx.obj else "."
+    project = Project.open(Path(repo))
+    known = {b.id for b in [*APP_BINDINGS, *MAIN_BINDINGS, *ExperimentTable.BINDINGS] if b.id}
+    keymap = load_keymap(config_path(), known_ids=known)
+
+    from exptui.tui.app import ExptuiApp
+
+    root = Path(getattr(project, "root", repo)).resolve()
+    ExptuiApp(project, root, poll_interval=max(0.1, poll), keymap=keymap).run()

@@ -1,0 +1,150 @@
+"""The executor interface: where queued experiments run. The durable queue stays in git; executors only move work.
+
+Two ways to drain the queue exist, and both run the same code (`Worker.run_claimed` -> `run_isolated`):
+
+- pull: `QueueManager.start(jobs)` spawns J detached worker processes that claim entries themselves until the
+  queue is empty (what `exptui queue start` does; survives the CLI/TUI);
+- push: an `Executor` gets entries submitted one by one (an embedded pool in a long-running process, or a
+  cluster). `LocalProcessExecutor` is the default: one short-lived worker process per entry, at most `jobs` at a
+  time; each process still claims its entry with the create-only claim ref, so an executor racing the pull
+  workers (or another executor) can never run an entry twice.
+
+Plugging in Dask (``pip install exptui[dask]``), without changing anything else::
+
+    class DaskExecutor:
+        def __init__(self, repo, address):              # Client(address) or Client(LocalCluster())
+            self.client = distributed.Client(address); self.repo = repo; self.futures = {}
+        def submit(self, entry):
+            # allowed-failures=0 on the cluster: a dead worker must not re-run the stage behind our back;
+            # our recover() marks the entry crashed from its stale heartbeat and the user decides to retry.
+            self.futures[entry.id] = self.client.submit(run_one_entry, self.repo, entry.id, pure=False,
+                                                        key=f"exptui-{entry.id}")
+        def cancel(self, entry_id):
+            # Dask cannot interrupt running code: use the queue's cancel flag, which the entry's heartbeat
+            # thread polls and turns into SIGTERM -> grace -> SIGKILL of the stage's process group.
+            QueueStore(Git(self.repo)).state.request_cancel(entry_id); return True
+        ...
+    def run_one_entry(repo, entry_id):      # runs inside the dask worker process
+        return Worker(repo).loop(only=[entry_id], max_entries=1)
+
+A remote worker needs the repository (shared filesystem) or, for a different machine, a ``git init`` + ``git
+fetch`` of the pinned ``refs/exptui/queue/<id>`` instead of the shared clone (isolated.make_run_dir is the one
+place to change), and it returns its result with a fetch of the experiment commit.
+"""
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import threading
+import time
+from collections import deque
+from typing import Protocol, runtime_checkable
+
+from exptui.store.claims import RunState
+from exptui.store.git import Git
+from exptui.store.queue import QueueEntry
+
+
+@runtime_checkable
+class Executor(Protocol):
+    """Runs submitted queue entries somewhere; the queue refs record what happened."""
+
+    def submit(self, entry: QueueEntry) -> None:
+        """Run this (queued) entry when a slot is free. It is claimed atomically when it starts."""
+
+    def cancel(self, entry_id: str) -> bool:
+        """Drop a pending entry (it stays queued) or stop a running one (it ends cancelled)."""
+
+    def shutdown(self, wait: bool = True, cancel_running: bool = False) -> None:
+        """Stop taking work; optionally wait for (or cancel) what runs."""
+
+    def running(self) -> list[str]:
+        """Ids of the entries running right now."""
+
+
+class LocalProcessExecutor:
+    """A pool of at most `jobs` worker processes on this machine, one per submitted entry."""
+
+    def __init__(self, repo: str | os.PathLike[str], jobs: int = 1, timeout: float | None = None):
+        self.git = Git.discover(repo)
+        self.root = self.git.root
+        self.state = RunState(self.git.git_dir)
+        self.jobs = max(1, jobs)
+        self.timeout = timeout
+        self._pending: deque[str] = deque()
+        self._procs: dict[str, subprocess.Popen[bytes]] = {}
+        self._lock = threading.Lock()
+        self._wake = threading.Event()
+        self._closed = False
+        self._thread = threading.Thread(target=self._dispatch, name="exptui-executor", daemon=True)
+        self._thread.start()
+
+    def submit(self, entry: QueueEntry) -> None:
+        with self._lock:
+            if self._closed:
+                raise RuntimeError("executor is shut down")
+            self._pending.append(entry.id)
+        self._wake.set()
+
+    def cancel(self, entry_id: str) -> bool:
+        with self._lock:
+            if entry_id in self._pending:
+                self._pending.remove(entry_id)
+                return True
+            running = entry_id in self._procs and self._procs[entry_id].poll() is None
+        if running:
+            self.state.request_cancel(entry_id, "cancelled by user")
+        return running
+
+    def running(self) -> list[str]:
+        with self._lock:
+            return [eid for eid, p in self._procs.items() if p.poll() is None]
+
+    def pending(self) -> list[str]:
+        with self._lock:
+            return list(self._pending)
+
+    def _spawn(self, entry_id: str) -> subprocess.Popen[bytes]:
+        cmd = [sys.executable, "-m", "exptui.execution.worker", "--repo", str(self.root), "--entry", entry_id,
+               "--max", "1"]
+        if self.timeout is not None:
+            cmd += ["--timeout", str(self.timeout)]
+        # own session: a Ctrl-C in the embedding terminal is ours to handle, not the stages'
+        return subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                                stderr=subprocess.DEVNULL, start_new_session=True, cwd=self.root)
+
+    def _dispatch(self) -> None:
+        while True:
+            with self._lock:
+                for eid in [e for e, p in self._procs.items() if p.poll() is not None]:
+                    del self._procs[eid]
+                while self._pending and len(self._procs) < self.jobs:
+                    eid = self._pending.popleft()
+                    self._procs[eid] = self._spawn(eid)
+                done = self._closed and not self._pending and not self._procs
+            if done:
+                return
+            self._wake.wait(0.1)
+            self._wake.clear()
+
+    def shutdown(self, wait: bool = True, cancel_running: bool = False) -> None:
+        with self._lock:
+            self._closed = True
+            self._pending.clear()
+            running = list(self._procs)
+        if cancel_running:
+            for eid in running:
+                self.state.request_cancel(eid, "cancelled: executor shut down")
+        self._wake.set()
+        if wait:
+            self._thread.join()
+
+    def wait(self, timeout: float | None = None) -> bool:
+        """Wait until nothing is pending or running; False on timeout."""
+        end = None if timeout is None else time.monotonic() + timeout
+        while self.pending() or self.running():
+            if end is not None and time.monotonic() > end:
+                return False
+            time.sleep(0.05)
+        return True

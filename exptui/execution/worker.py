@@ -1,0 +1,292 @@
+"""A queue worker: claim the oldest queued entry, run it isolated, write its terminal state, repeat.
+
+Run as ``python -m exptui.execution.worker --repo ROOT`` (what `exptui queue start` spawns, detached in a new
+session so it outlives the CLI or TUI that started it). Several workers on one repo are safe: each entry is
+claimed with a create-only ref, so exactly one of them runs it.
+
+While an entry runs, a heartbeat thread rewrites ``.git/exptui/run/<id>.json`` every second (stage, heartbeat
+time) and polls for a cancel request (``queue kill``). Signals:
+
+- SIGTERM / SIGINT, first: cancel the running stage gracefully (SIGTERM to its group, grace, SIGKILL), mark the
+  entry cancelled, exit without claiming more;
+- the same, second: SIGKILL the stage processes at once;
+- `queue stop` (a stop marker newer than the worker): finish the current entry, then exit.
+
+If the worker itself is SIGKILLed, its stage dies by PR_SET_PDEATHSIG and any escaped stage process is found by
+its environment tag; `recover()` (run by every other worker before each claim, by `queue status` and `doctor`)
+marks the entry crashed.
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import signal
+import sys
+import threading
+import time
+from pathlib import Path
+
+from exptui.execution.recovery import recover, run_token_of
+from exptui.store.claims import ProcessIdentity, RunInfo, kill_tagged
+from exptui.store.git import Git
+from exptui.store.queue import DoneRecord, QueueEntry, QueueStore
+
+HEARTBEAT_INTERVAL = 1.0
+_TRACE = bool(os.environ.get("EXPTUI_TRACE"))
+
+
+def trace(what: str) -> None:
+    """``EXPTUI_TRACE=1``: timestamped phases on stderr (the worker's ``workers/<token>.out``), for profiling."""
+    if _TRACE:
+        print(f"[exptui trace] {time.time():.3f} {os.getpid()} {what}", file=sys.stderr, flush=True)
+
+
+class Worker:
+    """One worker process's loop over the queue."""
+
+    def __init__(self, root: str | os.PathLike[str], token: str | None = None, timeout: float | None = None,
+                 git: Git | None = None):
+        self.git = git or Git.discover(root)
+        self.root = self.git.root
+        self.store = QueueStore(self.git)
+        self.state = self.store.state
+        self.ident = ProcessIdentity.current(token)
+        self.started = time.time()
+        self.timeout = timeout
+        self.stop_event = threading.Event()       # finish the current entry, claim no more
+        self.cancel_current = threading.Event()   # stop the running stage gracefully
+        self.interrupted: str | None = None
+        self._current: tuple[QueueEntry, str] | None = None
+        self.ran: list[str] = []
+        self._cleanups: list[threading.Thread] = []   # run dirs being removed while the next entry runs
+
+    # -- the loop -------------------------------------------------------------------------------------------
+    def loop(self, only: list[str] | None = None, max_entries: int | None = None) -> int:
+        """Run entries until the queue is empty, a stop is requested, or `max_entries` ran. Returns the count."""
+        self.state.register_worker(self.ident, started=self.started)
+        count = 0
+        try:
+            while not self.stop_event.is_set() and (max_entries is None or count < max_entries):
+                if self.state.stop_requested_since(self.started):
+                    break
+                trace("claim")
+                entry = self.claim_next(only)
+                trace(f"claimed {entry.name if entry else None}")
+                if entry is None:
+                    break
+                self.run_claimed(entry)
+                trace("done")
+                count += 1
+        finally:
+            self._wait_for_cleanups()
+            self.state.unregister_worker(self.ident.token)
+            out = self.state.workers_dir / f"{self.ident.token}.out"
+            try:
+                if out.stat().st_size == 0:
+                    out.unlink()
+            except OSError:
+                pass
+        return count
+
+    def claim_next(self, only: list[str] | None = None) -> QueueEntry | None:
+        """Claim the oldest queued entry (create-only claim ref). None when nothing is left to claim."""
+        # one listing serves recovery and the claim (each listing is a git process); it is taken again only
+        # when recovery changed something or a claim was lost
+        listing: list[QueueEntry] | None = self.store.entries()
+        try:
+            if recover(self.store, entries=listing).crashed:  # refs changed: list again
+                listing = None
+        except Exception as exc:  # noqa: BLE001 - recovery is best effort here; doctor reports details
+            print(f"[exptui worker] recovery failed: {exc}", file=sys.stderr)
+            listing = None
+        for _listing in (0, 1):  # a ref missing from one listing is not proof: re-list once before giving up
+            if listing is None:
+                listing = self.store.entries(with_run_info=False)
+            queued = [e for e in listing if e.status == "queued" and (only is None or e.id in only)]
+            listing = None
+            for entry in queued:
+                claim = self.store.claim(entry, self.ident)
+                if claim is not None:
+                    entry.claim = claim
+                    entry.attempt = claim.attempt
+                    entry.status = "running"
+                    return entry
+        return None
+
+    def run_claimed(self, entry: QueueEntry) -> DoneRecord:
+        """Run an entry this worker has claimed and write its terminal state."""
+        from exptui.execution.isolated import run_isolated
+
+        log_path = self.store.log_path(entry.id, entry.attempt)
+        run_dir = self.state.runs_dir / entry.id
+        info = RunInfo(entry.id, entry.name, self.ident, entry.attempt, None, time.time(), time.time(),
+                       str(log_path), str(run_dir))
+        self.state.write(info)
+        self.state.register_worker(self.ident, current=entry.id, started=self.started)
+        cancel = threading.Event()
+        self.cancel_current = cancel
+        self._current = (entry, run_token_of(self.ident.token, entry.id))
+        done = threading.Event()
+        hb = threading.Thread(target=self._heartbeat, args=(info, cancel, done), daemon=True)
+        hb.start()
+
+        def on_stage(stage: str | None) -> None:
+            info.stage = stage
+            info.heartbeat = time.time()
+            self.state.write(info)
+
+        started = time.monotonic()
+        try:
+            result = run_isolated(
+                self.root, entry.rev, entry.baseline, entry.name, log_path,
+                run_dir=run_dir, timeout=self.timeout, cancel=cancel, on_stage=on_stage,
+                run_token=run_token_of(self.ident.token, entry.id), git=self.git,
+                command=queue_command(entry), created=entry.created or None, keep_run_dir=True,
+            )
+            status, reason = result.status, result.reason
+            if status == "cancelled":
+                reason = self.interrupted or self.state.cancel_requested(entry.id) or reason
+            stages = {name: {"outcome": kind, **({"seconds": round(result.stage_times[name], 3)}
+                                                 if name in result.stage_times else {})}
+                      for name, kind in result.stage_outcomes.items()}
+            record = DoneRecord(status, reason, result.exp_ref, result.exp_rev, str(log_path), entry.attempt,
+                                time.time(), time.monotonic() - started, stages=stages)
+        except Exception as exc:  # noqa: BLE001 - setup failures (clone, missing snapshot) fail this entry only
+            record = DoneRecord("failed", f"{type(exc).__name__}: {exc}", None, None, str(log_path),
+                                entry.attempt, time.time(), time.monotonic() - started)
+            try:
+                with open(log_path, "ab") as fh:
+                    fh.write(f"\n[exptui] failed: {record.reason}\n".encode())
+            except OSError:
+                pass
+        finally:
+            done.set()
+            hb.join(timeout=5)
+            self._current = None
+        self.store.finish(entry, record)
+        self.state.clear(entry.id)
+        self.ran.append(entry.id)
+        self._remove_later(run_dir)  # after the terminal state: cleanup is not on the result's path
+        return record
+
+    def _remove_later(self, run_dir: Path) -> None:
+        """Remove a finished entry's run dir in a background thread, overlapping the next entry's start.
+
+        Safe to lose: the dir carries this worker's owner file, so if the worker dies mid-removal, `recover`
+        (any other worker, `queue status`, `doctor`) removes it once this process is provably dead. The loop
+        waits for every pending removal before the worker unregisters and exits.
+        """
+        self._cleanups = [t for t in self._cleanups if t.is_alive()]
+        thread = threading.Thread(target=self._remove_run_dir, args=(run_dir,), name="exptui-run-dir-cleanup",
+                                  daemon=True)
+        thread.start()
+        self._cleanups.append(thread)
+
+    def _wait_for_cleanups(self) -> None:
+        for thread in self._cleanups:
+            thread.join()
+        self._cleanups = []
+
+    @staticmethod
+    def _remove_run_dir(run_dir: Path) -> None:
+        from exptui.execution.isolated import remove_run_dir
+        from exptui.execution.recovery import owner_file
+
+        if remove_run_dir(run_dir):
+            try:
+                owner_file(run_dir).unlink()
+            except FileNotFoundError:
+                pass
+        else:  # logged; `doctor --fix` / recover retry it once the owner is gone
+            print(f"[exptui worker] could not remove {run_dir}", file=sys.stderr)
+
+    def _heartbeat(self, info: RunInfo, cancel: threading.Event, done: threading.Event) -> None:
+        while not done.wait(HEARTBEAT_INTERVAL):
+            info.heartbeat = time.time()
+            try:
+                self.state.write(info)
+                self.state.register_worker(self.ident, current=info.entry_id, started=self.started)
+            except OSError as exc:  # disk full: the run goes on, the heartbeat tries again
+                print(f"[exptui worker] heartbeat write failed: {exc}", file=sys.stderr)
+            if not cancel.is_set() and self.state.cancel_requested(info.entry_id):
+                cancel.set()
+
+    # -- signals --------------------------------------------------------------------------------------------
+    def interrupt(self, hard: bool = False, why: str = "interrupted") -> None:
+        """First call: graceful cancel of the running stage and no new claims. `hard`: SIGKILL it now."""
+        self.stop_event.set()
+        self.interrupted = why
+        self.cancel_current.set()
+        current = self._current
+        if hard and current is not None:
+            kill_tagged(current[1], signal.SIGKILL)
+
+    def install_signal_handlers(self) -> None:
+        count = {"n": 0}
+
+        def handler(signum: int, _frame: object) -> None:
+            count["n"] += 1
+            name = signal.Signals(signum).name
+            self.interrupt(hard=count["n"] > 1, why=f"interrupted by {name}")
+
+        for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
+            signal.signal(sig, handler)
+
+
+def warm_up() -> threading.Thread:
+    """Import the pipeline engine and hash the installed packages (run facts) in the background.
+
+    Both cost a few hundred ms of CPU the first time in a process; done while the worker lists the queue,
+    claims and clones, they leave the critical path of the first experiment.
+    """
+    def work() -> None:
+        try:
+            import exptui.pipeline.repro  # noqa: F401
+            import exptui.store.experiments  # noqa: F401
+            from exptui.store.facts import environment_facts
+
+            environment_facts()
+        except Exception:  # noqa: BLE001 - only a warm-up: the real call reports real errors
+            pass
+
+    thread = threading.Thread(target=work, name="exptui-warm-up", daemon=True)
+    thread.start()
+    return thread
+
+
+def queue_command(entry: QueueEntry) -> str:
+    """The run-fact command of a queued run; carries the entry id, which is how `recover` recognises an
+    experiment recorded by a worker that died before it could write the entry's terminal state."""
+    return f"exptui queue {entry.id}: {entry.name} ({_overrides_text(entry)})"
+
+
+def _overrides_text(entry: QueueEntry) -> str:
+    parts = []
+    for file, values in entry.overrides.items():
+        prefix = "" if file == "params.yaml" else f"{file}:"
+        parts += [k if v is None and k.startswith("~") else f"{prefix}{k}={v}" for k, v in values.items()]
+    return " ".join(parts) or "no overrides"
+
+
+def main(argv: list[str] | None = None) -> int:
+    trace("start")
+    parser = argparse.ArgumentParser(prog="python -m exptui.execution.worker", description=__doc__.split("\n")[0])
+    parser.add_argument("--repo", default=".", help="repository root")
+    parser.add_argument("--token", default=None, help="worker token (identity in claims)")
+    parser.add_argument("--entry", action="append", default=None, help="run only these entry ids")
+    parser.add_argument("--max", type=int, default=None, help="stop after this many entries")
+    parser.add_argument("--timeout", type=float, default=None, help="per-stage timeout in seconds")
+    args = parser.parse_args(argv)
+    warm_up()
+    worker = Worker(Path(args.repo), token=args.token, timeout=args.timeout)
+    worker.install_signal_handlers()
+    from exptui.execution.watchdog import start_watchdog
+
+    watchdog = start_watchdog(worker.ident.token)  # noqa: F841 - lives as long as this process
+    worker.loop(only=args.entry, max_entries=args.max)
+    trace("exit")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

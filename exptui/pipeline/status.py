@@ -1,0 +1,357 @@
+"""Which stages changed and why, computed without running anything (DVC's rules, dvc-internals §4.2).
+
+A pipeline stage is changed when its `cmd` differs from the lock, when a dependency or a tracked
+param differs (not checked for `frozen` stages), when it is `always_changed` (or a callback stage:
+a cmd with no deps and no outs), or when an output is missing, modified or — for cached outputs —
+no longer in the cache. Removing a dep from dvc.yaml does not count, as in DVC.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from dvc_compat.model import HashInfo, LockStage, StageSpec
+from exptui.errors import PipelineError
+from exptui.pipeline.dag import repo_path
+from exptui.pipeline.state import Hashed, StateDB
+
+if TYPE_CHECKING:
+    from exptui.pipeline.cache import ContentCache
+
+_MISSING: Any = object()
+
+
+@dataclass(frozen=True)
+class Change:
+    """One reason a stage is changed."""
+
+    kind: str                 # cmd | dep | param | out | lock | always_changed
+    what: str                 # modified | deleted | new | not in cache | changed | ...
+    path: str | None = None   # dep/out path, or params file
+    key: str | None = None    # param key
+    old: Any = None
+    new: Any = None
+
+    def __str__(self) -> str:
+        if self.kind == "cmd":
+            return "cmd changed"
+        if self.kind == "lock":
+            return "no lock entry (never run)"
+        if self.kind == "always_changed":
+            return self.what
+        if self.kind == "param" and self.key == "*":
+            return f"params file {self.path}: {self.what}"
+        if self.kind == "param":
+            where = f"{self.key}" if self.path in (None, "params.yaml") else f"{self.path}:{self.key}"
+            if self.what == "modified":
+                return f"param {where}: {_short(self.old)} -> {_short(self.new)}"
+            return f"param {where}: {self.what}"
+        return f"{self.kind} {self.path}: {self.what}"
+
+    def to_dict(self) -> dict[str, Any]:
+        d: dict[str, Any] = {"kind": self.kind, "what": self.what}
+        for name in ("path", "key"):
+            if getattr(self, name) is not None:
+                d[name] = getattr(self, name)
+        if self.kind == "param" and self.what == "modified":
+            d["old"], d["new"] = self.old, self.new
+        return d
+
+
+def _short(value: Any, limit: int = 40) -> str:
+    text = repr(value) if isinstance(value, str) else str(value)
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+@dataclass
+class StageStatus:
+    stage: StageSpec
+    changes: list[Change] = field(default_factory=list)
+
+    @property
+    def changed(self) -> bool:
+        return bool(self.changes)
+
+    @property
+    def address(self) -> str:
+        return self.stage.address
+
+    def only(self, *kinds: str) -> list[Change]:
+        return [c for c in self.changes if c.kind in kinds]
+
+
+class Workspace:
+    """One command's view of a repo: hashes (stat cache), params, locks and the content cache.
+
+    Everything is read at most once per command.
+    """
+
+    def __init__(self, root: Path, state: StateDB | None = None, cache_dir: Path | None = None) -> None:
+        self.root = Path(root)
+        self.state = state or StateDB(self.root)
+        self._cache_dir = cache_dir
+        self._cache: ContentCache | None = None
+        self._params: dict[str, Any] = {}
+        self._locks: dict[str, dict[str, LockStage]] = {}
+
+    @property
+    def cache(self) -> ContentCache:  # created (and its config read) on first use
+        if self._cache is None:
+            from exptui.pipeline.cache import ContentCache
+
+            self._cache = ContentCache.for_repo(self.root, self._cache_dir)
+        return self._cache
+
+    # ------------------------------------------------------------ locks
+    def lock_path(self, dvcfile: str) -> Path:
+        from dvc_compat.lockfile import lockfile_path
+
+        return self.root / lockfile_path(dvcfile)
+
+    def locks(self, dvcfile: str) -> dict[str, LockStage]:
+        if dvcfile not in self._locks:
+            from dvc_compat.lockfile import read_lock
+
+            path = self.lock_path(dvcfile)
+            from dvc_compat.lockfile import lockfile_path
+
+            # errors name the lock as the user sees it ("dvc.lock:4: ..."), not by its absolute path
+            self._locks[dvcfile] = read_lock(path, lockfile_path(dvcfile)) if path.exists() else {}
+        return self._locks[dvcfile]
+
+    def lock_entry(self, stage: StageSpec) -> LockStage | None:
+        return self.locks(stage.dvcfile).get(stage.name)
+
+    # ------------------------------------------------------------ paths
+    def abspath(self, stage: StageSpec, path: str) -> Path:
+        return self.root / repo_path(stage, path)
+
+    def hash(self, stage: StageSpec, path: str) -> Hashed | None:
+        return self.state.hash(self.abspath(stage, path))
+
+    # ------------------------------------------------------------ params
+    def params_file(self, stage: StageSpec, file: str) -> Any:
+        """Parsed params file (dict), or _MISSING when it does not exist."""
+        rel = repo_path(stage, file)
+        if rel not in self._params:
+            from dvc_compat.params import load_params
+
+            try:
+                self._params[rel] = load_params(self.root / rel, display=rel)
+            except FileNotFoundError:
+                self._params[rel] = _MISSING
+        return self._params[rel]
+
+    def current_params(self, stage: StageSpec) -> tuple[dict[str, dict[str, Any]], list[Change]]:
+        """The params a lock entry would record now, plus what is missing.
+
+        Files in lock order (params.yaml first, then sorted); keys sorted; a whole-file entry
+        (keys=None) wins over key lists for the same file, as in DVC.
+        """
+        from dvc_compat.params import get_dotted
+
+        wanted: dict[str, set[str] | None] = {}
+        for spec in stage.params:
+            if spec.keys is None or wanted.get(spec.file, set()) is None:
+                wanted[spec.file] = None
+            else:
+                wanted.setdefault(spec.file, set()).update(spec.keys)  # type: ignore[union-attr]
+        result: dict[str, dict[str, Any]] = {}
+        missing: list[Change] = []
+        for file in sorted(wanted, key=lambda f: (f != "params.yaml", f)):
+            data = self.params_file(stage, file)
+            keys = wanted[file]
+            if data is _MISSING:
+                missing.append(Change("param", "deleted", path=file, key="*"))
+                continue
+            if keys is None:
+                result[file] = {k: data[k] for k in sorted(data)}
+                continue
+            values: dict[str, Any] = {}
+            for key in sorted(keys):
+                value = get_dotted(data, key, default=_MISSING)
+                if value is _MISSING:
+                    missing.append(Change("param", "deleted", path=file, key=key))
+                else:
+                    values[key] = value
+            result[file] = values
+        return result, missing
+
+    def close(self) -> None:
+        self.state.close()
+
+
+# ---------------------------------------------------------------- rules
+
+def has_deps(stage: StageSpec) -> bool:
+    return bool(stage.deps or stage.params)
+
+
+def is_callback(stage: StageSpec) -> bool:
+    """A cmd with no deps and no outs: DVC treats it as always changed."""
+    return not has_deps(stage) and not stage.outs
+
+
+def can_run_cache(stage: StageSpec) -> bool:
+    """DVC's `_can_hash`: eligible for the run cache and for restoring outs from the lock."""
+    if is_callback(stage) or stage.always_changed:
+        return False
+    if not (stage.cmd and has_deps(stage) and stage.outs):
+        return False
+    if any("://" in d for d in stage.deps):
+        return False
+    return not any(o.persist or "://" in o.path for o in stage.outs)
+
+
+def _lock_by_path(entries: list[HashInfo]) -> dict[str, HashInfo]:
+    return {e.path: e for e in entries}
+
+
+def matches(ws: Workspace, stage: StageSpec, old: HashInfo, current: Hashed) -> bool:
+    """Does the workspace hash equal the recorded one? DVC 2 entries (no `hash: md5`) hold an
+    md5-dos2unix digest, which differs from the raw md5 only for text files with CRLF."""
+    if old.md5 == current.md5:
+        return True
+    if old.legacy and not current.is_dir and old.md5:
+        from dvc_compat.hashing import legacy_md5_dos2unix
+
+        return legacy_md5_dos2unix(ws.abspath(stage, old.path)) == old.md5
+    return False
+
+
+def dep_changes(ws: Workspace, stage: StageSpec, lock: LockStage | None) -> list[Change]:
+    recorded = _lock_by_path(lock.deps) if lock else {}
+    changes = []
+    for dep in stage.deps:
+        if "://" in dep:
+            continue
+        current = ws.hash(stage, dep)
+        old = recorded.get(dep)
+        if current is None:
+            changes.append(Change("dep", "deleted", path=dep))
+        elif old is None or not old.md5:
+            changes.append(Change("dep", "new", path=dep))
+        elif not matches(ws, stage, old, current):
+            changes.append(Change("dep", "modified", path=dep))
+    return changes
+
+
+def param_changes(ws: Workspace, stage: StageSpec, lock: LockStage | None) -> list[Change]:
+    current, missing = ws.current_params(stage)
+    recorded = lock.params if lock else {}
+    changes = list(missing)
+    for file, values in current.items():
+        old_values = recorded.get(file, {})
+        for key, value in values.items():
+            old = old_values.get(key, _MISSING)
+            if old is _MISSING:
+                changes.append(Change("param", "new", path=file, key=key, new=value))
+            elif old != value:
+                changes.append(Change("param", "modified", path=file, key=key, old=old, new=value))
+        whole = any(spec.keys is None for spec in stage.params if spec.file == file)
+        if whole:
+            for key in old_values:
+                if key not in values:
+                    changes.append(Change("param", "deleted", path=file, key=key))
+    return changes
+
+
+def out_changes(ws: Workspace, stage: StageSpec, lock: LockStage | None) -> list[Change]:
+    recorded = _lock_by_path(lock.outs) if lock else {}
+    changes = []
+    for out in stage.outs:
+        old = recorded.get(out.path)
+        if out.cache and old is not None and old.md5 and not ws.cache.has(old.md5, old.legacy):
+            changes.append(Change("out", "not in cache", path=out.path))
+            continue
+        current = ws.hash(stage, out.path)
+        if current is None:
+            changes.append(Change("out", "deleted", path=out.path))
+        elif old is None or not old.md5:
+            changes.append(Change("out", "new", path=out.path))
+        elif not matches(ws, stage, old, current):
+            changes.append(Change("out", "modified", path=out.path))
+    return changes
+
+
+def data_source_status(ws: Workspace, stage: StageSpec) -> StageStatus:
+    """A `.dvc` file's data against its recorded hashes: `not in cache`, `deleted`, `modified` (DVC's order).
+
+    Paths are repo-relative, as `dvc status` prints them (`data/raw.csv`, not `raw.csv`).
+    """
+    from exptui.pipeline.datasources import DataSourceStage
+
+    assert isinstance(stage, DataSourceStage)
+    status = StageStatus(stage)
+    for change in out_changes(ws, stage, LockStage(cmd="", outs=stage.recorded())):
+        status.changes.append(Change(change.kind, change.what, path=repo_path(stage, change.path or "")))
+    return status
+
+
+def stage_status(ws: Workspace, stage: StageSpec) -> StageStatus:
+    """Why `stage` would run now (empty `changes` = up to date)."""
+    if not stage.cmd and stage.dvcfile.endswith(".dvc"):  # a data source (exptui.pipeline.datasources)
+        return data_source_status(ws, stage)
+    lock = ws.lock_entry(stage)
+    status = StageStatus(stage)
+    if lock is None:
+        status.changes.append(Change("lock", "missing"))
+        return status
+    if lock.cmd != stage.cmd:
+        status.changes.append(Change("cmd", "changed"))
+    if not stage.frozen:
+        if stage.always_changed:
+            status.changes.append(Change("always_changed", "always changed"))
+        elif is_callback(stage):
+            status.changes.append(Change("always_changed", "callback stage (no deps, no outs): always changed"))
+        status.changes += dep_changes(ws, stage, lock)
+        status.changes += param_changes(ws, stage, lock)
+    status.changes += out_changes(ws, stage, lock)
+    return status
+
+
+def pipeline_status(root: Path, targets: list[str] | None = None,
+                    cache_dir: Path | None = None) -> list[StageStatus]:
+    """Status of every selected stage (upstream included), in run order."""
+    from exptui.pipeline.dag import load_pipeline
+
+    ensure_dvc_repo(root, cache_dir)
+    pipeline = load_pipeline(root)
+    ws = Workspace(root, cache_dir=cache_dir)
+    try:
+        return [stage_status(ws, stage) for stage in pipeline.select(targets)]
+    finally:
+        ws.close()
+
+
+def find_root(start: Path) -> Path:
+    """The nearest directory at or above `start` that has a `.dvc` folder."""
+    start = Path(start).resolve()
+    for candidate in (start, *start.parents):
+        if (candidate / ".dvc").is_dir():
+            return candidate
+    if not start.exists():
+        raise PipelineError(f"'{start}' does not exist")
+    raise PipelineError(
+        f"'{start}' is not a DVC repository (no .dvc directory here or above): run 'dvc init' first"
+    )
+
+
+def ensure_dvc_repo(root: Path, cache_dir: Path | None = None) -> None:
+    """Refuse to work (and to create `.dvc/tmp/...`) outside a DVC repository.
+
+    A plain git repo is accepted when the caller names the cache (queued runs of pipelines
+    without `dvc init` keep their cache and scratch state under the git dir).
+    """
+    root = Path(root)
+    if (root / ".dvc").is_dir():
+        return
+    if cache_dir is not None and (root / ".git").exists():
+        return
+    raise PipelineError(f"'{root}' is not a DVC repository (no .dvc directory): run 'dvc init' first")
+
+
+def ensure_stages(root: Path, stages: list[StageSpec]) -> None:
+    if not stages:
+        raise PipelineError("dvc.yaml: no stages (the file is missing or empty); define stages in dvc.yaml")

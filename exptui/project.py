@@ -1,0 +1,503 @@
+"""`Project`: one repository's facade, used by both the CLI and the TUI.
+
+It lists experiments (through the index), resolves names, runs, applies, branches, removes, annotates, pushes and
+pulls them. Everything durable goes through git (`exptui.store`); nothing here imports Textual or pandas.
+"""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Callable, Iterable, Sequence
+
+from exptui.errors import ExperimentNotFound, ExptuiError
+from exptui.records import Annotations, ExperimentRow
+from exptui.store.git import ZERO_OID, Git, RefConflict, RefUpdate
+from exptui.store.index import ExperimentIndex, parse_exp_ref, read_refs
+
+if TYPE_CHECKING:  # pragma: no cover
+    from exptui.store.apply import ApplyResult
+    from exptui.store.gc import GcPlan
+
+
+class Project:
+    """One git repository holding DVC-format pipelines and experiments."""
+
+    def __init__(self, git: Git):
+        self.git = git
+        self.root: Path = git.root
+        self._index: ExperimentIndex | None = None
+        self._rows: list[ExperimentRow] | None = None
+        self._queue: Any = None
+        self.last_record: Any = None  # the ExperimentRecord of the last workspace run
+
+    @classmethod
+    def open(cls, path: str | os.PathLike[str] = ".") -> "Project":
+        """The project containing `path` (found from the git top level).
+
+        Errors: not a git repository; a repository without commits (exptui never commits on the user's behalf).
+        """
+        git = Git.discover(path)
+        git.head()  # raises with "make an initial commit" when there are no commits
+        return cls(git)
+
+    # --- paths --------------------------------------------------------------------------------------------------
+
+    @property
+    def dvc_cache_dir(self) -> Path:
+        """The DVC cache directory (`.dvc/cache` unless `.dvc/config` moves it)."""
+        from dvc_compat.config import load_config
+        from dvc_compat.errors import FormatError
+
+        try:
+            return Path(load_config(self.root).cache_dir)
+        except FormatError:  # a broken .dvc/config is reported by the commands that need it
+            return self.root / ".dvc" / "cache"
+
+    @property
+    def index(self) -> ExperimentIndex:
+        if self._index is None:
+            self._index = ExperimentIndex(self.git, self.dvc_cache_dir)
+        return self._index
+
+    # --- listing ------------------------------------------------------------------------------------------------
+
+    def experiments(self, all_commits: bool = False, refresh: bool = True, num: int = 1) -> list[ExperimentRow]:
+        """Workspace, baselines (HEAD, branch tips with experiments; every commit with `all_commits`; the last
+        `num` commits of HEAD's first-parent history), their experiments newest first, then queued entries.
+        `refresh=False` returns the last listing if there is one."""
+        if self._rows is not None and not refresh:
+            return self._rows
+        self._rows = self.index.rows(all_commits=all_commits, num=num)
+        return self._rows
+
+    def changed_token(self) -> str:
+        """A cheap (< 5 ms) token that changes whenever refs, notes or the queue change; the TUI polls it."""
+        from exptui.store.token import changed_token
+
+        return changed_token(self.git.git_dir, self.root)
+
+    # --- resolving ----------------------------------------------------------------------------------------------
+
+    def resolve(self, name_or_rev: str) -> ExperimentRow:
+        """An experiment (or commit) by name, full `refs/exps/...` ref, git rev (branch, tag, sha) or sha prefix.
+
+        A bare name prefers the experiment under HEAD's baseline; a name found under several other baselines is
+        ambiguous and the error lists the candidates.
+        """
+        text = name_or_rev.strip()
+        if not text:
+            raise ExperimentNotFound("no experiment name given")
+        rows = self.index.rows(all_commits=True)  # every baseline, without replacing the last listing
+        if text == "workspace":
+            for r in rows:
+                if r.kind == "workspace":
+                    return r
+        if text.startswith("refs/"):
+            for r in rows:
+                if r.ref == text:
+                    return r
+            parsed = parse_exp_ref(text)
+            if parsed is not None:
+                sha = self.git.rev_parse(text)
+                if sha is not None:
+                    return self._row_for_commit(sha, kind="experiment", name=parsed[1], ref=text)
+            raise ExperimentNotFound(f"no experiment ref {text}")
+        named = [r for r in rows if r.kind in ("experiment", "queued") and r.name == text]
+        if len(named) == 1:
+            return named[0]
+        if len(named) > 1:
+            head = self.git.head()
+            mine = [r for r in named if r.baseline == head and r.kind == "experiment"]
+            if len(mine) == 1:
+                return mine[0]
+            listing = ", ".join(f"{r.ref or r.rev[:7]} (baseline {r.baseline_name})" for r in named)
+            raise ExptuiError(f"experiment name '{text}' is ambiguous: {listing}; give the full ref")
+        sha = self.git.rev_parse(text)
+        if sha is not None:
+            for r in rows:
+                if r.rev == sha and r.kind in ("experiment", "baseline"):
+                    return r
+            return self._row_for_commit(sha, kind="baseline", name=text)
+        if len(text) >= 4 and all(c in "0123456789abcdef" for c in text.lower()):
+            hits = [r for r in rows if r.kind in ("experiment", "queued", "baseline") and r.rev.startswith(text.lower())]
+            uniq = {r.rev: r for r in hits}
+            if len(uniq) == 1:
+                return next(iter(uniq.values()))
+            if len(uniq) > 1:
+                raise ExptuiError(
+                    f"'{text}' matches several experiments: " + ", ".join(f"{r.name} ({r.rev[:9]})" for r in uniq.values())
+                )
+        close = _close_names(text, [r.name for r in rows if r.kind == "experiment"])
+        hint = f" (did you mean {' or '.join(repr(c) for c in close)}?)" if close else ""
+        raise ExperimentNotFound(f"no experiment or revision named '{text}'{hint}")
+
+    def _row_for_commit(self, sha: str, kind: str = "baseline", name: str | None = None, ref: str | None = None) -> ExperimentRow:
+        from exptui.store.index import _row
+
+        data = self.index.commit_data([sha]).get(sha)
+        if data is None:
+            raise ExperimentNotFound(f"{sha} is not a commit")
+        parent = data["parents"][0] if (kind == "experiment" and data["parents"]) else sha
+        return _row(name or sha[:7], sha, parent, kind, parent[:7], data, None, ref)
+
+    # --- comparing ----------------------------------------------------------------------------------------------
+
+    def diff(self, a: str, b: str | None = None) -> Any:
+        """Params/metrics differences from `b` (default: `a`'s baseline) to `a`: list of
+        exptui.query.compare.DiffRow (old = b, new = a)."""
+        from exptui.query.compare import diff as query_diff
+
+        old, new = self.diff_pair(a, b)
+        return query_diff(old, new)
+
+    def diff_pair(self, a: str, b: str | None = None) -> tuple[ExperimentRow, ExperimentRow]:
+        """(old, new) rows for a diff: `b` (default: `a`'s baseline, or HEAD for the workspace) and `a`."""
+        ra = self.resolve(a)
+        if b is None:
+            if ra.kind == "workspace":
+                rb = self._row_for_commit(self.git.head(), "baseline", self.git.head_branch())
+            elif ra.kind == "baseline":
+                raise ExptuiError(f"'{a}' is a baseline: give a second revision to compare it with")
+            else:
+                listed = self.experiments(refresh=False)
+                rb = next((r for r in listed if r.kind == "baseline" and r.rev == ra.baseline), None) \
+                    or self._row_for_commit(ra.baseline, "baseline", ra.baseline_name or None)
+        else:
+            rb = self.resolve(b)
+        return rb, ra
+
+    # --- running ------------------------------------------------------------------------------------------------
+
+    def run(
+        self,
+        overrides: Sequence[str] = (),
+        name: str | None = None,
+        temp: bool = False,
+        force: bool = False,
+        sink: Callable[[bytes], None] | None = None,
+        *,
+        events: Callable[[Any], None] | None = None,
+        targets: list[str] | None = None,
+        message: str | None = None,
+        command: str | None = None,
+    ) -> ExperimentRow:
+        """Run one experiment now, like `dvc exp run`.
+
+        In the workspace (default): apply the `-S` overrides to the params files (comments kept), reproduce the
+        pipeline, record the experiment; the workspace keeps the results, as with DVC. `temp=True` runs it in an
+        isolated clone instead and leaves the workspace untouched. A sweep needs the queue (`project.queue`).
+        """
+        from dvc_compat.sweep import is_sweep, parse_overrides
+        from exptui.pipeline.dag import load_pipeline
+        from exptui.pipeline.repro import reproduce
+        from exptui.store.experiments import check_name_free, record_experiment
+        from exptui.store.facts import finish_facts, start_facts
+        from exptui.store.workspace_run import WorkspaceRun
+
+        parsed = parse_overrides(list(overrides))
+        if is_sweep(parsed):
+            raise ExptuiError("a sweep makes several experiments: add --queue to queue them")
+        baseline = self.git.head()
+        if name is not None:
+            check_name_free(self.git, baseline, name, force)
+        load_pipeline(self.root)  # a malformed dvc.yaml fails here, before any params file is edited
+        if temp:
+            return self._run_temp(parsed, name, force, sink, baseline, command)
+        originals = {o.path: _read_or_none(self.root / o.path) for o in parsed}
+        try:
+            self._apply_overrides(parsed, self.root)
+            facts = start_facts(command)
+            env = {"DVC_EXP_BASELINE_REV": baseline, "DVC_ROOT": str(self.root)}
+            if name:
+                env["DVC_EXP_NAME"] = name
+            with WorkspaceRun(self.git.git_dir, name) as marker:  # lets the TUI show the workspace as running
+
+                def on_event(ev: Any) -> None:
+                    if getattr(ev, "kind", None) == "start":
+                        marker.stage(getattr(getattr(ev, "stage", None), "address", None))
+                    if events is not None:
+                        events(ev)
+
+                result = reproduce(self.root, targets=targets, force=force, sink=sink, events=on_event,
+                                   cache_dir=self.dvc_cache_dir, env=env)
+        except BaseException:
+            # A failed, refused or interrupted run leaves the params files as the user had them (dvc.lock keeps
+            # the stages that finished, so `exptui status` shows exactly what differs).
+            _restore_files(self.root, originals)
+            raise
+        stages_lock = _reproduced_locks(result, self.root)
+        record = record_experiment(self.git, self.root, baseline, name, stages_lock, finish_facts(facts),
+                                   message, force=force)
+        self.last_record = record  # callers may warn about record.large_files
+        self._rows = None
+        return self._row_for_record(record.ref, record.rev, record.name, baseline)
+
+    def _row_for_record(self, ref: str, rev: str, name: str, baseline: str) -> ExperimentRow:
+        for r in self.experiments():
+            if r.ref == ref:
+                return r
+        return self._row_for_commit(rev, "experiment", name, ref)
+
+    def _apply_overrides(self, parsed: Sequence[Any], where: Path) -> None:
+        from dvc_compat.params import apply_overrides
+        from dvc_compat.sweep import expand_grid, group_by_file
+
+        if not parsed:
+            return
+        combo = expand_grid(parsed)[0]
+        for file, edit in group_by_file(combo, parsed).items():
+            apply_overrides(where / file, edit.values, allow_new=edit.allow_new, remove=edit.remove, display=file)
+
+    def _run_temp(self, parsed: Sequence[Any], name: str | None, force: bool,
+                  sink: Callable[[bytes], None] | None, baseline: str, command: str | None = None) -> ExperimentRow:
+        """Snapshot the workspace with the overrides applied (workspace untouched) and run it in an isolated clone."""
+        try:
+            from exptui.execution.isolated import run_isolated
+        except ImportError:
+            raise ExptuiError("--temp runs are not available in this build (exptui.execution is missing)") from None
+        import random
+        import time
+
+        from dvc_compat.exp_refs import generate_name
+        from exptui.store.experiments import _taken_names
+
+        snapshot = self._snapshot_with_overrides(parsed, baseline)
+        if name is None:
+            taken = _taken_names(self.git, baseline)
+            name = generate_name(random.Random(), lambda n: n in taken)
+        result = run_isolated(self.root, snapshot, baseline, name, None, cache_dir=self.dvc_cache_dir, sink=sink,
+                              git=self.git, command=command, created=time.time())
+        if result.status != "success" or not result.exp_ref:
+            raise ExptuiError(f"experiment {name} {result.status}: {result.reason or 'see the output above'}")
+        self._rows = None
+        return self._row_for_record(result.exp_ref, result.exp_rev or "", result.name or name, baseline)
+
+    def _snapshot_with_overrides(self, parsed: Sequence[Any], baseline: str) -> str:
+        """A commit (parent: baseline) of the workspace with `-S` edits applied, built without touching it."""
+        import shutil
+
+        from exptui.store.git import temp_dir
+
+        from exptui.pipeline.datasources import snapshot_data_sources
+
+        # data edited in place since `dvc add` is committed into the snapshot, as DVC's queue does
+        tree = snapshot_data_sources(self.root, self.git, self.git.snapshot_workspace(), self.dvc_cache_dir)
+        if parsed:
+            scratch = temp_dir(self.git)
+            try:
+                from dvc_compat.sweep import expand_grid, group_by_file
+
+                combo = expand_grid(parsed)[0]
+                files = list(group_by_file(combo, parsed))
+                for f in files:
+                    data = self.git.read_blob(f"{tree}:{f}")
+                    target = scratch / f
+                    target.parent.mkdir(parents=True, exist_ok=True)
+                    if data is not None:
+                        target.write_bytes(data)
+                self._apply_overrides(parsed, scratch)
+                index = scratch / ".index"
+                env = {"GIT_INDEX_FILE": str(index)}
+                self.git.run("read-tree", tree, env=env)
+                for f in files:
+                    blob = self.git.run("hash-object", "-w", "--", str(scratch / f)).strip()
+                    self.git.run("update-index", "--add", "--cacheinfo", f"100644,{blob},{f}", env=env)
+                tree = self.git.run("write-tree", env=env).strip()
+            finally:
+                shutil.rmtree(scratch, ignore_errors=True)
+        return self.git.commit_tree(tree, [baseline], "exptui: workspace snapshot for a --temp run\n")
+
+    @property
+    def queue(self) -> Any:
+        """The queue manager (exptui.execution.queue_manager.QueueManager) for this repo."""
+        if self._queue is None:
+            try:
+                from exptui.execution.queue_manager import QueueManager  # type: ignore[import-not-found]
+            except ImportError:
+                raise ExptuiError("the experiment queue is not available in this build") from None
+            self._queue = QueueManager(self)
+        return self._queue
+
+    # --- workspace ----------------------------------------------------------------------------------------------
+
+    def apply(self, name: str, force: bool = False) -> "ApplyResult":
+        """Write an experiment's files into the workspace without moving HEAD (like `dvc exp apply`).
+
+        Refuses when a file the experiment would change has uncommitted changes, unless `force`. Git-tracked files
+        come from the experiment commit; DVC-cached outs are restored from the DVC cache by their dvc.lock hashes.
+        """
+        from exptui.store.apply import apply_commit
+
+        row = self.resolve(name)
+        if row.kind == "workspace":
+            raise ExptuiError("the workspace is already applied")
+        head = self.git.head()
+        recorded = [r.rev for r in self.experiments() if r.kind == "experiment" and r.baseline == head]
+        result = apply_commit(self.git, row.rev, force=force, cache_dir=self.dvc_cache_dir, recorded=recorded)
+        self._rows = None
+        return result
+
+    def branch(self, name: str, branch: str) -> str:
+        """Create branch `branch` at experiment `name` (never moves an existing branch). Returns the commit sha."""
+        row = self.resolve(name)
+        check = self.git.run_bytes("check-ref-format", "--branch", branch, check=False)
+        if not check.strip():
+            raise ExptuiError(f"'{branch}' is not a valid branch name")
+        ref = f"refs/heads/{branch}"
+        try:
+            self.git.update_refs([RefUpdate(ref, row.rev, ZERO_OID)], message=f"dvc: Created from experiment '{row.name}'")
+        except RefConflict:
+            raise ExptuiError(f"branch '{branch}' already exists; choose another name") from None
+        return row.rev
+
+    def remove(self, names: Iterable[str] = (), all: bool = False) -> list[ExperimentRow]:
+        """Delete experiment refs (compare-and-swap on their current sha, one transaction). Returns what went."""
+        rows = self.experiments(all_commits=True)
+        queued: list[ExperimentRow] = []
+        if all:
+            targets = [r for r in rows if r.kind == "experiment" and r.ref]
+        else:
+            targets = []
+            for n in names:
+                r = self.resolve(n)
+                if r.kind == "queued" and r.queue_id and not r.queue_id.startswith("dvc:"):
+                    queued.append(r)  # an entry of exptui's queue: the queue drops it (refuses running ones)
+                    continue
+                if r.kind == "queued":
+                    raise ExptuiError(f"'{n}' is in DVC's own queue; remove it with: dvc queue remove {n}")
+                if r.kind != "experiment" or not r.ref:
+                    raise ExptuiError(f"'{n}' is not an experiment (only experiments can be removed)")
+                targets.append(r)
+        if queued:
+            self.queue.remove([r.queue_id for r in queued if r.queue_id])
+        uniq = {r.ref: r for r in targets if r.ref}
+        if not uniq:
+            self._rows = None
+            return queued
+        try:
+            self.git.update_refs([RefUpdate(ref, None, r.rev) for ref, r in uniq.items()],
+                                 message="exptui: remove experiment")
+        except RefConflict as exc:
+            raise ExptuiError(f"{exc}; nothing was removed, list again and retry") from None
+        self._rows = None
+        return queued + list(uniq.values())
+
+    # --- annotations --------------------------------------------------------------------------------------------
+
+    def _annotatable(self, name: str) -> ExperimentRow:
+        row = self.resolve(name)
+        if row.kind not in ("experiment", "baseline"):
+            raise ExptuiError(f"'{name}' is {row.kind}: only experiments and commits can be annotated")
+        return row
+
+    def star(self, name: str, on: bool = True) -> Annotations:
+        from exptui.store.annotations import set_star
+
+        out = set_star(self.git, self._annotatable(name).rev, on)
+        self._rows = None
+        return out
+
+    def label(self, name: str, add: Iterable[str] = (), remove: Iterable[str] = ()) -> Annotations:
+        from exptui.store.annotations import set_labels
+
+        out = set_labels(self.git, self._annotatable(name).rev, tuple(add), tuple(remove))
+        self._rows = None
+        return out
+
+    def note(self, name: str, text: str) -> Annotations:
+        from exptui.store.annotations import set_note
+
+        out = set_note(self.git, self._annotatable(name).rev, text)
+        self._rows = None
+        return out
+
+    # --- housekeeping -------------------------------------------------------------------------------------------
+
+    def gc(self, workspace: bool = False, all_branches: bool = False, all_tags: bool = False,
+           all_commits: bool = False, dry_run: bool = False) -> "GcPlan":
+        """Remove experiments whose baseline is not kept, and prune the index cache.
+
+        With no flag: keep experiments whose baseline is reachable from any branch, tag or HEAD (i.e. drop those
+        orphaned by a rebase or a deleted branch). Flags narrow what is kept, like DVC 2's `exp gc`:
+        `workspace` (HEAD), `all_branches` (branch tips), `all_tags` (tag tips), `all_commits` (anything
+        reachable). `dry_run` only computes the plan.
+        """
+        from exptui.store.gc import plan_gc, run_gc
+
+        plan = plan_gc(self.git, workspace=workspace, all_branches=all_branches, all_tags=all_tags,
+                       all_commits=all_commits)
+        if not dry_run:
+            run_gc(self.git, plan, self.index)
+            self._rows = None
+        return plan
+
+    # --- sharing ------------------------------------------------------------------------------------------------
+
+    def push(self, remote: str, names: Sequence[str] | None = None) -> list[str]:
+        """Push experiment refs (all, or `names`) and the annotations notes to a git remote. Returns refs pushed."""
+        from exptui.store.sharing import push
+
+        refs = self._refs_for(names)
+        return push(self.git, remote, refs)
+
+    def pull(self, remote: str, names: Sequence[str] | None = None) -> list[str]:
+        """Fetch experiment refs (all, or `names`) and merge the remote's annotations. Returns refs fetched."""
+        from exptui.store.sharing import pull
+
+        out = pull(self.git, remote, names)
+        self._rows = None
+        return out
+
+    def _refs_for(self, names: Sequence[str] | None) -> list[str]:
+        if names:
+            out = []
+            for n in names:
+                r = self.resolve(n)
+                if not r.ref:
+                    raise ExptuiError(f"'{n}' is not an experiment")
+                out.append(r.ref)
+            return out
+        return [ref for ref, _sha, _b, _n in read_refs(self.git).exps]
+
+    def close(self) -> None:
+        self.git.close()
+
+    def __enter__(self) -> "Project":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def _close_names(text: str, names: Iterable[str]) -> list[str]:
+    import difflib
+
+    return difflib.get_close_matches(text, sorted(set(names)), n=3, cutoff=0.6)
+
+
+def _reproduced_locks(result: Any, root: Path) -> dict[str, Any]:
+    """{stage: lock entry} of the stages the run reproduced (ran or restored), as DVC hashes them; all stages
+    when nothing changed, so an unchanged re-run still gets a stable hash."""
+    from exptui.pipeline.repro import FROZEN, SKIPPED
+
+    changed = {o.address: o.lock for o in result.stages if o.outcome not in (SKIPPED, FROZEN) and o.lock is not None}
+    if changed:
+        return changed
+    return {o.address: o.lock for o in result.stages if o.lock is not None}
+
+
+def _read_or_none(path: Path) -> bytes | None:
+    try:
+        return path.read_bytes()
+    except FileNotFoundError:
+        return None
+
+
+def _restore_files(root: Path, originals: dict[str, bytes | None]) -> None:
+    """Put files back byte for byte (a file that did not exist is removed again)."""
+    for rel, data in originals.items():
+        path = root / rel
+        if data is None:
+            path.unlink(missing_ok=True)
+        elif _read_or_none(path) != data:
+            path.write_bytes(data)

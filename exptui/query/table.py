@@ -1,0 +1,730 @@
+"""ExperimentTable: rows + columns + the operations the CLI and the TUI share.
+
+State (filter, sort, grouping, only-changed, keep/drop, hidden/pinned/order) lives here and
+``view()`` computes what to show: the ordered display rows (baseline headers with their
+experiments, like ``dvc exp show``) and the visible columns. The CLI renders the view as
+text/markdown/csv/json; the TUI renders the same view into its widget, so both always
+agree on what a filter or sort means.
+
+Column selection follows ``dvc exp show``: ``drop`` regexes remove columns, ``keep``
+regexes protect columns from ``drop`` and ``only_changed`` (``--drop '.*' --keep f1``
+shows only f1). Patterns must match a column's whole label, id, ``file:key`` or key.
+Hidden columns are gone whatever ``keep`` says; pinned columns come first.
+
+Nothing here imports pandas unless ``to_dataframe()`` is called.
+"""
+from __future__ import annotations
+
+import csv
+import io
+import json
+import re
+import unicodedata
+from collections.abc import Iterable, Sequence
+from dataclasses import asdict, dataclass
+from datetime import datetime
+from typing import Any
+
+from exptui.errors import ExptuiError
+from exptui.records import ExperimentRow
+from exptui.query.columns import (
+    ERROR,
+    MISSING,
+    Column,
+    ColumnIndex,
+    collect_columns,
+    column_groups,
+    ColumnGroup,
+    field_column,
+    flatten,
+    same_value,
+)
+from exptui.query.direction import DEFAULT_DIRECTIONS, NO_DELTA, Delta, Directions, delta
+from exptui.query.filter import Predicate, compile_filter
+from exptui.query.format import DEFAULT_PRECISION, cell_formatter, is_right_aligned, json_safe
+from exptui.query.sort import RowGroup, SortKey, group_rows, parse_sort_spec, sort_flat
+
+TREE_MID = "├── "
+TREE_LAST = "└── "
+DEFAULT_FIELDS: tuple[str, ...] = ("created", "status")
+FIELD_HEADERS = {"created": "Created", "status": "State", "starred": "★", "label": "Labels", "note": "Note",
+                 "duration": "Duration", "host": "Host", "python": "Python", "stage": "Stage",
+                 "kind": "Kind", "rev": "Rev", "baseline": "Baseline", "command": "Command", "name": "Experiment"}
+MAX_CELL_WIDTH = 32
+MAX_NAME_WIDTH = 48
+_UNSET: Any = object()
+
+
+class ColumnPatternError(ExptuiError):
+    """A --keep/--drop pattern that is not a valid regular expression."""
+
+
+@dataclass(frozen=True, slots=True)
+class DisplayRow:
+    """One line of the table.
+
+    ``row`` is None for a group title line (experiments whose baseline row is not in the
+    data, or is filtered out while ``show_context`` is off); ``depth`` is 0 for workspace/baseline rows and 1 for experiments under a
+    baseline; ``last`` marks the last experiment of its group (``└──``); ``context`` marks a
+    baseline shown only because some of its experiments matched the filter.
+    """
+
+    row: ExperimentRow | None
+    depth: int = 0
+    last: bool = False
+    context: bool = False
+    title: str = ""
+
+    @property
+    def tree_prefix(self) -> str:
+        if self.depth == 0:
+            return ""
+        return TREE_LAST if self.last else TREE_MID
+
+    @property
+    def label(self) -> str:
+        """The Experiment cell: the name, indented with a tree glyph under its baseline."""
+        if self.row is None:
+            return self.title
+        return self.tree_prefix + _row_title(self.row)
+
+
+def _row_title(row: ExperimentRow) -> str:
+    if row.kind == "baseline":
+        return row.baseline_name or row.name or row.rev[:7]
+    return row.name or row.rev[:7]
+
+
+@dataclass(frozen=True)
+class TableView:
+    """What to show: ordered display rows, visible field columns and data columns."""
+
+    rows: tuple[DisplayRow, ...]
+    fields: tuple[Column, ...]
+    columns: tuple[Column, ...]
+    matched: int            # rows that matched the filter (context headers not counted)
+    total: int              # rows in the table
+
+    @property
+    def experiment_rows(self) -> list[ExperimentRow]:
+        return [d.row for d in self.rows if d.row is not None]
+
+    @property
+    def groups(self) -> list[ColumnGroup]:
+        return column_groups(self.columns)
+
+
+class _ViewSetting:
+    """An attribute whose assignment invalidates the cached view (``table.grouped = False``
+    works as well as ``table.set_grouped(False)``)."""
+
+    def __set_name__(self, owner: type, name: str) -> None:
+        self.slot = "_" + name
+
+    def __get__(self, obj: Any, objtype: type | None = None) -> Any:
+        return self if obj is None else getattr(obj, self.slot)
+
+    def __set__(self, obj: Any, value: Any) -> None:
+        setattr(obj, self.slot, value)
+        obj._view = None
+
+
+class ExperimentTable:
+    """The experiments table model. Mutating methods return ``self`` so calls chain.
+
+    View settings may also be assigned directly; every assignment invalidates the view.
+    """
+
+    predicate = _ViewSetting()
+    sort_keys = _ViewSetting()
+    grouped = _ViewSetting()
+    show_context = _ViewSetting()
+    only_changed = _ViewSetting()
+    drop_empty = _ViewSetting()
+    hide_unchanged_status = _ViewSetting()
+    keep = _ViewSetting()
+    drop = _ViewSetting()
+
+    def __init__(self, rows: Iterable[ExperimentRow] = (), *, precision: int | None = DEFAULT_PRECISION,
+                 directions: Directions = DEFAULT_DIRECTIONS, head: str | None = None,
+                 fields: Sequence[str] = DEFAULT_FIELDS) -> None:
+        self._view: TableView | None = None
+        self.precision = precision
+        self.directions = directions
+        self._head = head
+        self.fields: list[Column] = [field_column(name) for name in fields]
+        self.predicate: Predicate | None = None
+        self.sort_keys: list[SortKey] = []
+        self.grouped: bool = True               # False: flat leaderboard
+        self.show_context: bool = True          # baselines of matching experiments stay as headers
+        self.only_changed: bool = False
+        self.drop_empty: bool = True            # columns with no value in any shown row
+        self.hide_unchanged_status: bool = True  # the State column when every shown row succeeded
+        self.keep: list[re.Pattern[str]] = []
+        self.drop: list[re.Pattern[str]] = []
+        self._hidden: set[str] = set()
+        self._pinned: list[str] = []
+        self._order: list[str] = []
+        self._rows: list[ExperimentRow] = []
+        self._view: TableView | None = None
+        self.set_rows(rows)
+
+    # ------------------------------------------------------------------ data
+    @property
+    def head(self) -> str | None:
+        """HEAD's sha: its baseline group is listed first (default: the workspace row's)."""
+        return self._head
+
+    @head.setter
+    def head(self, sha: str | None) -> None:
+        self._head = sha
+        self._groups = None
+        self._changed()
+
+    @property
+    def rows(self) -> list[ExperimentRow]:
+        return list(self._rows)
+
+    # state that is also assigned directly (the TUI syncs its saved view into these):
+    # setters invalidate the cached view so an assignment can never show stale columns
+    @property
+    def hidden(self) -> set[str]:
+        """Ids of columns the user hid (beats keep)."""
+        return self._hidden
+
+    @hidden.setter
+    def hidden(self, ids: Iterable[str]) -> None:
+        self._hidden = set(ids)
+        self._changed()
+
+    @property
+    def pinned(self) -> list[str]:
+        """Ids of columns shown first, in this order."""
+        return self._pinned
+
+    @pinned.setter
+    def pinned(self, ids: Iterable[str]) -> None:
+        self._pinned = list(dict.fromkeys(ids))
+        self._changed()
+
+    @property
+    def order(self) -> list[str]:
+        """Column ids in the user's order; columns not listed keep their place after them."""
+        return self._order
+
+    @order.setter
+    def order(self, ids: Iterable[str]) -> None:
+        self._order = list(ids)
+        self._changed()
+
+    def set_rows(self, rows: Iterable[ExperimentRow]) -> ExperimentTable:
+        """Replace all rows (columns are collected again; filter and sort stay)."""
+        self._rows = list(rows)
+        self._groups: list[RowGroup] | None = None
+        self._baselines: dict[str, ExperimentRow] | None = None
+        self.columns: list[Column] = collect_columns(self._rows)
+        self.index = ColumnIndex(self.columns)
+        self._changed()
+        return self
+
+    def upsert(self, rows: Iterable[ExperimentRow]) -> ExperimentTable:
+        """Insert or replace rows by ``row.key`` (keyed updates from the store)."""
+        position = {row.key: i for i, row in enumerate(self._rows)}
+        merged = list(self._rows)
+        for row in rows:
+            i = position.get(row.key)
+            if i is None:
+                position[row.key] = len(merged)
+                merged.append(row)
+            else:
+                merged[i] = row
+        return self.set_rows(merged)
+
+    def remove(self, keys: Iterable[str]) -> ExperimentTable:
+        gone = set(keys)
+        return self.set_rows(row for row in self._rows if row.key not in gone)
+
+    def _changed(self) -> None:
+        self._view = None
+
+    # ------------------------------------------------------------------ operations
+    def set_filter(self, text: str) -> ExperimentTable:
+        """Filter with the filter language; raises FilterError and keeps the old filter."""
+        predicate = compile_filter(text, self.index)
+        self.predicate = None if predicate.matches_everything else predicate
+        self._changed()
+        return self
+
+    def set_sort(self, keys: Sequence[SortKey] | str | None) -> ExperimentTable:
+        """Sort by keys, or by a spec like ``"f1:desc,train.lr"`` (None/"" clears)."""
+        if isinstance(keys, str):
+            keys = parse_sort_spec(keys, self.index)
+        self.sort_keys = list(keys or [])
+        self._changed()
+        return self
+
+    def set_grouped(self, grouped: bool) -> ExperimentTable:
+        """True: baseline headers with their experiments; False: flat leaderboard."""
+        self.grouped = grouped
+        self._changed()
+        return self
+
+    def set_only_changed(self, only_changed: bool) -> ExperimentTable:
+        self.only_changed = only_changed
+        self._changed()
+        return self
+
+    def set_keep(self, patterns: Iterable[str]) -> ExperimentTable:
+        self.keep = _compile_patterns(patterns, "--keep")
+        self._changed()
+        return self
+
+    def set_drop(self, patterns: Iterable[str]) -> ExperimentTable:
+        self.drop = _compile_patterns(patterns, "--drop")
+        self._changed()
+        return self
+
+    def hide(self, column_id: str) -> ExperimentTable:
+        self._hidden.add(column_id)
+        if column_id in self._pinned:
+            self._pinned.remove(column_id)
+        self._changed()
+        return self
+
+    def unhide(self, column_id: str) -> ExperimentTable:
+        self._hidden.discard(column_id)
+        self._changed()
+        return self
+
+    def pin(self, column_id: str) -> ExperimentTable:
+        self._hidden.discard(column_id)
+        if column_id not in self._pinned:
+            self._pinned.append(column_id)
+        self._changed()
+        return self
+
+    def unpin(self, column_id: str) -> ExperimentTable:
+        if column_id in self._pinned:
+            self._pinned.remove(column_id)
+        self._changed()
+        return self
+
+    def move_column(self, column_id: str, offset: int) -> ExperimentTable:
+        """Move a column left (negative) or right among the currently visible ones."""
+        visible = [c.id for c in self.view().columns]
+        if column_id not in visible:
+            return self
+        i = visible.index(column_id)
+        j = max(0, min(len(visible) - 1, i + offset))
+        visible.insert(j, visible.pop(i))
+        self.order = visible + [cid for cid in self._order if cid not in visible]
+        return self
+
+    # ------------------------------------------------------------------ the view
+    def view(self) -> TableView:
+        if self._view is None:
+            self._view = self._compute_view()
+        return self._view
+
+    @property
+    def shown_rows(self) -> list[ExperimentRow]:
+        return self.view().experiment_rows
+
+    @property
+    def shown_columns(self) -> list[Column]:
+        return list(self.view().columns)
+
+    def _compute_view(self) -> TableView:
+        matched = 0
+        display: list[DisplayRow] = []
+        test = self.predicate._fn if self.predicate is not None else None
+        if not self.grouped:
+            rows = self._rows if test is None else [row for row in self._rows if test(row)]
+            matched = len(rows)
+            display = [DisplayRow(row) for row in sort_flat(rows, self.sort_keys)]
+        else:
+            if self._groups is None:  # grouping depends on rows and head only: reuse per keystroke
+                self._groups = group_rows(self._rows, self._head)
+            for group in self._groups:
+                children = group.rows if test is None else [row for row in group.rows if test(row)]
+                matched += len(children)
+                children = sort_flat(children, self.sort_keys) if self.sort_keys else children
+                header = group.header
+                header_matches = header is not None and (test is None or test(header))
+                matched += header_matches
+                if header is not None and (header_matches or (children and self.show_context)):
+                    display.append(DisplayRow(header, context=not header_matches))
+                elif children:  # no baseline row to show: a title line keeps the tree readable
+                    display.append(DisplayRow(None, title=group.name))
+                for i, row in enumerate(children):
+                    display.append(DisplayRow(row, depth=1, last=i == len(children) - 1))
+        shown = [d.row for d in display if d.row is not None]
+        return TableView(tuple(display), tuple(self._visible_fields(shown)),
+                         tuple(self._visible_columns(shown)), matched, len(self._rows))
+
+    def _visible_fields(self, shown: list[ExperimentRow]) -> list[Column]:
+        fields = []
+        for column in self.fields:
+            if column.id in self.hidden or self._dropped(column, shown):
+                continue
+            if column.key == "status" and self.hide_unchanged_status and not self._selected(column, self.keep):
+                if all(row.status == "success" for row in shown):
+                    continue
+            fields.append(column)
+        return fields
+
+    def _visible_columns(self, shown: list[ExperimentRow]) -> list[Column]:
+        by_id = {c.id: c for c in self.columns}
+        columns = [c for c in self.columns if c.id not in self.hidden and not self._dropped(c, shown)]
+        if self.order:
+            rank = {cid: i for i, cid in enumerate(self.order)}
+            columns.sort(key=lambda c: rank.get(c.id, len(rank)))  # stable: unknown keep their place
+        pinned = [by_id[cid] for cid in self.pinned if cid in by_id and cid not in self.hidden]
+        pinned_ids = {c.id for c in pinned}
+        return pinned + [c for c in columns if c.id not in pinned_ids]
+
+    def _dropped(self, column: Column, shown: list[ExperimentRow]) -> bool:
+        if column.id in self.pinned or self._selected(column, self.keep):
+            return False
+        if self._selected(column, self.drop):
+            return True
+        if column.is_field or not (self.drop_empty or self.only_changed):
+            return False
+        # one pass that stops as soon as the column is known to stay (usually the first rows)
+        get = column.getter()
+        present = False
+        first: Any = _UNSET
+        for row in shown:
+            value = get(row)
+            if value is not MISSING:
+                present = True
+                if not self.only_changed:
+                    return False
+            if self.only_changed:
+                if first is _UNSET:
+                    first = value
+                elif not same_value(first, value):
+                    return False
+        return self.only_changed or not present
+
+    @staticmethod
+    def _selected(column: Column, patterns: list[re.Pattern[str]]) -> bool:
+        if not patterns:
+            return False
+        names = {column.label, column.id, column.file_key, column.key}
+        if column.is_field:
+            names.add(FIELD_HEADERS.get(column.key, column.key))
+        return any(p.fullmatch(name) for p in patterns for name in names)
+
+    # ------------------------------------------------------------------ cells
+    def value(self, row: ExperimentRow, column: Column) -> Any:
+        return column.getter()(row)
+
+    def cell_text(self, row: ExperimentRow, column: Column, now: datetime | None = None) -> str:
+        return cell_formatter(column, self.precision, now)(column.getter()(row))
+
+    def baseline_row(self, row: ExperimentRow) -> ExperimentRow | None:
+        """The baseline row an experiment is compared against (None for baselines)."""
+        if row.kind in ("baseline", "workspace"):
+            return None
+        if self._baselines is None:
+            self._baselines = {r.rev: r for r in self._rows if r.kind == "baseline"}
+        return self._baselines.get(row.baseline)
+
+    def delta(self, row: ExperimentRow, column: Column) -> Delta:
+        """How ``row``'s value moved from its baseline's, by this table's directions
+        (for better/worse colouring of cells)."""
+        base = self.baseline_row(row)
+        if base is None:
+            return NO_DELTA
+        get = column.getter()
+        return delta(get(row), get(base), column, self.directions)
+
+    def distinct_values(self, column: Column, limit: int = 50) -> list[str]:
+        """Distinct text values of a column over all rows, most frequent first (for
+        filter-bar completion: ``complete.suggest(..., values_of=table.distinct_values)``)."""
+        get = column.getter()
+        counts: dict[str, int] = {}
+        for row in self._rows:
+            value = get(row)
+            items = value if isinstance(value, tuple) else (value,)
+            for item in items:
+                if isinstance(item, str):
+                    counts[item] = counts.get(item, 0) + 1
+        return sorted(counts, key=lambda v: (-counts[v], v))[:limit]
+
+    def header(self, column: Column) -> str:
+        return FIELD_HEADERS.get(column.key, column.key) if column.is_field else column.label
+
+    # ------------------------------------------------------------------ outputs
+    def to_json_records(self) -> list[dict[str, Any]]:
+        """The ``exptui show --json`` objects, one per shown row (pandas-free).
+
+        ``params``/``metrics`` hold the visible columns' values; missing and unreadable
+        values are left out (the file is named in ``errors``).
+        """
+        view = self.view()
+        visible: dict[tuple[str, str], set[str]] = {}
+        for column in view.columns:
+            visible.setdefault((column.family, column.file), set()).add(column.key)
+        records = []
+        for row in view.experiment_rows:
+            params = _json_section(row.params, "params", visible, row.errors)
+            metrics = _json_section(row.metrics, "metrics", visible, row.errors)
+            records.append(row_record(row, params, metrics))
+        return records
+
+    def to_json(self, indent: int | None = 2) -> str:
+        return json.dumps(self.to_json_records(), indent=indent, ensure_ascii=False)
+
+    def to_csv(self, precision: int | None = None) -> str:
+        """Every shown row; floats at full precision unless ``precision`` is given (as DVC)."""
+        view = self.view()
+        out = io.StringIO()
+        writer = csv.writer(out, lineterminator="\n")
+        writer.writerow(["name", "rev", "baseline", "kind", "status", "created", *(c.label for c in view.columns)])
+        getters = [c.getter() for c in view.columns]
+        for row in view.experiment_rows:
+            created = field_column("created").getter()(row)
+            cells = [row.name, row.rev, row.baseline_name or row.baseline, row.kind, row.status,
+                     created.isoformat() if isinstance(created, datetime) else ""]
+            for get in getters:
+                value = get(row)
+                cells.append("" if value is MISSING else "!" if value is ERROR else _csv_text(value, precision))
+            writer.writerow(cells)
+        return out.getvalue()
+
+    def to_markdown(self, now: datetime | None = None) -> str:
+        header, aligns, body = self._grid(now)
+        def esc(text: str) -> str:
+            return text.replace("|", "\\|").replace("\n", " ")
+        lines = ["| " + " | ".join(esc(h) for h in header) + " |",
+                 "|" + "|".join("---:" if right else ":---" for right in aligns) + "|"]
+        lines += ["| " + " | ".join(esc(cell) for cell in cells) + " |" for cells in body]
+        return "\n".join(lines) + "\n"
+
+    def render_text(self, width: int | None = None, now: datetime | None = None) -> str:
+        """A plain terminal table; with ``width``, trailing columns that do not fit are
+        left out and a note says which."""
+        header, aligns, body = self._grid(now)
+        if not body:
+            return f"no experiments match the filter ({self.view().total} in total)\n" \
+                if self.predicate is not None else "no experiments\n"
+        header = [_printable(h) for h in header]
+        body = [[_printable(cell) for cell in cells] for cells in body]
+        widths = [display_width(h) for h in header]
+        for cells in body:
+            for i, cell in enumerate(cells):
+                w = display_width(cell)
+                if w > widths[i]:
+                    widths[i] = w
+        widths = [min(widths[0], MAX_NAME_WIDTH)] + [min(w, MAX_CELL_WIDTH) for w in widths[1:]]
+        if width is not None and widths[0] > width:
+            widths[0] = max(width, 1)
+        keep = len(header)
+        if width is not None:
+            total = widths[0]
+            keep = 1
+            for w in widths[1:]:
+                if total + 2 + w > width:
+                    break
+                total += 2 + w
+                keep += 1
+
+        def line(cells: Sequence[str]) -> str:
+            return "  ".join(pad(cells[i], widths[i], aligns[i]) for i in range(keep)).rstrip()
+
+        out = [line(header), "  ".join("─" * widths[i] for i in range(keep))]
+        out += [line(cells) for cells in body]
+        if keep < len(header):
+            left_out = header[keep:]
+            names = ", ".join(left_out[:6]) + (", …" if len(left_out) > 6 else "")
+            out.append(f"({len(left_out)} more column{'s' if len(left_out) > 1 else ''} not shown: {names}; "
+                       "widen the terminal, use --keep/--drop/--only-changed, or --csv/--json)")
+        return "\n".join(out) + "\n"
+
+    def _grid(self, now: datetime | None) -> tuple[list[str], list[bool], list[list[str]]]:
+        """Header texts, right-alignment flags and cell texts of the view."""
+        view = self.view()
+        now = now or datetime.now()
+        cols = list(view.fields) + list(view.columns)
+        header = ["Experiment"] + [self.header(c) for c in cols]
+        aligns = [False] + [c.kind == "numeric" or (c.is_field and c.key == "duration") for c in cols]
+        getters = [c.getter() for c in cols]
+        pairs = [(get, cell_formatter(c, self.precision, now)) for c, get in zip(cols, getters)]
+        blank = [""] * len(cols)
+        body = []
+        for display in view.rows:
+            row = display.row
+            if row is None:
+                body.append([display.label, *blank])
+                continue
+            body.append([display.label, *[fmt(get(row)) for get, fmt in pairs]])
+        # a mixed column still right-aligns if everything shown in it is a number
+        for i, column in enumerate(cols, start=1):
+            if column.kind == "mixed":
+                get = getters[i - 1]
+                values = [get(d.row) for d in view.rows if d.row is not None]
+                aligns[i] = all(is_right_aligned(v) or v is MISSING or v is ERROR for v in values)
+        return header, aligns, body
+
+    def to_dataframe(self) -> Any:
+        """A pandas DataFrame of the view (pandas imported here, lazily).
+
+        One row per shown row; columns ``name, rev, baseline, kind, status, created`` then
+        one per visible column, named by label; ``df.attrs["column_ids"]`` maps labels to
+        ids. Missing and unreadable values are NA.
+        """
+        import pandas as pd
+
+        view = self.view()
+        rows = view.experiment_rows
+        created = field_column("created").getter()
+        data: dict[str, list[Any]] = {
+            "name": [r.name for r in rows], "rev": [r.rev for r in rows],
+            "baseline": [r.baseline_name or r.baseline for r in rows], "kind": [r.kind for r in rows],
+            "status": [r.status for r in rows],
+            "created": [c if isinstance(c := created(r), datetime) else None for r in rows],
+        }
+        ids: dict[str, str] = {}
+        for column in view.columns:
+            get = column.getter()
+            label = column.label if column.label not in data else column.id
+            ids[label] = column.id
+            data[label] = [None if (v := get(r)) is MISSING or v is ERROR else v for r in rows]
+        frame = pd.DataFrame(data)
+        frame.attrs["column_ids"] = ids
+        return frame
+
+
+# --------------------------------------------------------------------------- helpers
+
+def _compile_patterns(patterns: Iterable[str], option: str) -> list[re.Pattern[str]]:
+    compiled = []
+    for pattern in patterns:
+        try:
+            compiled.append(re.compile(pattern))
+        except re.error as exc:
+            raise ColumnPatternError(f"{option} {pattern!r} is not a valid regular expression: {exc}") from None
+    return compiled
+
+
+
+def display_width(text: str) -> int:
+    """Terminal cells ``text`` takes: wide (CJK, emoji) characters count 2, combining 0."""
+    if text.isascii():
+        return len(text)
+    return sum(_char_width(ch) for ch in text)
+
+
+def _char_width(ch: str) -> int:
+    if unicodedata.combining(ch):
+        return 0
+    return 2 if unicodedata.east_asian_width(ch) in ("W", "F") else 1
+
+
+def pad(text: str, width: int, right: bool = False) -> str:
+    """``text`` cut (with ``…``) or padded to exactly ``width`` terminal cells."""
+    w = display_width(text)
+    if w > width:
+        out, used = [], 0
+        for ch in text:
+            cw = _char_width(ch)
+            if used + cw > width - 1:
+                break
+            out.append(ch)
+            used += cw
+        text, w = "".join(out) + "…", used + 1
+    fill = " " * (width - w)
+    return fill + text if right else text + fill
+
+
+_CONTROL = {i: " " for i in range(32)} | {127: " "}
+
+
+def _printable(text: str) -> str:
+    """Newlines and other control characters would break the table's lines."""
+    return text if text.isprintable() else text.translate(_CONTROL)
+
+
+def _csv_text(value: Any, precision: int | None) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, float):
+        return repr(value) if precision is None else f"{value:.{precision}g}"
+    if isinstance(value, (list, tuple, dict)):
+        return json.dumps(json_safe(value))
+    return str(value)
+
+
+_JSON_PLAIN = frozenset({str, int, bool, type(None)})
+
+
+class _Everything:
+    """Stands for "every key" in _json_section."""
+
+    def __contains__(self, key: object) -> bool:
+        return True
+
+
+_ALL_KEYS: Any = _Everything()
+
+
+def _json_section(source: dict[str, Any], family: str, visible: dict[tuple[str, str], set[str]] | None,
+                  errors: dict[str, str]) -> dict[str, dict[str, Any]]:
+    """One row's params or metrics (restricted to visible keys unless ``visible`` is None),
+    flattened and JSON-safe. A tight loop: `exptui show --json` runs it for every row."""
+    out: dict[str, dict[str, Any]] = {}
+    for file, data in source.items():
+        keys = _ALL_KEYS if visible is None else visible.get((family, file))
+        if keys is None or not data or file in errors or not isinstance(data, dict):
+            continue
+        values: dict[str, Any] = {}
+        for key, value in data.items():
+            cls = value.__class__
+            if cls in _JSON_PLAIN:
+                if key in keys:
+                    values[key] = value
+            elif cls is float:
+                if key in keys:
+                    values[key] = value if value - value == 0 else None  # NaN/inf are not JSON
+            elif isinstance(value, dict):
+                for sub_key, sub_value in flatten(value, key + "."):
+                    if sub_key in keys:
+                        values[sub_key] = json_safe(sub_value)
+            elif key in keys:
+                values[key] = json_safe(value)
+        if values:
+            out[file] = values
+    return out
+
+
+
+def row_record(row: ExperimentRow, params: dict[str, dict[str, Any]] | None = None,
+               metrics: dict[str, dict[str, Any]] | None = None) -> dict[str, Any]:
+    """One ``exptui show --json`` object. Without ``params``/``metrics``, all of the row's
+    own values are used (flattened; files listed in ``errors`` left out)."""
+    if params is None:
+        params = _json_section(row.params, "params", None, row.errors)
+    if metrics is None:
+        metrics = _json_section(row.metrics, "metrics", None, row.errors)
+    created = row.created or (row.facts.created if row.facts else None)
+    facts = None
+    if row.facts is not None:
+        facts = {k: json_safe(v) for k, v in asdict(row.facts).items()}
+    return {
+        "name": row.name,
+        "rev": row.rev,
+        "baseline": row.baseline,
+        "baseline_name": row.baseline_name,
+        "kind": row.kind,
+        "status": row.status,
+        "created": created.isoformat() if created else None,
+        "params": params,
+        "metrics": metrics,
+        "errors": dict(row.errors),
+        "starred": row.annotations.starred,
+        "labels": list(row.annotations.labels),
+        "note": row.annotations.note,
+        "facts": facts,
+    }

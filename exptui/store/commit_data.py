@@ -1,0 +1,474 @@
+"""Read the params and metrics a commit carries, in bulk, the way `dvc exp show` does (DVC §2.3).
+
+For each commit: find its dvc.yaml files, parse them (cached per blob: most experiments share their
+baseline's dvc.yaml), work out the params files (stage params deps, top-level `params:`, root `params.yaml`)
+and metrics files (stage `metrics` outs, top-level `metrics:`), then read all of those blobs for all commits in
+one `cat-file` round trip and parse each distinct blob once. A file that cannot be read becomes
+``errors[file] = reason``; the rest of the commit's data is still returned.
+
+The result for a commit depends only on immutable objects, so callers may cache it forever by commit sha.
+"""
+from __future__ import annotations
+
+import json
+import posixpath
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Sequence
+
+from exptui.store.git import Git, parse_commit
+
+# Bump when what is extracted per commit changes: the on-disk index is then rebuilt.
+EXTRACT_VERSION = 4
+
+
+@dataclass
+class Declared:
+    """What one commit's dvc.yaml files say to read."""
+
+    params: dict[str, tuple[str, ...] | None] = field(default_factory=dict)   # file -> keys (None = whole file)
+    metrics: dict[str, bool] = field(default_factory=dict)                    # file -> cached by DVC (not in git)
+    error: tuple[str, str] | None = None                                      # (dvcfile, reason)
+
+
+def _join(base: str, rel: str) -> str:
+    if base in ("", "."):
+        return posixpath.normpath(rel)
+    return posixpath.normpath(posixpath.join(base, rel))
+
+
+def declared_files(dvcfiles: Sequence[Any]) -> Declared:
+    """Params and metrics files declared by parsed `DvcFile`s (dvc_compat.model)."""
+    out = Declared()
+    for dvcfile in dvcfiles:
+        dvc_dir = posixpath.dirname(dvcfile.path) or "."
+        for stage in dvcfile.stages.values():
+            wdir = stage.wdir or "."
+            for spec in stage.params:
+                path = _join(wdir, spec.file)
+                if spec.keys is None:
+                    out.params[path] = None
+                elif path not in out.params or out.params[path] is not None:
+                    prev = out.params.get(path) or ()
+                    out.params[path] = tuple(dict.fromkeys((*prev, *spec.keys)))
+            for o in stage.outs:
+                if o.kind == "metrics":
+                    out.metrics[_join(wdir, o.path)] = bool(o.cache)
+        for p in dvcfile.params:
+            out.params[_join(dvc_dir, p)] = None
+        for m in dvcfile.metrics:
+            out.metrics.setdefault(_join(dvc_dir, m), False)
+    return out
+
+
+_INTERP = re.compile(r"(?<!\\)\$\{\s*([^}]*?)\s*\}")
+_LOOP_NAMES = frozenset({"item", "key"})
+
+
+def _interpolated_names(data: Any, key: str | None = None, out: set[str] | None = None) -> set[str]:
+    """Root names of the `${...}` expressions outside `cmd`/`desc`/`meta` (those decide paths and stages)."""
+    out = set() if out is None else out
+    if key in ("cmd", "desc", "meta"):
+        return out
+    if isinstance(data, str):
+        for expr in _INTERP.findall(data):
+            out.add(re.split(r"[.\[]", expr, 1)[0].strip())
+    elif isinstance(data, dict):
+        for k, v in data.items():
+            _interpolated_names(k, None, out)
+            _interpolated_names(v, str(k), out)
+    elif isinstance(data, list):
+        for v in data:
+            _interpolated_names(v, None, out)
+    return out
+
+
+def _inline_vars(data: Any) -> set[str]:
+    """Names defined by inline `vars` mappings (top level and per stage); a params file cannot redefine them."""
+    names: set[str] = set()
+    entries: list[Any] = []
+    if isinstance(data, dict):
+        entries += data.get("vars") or []
+        for stage in (data.get("stages") or {}).values():
+            if isinstance(stage, dict):
+                entries += stage.get("vars") or []
+                do = stage.get("do")
+                if isinstance(do, dict):
+                    entries += do.get("vars") or []
+    for entry in entries:
+        if isinstance(entry, dict):
+            names.update(str(k) for k in entry)
+    return names
+
+
+def _has_value_interpolation(data: Any) -> bool:
+    """True if what the dvc.yaml declares (paths, stages) can change with params values: some `${...}` outside
+    `cmd` names something other than an inline var or a foreach/matrix loop variable."""
+    names = _interpolated_names(data)
+    return bool(names - _LOOP_NAMES - _inline_vars(data))
+
+
+class _GitFileLoader:
+    """A dvc_compat vars/params loader that reads files from one commit's tree instead of the disk."""
+
+    def __new__(cls, git: Git, commit: str, root: Path):
+        from dvc_compat.dvcyaml import _FileLoader
+        from dvc_compat.params import parse_params, params_format
+
+        class Loader(_FileLoader):
+            def load(self, abs_path, display, optional=False):  # noqa: ANN001 - dvc_compat's signature
+                if abs_path in self.cache:
+                    return self.cache[abs_path]
+                rel = Path(abs_path).relative_to(root).as_posix()
+                blob = git.read_blob(f"{commit}:{rel}")
+                if blob is None:
+                    if optional:
+                        return None
+                    from dvc_compat.dvcyaml import _Err
+
+                    raise _Err(f"'{display}' does not exist")
+                data = parse_params(blob, display, params_format(rel))
+                self.cache[abs_path] = data
+                return data
+
+        return Loader()
+
+
+_FAKE_ROOT = Path("/__exptui_git_tree__")
+
+
+class CommitReader:
+    """Extracts `{params, metrics, errors}` for many commits with few git round trips."""
+
+    def __init__(self, git: Git, dvc_cache_dir: Path | None = None):
+        self.git = git
+        self._dvcfile_cache: dict[str, tuple[bool, Any]] = {}   # blob sha -> (value-dependent, DvcFile|error)
+        self._parsed_blobs: dict[tuple[str, str], tuple[bool, Any]] = {}  # (blob, fmt) -> (ok, data|reason)
+        self._dvcfile_paths: dict[str, tuple[str, ...]] = {}     # commit sha -> dvc.yaml paths in its tree
+        self._declared_cache: dict[tuple[tuple[str, str], ...], Declared] = {}
+        self.dvc_cache_dir = dvc_cache_dir
+
+    # --- dvc.yaml discovery -------------------------------------------------------------------------------------
+
+    def dvcfile_paths(self, commit: str) -> tuple[str, ...]:
+        """Every dvc.yaml in `commit`'s tree (root first). One ls-tree per commit asked; callers ask baselines."""
+        cached = self._dvcfile_paths.get(commit)
+        if cached is None:
+            names = self.git.run_bytes("ls-tree", "-r", "-z", "--name-only", "--full-tree", commit).split(b"\0")
+            paths = [n.decode("utf-8", "surrogateescape") for n in names if n == b"dvc.yaml" or n.endswith(b"/dvc.yaml")]
+            paths.sort(key=lambda p: (p.count("/"), p))
+            cached = tuple(p for p in paths if not any(part.startswith(".") for part in p.split("/")[:-1]))
+            self._dvcfile_paths[commit] = cached
+        return cached
+
+    # --- main entry ---------------------------------------------------------------------------------------------
+
+    def read(self, commits: Sequence[str], dvcfile_hint: dict[str, Sequence[str]] | None = None) -> dict[str, dict]:
+        """Map commit sha -> plain dict (`tree`, `parents`, `time`, `message`, `params`, `metrics`, `errors`).
+
+        `dvcfile_hint` maps a commit to the dvc.yaml paths to look for (its baseline's); default: its own tree's.
+        Missing commits are left out of the result.
+        """
+        if not commits:
+            return {}
+        hint = dvcfile_hint or {}
+        git = self.git
+        # 1. commit objects and where their dvc.yaml files are, in one round trip
+        cmds: list[tuple[str, str]] = []
+        for sha in dict.fromkeys(commits):
+            paths = hint.get(sha)
+            if paths is None:
+                paths = self.dvcfile_paths(sha)
+            cmds.append(("contents", sha))
+            cmds.extend(("info", f"{sha}:{p}") for p in dict.fromkeys(("dvc.yaml", *paths)))
+        infos = {}
+        per_commit_dvcfiles: dict[str, list[tuple[str, str]]] = {}
+        current: str | None = None
+        for (cmd, name), answer in zip(cmds, git.batch(cmds)):
+            if cmd == "contents":
+                current = None
+                if answer is not None and answer[1] == "commit" and answer[2] is not None:
+                    current = name
+                    infos[name] = parse_commit(answer[0], answer[2])
+                    per_commit_dvcfiles[name] = []
+            elif current is not None and answer is not None and answer[1] == "blob":
+                per_commit_dvcfiles[current].append((name.split(":", 1)[1], answer[0]))
+        # parse each distinct dvc.yaml blob once (read contents only for unseen blobs)
+        unseen = sorted({b for files in per_commit_dvcfiles.values() for _p, b in files if b not in self._dvcfile_cache})
+        if unseen:
+            first_commit = {}
+            first_path = {}
+            for sha, files in per_commit_dvcfiles.items():
+                for p, b in files:
+                    first_commit.setdefault(b, sha)
+                    first_path.setdefault(b, p)
+            for blob, answer in zip(unseen, git.read_objects(unseen)):
+                self._dvcfile_cache[blob] = self._parse_dvcfile(
+                    answer[2] if answer else b"", first_path[blob], first_commit[blob]
+                )
+        # 2. declared files per commit (computed once per distinct set of dvc.yaml blobs unless `${}` decides paths)
+        declared: dict[str, Declared] = {}
+        for sha, files in per_commit_dvcfiles.items():
+            key = tuple(files)
+            d = self._declared_cache.get(key)
+            if d is None:
+                parsed = []
+                err = None
+                dependent_any = False
+                for path, blob in files:
+                    dependent, result = self._dvcfile_cache[blob]
+                    if dependent:
+                        dependent_any = True
+                        dependent, result = self._parse_dvcfile_for(blob, path, sha)
+                    if isinstance(result, str):
+                        err = (path, result)
+                    else:
+                        parsed.append(result)
+                d = declared_files(parsed)
+                d.error = err
+                if not dependent_any:
+                    self._declared_cache[key] = d
+            declared[sha] = d
+        # 3. every params/metrics file of every commit, one round trip; each distinct blob parsed once
+        reqs: list[tuple[str, str, str]] = []   # (commit, family, path)
+        for sha, d in declared.items():
+            reqs.extend((sha, "params", p) for p in d.params)
+            if "params.yaml" not in d.params:
+                reqs.append((sha, "params", "params.yaml"))
+            reqs.extend((sha, "metrics", m) for m in d.metrics)
+        answers_full = git.batch([("contents", f"{sha}:{path}") for sha, _f, path in reqs])
+        contents: dict[str, bytes] = {}
+        answers: list[tuple[str, str] | None] = []
+        for a in answers_full:
+            if a is None:
+                answers.append(None)
+                continue
+            answers.append((a[0], a[1]))
+            if a[1] == "blob" and a[2] is not None:
+                contents[a[0]] = a[2]
+        trees = sorted({a[0] for a in answers if a is not None and a[1] == "tree"})
+        tree_files = self._expand_trees(trees) if trees else {}
+        # 5. assemble
+        results: dict[str, dict] = {}
+        for sha, info in infos.items():
+            d = declared[sha]
+            results[sha] = {
+                "tree": info.tree,
+                "parents": info.parents,
+                "time": info.commit_time,
+                "message": info.message,
+                "params": {},
+                "metrics": {},
+                "errors": {},
+                "metric_files": tuple(d.metrics),
+            }
+            if d.error is not None:
+                results[sha]["errors"][d.error[0]] = d.error[1]
+        for (sha, family, path), answer in zip(reqs, answers):
+            res = results[sha]
+            d = declared[sha]
+            if answer is None:
+                if family == "params":
+                    if path == "params.yaml" and "params.yaml" not in d.params:
+                        continue  # root params.yaml is optional
+                    res["errors"][path] = "file not found in this commit"
+                else:
+                    if d.metrics.get(path):
+                        found = self._metrics_from_dvc_cache(sha, path)
+                        if found is not None:
+                            ok, data = found
+                            if ok:
+                                res["metrics"][path] = data
+                            else:
+                                res["errors"][path] = data
+                            continue
+                        res["errors"][path] = "tracked by DVC (cache: true), not in git; its contents are not in the local cache"
+                    else:
+                        res["errors"][path] = "file not found in this commit"
+                continue
+            blob, typ = answer
+            if typ == "tree":
+                for sub, sub_blob in tree_files.get(blob, []):
+                    full = f"{path}/{sub}"
+                    ok, data = self._parse_blob(sub_blob, full, contents)
+                    if ok:
+                        res[family][full] = _filter_metrics(data) if family == "metrics" else _flatten(data)
+                    else:
+                        res["errors"][full] = data
+                continue
+            ok, data = self._parse_blob(blob, path, contents)
+            if not ok:
+                res["errors"][path] = data
+                continue
+            if family == "params":
+                keys = None if path == "params.yaml" else d.params.get(path)  # root params.yaml: in full
+                res["params"][path] = _select_keys(data, keys) if keys else _flatten(data)
+            else:
+                res["metrics"][path] = _filter_metrics(data)
+        return results
+
+    # --- helpers ------------------------------------------------------------------------------------------------
+
+    def _parse_dvcfile(self, text: bytes, path: str, commit: str) -> tuple[bool, Any]:
+        """(value-dependent, DvcFile or error text) for one dvc.yaml blob."""
+        from dvc_compat.errors import FormatError
+        from dvc_compat.yamlio import load_yaml
+
+        try:
+            raw = load_yaml(text, path)
+        except FormatError as exc:
+            return False, str(exc)
+        dependent = _has_value_interpolation(raw)
+        return dependent, self._parse_dvcfile_text(text, path, commit)
+
+    def _parse_dvcfile_for(self, blob: str, path: str, commit: str) -> tuple[bool, Any]:
+        """Parse a value-dependent dvc.yaml with this commit's params (`${}` outside cmd)."""
+        text = self.git.read_blob(blob) or b""
+        return True, self._parse_dvcfile_text(text, path, commit)
+
+    def _parse_dvcfile_text(self, text: bytes, path: str, commit: str) -> Any:
+        from dvc_compat.dvcyaml import parse_dvcfile
+        from dvc_compat.errors import FormatError
+
+        try:
+            return parse_dvcfile(text, _FAKE_ROOT, path, {}, _GitFileLoader(self.git, commit, _FAKE_ROOT))
+        except FormatError as exc:
+            return str(exc)
+        except Exception as exc:  # noqa: BLE001 - a broken commit must not break the listing
+            return f"cannot parse: {exc}"
+
+    def _parse_blob(self, blob: str, path: str, contents: dict[str, bytes]) -> tuple[bool, Any]:
+        fmt = _fmt(path)
+        key = (blob, fmt)
+        cached = self._parsed_blobs.get(key)
+        if cached is not None:
+            return cached
+        data = contents.get(blob)
+        if data is None:
+            data = self.git.read_blob(blob) or b""
+        result = parse_file_bytes(data, path, fmt)
+        self._parsed_blobs[key] = result
+        return result
+
+    def _expand_trees(self, trees: Sequence[str]) -> dict[str, list[tuple[str, str]]]:
+        """Files (relative path, blob sha) under each tree, recursively (metrics directories)."""
+        out: dict[str, list[tuple[str, str]]] = {}
+        for tree in trees:
+            out[tree] = [
+                (e.path, e.sha) for e in self.git.ls_tree(tree, recursive=True) if e.type == "blob"
+            ]
+        return out
+
+    def _metrics_from_dvc_cache(self, commit: str, path: str) -> tuple[bool, Any] | None:
+        """A DVC-cached metrics file: find its md5 in that commit's dvc.lock and read it from the local cache."""
+        if self.dvc_cache_dir is None:
+            return None
+        lock = self.git.read_blob(f"{commit}:dvc.lock")
+        if lock is None:
+            return None
+        from dvc_compat.errors import FormatError
+        from dvc_compat.yamlio import load_yaml
+
+        try:
+            data = load_yaml(lock, "dvc.lock")
+        except FormatError:
+            return None
+        for stage in ((data or {}).get("stages") or {}).values():
+            for out in (stage or {}).get("outs") or []:
+                if isinstance(out, dict) and _join(".", str(out.get("path", ""))) == path and out.get("md5"):
+                    md5 = str(out["md5"])
+                    for cand in (
+                        self.dvc_cache_dir / "files" / "md5" / md5[:2] / md5[2:],
+                        self.dvc_cache_dir / md5[:2] / md5[2:],
+                    ):
+                        try:
+                            raw = cand.read_bytes()
+                        except OSError:
+                            continue
+                        ok, parsed = parse_file_bytes(raw, path, _fmt(path))
+                        return (True, _filter_metrics(parsed)) if ok else (False, parsed)
+        return None
+
+
+_FORMATS: dict[str, str] = {}
+
+
+def _fmt(path: str) -> str:
+    """dvc_compat's parser choice for a file name, memoised (it is asked once per file per commit)."""
+    fmt = _FORMATS.get(path)
+    if fmt is None:
+        from dvc_compat.params import params_format
+
+        fmt = _FORMATS[path] = params_format(path)
+    return fmt
+
+
+def parse_file_bytes(data: bytes, path: str, fmt: str) -> tuple[bool, Any]:
+    """(True, parsed mapping) or (False, one-line reason) for params/metrics file bytes."""
+    from dvc_compat.errors import FormatError
+    from dvc_compat.params import parse_params
+
+    try:
+        if fmt == "json":  # the common metrics case: skip the generic dispatcher
+            value = json.loads(data.removeprefix(b"\xef\xbb\xbf")) if data.strip() else {}
+            if not isinstance(value, dict):
+                return False, f"{path}: expected a mapping at the top level"
+            return True, value
+        return True, parse_params(data, path, fmt)
+    except FormatError as exc:
+        return False, str(exc)
+    except json.JSONDecodeError as exc:
+        return False, f"{path}:{exc.lineno}: invalid JSON: {exc.msg} (column {exc.colno})"
+    except (ValueError, UnicodeDecodeError) as exc:
+        return False, f"{path}: {exc}"
+    except Exception as exc:  # noqa: BLE001
+        return False, f"{path}: cannot parse ({type(exc).__name__}: {exc})"
+
+
+def _flatten(d: Any, prefix: str = "") -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    if not isinstance(d, dict):
+        return out
+    for k, v in d.items():
+        key = f"{prefix}{k}"
+        if isinstance(v, dict):
+            if v:
+                out.update(_flatten(v, key + "."))
+            else:
+                out[key] = {}
+        else:
+            out[key] = v
+    return out
+
+
+def _select_keys(data: dict, keys: Sequence[str]) -> dict[str, Any]:
+    from dvc_compat.params import get_dotted
+
+    out: dict[str, Any] = {}
+    for key in keys:
+        try:
+            value = get_dotted(data, key)
+        except KeyError:
+            continue
+        if isinstance(value, dict):
+            out.update(_flatten(value, key + "."))
+        else:
+            out[key] = value
+    return out
+
+
+def _filter_metrics(d: Any, prefix: str = "") -> dict[str, Any]:
+    """Flatten a metrics mapping keeping numbers, strings and nested dicts of them (as DVC does)."""
+    out: dict[str, Any] = {}
+    if not isinstance(d, dict):
+        return out
+    for k, v in d.items():
+        key = f"{prefix}{k}"
+        if isinstance(v, dict):
+            out.update(_filter_metrics(v, key + "."))
+        elif isinstance(v, (int, float, str)) and not isinstance(v, bool):
+            out[key] = v
+        elif isinstance(v, bool):
+            out[key] = v
+    return out

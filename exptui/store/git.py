@@ -1,0 +1,510 @@
+"""Git access for the store: the git CLI, one long-lived object reader, ref transactions.
+
+Why the CLI and not GitPython/pygit2: listing refs through GitPython is quadratic on packed refs (30 s at 10k
+experiments), libgit2 listings came up short during a concurrent `pack-refs` and its multi-ref transactions are not
+atomic (see shared/RELIABILITY.md). The git CLI gives us `for-each-ref` (one call for every ref), `cat-file
+--batch-command` (one process reading any number of objects) and `update-ref --stdin` (atomic, old-value-checked
+transactions). Nothing here imports a heavy module: `exptui show --json` goes through this file.
+"""
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import subprocess
+import tempfile
+import threading
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Iterable, Mapping, Sequence
+
+from exptui.errors import ExptuiError, NotAGitRepo
+
+ZERO_OID = "0" * 40
+# Never snapshot DVC's cache, scratch space or machine-local config, even in a repo whose `.dvc/.gitignore` is
+# missing (DVC itself never commits them).
+SNAPSHOT_EXCLUDED_PATHS = (".dvc/cache", ".dvc/tmp", ".dvc/config.local")
+_HEX40 = re.compile(r"^[0-9a-f]{40}$")
+
+
+class GitError(ExptuiError):
+    """A git command failed for a reason we did not expect; the message carries git's own words."""
+
+
+class RefConflict(ExptuiError):
+    """A ref transaction's old-value check failed: somebody else changed (or created) `ref` first."""
+
+    def __init__(self, ref: str, message: str):
+        self.ref = ref
+        super().__init__(message)
+
+
+class RefLocked(GitError):
+    """A ref's `.lock` file exists (a concurrent or crashed git process); retrying will not help until it goes."""
+
+    def __init__(self, ref: str, message: str):
+        self.ref = ref
+        super().__init__(message)
+
+
+@dataclass(frozen=True)
+class RefUpdate:
+    """One line of a ref transaction.
+
+    `new=None` deletes the ref. `old=None` means "no check" (avoid it: concurrent writers then lose updates
+    silently), `old=ZERO_OID` means create-only, any other sha is compare-and-swap.
+    """
+
+    ref: str
+    new: str | None
+    old: str | None = ZERO_OID
+
+
+@dataclass(frozen=True)
+class TreeEntry:
+    mode: str
+    type: str
+    sha: str
+    path: str
+
+
+@dataclass(frozen=True)
+class CommitInfo:
+    """The parts of a commit object the store uses."""
+
+    sha: str
+    tree: str
+    parents: tuple[str, ...]
+    author_time: int
+    commit_time: int
+    message: str
+
+
+def parse_commit(sha: str, raw: bytes) -> CommitInfo:
+    """Parse a raw commit object (headers, blank line, message)."""
+    head, _, msg = raw.partition(b"\n\n")
+    tree = ""
+    parents: list[str] = []
+    author_time = commit_time = 0
+    for line in head.split(b"\n"):
+        if line.startswith(b"tree "):
+            tree = line[5:].decode()
+        elif line.startswith(b"parent "):
+            parents.append(line[7:].decode())
+        elif line.startswith(b"author "):
+            author_time = _ident_time(line)
+        elif line.startswith(b"committer "):
+            commit_time = _ident_time(line)
+    return CommitInfo(sha, tree, tuple(parents), author_time, commit_time, msg.decode("utf-8", "replace"))
+
+
+def _ident_time(line: bytes) -> int:
+    try:
+        return int(line.rsplit(b" ", 2)[1])
+    except (IndexError, ValueError):
+        return 0
+
+
+class _BatchReader:
+    """A `git cat-file --batch-command --buffer -z` process shared by all threads.
+
+    Requests are written by a helper thread while the caller reads the answers, so a large batch can never
+    deadlock on full pipes. If the process dies (killed, repo moved) it is restarted once per request.
+    """
+
+    def __init__(self, git: "Git"):
+        self._git = git
+        self._proc: subprocess.Popen[bytes] | None = None
+        self._lock = threading.Lock()
+
+    def _start(self) -> subprocess.Popen[bytes]:
+        proc = self._proc
+        if proc is None or proc.poll() is not None:
+            proc = subprocess.Popen(
+                [*self._git.base_cmd(), "cat-file", "--batch-command", "--buffer", "-z"],
+                stdin=subprocess.PIPE,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.DEVNULL,
+                env=self._git.env,
+            )
+            self._proc = proc
+        return proc
+
+    def close(self) -> None:
+        with self._lock:
+            proc, self._proc = self._proc, None
+        if proc is not None:
+            try:
+                proc.stdin.close()  # type: ignore[union-attr]
+            except OSError:
+                pass
+            try:
+                proc.wait(timeout=2)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
+            proc.stdout.close()  # type: ignore[union-attr]
+
+    def request(self, commands: Sequence[tuple[str, str]]) -> list[tuple[str, str, bytes | None] | None]:
+        """Run (`contents`|`info`, object-name) commands; answers are (sha, type, data-or-None) or None if missing."""
+        if not commands:
+            return []
+        with self._lock:
+            for attempt in (0, 1):
+                proc = self._start()
+                try:
+                    return self._exchange(proc, commands)
+                except (BrokenPipeError, EOFError, OSError, ValueError):
+                    try:
+                        proc.kill()
+                        proc.wait()
+                    except OSError:
+                        pass
+                    self._proc = None
+                    if attempt:
+                        raise GitError("git cat-file stopped answering; is the repository still there?") from None
+        raise AssertionError("unreachable")
+
+    @staticmethod
+    def _exchange(proc: subprocess.Popen[bytes], commands: Sequence[tuple[str, str]]):
+        payload = b"".join(
+            f"{cmd} {name}".encode("utf-8", "surrogateescape") + b"\0" for cmd, name in commands
+        ) + b"flush\0"
+        errors: list[BaseException] = []
+
+        def write() -> None:
+            try:
+                proc.stdin.write(payload)  # type: ignore[union-attr]
+                proc.stdin.flush()  # type: ignore[union-attr]
+            except BaseException as exc:  # noqa: BLE001 - reported by the reader
+                errors.append(exc)
+
+        writer = threading.Thread(target=write, daemon=True)
+        writer.start()
+        out = proc.stdout
+        assert out is not None
+        answers: list[tuple[str, str, bytes | None] | None] = []
+        try:
+            for cmd, _name in commands:
+                header = out.readline()
+                if not header:
+                    raise EOFError
+                parts = header.rstrip(b"\n").split(b" ")
+                if parts[-1] in (b"missing", b"ambiguous") or len(parts) != 3:
+                    answers.append(None)
+                    continue
+                sha, typ, size = parts[0].decode(), parts[1].decode(), int(parts[2])
+                if cmd == "contents":
+                    data = out.read(size + 1)
+                    if len(data) != size + 1:
+                        raise EOFError
+                    answers.append((sha, typ, data[:-1]))
+                else:
+                    answers.append((sha, typ, None))
+        finally:
+            writer.join()
+        if errors:
+            raise errors[0]
+        return answers
+
+
+class Git:
+    """One repository, driven through the git CLI."""
+
+    def __init__(self, root: str | os.PathLike[str], git_dir: str | os.PathLike[str] | None = None):
+        self.root = Path(root)
+        self.git_dir = Path(git_dir) if git_dir is not None else self._find_git_dir(self.root)
+        env = dict(os.environ)
+        env.pop("GIT_INDEX_FILE", None)
+        env.setdefault("GIT_TERMINAL_PROMPT", "0")
+        env["LC_ALL"] = "C"  # error messages we parse are English
+        self.env = env
+        self._reader = _BatchReader(self)
+
+    # --- discovery ----------------------------------------------------------------------------------------------
+
+    @classmethod
+    def discover(cls, path: str | os.PathLike[str] = ".") -> "Git":
+        """The repository containing `path` (its top level). Raises NotAGitRepo with what to do."""
+        p = Path(path).resolve()
+        if not p.exists():
+            raise NotAGitRepo(f"{p} does not exist")
+        proc = subprocess.run(
+            ["git", "rev-parse", "--show-toplevel", "--absolute-git-dir"],
+            cwd=p, capture_output=True, text=True,
+        )
+        if proc.returncode != 0:
+            raise NotAGitRepo(f"{p} is not inside a git repository; run 'git init' there (and commit) first")
+        lines = proc.stdout.splitlines()
+        if len(lines) < 2 or not lines[0]:
+            raise NotAGitRepo(f"{p} is inside a bare git repository; exptui needs a work tree")
+        return cls(lines[0], lines[1])
+
+    def _find_git_dir(self, root: Path) -> Path:
+        out = subprocess.run(
+            ["git", "rev-parse", "--absolute-git-dir"], cwd=root, capture_output=True, text=True
+        )
+        if out.returncode != 0:
+            raise NotAGitRepo(f"{root} is not a git repository; run 'git init' there first")
+        return Path(out.stdout.strip())
+
+    def base_cmd(self) -> list[str]:
+        return ["git", f"--git-dir={self.git_dir}", f"--work-tree={self.root}"]
+
+    # --- plain commands -----------------------------------------------------------------------------------------
+
+    def run(
+        self,
+        *args: str,
+        input: bytes | str | None = None,
+        env: Mapping[str, str] | None = None,
+        check: bool = True,
+        cwd: str | os.PathLike[str] | None = None,
+        work_tree: str | os.PathLike[str] | None = None,
+    ) -> str:
+        """Run a git command in this repo and return stdout as text; GitError (git's message) on failure."""
+        return self.run_bytes(*args, input=input, env=env, check=check, cwd=cwd, work_tree=work_tree).decode(
+            "utf-8", "replace"
+        )
+
+    def run_bytes(
+        self,
+        *args: str,
+        input: bytes | str | None = None,
+        env: Mapping[str, str] | None = None,
+        check: bool = True,
+        cwd: str | os.PathLike[str] | None = None,
+        work_tree: str | os.PathLike[str] | None = None,
+    ) -> bytes:
+        full_env = self.env if env is None else {**self.env, **env}
+        if isinstance(input, str):
+            input = input.encode()
+        cmd = ["git", f"--git-dir={self.git_dir}", f"--work-tree={work_tree or self.root}", *args]
+        proc = subprocess.run(
+            cmd, input=input, capture_output=True, env=full_env, cwd=cwd or work_tree or self.root
+        )
+        if check and proc.returncode != 0:
+            msg = proc.stderr.decode("utf-8", "replace").strip().splitlines()
+            detail = msg[-1] if msg else f"exit code {proc.returncode}"
+            raise GitError(f"git {args[0]} failed: {detail}")
+        return proc.stdout
+
+    def rev_parse(self, rev: str) -> str | None:
+        """Full sha of `rev` (peeled to a commit when it names one), or None if it does not resolve."""
+        out = self.run_bytes("rev-parse", "--verify", "--quiet", "--end-of-options", f"{rev}^{{commit}}", check=False)
+        sha = out.decode().strip()
+        return sha if _HEX40.match(sha) else None
+
+    def head(self) -> str:
+        """HEAD's sha; ExptuiError if the repository has no commits yet."""
+        sha = self.rev_parse("HEAD")
+        if sha is None:
+            raise ExptuiError(
+                f"{self.root} has no commits yet; make an initial commit (git add -A && git commit -m init) first"
+            )
+        return sha
+
+    def head_branch(self) -> str | None:
+        """Short name of the checked-out branch, None on a detached HEAD."""
+        try:
+            text = (self.git_dir / "HEAD").read_text().strip()
+        except OSError:
+            return None
+        if text.startswith("ref: refs/heads/"):
+            return text[len("ref: refs/heads/"):]
+        return None
+
+    def for_each_ref(self, patterns: Iterable[str], fields: Sequence[str] = ("refname", "objectname")) -> list[tuple[str, ...]]:
+        """One `git for-each-ref` over `patterns`; each row holds the requested `%(field)` values."""
+        fmt = "%00".join(f"%({f})" for f in fields)
+        out = self.run_bytes("for-each-ref", f"--format={fmt}", *patterns)
+        rows: list[tuple[str, ...]] = []
+        for line in out.split(b"\n"):
+            if line:
+                rows.append(tuple(part.decode("utf-8", "replace") for part in line.split(b"\0")))
+        return rows
+
+    # --- objects ------------------------------------------------------------------------------------------------
+
+    def read_objects(self, names: Sequence[str]) -> list[tuple[str, str, bytes] | None]:
+        """Contents of many objects (shas or `rev:path`) in one round trip: (sha, type, data) or None if missing."""
+        return self._reader.request([("contents", n) for n in names])  # type: ignore[return-value]
+
+    def object_info(self, names: Sequence[str]) -> list[tuple[str, str] | None]:
+        """(sha, type) of many objects in one round trip, without reading their contents; None if missing."""
+        return [None if a is None else (a[0], a[1]) for a in self._reader.request([("info", n) for n in names])]
+
+    def batch(self, commands: Sequence[tuple[str, str]]) -> list[tuple[str, str, bytes | None] | None]:
+        """Mixed `contents`/`info` commands in one round trip."""
+        return self._reader.request(commands)
+
+    def read_blob(self, name: str) -> bytes | None:
+        answer = self.read_objects([name])[0]
+        return None if answer is None else answer[2]
+
+    def read_commit(self, rev: str) -> CommitInfo:
+        answer = self.read_objects([rev])[0]
+        if answer is None or answer[1] != "commit":
+            raise GitError(f"{rev} is not a commit")
+        return parse_commit(answer[0], answer[2])
+
+    def hash_object(self, data: bytes, obj_type: str = "blob") -> str:
+        return self.run("hash-object", "-w", "-t", obj_type, "--stdin", input=data).strip()
+
+    def ls_tree(self, tree: str, recursive: bool = True, paths: Sequence[str] = ()) -> list[TreeEntry]:
+        """Entries of a tree-ish (NUL-safe)."""
+        args = ["ls-tree", "-z", "--full-tree"]
+        if recursive:
+            args.append("-r")
+        out = self.run_bytes(*args, tree, "--", *paths)
+        entries = []
+        for rec in out.split(b"\0"):
+            if not rec:
+                continue
+            meta, _, path = rec.partition(b"\t")
+            mode, typ, sha = meta.decode().split(" ")
+            entries.append(TreeEntry(mode, typ, sha, path.decode("utf-8", "surrogateescape")))
+        return entries
+
+    def commit_tree(
+        self,
+        tree: str,
+        parents: Sequence[str],
+        message: str,
+        date: str | None = None,
+        env: Mapping[str, str] | None = None,
+    ) -> str:
+        """Create a commit object; the message is stored byte for byte (DVC's has no trailing newline).
+
+        `date` (e.g. ``"1700000000 +0000"``) sets both author and committer dates; DVC dates its commits +0000.
+        """
+        extra: dict[str, str] = dict(env or {})
+        if date is not None:
+            extra.setdefault("GIT_AUTHOR_DATE", date)
+            extra.setdefault("GIT_COMMITTER_DATE", date)
+        args = ["commit-tree", "--no-gpg-sign", tree]  # commit.gpgSign would prompt once per experiment
+        for p in parents:
+            args += ["-p", p]
+        try:
+            return self.run(*args, "-F", "-", input=message.encode(), env=extra).strip()
+        except GitError as exc:
+            if "identity" in str(exc) or "user.email" in str(exc) or "Author identity" in str(exc):
+                raise ExptuiError(
+                    "git does not know who you are: run git config user.name 'Your Name' and "
+                    "git config user.email you@example.com"
+                ) from None
+            raise
+
+    # --- refs ---------------------------------------------------------------------------------------------------
+
+    def update_refs(self, updates: Sequence[RefUpdate], message: str = "exptui") -> None:
+        """Apply all updates atomically (`git update-ref --stdin -z`, start/prepare/commit).
+
+        Raises RefConflict naming the ref when an old-value check fails; then none of the updates is applied.
+        """
+        if not updates:
+            return
+        parts = [b"start\0"]
+        for u in updates:
+            ref = u.ref.encode()
+            if u.new is None:
+                old = b"" if u.old is None else u.old.encode()
+                parts.append(b"delete " + ref + b"\0" + old + b"\0")
+            else:
+                old = b"" if u.old is None else u.old.encode()
+                parts.append(b"update " + ref + b"\0" + u.new.encode() + b"\0" + old + b"\0")
+        parts += [b"prepare\0", b"commit\0"]
+        proc = subprocess.run(
+            [*self.base_cmd(), "update-ref", "-m", message, "--stdin", "-z"],
+            input=b"".join(parts), capture_output=True, env=self.env, cwd=self.root,
+        )
+        if proc.returncode == 0:
+            return
+        err = proc.stderr.decode("utf-8", "replace").strip()
+        first = next((line for line in err.splitlines() if line.strip()), "")
+        lock = re.search(r"Unable to create '([^']+\.lock)': File exists", err)
+        m = re.search(r"cannot lock ref '([^']+)'", err)
+        if lock:
+            raise RefLocked(
+                m.group(1) if m else lock.group(1),
+                f"{lock.group(1)} exists: another git process is writing that ref, or one crashed; if no git "
+                "process is running, remove that file (exptui doctor removes its own stale locks)",
+            )
+        if m:
+            ref = m.group(1)
+            lower = first.lower()
+            if "reference already exists" in lower or "already exists" in lower:
+                why = "it already exists"
+            elif "is at" in lower and "but expected" in lower:
+                why = "it was changed by someone else"
+            elif "unable to resolve" in lower or "does not exist" in lower or "expected" in lower:
+                why = "it was removed or changed by someone else"
+            else:
+                why = first.split(": ", 2)[-1] if first else "rejected"
+            raise RefConflict(ref, f"cannot update {ref}: {why}")
+        raise GitError(f"git update-ref failed: {err.splitlines()[-1] if err else proc.returncode}")
+
+    # --- snapshots ----------------------------------------------------------------------------------------------
+
+    def snapshot_workspace(
+        self,
+        worktree: str | os.PathLike[str] | None = None,
+        paths: Sequence[str] | None = None,
+        base: str | None = "HEAD",
+    ) -> str:
+        """Tree sha of a work tree as `git add -A` would stage it, through a temporary index.
+
+        The user's index, HEAD and files are never touched. Untracked non-ignored files are included (`git stash
+        create` would miss them). `paths` limits what is re-staged (other files keep `base`'s version). For the
+        repo's own work tree the user's index is copied first so git's stat cache avoids re-hashing files.
+        Blobs are written into this repository's object store even when `worktree` is another checkout.
+        """
+        wt = Path(worktree) if worktree is not None else self.root
+        tmpdir = self.git_dir / "exptui" / "tmp"
+        tmpdir.mkdir(parents=True, exist_ok=True)
+        index = tmpdir / f"index-{os.getpid()}-{uuid.uuid4().hex[:8]}"
+        env = {"GIT_INDEX_FILE": str(index)}
+        try:
+            own_index = self.git_dir / "index"
+            if wt.resolve() == self.root.resolve() and base == "HEAD" and own_index.exists() and paths is None:
+                shutil.copyfile(own_index, index)
+            elif base is not None:
+                self.run("read-tree", base, env=env, work_tree=wt)
+            args = ["add", "-A", "--", *(paths or ["."]), *self._snapshot_excludes(wt)]
+            self.run(*args, env=env, work_tree=wt)
+            return self.run("write-tree", env=env, work_tree=wt).strip()
+        finally:
+            for p in (index, Path(str(index) + ".lock")):
+                try:
+                    p.unlink()
+                except FileNotFoundError:
+                    pass
+
+    def _snapshot_excludes(self, wt: Path) -> list[str]:
+        """Exclude pathspecs for DVC's private paths that exist and are not already git-ignored.
+
+        (git add exits 1 when an exclude pathspec names an ignored path, so only the unignored ones are passed.)
+        """
+        present = [p for p in SNAPSHOT_EXCLUDED_PATHS if os.path.lexists(wt / p)]
+        if not present:
+            return []
+        out = self.run_bytes("check-ignore", "--no-index", "--", *present, check=False, work_tree=wt)
+        ignored = {line.decode("utf-8", "surrogateescape").rstrip("/") for line in out.splitlines()}
+        return [f":(exclude){p}" for p in present if p not in ignored]
+
+    def close(self) -> None:
+        self._reader.close()
+
+    def __del__(self) -> None:  # pragma: no cover - best effort at interpreter exit
+        try:
+            self._reader.close()
+        except Exception:  # noqa: BLE001
+            pass
+
+
+def temp_dir(git: Git) -> Path:
+    """Scratch space inside .git (same filesystem, so renames are atomic)."""
+    d = git.git_dir / "exptui" / "tmp"
+    d.mkdir(parents=True, exist_ok=True)
+    return Path(tempfile.mkdtemp(dir=d))

@@ -1,0 +1,685 @@
+"""The durable experiment queue, kept entirely in git objects and refs.
+
+Why git and not a broker or a JSON file: refs give us exactly the primitive a queue needs, a create-only
+update that has one winner among any number of racing processes (measured 100/100, RELIABILITY.md), plus
+all-or-nothing multi-ref transactions, and git objects make every entry immutable and gc-safe.
+
+Layout (all under ``refs/exptui/``, never under ``refs/exps/``: DVC parses everything there):
+
+- ``queue/<id>``    -> the entry: a commit of the workspace with the params applied, parent = baseline;
+                       message ``exptui queue <id> <name>`` + a JSON line (name, baseline, overrides, created).
+- ``claims/<id>``   -> a claim commit (empty tree): which worker process owns the entry and which attempt.
+                       Created create-only, so exactly one worker runs an entry.
+- ``done/<id>``     -> the terminal state: status success|failed|cancelled|crashed, reason, experiment ref,
+                       log path. Created create-only: a worker finishing and ``recover()`` declaring it crashed
+                       cannot both win.
+- ``attempts/<id>`` -> the last retired terminal record when an entry was retried (its chain of parents is the
+                       history of earlier attempts; their logs stay on disk).
+
+State of an entry: ``done`` present -> that status; else ``claims`` present -> running; else queued.
+Ids are ``<unix-ms>-<hex>``: they sort by creation time, which is the queue order.
+
+One ``git for-each-ref`` (with each ref's message) reads the whole queue, so ``exptui queue status`` costs one
+git call plus a directory listing.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import secrets
+import shutil
+import tempfile
+import time
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from exptui.errors import ExptuiError
+from exptui.records import ExperimentRow, RunFacts
+from exptui.store.claims import (
+    CLAIM_GRACE, ProcessIdentity, RunInfo, RunState, owner_dead,
+)
+from exptui.store.git import ZERO_OID, Git, RefConflict, RefLocked, RefUpdate
+
+NS = "refs/exptui/"
+QUEUE_NS = NS + "queue/"
+CLAIMS_NS = NS + "claims/"
+DONE_NS = NS + "done/"
+ATTEMPTS_NS = NS + "attempts/"
+
+TERMINAL = ("success", "failed", "cancelled", "crashed")
+#: a ref lock is held for milliseconds by a live `git update-ref`; one this old was left by a killed process
+STALE_REF_LOCK = 5.0
+_IDENT = "exptui <exptui@localhost>"
+
+#: {params file: {dotted key: value}}
+Overrides = dict[str, dict[str, Any]]
+#: ``(entry index, file, original bytes or None) -> new bytes``: the params edit of one queue entry
+ParamsApplier = Callable[[int, str, "bytes | None"], bytes]
+
+
+def new_entry_id(now: float | None = None) -> str:
+    """``<unix-ms>-<6 hex>``: sorts by creation time; the random part keeps two TUIs from colliding."""
+    ms = int((time.time() if now is None else now) * 1000)
+    return f"{ms:013d}-{secrets.token_hex(3)}"
+
+
+@dataclass(frozen=True)
+class ClaimRecord:
+    owner: ProcessIdentity
+    attempt: int
+    time: float
+    sha: str = ""
+
+
+@dataclass(frozen=True)
+class DoneRecord:
+    """A terminal state. `exp_ref` / `exp_rev` name the recorded experiment (success only)."""
+
+    status: str
+    reason: str | None = None
+    exp_ref: str | None = None
+    exp_rev: str | None = None
+    log_path: str | None = None
+    attempt: int = 1
+    finished: float = 0.0
+    duration: float | None = None
+    sha: str = ""
+    stages: dict[str, Any] = field(default_factory=dict)   # {stage: {"outcome": ran|restored|..., "seconds": s}}
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "status": self.status, "reason": self.reason, "exp_ref": self.exp_ref, "exp_rev": self.exp_rev,
+            "log_path": self.log_path, "attempt": self.attempt, "finished": self.finished,
+            "duration": self.duration, "stages": self.stages,
+        }
+
+
+@dataclass
+class QueueEntry:
+    """One queued experiment and where it is in its lifecycle."""
+
+    id: str
+    name: str
+    rev: str                                  # the snapshot commit
+    baseline: str
+    overrides: Overrides = field(default_factory=dict)
+    created: float = 0.0
+    status: str = "queued"
+    attempt: int = 0                          # attempts started so far (claims made)
+    reason: str | None = None
+    exp_ref: str | None = None
+    exp_rev: str | None = None
+    log_path: str | None = None
+    stage: str | None = None
+    started: float | None = None
+    finished: float | None = None
+    claim: ClaimRecord | None = None
+    done: DoneRecord | None = None
+    run: RunInfo | None = None
+    previous: DoneRecord | None = None        # the last retired attempt, when retried
+
+    @property
+    def ref(self) -> str:
+        return QUEUE_NS + self.id
+
+    @property
+    def terminal(self) -> bool:
+        return self.status in TERMINAL
+
+    @property
+    def dead_reason(self) -> str | None:
+        """For a running entry: why its owner counts as dead (None while it may be alive)."""
+        if self.status != "running" or self.claim is None:
+            return None
+        owner = self.run.owner if self.run is not None else self.claim.owner
+        if self.run is None and time.time() - self.claim.time < CLAIM_GRACE:
+            # claimed moments ago: the worker may still be cloning; only a provably dead owner counts
+            return owner_dead(owner, None)
+        heartbeat = self.run.heartbeat if self.run is not None else self.claim.time
+        return owner_dead(owner, heartbeat)
+
+
+# --- raw git objects -----------------------------------------------------------------------------------------
+
+
+def _object_sha(kind: str, data: bytes, hexlen: int) -> str:
+    header = f"{kind} {len(data)}\0".encode()
+    h = hashlib.sha1() if hexlen == 40 else hashlib.sha256()
+    h.update(header)
+    h.update(data)
+    return h.hexdigest()
+
+
+def _commit_bytes(tree: str, parents: Sequence[str], message: str, when: float | None = None) -> bytes:
+    stamp = f"{int(time.time() if when is None else when)} +0000"
+    head = [f"tree {tree}", *(f"parent {p}" for p in parents),
+            f"author {_IDENT} {stamp}", f"committer {_IDENT} {stamp}"]
+    return ("\n".join(head) + "\n\n" + message).encode()
+
+
+def _parse_tree(data: bytes, rawlen: int) -> list[tuple[bytes, bytes, bytes]]:
+    """Raw tree object -> [(mode, name, raw sha)] in stored order."""
+    out = []
+    i = 0
+    while i < len(data):
+        sp = data.index(b" ", i)
+        nul = data.index(b"\0", sp)
+        out.append((data[i:sp], data[sp + 1:nul], data[nul + 1:nul + 1 + rawlen]))
+        i = nul + 1 + rawlen
+    return out
+
+
+def _tree_key(entry: tuple[bytes, bytes, bytes]) -> bytes:
+    mode, name, _ = entry
+    return name + b"/" if mode in (b"40000", b"040000") else name
+
+
+def _serialize_tree(entries: Iterable[tuple[bytes, bytes, bytes]]) -> bytes:
+    return b"".join(m + b" " + n + b"\0" + s for m, n, s in sorted(entries, key=_tree_key))
+
+
+class _ObjectWriter:
+    """Builds many blobs/trees/commits in Python and writes them with one `git hash-object` per type.
+
+    Object ids are computed locally (they are content hashes), so trees can reference blobs and commits can
+    reference trees before anything touches the disk; a sweep of 1,000 entries costs three git calls.
+    """
+
+    def __init__(self, git: Git, hexlen: int):
+        self.git = git
+        self.hexlen = hexlen
+        self.pending: dict[str, dict[str, bytes]] = {}
+
+    def add(self, kind: str, data: bytes) -> str:
+        sha = _object_sha(kind, data, self.hexlen)
+        self.pending.setdefault(kind, {})[sha] = data
+        return sha
+
+    def flush(self) -> None:
+        tmp = Path(tempfile.mkdtemp(prefix="exptui-objects-", dir=scratch_dir(self.git)))
+        try:
+            for kind in ("blob", "tree", "commit"):
+                objs = self.pending.get(kind)
+                if not objs:
+                    continue
+                paths = []
+                for sha, data in objs.items():
+                    p = tmp / f"{kind}-{sha}"
+                    p.write_bytes(data)
+                    paths.append(str(p))
+                out = self.git.run("hash-object", "-w", "-t", kind, "--stdin-paths",
+                                   input="\n".join(paths) + "\n").split()
+                if out != list(objs):
+                    raise ExptuiError(f"git wrote different {kind} ids than expected; is this a sha256 repo?")
+        finally:
+            shutil.rmtree(tmp, ignore_errors=True)
+        self.pending.clear()
+
+
+def scratch_dir(git: Git) -> Path:
+    """A tmpfs for throw-away files fed to git (no disk flushes for a sweep's 3,000 objects), else .git/exptui/tmp."""
+    shm = Path("/dev/shm")
+    if shm.is_dir() and os.access(shm, os.W_OK | os.X_OK):
+        return shm
+    return _tmp_dir(git)
+
+
+def _tmp_dir(git: Git) -> Path:
+    d = git.git_dir / "exptui" / "tmp"
+    d.mkdir(parents=True, exist_ok=True)
+    return d
+
+
+# --- the store -----------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class EntrySpec:
+    """What to queue: a name and the params to set, per params file."""
+
+    name: str
+    overrides: Overrides
+
+
+class QueueStore:
+    """Queue entries, claims and terminal states of one repository."""
+
+    def __init__(self, git: Git):
+        self.git = git
+        self.state = RunState(git.git_dir)
+        self._empty_tree: str | None = None
+        self._meta = _MetaCache(git)
+
+    # -- reading --------------------------------------------------------------------------------------------
+    def _read_refs(self) -> dict[str, dict[str, tuple[str, dict[str, Any]]]]:
+        """{namespace: {id: (sha, json body)}}: one for-each-ref over refs/exptui/ plus the bodies.
+
+        Every object here is immutable, so bodies are cached by sha in ``.git/exptui/cache/queue-meta.json``:
+        a listing of 1,000 entries costs one for-each-ref and one small file read, and only objects not seen
+        before are read from git (one batch).
+        """
+        out = self.git.run_bytes("for-each-ref", "--format=%(objectname) %(refname)", NS)
+        result: dict[str, dict[str, tuple[str, dict[str, Any]]]] = {
+            "queue": {}, "claims": {}, "done": {}, "attempts": {},
+        }
+        rows: list[tuple[str, str, str]] = []
+        for line in out.decode("utf-8", "replace").splitlines():
+            sha, _, ref = line.partition(" ")
+            ns, _, entry_id = ref[len(NS):].partition("/")
+            if ns in result and entry_id:
+                rows.append((ns, entry_id, sha))
+        bodies = self._meta.bodies({sha for _ns, _id, sha in rows})
+        for ns, entry_id, sha in rows:
+            result[ns][entry_id] = (sha, bodies.get(sha) or {})
+        return result
+
+    def entries(self, with_run_info: bool = True) -> list[QueueEntry]:
+        """Every entry (any state), oldest first."""
+        refs = self._read_refs()
+        runs = self.state.all() if with_run_info else {}
+        logs = os.path.join(self.state.logs_dir, "")  # `log_path` as a string: no Path object per entry
+        entries = []
+        for entry_id, (sha, meta) in sorted(refs["queue"].items()):
+            entry = QueueEntry(
+                id=entry_id, name=str(meta.get("name") or entry_id), rev=sha,
+                baseline=str(meta.get("baseline", "")), overrides=meta.get("overrides") or {},
+                created=float(meta.get("created") or 0.0),
+            )
+            if entry_id in refs["attempts"]:
+                asha, adata = refs["attempts"][entry_id]
+                entry.previous = _done_from(adata, asha)
+            claim = refs["claims"].get(entry_id)
+            if claim is not None:
+                csha, cdata = claim
+                owner = ProcessIdentity.from_dict(cdata.get("owner")) or ProcessIdentity(0, "", "?", "?")
+                entry.claim = ClaimRecord(owner, int(cdata.get("attempt", 1)), float(cdata.get("time", 0)), csha)
+                entry.attempt = entry.claim.attempt
+                entry.status = "running"
+                entry.started = entry.claim.time
+            elif entry.previous is not None:
+                entry.attempt = entry.previous.attempt
+            done = refs["done"].get(entry_id)
+            if done is not None:
+                entry.done = _done_from(done[1], done[0])
+                entry.status = entry.done.status if entry.done.status in TERMINAL else "crashed"
+                entry.reason = entry.done.reason
+                entry.exp_ref = entry.done.exp_ref
+                entry.exp_rev = entry.done.exp_rev
+                entry.log_path = entry.done.log_path
+                entry.finished = entry.done.finished
+            elif entry.status == "running":
+                run = runs.get(entry_id)
+                if run is not None and run.owner.token == entry.claim.owner.token:  # type: ignore[union-attr]
+                    entry.run = run
+                    entry.stage = run.stage
+                    entry.started = run.started
+                    entry.log_path = run.log_path or None
+            if entry.log_path is None:
+                attempt = entry.attempt
+                entry.log_path = f"{logs}{entry_id}{'' if not attempt or attempt <= 1 else f'.{attempt}'}.log"
+            entries.append(entry)
+        return entries
+
+    def get(self, entry_id: str) -> QueueEntry | None:
+        for e in self.entries():
+            if e.id == entry_id:
+                return e
+        return None
+
+    def log_path(self, entry_id: str, attempt: int | None = None) -> Path:
+        suffix = "" if not attempt or attempt <= 1 else f".{attempt}"
+        return self.state.logs_dir / f"{entry_id}{suffix}.log"
+
+    # -- creating -------------------------------------------------------------------------------------------
+    def create(self, specs: Sequence[EntrySpec], baseline: str, workspace_tree: str,
+               apply: ParamsApplier) -> list[QueueEntry]:
+        """Queue one entry per spec, all or nothing.
+
+        `workspace_tree` is the workspace snapshot (temporary-index tree); each entry's tree is that tree with
+        its params files replaced by `apply(index of the spec, file, original bytes) -> new bytes`. Every entry is
+        built (and every override validated) before the single ref transaction that queues them all.
+        """
+        hexlen = len(baseline)
+        writer = _ObjectWriter(self.git, hexlen)
+        trees = _TreeEditor(self.git, writer, hexlen)
+        now = time.time()
+        entries: list[QueueEntry] = []
+        used_ids: set[str] = set()
+        for index, spec in enumerate(specs):
+            entry_id = new_entry_id(now + index / 1000)  # one ms apart: queue order = sweep order
+            while entry_id in used_ids:
+                entry_id = new_entry_id(now + index / 1000)
+            used_ids.add(entry_id)
+            edits: dict[str, str] = {}
+            for file in spec.overrides:
+                original = trees.read_blob(workspace_tree, file)
+                edits[file] = writer.add("blob", apply(index, file, original))
+            tree = trees.replace(workspace_tree, edits)
+            meta = {"id": entry_id, "name": spec.name, "baseline": baseline, "overrides": spec.overrides,
+                    "created": now, "tree_base": workspace_tree}
+            msg = f"exptui queue {entry_id} {spec.name}\n\n{json.dumps(meta, sort_keys=True)}\n"
+            sha = writer.add("commit", _commit_bytes(tree, [baseline], msg, now))
+            self._meta.remember(sha, json.loads(json.dumps(meta, sort_keys=True)))
+            entries.append(QueueEntry(entry_id, spec.name, sha, baseline, spec.overrides, now))
+        writer.flush()
+        self.git.update_refs([RefUpdate(e.ref, e.rev, ZERO_OID) for e in entries], message="exptui: queue")
+        return entries
+
+    # -- state transitions ----------------------------------------------------------------------------------
+    def _update(self, updates: Sequence[RefUpdate], message: str) -> bool:
+        """One ref transaction; False when an old-value check failed or a live process holds a ref's lock.
+
+        A lock file of one of *our* refs left by a process killed mid-update (git never removes it, and the ref
+        could never change again) is broken once it is clearly stale, then the transaction is retried.
+        """
+        for attempt in (0, 1):
+            try:
+                self.git.update_refs(updates, message=message)
+                return True
+            except (RefConflict, RefLocked):
+                if attempt or not self._break_stale_locks(u.ref for u in updates):
+                    return False
+        return False
+
+    def _break_stale_locks(self, refs: Iterable[str]) -> bool:
+        broken = False
+        now = time.time()
+        for ref in refs:
+            if not ref.startswith(NS):
+                continue
+            lock = self.git.git_dir / (ref + ".lock")
+            try:
+                if now - lock.stat().st_mtime >= STALE_REF_LOCK:
+                    lock.unlink()
+                    broken = True
+            except FileNotFoundError:
+                continue
+        return broken
+
+    def _empty(self) -> str:
+        if self._empty_tree is None:
+            self._empty_tree = self.git.hash_object(b"", "tree")
+        return self._empty_tree
+
+    def _state_commit(self, subject: str, data: Mapping[str, Any], parents: Sequence[str] = ()) -> str:
+        body = json.loads(json.dumps(dict(data), sort_keys=True))
+        msg = f"{subject}\n\n{json.dumps(body, sort_keys=True)}\n"
+        sha = self.git.hash_object(_commit_bytes(self._empty(), parents, msg), "commit")
+        self._meta.remember(sha, body)
+        return sha
+
+    def claim(self, entry: QueueEntry, owner: ProcessIdentity) -> ClaimRecord | None:
+        """Create-only claim: the returned record when this process won the entry, None when another did."""
+        attempt = (entry.previous.attempt if entry.previous is not None else 0) + 1
+        now = time.time()
+        sha = self._state_commit(f"exptui claim {entry.id}",
+                                 {"owner": owner.to_dict(), "attempt": attempt, "time": now})
+        if not self._update([RefUpdate(CLAIMS_NS + entry.id, sha, ZERO_OID),
+                                  RefUpdate(entry.ref, entry.rev, entry.rev)],
+                                 message="exptui: claim"):
+            return None
+        return ClaimRecord(owner, attempt, now, sha)
+
+    def finish(self, entry: QueueEntry, record: DoneRecord) -> bool:
+        """Create-only terminal state; False when the entry already had one (someone else decided first)."""
+        parents = [entry.previous.sha] if entry.previous is not None and entry.previous.sha else []
+        sha = self._state_commit(f"exptui done {entry.id} {record.status}", record.to_json(), parents)
+        if not self._update([RefUpdate(DONE_NS + entry.id, sha, ZERO_OID)], message="exptui: done"):
+            return False
+        return True
+
+    def cancel_queued(self, entry: QueueEntry, reason: str = "cancelled before it started") -> bool:
+        """Claim and finish a queued entry in one transaction, so no worker can start it meanwhile."""
+        owner = ProcessIdentity.current()
+        attempt = (entry.previous.attempt if entry.previous is not None else 0) + 1
+        claim = self._state_commit(f"exptui claim {entry.id}",
+                                   {"owner": owner.to_dict(), "attempt": attempt, "time": time.time()})
+        parents = [entry.previous.sha] if entry.previous is not None and entry.previous.sha else []
+        done = self._state_commit(
+            f"exptui done {entry.id} cancelled",
+            DoneRecord("cancelled", reason, attempt=attempt, finished=time.time()).to_json(), parents)
+        if not self._update([RefUpdate(CLAIMS_NS + entry.id, claim, ZERO_OID),
+                                  RefUpdate(DONE_NS + entry.id, done, ZERO_OID)], message="exptui: cancel"):
+            return False
+        return True
+
+    def retry(self, entry: QueueEntry) -> bool:
+        """Put a finished entry back in the queue (its terminal record moves to ``attempts/``); CAS-checked."""
+        if entry.done is None or entry.claim is None:
+            return False
+        updates = [
+            RefUpdate(DONE_NS + entry.id, None, entry.done.sha),
+            RefUpdate(CLAIMS_NS + entry.id, None, entry.claim.sha),
+            RefUpdate(ATTEMPTS_NS + entry.id, entry.done.sha,
+                      entry.previous.sha if entry.previous is not None else ZERO_OID),
+        ]
+        if not self._update(updates, message="exptui: retry"):
+            return False
+        return True
+
+    def remove(self, entry: QueueEntry) -> bool:
+        """Drop an entry and all its state refs (CAS on each); logs are deleted too. Never touches refs/exps.
+
+        A queued entry is first cancelled atomically (claim + done, create-only): deleting it while a worker
+        claims it at the same moment would leave that worker running an entry that no longer exists.
+        """
+        if entry.claim is None:
+            if not self.cancel_queued(entry, "removed"):
+                return False
+            fresh = self.get(entry.id)
+            if fresh is None or fresh.claim is None or fresh.done is None:
+                return False
+            entry = fresh
+        updates = [RefUpdate(entry.ref, None, entry.rev)]
+        if entry.claim is not None:
+            updates.append(RefUpdate(CLAIMS_NS + entry.id, None, entry.claim.sha))
+        if entry.done is not None:
+            updates.append(RefUpdate(DONE_NS + entry.id, None, entry.done.sha))
+        if entry.previous is not None:
+            updates.append(RefUpdate(ATTEMPTS_NS + entry.id, None, entry.previous.sha))
+        if not self._update(updates, message="exptui: remove"):
+            return False
+        self.state.clear(entry.id)
+        for p in self.state.logs_dir.glob(f"{entry.id}*.log*"):
+            try:
+                p.unlink()
+            except OSError:
+                pass
+        return True
+
+    # -- the experiments table ------------------------------------------------------------------------------
+    def rows(self, index: Any = None) -> list[ExperimentRow]:
+        """Rows for entries not finished successfully (successes show up as experiments under refs/exps).
+
+        Params come from each entry's snapshot, read like an experiment's (every params file the snapshot's
+        dvc.yaml declares) through the store's `ExperimentIndex` (`index`, or a fresh one); metrics are left
+        empty: a snapshot carries the baseline's metrics, which a queued row must not pretend to have.
+        """
+        entries = [e for e in self.entries() if e.status != "success"]
+        if not entries:
+            return []
+        data = self._snapshot_params(entries, index)
+        from datetime import datetime, timezone
+
+        def when(ts: float | None) -> datetime | None:
+            return datetime.fromtimestamp(ts, timezone.utc) if ts else None
+
+        rows = []
+        for e in entries:
+            params, errors = data.get(e.rev, ({}, {}))
+            created = when(e.created)
+            facts = RunFacts(created=created, started=when(e.started), finished=when(e.finished), error=e.reason)
+            rows.append(ExperimentRow(
+                name=e.name, rev=e.rev, baseline=e.baseline, kind="queued", status=e.status,  # type: ignore[arg-type]
+                created=created, params=params, errors=errors, facts=facts,
+                stage=e.stage if e.status == "running" else None,
+                started=e.started if e.status == "running" else None,
+                queue_id=e.id, ref=e.ref,
+            ))
+        return rows
+
+    def _snapshot_params(self, entries: Sequence[QueueEntry], index: Any) -> dict[str, tuple[dict, dict]]:
+        """{snapshot sha: (params, errors)}; the store's index when it is there, else params.yaml + edited files."""
+        try:
+            own = index is None
+            if own:
+                from exptui.store.index import ExperimentIndex
+
+                index = ExperimentIndex(self.git)
+            got = index.commit_data([e.rev for e in entries])
+            if own:
+                index.cache.save()  # snapshots are immutable: the next listing reads them from the cache
+            edited = {e.rev: {"params.yaml", *e.overrides} for e in entries}
+            out = {}
+            for sha, d in got.items():
+                params = {f: dict(v) for f, v in (d.get("params") or {}).items()}
+                wanted = edited.get(sha, set()) | set(params)  # params files only: a snapshot's metrics are stale
+                errors = {f: v for f, v in (d.get("errors") or {}).items() if f in wanted}
+                out[sha] = (params, errors)
+            if len(out) == len({e.rev for e in entries}):
+                return out
+        except Exception:  # noqa: BLE001 - fall back to reading the edited files directly
+            pass
+        from dvc_compat.errors import FormatError
+        from dvc_compat.params import flatten, params_format, parse_params
+
+        files_per_entry = [sorted({"params.yaml", *e.overrides}) for e in entries]
+        names = [f"{e.rev}:{f}" for e, files in zip(entries, files_per_entry) for f in files]
+        blobs = iter(self.git.read_objects(names))
+        result: dict[str, tuple[dict, dict]] = {}
+        for e, files in zip(entries, files_per_entry):
+            params: dict[str, dict[str, Any]] = {}
+            errors: dict[str, str] = {}
+            for f in files:
+                answer = next(blobs)
+                if answer is None:
+                    continue
+                try:
+                    params[f] = flatten(parse_params(answer[2], f, params_format(f)))
+                except FormatError as exc:
+                    errors[f] = str(exc)
+            result[e.rev] = (params, errors)
+        return result
+
+
+class _MetaCache:
+    """JSON bodies of queue/claim/done commits by sha (immutable objects: the cache never goes stale).
+
+    Kept in memory per process and on disk for the next process; losing the file (or a concurrent writer
+    winning the rename) only means re-reading some objects.
+    """
+
+    def __init__(self, git: Git):
+        self.git = git
+        self.path = git.git_dir / "exptui" / "cache" / "queue-meta.json"
+        self._mem: dict[str, dict[str, Any]] | None = None
+
+    def _load(self) -> dict[str, dict[str, Any]]:
+        if self._mem is None:
+            try:
+                data = json.loads(self.path.read_bytes())
+                self._mem = data.get("objects", {}) if isinstance(data, dict) else {}
+            except (OSError, ValueError):
+                self._mem = {}
+        return self._mem
+
+    def remember(self, sha: str, body: dict[str, Any]) -> None:
+        self._load()[sha] = body
+
+    def bodies(self, shas: set[str]) -> dict[str, dict[str, Any]]:
+        mem = self._load()
+        missing = sorted(s for s in shas if s not in mem)
+        if missing:
+            for sha, answer in zip(missing, self.git.read_objects(missing)):
+                body: dict[str, Any] = {}
+                if answer is not None and answer[1] == "commit":
+                    msg = answer[2].partition(b"\n\n")[2]
+                    try:
+                        parsed = json.loads(msg.partition(b"\n")[2].strip() or b"{}")
+                        body = parsed if isinstance(parsed, dict) else {}
+                    except ValueError:
+                        body = {}
+                mem[sha] = body
+        if missing or len(mem) > 2 * len(shas) + 1000:
+            keep = {s: mem[s] for s in shas if s in mem}  # drop bodies of refs that are gone
+            self._mem = keep
+            try:
+                from exptui.store.claims import write_json_atomic
+
+                write_json_atomic(self.path, {"objects": keep}, durable=False)
+            except OSError:
+                pass  # read-only .git or disk full: the cache is an optimisation only
+            return keep
+        return mem
+
+
+def _done_from(data: Mapping[str, Any], sha: str) -> DoneRecord:
+    def opt(key: str) -> Any:
+        v = data.get(key)
+        return None if v in ("", None) else v
+
+    return DoneRecord(
+        status=str(data.get("status") or "crashed"), reason=opt("reason"), exp_ref=opt("exp_ref"),
+        exp_rev=opt("exp_rev"), log_path=opt("log_path"), attempt=int(data.get("attempt") or 1),
+        finished=float(data.get("finished") or 0.0),
+        duration=None if data.get("duration") is None else float(data["duration"]), sha=sha,
+        stages=data.get("stages") if isinstance(data.get("stages"), dict) else {},
+    )
+
+
+class _TreeEditor:
+    """Replaces blobs deep inside a tree by writing only the trees along the changed paths."""
+
+    def __init__(self, git: Git, writer: _ObjectWriter, hexlen: int):
+        self.git = git
+        self.writer = writer
+        self.rawlen = hexlen // 2
+        self._trees: dict[str, list[tuple[bytes, bytes, bytes]]] = {}
+        self._blobs: dict[str, bytes | None] = {}
+
+    def _tree(self, sha: str) -> list[tuple[bytes, bytes, bytes]]:
+        if sha not in self._trees:
+            if sha in self.writer.pending.get("tree", {}):
+                data = self.writer.pending["tree"][sha]
+            else:
+                answer = self.git.read_objects([sha])[0]
+                if answer is None or answer[1] != "tree":
+                    raise ExptuiError(f"tree {sha} is missing from the repository")
+                data = answer[2]
+            self._trees[sha] = _parse_tree(data, self.rawlen)
+        return self._trees[sha]
+
+    def read_blob(self, tree: str, path: str) -> bytes | None:
+        key = f"{tree}:{path}"
+        if key not in self._blobs:  # every entry of a sweep edits the same workspace file: read it once
+            answer = self.git.read_objects([key])[0]
+            self._blobs[key] = None if answer is None or answer[1] != "blob" else answer[2]
+        return self._blobs[key]
+
+    def replace(self, tree: str, edits: Mapping[str, str]) -> str:
+        """`tree` with each path in `edits` pointing at the given blob (created if missing)."""
+        if not edits:
+            return tree
+        by_first: dict[bytes, dict[str, str]] = {}
+        leaves: dict[bytes, str] = {}
+        for path, blob in edits.items():
+            head, _, rest = path.strip("/").partition("/")
+            if rest:
+                by_first.setdefault(head.encode(), {})[rest] = blob
+            else:
+                leaves[head.encode()] = blob
+        entries = {name: (mode, sha) for mode, name, sha in self._tree(tree)}
+        for name, blob in leaves.items():
+            mode = entries.get(name, (b"100644", b""))[0]
+            if mode in (b"40000", b"040000"):
+                raise ExptuiError(f"{name.decode()} is a directory, not a params file")
+            entries[name] = (mode, bytes.fromhex(blob))
+        for name, sub in by_first.items():
+            mode, raw = entries.get(name, (b"40000", b""))
+            sub_tree = raw.hex() if raw else self.writer.add("tree", b"")
+            entries[name] = (b"40000", bytes.fromhex(self.replace(sub_tree, sub)))
+        data = _serialize_tree((mode, name, sha) for name, (mode, sha) in entries.items())
+        return self.writer.add("tree", data)

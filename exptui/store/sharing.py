@@ -1,0 +1,132 @@
+"""Share experiments through a git remote: experiment refs (as `dvc exp push/pull` do) and annotations notes.
+
+Experiment refs are pushed one `ref:ref` refspec each (never a `refs/exps/*` glob, which would also move DVC's
+internal `exec`/`celery` refs). Nothing is forced: a ref that diverged on the remote is reported, not overwritten.
+Annotations are merged, not overwritten: before pushing `refs/notes/exptui`, the remote's notes are fetched into a
+scratch ref and folded into ours (see annotations.merge_remote), so the push is a fast-forward.
+"""
+from __future__ import annotations
+
+import os
+import subprocess
+import uuid
+from typing import Sequence
+
+from exptui.errors import ExptuiError
+from exptui.store.annotations import NOTES_REF, merge_remote
+from exptui.store.git import Git, RefConflict, RefUpdate
+from exptui.store.index import EXPS_PREFIX, parse_exp_ref
+
+_CHUNK = 500
+
+
+def _git(git: Git, *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([*git.base_cmd(), *args], capture_output=True, text=True, env=git.env, cwd=git.root)
+
+
+def _check_remote(git: Git, remote: str) -> None:
+    if "/" in remote or remote.startswith(".") or ":" in remote:
+        return  # a path or URL
+    proc = _git(git, "remote", "get-url", remote)
+    if proc.returncode != 0:
+        raise ExptuiError(f"no git remote named '{remote}'; add it with git remote add {remote} <url>")
+
+
+def _fetch_notes(git: Git, remote: str) -> int:
+    scratch = f"refs/notes/exptui-scratch-fetch-{os.getpid()}-{uuid.uuid4().hex[:8]}"
+    proc = _git(git, "fetch", "-q", "--no-write-fetch-head", remote, f"+{NOTES_REF}:{scratch}")
+    if proc.returncode != 0:
+        if "couldn't find remote ref" in proc.stderr:
+            return 0
+        raise ExptuiError(f"git fetch {remote} failed: {_last(proc.stderr)}")
+    sha = git.rev_parse(scratch)
+    try:
+        return merge_remote(git, sha) if sha else 0
+    finally:
+        if sha:
+            try:
+                git.update_refs([RefUpdate(scratch, None, sha)], message="exptui: notes scratch done")
+            except RefConflict:
+                pass
+
+
+def _last(text: str) -> str:
+    """The line of git's stderr that says what went wrong: its first `fatal:`/`error:` line (the lines after it
+    are generic advice such as "Please make sure you have the correct access rights"), else the last line."""
+    lines = [ln.strip() for ln in text.strip().splitlines() if ln.strip()]
+    for ln in lines:
+        if ln.startswith(("fatal: ", "error: ")):
+            return ln.split(": ", 1)[1]
+    return lines[-1] if lines else "unknown error"
+
+
+def push(git: Git, remote: str, refs: Sequence[str]) -> list[str]:
+    _check_remote(git, remote)
+    pushed: list[str] = []
+    rejected: list[str] = []
+    for i in range(0, len(refs), _CHUNK):
+        chunk = refs[i:i + _CHUNK]
+        proc = _git(git, "push", "--porcelain", remote, *[f"{r}:{r}" for r in chunk])
+        for line in proc.stdout.splitlines():
+            parts = line.split("\t")
+            if len(parts) >= 2 and ":" in parts[1]:
+                flag, ref = parts[0], parts[1].split(":", 1)[1]
+                (rejected if flag == "!" else pushed).append(ref)
+        if proc.returncode != 0 and not rejected:
+            raise ExptuiError(f"git push {remote} failed: {_last(proc.stderr)}")
+    if git.rev_parse(NOTES_REF) is not None:
+        _fetch_notes(git, remote)
+        proc = _git(git, "push", "-q", remote, f"{NOTES_REF}:{NOTES_REF}")
+        if proc.returncode != 0:
+            raise ExptuiError(f"pushing annotations to {remote} failed: {_last(proc.stderr)}")
+    if rejected:
+        raise ExptuiError(
+            f"{len(rejected)} experiment ref(s) differ on {remote} and were not overwritten: "
+            + ", ".join(r.rsplit("/", 1)[-1] for r in rejected[:5])
+        )
+    return pushed
+
+
+def remote_experiments(git: Git, remote: str) -> list[tuple[str, str]]:
+    """(ref, sha) of every experiment ref on the remote."""
+    proc = _git(git, "ls-remote", "--refs", remote, EXPS_PREFIX + "*")
+    if proc.returncode != 0:
+        raise ExptuiError(f"git ls-remote {remote} failed: {_last(proc.stderr)}")
+    out = []
+    for line in proc.stdout.splitlines():
+        sha, _, ref = line.partition("\t")
+        if parse_exp_ref(ref) is not None:
+            out.append((ref, sha))
+    return out
+
+
+def pull(git: Git, remote: str, names: Sequence[str] | None = None) -> list[str]:
+    _check_remote(git, remote)
+    available = remote_experiments(git, remote)
+    if names:
+        wanted = []
+        for n in names:
+            hits = [ref for ref, _ in available if ref == n or ref.rsplit("/", 1)[-1] == n]
+            if not hits:
+                raise ExptuiError(f"no experiment '{n}' on {remote}")
+            wanted.extend(hits)
+    else:
+        wanted = [ref for ref, _ in available]
+    fetched: list[str] = []
+    failed: list[str] = []
+    for i in range(0, len(wanted), _CHUNK):
+        chunk = wanted[i:i + _CHUNK]
+        proc = _git(git, "fetch", "-q", "--no-write-fetch-head", remote, *[f"{r}:{r}" for r in chunk])
+        if proc.returncode == 0:
+            fetched.extend(chunk)
+            continue
+        for ref in chunk:  # one bad ref fails the whole fetch: find which
+            one = _git(git, "fetch", "-q", "--no-write-fetch-head", remote, f"{ref}:{ref}")
+            (fetched if one.returncode == 0 else failed).append(ref)
+    _fetch_notes(git, remote)
+    if failed:
+        raise ExptuiError(
+            f"{len(failed)} experiment ref(s) could not be fetched from {remote} (diverged locally?): "
+            + ", ".join(r.rsplit("/", 1)[-1] for r in failed[:5])
+        )
+    return fetched

@@ -1,0 +1,231 @@
+"""The exptui Textual app: global keys, the command palette, the live-refresh loop and quitting.
+
+Live updates: one async worker polls `project.changed_token()` (cheap: refs + queue state) every
+`poll_interval`; when the token changes it reloads `project.experiments()` in a thread worker of an exclusive
+group and waits for it, so two reloads never overlap and a slow reload just delays the next poll. The UI thread
+never touches git: everything goes through the Project in workers.
+"""
+from __future__ import annotations
+
+import asyncio
+import threading
+from functools import partial
+from pathlib import Path
+from typing import Any, ClassVar
+
+from textual import on, work
+from textual.app import App
+from textual.binding import Binding
+from textual.command import DiscoveryHit, Hit, Hits, Provider
+from textual.worker import Worker, WorkerState
+
+from exptui.tui.bindings import APP_BINDINGS, MAIN_BINDINGS
+from exptui.tui.messages import LoadFailed, RowsLoaded
+from exptui.tui.screens.confirm import ChoiceScreen
+from exptui.tui.screens.main import MainScreen
+from exptui.tui.view_state import ViewState, load_view
+
+POLL_INTERVAL = 0.5
+
+PALETTE_EXTRA: list[tuple[str, str, str]] = [
+    # (title, help, action on the main screen)
+    ("Filter: clear", "Show every experiment", "escape"),
+    ("View: reset", "Clear filter, sort and column rules", "reset_view"),
+]
+
+
+class ExptuiCommands(Provider):
+    """Every dashboard action in the ctrl+p palette, titled like the help screen, with its current key."""
+
+    def _commands(self) -> list[tuple[str, str, str]]:
+        app = self.app
+        keymap = getattr(app, "_keymap", {}) or {}
+        commands = []
+        for binding in [*MAIN_BINDINGS, *APP_BINDINGS]:
+            if binding.action == "command_palette":
+                continue
+            keys = keymap.get(binding.id or "", binding.key_display or binding.key)
+            commands.append((binding.description, f"key: {keys}", binding.action))
+        commands.extend(PALETTE_EXTRA)
+        return commands
+
+    async def discover(self) -> Hits:
+        for title, help_text, action in self._commands():
+            yield DiscoveryHit(title, partial(self.app.run_dashboard_action, action), help=help_text)
+
+    async def search(self, query: str) -> Hits:
+        matcher = self.matcher(query)
+        for title, help_text, action in self._commands():
+            score = matcher.match(title)
+            if score > 0:
+                yield Hit(score, matcher.highlight(title), partial(self.app.run_dashboard_action, action),
+                          help=help_text)
+
+
+class ExptuiApp(App[None]):
+    """The dashboard over one repo's `Project`."""
+
+    CSS_PATH = "styles/app.tcss"
+    TITLE = "exptui"
+    BINDINGS: ClassVar[list[Binding]] = APP_BINDINGS
+    COMMANDS = App.COMMANDS | {ExptuiCommands}
+    ENABLE_COMMAND_PALETTE = True
+
+    def __init__(self, project: Any, repo_root: Path, *, poll_interval: float = POLL_INTERVAL,
+                 keymap: dict[str, str] | None = None, view: ViewState | None = None) -> None:
+        super().__init__()
+        self.project = project
+        self.repo_root = Path(repo_root)
+        self.poll_interval = poll_interval
+        self._user_keymap = keymap or {}
+        self._initial_view = view
+        self._token: str | None = None
+        self._last_rows: list | None = None   # the last list handed to the screen (compared in the thread)
+        self._wake = asyncio.Event()
+        self._force = False
+        self.reloads = 0             # how many reloads reached the table (tests wait on it)
+        self.workers_started_here = False  # set by the queue screen when it starts workers
+        # one Project call at a time from this app's workers: a reload never interleaves with apply/remove
+        self.project_lock = threading.RLock()
+
+    @property
+    def main(self) -> MainScreen:
+        return self.get_screen("main")  # type: ignore[return-value]
+
+    def on_mount(self) -> None:
+        if self._user_keymap:
+            self.set_keymap(self._user_keymap)
+        view = self._initial_view or load_view(self.repo_root)
+        self.install_screen(MainScreen(self.project, view, self.repo_root), "main")
+        self.push_screen("main")
+        self._poll()
+
+    # ------------------------------------------------------------------ live refresh
+    def request_reload(self, force: bool = False) -> None:
+        """Reload now (after an action) instead of waiting for the next token change."""
+        self._force = self._force or force
+        self._wake.set()
+
+    @work(exclusive=True, group="poll", exit_on_error=False)
+    async def _poll(self) -> None:
+        while True:
+            try:
+                token = await asyncio.to_thread(self.project.changed_token)
+            except Exception as exc:  # a transient git failure must not kill live updates
+                self.post_message(LoadFailed(f"refresh: {exc}"))
+                token = self._token
+            if token != self._token or self._force:
+                self._force = False
+                worker = self._load_rows(token or "")
+                await worker.wait()
+            self._wake.clear()
+            try:
+                await asyncio.wait_for(self._wake.wait(), timeout=self.poll_interval)
+            except asyncio.TimeoutError:
+                pass
+
+    @work(thread=True, exclusive=True, group="reload", exit_on_error=False)
+    def _load_rows(self, token: str) -> None:
+        try:
+            with self.project_lock:
+                rows = list(self.project.experiments())
+        except Exception as exc:
+            self.post_message(LoadFailed(str(exc) or exc.__class__.__name__))
+            return
+        if rows == self._last_rows:
+            # the token moved (a heartbeat, a lock file) but nothing shown changed: no UI work at all
+            self._token = token
+            return
+        self._last_rows = rows
+        branch = ""
+        head_branch = getattr(getattr(self.project, "git", None), "head_branch", None)
+        if callable(head_branch):
+            try:
+                with self.project_lock:
+                    branch = head_branch() or "(detached)"
+            except Exception:  # the header can live without it
+                branch = ""
+        self.post_message(RowsLoaded(rows, token, branch))
+
+    def _live_main(self) -> MainScreen | None:
+        """The main screen, or None once the app is shutting down (a load that finishes late has no table)."""
+        try:
+            return self.main
+        except KeyError:
+            return None
+
+    @on(RowsLoaded)
+    def _rows_loaded(self, event: RowsLoaded) -> None:
+        self._token = event.token
+        main = self._live_main()
+        if main is None:
+            return
+        with self.batch_update():
+            main.branch = event.branch
+            main.set_rows(event.rows)
+        self.reloads += 1
+
+    @on(LoadFailed)
+    def _load_failed(self, event: LoadFailed) -> None:
+        main = self._live_main()
+        if main is not None:
+            main.show_message(event.error, error=True)
+
+    def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
+        if event.state == WorkerState.ERROR and event.worker.group not in ("poll", "reload"):
+            self.notify(str(event.worker.error), severity="error", timeout=8)
+
+    # ------------------------------------------------------------------ actions
+    def run_dashboard_action(self, action: str) -> None:
+        """Run an action by name on the dashboard (palette entries), after closing any overlay."""
+        if action == "reset_view":
+            from exptui.tui.widgets.command_line import Command
+
+            self.main.run_command(Command("reset", ""))
+            return
+        if action in ("help", "quit_app"):
+            getattr(self, f"action_{action}")()
+            return
+        self.call_later(self.main.run_action, action)
+
+    def action_help(self) -> None:
+        from exptui.tui.screens.help import HelpScreen
+
+        if not isinstance(self.screen, HelpScreen):
+            self.push_screen(HelpScreen())
+
+    def _owned_workers_running(self) -> bool:
+        if not self.workers_started_here:
+            return False
+        queue = getattr(self.project, "queue", None)
+        check = getattr(queue, "workers_running", None)
+        try:
+            return bool(check()) if callable(check) else True
+        except Exception:
+            return True
+
+    def action_quit_app(self) -> None:
+        if not self._owned_workers_running():
+            self.exit()
+            return
+
+        def chosen(choice: str | None) -> None:
+            if choice == "keep":
+                self.exit()
+            elif choice == "stop":
+                self._stop_workers_and_exit()
+
+        self.push_screen(ChoiceScreen(
+            "Workers are running",
+            "Queue workers started from this window are still running experiments.",
+            [("keep", "Quit, queue keeps running"), ("stop", "Stop workers and quit"), ("cancel", "Cancel")]),
+            chosen)
+
+    @work(thread=True, group="actions", exit_on_error=False)
+    def _stop_workers_and_exit(self) -> None:
+        queue = getattr(self.project, "queue", None)
+        stop = getattr(queue, "stop", None)
+        if callable(stop):
+            stop()
+        self.call_from_thread(self.exit)
+

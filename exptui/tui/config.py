@@ -1,0 +1,58 @@
+"""User key remapping: `~/.config/exptui/keys.toml` (or the file named by `$EXPTUI_CONFIG`).
+
+    [keys]
+    "main.filter" = "f"          # binding id = key(s), comma-separated
+    "table.down" = "down,j,ctrl+n"
+
+Ids are listed by the help screen (`?`). A bad file is one clear error naming the file and key, never a traceback.
+"""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from exptui.errors import ExptuiError
+
+
+class ConfigError(ExptuiError):
+    """The keys file cannot be used; the message names the file and the key."""
+
+
+def config_path() -> Path:
+    env = os.environ.get("EXPTUI_CONFIG")
+    if env:
+        return Path(env).expanduser()
+    base = os.environ.get("XDG_CONFIG_HOME") or str(Path.home() / ".config")
+    return Path(base) / "exptui" / "keys.toml"
+
+
+def load_keymap(path: Path | None = None, known_ids: set[str] | None = None) -> dict[str, str]:
+    """Binding id -> keys. Missing file = no remaps. Unknown ids are an error (a typo would silently do nothing)."""
+    path = path or config_path()
+    if not path.is_file():
+        return {}
+    try:
+        data = _parse_toml(path.read_text(encoding="utf-8"))
+    except (ValueError, UnicodeDecodeError) as exc:  # TOMLDecodeError and tomlkit's ParseError are ValueErrors
+        raise ConfigError(f"{path}: not valid TOML ({exc}); fix or delete the file") from None
+    keys = data.get("keys", {})
+    if not isinstance(keys, dict):
+        raise ConfigError(f"{path}: [keys] must be a table of binding-id = \"key\"")
+    keymap: dict[str, str] = {}
+    for binding_id, value in keys.items():
+        if not isinstance(value, str) or not value.strip():
+            raise ConfigError(f"{path}: keys.{binding_id} must be a non-empty string such as \"ctrl+f\"")
+        if known_ids is not None and binding_id not in known_ids:
+            raise ConfigError(f"{path}: keys.{binding_id} is not a binding id; press ? in exptui to list them")
+        keymap[binding_id] = ",".join(part.strip() for part in value.split(","))
+    return keymap
+
+
+def _parse_toml(text: str) -> dict:
+    try:
+        import tomllib
+    except ImportError:  # Python 3.10
+        import tomlkit
+
+        return tomlkit.parse(text).unwrap()
+    return tomllib.loads(text)

@@ -1,0 +1,33 @@
+"""Messages that cross widget boundaries. Widget-local messages live nested in the widget that sends them."""
+from __future__ import annotations
+
+from textual.message import Message
+
+from exptui.records import ExperimentRow
+
+
+class RowsLoaded(Message):
+    """A background reload finished: the full, unfiltered experiment list and the change token it matches."""
+
+    def __init__(self, rows: list[ExperimentRow], token: str, branch: str = "") -> None:
+        super().__init__()
+        self.rows = rows
+        self.token = token
+        self.branch = branch        # HEAD's branch (empty when detached), for the header
+
+
+class LoadFailed(Message):
+    """A background reload raised; the dashboard keeps the old rows and shows why."""
+
+    def __init__(self, error: str) -> None:
+        super().__init__()
+        self.error = error
+
+
+class ActionDone(Message):
+    """A project action (apply, remove, ...) finished in a worker; `message` is shown, a reload follows."""
+
+    def __init__(self, message: str, *, error: bool = False) -> None:
+        super().__init__()
+        self.message = message
+        self.error = error

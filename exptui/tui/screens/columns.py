@@ -1,0 +1,128 @@
+"""`c` column chooser: show/hide and pin columns, keep/drop regexes, the only-changed toggle.
+
+Works on a copy of the view state and returns it on apply (None on cancel), so the table changes only once.
+"""
+from __future__ import annotations
+
+import copy
+import re
+from typing import TYPE_CHECKING, ClassVar, Sequence
+
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical
+from textual.screen import ModalScreen
+from textual.widgets import Button, Checkbox, Input, Label, SelectionList, Static
+from textual.widgets.selection_list import Selection
+
+from exptui.tui.view_state import ViewState
+
+if TYPE_CHECKING:
+    from exptui.query.columns import Column
+
+REGEX_SEPARATOR = ";"
+
+
+def _prompt(column: Column, pinned: bool) -> Text:
+    text = Text()
+    text.append("◆ " if pinned else "  ", style="bold")
+    text.append(f"{column.family:<8}", style="dim")
+    text.append(f"{column.file:<16} ", style="italic dim")
+    text.append(column.key, style="bold")
+    return text
+
+
+class ColumnsScreen(ModalScreen["ViewState | None"]):
+    BINDINGS: ClassVar[list[Binding]] = [
+        Binding("escape", "cancel", "Cancel", show=False),
+        Binding("ctrl+s", "apply", "Apply", show=False),
+        Binding("p", "pin", "Pin/unpin", show=False),
+        Binding("o", "only_changed", "Only changed", show=False),
+    ]
+
+    def __init__(self, columns: Sequence[Column], view: ViewState) -> None:
+        super().__init__(classes="dialog-screen")
+        self._columns = [c for c in columns if not c.is_field]
+        self._state = copy.deepcopy(view)
+
+    def compose(self) -> ComposeResult:
+        state = self._state
+        hidden = set(state.hidden)
+        pinned = set(state.pinned)
+        with Vertical(id="columns-dialog", classes="dialog"):
+            yield Label("Columns", classes="dialog-title")
+            yield Checkbox("Only columns whose values differ  (o)", state.only_changed, id="only-changed")
+            yield Static("space show/hide · p pin left (◆) · ctrl+s apply · esc cancel", classes="dialog-hint")
+            yield SelectionList[str](
+                *[Selection(_prompt(c, c.id in pinned), c.id, c.id not in hidden) for c in self._columns],
+                id="columns-list")
+            with Horizontal(classes="columns-regex"):
+                yield Label("keep")
+                yield Input(f" {REGEX_SEPARATOR} ".join(state.keep), placeholder="protect from drop: full-match regex, e.g. f1|train\\..*",
+                            id="keep-input")
+            with Horizontal(classes="columns-regex"):
+                yield Label("drop")
+                yield Input(f" {REGEX_SEPARATOR} ".join(state.drop), placeholder="hide: full-match regex, e.g. .*seed",
+                            id="drop-input")
+            yield Static("", id="columns-error", classes="dialog-hint")
+            with Horizontal(classes="dialog-buttons"):
+                yield Button("Cancel", id="cancel")
+                yield Button("Apply", id="apply", variant="primary")
+
+    def on_mount(self) -> None:
+        self.query_one(SelectionList).focus()
+
+    def action_pin(self) -> None:
+        selection_list = self.query_one(SelectionList)
+        index = selection_list.highlighted
+        if index is None:
+            return
+        column = self._columns[index]
+        if column.id in self._state.pinned:
+            self._state.pinned.remove(column.id)
+        else:
+            self._state.pinned.append(column.id)
+        selection_list.replace_option_prompt_at_index(index, _prompt(column, column.id in self._state.pinned))
+
+    def action_only_changed(self) -> None:
+        box = self.query_one("#only-changed", Checkbox)
+        box.value = not box.value
+
+    def _regexes(self, input_id: str) -> list[str] | None:
+        raw = self.query_one(f"#{input_id}", Input).value
+        patterns = [p.strip() for p in raw.split(REGEX_SEPARATOR) if p.strip()]
+        for pattern in patterns:
+            try:
+                re.compile(pattern)
+            except re.error as exc:
+                self.query_one("#columns-error", Static).update(
+                    Text(f"{input_id.split('-')[0]}: {pattern!r} is not a valid regex ({exc})", style="bold red"))
+                return None
+        return patterns
+
+    def action_apply(self) -> None:
+        keep = self._regexes("keep-input")
+        drop = self._regexes("drop-input")
+        if keep is None or drop is None:
+            return
+        selected = set(self.query_one(SelectionList).selected)
+        self._state.hidden = [c.id for c in self._columns if c.id not in selected]
+        self._state.keep = keep
+        self._state.drop = drop
+        self._state.only_changed = self.query_one("#only-changed", Checkbox).value
+        self.dismiss(self._state)
+
+    def action_cancel(self) -> None:
+        self.dismiss(None)
+
+    def on_button_pressed(self, event: Button.Pressed) -> None:
+        event.stop()
+        if event.button.id == "apply":
+            self.action_apply()
+        else:
+            self.action_cancel()
+
+    def on_input_submitted(self, event: Input.Submitted) -> None:
+        event.stop()
+        self.action_apply()

@@ -1,0 +1,104 @@
+"""Side-by-side comparison of the marked experiments (MLflow-style transposed table) with deltas."""
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Any
+
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.reactive import reactive
+from textual.screen import Screen
+from textual.widgets import Footer, Label
+
+from exptui.query.compare import Comparison, compare
+from exptui.records import ExperimentRow
+from exptui.tui.widgets.compare_table import CompareTable
+
+
+def export_dir(project: Any) -> Path:
+    """`<git dir>/exptui/`: exptui's own files, never in the work tree (so exports are never committed)."""
+    git = getattr(project, "git", None)
+    for name in ("common_dir", "git_dir"):
+        value = getattr(git, name, None)
+        if value is not None:
+            return Path(value) / "exptui"
+    return Path(project.root) / ".git" / "exptui"
+
+
+class CompareScreen(Screen[None]):
+    """`f` diff-only, `n`/`N` next/previous difference, `m` Markdown for a pull request, `esc` back."""
+
+    CSS_PATH = "../styles/screens.tcss"   # the app may load it too; it is read once either way
+
+    BINDINGS = [
+        Binding("escape", "app.pop_screen", "Back"),
+        Binding("f", "toggle_diff_only", "Diff only"),
+        Binding("n", "jump(True)", "Next diff"),
+        Binding("N", "jump(False)", "Prev diff"),
+        Binding("m", "export_markdown", "Markdown"),
+    ]
+
+    diff_only: reactive[bool] = reactive(False)
+
+    def __init__(self, project: Any, rows: list[ExperimentRow]) -> None:
+        super().__init__()
+        self.project = project
+        self.rows = list(rows)
+        self.full: Comparison = compare(self.rows)           # every line: the differing count, n/N
+        self.comparison: Comparison = self.full              # what is shown (diff-only drops equal lines)
+        self.exported: Path | None = None
+
+    def compose(self) -> ComposeResult:
+        yield Label(self._title(), id="compare-title", classes="screen-title")
+        yield CompareTable(id="compare-table")
+        yield Footer()
+
+    def _title(self) -> str:
+        differing = sum(1 for line in self.full.lines if line.differs and line.section != "facts")
+        mode = "differences only" if self.diff_only else "all rows"
+        ref = self.full.names[0] if self.full.names else "-"
+        return (f"Compare · {len(self.rows)} experiments · {differing} differing rows · {mode} · "
+                f"deltas vs {ref}")
+
+    def on_mount(self) -> None:
+        table = self.query_one(CompareTable)
+        table.show(self.comparison)
+        table.focus()
+        if len(self.rows) < 2:
+            self.notify("mark two or more experiments (space) to compare them", severity="warning")
+
+    def watch_diff_only(self, diff_only: bool) -> None:
+        if not self.is_mounted:
+            return
+        self.comparison = compare(self.rows, diff_only) if diff_only else self.full
+        self.query_one(CompareTable).show(self.comparison)
+        self.query_one("#compare-title", Label).update(self._title())
+
+    def action_toggle_diff_only(self) -> None:
+        self.diff_only = not self.diff_only
+
+    def action_jump(self, forward: bool) -> None:
+        if not self.query_one(CompareTable).jump(forward):
+            self.notify("the experiments agree on every row", severity="information")
+
+    def action_export_markdown(self) -> None:
+        """Write the table as Markdown under `.git/exptui/` and copy it to the clipboard."""
+        text = self.markdown()
+        folder = export_dir(self.project)
+        path = folder / f"compare-{time.strftime('%Y%m%d-%H%M%S')}.md"
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+            tmp = path.with_suffix(".md.tmp")
+            tmp.write_text(text, encoding="utf-8")
+            tmp.replace(path)
+        except OSError as exc:
+            self.notify(f"cannot write {path}: {exc.strerror or exc}", severity="error")
+            return
+        self.exported = path
+        self.app.copy_to_clipboard(text)
+        self.notify(f"Markdown copied to the clipboard and saved to {path}")
+
+    def markdown(self) -> str:
+        """The shown comparison as a pull-request table (query.compare's Markdown: values, deltas, ✅/❌)."""
+        return self.comparison.to_markdown()

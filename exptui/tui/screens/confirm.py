@@ -1,0 +1,111 @@
+"""Small modal dialogs: yes/no confirmation, one-line input, and a choice among a few buttons.
+
+Each is a `ModalScreen` that dismisses with its answer, so callers write
+`self.app.push_screen(ConfirmScreen(...), callback)` and never block the event loop.
+"""
+from __future__ import annotations
+
+from typing import ClassVar
+
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical
+from textual.screen import ModalScreen
+from textual.widgets import Button, Input, Label, Static
+
+
+class ConfirmScreen(ModalScreen[bool]):
+    """Ask before doing something that cannot be undone. `y`/enter confirms, `n`/esc cancels."""
+
+    BINDINGS: ClassVar[list[Binding]] = [
+        Binding("y", "answer(True)", "Yes", show=False),
+        Binding("n,escape", "answer(False)", "No", show=False),
+    ]
+
+    def __init__(self, title: str, message: str, *, yes: str = "Yes", no: str = "Cancel",
+                 danger: bool = False) -> None:
+        super().__init__(classes="dialog-screen")
+        self._title = title
+        self._message = message
+        self._yes = yes
+        self._no = no
+        self._danger = danger
+
+    def compose(self) -> ComposeResult:
+        with Vertical(classes="dialog"):
+            yield Label(self._title, classes="dialog-title")
+            yield Static(self._message, classes="dialog-body")
+            with Horizontal(classes="dialog-buttons"):
+                yield Button(self._no, id="no")
+                yield Button(self._yes, id="yes", variant="error" if self._danger else "primary")
+
+    def on_mount(self) -> None:
+        # destructive: enter alone must not destroy, so Cancel has the focus (y still confirms)
+        self.query_one("#no" if self._danger else "#yes", Button).focus()
+
+    def on_button_pressed(self, event: Button.Pressed) -> None:
+        event.stop()
+        self.dismiss(event.button.id == "yes")
+
+    def action_answer(self, value: bool) -> None:
+        self.dismiss(value)
+
+
+class InputScreen(ModalScreen["str | None"]):
+    """Ask for one line (a branch name, a label, a note). Enter accepts, esc cancels (None)."""
+
+    BINDINGS: ClassVar[list[Binding]] = [Binding("escape", "cancel", "Cancel", show=False)]
+
+    def __init__(self, title: str, prompt: str, *, value: str = "", placeholder: str = "") -> None:
+        super().__init__(classes="dialog-screen")
+        self._title = title
+        self._prompt = prompt
+        self._value = value
+        self._placeholder = placeholder
+
+    def compose(self) -> ComposeResult:
+        with Vertical(classes="dialog"):
+            yield Label(self._title, classes="dialog-title")
+            yield Static(self._prompt, classes="dialog-body")
+            yield Input(value=self._value, placeholder=self._placeholder, id="dialog-input")
+            yield Static("enter accept · esc cancel", classes="dialog-hint")
+
+    def on_mount(self) -> None:
+        self.query_one(Input).focus()
+
+    def on_input_submitted(self, event: Input.Submitted) -> None:
+        event.stop()
+        self.dismiss(event.value)
+
+    def action_cancel(self) -> None:
+        self.dismiss(None)
+
+
+class ChoiceScreen(ModalScreen["str | None"]):
+    """Pick one of a few labelled choices (e.g. quit: keep the queue running / stop workers / cancel)."""
+
+    BINDINGS: ClassVar[list[Binding]] = [Binding("escape", "cancel", "Cancel", show=False)]
+
+    def __init__(self, title: str, message: str, choices: list[tuple[str, str]]) -> None:
+        super().__init__(classes="dialog-screen")
+        self._title = title
+        self._message = message
+        self._choices = choices           # (id, label)
+
+    def compose(self) -> ComposeResult:
+        with Vertical(classes="dialog"):
+            yield Label(self._title, classes="dialog-title")
+            yield Static(self._message, classes="dialog-body")
+            with Horizontal(classes="dialog-buttons"):
+                for choice_id, label in self._choices:
+                    yield Button(label, id=f"choice-{choice_id}")
+
+    def on_mount(self) -> None:
+        self.query(Button).first().focus()
+
+    def on_button_pressed(self, event: Button.Pressed) -> None:
+        event.stop()
+        self.dismiss((event.button.id or "").removeprefix("choice-"))
+
+    def action_cancel(self) -> None:
+        self.dismiss(None)

@@ -1,0 +1,115 @@
+"""`?` help: generated from the live bindings, so remapped keys (keys.toml) show as they really are."""
+from __future__ import annotations
+
+from typing import ClassVar
+
+from rich.table import Table
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import VerticalScroll
+from textual.screen import ModalScreen
+from textual.widgets import Label, Static
+
+from exptui.tui.bindings import COMMAND_LINE_HELP, HELP_SECTIONS
+
+
+def _binding_index(app) -> dict[str, Binding]:
+    """Binding id -> binding, after the keymap was applied (Textual rewrites `key` on keymap load)."""
+    from exptui.tui.bindings import APP_BINDINGS, MAIN_BINDINGS
+    from exptui.tui.widgets.experiment_table import ExperimentTable
+
+    index: dict[str, Binding] = {}
+    keymap = getattr(app, "_keymap", {}) or {}
+    for binding in [*ExperimentTable.BINDINGS, *MAIN_BINDINGS, *APP_BINDINGS]:
+        if binding.id:
+            index[binding.id] = binding
+    index["_keymap"] = keymap  # type: ignore[assignment]
+    return index
+
+
+def key_label(app, binding: Binding, keymap: dict[str, str]) -> str:
+    keys = keymap.get(binding.id or "", binding.key)
+    parts = []
+    for key in keys.split(","):
+        key = key.strip()
+        if binding.key_display and keys == binding.key and key == binding.key.split(",")[0]:
+            parts.append(binding.key_display)
+        else:
+            parts.append(app.get_key_display(Binding(key, binding.action)))
+    return " ".join(dict.fromkeys(parts))
+
+
+def _section_table(app, sections, index: dict[str, Binding], keymap: dict[str, str], show_ids: bool) -> Table:
+    table = Table.grid(padding=(0, 1))
+    table.add_column(justify="right", style="bold", min_width=9)
+    table.add_column()
+    if show_ids:
+        table.add_column(style="dim")
+    for title, rows in sections:
+        table.add_row(Text(title, style="bold underline", justify="left"), "")
+        for key, description, binding_id in rows:
+            table.add_row(key, description, *([binding_id] if show_ids else []))
+        table.add_row("", "")
+    return table
+
+
+def help_table(app, show_ids: bool = True, two_columns: bool = True) -> Table:
+    """Sections of keys and what they do (with binding ids, which keys.toml remaps), side by side when wide."""
+    index = _binding_index(app)
+    keymap: dict[str, str] = index.pop("_keymap")  # type: ignore[assignment]
+    sections = []
+    for section in HELP_SECTIONS:
+        rows = []
+        for binding_id in section.binding_ids:
+            binding = index.get(binding_id)
+            if binding is not None:
+                rows.append((key_label(app, binding, keymap), binding.description, binding_id))
+        sections.append((section.title, rows))
+    command_rows = [(command, meaning, "") for command, meaning in COMMAND_LINE_HELP]
+    half = (len(sections) + 1) // 2
+    left = _section_table(app, sections[:half], index, keymap, show_ids)
+    right = _section_table(app, [*sections[half:]], index, keymap, show_ids)
+    commands = Table.grid(padding=(0, 1))
+    commands.add_column(style="bold")
+    commands.add_column()
+    commands.add_row(Text("Command line", style="bold underline"), "")
+    for command, meaning, _ in command_rows:
+        commands.add_row(command, meaning)
+    right_column = Table.grid()
+    right_column.add_row(right)
+    right_column.add_row(commands)
+    grid = Table.grid(padding=(0, 4))
+    if two_columns:
+        grid.add_row(left, right_column)
+    else:
+        grid.add_row(left)
+        grid.add_row(right_column)
+    return grid
+
+
+# terminal widths below which the help drops the binding ids, then stacks its two columns
+IDS_MIN_WIDTH = 118
+TWO_COLUMNS_MIN_WIDTH = 72
+
+
+class HelpScreen(ModalScreen[None]):
+    BINDINGS: ClassVar[list[Binding]] = [Binding("escape,q,question_mark,f1", "dismiss", "Close", show=False)]
+
+    def compose(self) -> ComposeResult:
+        with VerticalScroll(id="help", classes="dialog"):
+            yield Label("exptui · keys", classes="dialog-title")
+            yield Static(self._table(), id="help-table")
+            yield Static("Remap any key by its id in ~/.config/exptui/keys.toml ([keys] \"main.filter\" = \"f\")."
+                         "  esc closes.", classes="dialog-hint", markup=False)
+
+    def _table(self) -> Table:
+        """As much as fits: ids only when the terminal is wide, one column on a narrow one (nothing cut off)."""
+        width = self.app.size.width
+        return help_table(self.app, show_ids=width >= IDS_MIN_WIDTH, two_columns=width >= TWO_COLUMNS_MIN_WIDTH)
+
+    def on_resize(self) -> None:
+        self.query_one("#help-table", Static).update(self._table())
+
+    async def action_dismiss(self, result: None = None) -> None:
+        self.dismiss(None)

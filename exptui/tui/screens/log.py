@@ -1,0 +1,129 @@
+"""The log of one experiment, followed live while it runs (`tail -f` in a thread worker)."""
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Any
+
+from textual import work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.reactive import reactive
+from textual.screen import Screen
+from textual.widgets import Footer, Label, Log
+from textual.worker import get_current_worker
+
+from exptui.records import ExperimentRow
+from exptui.tui.widgets.log_tail import LogTail
+
+POLL_SECONDS = 0.25
+MAX_LINES = 50_000
+
+
+def log_source(project: Any, row: ExperimentRow) -> Path | None:
+    """Where the experiment's log lives: the queue's log file, else a log the store recorded for it."""
+    try:
+        queue = getattr(project, "queue", None)
+    except Exception:  # noqa: BLE001 - a build without the queue: only recorded logs remain
+        queue = None
+    candidates: list[Any] = []
+    if queue is not None:
+        for key in dict.fromkeys(k for k in (row.name, row.queue_id) if k):
+            try:
+                candidates.append(queue.log_path(key))
+            except Exception:  # noqa: BLE001 - an unknown name just means "not a queue entry"
+                continue
+    recorded = getattr(project, "log_path", None)
+    if callable(recorded):
+        try:
+            candidates.append(recorded(row))
+        except Exception:  # noqa: BLE001
+            pass
+    paths = [Path(c) for c in candidates if c]
+    return next((p for p in paths if p.is_file()), paths[0] if paths else None)
+
+
+class LogScreen(Screen[None]):
+    """Shows the log and keeps appending while it grows; `f` toggles following the end, `esc` goes back."""
+
+    CSS_PATH = "../styles/screens.tcss"   # the app may load it too; it is read once either way
+
+    BINDINGS = [
+        Binding("escape", "app.pop_screen", "Back"),
+        Binding("f", "toggle_follow", "Follow"),
+        Binding("g", "top", "Top", show=False),
+        Binding("G", "bottom", "Bottom", show=False),
+    ]
+
+    follow: reactive[bool] = reactive(True)
+
+    def __init__(self, project: Any, row: ExperimentRow) -> None:
+        super().__init__()
+        self.project = project
+        self.row = row
+        self.path = log_source(project, row)
+        self.bytes_read = 0
+
+    def compose(self) -> ComposeResult:
+        yield Label(self._title(), id="log-title", classes="screen-title")
+        yield Log(id="log-view", max_lines=MAX_LINES, highlight=False, auto_scroll=True)
+        yield Footer()
+
+    def _title(self) -> str:
+        where = "no log recorded"
+        if self.path is not None:
+            try:
+                where = str(self.path.relative_to(Path(self.project.root)))
+            except (AttributeError, ValueError):
+                where = str(self.path)
+        mode = "following" if self.follow else "paused at position"
+        return f"Log · {self.row.name} · {self.row.status} · {where} · {mode}"
+
+    def on_mount(self) -> None:
+        log = self.query_one(Log)
+        log.focus()
+        if self.path is None:
+            log.write_line(f"No log is recorded for {self.row.name}.")
+            return
+        self._tail(self.path)
+
+    def watch_follow(self, follow: bool) -> None:
+        if not self.is_mounted:
+            return
+        log = self.query_one(Log)
+        log.auto_scroll = follow
+        if follow:
+            log.scroll_end(animate=False)
+        self.query_one("#log-title", Label).update(self._title())
+
+    def action_toggle_follow(self) -> None:
+        self.follow = not self.follow
+
+    def action_top(self) -> None:
+        self.follow = False
+        self.query_one(Log).scroll_home(animate=False)
+
+    def action_bottom(self) -> None:
+        self.query_one(Log).scroll_end(animate=False)
+
+    def _append(self, text: str, size: int) -> None:
+        if not self.is_attached:        # closed while the tail thread was reading
+            return
+        self.bytes_read = size
+        self.query_one(Log).write(text)
+
+    @work(thread=True, exclusive=True, group="log-tail")
+    def _tail(self, path: Path) -> None:
+        """Poll the file for appended bytes until the screen goes away."""
+        worker = get_current_worker()
+        tail = LogTail(path)
+        announced_missing = False
+        while not worker.is_cancelled:
+            text = tail.read_new()
+            if text:
+                self.app.call_from_thread(self._append, text, tail.offset)
+                continue               # more may be waiting: read again without sleeping
+            if not announced_missing and not tail.exists():
+                announced_missing = True
+                self.app.call_from_thread(self._append, f"waiting for {path} …\n", 0)
+            time.sleep(POLL_SECONDS)

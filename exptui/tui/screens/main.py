@@ -1,0 +1,655 @@
+"""The dashboard: header, experiments table, filter bar, command line, footer.
+
+Data flow: the app's poller hands over the full row list (`set_rows`); this screen keeps it and derives what is
+shown through the query layer only - `exptui.query.filter` (the filter language), `exptui.query.sort` (within
+baseline or leaderboard), `exptui.query.columns` (ids, labels), `exptui.query.format` (cell text) and
+`exptui.query.direction` (better/worse colouring) - then hands rows and columns to the virtual table.
+Row actions (apply, branch, remove, star, label, note) run in thread workers against the Project.
+"""
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Callable, ClassVar
+
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.screen import Screen
+from textual.timer import Timer
+from textual.widgets import Footer, Static
+
+from exptui.records import ExperimentRow
+from exptui.tui.bindings import MAIN_BINDINGS
+from exptui.tui.messages import ActionDone
+from exptui.tui.screens.confirm import ConfirmScreen, InputScreen
+from exptui.tui.view_state import ViewState, save_view
+from exptui.tui.widgets.command_line import Command, CommandError, CommandLine, parse_sort_spec
+from exptui.tui.widgets.experiment_table import ExperimentTable, TableColumn
+from exptui.tui.widgets.filter_bar import FilterBar
+from exptui.tui.widgets.status_header import StatusHeader
+
+if TYPE_CHECKING:
+    from exptui.query.columns import Column
+
+FILTER_DEBOUNCE = 0.06   # seconds after the last keystroke before the filter runs
+VIEW_SAVE_DELAY = 1.0    # seconds of quiet before the view state is written
+
+# secondary screens built by the other TUI module owner: binding action -> (module, class, needs)
+SECONDARY_SCREENS: dict[str, tuple[str, str, str]] = {
+    "compare": ("exptui.tui.screens.compare", "CompareScreen", "rows"),
+    "sweep": ("exptui.tui.screens.sweep", "SweepScreen", "row"),
+    "queue_view": ("exptui.tui.screens.queue", "QueueScreen", "project"),
+    "log": ("exptui.tui.screens.log", "LogScreen", "row"),
+    "plots": ("exptui.tui.screens.plots", "PlotScreen", "rows"),
+}
+
+
+class MainScreen(Screen[None]):
+    """Experiments of one repo, grouped under their baselines, live."""
+
+    BINDINGS: ClassVar[list[Binding]] = MAIN_BINDINGS
+
+    def __init__(self, project: Any, view: ViewState, repo_root: Path) -> None:
+        super().__init__(id="main")
+        self.project = project
+        self.view = view
+        self.repo_root = repo_root
+        self.all_rows: list[ExperimentRow] = []
+        self.shown_rows: list[ExperimentRow] = []
+        from exptui.query.table import ExperimentTable as TableModel
+
+        self.model = TableModel(fields=())
+        self._compiled_filter: str | None = None
+        self._filter_error = False
+        self._shown_column_ids: list[str] = []
+        self._filter_timer: Timer | None = None
+        self._save_timer: Timer | None = None
+        self._range_anchor: int | None = None
+        self._getters: dict[str, tuple[Column, Callable[[ExperimentRow], Any]]] = {}
+        self._baselines: dict[str, ExperimentRow] = {}
+        self.loaded = False
+        self.branch = ""
+        self._counts = {"total": 0, "shown": 0, "running": 0, "queued": 0, "failed": 0}
+
+    # ------------------------------------------------------------------ layout
+    def compose(self) -> ComposeResult:
+        yield StatusHeader(id="status-header")
+        filter_bar = FilterBar(self._complete_filter, id="filter-bar")
+        filter_bar.display = bool(self.view.filter)
+        yield filter_bar
+        yield ExperimentTable(self._cell, id="experiments")
+        empty_hint = Static("", id="empty-hint", markup=False)
+        empty_hint.display = False
+        yield empty_hint
+        command_line = CommandLine(placeholder=":sort f1 desc  ·  :filter …  ·  :keep regex  ·  :q", id="command-line")
+        command_line.display = False
+        yield command_line
+        message_line = Static("", id="message-line")
+        message_line.display = False
+        yield message_line
+        yield Footer(compact=True, show_command_palette=False)   # ^p is in the help; its room goes to Q and p
+
+    @property
+    def table(self) -> ExperimentTable:
+        return self.query_one(ExperimentTable)
+
+    @property
+    def filter_bar(self) -> FilterBar:
+        return self.query_one(FilterBar)
+
+    def on_mount(self) -> None:
+        self.table.grouped = not self.view.leaderboard
+        self.table.focus()
+        if self.view.filter:
+            self.filter_bar.input.value = self.view.filter
+        self._update_header()
+
+    # ------------------------------------------------------------------ data
+    def set_rows(self, rows: list[ExperimentRow]) -> None:
+        """Take a fresh full list from the project and re-derive the view; keyed, so nothing flickers."""
+        from exptui.query.columns import field_column
+
+        self.all_rows = rows
+        self.loaded = True
+        old_ids = [c.id for c in self.model.columns]
+        self.model.set_rows(rows)
+        columns = self.model.columns
+        if [c.id for c in columns] != old_ids or not self._getters:
+            self._getters = {c.id: (c, c.getter()) for c in [*columns, field_column("created")]}
+            self._compiled_filter = None  # column names may now resolve differently
+        self._baselines = {r.rev: r for r in rows if r.kind == "baseline"}
+        self.refresh_view(columns_changed=True)
+
+    @property
+    def columns(self) -> list[Column]:
+        return self.model.columns
+
+    def _sync_model(self) -> None:
+        """Push the view state into the query layer's table model (it owns filter/sort/column semantics)."""
+        from exptui.query.filter import FilterError
+        from exptui.query.sort import SortKey
+
+        model, view = self.model, self.view
+        expression = view.filter.strip()
+        if expression != self._compiled_filter:
+            try:
+                model.set_filter(expression)
+            except FilterError as exc:     # the model keeps the last good filter while the user types on
+                self.filter_bar.show_error(exc.message, exc.column)
+                self._filter_error = True
+            else:
+                self._compiled_filter = expression
+                self._filter_error = False
+        else:
+            self._filter_error = False
+        keys = []
+        for column_id, descending in view.sort:
+            column = model.index.try_resolve(column_id)
+            if column is not None:   # a column that vanished (keys of removed experiments) is skipped
+                keys.append(SortKey(column, descending))
+        model.set_sort(keys)
+        model.set_grouped(not view.leaderboard)
+        model.set_only_changed(view.only_changed)
+        model.set_keep(view.keep)
+        model.set_drop(view.drop)
+        model.hidden = set(view.hidden)
+        model.pinned = list(view.pinned)
+
+    def refresh_view(self, columns_changed: bool = False) -> None:
+        self._sync_model()
+        result = self.model.view()
+        rows = result.experiment_rows
+        self.shown_rows = rows
+        if not self._filter_error:
+            if self.view.filter.strip():
+                # count experiments, like the header: baselines shown as group headers are context
+                shown = sum(1 for r in rows if r.kind not in ("baseline", "workspace"))
+                total = sum(1 for r in self.all_rows if r.kind not in ("baseline", "workspace"))
+                self.filter_bar.show_matches(shown, total)
+            else:
+                self.filter_bar.show_matches(None, None)
+        table = self.table
+        layout = [c.id for c in result.columns] + [f"{c}:{d}" for c, d in self.view.sort]
+        if columns_changed or layout != self._shown_column_ids:
+            self._shown_column_ids = layout
+            pinned = set(self.view.pinned)
+            marks = _sort_marks(self.view.sort)
+            fixed = [_table_column(c, marks.get(c.id, "")) for c in result.columns if c.id in pinned]
+            scrolling = [TableColumn("created", "Created" + marks.get("created", ""), max_width=16)]
+            scrolling += [_table_column(c, marks.get(c.id, "")) for c in result.columns if c.id not in pinned]
+            table.set_columns(fixed, scrolling)
+        table.update_rows(rows)
+        self._count()
+        self._update_header()
+        self._update_empty_hint()
+
+    def _update_empty_hint(self) -> None:
+        """A repo without experiments says what to do next instead of showing a bare table."""
+        hint = self.query_one("#empty-hint", Static)
+        empty = self.loaded and not self._counts["total"]
+        self.table.set_class(empty, "-empty")     # rows stay on top, the hint right under them
+        if not empty:
+            hint.display = False
+            return
+        if (self.repo_root / "dvc.yaml").is_file():
+            text = ("No experiments yet. Press e to queue a sweep, then Q and s to start workers; or run one "
+                    "from the shell: exptui run -S 'section.param=value'")
+        else:
+            text = ("No dvc.yaml here, so there is no pipeline to experiment with. Add stages with "
+                    "`dvc stage add`, or take the tour: exptui demo /tmp/exptui-demo")
+        hint.update(text)
+        hint.display = True
+
+    # ------------------------------------------------------------------ cells
+    def _cell(self, row: ExperimentRow, column: TableColumn) -> tuple[str, str]:
+        """Cell text via the query layer's formatter; metrics coloured by their delta against the baseline."""
+        from exptui.query.columns import ERROR, MISSING
+        from exptui.query.direction import delta
+        from exptui.query.format import format_cell
+
+        entry = self._getters.get(column.id)
+        if entry is None:
+            return "", ""
+        qcolumn, getter = entry
+        value = getter(row)
+        if value is MISSING:
+            return "-", "missing"
+        if value is ERROR:
+            return "!", "error"
+        text = format_cell(qcolumn, value)
+        if qcolumn.family == "metrics" and row.kind not in ("baseline", "workspace"):
+            base = self._baselines.get(row.baseline)
+            if base is not None:
+                better = delta(value, getter(base), qcolumn).better
+                if better is not None:
+                    return text, "better" if better else "worse"
+        if column.id == "created":
+            return text, "dim"
+        return text, ""
+
+    # ------------------------------------------------------------------ header / messages
+    def _count(self) -> None:
+        """Experiment counts for the header, recomputed only when rows or the view change (not per keypress)."""
+        experiments = [r for r in self.all_rows if r.kind not in ("baseline", "workspace")]
+        self._counts = {
+            "total": len(experiments),
+            "shown": sum(1 for r in self.shown_rows if r.kind not in ("baseline", "workspace")),
+            "running": sum(1 for r in experiments if r.status == "running"),
+            "queued": sum(1 for r in experiments if r.status == "queued"),
+            "failed": sum(1 for r in experiments if r.status in ("failed", "crashed")),
+        }
+
+    def _update_header(self) -> None:
+        header = self.query_one(StatusHeader)
+        counts = self._counts
+        header.update_state(
+            repo=self.repo_root.name,
+            branch=self.branch,
+            total=counts["total"],
+            shown=counts["shown"],
+            running=counts["running"], queued=counts["queued"], failed=counts["failed"],
+            marked=len(self.table.marked),
+            filter=self.view.filter, sort=self.view.sort, leaderboard=self.view.leaderboard,
+            only_changed=self.view.only_changed, loading=not self.loaded,
+        )
+
+    def show_message(self, text: str, *, error: bool = False) -> None:
+        line = self.query_one("#message-line", Static)
+        line.set_class(error, "-error")
+        line.update(text)
+        line.display = bool(text)
+
+    def save_view(self) -> None:
+        """Persist the view soon, not per keystroke: the file lives in .git/exptui, whose mtime is part of the
+        change token, so every write also costs the poller a (cheap, no-op) reload."""
+        if self._save_timer is not None:
+            self._save_timer.stop()
+        self._save_timer = self.set_timer(VIEW_SAVE_DELAY, self.save_view_now)
+
+    def save_view_now(self) -> None:
+        if self._save_timer is not None:
+            self._save_timer.stop()
+            self._save_timer = None
+        try:
+            save_view(self.repo_root, self.view)
+        except OSError as exc:
+            self.show_message(f"could not save the view: {exc}", error=True)
+
+    def on_unmount(self) -> None:
+        if self._save_timer is not None:
+            self.save_view_now()
+
+    # ------------------------------------------------------------------ filter
+    def _complete_filter(self, text: str) -> str | None:
+        from exptui.query.complete import inline_completion
+
+        return inline_completion(text, self.model.index, values_of=self.model.distinct_values)
+
+    def action_open_filter(self) -> None:
+        self.filter_bar.open(self.view.filter)
+
+    @on(FilterBar.Changed)
+    def _filter_changed(self, event: FilterBar.Changed) -> None:
+        if self._filter_timer is not None:
+            self._filter_timer.stop()
+        expression = event.expression
+        self._filter_timer = self.set_timer(FILTER_DEBOUNCE, lambda: self._apply_filter(expression))
+
+    def _apply_filter(self, expression: str) -> None:
+        self.view.filter = expression
+        self.refresh_view()
+        self.save_view()
+
+    @on(FilterBar.Closed)
+    def _filter_closed(self, event: FilterBar.Closed) -> None:
+        if event.cleared:
+            self.filter_bar.display = False
+            if self._filter_timer is not None:
+                self._filter_timer.stop()
+            self._apply_filter("")
+        elif not self.view.filter:
+            self.filter_bar.display = False
+        self.table.focus()
+
+    def action_escape(self) -> None:
+        if self.table.marked:
+            self.action_clear_marks()
+        elif self.view.filter:
+            self.filter_bar.input.value = ""
+            self.filter_bar.display = False
+            self._apply_filter("")
+        self.show_message("")
+
+    # ------------------------------------------------------------------ sort / modes / columns
+    def action_sort_column(self) -> None:
+        """Cycle the cursor column: ascending -> descending -> off. It becomes the first sort key."""
+        column_id = self.table.cursor_column_id
+        if column_id is None:
+            return
+        current = dict(self.view.sort)
+        rest = [(c, d) for c, d in self.view.sort if c != column_id]
+        if column_id not in current:
+            self.view.sort = [(column_id, False), *rest]
+        elif not current[column_id]:
+            self.view.sort = [(column_id, True), *rest]
+        else:
+            self.view.sort = rest
+        self.refresh_view()
+        self.save_view()
+
+    def action_toggle_leaderboard(self) -> None:
+        """Flat list of every experiment; with no sort yet, ranked by the first metric, best first."""
+        self.view.leaderboard = not self.view.leaderboard
+        self.table.grouped = not self.view.leaderboard
+        if self.view.leaderboard and not self.view.sort:
+            ranking = self._first_metric_sort()
+            if ranking is not None:
+                self.view.sort = [ranking]
+        self.refresh_view()
+        self.save_view()
+
+    def _first_metric_sort(self) -> tuple[str, bool] | None:
+        from exptui.query.direction import direction
+
+        for column_id in self._shown_column_ids:
+            entry = self._getters.get(column_id)
+            if entry is not None and entry[0].family == "metrics" and entry[0].kind == "numeric":
+                return column_id, direction(entry[0]) != "lower"
+        return None
+
+    def action_toggle_only_changed(self) -> None:
+        self.view.only_changed = not self.view.only_changed
+        self.refresh_view(columns_changed=True)
+        self.save_view()
+        self.show_message("only changed columns" if self.view.only_changed else "all columns")
+
+    def action_columns(self) -> None:
+        from exptui.tui.screens.columns import ColumnsScreen
+
+        def done(state: ViewState | None) -> None:
+            if state is not None:
+                self.view = state
+                self.refresh_view(columns_changed=True)
+                self.save_view()
+
+        self.app.push_screen(ColumnsScreen(self.columns, self.view), done)
+
+    def action_refresh(self) -> None:
+        reload = getattr(self.app, "request_reload", None)
+        if reload:
+            reload(force=True)
+
+    # ------------------------------------------------------------------ command line
+    def action_command_line(self) -> None:
+        self.query_one(CommandLine).open()
+
+    @on(CommandLine.Closed)
+    def _command_closed(self) -> None:
+        self.table.focus()
+
+    @on(CommandLine.Failed)
+    def _command_failed(self, event: CommandLine.Failed) -> None:
+        self.show_message(event.error, error=True)
+
+    @on(CommandLine.Run)
+    def _command_run(self, event: CommandLine.Run) -> None:
+        try:
+            self.run_command(event.command)
+        except CommandError as exc:
+            self.show_message(str(exc), error=True)
+        else:
+            self.show_message("")  # an earlier command's error no longer applies
+
+    def run_command(self, command: Command) -> None:
+        name, arg = command.name, command.argument
+        if name == "q":
+            self.app.action_quit_app()
+        elif name == "filter":
+            self.filter_bar.display = bool(arg)
+            self.filter_bar.input.value = arg
+            self._apply_filter(arg)
+        elif name == "sort":
+            keys = parse_sort_spec(arg)
+            resolved = []
+            for ref, descending in keys:
+                column = self._resolve(ref)
+                resolved.append((column, descending))
+            self.view.sort = resolved
+            self.refresh_view()
+            self.save_view()
+        elif name in ("keep", "drop"):
+            if not arg:
+                getattr(self.view, name).clear()
+            else:
+                try:
+                    re.compile(arg)
+                except re.error as exc:
+                    raise CommandError(f":{name} {arg!r} is not a valid regex: {exc}") from None
+                getattr(self.view, name).append(arg)
+            self.refresh_view(columns_changed=True)
+            self.save_view()
+        elif name == "only-changed":
+            self.action_toggle_only_changed()
+        elif name == "leaderboard":
+            self.action_toggle_leaderboard()
+        elif name == "reset":
+            self.view = ViewState()
+            self.filter_bar.input.value = ""
+            self.filter_bar.display = False
+            self.table.grouped = True
+            self.refresh_view(columns_changed=True)
+            self.save_view()
+        elif name == "help":
+            self.app.action_help()
+        elif name == "refresh":
+            self.action_refresh()
+        elif name in ("compare", "queue", "plots", "sweep", "log"):
+            self.open_secondary("queue_view" if name == "queue" else name)
+
+    def _resolve(self, ref: str) -> str:
+        from exptui.query.columns import ColumnLookupError
+
+        try:
+            return self.model.index.resolve(ref).id
+        except ColumnLookupError as exc:
+            raise CommandError(exc.message) from None
+
+    # ------------------------------------------------------------------ marks / stars
+    def action_toggle_mark(self) -> None:
+        self.table.toggle_mark()
+        self._range_anchor = self.table.cursor_row
+        self.table.action_cursor_down()
+        self._update_header()
+
+    def action_range_mark(self) -> None:
+        """First `v` sets the anchor (and marks it); the next `v` marks everything between anchor and cursor."""
+        table = self.table
+        if self._range_anchor is None:
+            self._range_anchor = table.cursor_row
+            table.toggle_mark()
+            self.show_message("range: move and press v again")
+        else:
+            table.mark_range(self._range_anchor, table.cursor_row)
+            self._range_anchor = None
+            self.show_message("")
+        self._update_header()
+
+    def action_clear_marks(self) -> None:
+        self.table.clear_marks()
+        self._range_anchor = None
+        self._update_header()
+
+    def _experiment_rows(self, action: str) -> list[ExperimentRow]:
+        rows = [r for r in self.table.selected_rows() if r.kind not in ("baseline", "workspace")]
+        if not rows:
+            self.show_message(f"{action}: put the cursor on an experiment (or mark some with space)", error=True)
+        return rows
+
+    def action_star(self) -> None:
+        rows = self._experiment_rows("star")
+        if rows:
+            star = not all(r.annotations.starred for r in rows)
+            self._run_action(f"{'starred' if star else 'unstarred'} {_names(rows)}",
+                             lambda: [self.project.star(_ident(r), star) for r in rows])
+
+    # ------------------------------------------------------------------ project actions
+    def action_apply(self) -> None:
+        row = self.table.cursor_row_obj
+        if row is None or row.kind in ("baseline", "workspace") or row.status != "success":
+            self.show_message("apply: put the cursor on a finished experiment", error=True)
+            return
+
+        def confirmed(ok: bool | None) -> None:
+            if ok:
+                self._run_action(f"applied {row.name} to the workspace", lambda: self.project.apply(_ident(row)))
+
+        self.app.push_screen(ConfirmScreen(
+            "Apply to workspace",
+            f"Write the params, metrics and outputs of [b]{row.name}[/b] into the workspace?\n"
+            "Uncommitted changes to those files are refused unless forced from the CLI.",
+            yes="Apply"), confirmed)
+
+    def action_branch(self) -> None:
+        row = self.table.cursor_row_obj
+        if row is None or row.kind in ("baseline", "workspace"):
+            self.show_message("branch: put the cursor on an experiment", error=True)
+            return
+
+        def named(name: str | None) -> None:
+            if name:
+                self._run_action(f"created branch {name} from {row.name}", lambda: self.project.branch(_ident(row), name))
+
+        self.app.push_screen(InputScreen("Create branch", f"New git branch from [b]{row.name}[/b]:",
+                                         value=f"exp-{row.name}"), named)
+
+    def action_remove(self) -> None:
+        rows = self._experiment_rows("remove")
+        if not rows:
+            return
+        listing = "\n".join(f"  • {r.name}" for r in rows[:8]) + ("\n  …" if len(rows) > 8 else "")
+
+        def confirmed(ok: bool | None) -> None:
+            if ok:
+                self.table.clear_marks()
+                self._run_action(f"removed {_names(rows)}", lambda: self.project.remove([_ident(r) for r in rows]))
+
+        self.app.push_screen(ConfirmScreen(
+            f"Remove {len(rows)} experiment{'s' if len(rows) != 1 else ''}",
+            f"{listing}\n\nTheir refs are deleted (objects stay until git gc).", yes="Remove", danger=True),
+            confirmed)
+
+    def action_label(self) -> None:
+        rows = self._experiment_rows("label")
+        if not rows:
+            return
+
+        def entered(text: str | None) -> None:
+            if text is not None:
+                labels = tuple(dict.fromkeys(t.strip() for t in text.split(",") if t.strip()))
+
+                def relabel() -> None:
+                    for r in rows:
+                        gone = [label for label in r.annotations.labels if label not in labels]
+                        self.project.label(_ident(r), add=labels, remove=gone)
+
+                self._run_action(f"labelled {_names(rows)}", relabel)
+
+        current = ", ".join(rows[0].annotations.labels)
+        self.app.push_screen(InputScreen("Labels", f"Comma-separated labels for {_names(rows)}:", value=current),
+                             entered)
+
+    def action_note(self) -> None:
+        row = self.table.cursor_row_obj
+        if row is None or row.kind in ("baseline", "workspace"):
+            self.show_message("note: put the cursor on an experiment", error=True)
+            return
+
+        def entered(text: str | None) -> None:
+            if text is not None:
+                self._run_action(f"noted {row.name}", lambda: self.project.note(_ident(row), text))
+
+        self.app.push_screen(InputScreen("Note", f"Note for [b]{row.name}[/b]:", value=row.annotations.note),
+                             entered)
+
+    @work(thread=True, group="actions", exit_on_error=False)
+    def _run_action(self, done: str, call: Callable[[], object]) -> None:
+        try:
+            with self.app.project_lock:
+                call()
+        except Exception as exc:  # ExptuiError carries a user message; anything else still must not crash the UI
+            self.post_message(ActionDone(str(exc) or exc.__class__.__name__, error=True))
+        else:
+            self.post_message(ActionDone(done))
+
+    @on(ActionDone)
+    def _action_done(self, event: ActionDone) -> None:
+        self.show_message(event.message, error=event.error)
+        if event.error:
+            self.app.notify(event.message, severity="error", timeout=6)
+        self.action_refresh()
+
+    # ------------------------------------------------------------------ secondary screens
+    def open_secondary(self, action: str) -> None:
+        import importlib
+
+        module_name, class_name, needs = SECONDARY_SCREENS[action]
+        try:
+            module = importlib.import_module(module_name)
+            screen_cls = getattr(module, class_name)
+        except (ImportError, AttributeError):
+            self.app.notify(f"{class_name} is not available yet", severity="warning")
+            return
+        if needs == "project":
+            screen = screen_cls(self.project)
+        elif needs == "row":
+            row = self.table.cursor_row_obj
+            if row is None:
+                return
+            screen = screen_cls(self.project, row)
+        else:
+            rows = self.table.selected_rows()
+            if action == "compare" and len(rows) < 2:
+                base = self._baselines.get(rows[0].baseline) if rows else None
+                rows = [base, *rows] if base is not None and base is not rows[0] else rows
+            screen = screen_cls(self.project, rows)
+        # whatever happened there (a sweep queued, an entry removed), the table catches up when it closes
+        self.app.push_screen(screen, lambda _result: self.action_refresh())
+
+    def action_compare(self) -> None:
+        self.open_secondary("compare")
+
+    def action_sweep(self) -> None:
+        self.open_secondary("sweep")
+
+    def action_queue_view(self) -> None:
+        self.open_secondary("queue_view")
+
+    def action_log(self) -> None:
+        self.open_secondary("log")
+
+    def action_plots(self) -> None:
+        self.open_secondary("plots")
+
+
+def _table_column(column: Column, mark: str = "") -> TableColumn:
+    return TableColumn(column.id, (column.label or column.key) + mark, column.file, column.family,
+                       numeric=column.kind == "numeric")
+
+
+def _sort_marks(sort: list[tuple[str, bool]]) -> dict[str, str]:
+    """` ↑`/` ↓` after a sorted column's label (numbered when several keys sort: ` ↓1`, ` ↑2`)."""
+    many = len(sort) > 1
+    return {column_id: (" ↓" if descending else " ↑") + (str(i + 1) if many else "")
+            for i, (column_id, descending) in enumerate(sort)}
+
+
+def _names(rows: list[ExperimentRow]) -> str:
+    if len(rows) == 1:
+        return rows[0].name
+    return f"{len(rows)} experiments"
+
+
+def _ident(row: ExperimentRow) -> str:
+    """What to hand the Project: the full ref is unambiguous even when names repeat across baselines."""
+    return row.ref or row.rev

@@ -1,0 +1,226 @@
+"""Plots of the chosen experiments in the terminal: metric vs param, curves over steps, parallel coordinates."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical
+from textual.screen import Screen
+from textual.widgets import Footer, Label, Select, Static, TabbedContent, TabPane
+
+from exptui.records import ExperimentRow
+from exptui.tui.widgets.plot_data import (
+    all_keys,
+    flat_values,
+    curve_columns,
+    curve_of,
+    metric_vs_param,
+    numeric_keys,
+    parallel_coordinates,
+    parse_plot_records,
+)
+from exptui.tui.widgets.plot_render import draw_curves, draw_parallel, draw_scatter
+from exptui.tui.widgets.plot_source import declared_plots, read_plot
+from exptui.tui.widgets.plot_view import PlotLegend, PlotView
+
+
+def lower_is_better(metric: str) -> bool:
+    """The metric's direction, by the query layer's naming rules (loss, error, rmse... are lower-is-better)."""
+    from exptui.query.direction import name_direction
+
+    return name_direction(metric.rsplit(":", 1)[-1]) == "lower"
+
+
+@dataclass
+class StepData:
+    """Per-step plot records of every experiment, keyed by plots file: {path: [(row index, records)]}."""
+
+    files: dict[str, list[tuple[int, list[dict[str, Any]]]]] = field(default_factory=dict)
+    x_hints: dict[str, str | None] = field(default_factory=dict)
+    y_hints: dict[str, tuple[str, ...]] = field(default_factory=dict)   # declared y columns: listed first
+    titles: dict[str, str] = field(default_factory=dict)                # declared `title:` per file
+
+    def options(self) -> list[tuple[str, str]]:
+        """(label, value) per plottable column: value is ``path\\tcolumn``."""
+        out: list[tuple[str, str]] = []
+        for path, per_row in self.files.items():
+            columns: dict[str, None] = {}
+            present = {c for _, records in per_row for c in curve_columns(records, self.x_hints.get(path))[1]}
+            for column in self.y_hints.get(path, ()):
+                if column in present:
+                    columns.setdefault(column, None)
+            for _, records in per_row:
+                for column in curve_columns(records, self.x_hints.get(path))[1]:
+                    columns.setdefault(column, None)
+            out.extend((f"{path}: {column}", f"{path}\t{column}") for column in columns)
+        return out
+
+
+def load_step_data(project: Any, rows: list[ExperimentRow]) -> StepData:
+    """Read every declared plots file of every experiment (git reads; run it in a thread)."""
+    data = StepData()
+    for index, row in enumerate(rows):
+        for plot in declared_plots(project, row.rev):
+            raw = read_plot(project, row.rev, plot.path)
+            if raw is None:
+                continue
+            records = parse_plot_records(plot.path, raw)
+            if records:
+                data.files.setdefault(plot.path, []).append((index, records))
+                data.x_hints.setdefault(plot.path, plot.x)
+                data.y_hints.setdefault(plot.path, plot.ys)
+                if plot.title:
+                    data.titles.setdefault(plot.path, plot.title)
+    return data
+
+
+class PlotScreen(Screen[None]):
+    """Three plot tabs over the given experiments; `1`/`2`/`3` switch, `esc` goes back."""
+
+    CSS_PATH = "../styles/screens.tcss"   # the app may load it too; it is read once either way
+
+    BINDINGS = [
+        Binding("escape", "app.pop_screen", "Back"),
+        Binding("1", "tab('scatter')", "Metric vs param"),
+        Binding("2", "tab('steps')", "Over steps"),
+        Binding("3", "tab('parallel')", "Parallel coords"),
+    ]
+
+    def __init__(self, project: Any, rows: list[ExperimentRow]) -> None:
+        super().__init__()
+        self.project = project
+        self.rows = [r for r in self._widen(project, rows) if r.params or r.metrics]
+        self.step_data: StepData | None = None
+        self.sub_title = f"{len(self.rows)} experiments"
+
+    @staticmethod
+    def _widen(project: Any, rows: list[ExperimentRow]) -> list[ExperimentRow]:
+        """One row alone makes no plot: use its baseline and every experiment of that baseline instead
+        (from the Project's last listing: no git call on the UI thread)."""
+        if len(rows) != 1 or rows[0].kind not in ("baseline", "experiment"):
+            return rows
+        try:
+            listing = project.experiments(refresh=False)
+        except Exception:  # noqa: BLE001 - without a listing, plot the one row
+            return rows
+        family = [r for r in listing if r.baseline == rows[0].baseline and r.kind in ("baseline", "experiment")]
+        return family if len(family) > 1 else rows
+
+    def compose(self) -> ComposeResult:
+        params = all_keys(self.rows, "params")
+        params.sort(key=lambda p: not self._varies(p))        # the params that differ come first
+        metrics = numeric_keys(self.rows, "metrics")
+        first_metric = metrics[0] if metrics else Select.NULL
+        yield Label(f"Plots · {len(self.rows)} experiments", classes="screen-title")
+        with TabbedContent(initial="scatter"):
+            with TabPane("Metric vs param", id="scatter"):
+                with Horizontal(classes="plot-controls"):
+                    yield Label("x", classes="control-label")
+                    yield Select([(p, p) for p in params], value=params[0] if params else Select.NULL,
+                                 allow_blank=not params, id="scatter-x", prompt="param")
+                    yield Label("y", classes="control-label")
+                    yield Select([(m, m) for m in metrics], value=first_metric,
+                                 allow_blank=not metrics, id="scatter-y", prompt="metric")
+                yield PlotView(id="scatter-plot")
+                yield PlotLegend(id="scatter-legend")
+            with TabPane("Over steps", id="steps"):
+                with Horizontal(classes="plot-controls"):
+                    yield Label("series", classes="control-label")
+                    yield Select([], id="steps-series", prompt="loading plots files…")
+                yield PlotView(id="steps-plot")
+                yield PlotLegend(id="steps-legend")
+            with TabPane("Parallel coordinates", id="parallel"):
+                with Horizontal(classes="plot-controls"):
+                    yield Label("colour by", classes="control-label")
+                    yield Select([(m, m) for m in metrics], value=first_metric,
+                                 allow_blank=not metrics, id="parallel-metric", prompt="metric")
+                yield PlotView(id="parallel-plot")
+                yield Static(id="parallel-axes", classes="plot-axes")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self._draw_scatter()
+        self._draw_parallel()
+        self._load_steps()
+
+    def action_tab(self, tab: str) -> None:
+        self.query_one(TabbedContent).active = tab
+
+    # -- metric vs param -------------------------------------------------------------------------
+
+    @on(Select.Changed, "#scatter-x, #scatter-y")
+    def _draw_scatter(self) -> None:
+        x, y = self.query_one("#scatter-x", Select).value, self.query_one("#scatter-y", Select).value
+        view, legend = self.query_one("#scatter-plot", PlotView), self.query_one("#scatter-legend", PlotLegend)
+        if not isinstance(x, str) or not isinstance(y, str):
+            view.set_draw(None)
+            legend.update("no params or metrics to plot")
+            return
+        series = metric_vs_param(self.rows, x, y)
+        view.set_draw(draw_scatter(series, lower_is_better(y)))
+        legend.show_names(series.names, series.indices)
+
+    # -- parallel coordinates --------------------------------------------------------------------
+
+    @on(Select.Changed, "#parallel-metric")
+    def _draw_parallel(self) -> None:
+        metric = self.query_one("#parallel-metric", Select).value
+        view, axes_text = self.query_one("#parallel-plot", PlotView), self.query_one("#parallel-axes", Static)
+        params = [p for p in all_keys(self.rows, "params") if self._varies(p)] or all_keys(self.rows, "params")
+        if not isinstance(metric, str) or not params:
+            view.set_draw(None)
+            axes_text.update("needs at least one param and one numeric metric")
+            return
+        axes, lines = parallel_coordinates(self.rows, params, metric)
+        view.set_draw(draw_parallel(axes, lines, lower_is_better(metric)))
+        axes_text.update("   ".join(axis.label() for axis in axes))
+
+    def _varies(self, key: str) -> bool:
+        return len({repr(flat_values(r.params).get(key)) for r in self.rows}) > 1
+
+    # -- curves over steps -------------------------------------------------------------------------
+
+    @work(thread=True, exclusive=True, group="plot-steps")
+    def _load_steps(self) -> None:
+        data = load_step_data(self.project, self.rows)
+        self.app.call_from_thread(self._steps_loaded, data)
+
+    def _steps_loaded(self, data: StepData) -> None:
+        if not self.is_attached:        # closed while the files were being read
+            return
+        self.step_data = data
+        select = self.query_one("#steps-series", Select)
+        options = data.options()
+        if not options:
+            select.set_options([])
+            select.prompt = "no plots files declared in dvc.yaml"
+            self.query_one("#steps-legend", PlotLegend).update(
+                "Stages that write per-step data (declared under `plots:` in dvc.yaml) show up here."
+            )
+            return
+        select.set_options(options)
+        select.value = options[0][1]
+
+    def _steps_title(self, path: str, column: str) -> str:
+        """dvc.yaml's `title:` for the file when it declares one: `Log loss per training step · test_logloss`."""
+        title = self.step_data.titles.get(path) if self.step_data else None
+        return f"{title} · {column}" if title else f"{column} ({path})"
+
+    @on(Select.Changed, "#steps-series")
+    def _draw_steps(self) -> None:
+        value = self.query_one("#steps-series", Select).value
+        if self.step_data is None or not isinstance(value, str):
+            return
+        path, column = value.split("\t", 1)
+        x_hint = self.step_data.x_hints.get(path)
+        curves = []
+        for index, records in self.step_data.files.get(path, []):
+            x, _ = curve_columns(records, x_hint)
+            curves.append(curve_of(self.rows[index].name, index, records, x, column))
+        x_label = curve_columns(self.step_data.files[path][0][1], x_hint)[0] or "row"
+        self.query_one("#steps-plot", PlotView).set_draw(draw_curves(curves, self._steps_title(path, column), x_label))
+        drawn = [c for c in curves if c.xs]
+        self.query_one("#steps-legend", PlotLegend).show_names([c.name for c in drawn], [c.index for c in drawn])

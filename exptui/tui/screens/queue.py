@@ -1,0 +1,216 @@
+"""The queue: every queued, running and finished entry, refreshed live; start, stop, kill, retry, remove, logs."""
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from textual import work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.screen import Screen
+from textual.widgets import Footer, Label
+from textual.worker import get_current_worker
+
+from exptui.records import ExperimentRow
+from exptui.tui.widgets.queue_table import TERMINAL, QueueRow, QueueTable
+
+POLL_SECONDS = 0.5
+FULL_RELOAD_SECONDS = 5.0   # re-read even without a token change, to catch heartbeats going stale
+
+
+def _call(project: Any, method: str, *args: Any) -> Any:
+    return getattr(project.queue, method)(*args)
+
+
+class QueueScreen(Screen[None]):
+    """Live table of the queue. Reads happen in a thread worker that polls `project.changed_token()`."""
+
+    CSS_PATH = "../styles/screens.tcss"   # the app may load it too; it is read once either way
+
+    BINDINGS = [
+        Binding("escape", "app.pop_screen", "Back"),
+        Binding("s", "start", "Start workers"),
+        Binding("S", "stop", "Stop"),
+        Binding("k", "kill", "Kill"),
+        Binding("r", "retry", "Retry"),
+        Binding("x", "remove", "Remove"),
+        Binding("l", "log", "Log"),
+        Binding("R", "reload", "Reload", show=False),
+    ]
+
+    def __init__(self, project: Any) -> None:
+        super().__init__()
+        self.project = project
+        self.refreshes = 0
+        self._force = True
+
+    def compose(self) -> ComposeResult:
+        yield Label("Queue", id="queue-title", classes="screen-title")
+        yield QueueTable(id="queue-table")
+        yield Label("", id="queue-empty", classes="queue-hint")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.query_one(QueueTable).focus()
+        self._poll()
+        self.set_interval(1.0, self._tick)
+
+    # -- loading ---------------------------------------------------------------------------------
+
+    def _read(self) -> tuple[list[QueueRow], int]:
+        """Entries and live worker count (runs in the worker thread)."""
+        rows = [QueueRow.of(e) for e in _call(self.project, "entries")]
+        try:
+            workers = len(_call(self.project, "workers"))
+        except Exception:  # noqa: BLE001 - worker count is decoration; the table matters
+            workers = -1
+        return rows, workers
+
+    @work(thread=True, exclusive=True, group="queue-poll")
+    def _poll(self) -> None:
+        worker = get_current_worker()
+        token: Any = object()
+        last_full = 0.0
+        while not worker.is_cancelled:
+            try:
+                changed = getattr(self.project, "changed_token", None)
+                current = changed() if callable(changed) else None
+                now = time.monotonic()
+                if self._force or current != token or current is None or now - last_full > FULL_RELOAD_SECONDS:
+                    self._force = False
+                    token, last_full = current, now
+                    rows, workers = self._read()
+                    if worker.is_cancelled:
+                        return
+                    self.app.call_from_thread(self._show, rows, workers)
+            except Exception as exc:  # noqa: BLE001 - keep polling; tell the user once per failure
+                self.app.call_from_thread(self.notify, f"queue refresh failed: {exc}", severity="error")
+                time.sleep(2.0)
+            time.sleep(POLL_SECONDS)
+
+    def _show(self, rows: list[QueueRow], workers: int) -> None:
+        if not self.is_attached:        # the screen was closed while the worker was reading
+            return
+        self.refreshes += 1
+        table = self.query_one(QueueTable)
+        table.show(rows)
+        counts: dict[str, int] = {}
+        for row in rows:
+            counts[row.status] = counts.get(row.status, 0) + 1
+        summary = " · ".join(f"{n} {status}" for status, n in counts.items())
+        worker_text = "" if workers < 0 else f" · {workers} worker{'s' if workers != 1 else ''}"
+        self.query_one("#queue-title", Label).update(f"Queue · {len(rows)} entries{worker_text} · {summary}")
+        hint = self.query_one("#queue-empty", Label)
+        hint.update("" if rows else "The queue is empty. Queue a sweep from the experiments table with `e`.")
+        hint.display = not rows
+
+    def _tick(self) -> None:
+        if self.is_attached:
+            self.query_one(QueueTable).tick()
+
+    def action_reload(self) -> None:
+        self._force = True
+
+    # -- actions ---------------------------------------------------------------------------------
+
+    def _current(self) -> QueueRow | None:
+        row = self.query_one(QueueTable).current()
+        if row is None:
+            self.notify("no queue entry under the cursor", severity="warning")
+        return row
+
+    def _run(self, what: str, method: str, *args: Any) -> None:
+        self._act(what, method, args)
+
+    @work(thread=True, group="queue-actions")
+    def _act(self, what: str, method: str, args: tuple[Any, ...]) -> None:
+        """Queue operations touch git and processes: run them off the UI thread, report in one line."""
+        try:
+            result = _call(self.project, method, *args)
+        except Exception as exc:  # noqa: BLE001 - ExptuiError and friends carry a user-facing message
+            self.app.call_from_thread(self.notify, f"{what} failed: {exc}", severity="error")
+            return
+        self._force = True
+        if method == "start" and hasattr(self.app, "workers_started_here"):
+            self.app.workers_started_here = True   # the app asks about them when quitting
+        extra = f" ({len(result)})" if isinstance(result, (list, tuple)) and method != "start" else ""
+        self.app.call_from_thread(self.notify, f"{what}{extra}")
+
+    def action_start(self) -> None:
+        from exptui.tui.screens.confirm import InputScreen
+
+        def started(answer: str | None) -> None:
+            if answer is None:
+                return
+            try:
+                jobs = int(answer)
+            except ValueError:
+                self.notify(f"workers: {answer!r} is not a whole number", severity="error")
+                return
+            if jobs < 1:
+                self.notify("workers: start at least 1", severity="error")
+                return
+            self._run(f"started {jobs} worker{'s' if jobs != 1 else ''}", "start", jobs)
+
+        self.app.push_screen(InputScreen("Start workers", "How many workers to run in parallel?", value="2"), started)
+
+    def action_stop(self) -> None:
+        self._run("asked workers to stop after their current experiment", "stop")
+
+    def action_kill(self) -> None:
+        row = self._current()
+        if row is None:
+            return
+        if row.status not in ("running", "queued"):
+            self.notify(f"{row.name} is {row.status}: only running or queued entries can be killed",
+                        severity="warning")
+            return
+        from exptui.tui.screens.confirm import ConfirmScreen
+
+        def confirmed(yes: bool | None) -> None:
+            if yes:
+                self._run(f"asked {row.name} to stop", "kill", row.key)
+
+        self.app.push_screen(
+            ConfirmScreen("Kill experiment", f"Kill {row.name} ({row.status}) now? Running stage processes are "
+                          "stopped and the entry ends cancelled.", yes="Kill", danger=True), confirmed)
+
+    def action_retry(self) -> None:
+        row = self._current()
+        if row is None:
+            return
+        if row.status not in TERMINAL - {"success", "done"}:
+            self.notify(f"only failed, crashed or cancelled entries can be retried ({row.name} is {row.status})",
+                        severity="warning")
+            return
+        self._run(f"re-queued {row.name}", "retry", row.key)
+
+    def action_remove(self) -> None:
+        row = self._current()
+        if row is None:
+            return
+        if row.status == "running":
+            self.notify(f"{row.name} is running: kill it first (k)", severity="warning")
+            return
+        from exptui.tui.screens.confirm import ConfirmScreen
+
+        def confirmed(yes: bool | None) -> None:
+            if yes:
+                self._run(f"removed {row.name}", "remove", [row.key])
+
+        self.app.push_screen(
+            ConfirmScreen("Remove queue entry", f"Remove {row.name} ({row.status}) from the queue?",
+                          yes="Remove", danger=True), confirmed)
+
+    def action_log(self) -> None:
+        row = self._current()
+        if row is None:
+            return
+        from exptui.tui.screens.log import LogScreen
+
+        experiment = ExperimentRow(
+            name=row.name, rev=row.rev, baseline=row.baseline, kind="queued",
+            status=row.status if row.status != "done" else "success",  # type: ignore[arg-type]
+            queue_id=row.key, stage=row.stage or None, started=row.started,
+        )
+        self.app.push_screen(LogScreen(self.project, experiment))

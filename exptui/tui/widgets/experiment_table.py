@@ -1,0 +1,679 @@
+"""The experiments table: a Line-API virtual table (toolong's pattern, not the stock DataTable).
+
+Why not `DataTable`: it materialises every row and measures every cell when rows are added, which costs ~4 s for
+10k rows on the target machine (see benchmarks/bench_tui.py). This widget keeps only the list of
+`ExperimentRow`s, formats a row when it first becomes visible, and caches the rendered Strips per row key, so
+first paint and a filter keystroke cost the same for 100 or 10,000 experiments.
+
+Layout of one line: a fixed left part (marker, name, status and any pinned columns) and a right part that scrolls
+horizontally (created, params, metrics). Two header lines sit on top: the file (`params.yaml`) over the short key.
+Rows are keyed by `ExperimentRow.key`; `update_rows()` swaps the list in place and keeps cursor and marks.
+"""
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from typing import Callable, ClassVar, Iterable, Sequence
+
+from rich.segment import Segment
+from rich.style import Style
+from rich.text import Text
+from textual import events
+from textual.binding import Binding
+from textual.cache import LRUCache
+from textual.geometry import Region, Size
+from textual.message import Message
+from textual.reactive import reactive
+from textual.scroll_view import ScrollView
+from textual.strip import Strip
+
+from exptui.records import ExperimentRow
+
+HEADER_HEIGHT = 2
+GAP = 2                     # blank cells between columns
+MARKER_WIDTH = 2
+MEASURE_SAMPLE = 400        # rows measured per update, at most
+
+Tone = str                  # "", "better", "worse", "missing", "error", "dim"
+CellFn = Callable[[ExperimentRow, "TableColumn"], "tuple[str, Tone]"]
+
+
+@dataclass(frozen=True)
+class TableColumn:
+    """One displayed column. `id` is the query layer's column id (`params:params.yaml:train.lr`) or a meta name."""
+
+    id: str
+    label: str                      # second header line: the (short) key
+    group: str = ""                 # first header line: the file, shown once per run of equal groups
+    family: str = "meta"            # meta | params | metrics | deps
+    numeric: bool = False
+    max_width: int = 24
+
+
+META_NAME = TableColumn("name", "Experiment", max_width=44)
+META_STATUS = TableColumn("status", "State", max_width=22)
+META_CREATED = TableColumn("created", "Created", max_width=16)
+
+
+def format_elapsed(seconds: float) -> str:
+    """`42s`, `3m07s`, `1h02m`: short enough for the status column."""
+    seconds = max(0, int(seconds))
+    if seconds < 60:
+        return f"{seconds}s"
+    if seconds < 3600:
+        return f"{seconds // 60}m{seconds % 60:02d}s"
+    return f"{seconds // 3600}h{(seconds % 3600) // 60:02d}m"
+
+
+def status_text(row: ExperimentRow, now: float) -> str:
+    """What the State column says; queued/running rows also say where they are and for how long."""
+    from exptui.query.format import status_text as word
+
+    if row.kind in ("baseline", "workspace") and row.status == "success":
+        return ""
+    text = word(row.status)
+    if row.status == "running":
+        parts = [text]
+        if row.stage:
+            parts.append(row.stage)
+        if row.started:
+            parts.append(format_elapsed(now - row.started))
+        return " ".join(parts)
+    if row.status == "queued" and row.started:
+        return f"{text} {format_elapsed(now - row.started)}"
+    return text
+
+
+def _label_suffix(row: ExperimentRow) -> str:
+    labels = row.annotations.labels
+    return "".join(f" #{label}" for label in labels) if labels else ""
+
+
+def _truncate(text: str, width: int) -> str:
+    if len(text) <= width:
+        return text
+    if width <= 1:
+        return text[:width]
+    return text[: width - 1] + "…"
+
+
+class ExperimentTable(ScrollView, can_focus=True):
+    """Virtual table of experiments with a tree under each baseline, a cursor cell, marks and stars."""
+
+    BINDINGS: ClassVar[list[Binding]] = [
+        Binding("up,k", "cursor_up", "Up", show=False, id="table.up"),
+        Binding("down,j", "cursor_down", "Down", show=False, id="table.down"),
+        Binding("left,h", "cursor_left", "Left", show=False, id="table.left"),
+        Binding("right,l", "cursor_right", "Right", show=False, id="table.right"),
+        Binding("pageup,ctrl+u", "page_up", "Page up", show=False, id="table.page_up"),
+        Binding("pagedown,ctrl+d", "page_down", "Page down", show=False, id="table.page_down"),
+        Binding("home,g", "first", "Top", show=False, id="table.top"),
+        Binding("end,G", "last", "Bottom", show=False, id="table.bottom"),
+    ]
+
+    COMPONENT_CLASSES: ClassVar[set[str]] = {
+        "exp-table--header",
+        "exp-table--header-group",
+        "exp-table--header-params",
+        "exp-table--header-metrics",
+        "exp-table--header-deps",
+        "exp-table--cursor",
+        "exp-table--cursor-cell",
+        "exp-table--baseline",
+        "exp-table--marked",
+        "exp-table--star",
+        "exp-table--mark",
+        "exp-table--tree",
+        "exp-table--label",
+        "exp-table--better",
+        "exp-table--worse",
+        "exp-table--missing",
+        "exp-table--error",
+        "exp-table--dim",
+        "exp-table--divider",
+        "exp-table--status-success",
+        "exp-table--status-failed",
+        "exp-table--status-running",
+        "exp-table--status-queued",
+        "exp-table--status-cancelled",
+        "exp-table--status-crashed",
+    }
+
+    DEFAULT_CSS = """
+    ExperimentTable { height: 1fr; }
+    """
+
+    grouped: reactive[bool] = reactive(True)
+    cursor_row: reactive[int] = reactive(0, always_update=False)
+    cursor_column: reactive[int] = reactive(0)
+
+    class CursorMoved(Message):
+        """The cursor moved to another row (key) or column (id)."""
+
+        def __init__(self, table: "ExperimentTable", row_key: str | None, column_id: str | None) -> None:
+            super().__init__()
+            self.table = table
+            self.row_key = row_key
+            self.column_id = column_id
+
+    def __init__(
+        self,
+        cell: CellFn,
+        *,
+        name: str | None = None,
+        id: str | None = None,
+        classes: str | None = None,
+    ) -> None:
+        super().__init__(name=name, id=id, classes=classes)
+        self._cell = cell
+        self.rows: list[ExperimentRow] = []
+        self._index: dict[str, int] = {}
+        self._versions: dict[str, int] = {}
+        self._row_objs: dict[str, ExperimentRow] = {}
+        self.marked: set[str] = set()
+        self.fixed_columns: list[TableColumn] = [META_NAME, META_STATUS]
+        self.scroll_columns: list[TableColumn] = [META_CREATED]
+        self._widths: dict[str, int] = {}
+        self._layout_version = 0
+        self._strip_cache: LRUCache[tuple, tuple[Strip, Strip]] = LRUCache(4096)
+        self._group_ends: set[int] = set()
+        self._styles: dict[str, Style] | None = None
+        self._fixed_width = 0
+        self._scroll_width = 0
+        self._eff_widths: dict[str, int] = {}
+        self._cell_widths: dict[tuple[str, int], dict[str, int]] = {}   # (key, version) -> column id -> cells
+
+    # ------------------------------------------------------------------ data in
+    @property
+    def columns(self) -> list[TableColumn]:
+        return [*self.fixed_columns, *self.scroll_columns]
+
+    def set_columns(self, fixed: Sequence[TableColumn], scrolling: Sequence[TableColumn]) -> None:
+        """Replace the column layout (after a keep/drop/pin/only-changed change); keeps the cursor column by id."""
+        current = self.cursor_column_id
+        self.fixed_columns = [META_NAME, META_STATUS, *[c for c in fixed if c.id not in ("name", "status")]]
+        self.scroll_columns = list(scrolling)
+        self._measure(self.rows)
+        ids = [c.id for c in self.columns]
+        self.cursor_column = ids.index(current) if current in ids else min(self.cursor_column, len(ids) - 1)
+        self._relayout()
+
+    def update_rows(self, rows: Sequence[ExperimentRow]) -> None:
+        """Show `rows` in this order. Rows are matched by key: changed ones are re-rendered, the rest stay cached.
+
+        The cursor stays on the same experiment if it is still shown; marks of vanished rows are dropped.
+        """
+        cursor_key = self.cursor_key
+        # rows hidden by a filter stay in _row_objs: one that comes back changed must get a new version too
+        for row in rows:
+            key = row.key
+            old = self._row_objs.get(key)
+            if old is not None and old is not row and old != row:
+                version = self._versions.get(key, 0)
+                self._cell_widths.pop((key, version), None)
+                self._versions[key] = version + 1
+            self._row_objs[key] = row
+        self.rows = list(rows)
+        self._index = {row.key: i for i, row in enumerate(self.rows)}
+        self.marked &= set(self._index)
+        self._compute_groups()
+        if self._measure(self.rows):
+            self._layout_version += 1
+        if cursor_key in self._index:
+            self.set_reactive(ExperimentTable.cursor_row, self._index[cursor_key])
+        else:
+            self.set_reactive(ExperimentTable.cursor_row, max(0, min(self.cursor_row, len(self.rows) - 1)))
+        self._relayout()
+        self._scroll_cursor_into_view()
+
+    def row_at(self, index: int) -> ExperimentRow | None:
+        return self.rows[index] if 0 <= index < len(self.rows) else None
+
+    @property
+    def cursor_key(self) -> str | None:
+        row = self.row_at(self.cursor_row)
+        return row.key if row else None
+
+    @property
+    def cursor_row_obj(self) -> ExperimentRow | None:
+        return self.row_at(self.cursor_row)
+
+    @property
+    def cursor_column_id(self) -> str | None:
+        cols = self.columns
+        return cols[self.cursor_column].id if 0 <= self.cursor_column < len(cols) else None
+
+    def move_cursor_to_key(self, key: str) -> bool:
+        if key in self._index:
+            self.cursor_row = self._index[key]
+            return True
+        return False
+
+    # ------------------------------------------------------------------ marks
+    def toggle_mark(self, key: str | None = None) -> None:
+        key = key or self.cursor_key
+        if key is None:
+            return
+        self.marked.symmetric_difference_update({key})
+        self._refresh_key(key)
+
+    def mark_range(self, start: int, end: int) -> None:
+        lo, hi = sorted((start, end))
+        for row in self.rows[lo : hi + 1]:
+            self.marked.add(row.key)
+        self.refresh()
+
+    def clear_marks(self) -> None:
+        self.marked.clear()
+        self.refresh()
+
+    def selected_rows(self) -> list[ExperimentRow]:
+        """Marked rows in table order, else the cursor row: what a row action applies to."""
+        if self.marked:
+            return [row for row in self.rows if row.key in self.marked]
+        row = self.cursor_row_obj
+        return [row] if row else []
+
+    # ------------------------------------------------------------------ layout
+    def _compute_groups(self) -> None:
+        """Index of the last experiment under each baseline, for the └─ glyph."""
+        ends: set[int] = set()
+        rows = self.rows
+        for i, row in enumerate(rows):
+            if row.kind in ("baseline", "workspace"):
+                continue
+            nxt = rows[i + 1] if i + 1 < len(rows) else None
+            if nxt is None or nxt.kind in ("baseline", "workspace") or nxt.baseline != row.baseline:
+                ends.add(i)
+        self._group_ends = ends
+
+    def _measure(self, rows: Sequence[ExperimentRow], columns: Sequence[TableColumn] | None = None) -> bool:
+        """Fit column widths to the header and the rows shown now; True if any width changed.
+
+        Widths follow the rows on screen both ways: a filter that hides the long names, or a value that goes
+        away, gives the room back. Each row's cell widths are measured once per row version and cached, so a
+        filter keystroke only takes maxima; at most MEASURE_SAMPLE rows (spread over the list) stand for a
+        longer list, so a 10k-row load costs the same as a 400-row one.
+        """
+        columns = list(columns if columns is not None else self.columns)
+        if len(rows) > MEASURE_SAMPLE:
+            step = len(rows) / MEASURE_SAMPLE
+            rows = [rows[int(i * step)] for i in range(MEASURE_SAMPLE)]
+        now = time.time()
+        wanted: dict[str, int] = {col.id: len(col.label) for col in columns}
+        for row in rows:
+            stamp = (row.key, self._versions.get(row.key, 0))
+            measured = self._cell_widths.get(stamp)
+            if measured is None:
+                measured = self._cell_widths[stamp] = {}
+            for col in columns:
+                width = measured.get(col.id)
+                if width is None:
+                    width = measured[col.id] = self._cell_width(row, col, now)
+                if width > wanted[col.id]:
+                    wanted[col.id] = width
+        changed = False
+        for col in columns:
+            want = min(wanted[col.id], col.max_width)
+            if self._widths.get(col.id) != want:
+                self._widths[col.id] = want
+                changed = True
+        return changed
+
+    def _cell_width(self, row: ExperimentRow, col: TableColumn, now: float) -> int:
+        """Cells needed to show `col` of `row` in full (running rows get room for their elapsed time to grow)."""
+        if col.id == "name":
+            return self._name_len(row)
+        if col.id == "status":
+            return len(status_text(row, now)) + (3 if row.status == "running" else 0)
+        return len(self._cell(row, col)[0])
+
+    def _name_len(self, row: ExperimentRow) -> int:
+        extra = 3 if row.kind not in ("baseline", "workspace") and self.grouped else 0
+        return len(self._display_name(row)) + extra + len(_label_suffix(row))
+
+    @staticmethod
+    def _display_name(row: ExperimentRow) -> str:
+        if row.kind == "baseline":
+            return row.baseline_name or row.name or row.rev[:7]
+        return row.name or row.rev[:7]
+
+    def _effective_widths(self) -> dict[str, int]:
+        """Widths after squeezing the name column so the fixed part leaves room on narrow terminals."""
+        widths = dict(self._widths)
+        avail = max(20, self.size.width or 80)
+        fixed = MARKER_WIDTH + sum(widths.get(c.id, 4) + GAP for c in self.fixed_columns)
+        budget = int(avail * 0.55)
+        if fixed > budget:
+            name_w = widths.get("name", 10)
+            widths["name"] = max(10, name_w - (fixed - budget))
+        return widths
+
+    def _relayout(self) -> None:
+        self._layout_version += 1
+        widths = self._effective_widths()
+        self._eff_widths = widths
+        self._fixed_width = MARKER_WIDTH + sum(widths.get(c.id, 4) + GAP for c in self.fixed_columns) + 1
+        self._scroll_width = sum(widths.get(c.id, 4) + GAP for c in self.scroll_columns)
+        self.virtual_size = Size(self._fixed_width + self._scroll_width, len(self.rows) + HEADER_HEIGHT)
+        self._strip_cache.clear()
+        self.refresh()
+
+    def on_resize(self, event: events.Resize) -> None:
+        self._relayout()
+
+    def _refresh_key(self, key: str) -> None:
+        index = self._index.get(key)
+        if index is not None:
+            self._refresh_row_index(index)
+
+    def _refresh_screen_line(self, y: int) -> None:
+        """Repaint one line of the widget, `y` in screen (not virtual) coordinates."""
+        self.refresh(Region(0, y, self.size.width, 1))
+
+    def notify_style_update(self) -> None:
+        super().notify_style_update()
+        self._styles = None
+        self._strip_cache.clear()
+
+    def _style(self, name: str) -> Style:
+        if self._styles is None:
+            self._styles = {}
+        style = self._styles.get(name)
+        if style is None:
+            # row backgrounds use alpha ($primary 40%): blend them over the table's background (partial=False);
+            # everything else only sets a colour/attribute and must not repaint the background it lands on
+            if name in ("cursor", "marked"):
+                style = self.get_component_rich_style(f"exp-table--{name}")
+            else:
+                style = self.get_component_rich_style(f"exp-table--{name}", partial=True)
+                if style.color is not None:
+                    # colours with alpha ($text-muted) only resolve when blended: take the blended colour,
+                    # but never its background, which would hide the cursor/marked row behind the cell
+                    blended = self.get_component_rich_style(f"exp-table--{name}")
+                    style = style + Style(color=blended.color)
+            self._styles[name] = style
+        return style
+
+    # ------------------------------------------------------------------ rendering
+    def render_line(self, y: int) -> Strip:
+        width = self.size.width
+        base = self.rich_style
+        scroll_x = int(self.scroll_x)
+        if y < HEADER_HEIGHT:
+            fixed, scrolling = self._render_header(y)
+        else:
+            index = y - HEADER_HEIGHT + int(self.scroll_y)
+            if index >= len(self.rows):
+                return Strip.blank(width, base)
+            fixed, scrolling = self._render_row(index)
+        right_width = max(0, width - self._fixed_width)
+        right = scrolling.crop(scroll_x, scroll_x + right_width)
+        # cells only set what they change: the widget's own colours go underneath, so rows and the empty
+        # space below them share one background (a segment without one would show the screen's instead)
+        return Strip.join([fixed, right]).adjust_cell_length(width, base).apply_style(base).simplify()
+
+    def _header_style(self, col: TableColumn) -> Style:
+        family = col.family if col.family in ("params", "metrics", "deps") else ""
+        style = self._style("header")
+        if family:
+            style = style + self._style(f"header-{family}")
+        return style
+
+    def _render_header(self, y: int) -> tuple[Strip, Strip]:
+        key = ("header", y, self._layout_version, self.cursor_column)
+        cached = self._strip_cache.get(key)
+        if cached is not None:
+            return cached
+        widths = self._eff_widths
+        header = self._style("header")
+        cursor_col = self.cursor_column
+
+        def group_line(columns: list[TableColumn]) -> list[Segment]:
+            """The file name spans every following column of the same file."""
+            segments: list[Segment] = []
+            i = 0
+            while i < len(columns):
+                col = columns[i]
+                j, span = i, 0
+                while j < len(columns) and columns[j].group == col.group and columns[j].family == col.family:
+                    span += widths.get(columns[j].id, 4) + GAP
+                    j += 1
+                title = col.group if col.family != "meta" else ""
+                style = self._header_style(col) + self._style("header-group")
+                if title:
+                    # "metrics.json ─────" spanning the file's columns, so groups read at a glance
+                    title = _truncate(title, max(1, span - GAP))
+                    rule = "─" * max(0, span - GAP - len(title) - 1)
+                    segments.append(Segment(title + " ", style))
+                    segments.append(Segment(rule, style + self._style("divider")))
+                    segments.append(Segment(" " * (span - len(title) - 1 - len(rule)), style))
+                else:
+                    segments.append(Segment(" " * span, style))
+                i = j
+            return segments
+
+        def label_line(columns: list[TableColumn], offset: int) -> list[Segment]:
+            segments: list[Segment] = []
+            for i, col in enumerate(columns):
+                w = widths.get(col.id, 4)
+                style = self._header_style(col)
+                text = _truncate(col.label, w)
+                text = text.rjust(w) if col.numeric else text.ljust(w)
+                if offset + i == cursor_col:
+                    style = style + self._style("cursor-cell")
+                segments.append(Segment(text, style))
+                segments.append(Segment(" " * GAP, self._header_style(col)))
+            return segments
+
+        def cells(columns: list[TableColumn], offset: int) -> list[Segment]:
+            return group_line(columns) if y == 0 else label_line(columns, offset)
+
+        fixed_segments = [Segment(" " * MARKER_WIDTH, header)] + cells(self.fixed_columns, 0)
+        fixed_segments.append(Segment("│" if y else " ", header + self._style("divider")))
+        fixed = Strip(fixed_segments).adjust_cell_length(self._fixed_width, header)
+        scrolling = Strip(cells(self.scroll_columns, len(self.fixed_columns))).adjust_cell_length(
+            self._scroll_width, header)
+        result = (fixed, scrolling)
+        self._strip_cache[key] = result
+        return result
+
+    def _render_row(self, index: int) -> tuple[Strip, Strip]:
+        row = self.rows[index]
+        key = row.key
+        # the cursor stays drawn while the filter bar or a dialog has focus: it still says which row acts
+        is_cursor = index == self.cursor_row
+        tick = int(time.time()) if row.status in ("running", "queued") and row.started else 0
+        cache_key = (key, self._versions.get(key, 0), is_cursor, self.cursor_column if is_cursor else -1,
+                     key in self.marked, index in self._group_ends, self.grouped, tick, self._layout_version)
+        cached = self._strip_cache.get(cache_key)
+        if cached is not None:
+            return cached
+        widths = self._eff_widths
+        base = Style()
+        if row.kind in ("baseline", "workspace"):
+            base = base + self._style("baseline")
+        if key in self.marked:
+            base = base + self._style("marked")
+        if is_cursor:
+            base = base + self._style("cursor")
+        cursor_cell = self._style("cursor-cell") if is_cursor else None
+
+        # marker
+        fixed_segments = [
+            Segment("★" if row.annotations.starred else " ", base + self._style("star")),
+            Segment("●" if key in self.marked else " ", base + self._style("mark")),
+        ]
+        for i, col in enumerate(self.fixed_columns):
+            fixed_segments.extend(self._cell_segments(row, index, col, widths.get(col.id, 4), base,
+                                                      cursor_cell if i == self.cursor_column else None))
+        fixed_segments.append(Segment("│", base + self._style("divider")))
+        fixed = Strip(fixed_segments).adjust_cell_length(self._fixed_width, base)
+        scroll_segments: list[Segment] = []
+        offset = len(self.fixed_columns)
+        for i, col in enumerate(self.scroll_columns):
+            scroll_segments.extend(self._cell_segments(row, index, col, widths.get(col.id, 4), base,
+                                                       cursor_cell if offset + i == self.cursor_column else None))
+        scrolling = Strip(scroll_segments).adjust_cell_length(self._scroll_width, base)
+        result = (fixed, scrolling)
+        self._strip_cache[cache_key] = result
+        return result
+
+    def _cell_segments(self, row: ExperimentRow, index: int, col: TableColumn, width: int, base: Style,
+                       cursor_cell: Style | None) -> Iterable[Segment]:
+        gap = Segment(" " * GAP, base)
+        if col.id == "name":
+            glyph = ""
+            if self.grouped and row.kind not in ("baseline", "workspace"):
+                glyph = "└─ " if index in self._group_ends else "├─ "
+            room = max(1, width - len(glyph))
+            name = _truncate(self._display_name(row), room)
+            labels = _truncate(_label_suffix(row), room - len(name)) if len(name) < room else ""
+            segs = []
+            if glyph:
+                segs.append(Segment(glyph, base + self._style("tree")))
+            style = base + (cursor_cell or Style())
+            if labels:
+                # labels ride along after the name, quietly: "depth-8 #candidate"
+                segs.append(Segment(name, style))
+                segs.append(Segment(labels.ljust(room - len(name)), style + self._style("label")))
+            else:
+                segs.append(Segment(name.ljust(room), style))
+            return [*segs, gap]
+        if col.id == "status":
+            text = _truncate(status_text(row, time.time()), width).ljust(width)
+            style = base + self._style(f"status-{row.status}")
+            if cursor_cell:
+                style = style + cursor_cell
+            return [Segment(text, style), gap]
+        text, tone = self._cell(row, col)
+        text = _truncate(text, width)
+        text = text.rjust(width) if col.numeric else text.ljust(width)
+        style = base
+        if tone:
+            style = style + self._style(tone)
+        if cursor_cell:
+            style = style + cursor_cell
+        return [Segment(text, style), gap]
+
+    # ------------------------------------------------------------------ cursor
+    def watch_cursor_row(self, old: int, new: int) -> None:
+        self._refresh_row_index(old)
+        self._refresh_row_index(new)
+        self._scroll_cursor_into_view()
+        self.post_message(self.CursorMoved(self, self.cursor_key, self.cursor_column_id))
+
+    def watch_cursor_column(self, old: int, new: int) -> None:
+        self._layout_version += 1  # header cursor cell moves
+        self._strip_cache.clear()
+        self.refresh()
+        self._scroll_column_into_view()
+        self.post_message(self.CursorMoved(self, self.cursor_key, self.cursor_column_id))
+
+    def watch_grouped(self, value: bool) -> None:
+        for measured in self._cell_widths.values():
+            measured.pop("name", None)          # the tree glyph comes and goes with grouping
+        self._measure(self.rows)
+        self._relayout()
+
+    def _refresh_row_index(self, index: int) -> None:
+        y = index - int(self.scroll_y) + HEADER_HEIGHT
+        if HEADER_HEIGHT <= y < self.size.height:
+            self._refresh_screen_line(y)
+
+    def _scroll_cursor_into_view(self) -> None:
+        body = max(1, self.scrollable_content_region.height - HEADER_HEIGHT)
+        top = int(self.scroll_y)
+        if self.cursor_row < top:
+            self.scroll_to(y=self.cursor_row, animate=False, immediate=True)
+        elif self.cursor_row >= top + body:
+            self.scroll_to(y=self.cursor_row - body + 1, animate=False, immediate=True)
+
+    def _scroll_column_into_view(self) -> None:
+        if self.cursor_column < len(self.fixed_columns):
+            return
+        widths = self._eff_widths
+        x0 = 0
+        for col in self.scroll_columns[: self.cursor_column - len(self.fixed_columns)]:
+            x0 += widths.get(col.id, 4) + GAP
+        col = self.columns[self.cursor_column]
+        x1 = x0 + widths.get(col.id, 4)
+        avail = max(1, self.scrollable_content_region.width - self._fixed_width)
+        sx = int(self.scroll_x)
+        if x0 < sx:
+            self.scroll_to(x=x0, animate=False, immediate=True)
+        elif x1 > sx + avail:
+            self.scroll_to(x=x1 - avail, animate=False, immediate=True)
+
+    def action_cursor_up(self) -> None:
+        self.cursor_row = max(0, self.cursor_row - 1)
+
+    def action_cursor_down(self) -> None:
+        self.cursor_row = max(0, min(len(self.rows) - 1, self.cursor_row + 1))
+
+    def action_cursor_left(self) -> None:
+        self.cursor_column = max(0, self.cursor_column - 1)
+
+    def action_cursor_right(self) -> None:
+        self.cursor_column = min(len(self.columns) - 1, self.cursor_column + 1)
+
+    def action_page_up(self) -> None:
+        page = max(1, self.scrollable_content_region.height - HEADER_HEIGHT)
+        self.cursor_row = max(0, self.cursor_row - page)
+
+    def action_page_down(self) -> None:
+        page = max(1, self.scrollable_content_region.height - HEADER_HEIGHT)
+        self.cursor_row = max(0, min(len(self.rows) - 1, self.cursor_row + page))
+
+    def action_first(self) -> None:
+        self.cursor_row = 0
+
+    def action_last(self) -> None:
+        self.cursor_row = max(0, len(self.rows) - 1)
+
+    # ------------------------------------------------------------------ mouse
+    def on_click(self, event: events.Click) -> None:
+        if event.y < HEADER_HEIGHT:
+            column = self._column_at_x(event.x)
+            if column is not None:
+                self.cursor_column = column
+            return
+        index = event.y - HEADER_HEIGHT + int(self.scroll_y)
+        if 0 <= index < len(self.rows):
+            self.cursor_row = index
+            column = self._column_at_x(event.x)
+            if column is not None:
+                self.cursor_column = column
+
+    def _column_at_x(self, x: int) -> int | None:
+        widths = self._eff_widths
+        pos = MARKER_WIDTH
+        if x < self._fixed_width:
+            for i, col in enumerate(self.fixed_columns):
+                pos += widths.get(col.id, 4) + GAP
+                if x < pos:
+                    return i
+            return len(self.fixed_columns) - 1
+        pos = self._fixed_width - int(self.scroll_x)
+        for i, col in enumerate(self.scroll_columns):
+            pos += widths.get(col.id, 4) + GAP
+            if x < pos:
+                return len(self.fixed_columns) + i
+        return None
+
+    # ------------------------------------------------------------------ ticking
+    def on_mount(self) -> None:
+        self._eff_widths = self._effective_widths()
+        self.set_interval(1.0, self._tick)
+
+    def _tick(self) -> None:
+        """Elapsed times of running/queued rows advance each second without a reload."""
+        top = int(self.scroll_y)
+        body = self.size.height - HEADER_HEIGHT
+        for offset, row in enumerate(self.rows[top : top + body]):
+            if row.status in ("running", "queued") and row.started:
+                self._refresh_screen_line(offset + HEADER_HEIGHT)
+
+    def cell_text(self, row: ExperimentRow, column: TableColumn) -> Text:
+        """The plain text of one cell, as shown (tests and the detail view use it)."""
+        return Text(self._cell(row, column)[0])

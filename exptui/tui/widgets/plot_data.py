@@ -1,0 +1,289 @@
+"""Data preparation for the terminal plots: pure functions, no Textual, no plotext.
+
+The plot screen turns experiment rows into three kinds of series; keeping the
+arithmetic here makes it testable without rendering and keeps the widgets thin.
+"""
+from __future__ import annotations
+
+import csv
+import io
+import json
+import math
+from dataclasses import dataclass, field
+from typing import Any, Iterable
+
+from exptui.records import ExperimentRow
+
+# A fixed palette (after vscode-dvc's seven colours): one colour per experiment, reused on every plot.
+PALETTE: tuple[tuple[int, int, int], ...] = (
+    (0x94, 0x5D, 0xD6),  # purple
+    (0x13, 0xAD, 0xC7),  # cyan
+    (0xF4, 0x6E, 0x2E),  # orange
+    (0x48, 0xBB, 0x78),  # green
+    (0xE7, 0x40, 0x6A),  # pink
+    (0xF2, 0xC2, 0x3B),  # yellow
+    (0x5B, 0x8D, 0xEF),  # blue
+)
+
+
+def colour_for(index: int) -> tuple[int, int, int]:
+    """Colour of the index-th experiment (wraps after the palette ends)."""
+    return PALETTE[index % len(PALETTE)]
+
+
+def flat_values(tree: dict[str, dict[str, Any]]) -> dict[str, Any]:
+    """``{file: {key: value}}`` -> ``{key: value}``; a key seen in two files keeps the file prefix."""
+    counts: dict[str, int] = {}
+    for values in tree.values():
+        for key in values:
+            counts[key] = counts.get(key, 0) + 1
+    out: dict[str, Any] = {}
+    for file, values in tree.items():
+        for key, value in values.items():
+            out[key if counts[key] == 1 else f"{file}:{key}"] = value
+    return out
+
+
+def as_number(value: Any) -> float | None:
+    """A finite float for numbers (bools excluded) and numeric strings, else None."""
+    if isinstance(value, bool) or value is None:
+        return None
+    if isinstance(value, (int, float)):
+        number = float(value)
+    elif isinstance(value, str):
+        try:
+            number = float(value)
+        except ValueError:
+            return None
+    else:
+        return None
+    return number if math.isfinite(number) else None
+
+
+def numeric_keys(rows: Iterable[ExperimentRow], family: str) -> list[str]:
+    """Keys of `family` ("params" or "metrics") with a numeric value in at least one row, in first-seen order."""
+    seen: dict[str, None] = {}
+    for row in rows:
+        for key, value in flat_values(getattr(row, family)).items():
+            if as_number(value) is not None:
+                seen.setdefault(key, None)
+    return list(seen)
+
+
+def all_keys(rows: Iterable[ExperimentRow], family: str) -> list[str]:
+    """Every key of `family` in first-seen order (categorical params included)."""
+    seen: dict[str, None] = {}
+    for row in rows:
+        for key in flat_values(getattr(row, family)):
+            seen.setdefault(key, None)
+    return list(seen)
+
+
+@dataclass
+class ScatterSeries:
+    """Points of one metric against one param: one point per experiment that has both."""
+
+    x_key: str
+    y_key: str
+    names: list[str] = field(default_factory=list)
+    indices: list[int] = field(default_factory=list)   # position of each point's experiment in the input rows
+    xs: list[float] = field(default_factory=list)
+    ys: list[float] = field(default_factory=list)
+    categories: list[str] | None = None     # x tick labels when the param is categorical
+
+
+def metric_vs_param(rows: list[ExperimentRow], x_key: str, y_key: str) -> ScatterSeries:
+    """Collect (param, metric) pairs, sorted by x; categorical params map to 1..k in first-seen order."""
+    raw: list[tuple[int, Any, float]] = []
+    for index, row in enumerate(rows):
+        x = flat_values(row.params).get(x_key, flat_values(row.metrics).get(x_key))
+        y = as_number(flat_values(row.metrics).get(y_key, flat_values(row.params).get(y_key)))
+        if x is None or y is None:
+            continue
+        raw.append((index, x, y))
+    series = ScatterSeries(x_key, y_key)
+    if raw and all(as_number(x) is not None for _, x, _ in raw):
+        points = sorted(((as_number(x), y, name) for name, x, y in raw), key=lambda p: (p[0], p[1]))
+    else:
+        labels: dict[str, int] = {}
+        for _, x, _ in raw:
+            labels.setdefault(str(x), len(labels) + 1)
+        series.categories = list(labels)
+        points = sorted(((float(labels[str(x)]), y, name) for name, x, y in raw), key=lambda p: (p[0], p[1]))
+    for x, y, index in points:
+        series.xs.append(float(x))  # type: ignore[arg-type]
+        series.ys.append(y)
+        series.indices.append(index)
+        series.names.append(rows[index].name)
+    return series
+
+
+@dataclass
+class Curve:
+    """One experiment's values of one column over steps (from a plots file)."""
+
+    name: str
+    index: int          # position of the experiment in the plotted rows (its palette colour)
+    xs: list[float]
+    ys: list[float]
+
+
+def parse_plot_records(path: str, data: bytes) -> list[dict[str, Any]]:
+    """Rows of a DVC plots file (csv, tsv, json, yaml): a list of ``{column: value}`` records.
+
+    DVC accepts a list of records or a dict holding one list of records (JSON/YAML);
+    anything else yields an empty list rather than an error, so one odd file never breaks the screen.
+    """
+    text = data.decode("utf-8", errors="replace")
+    lower = path.lower()
+    if lower.endswith((".csv", ".tsv")):
+        delimiter = "\t" if lower.endswith(".tsv") else ","
+        return [dict(r) for r in csv.DictReader(io.StringIO(text), delimiter=delimiter)]
+    try:
+        if lower.endswith((".yaml", ".yml")):
+            import yaml
+
+            loaded: Any = yaml.load(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
+        else:
+            loaded = json.loads(text)
+    except Exception:  # noqa: BLE001 - malformed plot data is shown as "no data", never a crash
+        return []
+    if isinstance(loaded, dict):
+        lists = [v for v in loaded.values() if isinstance(v, list)]
+        loaded = lists[0] if len(lists) == 1 else []
+    if not isinstance(loaded, list):
+        return []
+    return [r for r in loaded if isinstance(r, dict)]
+
+
+def nice_ticks(low: float, high: float, target: int = 6) -> list[float]:
+    """Round tick positions (1, 2, 2.5 or 5 x 10^k apart) covering [low, high]: `0 20 40 ... 100`, not `16.7 33.3`."""
+    if not (math.isfinite(low) and math.isfinite(high)) or high <= low:
+        return [low] if math.isfinite(low) else []
+    raw = (high - low) / max(1, target - 1)
+    magnitude = 10 ** math.floor(math.log10(raw))
+    step = next(m * magnitude for m in (1, 2, 2.5, 5, 10) if m * magnitude >= raw)
+    first = math.ceil(low / step - 1e-9) * step
+    ticks = []
+    value = first
+    while value <= high + step * 1e-9:
+        ticks.append(round(value, 12))
+        value = first + len(ticks) * step
+    return ticks
+
+
+def tick_label(value: float) -> str:
+    """`20` for whole numbers, else the shortest of `0.25` / `1e-05`."""
+    return str(int(value)) if value == int(value) and abs(value) < 1e15 else f"{value:.4g}"
+
+
+def curve_columns(records: list[dict[str, Any]], x_hint: str | None = None) -> tuple[str | None, list[str]]:
+    """(x column, numeric y columns) of a plots file; x = the declared `x`, else `step`/`epoch`, else the row index."""
+    if not records:
+        return None, []
+    columns = list(records[0])
+    numeric = [c for c in columns if any(as_number(r.get(c)) is not None for r in records)]
+    x = x_hint if x_hint in columns else next((c for c in ("step", "epoch", "iteration", "iter") if c in columns), None)
+    return x, [c for c in numeric if c != x]
+
+
+def curve_of(name: str, index: int, records: list[dict[str, Any]], x: str | None, y: str) -> Curve:
+    """The (x, y) points of column `y`; rows without a numeric value are skipped."""
+    xs: list[float] = []
+    ys: list[float] = []
+    for position, record in enumerate(records):
+        yv = as_number(record.get(y))
+        xv = as_number(record.get(x)) if x else float(position)
+        if yv is None or xv is None:
+            continue
+        xs.append(xv)
+        ys.append(yv)
+    return Curve(name, index, xs, ys)
+
+
+@dataclass
+class ParallelAxis:
+    """One vertical axis of a parallel-coordinates plot."""
+
+    key: str
+    low: float
+    high: float
+    categories: list[str] | None = None
+
+    def label(self) -> str:
+        if self.categories is not None:
+            return f"{self.key}: {' | '.join(self.categories)}"
+        return f"{self.key}: {_short(self.low)} .. {_short(self.high)}"
+
+
+@dataclass
+class ParallelLine:
+    """One experiment across the axes: positions in [0, 1] (None where the value is missing)."""
+
+    name: str
+    positions: list[float | None]
+    metric: float | None
+
+
+def _short(value: float) -> str:
+    return f"{value:.4g}"
+
+
+def parallel_coordinates(
+    rows: list[ExperimentRow], param_keys: list[str], metric_key: str
+) -> tuple[list[ParallelAxis], list[ParallelLine]]:
+    """Normalise each param (and the metric, last axis) to [0, 1] across the experiments.
+
+    Numeric axes are min-max scaled (a constant axis sits at 0.5); categorical ones spread their
+    categories evenly in first-seen order. The returned lines carry the raw metric for colouring.
+    """
+    keys = [*param_keys, metric_key]
+    columns: list[list[Any]] = []
+    for key in keys:
+        column = []
+        for row in rows:
+            params, metrics = flat_values(row.params), flat_values(row.metrics)
+            column.append(params.get(key, metrics.get(key)))
+        columns.append(column)
+    axes: list[ParallelAxis] = []
+    normalised: list[list[float | None]] = []
+    for key, column in zip(keys, columns):
+        present = [v for v in column if v is not None]
+        if present and all(as_number(v) is not None for v in present):
+            numbers = [as_number(v) for v in present]
+            low, high = min(numbers), max(numbers)  # type: ignore[type-var]
+            span = high - low  # type: ignore[operator]
+            axes.append(ParallelAxis(key, low, high))  # type: ignore[arg-type]
+            normalised.append([
+                None if as_number(v) is None else (0.5 if span == 0 else (as_number(v) - low) / span)  # type: ignore[operator]
+                for v in column
+            ])
+        else:
+            cats: dict[str, int] = {}
+            for v in present:
+                cats.setdefault(str(v), len(cats))
+            count = max(len(cats) - 1, 1)
+            axes.append(ParallelAxis(key, 0.0, float(len(cats) - 1), categories=list(cats)))
+            normalised.append([
+                None if v is None else (0.5 if len(cats) == 1 else cats[str(v)] / count) for v in column
+            ])
+    lines = [
+        ParallelLine(row.name, [normalised[a][i] for a in range(len(keys))], as_number(columns[-1][i]))
+        for i, row in enumerate(rows)
+    ]
+    return axes, lines
+
+
+# Plasma-like stops, bright enough on a dark background: blue-violet (worst) -> yellow (best).
+_GRADIENT: tuple[tuple[int, int, int], ...] = (
+    (92, 84, 214), (156, 64, 190), (214, 78, 128), (246, 140, 64), (250, 226, 56),
+)
+
+
+def gradient(t: float) -> tuple[int, int, int]:
+    """RGB at position t in [0, 1] of the metric colour scale."""
+    t = min(max(t, 0.0), 1.0) * (len(_GRADIENT) - 1)
+    i = min(int(t), len(_GRADIENT) - 2)
+    frac = t - i
+    a, b = _GRADIENT[i], _GRADIENT[i + 1]
+    return tuple(round(a[k] + (b[k] - a[k]) * frac) for k in range(3))  # type: ignore[return-value]

@@ -1,0 +1,178 @@
+"""The queue as a keyed table: one row per queue entry, updated in place as entries move along.
+
+Rows are keyed by entry id and refreshed with `update_cell` for the cells that
+changed (dolphie/memray's pattern), so a refresh every second never flickers
+or loses the cursor.
+"""
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from rich.text import Text
+from textual.widgets import DataTable
+
+STATUS_STYLES: dict[str, str] = {
+    "queued": "dim",
+    "running": "bold yellow",
+    "success": "green",
+    "done": "green",
+    "failed": "bold red",
+    "crashed": "bold magenta",
+    "cancelled": "dim italic",
+}
+TERMINAL = frozenset({"success", "done", "failed", "crashed", "cancelled"})
+COLUMNS: tuple[tuple[str, str], ...] = (
+    ("name", "Name"), ("status", "Status"), ("stage", "Stage"), ("elapsed", "Elapsed"),
+    ("created", "Queued at"), ("params", "Params"), ("info", "Info"),
+)
+
+
+def _get(entry: Any, *names: str) -> Any:
+    for name in names:
+        value = entry.get(name) if isinstance(entry, dict) else getattr(entry, name, None)
+        if value is not None:
+            return value
+    return None
+
+
+def _epoch(value: Any) -> float | None:
+    if isinstance(value, datetime):
+        return value.timestamp()
+    if isinstance(value, (int, float)):
+        return float(value)
+    return None
+
+
+def format_elapsed(seconds: float | None) -> str:
+    if seconds is None or seconds < 0:
+        return ""
+    seconds = int(seconds)
+    hours, rest = divmod(seconds, 3600)
+    minutes, secs = divmod(rest, 60)
+    return f"{hours}:{minutes:02d}:{secs:02d}" if hours else f"{minutes}:{secs:02d}"
+
+
+def _params_text(overrides: Any) -> str:
+    if isinstance(overrides, dict):
+        flat: list[str] = []
+        for key, value in overrides.items():
+            if isinstance(value, dict):
+                flat.extend(f"{k}={v}" for k, v in value.items())
+            else:
+                flat.append(f"{key}={value}")
+        return " ".join(flat)
+    if isinstance(overrides, (list, tuple)):
+        return " ".join(str(o) for o in overrides)
+    return "" if overrides is None else str(overrides)
+
+
+@dataclass(frozen=True)
+class QueueRow:
+    """What the table shows of one queue entry (read from whatever the queue manager returns)."""
+
+    key: str
+    name: str
+    status: str
+    stage: str
+    started: float | None
+    finished: float | None
+    created: float | None
+    params: str
+    info: str
+    rev: str
+    baseline: str
+
+    @classmethod
+    def of(cls, entry: Any) -> QueueRow:
+        key = str(_get(entry, "id", "entry_id", "queue_id", "key", "name"))
+        facts = _get(entry, "facts")
+        error = _get(entry, "error", "reason") or (getattr(facts, "error", None) if facts else None)
+        return cls(
+            key=key,
+            name=str(_get(entry, "name") or key),
+            status=str(_get(entry, "status", "state") or "queued"),
+            stage=str(_get(entry, "stage", "current_stage") or ""),
+            started=_epoch(_get(entry, "started", "started_at")),
+            finished=_epoch(_get(entry, "finished", "finished_at", "ended")),
+            created=_epoch(_get(entry, "created", "created_at", "queued_at")),
+            params=_params_text(_get(entry, "overrides", "params_overrides", "params")),
+            info=str(error or _get(entry, "worker", "host") or ""),
+            rev=str(_get(entry, "rev", "snapshot", "commit") or ""),
+            baseline=str(_get(entry, "baseline", "baseline_rev") or ""),
+        )
+
+    def elapsed(self, now: float | None = None) -> float | None:
+        if self.started is None:
+            return None
+        end = self.finished if self.finished is not None else (now or time.time())
+        return end - self.started
+
+    def cells(self, now: float | None = None) -> tuple[Text | str, ...]:
+        created = datetime.fromtimestamp(self.created).strftime("%m-%d %H:%M:%S") if self.created else ""
+        running = self.status == "running"
+        return (
+            self.name,
+            Text(self.status, style=STATUS_STYLES.get(self.status, "")),
+            Text(self.stage if running else "", style="yellow"),
+            format_elapsed(self.elapsed(now)),
+            created,
+            self.params,
+            Text(self.info, style="red" if self.status in {"failed", "crashed"} else "dim"),
+        )
+
+
+class QueueTable(DataTable):
+    """DataTable of queue entries with keyed, minimal updates."""
+
+    DEFAULT_CSS = """
+    QueueTable { height: 1fr; }
+    """
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(cursor_type="row", zebra_stripes=True, **kwargs)
+        self.entries: dict[str, QueueRow] = {}
+
+    def on_mount(self) -> None:
+        for key, label in COLUMNS:
+            self.add_column(label, key=key)
+
+    def show(self, rows: list[QueueRow], now: float | None = None) -> bool:
+        """Apply the new entry list; returns whether anything changed."""
+        changed = False
+        new = {row.key: row for row in rows}
+        for key in [k for k in self.entries if k not in new]:
+            self.remove_row(key)
+            del self.entries[key]
+            changed = True
+        for row in rows:
+            cells = row.cells(now)
+            old = self.entries.get(row.key)
+            if old is None:
+                self.add_row(*cells, key=row.key)
+                changed = True
+            else:
+                previous = old.cells(now)
+                for (column, _), before, after in zip(COLUMNS, previous, cells):
+                    if str(before) != str(after) or old.status != row.status:
+                        self.update_cell(row.key, column, after, update_width=True)
+                        changed = True
+            self.entries[row.key] = row
+        return changed
+
+    def tick(self, now: float | None = None) -> None:
+        """Advance the elapsed time of running entries (no reload needed)."""
+        for key, row in self.entries.items():
+            if row.status == "running":
+                self.update_cell(key, "elapsed", format_elapsed(row.elapsed(now)))
+
+    def current(self) -> QueueRow | None:
+        if not self.entries or self.cursor_row < 0:
+            return None
+        try:
+            key = self.coordinate_to_cell_key(self.cursor_coordinate).row_key.value
+        except Exception:  # noqa: BLE001 - empty table
+            return None
+        return self.entries.get(str(key))

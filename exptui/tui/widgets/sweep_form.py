@@ -1,0 +1,95 @@
+"""One form field per param for the sweep dialog: label, input prefilled with the value, inline error.
+
+A field turns its text into one `-S` override (``[file:]key=text``) and asks
+dvc_compat.sweep to parse it, so the dialog accepts exactly what
+`exptui run --queue -S` accepts and shows the parser's message (which names
+the bad token) right under the field.
+"""
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from textual.app import ComposeResult
+from textual.containers import Horizontal, Vertical
+from textual.widgets import Input, Label, Static
+
+from dvc_compat.errors import SweepSyntaxError
+from dvc_compat.params import format_value
+from dvc_compat.sweep import DEFAULT_FILE, Override, parse_override
+
+SWEEP_HINT = "value · 3,5,7 · range(1,10,2) · choice(a,b) · uniform(a,b) · loguniform(a,b) · randint(a,b)"
+
+
+def override_text(file: str, key: str, value_text: str) -> str:
+    """The `-S` text for one field; the default params file needs no prefix."""
+    prefix = "" if file == DEFAULT_FILE else f"{file}:"
+    return f"{prefix}{key}={value_text.strip()}"
+
+
+def field_error(exc: SweepSyntaxError, override: str, value: str) -> str:
+    """The parser's message without the `-S '...'` prefix, with the column counted within the field."""
+    message = str(exc).removeprefix(f"-S '{override}': ")
+    column = getattr(exc, "column", None)
+    if isinstance(column, int):
+        start = len(override) - len(value)          # 0-based index of the value's first character
+        if column > start:
+            message = re.sub(r"\(column \d+\)$", f"(column {column - start})", message)
+    return message
+
+
+class SweepField(Vertical):
+    """A param's row in the form. `changed` means the text differs from the experiment's value."""
+
+    DEFAULT_CSS = """
+    SweepField { height: auto; }
+    SweepField > Horizontal { height: auto; }
+    SweepField { margin-bottom: 1; }
+    SweepField .sweep-key { width: 26; padding: 0 1 0 2; color: $text-muted; }
+    SweepField Input { width: 1fr; background: $boost; }
+    SweepField .sweep-error { color: $error; padding: 0 0 0 26; height: auto; display: none; }
+    SweepField.-invalid .sweep-error { display: block; }
+    SweepField.-invalid Input { background: $error 25%; }
+    SweepField.-changed .sweep-key { color: $accent; text-style: bold; }
+    """
+
+    def __init__(self, file: str, key: str, value: Any) -> None:
+        super().__init__(classes="sweep-field")
+        self.file = file
+        self.key = key
+        self.original = format_value(value)
+        self.override: Override | None = None   # set when the text is a valid change
+        self.error: str | None = None
+
+    def compose(self) -> ComposeResult:
+        with Horizontal():
+            yield Label(self.key, classes="sweep-key")
+            yield Input(value=self.original, placeholder=self.original, compact=True)
+        yield Static("", classes="sweep-error")
+
+    @property
+    def text(self) -> str:
+        return self.query_one(Input).value
+
+    @property
+    def changed(self) -> bool:
+        return self.text.strip() != self.original
+
+    def as_override(self) -> str:
+        return override_text(self.file, self.key, self.text)
+
+    def validate_text(self) -> bool:
+        """Parse the field; store the override or the error and show it. True when valid."""
+        self.override, self.error = None, None
+        if self.changed:
+            if not self.text.strip():
+                self.error = f"{self.key}: empty value (clear means unchanged? type the value back: {self.original})"
+            else:
+                try:
+                    self.override = parse_override(self.as_override())
+                except SweepSyntaxError as exc:
+                    self.error = field_error(exc, self.as_override(), self.text.strip())
+        self.set_class(self.error is not None, "-invalid")
+        self.set_class(self.changed and self.error is None, "-changed")
+        self.query_one(".sweep-error", Static).update(self.error or "")
+        return self.error is None

@@ -1,0 +1,60 @@
+"""SVG snapshots of the compare screen and the sweep dialog at 120x36, on the real app over a demo repo.
+
+Update only after looking at the report: `pytest tests/test_tui_screens_snapshots.py --snapshot-update`.
+The demo repo is deterministic (fixed dates, fixed seeds, recorded experiments with fixed commit dates).
+"""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+pytest.importorskip("pytest_textual_snapshot")
+
+from tests.test_tui_screens import demo_template, make_app, repo, rows_by_name  # noqa: E402,F401
+
+SIZE = (120, 36)
+
+
+def _no_blink(app: Any) -> None:
+    from textual.widgets import Input
+
+    for widget in app.screen.query(Input):
+        widget.cursor_blink = False
+
+
+def test_snapshot_compare(repo: Path, snap_compare: Any) -> None:
+    from exptui.tui.screens.compare import CompareScreen
+
+    app = make_app(repo)
+    rows = rows_by_name(app.project)
+
+    async def run_before(pilot: Any) -> None:
+        await pilot.pause(0.3)
+        await app.push_screen(CompareScreen(app.project, [rows["main"], rows["deep-trees"], rows["slow-lr"]]))
+        await pilot.pause(0.2)
+
+    assert snap_compare(app, terminal_size=SIZE, run_before=run_before)
+
+
+def test_snapshot_sweep_dialog(repo: Path, snap_compare: Any) -> None:
+    from textual.widgets import Input
+
+    from exptui.tui.screens.sweep import SweepScreen
+
+    app = make_app(repo)
+    base = rows_by_name(app.project)["main"]
+
+    async def run_before(pilot: Any) -> None:
+        await pilot.pause(0.3)
+        screen = SweepScreen(app.project, base)
+        await app.push_screen(screen)
+        await pilot.pause(0.1)
+        _no_blink(app)
+        field = next(f for f in screen.fields() if f.key == "train.max_depth")
+        field.query_one(Input).value = "3,5,7"
+        field.query_one(Input).focus()
+        await pilot.pause(0.2)
+
+    assert snap_compare(app, terminal_size=SIZE, run_before=run_before)
