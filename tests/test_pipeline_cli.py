@@ -162,7 +162,8 @@ def test_cycle_reported_by_the_cli(repo: Path) -> None:
             outs: [b.txt]
     """))
     proc = run(repo, "dag")
-    assert proc.returncode == 1 and proc.stderr == "error: cycle: a -> b -> a\n"
+    assert proc.returncode == 1 and proc.stderr == ("error: dvc.yaml: stages form a cycle: a -> b -> a "
+                                                 "(each reads what the next writes; remove one of those deps or outs)\n")
 
 
 def test_ctrl_c_passes_sigint_to_the_stage_and_exits_130(repo: Path) -> None:
@@ -285,3 +286,28 @@ def test_repro_why_says_why(repo: Path) -> None:
     lines = run(repo, "repro", "-v").stdout.splitlines()
     k = next(i for i, line in enumerate(lines) if line.startswith("Stage 'train' is cached - restoring outputs"))
     assert lines[k + 1] == "  because out model.txt: deleted"
+
+
+def test_init_makes_a_dvc_repo_without_the_dvc_package(git_repo: Path, tmp_path: Path) -> None:
+    """`exptui init` writes what `dvc init` writes, stages it, is idempotent, and refuses a non-git directory."""
+    plain = tmp_path / "plain"
+    plain.mkdir()
+    proc = run(plain, "repro")
+    assert proc.returncode == 1 and "run 'exptui init' (or 'dvc init') first" in proc.stderr
+    proc = run(plain, "init")
+    assert proc.returncode == 1
+    assert proc.stderr == f"error: '{plain}' is not a git repository: run 'git init' there first, then 'exptui init'\n"
+    assert not (plain / ".dvc").exists()
+
+    proc = run(git_repo, "init")
+    assert proc.returncode == 0, proc.stderr
+    assert "Initialized a DVC repository" in proc.stdout
+    staged = git(git_repo, "diff", "--cached", "--name-only").split()
+    assert staged == [".dvc/.gitignore", ".dvc/config", ".dvcignore"]
+    again = run(git_repo, "init")
+    assert again.returncode == 0 and "already a DVC repository" in again.stdout
+
+    (git_repo / "dvc.yaml").write_text("stages:\n  hello:\n    cmd: echo hi > out.txt\n    outs: [out.txt]\n")
+    proc = run(git_repo, "repro")
+    assert proc.returncode == 0, proc.stderr
+    assert (git_repo / "out.txt").read_text() == "hi\n" and (git_repo / "dvc.lock").exists()

@@ -15,6 +15,7 @@ from exptui import __version__
 # command name -> "module:attribute"; modules are imported lazily.
 COMMANDS: dict[str, str] = {
     # pipeline (issue: foundation)
+    "init": "exptui.cli.pipeline_cmds:init",
     "repro": "exptui.cli.pipeline_cmds:repro",
     "status": "exptui.cli.pipeline_cmds:status",
     "dag": "exptui.cli.pipeline_cmds:dag",

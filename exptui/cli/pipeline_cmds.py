@@ -166,3 +166,38 @@ def dag(ctx: click.Context, target: str | None, fmt: str) -> None:
         import shutil
 
         click.echo(draw_ascii(pipeline, stages, width=max(40, shutil.get_terminal_size().columns)))
+
+
+@click.command()
+@click.pass_context
+def init(ctx: click.Context) -> None:
+    """Make this git repository a DVC repository, as `dvc init` does.
+
+    Writes `.dvc/config`, `.dvc/.gitignore` and `.dvcignore` (byte-identical to DVC 3's) and stages them with
+    `git add`, so exptui works without the `dvc` package installed. Existing files are left alone.
+    """
+    import subprocess
+
+    from exptui.errors import ExptuiError
+    from dvc_compat.config import init_dvc_dir
+
+    start = Path((ctx.obj or {}).get("repo", ".")).resolve()
+    if not start.is_dir():
+        raise ExptuiError(f"'{start}' does not exist")
+    top = subprocess.run(["git", "-C", str(start), "rev-parse", "--show-toplevel"],
+                         capture_output=True, text=True)
+    if top.returncode != 0:
+        raise ExptuiError(f"'{start}' is not a git repository: run 'git init' there first, then 'exptui init'")
+    root = Path(top.stdout.strip())
+    if root != start:
+        raise ExptuiError(f"'{start}' is inside the git repository '{root}': run 'exptui init' at its top level "
+                          "(subdirectory DVC repos are not supported)")
+    created = init_dvc_dir(root)
+    if not created:
+        click.echo(f"'{root}' is already a DVC repository: nothing to do.")
+        return
+    add = subprocess.run(["git", "-C", str(root), "add", "--", *created], capture_output=True, text=True)
+    if add.returncode != 0:
+        raise ExptuiError(f"created {', '.join(created)} but 'git add' failed: {add.stderr.strip()}")
+    click.echo(f"Initialized a DVC repository in {root} ({', '.join(created)}; staged with git add).\n"
+               "Next: write dvc.yaml, run 'exptui repro', then 'git commit' and 'exptui run -S key=value'.")

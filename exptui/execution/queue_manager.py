@@ -135,7 +135,7 @@ class QueueManager:
         from exptui.pipeline.dag import load_pipeline
 
         if not (self.root / ".dvc").is_dir():
-            raise ExptuiError(f"{self.root} is not a DVC repository (no .dvc directory): run 'dvc init' first; "
+            raise ExptuiError(f"{self.root} is not a DVC repository (no .dvc directory): run 'exptui init' (or 'dvc init') first; "
                               "nothing queued")
         if not load_pipeline(self.root).stages:
             raise ExptuiError(f"no dvc.yaml with stages in {self.root}: nothing to run, nothing queued")

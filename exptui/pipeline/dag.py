@@ -66,8 +66,11 @@ class Pipeline:
         if addr in done:
             return
         if addr in stack:
-            cycle = stack[stack.index(addr):] + [addr]
-            raise PipelineError("cycle: " + " -> ".join(self.by_address[a].address for a in cycle))
+            cycle = [self.by_address[a] for a in stack[stack.index(addr):] + [addr]]
+            raise PipelineError(
+                f"{_files(cycle)}: stages form a cycle: " + " -> ".join(s.address for s in cycle)
+                + " (each reads what the next writes; remove one of those deps or outs)"
+            )
         stack.append(addr)
         for up in self.upstream.get(addr, ()):
             if wanted is None or up in wanted:
@@ -143,6 +146,16 @@ class Pipeline:
         return self.order(self.closure(addresses))
 
 
+def _files(stages: Iterable[StageSpec]) -> str:
+    """The file(s) defining `stages`, for the front of an error line: `dvc.yaml`, `dvc.yaml, sub/dvc.yaml`."""
+    seen: list[str] = []
+    for stage in stages:
+        name = stage.dvcfile or "dvc.yaml"
+        if name not in seen:
+            seen.append(name)
+    return ", ".join(seen)
+
+
 def _name_matches(stage_name: str, target: str) -> bool:
     return stage_name == target or stage_name.startswith(target + "@")
 
@@ -159,7 +172,8 @@ def build_pipeline(dvcfiles: Iterable[DvcFile], extra_stages: Iterable[StageSpec
             if other is not None:
                 who = (f"'{other.address}' and '{stage.address}'" if other is not stage
                        else f"'{stage.address}' (twice)")
-                raise PipelineError(f"output '{path}' is specified in more than one stage: {who}")
+                raise PipelineError(f"{_files([other, stage])}: output '{path}' is specified in more than one "
+                                    f"stage: {who} (each output must come from exactly one stage)")
             producer[path] = stage
     # Overlapping outs (one inside another) make ownership ambiguous; DVC rejects them too.
     for path, stage in producer.items():
@@ -167,7 +181,7 @@ def build_pipeline(dvcfiles: Iterable[DvcFile], extra_stages: Iterable[StageSpec
             other = producer.get(anc)
             if other is not None:
                 raise PipelineError(
-                    f"output '{path}' of stage '{stage.address}' is inside output '{anc}' "
+                    f"{_files([other, stage])}: output '{path}' of stage '{stage.address}' is inside output '{anc}' "
                     f"of stage '{other.address}'; overlapping outputs are not allowed"
                 )
     # producers by every ancestor directory of an out, for deps that contain outs

@@ -334,7 +334,7 @@ def find_root(start: Path) -> Path:
     if not start.exists():
         raise PipelineError(f"'{start}' does not exist")
     raise PipelineError(
-        f"'{start}' is not a DVC repository (no .dvc directory here or above): run 'dvc init' first"
+        f"'{start}' is not a DVC repository (no .dvc directory here or above): run 'exptui init' (or 'dvc init') first"
     )
 
 
@@ -349,7 +349,7 @@ def ensure_dvc_repo(root: Path, cache_dir: Path | None = None) -> None:
         return
     if cache_dir is not None and (root / ".git").exists():
         return
-    raise PipelineError(f"'{root}' is not a DVC repository (no .dvc directory): run 'dvc init' first")
+    raise PipelineError(f"'{root}' is not a DVC repository (no .dvc directory): run 'exptui init' (or 'dvc init') first")
 
 
 def ensure_stages(root: Path, stages: list[StageSpec]) -> None:
