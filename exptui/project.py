@@ -198,6 +198,9 @@ class Project:
         if is_sweep(parsed):
             raise ExptuiError("a sweep makes several experiments: add --queue to queue them")
         baseline = self.git.head()
+        if not (self.root / ".dvc").is_dir():  # as `dvc exp run`; and the queue refuses the same repo
+            raise ExptuiError(f"'{self.root}' is not a DVC repository (no .dvc directory): run 'exptui init' "
+                              "(or 'dvc init') first; nothing was run")
         if name is not None:
             check_name_free(self.git, baseline, name, force)
         load_pipeline(self.root)  # a malformed dvc.yaml fails here, before any params file is edited

@@ -281,13 +281,14 @@ def test_repo_with_no_commits(repo: Path, command: tuple[str, ...]) -> None:
     _bad_case(repo, command, "no commits", "commit")
 
 
-# (a workspace `exptui run` deliberately works in a plain git repo: the example pipelines run without `dvc init`)
-@pytest.mark.parametrize("command", [("repro",), ("status",), ("run", "--queue", "-S", "x.lr=0.3")])
+# every pipeline command refuses alike (as DVC does) and names the way out: `exptui init`, no dvc package needed
+@pytest.mark.parametrize("command", [("repro",), ("status",), ("run", "-q", "-S", "x.lr=0.3"),
+                                     ("run", "--temp", "-S", "x.lr=0.3"), ("run", "--queue", "-S", "x.lr=0.3")])
 def test_not_a_dvc_repo(repo: Path, command: tuple[str, ...]) -> None:
     shutil.rmtree(repo / ".dvc")
     _git(repo, "add", "-A")
     _git(repo, "commit", "-q", "-m", "no dvc")
-    _bad_case(repo, command, "not a DVC repository", "dvc init")
+    _bad_case(repo, command, "not a DVC repository", "exptui init")
     assert not (repo / ".dvc").exists()
 
 

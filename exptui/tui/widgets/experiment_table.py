@@ -321,11 +321,16 @@ class ExperimentTable(ScrollView, can_focus=True):
         return changed
 
     def _cell_width(self, row: ExperimentRow, col: TableColumn, now: float) -> int:
-        """Cells needed to show `col` of `row` in full (running rows get room for their elapsed time to grow)."""
+        """Cells needed to show `col` of `row` in full (running rows: all the State column may take)."""
         if col.id == "name":
             return self._name_len(row)
         if col.id == "status":
-            return len(status_text(row, now)) + (3 if row.status == "running" else 0)
+            # a running row's text changes with every stage and second: reserve the column's full width so the
+            # columns to its right stand still while the queue runs
+            if row.status == "running":
+                return col.max_width
+            text = status_text(row, now)
+            return max(len(text), len("Queued 59m59s")) if row.status == "queued" else len(text)
         return len(self._cell(row, col)[0])
 
     def _name_len(self, row: ExperimentRow) -> int:
