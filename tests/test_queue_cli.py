@@ -163,3 +163,21 @@ def test_claim_breaks_a_stale_lock_of_its_own_ref(qrepo: Path) -> None:
     old = time.time() - 60
     os.utime(lock, (old, old))
     assert q.store.claim(e, ProcessIdentity.current()) is not None
+
+
+def test_queued_stages_get_exptuis_python_without_an_activated_venv(qrepo: Path) -> None:
+    """`.venv/bin/exptui queue start` with the venv not on PATH: a stage's `python` is still exptui's own (the
+    one with the project's packages), as for `exptui repro`; the worker's inherited PATH must not undo that."""
+    (qrepo / "dvc.yaml").write_text(
+        "stages:\n  which:\n    cmd: python -c \"import sys; print('stage python:', sys.executable)\"\n"
+    )
+    git(qrepo, "add", "-A")
+    git(qrepo, "commit", "-q", "-m", "which python")
+    env = {k: v for k, v in os.environ.items() if k not in ("VIRTUAL_ENV", "CONDA_PREFIX")}
+    env["PATH"] = os.pathsep.join(p for p in ("/usr/local/bin", "/usr/bin", "/bin") if os.path.isdir(p))
+    base = [EXPTUI, "-C", str(qrepo)]
+    subprocess.run([*base, "run", "--queue", "-n", "which"], check=True, env=env, capture_output=True, timeout=60)
+    done = subprocess.run([*base, "queue", "start", "--wait"], env=env, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stdout + done.stderr
+    line = next(x for x in cli(qrepo, "queue", "logs", "which").stdout.splitlines() if x.startswith("stage python:"))
+    assert Path(line.split(":", 1)[1].strip()).parent == Path(sys.executable).parent

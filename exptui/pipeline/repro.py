@@ -382,8 +382,9 @@ class _Reproducer:
         # arrive in 8 KiB blocks instead of live (DVC lets stages write to the terminal directly).
         env.setdefault("PYTHONUNBUFFERED", "1")
         env.setdefault("DVC_ROOT", str(self.root))
-        _put_own_python_first(env)
         env.update(self.extra_env)
+        # after the caller's env: a queue worker passes its whole environment, PATH included
+        _put_own_python_first(env)
         env["DVC_STAGE"] = stage.address
         cwd = self.root / stage.wdir
         commands = [stage.cmd] if isinstance(stage.cmd, str) else list(stage.cmd)

@@ -330,7 +330,7 @@ class ExperimentTable(ScrollView, can_focus=True):
             if row.status == "running":
                 return col.max_width
             text = status_text(row, now)
-            return max(len(text), len("Queued 59m59s")) if row.status == "queued" else len(text)
+            return max(len(text), len("Queued 59m59s")) if row.status == "queued" and row.started else len(text)
         return len(self._cell(row, col)[0])
 
     def _name_len(self, row: ExperimentRow) -> int:
