@@ -540,6 +540,34 @@ async def test_queue_screen_starts_a_worker_kills_retries_and_removes(repo: Path
     await _start_kill_retry_remove(app, entry)
 
 
+@async_test
+async def test_queue_screen_moves_with_vim_keys_and_retries_all_failed(repo: Path) -> None:
+    """j/k move (k is not kill there), R re-queues every failed/cancelled entry, and the Params column shows
+    what differs between the entries first."""
+    from exptui.tui.screens.confirm import ConfirmScreen
+    from exptui.tui.screens.queue import QueueScreen
+    from exptui.tui.widgets.queue_table import QueueTable
+
+    app = make_app(repo)
+    entries = app.project.queue.enqueue(["train.max_depth=2,4", "train.seed=5"], name="vim")
+    for e in entries:
+        app.project.queue.kill(e.id)                    # queued -> cancelled, no worker needed
+    async with app.run_test(size=SIZE) as pilot:
+        screen = QueueScreen(app.project)
+        await app.push_screen(screen)
+        table = screen.query_one(QueueTable)
+        await wait_for(pilot, lambda: table.row_count == 2)
+        assert [table.entries[e.id].params for e in entries] == [
+            "train.max_depth=2 (+1 shared)", "train.max_depth=4 (+1 shared)"]
+        await pilot.press("j")
+        assert table.cursor_row == 1
+        await pilot.press("k")
+        assert table.cursor_row == 0 and not isinstance(app.screen, ConfirmScreen)
+        await pilot.press("R")
+        await wait_for(pilot, lambda: all(table.entries[e.id].status == "queued" for e in entries), timeout=15)
+        assert [e.status for e in app.project.queue.entries()] == ["queued", "queued"]
+
+
 async def _start_kill_retry_remove(app: ExptuiApp, entry: Any) -> None:
     from textual.widgets import Input
 
@@ -561,7 +589,7 @@ async def _start_kill_retry_remove(app: ExptuiApp, entry: Any) -> None:
         first = str(table.get_row(entry.id)[3])
         await pilot.pause(2.2)                           # elapsed time ticks while it runs
         assert str(table.get_row(entry.id)[3]) not in ("", first)
-        await pilot.press("k")
+        await pilot.press("K")
         await wait_for(pilot, lambda: isinstance(app.screen, ConfirmScreen))
         await pilot.press("y")
         await wait_for(pilot, lambda: table.entries[entry.id].status in ("cancelled", "crashed"), timeout=60)

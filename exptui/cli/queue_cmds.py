@@ -29,15 +29,6 @@ def _elapsed(seconds: float | None) -> str:
     return f"{h}:{m:02d}:{s:02d}" if h else f"{m}:{s:02d}"
 
 
-def _params_text(entry: Any) -> str:
-    parts = []
-    for file, values in (entry.overrides or {}).items():
-        prefix = "" if file == "params.yaml" else f"{file}:"
-        for key, value in values.items():
-            parts.append(f"{prefix}{key}" if key.startswith("~") and value is None else f"{prefix}{key}={value}")
-    return " ".join(parts)
-
-
 @click.group()
 def queue() -> None:
     """Queue experiments and run them with a pool of workers (see `exptui run --queue`)."""
@@ -121,16 +112,20 @@ def status(ctx: click.Context, as_json: bool) -> None:
     click.echo(f"{head} · {len(workers)} worker{'s' if len(workers) != 1 else ''}")
     if not entries:
         return
+    from exptui.query.overrides import summarize
+
     rows = [("NAME", "STATUS", "STAGE", "ELAPSED", "PARAMS", "INFO")]
     rank = {s: i for i, s in enumerate(order)}
-    for e in sorted(entries, key=lambda e: (rank.get(e.status, 9), e.id)):
+    entries = sorted(entries, key=lambda e: (rank.get(e.status, 9), e.id))
+    params = summarize([e.overrides for e in entries])
+    for e, params_text in zip(entries, params):
         if e.status == "running":
             elapsed = _elapsed(now - e.started) if e.started else ""
             info = f"attempt {e.attempt}" if e.attempt > 1 else ""
         else:  # a finished entry shows how long it ran, as the dashboard's queue view does
             elapsed = _elapsed(e.done.duration) if e.done and e.done.duration is not None else ""
             info = e.reason or (e.exp_ref.rsplit("/", 1)[-1] if e.exp_ref else "")
-        rows.append((e.name, e.status, e.stage or "", elapsed, _params_text(e), info))
+        rows.append((e.name, e.status, e.stage or "", elapsed, params_text, info))
     widths = [max(len(r[i]) for r in rows) for i in range(5)]
     # one write: 1,000 rows echoed one by one are 1,000 syscalls when stdout is unbuffered (PYTHONUNBUFFERED)
     click.echo("\n".join("  ".join(c.ljust(w) for c, w in zip(r[:5], widths)) + ("  " + r[5] if r[5] else "")

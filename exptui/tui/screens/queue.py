@@ -18,8 +18,8 @@ POLL_SECONDS = 0.5
 FULL_RELOAD_SECONDS = 5.0   # re-read even without a token change, to catch heartbeats going stale
 
 
-def _call(project: Any, method: str, *args: Any) -> Any:
-    return getattr(project.queue, method)(*args)
+def _call(project: Any, method: str, *args: Any, **kwargs: Any) -> Any:
+    return getattr(project.queue, method)(*args, **kwargs)
 
 
 class QueueScreen(Screen[None]):
@@ -31,11 +31,12 @@ class QueueScreen(Screen[None]):
         Binding("escape", "app.pop_screen", "Back"),
         Binding("s", "start", "Start workers"),
         Binding("S", "stop", "Stop"),
-        Binding("k", "kill", "Kill"),
+        Binding("K", "kill", "Kill"),            # capital: `k` moves up, as everywhere else
         Binding("r", "retry", "Retry"),
+        Binding("R", "retry_all", "Retry all failed"),
         Binding("x", "remove", "Remove"),
         Binding("l", "log", "Log"),
-        Binding("R", "reload", "Reload", show=False),
+        Binding("ctrl+r", "reload", "Reload", show=False),
     ]
 
     def __init__(self, project: Any) -> None:
@@ -59,7 +60,11 @@ class QueueScreen(Screen[None]):
 
     def _read(self) -> tuple[list[QueueRow], int]:
         """Entries and live worker count (runs in the worker thread)."""
-        rows = [QueueRow.of(e) for e in _call(self.project, "entries")]
+        from exptui.query.overrides import summarize
+
+        entries = list(_call(self.project, "entries"))
+        params = summarize([getattr(e, "overrides", None) for e in entries])
+        rows = [QueueRow.of(e, text) for e, text in zip(entries, params)]
         try:
             workers = len(_call(self.project, "workers"))
         except Exception:  # noqa: BLE001 - worker count is decoration; the table matters
@@ -119,14 +124,14 @@ class QueueScreen(Screen[None]):
             self.notify("no queue entry under the cursor", severity="warning")
         return row
 
-    def _run(self, what: str, method: str, *args: Any) -> None:
-        self._act(what, method, args)
+    def _run(self, what: str, method: str, *args: Any, **kwargs: Any) -> None:
+        self._act(what, method, args, kwargs)
 
     @work(thread=True, group="queue-actions")
-    def _act(self, what: str, method: str, args: tuple[Any, ...]) -> None:
+    def _act(self, what: str, method: str, args: tuple[Any, ...], kwargs: dict[str, Any]) -> None:
         """Queue operations touch git and processes: run them off the UI thread, report in one line."""
         try:
-            result = _call(self.project, method, *args)
+            result = _call(self.project, method, *args, **kwargs)
         except Exception as exc:  # noqa: BLE001 - ExptuiError and friends carry a user-facing message
             self.app.call_from_thread(self.notify, f"{what} failed: {exc}", severity="error")
             return
@@ -185,12 +190,19 @@ class QueueScreen(Screen[None]):
             return
         self._run(f"re-queued {row.name}", "retry", row.key)
 
+    def action_retry_all(self) -> None:
+        retryable = [r for r in self.query_one(QueueTable).entries.values() if r.status in TERMINAL - {"success", "done"}]
+        if not retryable:
+            self.notify("nothing to retry: no failed, crashed or cancelled entries", severity="warning")
+            return
+        self._run("re-queued every failed, crashed or cancelled entry", "retry", failed=True)
+
     def action_remove(self) -> None:
         row = self._current()
         if row is None:
             return
         if row.status == "running":
-            self.notify(f"{row.name} is running: kill it first (k)", severity="warning")
+            self.notify(f"{row.name} is running: kill it first (K)", severity="warning")
             return
         from exptui.tui.screens.confirm import ConfirmScreen
 

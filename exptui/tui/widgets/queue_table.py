@@ -12,6 +12,7 @@ from datetime import datetime
 from typing import Any
 
 from rich.text import Text
+from textual.binding import Binding
 from textual.widgets import DataTable
 
 STATUS_STYLES: dict[str, str] = {
@@ -55,20 +56,6 @@ def format_elapsed(seconds: float | None) -> str:
     return f"{hours}:{minutes:02d}:{secs:02d}" if hours else f"{minutes}:{secs:02d}"
 
 
-def _params_text(overrides: Any) -> str:
-    if isinstance(overrides, dict):
-        flat: list[str] = []
-        for key, value in overrides.items():
-            if isinstance(value, dict):
-                flat.extend(f"{k}={v}" for k, v in value.items())
-            else:
-                flat.append(f"{key}={value}")
-        return " ".join(flat)
-    if isinstance(overrides, (list, tuple)):
-        return " ".join(str(o) for o in overrides)
-    return "" if overrides is None else str(overrides)
-
-
 @dataclass(frozen=True)
 class QueueRow:
     """What the table shows of one queue entry (read from whatever the queue manager returns)."""
@@ -86,7 +73,11 @@ class QueueRow:
     baseline: str
 
     @classmethod
-    def of(cls, entry: Any) -> QueueRow:
+    def of(cls, entry: Any, params: str | None = None) -> QueueRow:
+        """`params`: the text for the Params column (`exptui.query.overrides.summarize` of all entries shown);
+        by default all of this entry's overrides."""
+        from exptui.query.overrides import full_text
+
         key = str(_get(entry, "id", "entry_id", "queue_id", "key", "name"))
         facts = _get(entry, "facts")
         error = _get(entry, "error", "reason") or (getattr(facts, "error", None) if facts else None)
@@ -98,7 +89,7 @@ class QueueRow:
             started=_epoch(_get(entry, "started", "started_at")),
             finished=_epoch(_get(entry, "finished", "finished_at", "ended")),
             created=_epoch(_get(entry, "created", "created_at", "queued_at")),
-            params=_params_text(_get(entry, "overrides", "params_overrides", "params")),
+            params=full_text(_get(entry, "overrides")) if params is None else params,
             info=str(error or _get(entry, "worker", "host") or ""),
             rev=str(_get(entry, "rev", "snapshot", "commit") or ""),
             baseline=str(_get(entry, "baseline", "baseline_rev") or ""),
@@ -130,6 +121,13 @@ class QueueTable(DataTable):
     DEFAULT_CSS = """
     QueueTable { height: 1fr; }
     """
+
+    BINDINGS = [  # vim moves, as on the experiments table (DataTable binds the arrows and home/end)
+        Binding("j", "cursor_down", "Down", show=False),
+        Binding("k", "cursor_up", "Up", show=False),
+        Binding("g", "scroll_top", "Top", show=False),
+        Binding("G", "scroll_bottom", "Bottom", show=False),
+    ]
 
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(cursor_type="row", zebra_stripes=True, **kwargs)
