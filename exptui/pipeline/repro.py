@@ -449,8 +449,15 @@ class _Reproducer:
             hashed[out.path] = current
             outs.append(_hash_info(out.path, current))
             if out.cache:
-                self.ws.cache.save(path, current)
-                self.ws.cache.link_saved(path, current, self.ws.state)  # cache.type symlink/hardlink, as DVC
+                try:
+                    self.ws.cache.save(path, current)
+                    self.ws.cache.link_saved(path, current, self.ws.state)  # cache.type symlink/hardlink, as DVC
+                except OSError as exc:  # disk full, quota, read-only cache: say what was being saved, and where
+                    raise PipelineError(
+                        f"stage '{stage.address}': could not save output '{repo_path(stage, out.path)}' to the "
+                        f"cache {self.ws.cache.cache_dir}: {exc.strerror or exc} (free space there and run again; "
+                        "dvc.lock was not changed)"
+                    ) from exc
         inputs = self._current_inputs(stage)
         if inputs is None:
             raise _failed(f"stage '{stage.address}': a dependency disappeared while the stage ran")
