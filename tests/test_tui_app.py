@@ -18,6 +18,7 @@ from typing import Any, Callable
 import pytest
 import yaml
 
+from dvc_compat.config import init_dvc_dir
 from tests.conftest import TEST_GIT_ENV, git, scoped_env, set_dotted
 
 pytest.importorskip("textual")
@@ -185,7 +186,10 @@ async def test_empty_repo_says_what_to_do(git_repo: Path) -> None:
     async with app.run_test(size=(80, 24)) as pilot:
         await loaded(app, pilot)
         hint = app.main.query_one("#empty-hint")
-        assert hint.display and "No dvc.yaml here" in str(hint.render())
+        assert hint.display and "run `exptui init`" in str(hint.render())
+        init_dvc_dir(git_repo)
+        app.main.set_rows(app.main.all_rows)
+        assert "No dvc.yaml here" in str(hint.render())
         (git_repo / "dvc.yaml").write_text("stages: {}\n")
         app.main.set_rows(app.main.all_rows)
         assert "No experiments yet" in str(hint.render())

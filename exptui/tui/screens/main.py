@@ -192,7 +192,10 @@ class MainScreen(Screen[None]):
         if not empty:
             hint.display = False
             return
-        if (self.repo_root / "dvc.yaml").is_file():
+        if not (self.repo_root / ".dvc").is_dir():  # a file system check, not git: allowed in the TUI
+            text = ("This git repo is not a DVC repository yet: run `exptui init` (or `dvc init`), write the stages "
+                    "in dvc.yaml, then `exptui repro`. Or take the tour: exptui demo /tmp/exptui-demo")
+        elif (self.repo_root / "dvc.yaml").is_file():
             text = ("No experiments yet. Press e to queue a sweep, then Q and s to start workers; or run one "
                     "from the shell: exptui run -S 'section.param=value'")
         else:
