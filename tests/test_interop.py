@@ -471,6 +471,82 @@ def test_dvcs_failed_queue_runs_are_listed_as_failed(dvc_made: DvcMade, tmp_path
     assert ours[0]["params"]["cfg.json"] == {"train.lr": "abc"}
 
 
+WAIT_PY = """\
+import json, os, time, yaml
+lr = yaml.safe_load(open("params.yaml"))["lr"]
+marks = {marks!r}
+open(os.path.join(marks, "started-%s" % lr), "w").close()
+deadline = time.time() + 120
+while not os.path.exists(os.path.join(marks, "go")) and time.time() < deadline:
+    time.sleep(0.1)
+json.dump({{"acc": lr}}, open("m.json", "w"))
+"""
+
+
+@pytest.mark.parametrize("how", ["temp", "queue"])
+def test_dvc_queue_runs_show_as_running_while_they_run(tmp_path: Path, how: str) -> None:
+    """`dvc exp run --temp` and `dvc queue start` runs: listed as running with their params while they run (a run
+    leaves DVC's stash when it starts, only its executor info file tells), then as the experiment they recorded;
+    the stale info files DVC leaves behind are not mistaken for runs."""
+    import time
+
+    marks = tmp_path / "marks"
+    marks.mkdir()
+    repo = tmp_path / "repo"
+    repo.mkdir()
+    git(repo, "init", "-q", "-b", "main")
+    dvc(repo, "init", "-q")
+    (repo / "wait.py").write_text(WAIT_PY.format(marks=str(marks)))
+    (repo / "params.yaml").write_text("lr: 0.1\n")
+    (repo / "dvc.yaml").write_text("stages:\n  train:\n    cmd: python wait.py\n    deps: [wait.py]\n"
+                                   "    params: [lr]\n    metrics:\n      - m.json:\n          cache: false\n")
+    git(repo, "add", "-A")
+    git(repo, "commit", "-q", "-m", "pipeline")
+    background = None
+    if how == "temp":
+        background = subprocess.Popen([DVC, "exp", "run", "--temp", "-n", "live", "-S", "lr=0.5"], cwd=repo,
+                                      stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    else:
+        dvc(repo, "exp", "run", "-q", "--queue", "-n", "live", "-S", "lr=0.5")
+        # not through `dvc()`: the celery worker it spawns inherits captured pipes and holds them open
+        subprocess.run([DVC, "queue", "start", "-q", "-j", "1"], cwd=repo, check=True, timeout=120,
+                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + 180
+        while not (marks / "started-0.5").exists():
+            assert time.monotonic() < deadline, f"dvc's {how} run did not start in 180 s"
+            time.sleep(0.2)
+        ours = {r["name"]: r for r in json.loads(exptui(repo, "show", "--json").stdout)}
+        assert ours["live"]["status"] == "running" and ours["live"]["kind"] == "queued"
+        assert ours["live"]["params"] == {"params.yaml": {"lr": 0.5}} and ours["live"]["metrics"] == {}
+        theirs = json.loads(dvc(repo, "exp", "show", "--json").stdout)
+        states = {rev["name"]: (exp.get("executor") or {}).get("state")
+                  for entry in theirs for exp in entry.get("experiments") or [] for rev in exp["revs"]}
+        assert states.get("live") == "running"                       # dvc says the same
+        (marks / "go").touch()
+        while not [r for r in git(repo, "for-each-ref", "--format=%(refname)", "refs/exps/").split()
+                   if r.endswith("/live") and r.count("/") == 4]:                  # refs/exps/ab/cdef.../live
+            assert time.monotonic() < deadline, f"dvc's {how} run did not finish in 180 s"
+            time.sleep(0.2)
+        if background is not None:
+            assert background.wait(timeout=120) == 0
+    finally:
+        (marks / "go").touch()
+        if background is not None and background.poll() is None:
+            background.kill()
+        if how == "queue":
+            dvc(repo, "queue", "stop", check=False)
+    deadline = time.monotonic() + 60
+    while True:  # the recorded experiment replaces the running row once dvc cleaned the run's checkout up
+        rows = [r for r in json.loads(exptui(repo, "show", "--json").stdout) if r["name"] == "live"]
+        if [r["status"] for r in rows] == ["success"] or time.monotonic() > deadline:
+            break
+        time.sleep(0.5)
+    assert [(r["kind"], r["status"], r["metrics"]) for r in rows] == [
+        ("experiment", "success", {"m.json": {"acc": 0.5}})]
+    assert list((repo / ".dvc" / "tmp" / "exps").rglob("*.run"))  # the stale info files are still there
+
+
 def test_unreadable_params_or_metrics_are_error_cells_like_dvcs(dvc_made: DvcMade, tmp_path: Path) -> None:
     """A malformed YAML metrics file committed by `dvc exp save`, and a DVC-cached metrics file whose cache is gone:
     an error for that file only, in both tools, the rest of the row intact."""

@@ -247,6 +247,8 @@ class ExperimentIndex:
         queued_shas = {sha for sha, *_rest in dvc_queued}
         dvc_queued += [e for e in self._dvc_queue_entries(refs.dvc_failed, DVC_FAILED_REF, "failed")
                        if e[0] not in queued_shas]  # an entry still in the stash has not run: it is queued
+        dvc_started = self._dvc_running_entries({sha for sha, *_rest in dvc_queued})
+        dvc_queued += [(sha, base, base, name, "running") for sha, (base, name, _t) in dvc_started.items()]
 
         baselines: list[str] = []
         if head is not None:
@@ -318,6 +320,8 @@ class ExperimentIndex:
                 row.errors = {f: e for f, e in row.errors.items()
                               if not any(f == m or f.startswith(m + "/") for m in mfiles)}
                 row.queue_id = f"dvc:{sha}"
+                if status == "running":
+                    row.started = dvc_started[sha][2]
                 rows.append(row)
             rows.extend(queue_rows.pop(b, ()))
         for rest in queue_rows.values():  # entries of baselines not shown (e.g. an old commit) still show
@@ -365,6 +369,51 @@ class ExperimentIndex:
             out.append((new, fields_[0], fields_[1], fields_[2], status))
         out.reverse()  # newest first
         return out
+
+    def _dvc_running_entries(self, known: set[str]) -> dict[str, tuple[str, str, float]]:
+        """DVC queue runs in progress (`dvc queue start`, `dvc exp run --temp`): stash sha -> (baseline, name,
+        started), read-only.
+
+        A run leaves the stash when it starts, so only its executor info file tells about it:
+        `.dvc/tmp/exps/run/<stash sha>/<stash sha>.run` (celery) or `.dvc/tmp/exps/standalone/run/...` (--temp),
+        JSON with `baseline_rev`, `name`, `root_dir` and a `status` (0 pending .. 2 running, 3 success, 4 failed,
+        5 cancelled, 6 finished). As in DVC's own `iter_active`, a run is active while its status is at most
+        success and its temporary checkout (`root_dir`) still exists; a stale file (its checkout removed) is not.
+        The same run may have a file in both places: the highest status wins. The stash commit itself stays in the
+        object store, so the row gets its params from it."""
+        import json
+        import os
+        import re
+
+        exps_tmp = self.git.root / ".dvc" / "tmp" / "exps"
+        found: dict[str, tuple[int, str, str, str, float]] = {}
+        for pid_dir in (exps_tmp / "run", exps_tmp / "standalone" / "run"):
+            try:
+                names = os.listdir(pid_dir)
+            except OSError:
+                continue
+            for rev in names:
+                if not re.fullmatch(r"[0-9a-f]{40}", rev) or rev in known:
+                    continue  # `workspace` (a `dvc exp run` in the workspace) is not a queue entry
+                info_path = pid_dir / rev / f"{rev}.run"
+                try:
+                    info = json.loads(info_path.read_text(encoding="utf-8"))
+                    started = (pid_dir / rev).stat().st_mtime
+                except (OSError, ValueError):
+                    continue
+                if not isinstance(info, dict):
+                    continue
+                status = info.get("status", 0)
+                status = status if isinstance(status, int) else 0
+                prev = found.get(rev)
+                if prev is None or status > prev[0]:
+                    found[rev] = (status, str(info.get("baseline_rev") or ""), str(info.get("name") or ""),
+                                  str(info.get("root_dir") or ""), min(started, prev[4]) if prev else started)
+        running: dict[str, tuple[str, str, float]] = {}
+        for rev, (status, baseline, name, root_dir, started) in found.items():
+            if status <= 3 and root_dir and os.path.isdir(root_dir) and re.fullmatch(r"[0-9a-f]{40}", baseline):
+                running[rev] = (baseline, name, started)
+        return running
 
     def _exptui_queue_rows(self, names: dict[str, str]) -> list[ExperimentRow]:
         """Entries of exptui's own queue (not yet finished), if the queue module is installed."""
