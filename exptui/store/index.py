@@ -248,6 +248,8 @@ class ExperimentIndex:
         dvc_queued += [e for e in self._dvc_queue_entries(refs.dvc_failed, DVC_FAILED_REF, "failed")
                        if e[0] not in queued_shas]  # an entry still in the stash has not run: it is queued
         dvc_started = self._dvc_running_entries({sha for sha, *_rest in dvc_queued})
+        recorded = {(baseline, name) for _ref, _sha, baseline, name in refs.exps}
+        dvc_started = {sha: v for sha, v in dvc_started.items() if (v[0], v[1]) not in recorded}  # done, file stale
         dvc_queued += [(sha, base, base, name, "running") for sha, (base, name, _t) in dvc_started.items()]
 
         baselines: list[str] = []
@@ -379,8 +381,9 @@ class ExperimentIndex:
         JSON with `baseline_rev`, `name`, `root_dir` and a `status` (0 pending .. 2 running, 3 success, 4 failed,
         5 cancelled, 6 finished). As in DVC's own `iter_active`, a run is active while its status is at most
         success and its temporary checkout (`root_dir`) still exists; a stale file (its checkout removed) is not.
-        The same run may have a file in both places: the highest status wins. The stash commit itself stays in the
-        object store, so the row gets its params from it."""
+        The same run may have a file in both places: the highest status wins. A run whose experiment is already
+        recorded under its baseline is over, whatever its file says. The stash commit itself stays in the object
+        store, so the row gets its params from it."""
         import json
         import os
         import re
@@ -401,8 +404,8 @@ class ExperimentIndex:
                     started = (pid_dir / rev).stat().st_mtime
                 except (OSError, ValueError):
                     continue
-                if not isinstance(info, dict):
-                    continue
+                if not isinstance(info, dict) or info.get("location") == "workspace":
+                    continue  # a `dvc exp run` in the workspace leaves a file at status 1 for good: not a queue run
                 status = info.get("status", 0)
                 status = status if isinstance(status, int) else 0
                 prev = found.get(rev)
