@@ -41,10 +41,20 @@ def queue() -> None:
               help="Wait for the workers to empty the queue (Ctrl-C: stop the running stages; twice: kill "
                    "them), or leave them running in the background.")
 @click.option("--timeout", type=float, default=None, help="Per-stage timeout in seconds.")
+@click.option("--dask", "dask_address", metavar="ADDRESS", default=None,
+              help="Run the queued entries on a Dask cluster instead: a scheduler address (tcp://host:8786; the "
+                   "repo must be at the same path on its workers) or 'local' for a LocalCluster of -j workers. "
+                   "Always waits.")
 @click.pass_context
-def start(ctx: click.Context, jobs: int, wait: bool, timeout: float | None) -> None:
+def start(ctx: click.Context, jobs: int, wait: bool, timeout: float | None, dask_address: str | None) -> None:
     """Start workers that run queued experiments until the queue is empty."""
     mgr = _manager(ctx)
+    if dask_address is not None:
+        interrupted = _start_on_dask(mgr, dask_address, jobs, timeout)
+        if interrupted is None:
+            return
+        _report(mgr, interrupted)
+        return
     workers = mgr.start(jobs=jobs, detach=True, timeout=timeout)
     if not workers:
         click.echo("nothing queued (queue experiments with: exptui run --queue -S key=v1,v2)")
@@ -53,7 +63,41 @@ def start(ctx: click.Context, jobs: int, wait: bool, timeout: float | None) -> N
     if not wait:
         click.echo("follow with: exptui queue status / exptui queue logs NAME -f")
         return
-    interrupted = mgr.wait(workers)
+    _report(mgr, mgr.wait(workers))
+
+
+def _start_on_dask(mgr: Any, address: str, jobs: int, timeout: float | None) -> bool | None:
+    """Submit every queued entry to Dask and wait; Ctrl-C cancels (stages stopped gracefully, pending tasks
+    dropped: those entries stay queued). Returns whether interrupted, or None when nothing was queued."""
+    from exptui.execution.dask_executor import DaskExecutor
+
+    mgr.recover()
+    queued = [e for e in mgr.store.entries(with_run_info=False) if e.status == "queued"]
+    if not queued:
+        click.echo("nothing queued (queue experiments with: exptui run --queue -S key=v1,v2)")
+        return None
+    executor = DaskExecutor(mgr.root, address, jobs=jobs, timeout=timeout)
+    interrupted = False
+    try:
+        n = executor.workers()
+        click.echo(f"sent {len(queued)} entr{'ies' if len(queued) != 1 else 'y'} to the Dask scheduler at "
+                   f"{executor.address} ({n} worker{'s' if n != 1 else ''})")
+        for entry in queued:
+            executor.submit(entry)
+        try:
+            executor.wait()
+        except KeyboardInterrupt:
+            interrupted = True
+            click.echo("stopping running stages...", err=True)
+            executor.shutdown(wait=True, cancel_running=True)
+    finally:
+        if not interrupted:
+            executor.shutdown(wait=False)
+    return interrupted
+
+
+def _report(mgr: Any, interrupted: bool) -> None:
+    """The one summary line after a waited-for run, and the exit code (130 on Ctrl-C, 1 if any failed)."""
     entries = mgr.store.entries(with_run_info=False)
     counts: dict[str, int] = {}
     for e in entries:

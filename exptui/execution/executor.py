@@ -9,27 +9,14 @@ Two ways to drain the queue exist, and both run the same code (`Worker.run_claim
   time; each process still claims its entry with the create-only claim ref, so an executor racing the pull
   workers (or another executor) can never run an entry twice.
 
-Plugging in Dask (``pip install exptui[dask]``), without changing anything else::
+`exptui.execution.dask_executor.DaskExecutor` is the second implementation (``pip install 'exptui[dask]'``,
+``exptui queue start --dask ADDRESS``): each entry becomes one Dask task that starts one ordinary worker process
+for that entry, so claims, heartbeats, stage ownership and recording are the same code on every executor.
 
-    class DaskExecutor:
-        def __init__(self, repo, address):              # Client(address) or Client(LocalCluster())
-            self.client = distributed.Client(address); self.repo = repo; self.futures = {}
-        def submit(self, entry):
-            # allowed-failures=0 on the cluster: a dead worker must not re-run the stage behind our back;
-            # our recover() marks the entry crashed from its stale heartbeat and the user decides to retry.
-            self.futures[entry.id] = self.client.submit(run_one_entry, self.repo, entry.id, pure=False,
-                                                        key=f"exptui-{entry.id}")
-        def cancel(self, entry_id):
-            # Dask cannot interrupt running code: use the queue's cancel flag, which the entry's heartbeat
-            # thread polls and turns into SIGTERM -> grace -> SIGKILL of the stage's process group.
-            QueueStore(Git(self.repo)).state.request_cancel(entry_id); return True
-        ...
-    def run_one_entry(repo, entry_id):      # runs inside the dask worker process
-        return Worker(repo).loop(only=[entry_id], max_entries=1)
-
-A remote worker needs the repository (shared filesystem) or, for a different machine, a ``git init`` + ``git
-fetch`` of the pinned ``refs/exptui/queue/<id>`` instead of the shared clone (isolated.make_run_dir is the one
-place to change), and it returns its result with a fetch of the experiment commit.
+A remote worker needs the repository at the same path (one machine, or a shared filesystem). For machines without
+one, the next step is a ``git init`` + ``git fetch`` of the pinned ``refs/exptui/queue/<id>`` instead of the shared
+clone (isolated.make_run_dir is the one place to change), returning the result with a fetch of the experiment
+commit.
 """
 from __future__ import annotations
 
