@@ -23,6 +23,8 @@ Workloads (wall times, Python startup included):
                       (aim: within 1.3x)
   sleep 8 on 2        the same sweep shape on a one-stage pipeline that sleeps 2 s: the queue's own scheduling
                       without CPU contention (on 2 shared cores two CPU-bound stages slow each other down)
+  dask (--dask)       the same 8-on-2 sweep through `exptui queue start --dask local -j 2`: a LocalCluster of two
+                      worker processes is started, each entry is one Dask task running one exptui worker process
   queue status        `exptui queue status` with the 9 entries in the queue, and with 1,009 (aim: < 0.2 s)
   dvc (--dvc)         `dvc exp run --queue` x 8 + `dvc queue start -j 2`, waited for, on the same repo
 
@@ -135,7 +137,8 @@ def stage_commands_time(repo: Path, env: dict[str, str], seed: int, runs: int) -
 
 
 def queue_once(repo: Path, env: dict[str, str], overrides: list[str], jobs: int,
-               cpu: list[float] | None = None, spans: list[float] | None = None) -> tuple[float, float, float]:
+               cpu: list[float] | None = None, spans: list[float] | None = None,
+               dask: bool = False) -> tuple[float, float, float]:
     """(wall time of `queue start --wait`, summed seconds of the stages that ran, summed worker time per entry)
     for the entries these overrides queue. The stage seconds come from the same run, under the same load.
     `cpu`: the CPU seconds of the run are appended to it; `spans`: the seconds from the first claim to the
@@ -144,7 +147,8 @@ def queue_once(repo: Path, env: dict[str, str], overrides: list[str], jobs: int,
     for o in overrides:
         args += ["-S", o]
     names = [line.split()[-1] for line in sh(args, repo, env).stdout.splitlines() if line.startswith("queued ")]
-    t, used = timed_cpu(lambda: sh([EXPTUI, "queue", "start", "-j", str(jobs), "--wait"], repo, env))
+    start = [EXPTUI, "queue", "start", "-j", str(jobs)] + (["--dask", "local"] if dask else ["--wait"])
+    t, used = timed_cpu(lambda: sh(start, repo, env))
     if cpu is not None:
         cpu.append(used)
     status = json.loads(sh([EXPTUI, "queue", "status", "--json"], repo, env).stdout)
@@ -181,6 +185,8 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--runs", type=int, default=3, help="repetitions of the single queued run")
     ap.add_argument("--dvc", action="store_true", help="also time DVC's queue on the same workload (slow)")
+    ap.add_argument("--dask", action="store_true",
+                    help="also run the 8-on-2 sweep with `queue start --dask local -j 2` (needs exptui[dask])")
     ap.add_argument("--keep", action="store_true", help="keep the temp repos")
     args = ap.parse_args()
 
@@ -227,6 +233,10 @@ def main() -> None:
         results[f"{k} experiments on {j} workers"] = sweep
         results[f"ideal ceil({k}/{j}) x one run"] = ideal
         results["sweep / ideal"] = sweep / ideal
+        if args.dask:
+            on_dask, _s, _w = queue_once(repo, env, [f"train.seed=range(60,{60 + k})"], j, dask=True)
+            results[f"{k} on a {j}-worker Dask LocalCluster (its start included)"] = on_dask
+            results["dask sweep / ideal"] = on_dask / ideal
         sleepy = tmp / "sleep"
         make_sleep_repo(sleepy, env)
         one = statistics.median(queue_once(sleepy, env, [f"train.lr={100 + i}"], 1)[0] for i in range(args.runs))
