@@ -398,6 +398,26 @@ async def test_help_lists_bindings_and_q_quits(repo: Path) -> None:
 
 
 @async_test
+async def test_help_on_the_queue_view_explains_the_queue_view_first(repo: Path) -> None:
+    from exptui.tui.screens.queue import QueueScreen
+
+    app = make_app(repo)
+    async with app.run_test(size=SIZE) as pilot:
+        await loaded(app, pilot)
+        await pilot.press("Q")
+        await pilot.pause()
+        assert isinstance(app.screen, QueueScreen)
+        await pilot.press("question_mark")
+        await pilot.pause()
+        assert isinstance(app.screen, HelpScreen) and app.screen.context == "Queue view"
+        keys = dict((description, k) for k, description in app.screen.context_keys)
+        assert keys["Kill"] == "K" and keys["Retry all failed"] == "R" and keys["Start workers"] == "s"
+        assert "j" in keys["Down"].split() and "k" in keys["Up"].split()
+        await pilot.press("escape")
+        assert isinstance(app.screen, QueueScreen)
+
+
+@async_test
 async def test_keymap_file_remaps_a_binding(repo: Path, tmp_path: Path) -> None:
     from exptui.tui.config import ConfigError, load_keymap
 

@@ -191,8 +191,15 @@ class ExptuiApp(App[None]):
     def action_help(self) -> None:
         from exptui.tui.screens.help import HelpScreen
 
-        if not isinstance(self.screen, HelpScreen):
+        if isinstance(self.screen, HelpScreen):
+            return
+        if self.screen is self.main or getattr(self.screen, "is_modal", False):
             self.push_screen(HelpScreen())
+            return
+        from exptui.tui.screens.help import screen_keys
+
+        title = getattr(self.screen, "HELP_TITLE", type(self.screen).__name__.removesuffix("Screen"))
+        self.push_screen(HelpScreen(f"{title} view", screen_keys(self, self.screen)))
 
     def _owned_workers_running(self) -> bool:
         if not self.workers_started_here:

@@ -93,12 +93,44 @@ IDS_MIN_WIDTH = 118
 TWO_COLUMNS_MIN_WIDTH = 72
 
 
+def screen_keys(app, screen) -> list[tuple[str, str]]:
+    """(keys, description) of what `screen` (a view other than the dashboard) binds right now, its focused widget
+    included, in binding order: `?` on the queue view should explain the queue view first."""
+    merged: dict[tuple[str, str], list[str]] = {}
+    for key, active in screen.active_bindings.items():
+        binding = active.binding
+        if not binding.description or binding.action in ("app.help", "help", "app.command_palette"):
+            continue
+        if active.node is app:  # app-wide keys are in the sections below
+            continue
+        label = app.get_key_display(Binding(key, binding.action))
+        keys = merged.setdefault((binding.action, binding.description), [])
+        if label not in keys:
+            keys.append(label)
+    return [(" ".join(keys), description) for (_action, description), keys in merged.items()]
+
+
 class HelpScreen(ModalScreen[None]):
     BINDINGS: ClassVar[list[Binding]] = [Binding("escape,q,question_mark,f1", "dismiss", "Close", show=False)]
+
+    def __init__(self, context: str | None = None, context_keys: list[tuple[str, str]] | None = None) -> None:
+        super().__init__()
+        self.context = context
+        self.context_keys = context_keys or []
 
     def compose(self) -> ComposeResult:
         with VerticalScroll(id="help", classes="dialog"):
             yield Label("exptui · keys", classes="dialog-title")
+            if self.context_keys:
+                here = Table.grid(padding=(0, 1))
+                here.add_column(justify="right", style="bold", min_width=9)
+                here.add_column()
+                here.add_row(Text(self.context or "This view", style="bold underline", justify="left"), "")
+                for keys, description in self.context_keys:
+                    here.add_row(keys, description)
+                here.add_row("", "")
+                yield Static(here, id="help-context")
+                yield Label("Dashboard", classes="dialog-title")
             yield Static(self._table(), id="help-table")
             yield Static("Remap any key by its id in ~/.config/exptui/keys.toml ([keys] \"main.filter\" = \"f\")."
                          "  esc closes.", classes="dialog-hint", markup=False)
