@@ -96,12 +96,17 @@ TWO_COLUMNS_MIN_WIDTH = 72
 def screen_keys(app, screen) -> list[tuple[str, str]]:
     """(keys, description) of what `screen` (a view other than the dashboard) binds right now, its focused widget
     included, in binding order: `?` on the queue view should explain the queue view first."""
+    def own(node) -> set[tuple[str, str]]:  # what the class itself declares, not Textual's generic widget keys
+        declared = type(node).__dict__.get("BINDINGS", [])
+        return {(b.action, b.description) for b in declared if isinstance(b, Binding)}
+
+    wanted = own(screen) | (own(screen.focused) if screen.focused is not None else set())
     merged: dict[tuple[str, str], list[str]] = {}
     for key, active in screen.active_bindings.items():
         binding = active.binding
-        if not binding.description or binding.action in ("app.help", "help", "app.command_palette"):
+        if (binding.action, binding.description) not in wanted or not binding.description:
             continue
-        if active.node is app:  # app-wide keys are in the sections below
+        if binding.action in ("app.help", "help"):
             continue
         label = app.get_key_display(Binding(key, binding.action))
         keys = merged.setdefault((binding.action, binding.description), [])
