@@ -26,7 +26,7 @@ EXPTUI = str(Path(sys.executable).parent / "exptui")
 @pytest.fixture
 def cluster():
     """An already running cluster, as a user's would be: the tests reach it by address only."""
-    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None,
+    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=":0",
                                   silence_logs=40) as c:
         yield c
 

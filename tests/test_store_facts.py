@@ -38,3 +38,18 @@ def test_unwritable_cache_only_costs_recomputation(tmp_path: Path, monkeypatch: 
     blocker.write_text("")
     monkeypatch.setenv("XDG_CACHE_HOME", str(blocker))  # a file: the cache dir can't be made
     assert facts.packages_digest.__wrapped__() == facts._compute_packages_digest()
+
+
+def test_a_half_installed_package_does_not_break_the_digest(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """An empty `*.dist-info` (an interrupted pip install): the stdlib reader returns no metadata, the
+    importlib_metadata backport (imported by dask and others, and then in sys.meta_path) raises. Either way the
+    digest is computed and the broken entry left out."""
+    try:
+        import importlib_metadata  # noqa: F401 - registers its finder, the one that raises
+    except ImportError:
+        pass
+    site = tmp_path / "lib" / "site-packages"
+    (site / "broken-1.0.dist-info").mkdir(parents=True)
+    before = facts._compute_packages_digest()
+    monkeypatch.setattr(sys, "path", [*sys.path, str(site)])
+    assert facts._compute_packages_digest() == before

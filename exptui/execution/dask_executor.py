@@ -64,7 +64,7 @@ class DaskExecutor:
         try:
             if address in (None, "", "local"):
                 self.cluster = distributed.LocalCluster(
-                    n_workers=max(1, jobs), threads_per_worker=1, processes=True, dashboard_address=None,
+                    n_workers=max(1, jobs), threads_per_worker=1, processes=True, dashboard_address=":0",
                     silence_logs=40,  # logging.ERROR: the CLI prints its own summary
                 )
                 self.client = distributed.Client(self.cluster)

@@ -177,9 +177,13 @@ def _compute_packages_digest() -> str:
 
     seen = set()
     for dist in metadata.distributions():
-        name = (dist.metadata.get("Name") or "").strip().lower().replace("_", "-")
+        try:  # a half-installed package (an empty *.dist-info) must not stop an experiment from being recorded
+            name = (dist.metadata.get("Name") or "").strip().lower().replace("_", "-")
+            version = dist.version
+        except Exception:  # noqa: BLE001 - stdlib returns None there; the importlib_metadata backport raises
+            continue
         if name:
-            seen.add(f"{name}=={dist.version}")
+            seen.add(f"{name}=={version}")
     return hashlib.sha256("\n".join(sorted(seen)).encode()).hexdigest()
 
 
