@@ -7,6 +7,7 @@ own soft limit, so the stage succeeds and exptui fails while copying its 3 MB ou
 """
 from __future__ import annotations
 
+import os
 import resource
 import signal
 import subprocess
@@ -37,13 +38,7 @@ def _limited() -> None:
 
 def exptui(repo: Path, *args: str, limited: bool) -> subprocess.CompletedProcess[str]:
     return subprocess.run([EXPTUI, "-C", str(repo), *args], capture_output=True, text=True, timeout=120,
-                          preexec_fn=_limited if limited else None, env={"SHELL": "/bin/sh", **_env()})
-
-
-def _env() -> dict[str, str]:
-    import os
-
-    return {k: v for k, v in os.environ.items() if k != "SHELL"}
+                          preexec_fn=_limited if limited else None, env={**os.environ, "SHELL": "/bin/sh"})
 
 
 @pytest.fixture

@@ -176,19 +176,18 @@ def init(ctx: click.Context) -> None:
     Writes `.dvc/config`, `.dvc/.gitignore` and `.dvcignore` (byte-identical to DVC 3's) and stages them with
     `git add`, so exptui works without the `dvc` package installed. Existing files are left alone.
     """
-    import subprocess
-
-    from exptui.errors import ExptuiError
     from dvc_compat.config import init_dvc_dir
+    from exptui.errors import ExptuiError, NotAGitRepo
+    from exptui.store.git import Git, GitError
 
     start = Path((ctx.obj or {}).get("repo", ".")).resolve()
     if not start.is_dir():
         raise ExptuiError(f"'{start}' does not exist")
-    top = subprocess.run(["git", "-C", str(start), "rev-parse", "--show-toplevel"],
-                         capture_output=True, text=True)
-    if top.returncode != 0:
-        raise ExptuiError(f"'{start}' is not a git repository: run 'git init' there first, then 'exptui init'")
-    root = Path(top.stdout.strip())
+    try:
+        git = Git.discover(start)
+    except NotAGitRepo as exc:
+        raise ExptuiError(f"'{start}' is not a git repository: run 'git init' there first, then 'exptui init'") from exc
+    root = Path(git.root).resolve()
     if root != start:
         raise ExptuiError(f"'{start}' is inside the git repository '{root}': run 'exptui init' at its top level "
                           "(subdirectory DVC repos are not supported)")
@@ -196,8 +195,9 @@ def init(ctx: click.Context) -> None:
     if not created:
         click.echo(f"'{root}' is already a DVC repository: nothing to do.")
         return
-    add = subprocess.run(["git", "-C", str(root), "add", "--", *created], capture_output=True, text=True)
-    if add.returncode != 0:
-        raise ExptuiError(f"created {', '.join(created)} but 'git add' failed: {add.stderr.strip()}")
+    try:
+        git.run("add", "--", *created)
+    except GitError as exc:
+        raise ExptuiError(f"created {', '.join(created)} but 'git add' failed: {exc}") from exc
     click.echo(f"Initialized a DVC repository in {root} ({', '.join(created)}; staged with git add).\n"
                "Next: write dvc.yaml, run 'exptui repro', then 'git commit' and 'exptui run -S key=value'.")
