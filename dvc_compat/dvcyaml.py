@@ -235,18 +235,17 @@ class _Resolver:
 # --- context -------------------------------------------------------------------------------------------------
 
 
-def _deepcopy(d: Any) -> Any:
-    if isinstance(d, dict):
-        return {k: _deepcopy(v) for k, v in d.items()}
-    if isinstance(d, list):
-        return [_deepcopy(v) for v in d]
-    return d
-
-
 def _merge(into: dict, update: Mapping, path: str, sources: dict[str, str], source: str) -> None:
+    """Merge `update` into the context dict `into`, copy-on-write.
+
+    Values are shared, never deep-copied: a deep copy would expand YAML aliases (one loaded list reused a thousand
+    times becomes a thousand lists) and costs the size of every params file per stage. A nested dict is copied
+    (shallowly) just before a merge writes into it, so loaded files, other contexts and aliased values are never
+    changed in place."""
     for k, v in update.items():
         full = f"{path}{k}"
         if isinstance(into.get(k), dict) and isinstance(v, Mapping):
+            into[k] = dict(into[k])
             _merge(into[k], v, full + ".", sources, source)
         elif k in into:
             top = full.split(".", 1)[0]
@@ -254,7 +253,7 @@ def _merge(into: dict, update: Mapping, path: str, sources: dict[str, str], sour
                 f"cannot redefine '{full}' from '{source}' as it already exists in '{sources.get(top, '?')}'"
             )
         else:
-            into[k] = _deepcopy(v)
+            into[k] = v
             sources.setdefault(full.split(".", 1)[0], source)
 
 
@@ -270,7 +269,7 @@ class _Context:
 
     def clone(self) -> "_Context":
         c = _Context(self.loader)
-        c.data = _deepcopy(self.data)
+        c.data = dict(self.data)  # nested dicts are copied on write by _merge
         c.sources = dict(self.sources)
         c.imports = {k: (None if v is None else list(v)) for k, v in self.imports.items()}
         c.files = set(self.files)
@@ -344,9 +343,12 @@ class _FileLoader:
     parsing a dvc.yaml from a git tree, e.g. an experiment commit.
     """
 
-    def __init__(self, reader: Callable[[str], bytes | None] | None = None) -> None:
+    def __init__(self, reader: Callable[[str], bytes | None] | None = None, max_bytes: int | None = None,
+                 limit_hint: str = "") -> None:
         self.cache: dict[Any, Any] = {}
         self.reader = reader
+        self.max_bytes = max_bytes      # files over it (read for display) are refused, an optional one skipped
+        self.limit_hint = limit_hint
 
     def load(self, abs_path: Path, display: str, optional: bool = False) -> dict[str, Any] | None:
         cache_key = display if self.reader is not None else abs_path
@@ -358,6 +360,21 @@ class _FileLoader:
                 if optional:
                     return None
                 raise _Err(f"'{display}' does not exist")
+            data = parse_params(raw, display, params_format(display))
+        elif self.max_bytes is not None:
+            from dvc_compat.limits import read_limited
+
+            try:
+                raw = read_limited(abs_path, display, self.max_bytes, self.limit_hint)
+            except FileNotFoundError:
+                if optional:
+                    return None
+                raise _Err(f"'{display}' does not exist") from None
+            except FormatError:
+                if optional:  # the dvc.yaml's params.yaml, merged in case `${}` uses it: its own reader says why
+                    self.cache[cache_key] = None
+                    return None
+                raise
             data = parse_params(raw, display, params_format(display))
         else:
             try:
@@ -820,9 +837,13 @@ class _DvcIgnore:
         return False
 
 
-def load_project(repo_root: str | os.PathLike[str]) -> list[DvcFile]:
-    """Every dvc.yaml of the repo, parsed (params/vars files read once)."""
+def load_project(repo_root: str | os.PathLike[str], max_bytes: int | None = None,
+                 limit_hint: str = "") -> list[DvcFile]:
+    """Every dvc.yaml of the repo, parsed (params/vars files read once).
+
+    `max_bytes`: refuse params/vars files bigger than this (readers for display), `limit_hint` saying how to
+    raise the limit; a root params.yaml over it is skipped (it is shown as an error of its own)."""
     root = Path(repo_root)
     parsing = _parsing_config(root)
-    loader = _FileLoader()
+    loader = _FileLoader(max_bytes=max_bytes, limit_hint=limit_hint)
     return [load_dvcfile(root, rel, parsing, loader) for rel in find_dvcfiles(root)]

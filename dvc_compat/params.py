@@ -22,6 +22,7 @@ from typing import Any, Iterable
 from dvc_compat.errors import FormatError
 from dvc_compat.fsutil import atomic_write
 from dvc_compat.hydra_values import format_value, parse_value
+from dvc_compat.limits import check_depth, depth_error
 from dvc_compat.yamlio import load_yaml, rt_dumps, rt_load
 
 __all__ = [
@@ -67,17 +68,22 @@ def load_params(path: str | os.PathLike[str], display: str | None = None) -> dic
 
 
 def parse_params(data: bytes | str, display: str, fmt: str = "yaml") -> dict[str, Any]:
-    """Parse the bytes of a params file (e.g. a blob read from git) in the given format."""
+    """Parse the bytes of a params file (e.g. a blob read from git) in the given format.
+
+    This is the one reader of params and metrics data: every format is held to the bounds of
+    `dvc_compat.limits` (YAML by `load_yaml`, the others by `check_depth` on the parsed value)."""
     if fmt == "yaml":
         result = load_yaml(data, display)
-    elif fmt == "json":
-        result = _parse_json(data, display)
-    elif fmt == "toml":
-        result = _parse_toml(data, display)
-    elif fmt == "py":
-        result = _parse_py(data, display)
     else:
-        raise ValueError(f"unknown params format {fmt!r}")
+        if fmt == "json":
+            result = _parse_json(data, display)
+        elif fmt == "toml":
+            result = _parse_toml(data, display)
+        elif fmt == "py":
+            result = _parse_py(data, display)
+        else:
+            raise ValueError(f"unknown params format {fmt!r}")
+        check_depth(result, display)
     if result is None:
         return {}
     if not isinstance(result, dict):
@@ -99,6 +105,10 @@ def _parse_json(data: bytes | str, display: str) -> Any:
         return json.loads(_text(data, display)) or {}
     except json.JSONDecodeError as exc:
         raise FormatError(display, f"invalid JSON: {exc.msg} (column {exc.colno})", line=exc.lineno) from None
+    except RecursionError:  # the C scanner gives up near 1,000 levels
+        raise depth_error(display) from None
+    except ValueError as exc:  # e.g. an integer of more than 4,300 digits
+        raise FormatError(display, f"invalid JSON: {_value_error(exc)}") from None
 
 
 def _parse_toml(data: bytes | str, display: str) -> Any:
@@ -106,6 +116,8 @@ def _parse_toml(data: bytes | str, display: str) -> Any:
 
     try:
         return tomllib.loads(_text(data, display))
+    except RecursionError:
+        raise depth_error(display) from None
     except tomllib.TOMLDecodeError as exc:
         msg = str(exc)
         line = None
@@ -116,6 +128,16 @@ def _parse_toml(data: bytes | str, display: str) -> Any:
             except ValueError:
                 pass
         raise FormatError(display, f"invalid TOML: {msg}", line=line) from None
+    except ValueError as exc:  # e.g. an integer of more than 4,300 digits
+        raise FormatError(display, f"invalid TOML: {_value_error(exc)}") from None
+
+
+def _value_error(exc: ValueError) -> str:
+    """What a parser's ValueError means, without Python's advice to call sys.set_int_max_str_digits()."""
+    text = str(exc)
+    if "integer string conversion" in text:
+        return "an integer with more than 4,300 digits"
+    return text
 
 
 # --- Python params -------------------------------------------------------------------------------------------
@@ -124,9 +146,13 @@ def _parse_toml(data: bytes | str, display: str) -> Any:
 def _parse_py(data: bytes | str, display: str) -> dict[str, Any]:
     try:
         tree = ast.parse(_text(data, display), filename=display)
+        return {name: value for name, (value, _node) in _py_params(tree.body, self_only=False).items()}
     except SyntaxError as exc:
         raise FormatError(display, f"invalid Python: {exc.msg}", line=exc.lineno) from None
-    return {name: value for name, (value, _node) in _py_params(tree.body, self_only=False).items()}
+    except (RecursionError, MemoryError):
+        raise depth_error(display) from None
+    except ValueError as exc:  # e.g. a NUL byte in the source
+        raise FormatError(display, f"invalid Python: {exc}") from None
 
 
 def _py_params(body: Iterable[ast.stmt], self_only: bool) -> dict[str, tuple[Any, ast.AST | None]]:

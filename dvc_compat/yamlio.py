@@ -22,6 +22,7 @@ from typing import Any, Iterable
 import yaml
 
 from dvc_compat.errors import FormatError
+from dvc_compat.limits import MAX_ALIAS_NODES, MAX_DEPTH, alias_error, check_depth, depth_error
 
 try:  # libyaml is required for speed; the fallback keeps the library usable without it
     _BaseLoader: type = yaml.CSafeLoader
@@ -42,8 +43,82 @@ __all__ = [
 ]
 
 
+class _Bound(yaml.YAMLError):
+    """A document over a `dvc_compat.limits` bound; `load_yaml` turns it into the FormatError of that bound."""
+
+    def __init__(self, kind: str, node: yaml.Node) -> None:
+        super().__init__(kind)
+        self.kind = kind
+        self.line = node.start_mark.line + 1 if node.start_mark is not None else None
+
+
+def check_bounds(root: yaml.Node) -> None:
+    """Refuse a composed document that nests deeper than MAX_DEPTH or whose aliases would expand to more than
+    MAX_ALIAS_NODES extra nodes; raises `_Bound`.
+
+    The composer gives an alias the very node object of its anchor, so the document is a graph: walk it once per
+    distinct node (iteratively: depth is what is being checked), remember each node's expanded size and height,
+    and charge every further use of a node its expanded size. A billion laughs is refused after a few dozen
+    steps, never expanded; a node met again while still on the path is a recursive anchor.
+    """
+    size: dict[int, int] = {}
+    height: dict[int, int] = {}
+    on_path: set[int] = set()
+    extra = 0
+    # (node, depth of the node, children done?)
+    stack: list[tuple[yaml.Node, int, bool]] = [(root, 1, False)]
+    while stack:
+        node, depth, done = stack.pop()
+        key = id(node)
+        if done:
+            on_path.discard(key)
+            total, tallest = 1, 0
+            for child in _children(node):
+                total += size[id(child)]
+                tallest = max(tallest, height[id(child)])
+            size[key] = total
+            height[key] = tallest + 1
+            continue
+        if key in size:  # a second use of a finished node: an alias
+            extra += size[key]
+            if extra > MAX_ALIAS_NODES:
+                raise _Bound("alias", node)
+            if depth - 1 + height[key] > MAX_DEPTH:
+                raise _Bound("depth", node)
+            continue
+        if key in on_path:
+            raise _Bound("recursive", node)
+        if type(node) is yaml.ScalarNode:
+            size[key] = 1
+            height[key] = 0  # depth counts mappings and lists
+            continue
+        if depth > MAX_DEPTH:
+            raise _Bound("depth", node)
+        on_path.add(key)
+        stack.append((node, depth, True))
+        for child in _children(node):
+            stack.append((child, depth + 1, False))
+
+
+def _children(node: yaml.Node) -> list[yaml.Node]:
+    if type(node) is yaml.MappingNode:
+        return [n for pair in node.value for n in pair]
+    if type(node) is yaml.SequenceNode:
+        return node.value
+    return []
+
+
 class SafeLoader12(_BaseLoader):  # type: ignore[misc, valid-type]
-    """C safe loader with YAML 1.2 scalars (as ruamel, i.e. as DVC) and duplicate-key detection."""
+    """C safe loader with YAML 1.2 scalars (as ruamel, i.e. as DVC), duplicate-key detection, and the bounds of
+    `dvc_compat.limits` checked on the composed document before anything is constructed."""
+
+    def get_single_data(self) -> Any:
+        node = self.get_single_node()
+        if node is None:
+            return None
+        check_bounds(node)
+        return self.construct_document(node)
+
 
     def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict:  # type: ignore[override]
         pairs = node.value
@@ -74,8 +149,9 @@ class SafeLoader12(_BaseLoader):  # type: ignore[misc, valid-type]
         try:
             return self._int(str(self.construct_scalar(node)))
         except ValueError:  # `0x_`: matches the int pattern, has no digits (ruamel crashes on it)
-            raise yaml.constructor.ConstructorError(
-                None, None, f"invalid integer {node.value!r}", node.start_mark) from None
+            what = (f"invalid integer {node.value!r}" if len(node.value) <= 40
+                    else f"integer of {len(node.value):,} characters is too long")  # Python's 4,300-digit limit
+            raise yaml.constructor.ConstructorError(None, None, what, node.start_mark) from None
 
     def construct_yaml_float(self, node: yaml.ScalarNode) -> float:  # type: ignore[override]
         try:
@@ -98,6 +174,19 @@ class SafeLoader12(_BaseLoader):  # type: ignore[misc, valid-type]
         if text.startswith("0o"):
             return sign * int(text[2:], 8)
         return sign * int(text, 10)
+
+
+class _TreeLoader(SafeLoader12):
+    """For text without a single ``&``: no anchor, hence no alias, so the document is a tree and only its depth
+    needs a bound, checked on the constructed data (10x cheaper than walking the nodes)."""
+
+    def get_single_data(self) -> Any:
+        node = self.get_single_node()
+        if node is None:
+            return None
+        data = self.construct_document(node)
+        check_depth(data, "")
+        return data
 
 
 def _reset_resolvers(cls: type) -> None:
@@ -153,9 +242,22 @@ def _describe(exc: yaml.YAMLError) -> str:
 
 
 def load_yaml(text: str | bytes, path: str | Path = "<string>") -> Any:
-    """Parse YAML text safely (C loader, YAML 1.2 scalars); errors become `FormatError` with ``path:line``."""
+    """Parse YAML text safely (C loader, YAML 1.2 scalars); errors become `FormatError` with ``path:line``.
+
+    Every YAML file read from data comes through here: documents over the bounds of `dvc_compat.limits` (alias
+    expansion, nesting) are refused before they are constructed."""
+    loader = SafeLoader12 if (b"&" if isinstance(text, bytes) else "&") in text else _TreeLoader
     try:
-        return yaml.load(text, Loader=SafeLoader12)  # noqa: S506 - SafeLoader12 is a safe loader
+        return yaml.load(text, Loader=loader)  # noqa: S506 - a safe loader
+    except FormatError as exc:  # check_depth of a tree
+        raise FormatError(str(path), exc.message) from None
+    except _Bound as exc:
+        if exc.kind == "depth":
+            raise depth_error(str(path), exc.line) from None
+        if exc.kind == "recursive":
+            raise FormatError(str(path), "a YAML alias refers to the node that contains it (a recursive anchor); "
+                              "write the value out", line=exc.line) from None
+        raise alias_error(str(path), exc.line) from None
     except yaml.YAMLError as exc:
         raise FormatError(str(path), _describe(exc), line=_mark_line(exc)) from None
     except UnicodeDecodeError as exc:
@@ -216,6 +318,7 @@ def rt_load(text: str, path: str | Path = "<string>") -> Any:
     """Round-trip load (comments, order and flow/block styles kept) for edits that must not disturb the file."""
     from ruamel.yaml import YAMLError
 
+    load_yaml(text, path)  # the bounds (alias bombs, nesting) first: ruamel has none, and edits walk the document
     try:
         return rt_yaml().load(text)
     except YAMLError as exc:

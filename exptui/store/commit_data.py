@@ -11,16 +11,41 @@ The result for a commit depends only on immutable objects, so callers may cache 
 from __future__ import annotations
 
 import json
+import os
 import posixpath
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Sequence
 
+from exptui.errors import ExptuiError
 from exptui.store.git import Git, parse_commit
 
 # Bump when what is extracted per commit changes: the on-disk index is then rebuilt.
-EXTRACT_VERSION = 4
+EXTRACT_VERSION = 5
+
+#: params/metrics files bigger than this are shown as an error cell, not parsed (EXPTUI_MAX_FILE_SIZE overrides)
+DEFAULT_MAX_FILE_SIZE = 2**20
+MAX_FILE_SIZE_ENV = "EXPTUI_MAX_FILE_SIZE"
+SIZE_HINT = f"raise the limit with {MAX_FILE_SIZE_ENV} (e.g. {MAX_FILE_SIZE_ENV}=64M) to show it"
+
+
+def display_file_limit() -> int | None:
+    """Largest params/metrics file read for display, in bytes (None: no limit).
+
+    A file's cost is mostly its number of keys (each a column): a 1 MB metrics file of flat keys takes `show`
+    about 4 s, the 45 MB one of issue 9 took 294 s and 4.5 GB. DVC's own files are a few KB, so the default is
+    1 MiB; ``EXPTUI_MAX_FILE_SIZE`` takes bytes or a number with K, M or G (``64M``), ``0`` for no limit.
+    """
+    raw = os.environ.get(MAX_FILE_SIZE_ENV, "").strip()
+    if not raw:
+        return DEFAULT_MAX_FILE_SIZE
+    m = re.fullmatch(r"(\d+(?:\.\d+)?)\s*([kmg]?)i?b?", raw, re.IGNORECASE)
+    if not m:
+        raise ExptuiError(f"{MAX_FILE_SIZE_ENV}={raw!r} is not a size: use bytes or a number with K, M or G "
+                          f"(e.g. {MAX_FILE_SIZE_ENV}=64M), or 0 for no limit")
+    value = int(float(m.group(1)) * {"": 1, "k": 2**10, "m": 2**20, "g": 2**30}[m.group(2).lower()])
+    return value or None
 
 
 @dataclass
@@ -112,7 +137,7 @@ def _has_value_interpolation(data: Any) -> bool:
 class _GitFileLoader:
     """A dvc_compat vars/params loader that reads files from one commit's tree instead of the disk."""
 
-    def __new__(cls, git: Git, commit: str, root: Path):
+    def __new__(cls, git: Git, commit: str, root: Path, max_bytes: int | None = None):
         from dvc_compat.dvcyaml import _FileLoader
         from dvc_compat.params import parse_params, params_format
 
@@ -128,6 +153,13 @@ class _GitFileLoader:
                     from dvc_compat.dvcyaml import _Err
 
                     raise _Err(f"'{display}' does not exist")
+                if max_bytes is not None and len(blob) > max_bytes:
+                    if optional:  # the root params.yaml, merged in case `${}` uses it: its own cell says why
+                        self.cache[abs_path] = None
+                        return None
+                    from dvc_compat.limits import size_error
+
+                    raise size_error(display, len(blob), max_bytes, SIZE_HINT)
                 data = parse_params(blob, display, params_format(rel))
                 self.cache[abs_path] = data
                 return data
@@ -148,6 +180,7 @@ class CommitReader:
         self._dvcfile_paths: dict[str, tuple[str, ...]] = {}     # commit sha -> dvc.yaml paths in its tree
         self._declared_cache: dict[tuple[tuple[str, str], ...], Declared] = {}
         self.dvc_cache_dir = dvc_cache_dir
+        self.max_bytes = display_file_limit()
 
     # --- dvc.yaml discovery -------------------------------------------------------------------------------------
 
@@ -332,7 +365,8 @@ class CommitReader:
         from dvc_compat.errors import FormatError
 
         try:
-            return parse_dvcfile(text, _FAKE_ROOT, path, {}, _GitFileLoader(self.git, commit, _FAKE_ROOT))
+            return parse_dvcfile(text, _FAKE_ROOT, path, {},
+                                 _GitFileLoader(self.git, commit, _FAKE_ROOT, self.max_bytes))
         except FormatError as exc:
             return str(exc)
         except Exception as exc:  # noqa: BLE001 - a broken commit must not break the listing
@@ -347,7 +381,7 @@ class CommitReader:
         data = contents.get(blob)
         if data is None:
             data = self.git.read_blob(blob) or b""
-        result = parse_file_bytes(data, path, fmt)
+        result = parse_file_bytes(data, path, fmt, self.max_bytes)
         self._parsed_blobs[key] = result
         return result
 
@@ -382,11 +416,15 @@ class CommitReader:
                         self.dvc_cache_dir / "files" / "md5" / md5[:2] / md5[2:],
                         self.dvc_cache_dir / md5[:2] / md5[2:],
                     ):
+                        from dvc_compat.limits import read_limited
+
                         try:
-                            raw = cand.read_bytes()
+                            raw = read_limited(cand, path, self.max_bytes, SIZE_HINT)
+                        except FormatError as exc:
+                            return False, str(exc)
                         except OSError:
                             continue
-                        ok, parsed = parse_file_bytes(raw, path, _fmt(path))
+                        ok, parsed = parse_file_bytes(raw, path, _fmt(path), self.max_bytes)
                         return (True, _filter_metrics(parsed)) if ok else (False, parsed)
         return None
 
@@ -404,23 +442,42 @@ def _fmt(path: str) -> str:
     return fmt
 
 
-def parse_file_bytes(data: bytes, path: str, fmt: str) -> tuple[bool, Any]:
-    """(True, parsed mapping) or (False, one-line reason) for params/metrics file bytes."""
+def parse_file_bytes(data: bytes, path: str, fmt: str, max_bytes: int | None = None) -> tuple[bool, Any]:
+    """(True, parsed mapping) or (False, one-line reason) for params/metrics file bytes.
+
+    A file over `max_bytes` is not parsed: its reason says how to raise the limit. Everything else is bounded by
+    dvc_compat's readers (alias expansion, nesting)."""
     from dvc_compat.errors import FormatError
     from dvc_compat.params import parse_params
 
+    if max_bytes is not None and len(data) > max_bytes:
+        from dvc_compat.limits import size_error
+
+        return False, str(size_error(path, len(data), max_bytes, SIZE_HINT))
     try:
         if fmt == "json":  # the common metrics case: skip the generic dispatcher
+            from dvc_compat.limits import check_depth
+
             value = json.loads(data.removeprefix(b"\xef\xbb\xbf")) if data.strip() else {}
             if not isinstance(value, dict):
                 return False, f"{path}: expected a mapping at the top level"
+            check_depth(value, path)
             return True, value
         return True, parse_params(data, path, fmt)
     except FormatError as exc:
         return False, str(exc)
     except json.JSONDecodeError as exc:
         return False, f"{path}:{exc.lineno}: invalid JSON: {exc.msg} (column {exc.colno})"
+    except RecursionError:
+        from dvc_compat.limits import depth_error
+
+        return False, str(depth_error(path))
     except (ValueError, UnicodeDecodeError) as exc:
+        if fmt == "json":  # the fast path's error: let the reader word it
+            try:
+                parse_params(data, path, fmt)
+            except FormatError as exc2:
+                return False, str(exc2)
         return False, f"{path}: {exc}"
     except Exception as exc:  # noqa: BLE001
         return False, f"{path}: cannot parse ({type(exc).__name__}: {exc})"
