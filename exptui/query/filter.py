@@ -31,7 +31,9 @@ Semantics: a missing value (``-``) or one from an unreadable file (``!``) never 
 comparison, ``in``, ``not in`` or ``~=``; ``not (...)`` negates the whole condition, so
 ``not f1 > 0.5`` does match rows without ``f1``. ``~=`` is a regex search, case-insensitive
 unless the pattern has an upper-case letter; a pattern that is not a valid regex is taken as
-plain text, so typing ``lr(`` mid-way never errors. Floats compare equal within 1e-9
+plain text, so typing ``lr(`` mid-way never errors. Patterns run on RE2 (`exptui.query.regex`),
+in time linear in the value: ``'(a+)+b'`` cannot freeze the dashboard; lookaround and
+backreferences, which need backtracking, are refused with an error. Floats compare equal within 1e-9
 relative. Dates (``created``) take ``'YYYY-MM-DD'`` (the whole day), an ISO date-time,
 ``'today'``, ``'yesterday'`` or an age like ``'2h'``, ``'3 days ago'``, ``'1w'``; ``duration``
 takes seconds or ``'45s'``, ``5m``, ``'1h30m'``.
@@ -787,22 +789,23 @@ def _compile_match(node: Compare, get: Callable[[ExperimentRow], Any]) -> RowPre
         pattern_text = lit.text
     else:
         pattern_text = lit.value
-    flags = 0 if any(ch.isupper() for ch in pattern_text) else re.IGNORECASE
-    try:
-        pattern = re.compile(pattern_text, flags)
-    except re.error:
-        pattern = re.compile(re.escape(pattern_text), flags)
-    search = pattern.search
+    from exptui.query.regex import RegexError, compile_regex
+
+    try:  # RE2: linear in the text, so no pattern can freeze the table (see exptui.query.regex)
+        search = compile_regex(pattern_text, ignore_case=not any(ch.isupper() for ch in pattern_text),
+                               literal_on_error=True).search
+    except RegexError as exc:
+        raise FilterError(str(exc), lit.pos) from None
 
     def match(row: ExperimentRow) -> bool:
         v = get(row)
         if v.__class__ is str:
-            return search(v) is not None
+            return search(v)
         if v is MISSING or v is ERROR:
             return False
         if isinstance(v, tuple):  # labels
             return any(search(item) for item in v)
-        return search(_as_text(v)) is not None
+        return search(_as_text(v))
 
     return match
 

@@ -18,7 +18,6 @@ from __future__ import annotations
 import csv
 import io
 import json
-import re
 import unicodedata
 from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass
@@ -41,6 +40,7 @@ from exptui.query.columns import (
 )
 from exptui.query.direction import DEFAULT_DIRECTIONS, NO_DELTA, Delta, Directions, delta
 from exptui.query.filter import Predicate, compile_filter
+from exptui.query.regex import BoundedRegex, RegexError, compile_regex
 from exptui.query.format import DEFAULT_PRECISION, cell_formatter, is_right_aligned, json_safe
 from exptui.query.sort import RowGroup, SortKey, group_rows, parse_sort_spec, sort_flat
 
@@ -160,8 +160,8 @@ class ExperimentTable:
         self.only_changed: bool = False
         self.drop_empty: bool = True            # columns with no value in any shown row
         self.hide_unchanged_status: bool = True  # the State column when every shown row succeeded
-        self.keep: list[re.Pattern[str]] = []
-        self.drop: list[re.Pattern[str]] = []
+        self.keep: list[BoundedRegex] = []
+        self.drop: list[BoundedRegex] = []
         self._hidden: set[str] = set()
         self._pinned: list[str] = []
         self._order: list[str] = []
@@ -408,13 +408,13 @@ class ExperimentTable:
         return self.only_changed or not present
 
     @staticmethod
-    def _selected(column: Column, patterns: list[re.Pattern[str]]) -> bool:
+    def _selected(column: Column, patterns: list[BoundedRegex]) -> bool:
         if not patterns:
             return False
         names = {column.label, column.id, column.file_key, column.key}
         if column.is_field:
             names.add(FIELD_HEADERS.get(column.key, column.key))
-        return any(p.fullmatch(name) for p in patterns for name in names)
+        return any(p.search(name) for p in patterns for name in names)
 
     # ------------------------------------------------------------------ cells
     def value(self, row: ExperimentRow, column: Column) -> Any:
@@ -599,13 +599,14 @@ class ExperimentTable:
 
 # --------------------------------------------------------------------------- helpers
 
-def _compile_patterns(patterns: Iterable[str], option: str) -> list[re.Pattern[str]]:
+def _compile_patterns(patterns: Iterable[str], option: str) -> list[BoundedRegex]:
+    """Keep/drop patterns, matched against whole column names by RE2 (names come from data: linear time)."""
     compiled = []
     for pattern in patterns:
         try:
-            compiled.append(re.compile(pattern))
-        except re.error as exc:
-            raise ColumnPatternError(f"{option} {pattern!r} is not a valid regular expression: {exc}") from None
+            compiled.append(compile_regex(pattern, whole=True))
+        except RegexError as exc:
+            raise ColumnPatternError(f"{option} {exc}") from None
     return compiled
 
 

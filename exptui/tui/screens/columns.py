@@ -5,7 +5,6 @@ Works on a copy of the view state and returns it on apply (None on cancel), so t
 from __future__ import annotations
 
 import copy
-import re
 from typing import TYPE_CHECKING, ClassVar, Sequence
 
 from rich.text import Text
@@ -93,11 +92,13 @@ class ColumnsScreen(ModalScreen["ViewState | None"]):
         raw = self.query_one(f"#{input_id}", Input).value
         patterns = [p.strip() for p in raw.split(REGEX_SEPARATOR) if p.strip()]
         for pattern in patterns:
+            from exptui.query.regex import RegexError, compile_regex
+
             try:
-                re.compile(pattern)
-            except re.error as exc:
+                compile_regex(pattern, whole=True)  # the engine the table will use (RE2: linear time)
+            except RegexError as exc:
                 self.query_one("#columns-error", Static).update(
-                    Text(f"{input_id.split('-')[0]}: {pattern!r} is not a valid regex ({exc})", style="bold red"))
+                    Text(f"{input_id.split('-')[0]}: {exc}", style="bold red"))
                 return None
         return patterns
 

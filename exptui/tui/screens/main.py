@@ -8,7 +8,6 @@ Row actions (apply, branch, remove, star, label, note) run in thread workers aga
 """
 from __future__ import annotations
 
-import re
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable, ClassVar
 
@@ -425,10 +424,12 @@ class MainScreen(Screen[None]):
             if not arg:
                 getattr(self.view, name).clear()
             else:
+                from exptui.query.regex import RegexError, compile_regex
+
                 try:
-                    re.compile(arg)
-                except re.error as exc:
-                    raise CommandError(f":{name} {arg!r} is not a valid regex: {exc}") from None
+                    compile_regex(arg, whole=True)  # the engine the table will use (RE2: linear time)
+                except RegexError as exc:
+                    raise CommandError(f":{name} {exc}") from None
                 getattr(self.view, name).append(arg)
             self.refresh_view(columns_changed=True)
             self.save_view()
