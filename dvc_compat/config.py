@@ -97,10 +97,31 @@ def parse_config_text(text: str, display: str = ".dvc/config") -> dict[str, dict
             current = sections.setdefault(m["name"].strip(), {})
             continue
         if "=" not in line or current is None:
-            raise FormatError(display, f"cannot parse config line: {raw.strip()!r}", line=lineno)
+            shown = line if len(line) <= 60 else line[:57] + "..."
+            raise FormatError(display, f"cannot parse config line: {shown!r}", line=lineno)
         key, _, value = line.partition("=")
         current[key.strip()] = _unquote(value)
     return sections
+
+
+MAX_CONFIG_BYTES = 2**20
+"""DVC's config files hold a few hundred bytes; a bigger one is refused rather than parsed line by line."""
+
+
+def read_config_file(path: str | os.PathLike[str], display: str) -> str | None:
+    """The text of one config file, None if it does not exist; FormatError (one line) if it is not a plain UTF-8
+    file under MAX_CONFIG_BYTES (a FIFO or a 50 MB file must not stall every command)."""
+    from dvc_compat.limits import read_limited
+
+    try:
+        data = read_limited(path, display, MAX_CONFIG_BYTES, "a DVC config holds a few settings: remove what "
+                            "does not belong there")
+    except (FileNotFoundError, NotADirectoryError):
+        return None
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError:
+        raise FormatError(display, "not UTF-8 text") from None
 
 
 def load_config(repo_root: str | os.PathLike[str]) -> DvcConfig:
@@ -109,13 +130,9 @@ def load_config(repo_root: str | os.PathLike[str]) -> DvcConfig:
     dvc_dir = root / ".dvc"
     cfg = DvcConfig(root=root, cache_dir=dvc_dir / "cache")
     for name in ("config", "config.local"):
-        path = dvc_dir / name
-        try:
-            text = path.read_text(encoding="utf-8")
-        except FileNotFoundError:
+        text = read_config_file(dvc_dir / name, f".dvc/{name}")
+        if text is None:
             continue
-        except UnicodeDecodeError:
-            raise FormatError(f".dvc/{name}", "not UTF-8 text") from None
         for section, values in parse_config_text(text, f".dvc/{name}").items():
             m = _REMOTE.match(section)
             if m:

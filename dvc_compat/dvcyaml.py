@@ -541,17 +541,19 @@ def load_dvcfile(
 
 def _parsing_config(root: Path) -> Mapping[str, Any]:
     """The ``[parsing]`` section of .dvc/config (+ config.local); {} when absent. Cheap: no INI parse if unused."""
+    from dvc_compat.config import parse_config_text, read_config_file
+
     out: dict[str, Any] = {}
     for name in ("config", "config.local"):
         try:
-            raw = (root / ".dvc" / name).read_text(encoding="utf-8")
-        except (FileNotFoundError, NotADirectoryError, UnicodeDecodeError):
+            raw = read_config_file(root / ".dvc" / name, f".dvc/{name}")
+        except FormatError as exc:
+            if exc.message == "not UTF-8 text":
+                continue
+            raise
+        if raw is None or "parsing" not in raw:
             continue
-        if "parsing" not in raw:
-            continue
-        from dvc_compat.config import parse_config_text
-
-        out.update(parse_config_text(raw).get("parsing", {}))
+        out.update(parse_config_text(raw, f".dvc/{name}").get("parsing", {}))
     return out
 
 

@@ -26,6 +26,7 @@ __all__ = [
     "exp_ref",
     "baseline_prefix",
     "parse_exp_ref",
+    "MAX_NAME_BYTES",
     "validate_exp_name",
     "is_valid_exp_name",
     "generate_name",
@@ -101,17 +102,28 @@ def parse_exp_ref(ref: str) -> tuple[str, str] | None:
 
 
 _BAD_CHARS = re.compile(r"[\x00-\x20\x7f~^:?*\[\]\\/]")
+MAX_NAME_BYTES = 250
+"""Longest experiment name in UTF-8 bytes: the ref is a file named after it, and git writes ``<name>.lock`` first,
+which must fit the 255-byte file-name limit of common file systems (a longer name fails when the run is
+recorded, after the whole pipeline ran)."""
 
 
 def validate_exp_name(name: str) -> None:
     """Raise ValueError with the reason if `name` cannot be an experiment name.
 
     git ref component rules (no control characters, space, ``~ ^ : ? * [ \\``, no ``..``, no ``@{``, not
-    starting with ``.``, not ending with ``.`` or ``.lock``, not ``@``) plus: no ``/`` (DVC's rule) and no ``]``
-    (DVC's queue cannot carry it).
+    starting with ``.``, not ending with ``.`` or ``.lock``, not ``@``) plus: no ``/`` (DVC's rule), no ``]``
+    (DVC's queue cannot carry it) and at most `MAX_NAME_BYTES` bytes. These are format rules, for names being
+    created; listing accepts whatever ref DVC wrote.
     """
     if not isinstance(name, str) or not name:
         raise ValueError("experiment name must not be empty")
+    try:
+        size = len(name.encode("utf-8"))
+    except UnicodeEncodeError:
+        raise ValueError(f"invalid experiment name {name!r}: it is not valid UTF-8 text") from None
+    if size > MAX_NAME_BYTES:
+        raise ValueError(f"experiment name is {size} bytes long; the limit is {MAX_NAME_BYTES} bytes (UTF-8)")
     m = _BAD_CHARS.search(name)
     if m:
         ch = m.group(0)

@@ -21,10 +21,13 @@ from __future__ import annotations
 
 import itertools
 import math
+import os
+import posixpath
 import random
 import re
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
+from pathlib import Path
 from typing import Any, Literal, Sequence
 
 from dvc_compat.errors import SweepSyntaxError
@@ -38,6 +41,7 @@ __all__ = [
     "FileEdit",
     "parse_override",
     "parse_overrides",
+    "check_paths",
     "expand_grid",
     "sample_random",
     "count",
@@ -251,6 +255,7 @@ def parse_override(text: str) -> Override:
         file = file.strip()
         if not file:
             raise _err(text, "empty file name before ':'", lhs, pos + 1)
+        file = _inside_path(text, file, pos + 1)
     else:
         key = lhs
     key = key.strip()
@@ -264,6 +269,46 @@ def parse_override(text: str) -> Override:
     raw = s[eq + 1 :]
     sweep = _parse_value_side(text, raw, eq + 1)
     return Override(file=file, key=key, raw=raw, op=op, sweep=sweep, text=text)
+
+
+_PROTECTED_DIRS = (".git", ".dvc")
+
+
+def _inside_path(text: str, file: str, column: int) -> str:
+    """The params file of an override as a normalised repo-relative POSIX path; SweepSyntaxError when it is
+    absolute, climbs out of the repository or points into ``.git`` / ``.dvc`` (a params edit must never write
+    there, nor a queued snapshot carry such an entry). Symlinks are checked by `check_paths` against a root."""
+    if file.startswith(("/", "\\")) or re.match(r"^[A-Za-z]:[\\/]", file):
+        raise _err(text, f"'{file}' is an absolute path; give the params file's path inside the repository, "
+                   "relative to its top", None, column)
+    norm = posixpath.normpath(file.replace("\\", "/"))
+    if norm == ".." or norm.startswith("../"):
+        raise _err(text, f"'{file}' is outside the repository; params files must be inside it", None, column)
+    if norm == ".":
+        raise _err(text, f"'{file}' is the repository itself; name a params file", None, column)
+    if any(part.casefold() in _PROTECTED_DIRS for part in norm.split("/")):
+        raise _err(text, f"'{file}' is inside .git or .dvc, where params files cannot be; use a file of the "
+                   "project", None, column)
+    return norm
+
+
+def check_paths(overrides: Sequence[Override], root: str | os.PathLike[str],
+                protected: Sequence[str | os.PathLike[str]] = ()) -> None:
+    """SweepSyntaxError naming the override whose params file, symlinks resolved, lies outside `root` or inside
+    its ``.git`` / ``.dvc`` (or one of the `protected` directories, e.g. a git dir kept elsewhere)."""
+    top = Path(root).resolve()
+    guarded = [Path(p).resolve() for p in protected]
+    for o in overrides:
+        real = (top / o.path).resolve()
+        try:
+            rel = real.relative_to(top)
+        except ValueError:
+            raise _err(o.text, f"'{o.path}' resolves to {real}, outside the repository (a symlink?); params files "
+                       "must be inside it") from None
+        if any(part.casefold() in _PROTECTED_DIRS for part in rel.parts) or any(
+                real == g or g in real.parents for g in guarded):
+            raise _err(o.text, f"'{o.path}' resolves to {real}, inside .git or .dvc, where params files cannot be; "
+                       "use a file of the project")
 
 
 def parse_overrides(texts: Sequence[str]) -> list[Override]:

@@ -187,7 +187,7 @@ class Project:
         pipeline, record the experiment; the workspace keeps the results, as with DVC. `temp=True` runs it in an
         isolated clone instead and leaves the workspace untouched. A sweep needs the queue (`project.queue`).
         """
-        from dvc_compat.sweep import is_sweep, parse_overrides
+        from dvc_compat.sweep import check_paths, is_sweep, parse_overrides
         from exptui.pipeline.dag import load_pipeline
         from exptui.pipeline.repro import reproduce
         from exptui.store.experiments import check_name_free, record_experiment
@@ -195,6 +195,7 @@ class Project:
         from exptui.store.workspace_run import WorkspaceRun
 
         parsed = parse_overrides(list(overrides))
+        check_paths(parsed, self.root, [self.git.git_dir])  # -S never writes outside the project or into .git
         if is_sweep(parsed):
             raise ExptuiError("a sweep makes several experiments: add --queue to queue them")
         baseline = self.git.head()
@@ -342,10 +343,20 @@ class Project:
 
     def branch(self, name: str, branch: str) -> str:
         """Create branch `branch` at experiment `name` (never moves an existing branch). Returns the commit sha."""
-        row = self.resolve(name)
+        from dvc_compat.exp_refs import MAX_NAME_BYTES
+        from exptui.store.experiments import name_problem
+
+        # the name rules of new experiments (no leading '-', no HEAD, no sha look-alike), before any other work
+        problem = name_problem(None, branch)
+        if problem is None and any(len(part.encode("utf-8", "surrogateescape")) > MAX_NAME_BYTES
+                                   for part in branch.split("/")):
+            problem = f"a part of it is longer than {MAX_NAME_BYTES} bytes"
+        if problem is not None:
+            raise ExptuiError(f"invalid branch name '{branch}': {problem}; choose another name")
         check = self.git.run_bytes("check-ref-format", "--branch", branch, check=False)
         if not check.strip():
             raise ExptuiError(f"'{branch}' is not a valid branch name")
+        row = self.resolve(name)
         ref = f"refs/heads/{branch}"
         try:
             self.git.update_refs([RefUpdate(ref, row.rev, ZERO_OID)], message=f"dvc: Created from experiment '{row.name}'")

@@ -157,7 +157,9 @@ def test_terminal_state_retry_remove_and_cancel(qrepo: Path) -> None:
     assert sorted(e.name for e in removed) == ["t-2", "t-3"]
     assert [e.name for e in q.entries()] == ["t-1"]
     left = set(refs(qrepo, "refs/exptui/"))
-    assert left == {QUEUE_NS + a.id, CLAIMS_NS + a.id, "refs/exptui/attempts/" + a.id}
+    # t-1 still holds its user-given name; the removed entries released theirs
+    assert left == {QUEUE_NS + a.id, CLAIMS_NS + a.id, "refs/exptui/attempts/" + a.id,
+                    f"refs/exptui/reserved/{a.baseline}/t-1"}
     assert not any(r.startswith(DONE_NS) for r in left)
 
 

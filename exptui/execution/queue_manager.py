@@ -70,6 +70,7 @@ class QueueManager:
         from dvc_compat import sweep
 
         parsed = sweep.parse_overrides(list(overrides))
+        sweep.check_paths(parsed, self.root, [self.git.git_dir])  # nothing outside the project or in .git
         if random_n is not None:
             if random_n < 1:
                 raise ExptuiError("--random needs a positive number of experiments")
@@ -166,13 +167,18 @@ class QueueManager:
         index; params are edited on temp copies. `yes=False` refuses more than 1,000 experiments; untracked
         files over 50 MiB are refused unless `allow_large`.
         """
-        from dvc_compat.exp_refs import generate_name, validate_exp_name
+        from dvc_compat.exp_refs import generate_name
         from dvc_compat.params import apply_overrides
+        from exptui.store.experiments import validate_new_name
 
         baseline = self.git.head()
         combos = self._combinations(overrides, random_n, seed, yes=yes)
         if not combos:
             raise ExptuiError("the sweep is empty: nothing to queue")
+        if name is not None:  # before any other work: the same rules as `run -n`
+            names = [name] if len(combos) == 1 else [f"{name}-{i}" for i in range(1, len(combos) + 1)]
+            for n in names:
+                validate_new_name(self.git, n)
         self._validate([edits for _t, _v, edits in combos])
         self._validate_pipeline()
         big = self.large_untracked()
@@ -184,12 +190,7 @@ class QueueManager:
                               "nothing queued")
         taken = self._taken_names(baseline)
         if name is not None:
-            names = [name] if len(combos) == 1 else [f"{name}-{i}" for i in range(1, len(combos) + 1)]
             for n in names:
-                try:
-                    validate_exp_name(n)
-                except ValueError as exc:
-                    raise ExptuiError(f"invalid experiment name {n!r}: {exc}") from None
                 if n in taken:
                     raise ExptuiError(f"experiment name {n!r} is already used (queued or recorded) for this "
                                       "baseline; choose another name")
@@ -233,7 +234,9 @@ class QueueManager:
             # data edited in place since `dvc add` is committed into the snapshot, as DVC's queue does
             workspace_tree = snapshot_data_sources(self.root, self.git, self.git.snapshot_workspace(),
                                                    shared_cache_dir(self.root, self.git))
-            entries = self.store.create(specs, baseline, workspace_tree, apply)
+            # a user-given name is reserved in the same ref transaction (create-only): of several `run --queue
+            # -n same` at once exactly one queues, the others are told
+            entries = self.store.create(specs, baseline, workspace_tree, apply, reserve_names=name is not None)
         finally:
             import shutil
 
@@ -248,6 +251,7 @@ class QueueManager:
         taken = {r[0][len(prefix):] for r in refs}
         taken.update(e.name for e in self.store.entries(with_run_info=False)
                      if e.baseline == baseline and e.status != "success")
+        taken.update(self.store.reserved_names(baseline))
         return taken
 
     # -- reading --------------------------------------------------------------------------------------------

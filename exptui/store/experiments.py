@@ -10,6 +10,7 @@ redrawn; a user-given name that exists is an error unless forced).
 from __future__ import annotations
 
 import random
+import re
 import subprocess
 import time
 from dataclasses import dataclass
@@ -91,12 +92,56 @@ def baseline_display(git: Git, baseline: str) -> str:
 
 
 def validate_name(name: str) -> None:
+    """Format rules only (git's ref-name rules, DVC's, length): what any experiment name must satisfy."""
     from dvc_compat.exp_refs import validate_exp_name
 
     try:
         validate_exp_name(name)
     except ValueError as exc:
         raise ExptuiError(str(exc)) from None
+
+
+#: names git resolves by themselves (files in .git), whatever branches exist
+GIT_PSEUDO_REFS = ("HEAD", "FETCH_HEAD", "ORIG_HEAD", "MERGE_HEAD", "CHERRY_PICK_HEAD", "REVERT_HEAD",
+                   "BISECT_HEAD", "REBASE_HEAD", "AUTO_MERGE")
+_HEX_NAME = re.compile(r"[0-9a-fA-F]{4,}")
+
+
+def name_problem(git: Git | None, name: str) -> str | None:
+    """Why `name` must not name something new (an experiment, a branch), or None when it may.
+
+    Besides the format: a name must not shadow what commands resolve names to, or read as an option. `exptui
+    apply main` must mean one thing, and `-rf` must not be taken for flags by the next command that is given
+    it. So: no leading ``-``; not ``workspace`` (the workspace row); not HEAD or another of git's pseudo-refs;
+    not hex digits only (4 or more: a commit sha, full or abbreviated, now or later); not an existing branch,
+    tag, remote or any other revision git resolves (`git` None skips the repository lookups).
+    """
+    if name.startswith("-"):
+        return "it starts with '-', so commands would read it as an option"
+    if name.casefold() == "workspace":
+        return "'workspace' is the name of the workspace row"
+    if name.upper() in GIT_PSEUDO_REFS or name.upper().endswith("_HEAD"):
+        return f"'{name}' is a git revision (like HEAD)"
+    if _HEX_NAME.fullmatch(name):
+        return "it looks like a commit sha (hex digits only) and would be read as one"
+    if git is None:
+        return None
+    rows = git.for_each_ref([f"refs/heads/{name}", f"refs/tags/{name}", f"refs/remotes/{name}"], ("refname",))
+    for (ref,) in rows:
+        kind = "branch" if ref.startswith("refs/heads/") else "tag" if ref.startswith("refs/tags/") else "remote"
+        return f"there is a {kind} named '{name}', which the name would shadow"
+    if git.rev_parse(name) is not None:
+        return f"'{name}' already names a git revision, which the name would shadow"
+    return None
+
+
+def validate_new_name(git: Git | None, name: str) -> None:
+    """The one check of a name for a new experiment, before any work: `run`, `run --temp`, `run --queue` (each
+    name of a sweep) and the dashboard's sweep dialog all come here. ExptuiError with one line saying why."""
+    validate_name(name)
+    problem = name_problem(git, name)
+    if problem is not None:
+        raise ExptuiError(f"invalid experiment name '{name}': {problem}; choose another name")
 
 
 def name_taken(git: Git, baseline: str, name: str) -> str | None:
@@ -205,10 +250,11 @@ def record_experiment(
 
 
 def check_name_free(git: Git, baseline: str, name: str, force: bool) -> None:
-    """Fail early (before running anything) when `-n NAME` is taken and not forced."""
+    """Fail early (before running anything) when `-n NAME` is invalid, shadows a revision, or is taken and not
+    forced."""
     from dvc_compat.exp_refs import exp_ref
 
-    validate_name(name)
+    validate_new_name(git, name)
     if not force and _ref_exists(git, exp_ref(baseline, name)):
         raise ExperimentExists(
             f"experiment '{name}' already exists for baseline {baseline_display(git, baseline)}; "

@@ -15,6 +15,12 @@ Layout (all under ``refs/exptui/``, never under ``refs/exps/``: DVC parses every
                        cannot both win.
 - ``attempts/<id>`` -> the last retired terminal record when an entry was retried (its chain of parents is the
                        history of earlier attempts; their logs stay on disk).
+- ``reserved/<baseline>/<name>`` -> the entry holding a user-given name (``run --queue -n NAME``), created in the
+                       same transaction as the entry with an old-value check, so of several processes queueing
+                       one name at once exactly one wins. A reservation is released with its entry (`remove`), and
+                       one whose entry succeeded or is gone may be taken over (compare-and-swap). The namespace
+                       sorts after ``queue/``: git commits a transaction's loose refs in name order, so a reader
+                       that sees a reservation also sees its entry.
 
 State of an entry: ``done`` present -> that status; else ``claims`` present -> running; else queued.
 Ids are ``<unix-ms>-<hex>``: they sort by creation time, which is the queue order.
@@ -48,6 +54,7 @@ QUEUE_NS = NS + "queue/"
 CLAIMS_NS = NS + "claims/"
 DONE_NS = NS + "done/"
 ATTEMPTS_NS = NS + "attempts/"
+RESERVED_NS = NS + "reserved/"
 
 TERMINAL = ("success", "failed", "cancelled", "crashed")
 #: a ref lock is held for milliseconds by a live `git update-ref`; one this old was left by a killed process
@@ -120,6 +127,7 @@ class QueueEntry:
     done: DoneRecord | None = None
     run: RunInfo | None = None
     previous: DoneRecord | None = None        # the last retired attempt, when retried
+    reserved: bool = False                    # its name is held under reserved/ (a user-given name)
 
     @property
     def ref(self) -> str:
@@ -286,7 +294,7 @@ class QueueStore:
             entry = QueueEntry(
                 id=entry_id, name=str(meta.get("name") or entry_id), rev=sha,
                 baseline=str(meta.get("baseline", "")), overrides=meta.get("overrides") or {},
-                created=float(meta.get("created") or 0.0),
+                created=float(meta.get("created") or 0.0), reserved=bool(meta.get("reserved")),
             )
             if entry_id in refs["attempts"]:
                 asha, adata = refs["attempts"][entry_id]
@@ -335,12 +343,14 @@ class QueueStore:
 
     # -- creating -------------------------------------------------------------------------------------------
     def create(self, specs: Sequence[EntrySpec], baseline: str, workspace_tree: str,
-               apply: ParamsApplier) -> list[QueueEntry]:
+               apply: ParamsApplier, *, reserve_names: bool = False) -> list[QueueEntry]:
         """Queue one entry per spec, all or nothing.
 
         `workspace_tree` is the workspace snapshot (temporary-index tree); each entry's tree is that tree with
         its params files replaced by `apply(index of the spec, file, original bytes) -> new bytes`. Every entry is
         built (and every override validated) before the single ref transaction that queues them all.
+        `reserve_names`: hold each spec's name under ``reserved/`` in that transaction; ExptuiError (nothing
+        queued) when another live entry holds one, or another process takes one at the same moment.
         """
         hexlen = len(baseline)
         writer = _ObjectWriter(self.git, hexlen)
@@ -360,13 +370,51 @@ class QueueStore:
             tree = trees.replace(workspace_tree, edits)
             meta = {"id": entry_id, "name": spec.name, "baseline": baseline, "overrides": spec.overrides,
                     "created": now, "tree_base": workspace_tree}
+            if reserve_names:
+                meta["reserved"] = True
             msg = f"exptui queue {entry_id} {spec.name}\n\n{json.dumps(meta, sort_keys=True)}\n"
             sha = writer.add("commit", _commit_bytes(tree, [baseline], msg, now))
             self._meta.remember(sha, json.loads(json.dumps(meta, sort_keys=True)))
-            entries.append(QueueEntry(entry_id, spec.name, sha, baseline, spec.overrides, now))
+            entries.append(QueueEntry(entry_id, spec.name, sha, baseline, spec.overrides, now,
+                                      reserved=reserve_names))
         writer.flush()
-        self.git.update_refs([RefUpdate(e.ref, e.rev, ZERO_OID) for e in entries], message="exptui: queue")
+        updates = [RefUpdate(e.ref, e.rev, ZERO_OID) for e in entries]
+        if reserve_names:
+            held = self._reservations(baseline)
+            live = self._live_revs() if held else set()
+            for e in entries:
+                old = held.get(e.name)
+                if old is not None and old in live:
+                    raise ExptuiError(f"experiment name '{e.name}' is already queued for this baseline; choose "
+                                      "another name; nothing queued")
+                updates.append(RefUpdate(f"{RESERVED_NS}{baseline}/{e.name}", e.rev, old or ZERO_OID))
+        try:
+            self.git.update_refs(updates, message="exptui: queue")
+        except (RefConflict, RefLocked) as exc:
+            prefix = f"{RESERVED_NS}{baseline}/"
+            if not reserve_names or not exc.ref.startswith(prefix):
+                raise
+            raise ExptuiError(f"experiment name '{exc.ref[len(prefix):]}' was queued by another process at the "
+                              "same moment; choose another name; nothing queued") from None
         return entries
+
+    def _reservations(self, baseline: str) -> dict[str, str]:
+        """{name: sha of the entry holding it} under one baseline."""
+        prefix = f"{RESERVED_NS}{baseline}/"
+        return {ref[len(prefix):]: sha for ref, sha in self.git.for_each_ref([prefix], ("refname", "objectname"))}
+
+    def _live_revs(self) -> set[str]:
+        """Snapshot commits of entries that hold their name: present and not succeeded (a success's name is held
+        by its experiment ref from then on)."""
+        return {e.rev for e in self.entries(with_run_info=False) if e.status != "success"}
+
+    def reserved_names(self, baseline: str) -> set[str]:
+        """Names held by live entries under `baseline` (see `create(reserve_names=True)`)."""
+        held = self._reservations(baseline)
+        if not held:
+            return set()
+        live = self._live_revs()
+        return {name for name, sha in held.items() if sha in live}
 
     # -- state transitions ----------------------------------------------------------------------------------
     def _update(self, updates: Sequence[RefUpdate], message: str) -> bool:
@@ -474,6 +522,10 @@ class QueueStore:
                 return False
             entry = fresh
         updates = [RefUpdate(entry.ref, None, entry.rev)]
+        if entry.reserved:  # release its name, unless another entry took it over meanwhile
+            reservation = f"{RESERVED_NS}{entry.baseline}/{entry.name}"
+            if self._reservations(entry.baseline).get(entry.name) == entry.rev:
+                updates.append(RefUpdate(reservation, None, entry.rev))
         if entry.claim is not None:
             updates.append(RefUpdate(CLAIMS_NS + entry.id, None, entry.claim.sha))
         if entry.done is not None:
