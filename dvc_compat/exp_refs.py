@@ -123,7 +123,8 @@ def validate_exp_name(name: str) -> None:
     except UnicodeEncodeError:
         raise ValueError(f"invalid experiment name {name!r}: it is not valid UTF-8 text") from None
     if size > MAX_NAME_BYTES:
-        raise ValueError(f"experiment name is {size} bytes long; the limit is {MAX_NAME_BYTES} bytes (UTF-8)")
+        raise ValueError(f"invalid experiment name {name[:20] + '...'!r}: it is {size} bytes long; the limit is "
+                         f"{MAX_NAME_BYTES} bytes (UTF-8)")
     m = _BAD_CHARS.search(name)
     if m:
         ch = m.group(0)

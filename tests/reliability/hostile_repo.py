@@ -95,7 +95,13 @@ def exptui(cwd: Path, *args: str, timeout: float = TIME_LIMIT, **extra: str) -> 
 
 def run_bounded(cwd: Path, *args: str, timeout: float = TIME_LIMIT) -> Bounded:
     """`exptui ARGS` in `cwd` with a time-out, measuring its peak memory (see the module docstring)."""
-    spec = json.dumps({"argv": [EXPTUI, *args], "cwd": str(cwd), "timeout": timeout})
+    return run_argv_bounded([EXPTUI, *args], cwd, timeout)
+
+
+def run_argv_bounded(argv: list[str], cwd: Path, timeout: float = TIME_LIMIT) -> Bounded:
+    """Any command, bounded and measured like `run_bounded`. (Measuring inside the command itself would not do:
+    on Linux a child forked from this big test process starts its peak RSS at the parent's size.)"""
+    spec = json.dumps({"argv": argv, "cwd": str(cwd), "timeout": timeout})
     proc = subprocess.run([sys.executable, "-c", _MEASURE, spec], env=env(), capture_output=True, text=True,
                           timeout=timeout + 30)
     data = json.loads(proc.stdout)

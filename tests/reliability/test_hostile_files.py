@@ -107,7 +107,7 @@ def test_recursive_anchor_is_refused(text: str) -> None:
     ("json", deep_json(5000)),                               # past the C scanner's own recursion limit
     ("toml", "a = " + "[" * 500 + "]" * 500),
     ("py", "a = " + "[" * 150 + "]" * 150),
-])
+], ids=["yaml500", "yaml101", "json500", "json5000", "toml500", "py150"])
 def test_deep_nesting_is_one_error_naming_the_file(fmt: str, text: str) -> None:
     from dvc_compat.errors import FormatError
     from dvc_compat.params import parse_params
@@ -143,6 +143,32 @@ def test_vars_merge_shares_aliased_values_instead_of_expanding_them(tmp_path: Pa
     assert dvcfile.stages["s199"].cmd == "echo 0.1 199"
 
 
+def test_stage_contexts_never_deep_copy_shared_values() -> None:
+    """What the alias budget keeps out of files, a caller may still build: a context holding a value shared 9^8
+    times (43 million lists once expanded) is cloned per stage and merged into without expanding it. Run in a
+    bounded subprocess: the deep copy this replaces took minutes and gigabytes on it."""
+    import sys
+
+    from hostile_repo import run_argv_bounded
+
+    code = """
+from dvc_compat.dvcyaml import _Context, _FileLoader, _merge
+node = ["x"] * 9
+for _ in range(8):
+    node = [node] * 9
+ctx = _Context(_FileLoader())
+_merge(ctx.data, {"bomb": node, "train": {"lr": 0.1}}, "", ctx.sources, "params.yaml")
+for i in range(200):
+    stage = ctx.clone()
+    _merge(stage.data, {"train": {f"extra{i}": i}}, "", stage.sources, "vars")
+    assert stage.data["bomb"] is node and f"extra{i}" in stage.data["train"]
+assert ctx.data["train"] == {"lr": 0.1}          # merges into a clone never reach the original
+"""
+    result = run_argv_bounded([sys.executable, "-c", code], Path.cwd())
+    result.check_bounds()
+    assert result.rc == 0, result.stderr
+
+
 # --- in the workspace -----------------------------------------------------------------------------------------
 
 
@@ -170,7 +196,8 @@ def test_deep_nesting_in_params_yaml(repo: Path) -> None:
     _show_table(repo, "params.yaml")
 
 
-@pytest.mark.parametrize("content", [deep_json(500), deep_json(5000), '{"m": ' + "1" * 5000 + "}"])
+@pytest.mark.parametrize("content", [deep_json(500), deep_json(5000), '{"m": ' + "1" * 5000 + "}"],
+                         ids=["deep500", "deep5000", "5000-digit-int"])
 def test_hostile_metrics_json_in_the_workspace(repo: Path, content: str) -> None:
     (repo / "metrics.json").write_text(content)
     rows = _show_json(repo)
@@ -239,7 +266,7 @@ def test_alias_bomb_in_dvc_lock(repo: Path) -> None:
     alias_bomb(8) + "[parsing]\nbool = store_true\n",
     "[core]\n" + "    remote = x\n" * 2_000_000,                     # 30 MB
     "[" * 100_000 + "\n[parsing]\n",
-])
+], ids=["alias-bomb", "30MB", "brackets"])
 def test_hostile_dvc_config(repo: Path, content: str) -> None:
     (repo / ".dvc" / "config").write_text(content)
     for args in (("show", "--json"), ("status",), ("repro",)):
@@ -261,7 +288,7 @@ def test_hostile_dvc_config(repo: Path, content: str) -> None:
     ({"params.yaml": (PARAMS + deep_yaml(500)).encode()}, "nested"),
     ({"metrics.json": deep_json(500).encode()}, "nested"),
     ({"metrics.json": huge_metrics_json(45)}, "limit"),
-])
+], ids=["bomb8", "bomb30", "deep-params", "deep-metrics", "45MB-metrics"])
 def test_hostile_files_in_a_committed_experiment(repo: Path, files: dict[str, bytes], mention: str) -> None:
     commit_experiment(repo, "evil", files)
     rows = _show_json(repo)
