@@ -36,7 +36,7 @@ def decode(data: bytes) -> Annotations:
     """Parse a note; unreadable notes (hand-edited...) count as empty rather than breaking the listing."""
     try:
         raw = json.loads(data.decode("utf-8"))
-    except (ValueError, UnicodeDecodeError):
+    except (ValueError, UnicodeDecodeError, RecursionError):  # RecursionError: a pulled note nested 1,000 deep
         text = data.decode("utf-8", "replace").strip()
         return Annotations(note=text)
     if not isinstance(raw, dict):
@@ -46,7 +46,7 @@ def decode(data: bytes) -> Annotations:
         labels = []
     return Annotations(
         starred=bool(raw.get("starred", False)),
-        labels=tuple(str(x) for x in labels),
+        labels=tuple(str(x) for x in labels if isinstance(x, (str, int, float))),  # no nested values
         note=str(raw.get("note") or ""),
     )
 

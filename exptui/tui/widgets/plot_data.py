@@ -141,11 +141,14 @@ def parse_plot_records(path: str, data: bytes) -> list[dict[str, Any]]:
         return [dict(r) for r in csv.DictReader(io.StringIO(text), delimiter=delimiter)]
     try:
         if lower.endswith((".yaml", ".yml")):
-            import yaml
+            from dvc_compat.yamlio import load_yaml
 
-            loaded: Any = yaml.load(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
+            loaded: Any = load_yaml(text, path)  # the one bounded reader: no alias bombs, no deep nesting
         else:
+            from dvc_compat.limits import check_depth
+
             loaded = json.loads(text)
+            check_depth(loaded, path)
     except Exception:  # noqa: BLE001 - malformed plot data is shown as "no data", never a crash
         return []
     if isinstance(loaded, dict):

@@ -63,11 +63,12 @@ def read_at(project: Any, rev: str, path: str) -> bytes | None:
 def _load_yaml(data: bytes | None) -> Any:
     if not data:
         return None
-    import yaml
+    from dvc_compat.errors import FormatError
+    from dvc_compat.yamlio import load_yaml
 
     try:
-        return yaml.load(data, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
-    except yaml.YAMLError:
+        return load_yaml(data, "dvc.yaml")  # the one bounded reader: no alias bombs, no deep nesting
+    except FormatError:
         return None
 
 
