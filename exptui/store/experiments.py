@@ -234,7 +234,7 @@ def record_experiment(
                 return ExperimentRecord(name, ref, existing, baseline, h, tree, reused=True, large_files=large)
             if on_conflict == "suffix" and not force:
                 suffix += 1
-                name = f"{asked}-{suffix}"
+                name = _suffixed(asked, suffix)
                 continue
             if not force:
                 raise ExperimentExists(
@@ -247,6 +247,17 @@ def record_experiment(
             except RefConflict:
                 continue
     raise ExptuiError(f"could not record experiment under {baseline[:7]}: refs kept changing; try again")
+
+
+def _suffixed(name: str, n: int) -> str:
+    """``NAME-n``, the base shortened (by whole characters) so the result stays within the byte limit."""
+    from dvc_compat.exp_refs import MAX_NAME_BYTES
+
+    tail = f"-{n}"
+    base = name
+    while len(base.encode("utf-8")) + len(tail) > MAX_NAME_BYTES:
+        base = base[:-1]
+    return (base.rstrip(".") or "exp") + tail
 
 
 def check_name_free(git: Git, baseline: str, name: str, force: bool) -> None:
