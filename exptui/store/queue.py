@@ -18,9 +18,8 @@ Layout (all under ``refs/exptui/``, never under ``refs/exps/``: DVC parses every
 - ``reserved/<baseline>/<name>`` -> the entry holding a user-given name (``run --queue -n NAME``), created in the
                        same transaction as the entry with an old-value check, so of several processes queueing
                        one name at once exactly one wins. A reservation is released with its entry (`remove`), and
-                       one whose entry succeeded or is gone may be taken over (compare-and-swap). The namespace
-                       sorts after ``queue/``: git commits a transaction's loose refs in name order, so a reader
-                       that sees a reservation also sees its entry.
+                       one whose entry succeeded or is gone may be taken over (compare-and-swap). The entry's
+                       ref comes first in the transaction, before its reservation.
 
 State of an entry: ``done`` present -> that status; else ``claims`` present -> running; else queued.
 Ids are ``<unix-ms>-<hex>``: they sort by creation time, which is the queue order.
