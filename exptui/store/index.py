@@ -94,10 +94,14 @@ def read_refs(git: Git) -> RefSnapshot:
 
 def _cache_version() -> tuple:
     """What a cache file must match to be used: the extraction rules and the shapes of the records it pickles
-    (a field added to RunFacts or Annotations invalidates old files instead of half-filling new rows)."""
+    (a field added to RunFacts or Annotations invalidates old files instead of half-filling new rows), and the
+    size limit for files shown (a file refused under one limit is read again under a higher one)."""
     from dataclasses import fields
 
-    return (EXTRACT_VERSION, tuple(f.name for f in fields(RunFacts)), tuple(f.name for f in fields(Annotations)))
+    from exptui.store.commit_data import display_file_limit
+
+    return (EXTRACT_VERSION, tuple(f.name for f in fields(RunFacts)), tuple(f.name for f in fields(Annotations)),
+            display_file_limit())
 
 
 class IndexCache:

@@ -219,6 +219,10 @@ def test_the_size_limit_is_configurable(repo: Path) -> None:
     assert "over the 1 MB limit" in json.loads(exptui(repo, "show", "--json").stdout)[0]["errors"]["metrics.json"]
     shown = _rows(exptui(repo, "show", "--json", EXPTUI_MAX_FILE_SIZE="4M").stdout)["workspace"]
     assert shown["metrics"]["metrics.json"]["m"] == 1 and not shown["errors"]
+    commit_experiment(repo, "wide", {"metrics.json": huge_metrics_json(2)})  # cached per commit: limit included
+    assert "over the 1 MB limit" in _rows(exptui(repo, "show", "--json").stdout)["wide"]["errors"]["metrics.json"]
+    wide = _rows(exptui(repo, "show", "--json", EXPTUI_MAX_FILE_SIZE="4M").stdout)["wide"]
+    assert wide["metrics"]["metrics.json"]["m"] == 1 and not wide["errors"]
     bad = exptui(repo, "show", EXPTUI_MAX_FILE_SIZE="lots")
     lines = error_lines(bad.stderr)
     assert bad.returncode != 0 and len(lines) == 1 and "EXPTUI_MAX_FILE_SIZE='lots'" in lines[0], bad.stderr
