@@ -165,7 +165,7 @@ def test_reservation_is_create_only_even_without_the_name_check(repo: Path) -> N
 @pytest.mark.parametrize(("override", "why"), [
     ("+../outside.yaml:a=1", "outside the repository"),
     ("+sub/../../outside.yaml:a=1", "outside the repository"),
-    ("+/tmp/exptui-qa-abs.yaml:a=1", "absolute path"),
+    ("+{tmp}/abs.yaml:a=1", "absolute path"),
     ("+.git/hooks/x.yaml:a=1", "inside .git or .dvc"),
     ("+.git/config:a=1", "inside .git or .dvc"),
     ("+.dvc/config.yaml:a=1", "inside .git or .dvc"),
@@ -174,9 +174,10 @@ def test_reservation_is_create_only_even_without_the_name_check(repo: Path) -> N
 def test_override_paths_outside_the_project_are_refused(repo: Path, mode: tuple[str, ...], override: str,
                                                         why: str) -> None:
     outside = repo.parent / "outside.yaml"
+    override = override.format(tmp=repo.parent)
     line = _refused(repo, *mode, "-S", override, mention=why)
     assert override in line
-    assert not outside.exists() and not Path("/tmp/exptui-qa-abs.yaml").exists()
+    assert not outside.exists() and not (repo.parent / "abs.yaml").exists()
     assert not (repo / ".git" / "hooks" / "x.yaml").exists()
 
 
