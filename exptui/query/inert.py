@@ -14,7 +14,8 @@ text, Markdown, tables, errors; every TUI widget) passes data through :func:`ine
   decoded with ``surrogateescape``) as the byte, ``\\xff``.
 - one line (a table cell, a title): a line break is ``⏎``, a tab one space.
 - several lines (a log, a message): line breaks stay (``\\r\\n`` and a lone ``\\r`` are line breaks: a progress bar
-  redraw becomes its own line instead of overwriting the previous one), tabs are expanded to spaces (8 columns).
+  redraw becomes its own line instead of overwriting the previous one), tabs are expanded to spaces (8 columns)
+  where widths are measured, kept in CLI messages.
 
 Zero-width joiners (U+200C/U+200D) stay: emoji sequences and several scripts need them, and they cannot move
 anything. Everything here is pure ``str`` work (no Rich, no Textual), so the CLI and the TUI share it.
@@ -44,6 +45,7 @@ _FORMAT_CLASS = (
 _UNSAFE_CLASS = "\x00-\x1f\x7f-\x9f" + _FORMAT_CLASS
 UNSAFE = re.compile(f"[{_UNSAFE_CLASS}]")
 _UNSAFE_RUN = re.compile(f"[{_UNSAFE_CLASS}]+")
+_UNSAFE_RUN_IN_LINES = re.compile(f"[\x00-\x08\x0b-\x1f\x7f-\x9f{_FORMAT_CLASS}]+")   # \n and \t stay
 _LINE_BREAK = re.compile("\r\n|[\r\n\u2028\u2029]")
 # SGR (colour/bold) only: CSI, digits and separators, 'm'. Nothing else of ECMA-48 is let through anywhere.
 SGR = re.compile(r"\x1b\[[0-9;:]{0,64}m")
@@ -74,13 +76,9 @@ def _one_line(text: str) -> str:
     return _UNSAFE_RUN.sub(_visible_run, text)
 
 
-def _visible_keep_lines(match: re.Match[str]) -> str:
-    return "".join(ch if ch in "\n\t" else _visible(ch) for ch in match.group())
-
-
 def _make_visible(text: str) -> str:
     """Several lines: every line break becomes ``\n``; ``\n`` and ``\t`` stay, the rest is made visible."""
-    return _UNSAFE_RUN.sub(_visible_keep_lines, _LINE_BREAK.sub("\n", text))
+    return _UNSAFE_RUN_IN_LINES.sub(_visible_run, _LINE_BREAK.sub("\n", text))
 
 
 def _make_visible_keep_sgr(text: str) -> str:
@@ -119,16 +117,19 @@ def _expand_tabs(text: str, column: int = 0, sgr: bool = False) -> tuple[str, in
     return "".join(out), column
 
 
-def inert(text: str, *, multiline: bool = False) -> str:
+def inert(text: str, *, multiline: bool = False, expand_tabs: bool = True) -> str:
     """``text`` with every character a terminal could interpret shown visibly instead (see the module docstring).
 
     ``multiline=False`` (cells, titles, names): the result is one line. ``multiline=True`` (logs, messages): line
-    breaks stay as ``\n``. Printable text comes back as the same object, so calling it per cell is cheap.
+    breaks stay as ``\n``; tabs become spaces unless ``expand_tabs=False`` (CLI messages in `dvc status`'s
+    tab-indented shape: a tab only moves the cursor forward). Printable text comes back as the same object, so
+    calling it per cell is cheap.
     """
     if text.isprintable():          # C speed; False also for harmless spaces/private use, then the regex decides
         return text
     if multiline:
-        return _expand_tabs(_make_visible(text))[0]
+        visible = _make_visible(text)
+        return _expand_tabs(visible)[0] if expand_tabs else visible
     return _one_line(text)
 
 

@@ -56,9 +56,11 @@ _HAZARD = re.compile("[\x00-\x09\x0b-\x1f\x7f-\x9f\u00ad\u061c\u180e\u200b\u200e
 
 
 def terminal_hazards(text: str, multiline: bool = False) -> list[str]:
-    """Characters in ``text`` a terminal would act on (\\n only counts for single-line text)."""
+    """Characters in ``text`` a terminal would act on (\\n and \\t only count for single-line text)."""
     found = [m.group() for m in _HAZARD.finditer(text)]
-    if not multiline and "\n" in text:
+    if multiline:                           # a tab only moves the cursor forward: allowed where lines are
+        found = [ch for ch in found if ch != "\t"]
+    elif "\n" in text:
         found.append("\n")
     return found
 
