@@ -141,6 +141,8 @@ def build_hostile_repo(base: Path) -> HostileRepo:
     params = hostile_params()
     for i, name in enumerate(PULLED_NAMES):
         params["train"]["lr"] = 0.2 + i / 100
+        params["train"]["p[/]"] = 2 + i                       # params that vary: axes of the parallel plot
+        params["train"][NAMES[0]] = 10 + i
         metrics = {"acc": 0.4 + i / 100, "学習率-実験": 0.25, "m\x1b]0;PWNED\x07": 1, "p[/]": 2,
                    "verdict": "\x9b2J [link=file:///etc/passwd]x[/link]"}
         record_dvc_experiment(other, name, params, metrics)

@@ -16,6 +16,8 @@ from textual.screen import ModalScreen
 from textual.widgets import Button, Checkbox, Input, Label, SelectionList, Static
 from textual.widgets.selection_list import Selection
 
+from exptui.query.cells import fit
+from exptui.query.inert import inert
 from exptui.tui.view_state import ViewState
 
 if TYPE_CHECKING:
@@ -27,9 +29,9 @@ REGEX_SEPARATOR = ";"
 def _prompt(column: Column, pinned: bool) -> Text:
     text = Text()
     text.append("◆ " if pinned else "  ", style="bold")
-    text.append(f"{column.family:<8}", style="dim")
-    text.append(f"{column.file:<16} ", style="italic dim")
-    text.append(column.key, style="bold")
+    text.append(fit(column.family, 8), style="dim")
+    text.append(fit(inert(column.file), 16) + " ", style="italic dim")
+    text.append(inert(column.key), style="bold")
     return text
 
 
@@ -97,7 +99,7 @@ class ColumnsScreen(ModalScreen["ViewState | None"]):
                 re.compile(pattern)
             except re.error as exc:
                 self.query_one("#columns-error", Static).update(
-                    Text(f"{input_id.split('-')[0]}: {pattern!r} is not a valid regex ({exc})", style="bold red"))
+                    Text(inert(f"{input_id.split('-')[0]}: {pattern!r} is not a valid regex ({exc})"), style="bold red"))
                 return None
         return patterns
 
