@@ -44,6 +44,8 @@ _FORMAT_CLASS = (
 )
 _UNSAFE_CLASS = "\x00-\x1f\x7f-\x9f" + _FORMAT_CLASS
 UNSAFE = re.compile(f"[{_UNSAFE_CLASS}]")
+#: A whole input value without anything unsafe (Textual's ``Input(restrict=...)``: a paste holding an ESC is refused)
+INPUT_ALLOWED = f"[^{_UNSAFE_CLASS}]*"
 _UNSAFE_RUN = re.compile(f"[{_UNSAFE_CLASS}]+")
 _UNSAFE_RUN_IN_LINES = re.compile(f"[\x00-\x08\x0b-\x1f\x7f-\x9f{_FORMAT_CLASS}]+")   # \n and \t stay
 _LINE_BREAK = re.compile("\r\n|[\r\n\u2028\u2029]")

@@ -173,6 +173,14 @@ async def test_main_table_header_filter_and_command_line(repo: Path) -> None:
         await pilot.pause(0.3)
         assert_inert_screen(app, "filter error")
         await pilot.press("escape")
+        from textual import events
+
+        await pilot.press("slash")
+        app.main.filter_bar.input.post_message(events.Paste("acc > 0 \x1b]0;PWNED\x07\x1b[2J"))
+        await pilot.pause(0.2)
+        assert "\x1b" not in app.main.filter_bar.input.value     # a pasted escape sequence is refused
+        assert_inert_screen(app, "paste into the filter")
+        await pilot.press("escape")
         await pilot.press("slash", *"t")                         # completion suggests a hostile column name
         await pilot.pause(0.3)
         assert_inert_screen(app, "filter completion")

@@ -17,7 +17,7 @@ from textual.widgets import Button, Checkbox, Input, Label, SelectionList, Stati
 from textual.widgets.selection_list import Selection
 
 from exptui.query.cells import fit
-from exptui.query.inert import inert
+from exptui.query.inert import INPUT_ALLOWED, inert
 from exptui.tui.view_state import ViewState
 
 if TYPE_CHECKING:
@@ -62,11 +62,11 @@ class ColumnsScreen(ModalScreen["ViewState | None"]):
             with Horizontal(classes="columns-regex"):
                 yield Label("keep")
                 yield Input(f" {REGEX_SEPARATOR} ".join(state.keep), placeholder="protect from drop: full-match regex, e.g. f1|train\\..*",
-                            id="keep-input")
+                            id="keep-input", restrict=INPUT_ALLOWED)
             with Horizontal(classes="columns-regex"):
                 yield Label("drop")
                 yield Input(f" {REGEX_SEPARATOR} ".join(state.drop), placeholder="hide: full-match regex, e.g. .*seed",
-                            id="drop-input")
+                            id="drop-input", restrict=INPUT_ALLOWED)
             yield Static("", id="columns-error", classes="dialog-hint")
             with Horizontal(classes="dialog-buttons"):
                 yield Button("Cancel", id="cancel")

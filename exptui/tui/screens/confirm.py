@@ -17,7 +17,7 @@ from textual.screen import ModalScreen
 from rich.text import Text
 from textual.widgets import Button, Input, Label, Static
 
-from exptui.query.inert import inert
+from exptui.query.inert import INPUT_ALLOWED, inert
 from exptui.tui.text import as_text, plain
 
 
@@ -78,7 +78,8 @@ class InputScreen(ModalScreen["str | None"]):
         with Vertical(classes="dialog"):
             yield Label(plain(self._title), classes="dialog-title")
             yield Static(as_text(self._prompt), classes="dialog-body")
-            yield Input(value=self.shown_value, placeholder=inert(self._placeholder), id="dialog-input")
+            yield Input(value=self.shown_value, placeholder=inert(self._placeholder), id="dialog-input",
+                        restrict=INPUT_ALLOWED)
             yield Static("enter accept · esc cancel", classes="dialog-hint", markup=False)
 
     @property

@@ -19,6 +19,7 @@ from textual.screen import Screen
 from textual.timer import Timer
 from textual.widgets import Footer, Static
 
+from exptui.query.inert import INPUT_ALLOWED
 from exptui.records import ExperimentRow
 from exptui.tui.bindings import MAIN_BINDINGS
 from exptui.tui.messages import ActionDone
@@ -83,7 +84,8 @@ class MainScreen(Screen[None]):
         empty_hint = Static("", id="empty-hint", markup=False)
         empty_hint.display = False
         yield empty_hint
-        command_line = CommandLine(placeholder=":sort f1 desc  ·  :filter …  ·  :keep regex  ·  :q", id="command-line")
+        command_line = CommandLine(placeholder=":sort f1 desc  ·  :filter …  ·  :keep regex  ·  :q", id="command-line",
+                                   restrict=INPUT_ALLOWED)   # a pasted escape sequence is refused, never drawn
         command_line.display = False
         yield command_line
         message_line = Static("", id="message-line", markup=False)

@@ -18,6 +18,7 @@ from textual.widgets import Button, Input, Label, Static
 
 from dvc_compat.errors import SweepSyntaxError
 from dvc_compat.sweep import count, expand_grid, is_sweep, parse_overrides, sample_random
+from exptui.query.inert import INPUT_ALLOWED
 from exptui.records import ExperimentRow
 from exptui.tui.text import assemble, lines, notify, plain
 from exptui.tui.widgets.sweep_form import SWEEP_HINT, SweepField, override_text
@@ -84,7 +85,7 @@ class SweepScreen(ModalScreen["list[Any] | None"]):
                 yield Label("seed", classes="option-label")
                 yield Input(placeholder="none", id="sweep-seed", type="integer", compact=True)
                 yield Label("name prefix", classes="option-label")
-                yield Input(placeholder="auto", id="sweep-name", compact=True)
+                yield Input(placeholder="auto", id="sweep-name", compact=True, restrict=INPUT_ALLOWED)
                 yield Label("workers", classes="option-label")
                 yield Input(value="0", id="sweep-workers", type="integer", compact=True)
             yield Static("", id="sweep-status", markup=False)

@@ -16,7 +16,7 @@ from textual.suggester import Suggester
 from textual.widgets import Input, Static
 
 from exptui.query.cells import cell_width
-from exptui.query.inert import inert, is_inert
+from exptui.query.inert import INPUT_ALLOWED, inert, is_inert
 
 
 class FilterSuggester(Suggester):
@@ -61,7 +61,7 @@ class FilterBar(Vertical):
         with Horizontal(id="filter-row"):
             yield Static("/", id="filter-prompt", markup=False)
             yield Input(placeholder="f1 > 0.5 and train.model in ['lightgbm', 'random_forest']  ·  status == failed",
-                        id="filter-input",
+                        id="filter-input", restrict=INPUT_ALLOWED,
                         suggester=FilterSuggester(self._complete) if self._complete else None)
             yield Static("", id="filter-count", markup=False)
         yield Static("", id="filter-error", markup=False)

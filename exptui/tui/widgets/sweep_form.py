@@ -17,7 +17,7 @@ from textual.widgets import Input, Label, Static
 from dvc_compat.errors import SweepSyntaxError
 from dvc_compat.params import format_value
 from dvc_compat.sweep import DEFAULT_FILE, Override, parse_override
-from exptui.query.inert import inert
+from exptui.query.inert import INPUT_ALLOWED, inert
 from exptui.tui.text import lines, plain
 
 SWEEP_HINT = "value · 3,5,7 · range(1,10,2) · choice(a,b) · uniform(a,b) · loguniform(a,b) · randint(a,b)"
@@ -71,7 +71,7 @@ class SweepField(Vertical):
     def compose(self) -> ComposeResult:
         with Horizontal():
             yield Label(plain(self.key), classes="sweep-key")
-            yield Input(value=self.shown, placeholder=self.shown, compact=True)
+            yield Input(value=self.shown, placeholder=self.shown, compact=True, restrict=INPUT_ALLOWED)
         yield Static("", classes="sweep-error", markup=False)
 
     @property
