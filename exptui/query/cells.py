@@ -39,8 +39,13 @@ def truncate(text: str, width: int, ellipsis: str = ELLIPSIS) -> str:
 
 def fit(text: str, width: int, right: bool = False) -> str:
     """``text`` cut (with ``…``) or padded with spaces to exactly ``width`` cells; ``right`` aligns right."""
-    text = truncate(text, width)
-    fill = " " * max(0, width - cell_width(text))
+    used = cell_width(text)
+    if used > width:
+        text = truncate(text, width)
+        used = cell_width(text)
+    if used >= width:
+        return text
+    fill = " " * (width - used)
     return fill + text if right else text + fill
 
 
