@@ -239,3 +239,22 @@ def test_wide_characters_line_up_in_diff_and_queue_status(repo: Path) -> None:
     column = cell_len(rows[0][: rows[0].index("STATUS")])
     for line in rows[1:]:
         assert cell_len(line[: line.index("success")]) == column, status
+
+
+def test_dag_boxes_fit_wide_and_hostile_stage_names(git_repo: Path) -> None:
+    """Stage names come from dvc.yaml: shown inert, and every box is as wide as its border in terminal cells."""
+    (git_repo / ".dvc").mkdir()
+    (git_repo / ".dvc" / "config").write_text("")
+    (git_repo / "dvc.yaml").write_text(
+        'stages:\n  学習率-実験:\n    cmd: echo a > a.txt\n    outs: [a.txt]\n'
+        '  "b\\e[2J\\u202e":\n    cmd: cat a.txt > b.txt\n    deps: [a.txt]\n    outs: [b.txt]\n', encoding="utf-8")
+    code, out = on_tty(git_repo, "dag")
+    assert code == 0, out
+    assert_inert(out, "dag")
+    assert "b␛[2J\\u202e" in out and "学習率-実験" in out
+    border = None
+    for line in out.splitlines():
+        if line.startswith("+"):
+            border = cell_len(line)
+        elif line.startswith("|"):
+            assert cell_len(line) == border, out
