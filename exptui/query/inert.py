@@ -8,7 +8,7 @@ bidi overrides (U+202E) reorder it. None of that may reach the terminal as a com
 text, Markdown, tables, errors; every TUI widget) passes data through :func:`inert`, which shows such characters
 *visibly and harmlessly*:
 
-- C0 controls and DEL as Unicode control pictures: ESC ``␛``, BEL ``␇``, BS ``␈``, CR ``␍``, DEL ``␡``...
+- C0 controls and DEL as Unicode control pictures: ESC ``␛``, BEL ``␇``, BS ``␈``, NUL ``␀``, DEL ``␡``...
 - C1 controls (U+0080-U+009F), as ``\\x9b``; invisible format characters (bidi embeddings, overrides and isolates,
   LRM/RLM, zero-width space, BOM, tag characters...) as ``\\u202e``; lone surrogates (bytes that were not UTF-8,
   decoded with ``surrogateescape``) as the byte, ``\\xff``.
