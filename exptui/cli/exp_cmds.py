@@ -80,7 +80,7 @@ def run(ctx: click.Context, overrides: tuple[str, ...], name: str | None, temp: 
         if start:
             workers = manager.start(jobs=jobs)
             echo(f"started {len(workers)} worker{'s' if len(workers) != 1 else ''}; "
-                       "follow them with `exptui queue status` or `exptui`.", err=True)
+                 "follow them with `exptui queue status` or `exptui`.", err=True)
         return
 
     terminal = TerminalSink()   # stage output: as it is into a pipe, inert (colour kept) on a terminal
@@ -108,7 +108,7 @@ def run(ctx: click.Context, overrides: tuple[str, ...], name: str | None, temp: 
     large = getattr(project.last_record, "large_files", ())
     if large:
         echo("warning: large files were committed with the experiment (add them to .gitignore or track "
-                   "them with DVC): " + ", ".join(large), err=True)
+             "them with DVC): " + ", ".join(large), err=True)
     if not temp:
         echo("Its results are in the workspace; `exptui apply` another experiment to switch.", err=True)
     for file, values in row.metrics.items():
@@ -237,11 +237,11 @@ def apply(ctx: click.Context, name: str, force: bool) -> None:
     project = _project(ctx)
     result = project.apply(name, force=force)
     echo(f"Applied {name} ({result.rev[:7]}): {len(result.written)} file(s) written"
-               + (f", {len(result.deleted)} removed" if result.deleted else "")
-               + (f", {len(result.restored)} output(s) restored from the cache" if result.restored else "") + ".")
+         + (f", {len(result.deleted)} removed" if result.deleted else "")
+         + (f", {len(result.restored)} output(s) restored from the cache" if result.restored else "") + ".")
     if result.missing:
         echo("warning: not in the local DVC cache (run `dvc pull` or re-run): " + ", ".join(result.missing),
-                   err=True)
+             err=True)
 
 
 @click.command()
@@ -336,7 +336,7 @@ def gc(ctx: click.Context, workspace: bool, all_branches: bool, all_tags: bool, 
         return
     for ref, sha in plan.remove:
         echo(f"would remove {ref.rsplit('/', 1)[-1]} ({sha[:7]}, baseline {ref.split('/')[2]}{ref.split('/')[3][:5]})"
-                   if dry_run or not yes else f"removing {ref.rsplit('/', 1)[-1]} ({sha[:7]})")
+             if dry_run or not yes else f"removing {ref.rsplit('/', 1)[-1]} ({sha[:7]})")
     if dry_run:
         return
     if not yes and not click.confirm(f"Remove {len(plan.remove)} experiment(s)?", default=False, err=True):

@@ -201,4 +201,4 @@ def init(ctx: click.Context) -> None:
     except GitError as exc:
         raise ExptuiError(f"created {', '.join(created)} but 'git add' failed: {exc}") from exc
     echo(f"Initialized a DVC repository in {root} ({', '.join(created)}; staged with git add).\n"
-               "Next: write dvc.yaml, run 'exptui repro', then 'git commit' and 'exptui run -S key=value'.")
+         "Next: write dvc.yaml, run 'exptui repro', then 'git commit' and 'exptui run -S key=value'.")

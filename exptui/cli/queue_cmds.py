@@ -82,7 +82,7 @@ def _start_on_dask(mgr: Any, address: str, jobs: int, timeout: float | None) -> 
     try:
         n = executor.workers()
         echo(f"sent {len(queued)} entr{'ies' if len(queued) != 1 else 'y'} to the Dask scheduler at "
-                   f"{executor.address} ({n} worker{'s' if n != 1 else ''})")
+             f"{executor.address} ({n} worker{'s' if n != 1 else ''})")
         for entry in queued:
             executor.submit(entry)
         try:
@@ -295,7 +295,7 @@ def retry(ctx: click.Context, name: str | None, failed: bool) -> None:
         raise click.UsageError("name an entry to retry, or use --failed")
     again = _manager(ctx).retry(name, failed=failed)
     echo(f"re-queued {len(again)} entr{'y' if len(again) == 1 else 'ies'}"
-               + (" (start workers with: exptui queue start)" if again else ""))
+         + (" (start workers with: exptui queue start)" if again else ""))
 
 
 @click.command()
