@@ -147,7 +147,7 @@ def status(ctx: click.Context, as_json: bool) -> None:
                 "finished": e.finished,
             } for e in entries],
             "workers": [w.__dict__ for w in workers],
-        }, indent=2, ensure_ascii=False) + "\n")
+        }, indent=2) + "\n")
         return
     counts: dict[str, int] = {}
     for e in entries:
