@@ -11,14 +11,16 @@ character has no width a terminal agrees on.
 """
 from __future__ import annotations
 
-from rich.cells import cell_len, split_text
-
 ELLIPSIS = "…"
 
 
 def cell_width(text: str) -> int:
     """Terminal cells ``text`` takes: wide (CJK, emoji) characters count 2, combining marks 0."""
-    return len(text) if text.isascii() else cell_len(text)
+    if text.isascii():
+        return len(text)
+    from rich.cells import cell_len   # only for non-ASCII text: `queue status` and `show` start without it
+
+    return cell_len(text)
 
 
 def truncate(text: str, width: int, ellipsis: str = ELLIPSIS) -> str:
@@ -33,6 +35,10 @@ def truncate(text: str, width: int, ellipsis: str = ELLIPSIS) -> str:
         return text
     if width == 1:
         return ellipsis
+    if text.isascii():
+        return text[: width - 1] + ellipsis
+    from rich.cells import split_text
+
     head, _ = split_text(text, width - 1)
     return head + ellipsis
 
