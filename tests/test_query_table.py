@@ -332,7 +332,8 @@ def test_grouped_view_invariants(rows, text, sort, context) -> None:
 
 
 def test_wide_characters_and_control_characters_keep_columns_aligned() -> None:
-    from exptui.query.table import display_width, pad
+    from exptui.query.cells import cell_width as display_width
+    from exptui.query.cells import fit as pad
 
     assert display_width("abc") == 3 and display_width("精度") == 4 and display_width("e\u0301") == 1
     assert pad("精度精度", 5) == "精度…" and display_width(pad("精度精度", 5)) == 5

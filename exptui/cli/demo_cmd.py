@@ -10,6 +10,7 @@ from pathlib import Path
 
 import click
 
+from exptui.cli.output import echo
 from exptui.demo import DEFAULT_DIR, PIPELINES, SUGGESTIONS
 from exptui.errors import ExptuiError
 
@@ -65,24 +66,24 @@ def demo(ctx: click.Context, directory: Path | None, pipeline: str, experiments:
             raise ExptuiError(f"{dest} holds the {built} demo: add --fresh to rebuild it as {pipeline}, "
                               "or give another directory")
         pipeline = built
-        click.echo(f"Opening the {pipeline} demo built earlier in {dest} (--fresh rebuilds it).")
+        echo(f"Opening the {pipeline} demo built earlier in {dest} (--fresh rebuilds it).")
     else:
         state = check_destination(dest, fresh)
         verb = "Rebuilding" if state == "demo" else "Building"
-        click.echo(f"{verb} the {pipeline} demo in {dest}")
+        echo(f"{verb} the {pipeline} demo in {dest}")
         report = build_demo(dest, pipeline, experiments, fixed_dates=fixed_dates, fresh=fresh,
-                            progress=lambda line: click.echo(line))
+                            progress=lambda line: echo(line))
         total = sum(seconds for _, seconds in report.steps)
-        click.echo(f"Demo ready in {total:.1f}s: baseline + {len(report.experiments)} experiment(s).")
+        echo(f"Demo ready in {total:.1f}s: baseline + {len(report.experiments)} experiment(s).")
 
     if no_tui or not (sys.stdin.isatty() and sys.stdout.isatty()):
-        click.echo(next_steps(dest, pipeline))
+        echo(next_steps(dest, pipeline))
         return
     group = ctx.parent.command if ctx.parent is not None else None
     ui_cmd = group.get_command(ctx, "ui") if isinstance(group, click.Group) else None
     if ui_cmd is None:
-        click.echo("The dashboard is not available in this build.")
-        click.echo(next_steps(dest, pipeline))
+        echo("The dashboard is not available in this build.")
+        echo(next_steps(dest, pipeline))
         return
     ctx.ensure_object(dict)
     ctx.obj["repo"] = str(dest)

@@ -6,6 +6,8 @@ import sys
 
 import click
 
+from exptui.cli.output import echo
+
 
 def run_guarded(group: click.Group, argv: list[str] | None) -> int:
     from dvc_compat.errors import FormatError, SweepSyntaxError
@@ -16,26 +18,26 @@ def run_guarded(group: click.Group, argv: list[str] | None) -> int:
         # A command's `ctx.exit(n)` / `raise click.exceptions.Exit(n)` comes back as the int n here.
         return rv if type(rv) is int else 0
     except click.exceptions.Abort:
-        click.echo("Aborted.", err=True)
+        echo("Aborted.", err=True)
         return 130
     except KeyboardInterrupt:
-        click.echo("Interrupted.", err=True)
+        echo("Interrupted.", err=True)
         return 130
     except click.UsageError as exc:
         # One line instead of click's usage block: what was wrong, and where the help is.
         where = exc.ctx.command_path if exc.ctx is not None else "exptui"
-        click.echo(f"error: {exc.format_message().rstrip('.')} (see '{where} --help')", err=True)
+        echo(f"error: {exc.format_message().rstrip('.')} (see '{where} --help')", err=True)
         return exc.exit_code
     except click.ClickException as exc:
-        exc.show()
+        echo(f"Error: {exc.format_message()}", err=True)   # click's own show(), but the message may quote data
         return exc.exit_code
     except click.exceptions.Exit as exc:
         return exc.exit_code
     except ExptuiError as exc:
-        click.echo(f"error: {exc}", err=True)
+        echo(f"error: {exc}", err=True)
         return exc.exit_code
     except (FormatError, SweepSyntaxError) as exc:
-        click.echo(f"error: {exc}", err=True)
+        echo(f"error: {exc}", err=True)
         return 1
     except BrokenPipeError:
         # `exptui show | head`: not an error.

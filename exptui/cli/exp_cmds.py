@@ -13,6 +13,8 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
+from exptui.cli.output import TerminalSink, echo, write_data, write_json, write_text
+
 if TYPE_CHECKING:  # pragma: no cover
     from exptui.project import Project
     from exptui.records import ExperimentRow
@@ -69,24 +71,23 @@ def run(ctx: click.Context, overrides: tuple[str, ...], name: str | None, temp: 
         manager = project.queue
         if dry:
             for item in manager.preview(list(overrides), random_n=random_n, seed=seed):
-                click.echo(item["text"] or "(no overrides)")
+                echo(item["text"] or "(no overrides)")
             return
         entries = manager.enqueue(list(overrides), name=name, random_n=random_n, seed=seed, yes=yes)
         for e in entries:
-            click.echo(f"queued {getattr(e, 'name', e)}")
-        click.echo(f"{len(entries)} experiment{'s' if len(entries) != 1 else ''} queued.", err=True)
+            echo(f"queued {getattr(e, 'name', e)}")
+        echo(f"{len(entries)} experiment{'s' if len(entries) != 1 else ''} queued.", err=True)
         if start:
             workers = manager.start(jobs=jobs)
-            click.echo(f"started {len(workers)} worker{'s' if len(workers) != 1 else ''}; "
-                       "follow them with `exptui queue status` or `exptui`.", err=True)
+            echo(f"started {len(workers)} worker{'s' if len(workers) != 1 else ''}; "
+                 "follow them with `exptui queue status` or `exptui`.", err=True)
         return
 
-    out = sys.stdout.buffer
+    terminal = TerminalSink()   # stage output: as it is into a pipe, inert (colour kept) on a terminal
 
     def sink(chunk: bytes) -> None:
         if not quiet:
-            out.write(chunk)
-            out.flush()
+            terminal.write(chunk)
 
     def events(ev: Any) -> None:
         if quiet:
@@ -94,22 +95,25 @@ def run(ctx: click.Context, overrides: tuple[str, ...], name: str | None, temp: 
         kind = getattr(ev, "kind", "")
         stage = getattr(getattr(ev, "stage", None), "address", "")
         if kind == "start":
-            click.echo(f"Running stage '{stage}':", err=True)
+            echo(f"Running stage '{stage}':", err=True)
         elif kind in ("skipped", "restored", "run-cache", "frozen", "committed"):
-            click.echo(getattr(ev, "message", None) or f"Stage '{stage}': {kind}", err=True)
+            echo(getattr(ev, "message", None) or f"Stage '{stage}': {kind}", err=True)
 
-    row = project.run(list(overrides), name=name, temp=temp, force=force, sink=sink, events=events,
-                      targets=list(targets) or None, message=message, command=_command_line())
-    click.echo(f"\nRecorded experiment {row.name} ({row.rev[:7]}) on {row.baseline_name or row.baseline[:7]}.")
+    try:
+        row = project.run(list(overrides), name=name, temp=temp, force=force, sink=sink, events=events,
+                          targets=list(targets) or None, message=message, command=_command_line())
+    finally:
+        terminal.flush()
+    echo(f"\nRecorded experiment {row.name} ({row.rev[:7]}) on {row.baseline_name or row.baseline[:7]}.")
     large = getattr(project.last_record, "large_files", ())
     if large:
-        click.echo("warning: large files were committed with the experiment (add them to .gitignore or track "
-                   "them with DVC): " + ", ".join(large), err=True)
+        echo("warning: large files were committed with the experiment (add them to .gitignore or track "
+             "them with DVC): " + ", ".join(large), err=True)
     if not temp:
-        click.echo("Its results are in the workspace; `exptui apply` another experiment to switch.", err=True)
+        echo("Its results are in the workspace; `exptui apply` another experiment to switch.", err=True)
     for file, values in row.metrics.items():
         shown = ", ".join(f"{k}={_fmt(v)}" for k, v in list(values.items())[:8])
-        click.echo(f"  {file}: {shown}")
+        echo(f"  {file}: {shown}")
 
 
 def _command_line() -> str:
@@ -151,7 +155,7 @@ def show(ctx: click.Context, as_json: bool, as_csv: bool, as_md: bool, all_commi
         from exptui.store.show_json import rows_to_json
 
         # indented for people, one line (C encoder, ~10x faster at 10k rows) for pipes and scripts
-        _write(rows_to_json(rows, indent=2 if sys.stdout.isatty() else None) + "\n")
+        write_json(rows_to_json(rows, indent=2 if sys.stdout.isatty() else None) + "\n")
         return
     from exptui.query.filter import FilterError
     from exptui.query.table import ExperimentTable
@@ -177,24 +181,19 @@ def show(ctx: click.Context, as_json: bool, as_csv: bool, as_md: bool, all_commi
     if drop:
         table.set_drop(drop)
     if as_json:
-        _write(table.to_json() + "\n")
+        write_json(table.to_json() + "\n")
     elif as_csv:
-        _write(table.to_csv(precision))
+        write_data(table.to_csv(precision))
     elif as_md:
-        _write(table.to_markdown())
+        write_text(table.to_markdown())
     else:
         width = shutil.get_terminal_size((200, 24)).columns if sys.stdout.isatty() else None
-        _write(table.render_text(width=width))
+        write_text(table.render_text(width=width))
         # the '!' cells of the workspace are the user's to fix: say why, one line per file (on stderr)
         for row in rows:
             if row.kind == "workspace":
                 for reason in row.errors.values():
-                    click.echo(f"warning: {reason}; its values show as '!' in the workspace row", err=True)
-
-
-def _write(text: str) -> None:
-    sys.stdout.write(text)
-    sys.stdout.flush()
+                    echo(f"warning: {reason}; its values show as '!' in the workspace row", err=True)
 
 
 # --- diff -----------------------------------------------------------------------------------------------------
@@ -219,11 +218,11 @@ def diff(ctx: click.Context, a: str, b: str | None, as_json: bool, as_md: bool, 
     old_name = old.baseline_name if old.kind == "baseline" and old.baseline_name else old.name
     kwargs: dict[str, Any] = {} if precision is None else {"precision": precision}
     if as_json:
-        _write(json.dumps(compare.diff_to_json(rows), indent=2, ensure_ascii=False) + "\n")
+        write_json(json.dumps(compare.diff_to_json(rows), indent=2, ensure_ascii=False) + "\n")
     elif as_md:
-        _write(compare.diff_to_markdown(rows, old_name, new.name, **kwargs))
+        write_text(compare.diff_to_markdown(rows, old_name, new.name, **kwargs))
     else:
-        _write(compare.diff_to_text(rows, old_name, new.name, **kwargs))
+        write_text(compare.diff_to_text(rows, old_name, new.name, **kwargs))
 
 
 # --- workspace and refs ---------------------------------------------------------------------------------------
@@ -237,12 +236,12 @@ def apply(ctx: click.Context, name: str, force: bool) -> None:
     """Put experiment NAME's params, metrics and outputs into the workspace (HEAD does not move)."""
     project = _project(ctx)
     result = project.apply(name, force=force)
-    click.echo(f"Applied {name} ({result.rev[:7]}): {len(result.written)} file(s) written"
-               + (f", {len(result.deleted)} removed" if result.deleted else "")
-               + (f", {len(result.restored)} output(s) restored from the cache" if result.restored else "") + ".")
+    echo(f"Applied {name} ({result.rev[:7]}): {len(result.written)} file(s) written"
+         + (f", {len(result.deleted)} removed" if result.deleted else "")
+         + (f", {len(result.restored)} output(s) restored from the cache" if result.restored else "") + ".")
     if result.missing:
-        click.echo("warning: not in the local DVC cache (run `dvc pull` or re-run): " + ", ".join(result.missing),
-                   err=True)
+        echo("warning: not in the local DVC cache (run `dvc pull` or re-run): " + ", ".join(result.missing),
+             err=True)
 
 
 @click.command()
@@ -252,7 +251,7 @@ def apply(ctx: click.Context, name: str, force: bool) -> None:
 def branch(ctx: click.Context, name: str, branch: str) -> None:
     """Create git branch BRANCH at experiment NAME."""
     sha = _project(ctx).branch(name, branch)
-    click.echo(f"Created branch {branch} at {sha[:7]} (experiment {name}). Switch with: git checkout {branch}")
+    echo(f"Created branch {branch} at {sha[:7]} (experiment {name}). Switch with: git checkout {branch}")
 
 
 @click.command()
@@ -267,9 +266,9 @@ def remove(ctx: click.Context, names: tuple[str, ...], all_: bool) -> None:
         raise click.UsageError("give names or --all, not both")
     removed = _project(ctx).remove(names, all=all_)
     for r in removed:
-        click.echo(f"removed {_short(r)}")
+        echo(f"removed {_short(r)}")
     if not removed:
-        click.echo("nothing to remove")
+        echo("nothing to remove")
 
 
 @click.command()
@@ -279,7 +278,7 @@ def remove(ctx: click.Context, names: tuple[str, ...], all_: bool) -> None:
 def star(ctx: click.Context, name: str, off: bool) -> None:
     """Star (or --off: unstar) experiment NAME."""
     _project(ctx).star(name, not off)
-    click.echo(f"{'unstarred' if off else 'starred'} {name}")
+    echo(f"{'unstarred' if off else 'starred'} {name}")
 
 
 @click.command(context_settings={"ignore_unknown_options": True})
@@ -300,10 +299,10 @@ def label(ctx: click.Context, name: str, changes: tuple[str, ...]) -> None:
     project = _project(ctx)
     if not changes:
         row = project.resolve(name)
-        click.echo(" ".join(row.annotations.labels))
+        echo(" ".join(row.annotations.labels))
         return
     ann = project.label(name, add, rm)
-    click.echo(f"{name}: {' '.join(ann.labels) or '(no labels)'}")
+    echo(f"{name}: {' '.join(ann.labels) or '(no labels)'}")
 
 
 @click.command()
@@ -313,7 +312,7 @@ def label(ctx: click.Context, name: str, changes: tuple[str, ...]) -> None:
 def note(ctx: click.Context, name: str, text: str) -> None:
     """Attach a note to experiment NAME ('' clears it)."""
     _project(ctx).note(name, text)
-    click.echo(f"{'noted' if text.strip() else 'cleared note of'} {name}")
+    echo(f"{'noted' if text.strip() else 'cleared note of'} {name}")
 
 
 @click.command()
@@ -331,19 +330,19 @@ def gc(ctx: click.Context, workspace: bool, all_branches: bool, all_tags: bool, 
     flags = {"workspace": workspace, "all_branches": all_branches, "all_tags": all_tags, "all_commits": all_commits}
     plan = project.gc(**flags, dry_run=True)
     if not plan.remove:
-        click.echo(f"nothing to remove ({len(plan.keep)} experiment(s) kept)")
+        echo(f"nothing to remove ({len(plan.keep)} experiment(s) kept)")
         if not dry_run:
             project.gc(**flags)  # still prunes the index cache
         return
     for ref, sha in plan.remove:
-        click.echo(f"would remove {ref.rsplit('/', 1)[-1]} ({sha[:7]}, baseline {ref.split('/')[2]}{ref.split('/')[3][:5]})"
-                   if dry_run or not yes else f"removing {ref.rsplit('/', 1)[-1]} ({sha[:7]})")
+        echo(f"would remove {ref.rsplit('/', 1)[-1]} ({sha[:7]}, baseline {ref.split('/')[2]}{ref.split('/')[3][:5]})"
+             if dry_run or not yes else f"removing {ref.rsplit('/', 1)[-1]} ({sha[:7]})")
     if dry_run:
         return
     if not yes and not click.confirm(f"Remove {len(plan.remove)} experiment(s)?", default=False, err=True):
         raise click.exceptions.Abort()
     done = project.gc(**flags)
-    click.echo(f"removed {len(done.remove)} experiment(s); kept {len(done.keep)}")
+    echo(f"removed {len(done.remove)} experiment(s); kept {len(done.keep)}")
 
 
 @click.command()
@@ -353,7 +352,7 @@ def gc(ctx: click.Context, workspace: bool, all_branches: bool, all_tags: bool, 
 def push(ctx: click.Context, remote: str, names: tuple[str, ...]) -> None:
     """Push experiments (all, or NAMES) and their stars/labels/notes to git REMOTE."""
     pushed = _project(ctx).push(remote, list(names) or None)
-    click.echo(f"pushed {len(pushed)} experiment ref(s) to {remote}")
+    echo(f"pushed {len(pushed)} experiment ref(s) to {remote}")
 
 
 @click.command()
@@ -363,4 +362,4 @@ def push(ctx: click.Context, remote: str, names: tuple[str, ...]) -> None:
 def pull(ctx: click.Context, remote: str, names: tuple[str, ...]) -> None:
     """Fetch experiments (all, or NAMES) and their annotations from git REMOTE."""
     fetched = _project(ctx).pull(remote, list(names) or None)
-    click.echo(f"fetched {len(fetched)} experiment ref(s) from {remote}")
+    echo(f"fetched {len(fetched)} experiment ref(s) from {remote}")

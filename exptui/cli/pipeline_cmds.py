@@ -9,6 +9,8 @@ from pathlib import Path
 
 import click
 
+from exptui.cli.output import TerminalSink, echo
+
 
 def _root(ctx: click.Context) -> Path:
     from exptui.pipeline.status import find_root
@@ -17,30 +19,29 @@ def _root(ctx: click.Context) -> Path:
 
 
 class _Terminal:
-    """Writes stage output bytes straight to stdout (flushing, so progress shows live)."""
+    """Stage output to stdout as it comes (flushing, so progress shows live), and our status lines between it.
+
+    Into a pipe the stage's bytes pass untouched; on a terminal they are made inert (colour kept) by
+    `TerminalSink`. Status lines quote stage names and paths from dvc.yaml: always inert.
+    """
 
     def __init__(self) -> None:
-        self.out = sys.stdout.buffer
+        self.sink = TerminalSink()
         self.at_line_start = True
-        self.closed = False
 
-    def _write(self, data: bytes) -> None:
-        if self.closed:
-            return
-        try:
-            self.out.write(data)
-            self.out.flush()
-        except BrokenPipeError:
-            # `exptui repro | head`: the reader left; the stage goes on, its log keeps everything
-            self.closed = True
+    @property
+    def closed(self) -> bool:
+        # `exptui repro | head`: the reader left; the stage goes on, its log keeps everything
+        return self.sink.closed
 
     def __call__(self, chunk: bytes) -> None:
-        self._write(chunk)
-        self.at_line_start = chunk.endswith(b"\n")
+        self.sink.write(chunk)
+        if chunk:
+            self.at_line_start = chunk.endswith(b"\n")
 
     def line(self, text: str) -> None:
-        prefix = b"" if self.at_line_start else b"\n"
-        self._write(prefix + text.encode("utf-8", "replace") + b"\n")
+        self.sink.flush()
+        self.sink.put_text(("" if self.at_line_start else "\n") + text + "\n")
         self.at_line_start = True
 
 
@@ -130,17 +131,17 @@ def status(ctx: click.Context, targets: tuple[str, ...], as_json: bool) -> None:
         import json
 
         data = {s.address: [c.to_dict() for c in s.changes] for s in changed}
-        click.echo(json.dumps(data, indent=2, default=str))
+        echo(json.dumps(data, indent=2, default=str))
         return
     if not changed:
-        click.echo("Data and pipelines are up to date.")
+        echo("Data and pipelines are up to date.")
         return
     lines = []
     for s in changed:
         suffix = " (frozen)" if s.stage.frozen else ""
         lines.append(f"{s.address}:{suffix}")
         lines.extend(f"\t{c}" for c in s.changes)
-    click.echo("\n".join(lines))
+    echo("\n".join(lines))
 
 
 @click.command()
@@ -159,13 +160,13 @@ def dag(ctx: click.Context, target: str | None, fmt: str) -> None:
     ensure_stages(root, pipeline.stages)
     stages = pipeline.select([target] if target else None)
     if fmt == "dot":
-        click.echo(draw_dot(pipeline, stages))
+        echo(draw_dot(pipeline, stages))
     elif fmt == "mermaid":
-        click.echo(draw_mermaid(pipeline, stages))
+        echo(draw_mermaid(pipeline, stages))
     else:
         import shutil
 
-        click.echo(draw_ascii(pipeline, stages, width=max(40, shutil.get_terminal_size().columns)))
+        echo(draw_ascii(pipeline, stages, width=max(40, shutil.get_terminal_size().columns)))
 
 
 @click.command()
@@ -193,11 +194,11 @@ def init(ctx: click.Context) -> None:
                           "(subdirectory DVC repos are not supported)")
     created = init_dvc_dir(root)
     if not created:
-        click.echo(f"'{root}' is already a DVC repository: nothing to do.")
+        echo(f"'{root}' is already a DVC repository: nothing to do.")
         return
     try:
         git.run("add", "--", *created)
     except GitError as exc:
         raise ExptuiError(f"created {', '.join(created)} but 'git add' failed: {exc}") from exc
-    click.echo(f"Initialized a DVC repository in {root} ({', '.join(created)}; staged with git add).\n"
-               "Next: write dvc.yaml, run 'exptui repro', then 'git commit' and 'exptui run -S key=value'.")
+    echo(f"Initialized a DVC repository in {root} ({', '.join(created)}; staged with git add).\n"
+         "Next: write dvc.yaml, run 'exptui repro', then 'git commit' and 'exptui run -S key=value'.")

@@ -5,11 +5,12 @@ The queue itself is `exptui.execution.queue_manager.QueueManager` (what the TUI 
 """
 from __future__ import annotations
 
-import sys
 import time
 from typing import Any
 
 import click
+
+from exptui.cli.output import TerminalSink, echo, write_json, write_text
 
 
 def _manager(ctx: click.Context) -> Any:
@@ -57,11 +58,11 @@ def start(ctx: click.Context, jobs: int, wait: bool, timeout: float | None, dask
         return
     workers = mgr.start(jobs=jobs, detach=True, timeout=timeout)
     if not workers:
-        click.echo("nothing queued (queue experiments with: exptui run --queue -S key=v1,v2)")
+        echo("nothing queued (queue experiments with: exptui run --queue -S key=v1,v2)")
         return
-    click.echo(f"started {len(workers)} worker{'s' if len(workers) != 1 else ''}")
+    echo(f"started {len(workers)} worker{'s' if len(workers) != 1 else ''}")
     if not wait:
-        click.echo("follow with: exptui queue status / exptui queue logs NAME -f")
+        echo("follow with: exptui queue status / exptui queue logs NAME -f")
         return
     _report(mgr, mgr.wait(workers))
 
@@ -74,21 +75,21 @@ def _start_on_dask(mgr: Any, address: str, jobs: int, timeout: float | None) -> 
     mgr.recover()
     queued = [e for e in mgr.store.entries(with_run_info=False) if e.status == "queued"]
     if not queued:
-        click.echo("nothing queued (queue experiments with: exptui run --queue -S key=v1,v2)")
+        echo("nothing queued (queue experiments with: exptui run --queue -S key=v1,v2)")
         return None
     executor = DaskExecutor(mgr.root, address, jobs=jobs, timeout=timeout)
     interrupted = False
     try:
         n = executor.workers()
-        click.echo(f"sent {len(queued)} entr{'ies' if len(queued) != 1 else 'y'} to the Dask scheduler at "
-                   f"{executor.address} ({n} worker{'s' if n != 1 else ''})")
+        echo(f"sent {len(queued)} entr{'ies' if len(queued) != 1 else 'y'} to the Dask scheduler at "
+             f"{executor.address} ({n} worker{'s' if n != 1 else ''})")
         for entry in queued:
             executor.submit(entry)
         try:
             executor.wait()
         except KeyboardInterrupt:
             interrupted = True
-            click.echo("stopping running stages...", err=True)
+            echo("stopping running stages...", err=True)
             executor.shutdown(wait=True, cancel_running=True)
     finally:
         if not interrupted:
@@ -102,7 +103,7 @@ def _report(mgr: Any, interrupted: bool) -> None:
     counts: dict[str, int] = {}
     for e in entries:
         counts[e.status] = counts.get(e.status, 0) + 1
-    click.echo(" · ".join(f"{n} {s}" for s, n in counts.items() if n))
+    echo(" · ".join(f"{n} {s}" for s, n in counts.items() if n))
     if interrupted:  # Ctrl-C: the workers stopped their stages; the one line was "stopping running stages..."
         raise click.exceptions.Exit(130)
     bad = [e.name for e in entries if e.status in ("failed", "crashed")]
@@ -119,7 +120,7 @@ def _report(mgr: Any, interrupted: bool) -> None:
 def stop(ctx: click.Context) -> None:
     """Let the workers finish their current experiment, then exit (nothing is cancelled)."""
     told = _manager(ctx).stop()
-    click.echo(f"asked {len(told)} worker{'s' if len(told) != 1 else ''} to stop after the current experiment")
+    echo(f"asked {len(told)} worker{'s' if len(told) != 1 else ''} to stop after the current experiment")
 
 
 @queue.command()
@@ -136,7 +137,7 @@ def status(ctx: click.Context, as_json: bool) -> None:
     if as_json:
         import json
 
-        click.echo(json.dumps({
+        write_json(json.dumps({
             "entries": [{
                 "id": e.id, "name": e.name, "status": e.status, "stage": e.stage, "started": e.started,
                 "elapsed": None if e.started is None or e.status != "running" else now - e.started,
@@ -146,14 +147,14 @@ def status(ctx: click.Context, as_json: bool) -> None:
                 "finished": e.finished,
             } for e in entries],
             "workers": [w.__dict__ for w in workers],
-        }, indent=2))
+        }, indent=2) + "\n")
         return
     counts: dict[str, int] = {}
     for e in entries:
         counts[e.status] = counts.get(e.status, 0) + 1
     order = ("running", "queued", "success", "failed", "crashed", "cancelled")
     head = " · ".join(f"{counts[s]} {s}" for s in order if counts.get(s)) or "the queue is empty"
-    click.echo(f"{head} · {len(workers)} worker{'s' if len(workers) != 1 else ''}")
+    echo(f"{head} · {len(workers)} worker{'s' if len(workers) != 1 else ''}")
     if not entries:
         return
     from exptui.query.overrides import summarize
@@ -170,10 +171,14 @@ def status(ctx: click.Context, as_json: bool) -> None:
             elapsed = _elapsed(e.done.duration) if e.done and e.done.duration is not None else ""
             info = e.reason or (e.exp_ref.rsplit("/", 1)[-1] if e.exp_ref else "")
         rows.append((e.name, e.status, e.stage or "", elapsed, params_text, info))
-    widths = [max(len(r[i]) for r in rows) for i in range(5)]
+    from exptui.query.cells import column_widths, fit
+    from exptui.query.inert import inert
+
+    rows = [tuple(inert(c) for c in r) for r in rows]        # data made inert before it is measured
+    widths = column_widths(rows, 5)
     # one write: 1,000 rows echoed one by one are 1,000 syscalls when stdout is unbuffered (PYTHONUNBUFFERED)
-    click.echo("\n".join("  ".join(c.ljust(w) for c, w in zip(r[:5], widths)) + ("  " + r[5] if r[5] else "")
-                         for r in rows))
+    write_text("\n".join("  ".join(fit(c, w) for c, w in zip(r[:5], widths)) + ("  " + r[5] if r[5] else "")
+                          for r in rows) + "\n")
 
 
 @queue.command()
@@ -188,24 +193,19 @@ def logs(ctx: click.Context, name: str, follow: bool, tail: int | None) -> None:
     mgr = _manager(ctx)
     entry = mgr.find(name)
     path = mgr.log_path(entry.id)
-    out = sys.stdout.buffer
-
-    def emit(data: bytes) -> None:
-        if not data:
-            return
-        if sys.stdout.isatty():
-            out.write(data.decode("utf-8", "replace").encode("utf-8"))
-        else:
-            out.write(data)
-        out.flush()
+    emit = TerminalSink()   # the log's bytes into a pipe or file; inert (colour kept) on a terminal
 
     if not follow:
         data = read_log(path, limit=tail)
         if not data and entry.status == "queued":
-            click.echo(f"{entry.name} is queued; it has no log yet", err=True)
+            echo(f"{entry.name} is queued; it has no log yet", err=True)
         emit(data)
+        emit.flush()
         return
-    _follow(mgr, entry.id, path, emit)
+    try:
+        _follow(mgr, entry.id, path, emit)
+    finally:
+        emit.flush()
 
 
 def _follow(mgr: Any, entry_id: str, path: Any, emit: Any) -> None:
@@ -268,7 +268,7 @@ def _follow(mgr: Any, entry_id: str, path: Any, emit: Any) -> None:
 def kill(ctx: click.Context, name: str) -> None:
     """Cancel a running (or queued) experiment: its stages are stopped, the entry becomes cancelled."""
     entry = _manager(ctx).kill(name)
-    click.echo(f"cancelling {entry.name}" if entry.status == "running" else f"cancelled {entry.name}")
+    echo(f"cancelling {entry.name}" if entry.status == "running" else f"cancelled {entry.name}")
 
 
 @queue.command()
@@ -282,7 +282,7 @@ def remove(ctx: click.Context, names: tuple[str, ...], failed: bool, success: bo
     if not (names or failed or success or all_):
         raise click.UsageError("name entries to remove, or use --failed, --success or --all")
     removed = _manager(ctx).remove(list(names), failed=failed, success=success, all=all_)
-    click.echo(f"removed {len(removed)} entr{'y' if len(removed) == 1 else 'ies'}")
+    echo(f"removed {len(removed)} entr{'y' if len(removed) == 1 else 'ies'}")
 
 
 @queue.command()
@@ -294,8 +294,8 @@ def retry(ctx: click.Context, name: str | None, failed: bool) -> None:
     if not name and not failed:
         raise click.UsageError("name an entry to retry, or use --failed")
     again = _manager(ctx).retry(name, failed=failed)
-    click.echo(f"re-queued {len(again)} entr{'y' if len(again) == 1 else 'ies'}"
-               + (" (start workers with: exptui queue start)" if again else ""))
+    echo(f"re-queued {len(again)} entr{'y' if len(again) == 1 else 'ies'}"
+         + (" (start workers with: exptui queue start)" if again else ""))
 
 
 @click.command()
@@ -308,9 +308,9 @@ def doctor(ctx: click.Context, fix: bool) -> None:
     mgr = _manager(ctx)
     report = diagnose(mgr.store, fix=fix)
     if not report.findings:
-        click.echo("no problems found")
+        echo("no problems found")
         return
     for f in report.findings:
-        click.echo(f.line())
+        echo(f.line())
     if not report.ok:
         raise SystemExit(1)  # problems remain: scripts can tell

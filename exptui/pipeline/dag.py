@@ -275,6 +275,9 @@ def draw_ascii(pipeline: Pipeline, stages: list[StageSpec], width: int = 100) ->
     """
     if not stages:
         return ""
+    from exptui.query.cells import cell_width, fit       # here: `repro`/`status` never pay for rich's tables
+    from exptui.query.inert import inert
+
     wanted = {s.address for s in stages}
     feeds = {u for s in stages for u in pipeline.upstream.get(s.address, ()) if u in wanted}
     lines: list[str] = []
@@ -286,9 +289,11 @@ def draw_ascii(pipeline: Pipeline, stages: list[StageSpec], width: int = 100) ->
             body = [stage.address] + _wrap_upstream(ups, width - 4)
             if stage.frozen:
                 body.append("(frozen)")
-            inner = max(len(b) for b in body)
+            # stage names come from dvc.yaml: shown inert, measured in terminal cells (a wide name keeps its box)
+            body = [inert(b) for b in body]
+            inner = max(cell_width(b) for b in body)
             box = ["+" + "-" * (inner + 2) + "+"]
-            box += [f"| {b.ljust(inner)} |" for b in body]
+            box += [f"| {fit(b, inner)} |" for b in body]
             box.append("+" + "-" * (inner + 2) + "+")
             boxes.append((stage, box))
         # wrap boxes into rows that fit the width

@@ -16,9 +16,11 @@ from datetime import datetime
 from typing import Any, Literal
 
 from exptui.records import ExperimentRow
+from exptui.query.cells import column_widths, fit
 from exptui.query.columns import ERROR, MISSING, Column, collect_columns, field_column, is_number, same_value
 from exptui.query.direction import DEFAULT_DIRECTIONS, NO_DELTA, Delta, Directions, delta
 from exptui.query.format import DEFAULT_PRECISION, format_cell, format_value, json_safe
+from exptui.query.inert import inert
 
 Section = Literal["metrics", "params", "facts"]
 FACT_FIELDS: tuple[str, ...] = ("status", "created", "duration", "host", "python", "packages", "command", "failure")
@@ -99,11 +101,12 @@ class Comparison:
                 for text, d in zip(line.texts, line.deltas):
                     cells.append(text + (f" ({_delta_note(d)})" if d.changed else ""))
                 grid.append(["≠" if line.differs else " ", line.label] + cells)
-        widths = [max(len(row[i]) for row in grid) for i in range(len(grid[0]))]
+        grid = [[inert(cell) for cell in row] for row in grid]     # data shown, never obeyed; then measured
+        widths = column_widths(grid)
         text_lines = []
         for row in grid:
-            parts = [row[0], row[1].ljust(widths[1])] + [cell.rjust(widths[i]) for i, cell in
-                                                         enumerate(row[2:], start=2)]
+            parts = [row[0], fit(row[1], widths[1])] + [fit(cell, widths[i], right=True) for i, cell in
+                                                        enumerate(row[2:], start=2)]
             text_lines.append(" ".join(parts).rstrip())
         return "\n".join(text_lines) + "\n"
 
@@ -138,7 +141,8 @@ def _title(row: ExperimentRow) -> str:
 
 
 def _md(text: str) -> str:
-    return text.replace("|", "\\|").replace("\n", " ")
+    """A Markdown table cell: inert (one line, no control characters), pipes escaped."""
+    return inert(text).replace("|", "\\|")
 
 
 def compare(rows: Sequence[ExperimentRow], diff_only: bool = False, *,
@@ -274,10 +278,10 @@ def diff_to_text(rows: Sequence[DiffRow], old_name: str = "old", new_name: str =
                  precision: int | None = DEFAULT_PRECISION) -> str:
     if not rows:
         return "no differences\n"
-    grid = _diff_grid(rows, old_name, new_name, precision)
-    widths = [max(len(r[i]) for r in grid) for i in range(5)]
+    grid = [[inert(cell) for cell in r] for r in _diff_grid(rows, old_name, new_name, precision)]
+    widths = column_widths(grid)
     lines = []
     for r in grid:
-        lines.append("  ".join([r[0].ljust(widths[0]), r[1].ljust(widths[1]), r[2].rjust(widths[2]),
-                                r[3].rjust(widths[3]), r[4].ljust(widths[4])]).rstrip())
+        lines.append("  ".join([fit(r[0], widths[0]), fit(r[1], widths[1]), fit(r[2], widths[2], right=True),
+                                fit(r[3], widths[3], right=True), fit(r[4], widths[4])]).rstrip())
     return "\n".join(lines) + "\n"

@@ -80,8 +80,11 @@ class FilterError(ExptuiError):
         return f"{self.message} (at character {self.column + 1} of the filter)"
 
     def caret(self, text: str) -> str:
-        """Two lines: the filter text and a caret under the mistake."""
-        return f"{text}\n{' ' * self.column}^"
+        """Two lines: the filter text (inert) and a caret under the mistake, counted in terminal cells."""
+        from exptui.query.cells import cell_width
+        from exptui.query.inert import inert
+
+        return f"{inert(text)}\n{' ' * cell_width(inert(text[:self.column]))}^"
 
 
 # --------------------------------------------------------------------------- tokens

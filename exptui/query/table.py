@@ -18,7 +18,6 @@ from __future__ import annotations
 import csv
 import io
 import json
-import unicodedata
 from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass
 from datetime import datetime
@@ -38,10 +37,12 @@ from exptui.query.columns import (
     flatten,
     same_value,
 )
+from exptui.query.cells import cell_width, fit
 from exptui.query.direction import DEFAULT_DIRECTIONS, NO_DELTA, Delta, Directions, delta
 from exptui.query.filter import Predicate, compile_filter
 from exptui.query.regex import BoundedRegex, RegexError, compile_regex
 from exptui.query.format import DEFAULT_PRECISION, cell_formatter, is_right_aligned, json_safe
+from exptui.query.inert import inert
 from exptui.query.sort import RowGroup, SortKey, group_rows, parse_sort_spec, sort_flat
 
 TREE_MID = "├── "
@@ -497,7 +498,7 @@ class ExperimentTable:
     def to_markdown(self, now: datetime | None = None) -> str:
         header, aligns, body = self._grid(now)
         def esc(text: str) -> str:
-            return text.replace("|", "\\|").replace("\n", " ")
+            return inert(text).replace("|", "\\|")
         lines = ["| " + " | ".join(esc(h) for h in header) + " |",
                  "|" + "|".join("---:" if right else ":---" for right in aligns) + "|"]
         lines += ["| " + " | ".join(esc(cell) for cell in cells) + " |" for cells in body]
@@ -510,12 +511,12 @@ class ExperimentTable:
         if not body:
             return f"no experiments match the filter ({self.view().total} in total)\n" \
                 if self.predicate is not None else "no experiments\n"
-        header = [_printable(h) for h in header]
-        body = [[_printable(cell) for cell in cells] for cells in body]
-        widths = [display_width(h) for h in header]
+        header = [inert(h) for h in header]                  # data shown, never obeyed; then measured
+        body = [[inert(cell) for cell in cells] for cells in body]
+        widths = [cell_width(h) for h in header]
         for cells in body:
             for i, cell in enumerate(cells):
-                w = display_width(cell)
+                w = cell_width(cell)
                 if w > widths[i]:
                     widths[i] = w
         widths = [min(widths[0], MAX_NAME_WIDTH)] + [min(w, MAX_CELL_WIDTH) for w in widths[1:]]
@@ -532,7 +533,7 @@ class ExperimentTable:
                 keep += 1
 
         def line(cells: Sequence[str]) -> str:
-            return "  ".join(pad(cells[i], widths[i], aligns[i]) for i in range(keep)).rstrip()
+            return "  ".join(fit(cells[i], widths[i], aligns[i]) for i in range(keep)).rstrip()
 
         out = [line(header), "  ".join("─" * widths[i] for i in range(keep))]
         out += [line(cells) for cells in body]
@@ -609,43 +610,6 @@ def _compile_patterns(patterns: Iterable[str], option: str) -> list[BoundedRegex
             raise ColumnPatternError(f"{option} {exc}") from None
     return compiled
 
-
-
-def display_width(text: str) -> int:
-    """Terminal cells ``text`` takes: wide (CJK, emoji) characters count 2, combining 0."""
-    if text.isascii():
-        return len(text)
-    return sum(_char_width(ch) for ch in text)
-
-
-def _char_width(ch: str) -> int:
-    if unicodedata.combining(ch):
-        return 0
-    return 2 if unicodedata.east_asian_width(ch) in ("W", "F") else 1
-
-
-def pad(text: str, width: int, right: bool = False) -> str:
-    """``text`` cut (with ``…``) or padded to exactly ``width`` terminal cells."""
-    w = display_width(text)
-    if w > width:
-        out, used = [], 0
-        for ch in text:
-            cw = _char_width(ch)
-            if used + cw > width - 1:
-                break
-            out.append(ch)
-            used += cw
-        text, w = "".join(out) + "…", used + 1
-    fill = " " * (width - w)
-    return fill + text if right else text + fill
-
-
-_CONTROL = {i: " " for i in range(32)} | {127: " "}
-
-
-def _printable(text: str) -> str:
-    """Newlines and other control characters would break the table's lines."""
-    return text if text.isprintable() else text.translate(_CONTROL)
 
 
 def _csv_text(value: Any, precision: int | None) -> str:

@@ -433,7 +433,9 @@ class ExperimentIndex:
         except Exception as exc:  # noqa: BLE001 - a broken queue must not hide the experiments
             import sys
 
-            print(f"warning: cannot read the exptui queue: {exc}", file=sys.stderr)
+            from exptui.query.inert import inert
+
+            print(inert(f"warning: cannot read the exptui queue: {exc}", multiline=True), file=sys.stderr)
             return []
         for r in rows:
             if not r.baseline_name:

@@ -23,6 +23,7 @@ from exptui.tui.bindings import APP_BINDINGS, MAIN_BINDINGS
 from exptui.tui.messages import LoadFailed, RowsLoaded
 from exptui.tui.screens.confirm import ChoiceScreen
 from exptui.tui.screens.main import MainScreen
+from exptui.tui.text import notify
 from exptui.tui.view_state import ViewState, load_view
 
 POLL_INTERVAL = 0.5
@@ -173,7 +174,7 @@ class ExptuiApp(App[None]):
 
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
         if event.state == WorkerState.ERROR and event.worker.group not in ("poll", "reload"):
-            self.notify(str(event.worker.error), severity="error", timeout=8)
+            notify(self, str(event.worker.error), severity="error", timeout=8)
 
     # ------------------------------------------------------------------ actions
     def run_dashboard_action(self, action: str) -> None:

@@ -15,6 +15,8 @@ from textual.screen import ModalScreen
 from textual.widgets import Button, Checkbox, Input, Label, SelectionList, Static
 from textual.widgets.selection_list import Selection
 
+from exptui.query.cells import fit
+from exptui.query.inert import INPUT_ALLOWED, inert
 from exptui.tui.view_state import ViewState
 
 if TYPE_CHECKING:
@@ -26,9 +28,9 @@ REGEX_SEPARATOR = ";"
 def _prompt(column: Column, pinned: bool) -> Text:
     text = Text()
     text.append("◆ " if pinned else "  ", style="bold")
-    text.append(f"{column.family:<8}", style="dim")
-    text.append(f"{column.file:<16} ", style="italic dim")
-    text.append(column.key, style="bold")
+    text.append(fit(column.family, 8), style="dim")
+    text.append(fit(inert(column.file), 16) + " ", style="italic dim")
+    text.append(inert(column.key), style="bold")
     return text
 
 
@@ -59,11 +61,11 @@ class ColumnsScreen(ModalScreen["ViewState | None"]):
             with Horizontal(classes="columns-regex"):
                 yield Label("keep")
                 yield Input(f" {REGEX_SEPARATOR} ".join(state.keep), placeholder="protect from drop: full-match regex, e.g. f1|train\\..*",
-                            id="keep-input")
+                            id="keep-input", restrict=INPUT_ALLOWED)
             with Horizontal(classes="columns-regex"):
                 yield Label("drop")
                 yield Input(f" {REGEX_SEPARATOR} ".join(state.drop), placeholder="hide: full-match regex, e.g. .*seed",
-                            id="drop-input")
+                            id="drop-input", restrict=INPUT_ALLOWED)
             yield Static("", id="columns-error", classes="dialog-hint")
             with Horizontal(classes="dialog-buttons"):
                 yield Button("Cancel", id="cancel")
@@ -98,7 +100,7 @@ class ColumnsScreen(ModalScreen["ViewState | None"]):
                 compile_regex(pattern, whole=True)  # the engine the table will use (RE2: linear time)
             except RegexError as exc:
                 self.query_one("#columns-error", Static).update(
-                    Text(f"{input_id.split('-')[0]}: {exc}", style="bold red"))
+                    Text(inert(f"{input_id.split('-')[0]}: {exc}"), style="bold red"))
                 return None
         return patterns
 

@@ -5,6 +5,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.reactive import reactive
@@ -13,6 +14,7 @@ from textual.widgets import Footer, Label
 
 from exptui.query.compare import Comparison, compare
 from exptui.records import ExperimentRow
+from exptui.tui.text import assemble, notify, plain
 from exptui.tui.widgets.compare_table import CompareTable
 
 
@@ -54,19 +56,19 @@ class CompareScreen(Screen[None]):
         yield CompareTable(id="compare-table")
         yield Footer()
 
-    def _title(self) -> str:
+    def _title(self) -> Text:
         differing = sum(1 for line in self.full.lines if line.differs and line.section != "facts")
         mode = "differences only" if self.diff_only else "all rows"
         ref = self.full.names[0] if self.full.names else "-"
-        return (f"Compare · {len(self.rows)} experiments · {differing} differing rows · {mode} · "
-                f"deltas vs {ref}")
+        return assemble(f"Compare · {len(self.rows)} experiments · {differing} differing rows · {mode} · "
+                        "deltas vs ", plain(ref))
 
     def on_mount(self) -> None:
         table = self.query_one(CompareTable)
         table.show(self.comparison)
         table.focus()
         if len(self.rows) < 2:
-            self.notify("mark two or more experiments (space) to compare them", severity="warning")
+            notify(self, "mark two or more experiments (space) to compare them", severity="warning")
 
     def watch_diff_only(self, diff_only: bool) -> None:
         if not self.is_mounted:
@@ -80,7 +82,7 @@ class CompareScreen(Screen[None]):
 
     def action_jump(self, forward: bool) -> None:
         if not self.query_one(CompareTable).jump(forward):
-            self.notify("the experiments agree on every row", severity="information")
+            notify(self, "the experiments agree on every row", severity="information")
 
     def action_export_markdown(self) -> None:
         """Write the table as Markdown under `.git/exptui/` and copy it to the clipboard."""
@@ -93,11 +95,11 @@ class CompareScreen(Screen[None]):
             tmp.write_text(text, encoding="utf-8")
             tmp.replace(path)
         except OSError as exc:
-            self.notify(f"cannot write {path}: {exc.strerror or exc}", severity="error")
+            notify(self, f"cannot write {path}: {exc.strerror or exc}", severity="error")
             return
         self.exported = path
         self.app.copy_to_clipboard(text)
-        self.notify(f"Markdown copied to the clipboard and saved to {path}")
+        notify(self, f"Markdown copied to the clipboard and saved to {path}")
 
     def markdown(self) -> str:
         """The shown comparison as a pull-request table (query.compare's Markdown: values, deltas, ✅/❌)."""

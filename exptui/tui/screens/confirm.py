@@ -2,6 +2,9 @@
 
 Each is a `ModalScreen` that dismisses with its answer, so callers write
 `self.app.push_screen(ConfirmScreen(...), callback)` and never block the event loop.
+
+Titles and messages quote experiment names and notes: a ``str`` is shown as plain, inert text (never markup); a
+caller that wants a bold name passes a `Text` built with `exptui.tui.text.assemble`.
 """
 from __future__ import annotations
 
@@ -11,7 +14,11 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen
+from rich.text import Text
 from textual.widgets import Button, Input, Label, Static
+
+from exptui.query.inert import INPUT_ALLOWED, inert
+from exptui.tui.text import as_text, plain
 
 
 class ConfirmScreen(ModalScreen[bool]):
@@ -22,7 +29,7 @@ class ConfirmScreen(ModalScreen[bool]):
         Binding("n,escape", "answer(False)", "No", show=False),
     ]
 
-    def __init__(self, title: str, message: str, *, yes: str = "Yes", no: str = "Cancel",
+    def __init__(self, title: str, message: str | Text, *, yes: str = "Yes", no: str = "Cancel",
                  danger: bool = False) -> None:
         super().__init__(classes="dialog-screen")
         self._title = title
@@ -33,8 +40,8 @@ class ConfirmScreen(ModalScreen[bool]):
 
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog"):
-            yield Label(self._title, classes="dialog-title")
-            yield Static(self._message, classes="dialog-body")
+            yield Label(plain(self._title), classes="dialog-title")
+            yield Static(as_text(self._message), classes="dialog-body")
             with Horizontal(classes="dialog-buttons"):
                 yield Button(self._no, id="no")
                 yield Button(self._yes, id="yes", variant="error" if self._danger else "primary")
@@ -52,11 +59,15 @@ class ConfirmScreen(ModalScreen[bool]):
 
 
 class InputScreen(ModalScreen["str | None"]):
-    """Ask for one line (a branch name, a label, a note). Enter accepts, esc cancels (None)."""
+    """Ask for one line (a branch name, a label, a note). Enter accepts, esc cancels (None).
+
+    A prefilled value from data (a note with an ESC in it) is shown inert; accepted unchanged, the original value
+    comes back, so looking at a note never rewrites it.
+    """
 
     BINDINGS: ClassVar[list[Binding]] = [Binding("escape", "cancel", "Cancel", show=False)]
 
-    def __init__(self, title: str, prompt: str, *, value: str = "", placeholder: str = "") -> None:
+    def __init__(self, title: str, prompt: str | Text, *, value: str = "", placeholder: str = "") -> None:
         super().__init__(classes="dialog-screen")
         self._title = title
         self._prompt = prompt
@@ -65,17 +76,23 @@ class InputScreen(ModalScreen["str | None"]):
 
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog"):
-            yield Label(self._title, classes="dialog-title")
-            yield Static(self._prompt, classes="dialog-body")
-            yield Input(value=self._value, placeholder=self._placeholder, id="dialog-input")
-            yield Static("enter accept · esc cancel", classes="dialog-hint")
+            yield Label(plain(self._title), classes="dialog-title")
+            yield Static(as_text(self._prompt), classes="dialog-body")
+            yield Input(value=self.shown_value, placeholder=inert(self._placeholder), id="dialog-input",
+                        restrict=INPUT_ALLOWED)
+            yield Static("enter accept · esc cancel", classes="dialog-hint", markup=False)
+
+    @property
+    def shown_value(self) -> str:
+        """The prefilled value as the input shows it (inert)."""
+        return inert(self._value)
 
     def on_mount(self) -> None:
         self.query_one(Input).focus()
 
     def on_input_submitted(self, event: Input.Submitted) -> None:
         event.stop()
-        self.dismiss(event.value)
+        self.dismiss(self._value if event.value == self.shown_value else event.value)
 
     def action_cancel(self) -> None:
         self.dismiss(None)
@@ -94,8 +111,8 @@ class ChoiceScreen(ModalScreen["str | None"]):
 
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog"):
-            yield Label(self._title, classes="dialog-title")
-            yield Static(self._message, classes="dialog-body")
+            yield Label(plain(self._title), classes="dialog-title")
+            yield Static(as_text(self._message), classes="dialog-body")
             with Horizontal(classes="dialog-buttons"):
                 for choice_id, label in self._choices:
                     yield Button(label, id=f"choice-{choice_id}")

@@ -1,10 +1,16 @@
-"""The log of one experiment, followed live while it runs (`tail -f` in a thread worker)."""
+"""The log of one experiment, followed live while it runs (`tail -f` in a thread worker).
+
+A stage's output is data: it goes through `exptui.query.inert.InertStream` before it reaches the `Log` widget, so
+escape sequences, carriage returns and bidi controls are shown inert. SGR colour codes are dropped here (the `Log`
+widget shows plain text); `exptui queue logs` on a terminal keeps them as colour.
+"""
 from __future__ import annotations
 
 import time
 from pathlib import Path
 from typing import Any
 
+from rich.text import Text
 from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -13,7 +19,9 @@ from textual.screen import Screen
 from textual.widgets import Footer, Label, Log
 from textual.worker import get_current_worker
 
+from exptui.query.inert import InertStream, inert
 from exptui.records import ExperimentRow
+from exptui.tui.text import assemble, plain
 from exptui.tui.widgets.log_tail import LogTail
 
 POLL_SECONDS = 0.25
@@ -69,7 +77,7 @@ class LogScreen(Screen[None]):
         yield Log(id="log-view", max_lines=MAX_LINES, highlight=False, auto_scroll=True)
         yield Footer()
 
-    def _title(self) -> str:
+    def _title(self) -> Text:
         where = "no log recorded"
         if self.path is not None:
             try:
@@ -77,13 +85,14 @@ class LogScreen(Screen[None]):
             except (AttributeError, ValueError):
                 where = str(self.path)
         mode = "following" if self.follow else "paused at position"
-        return f"Log · {self.row.name} · {self.row.status} · {where} · {mode}"
+        return assemble("Log · ", plain(self.row.name), " · ", plain(self.row.status), " · ", plain(where),
+                        f" · {mode}")
 
     def on_mount(self) -> None:
         log = self.query_one(Log)
         log.focus()
         if self.path is None:
-            log.write_line(f"No log is recorded for {self.row.name}.")
+            log.write_line(f"No log is recorded for {inert(self.row.name)}.")
             return
         self._tail(self.path)
 
@@ -117,13 +126,14 @@ class LogScreen(Screen[None]):
         """Poll the file for appended bytes until the screen goes away."""
         worker = get_current_worker()
         tail = LogTail(path)
+        shown = InertStream(strip_colour=True)   # the stage's bytes are data: inert, colour codes dropped
         announced_missing = False
         while not worker.is_cancelled:
             text = tail.read_new()
             if text:
-                self.app.call_from_thread(self._append, text, tail.offset)
+                self.app.call_from_thread(self._append, shown.feed(text), tail.offset)
                 continue               # more may be waiting: read again without sleeping
             if not announced_missing and not tail.exists():
                 announced_missing = True
-                self.app.call_from_thread(self._append, f"waiting for {path} …\n", 0)
+                self.app.call_from_thread(self._append, inert(f"waiting for {path} …\n", multiline=True), 0)
             time.sleep(POLL_SECONDS)

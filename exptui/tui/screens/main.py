@@ -18,10 +18,12 @@ from textual.screen import Screen
 from textual.timer import Timer
 from textual.widgets import Footer, Static
 
+from exptui.query.inert import INPUT_ALLOWED
 from exptui.records import ExperimentRow
 from exptui.tui.bindings import MAIN_BINDINGS
 from exptui.tui.messages import ActionDone
 from exptui.tui.screens.confirm import ConfirmScreen, InputScreen
+from exptui.tui.text import assemble, lines, notify, plain
 from exptui.tui.view_state import ViewState, save_view
 from exptui.tui.widgets.command_line import Command, CommandError, CommandLine, parse_sort_spec
 from exptui.tui.widgets.experiment_table import ExperimentTable, TableColumn
@@ -81,10 +83,11 @@ class MainScreen(Screen[None]):
         empty_hint = Static("", id="empty-hint", markup=False)
         empty_hint.display = False
         yield empty_hint
-        command_line = CommandLine(placeholder=":sort f1 desc  ·  :filter …  ·  :keep regex  ·  :q", id="command-line")
+        command_line = CommandLine(placeholder=":sort f1 desc  ·  :filter …  ·  :keep regex  ·  :q", id="command-line",
+                                   restrict=INPUT_ALLOWED)   # a pasted escape sequence is refused, never drawn
         command_line.display = False
         yield command_line
-        message_line = Static("", id="message-line")
+        message_line = Static("", id="message-line", markup=False)
         message_line.display = False
         yield message_line
         yield Footer(compact=True, show_command_palette=False)   # ^p is in the help; its room goes to Q and p
@@ -259,7 +262,7 @@ class MainScreen(Screen[None]):
     def show_message(self, text: str, *, error: bool = False) -> None:
         line = self.query_one("#message-line", Static)
         line.set_class(error, "-error")
-        line.update(text)
+        line.update(lines(text))      # errors quote names, keys and values: shown, never markup
         line.display = bool(text)
 
     def save_view(self) -> None:
@@ -510,8 +513,8 @@ class MainScreen(Screen[None]):
 
         self.app.push_screen(ConfirmScreen(
             "Apply to workspace",
-            f"Write the params, metrics and outputs of [b]{row.name}[/b] into the workspace?\n"
-            "Uncommitted changes to those files are refused unless forced from the CLI.",
+            assemble("Write the params, metrics and outputs of ", plain(row.name, "bold"), " into the workspace?\n"
+                     "Uncommitted changes to those files are refused unless forced from the CLI."),
             yes="Apply"), confirmed)
 
     def action_branch(self) -> None:
@@ -524,14 +527,15 @@ class MainScreen(Screen[None]):
             if name:
                 self._run_action(f"created branch {name} from {row.name}", lambda: self.project.branch(_ident(row), name))
 
-        self.app.push_screen(InputScreen("Create branch", f"New git branch from [b]{row.name}[/b]:",
+        self.app.push_screen(InputScreen("Create branch", assemble("New git branch from ", plain(row.name, "bold"),
+                                                                   ":"),
                                          value=f"exp-{row.name}"), named)
 
     def action_remove(self) -> None:
         rows = self._experiment_rows("remove")
         if not rows:
             return
-        listing = "\n".join(f"  • {r.name}" for r in rows[:8]) + ("\n  …" if len(rows) > 8 else "")
+        listing = "\n".join(f"  • {plain(r.name)}" for r in rows[:8]) + ("\n  …" if len(rows) > 8 else "")
 
         def confirmed(ok: bool | None) -> None:
             if ok:
@@ -541,7 +545,7 @@ class MainScreen(Screen[None]):
         self.app.push_screen(ConfirmScreen(
             f"Remove {len(rows)} experiment{'s' if len(rows) != 1 else ''}",
             f"{listing}\n\nTheir refs are deleted (objects stay until git gc).", yes="Remove", danger=True),
-            confirmed)
+            confirmed)      # a str message is shown as plain inert text by the dialog, never as markup
 
     def action_label(self) -> None:
         rows = self._experiment_rows("label")
@@ -573,8 +577,8 @@ class MainScreen(Screen[None]):
             if text is not None:
                 self._run_action(f"noted {row.name}", lambda: self.project.note(_ident(row), text))
 
-        self.app.push_screen(InputScreen("Note", f"Note for [b]{row.name}[/b]:", value=row.annotations.note),
-                             entered)
+        self.app.push_screen(InputScreen("Note", assemble("Note for ", plain(row.name, "bold"), ":"),
+                                         value=row.annotations.note), entered)
 
     @work(thread=True, group="actions", exit_on_error=False)
     def _run_action(self, done: str, call: Callable[[], object]) -> None:
@@ -590,7 +594,7 @@ class MainScreen(Screen[None]):
     def _action_done(self, event: ActionDone) -> None:
         self.show_message(event.message, error=event.error)
         if event.error:
-            self.app.notify(event.message, severity="error", timeout=6)
+            notify(self.app, event.message, severity="error", timeout=6)
         self.action_refresh()
 
     # ------------------------------------------------------------------ secondary screens
@@ -602,7 +606,7 @@ class MainScreen(Screen[None]):
             module = importlib.import_module(module_name)
             screen_cls = getattr(module, class_name)
         except (ImportError, AttributeError):
-            self.app.notify(f"{class_name} is not available yet", severity="warning")
+            notify(self.app, f"{class_name} is not available yet", severity="warning")
             return
         if needs == "project":
             screen = screen_cls(self.project)

@@ -12,6 +12,7 @@ from textual.screen import Screen
 from textual.widgets import Footer, Label, Select, Static, TabbedContent, TabPane
 
 from exptui.records import ExperimentRow
+from exptui.tui.text import plain
 from exptui.tui.widgets.plot_data import (
     all_keys,
     flat_values,
@@ -119,10 +120,10 @@ class PlotScreen(Screen[None]):
             with TabPane("Metric vs param", id="scatter"):
                 with Horizontal(classes="plot-controls"):
                     yield Label("x", classes="control-label")
-                    yield Select([(p, p) for p in params], value=params[0] if params else Select.NULL,
+                    yield Select([(plain(p), p) for p in params], value=params[0] if params else Select.NULL,
                                  allow_blank=not params, id="scatter-x", prompt="param")
                     yield Label("y", classes="control-label")
-                    yield Select([(m, m) for m in metrics], value=first_metric,
+                    yield Select([(plain(m), m) for m in metrics], value=first_metric,
                                  allow_blank=not metrics, id="scatter-y", prompt="metric")
                 yield PlotView(id="scatter-plot")
                 yield PlotLegend(id="scatter-legend")
@@ -135,10 +136,10 @@ class PlotScreen(Screen[None]):
             with TabPane("Parallel coordinates", id="parallel"):
                 with Horizontal(classes="plot-controls"):
                     yield Label("colour by", classes="control-label")
-                    yield Select([(m, m) for m in metrics], value=first_metric,
+                    yield Select([(plain(m), m) for m in metrics], value=first_metric,
                                  allow_blank=not metrics, id="parallel-metric", prompt="metric")
                 yield PlotView(id="parallel-plot")
-                yield Static(id="parallel-axes", classes="plot-axes")
+                yield Static(id="parallel-axes", classes="plot-axes", markup=False)
         yield Footer()
 
     def on_mount(self) -> None:
@@ -176,7 +177,7 @@ class PlotScreen(Screen[None]):
             return
         axes, lines = parallel_coordinates(self.rows, params, metric)
         view.set_draw(draw_parallel(axes, lines, lower_is_better(metric)))
-        axes_text.update("   ".join(axis.label() for axis in axes))
+        axes_text.update(plain("   ".join(axis.label() for axis in axes)))   # param names: text, never markup
 
     def _varies(self, key: str) -> bool:
         return len({repr(flat_values(r.params).get(key)) for r in self.rows}) > 1
@@ -201,7 +202,7 @@ class PlotScreen(Screen[None]):
                 "Stages that write per-step data (declared under `plots:` in dvc.yaml) show up here."
             )
             return
-        select.set_options(options)
+        select.set_options([(plain(label), value) for label, value in options])
         select.value = options[0][1]
 
     def _steps_title(self, path: str, column: str) -> str:

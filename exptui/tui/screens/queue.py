@@ -12,6 +12,7 @@ from textual.widgets import Footer, Label
 from textual.worker import get_current_worker
 
 from exptui.records import ExperimentRow
+from exptui.tui.text import notify, plain
 from exptui.tui.widgets.queue_table import TERMINAL, QueueRow, QueueTable
 
 POLL_SECONDS = 0.5
@@ -89,7 +90,7 @@ class QueueScreen(Screen[None]):
                         return
                     self.app.call_from_thread(self._show, rows, workers)
             except Exception as exc:  # noqa: BLE001 - keep polling; tell the user once per failure
-                self.app.call_from_thread(self.notify, f"queue refresh failed: {exc}", severity="error")
+                self.app.call_from_thread(notify, self, f"queue refresh failed: {exc}", severity="error")
                 time.sleep(2.0)
             time.sleep(POLL_SECONDS)
 
@@ -104,7 +105,7 @@ class QueueScreen(Screen[None]):
             counts[row.status] = counts.get(row.status, 0) + 1
         summary = " · ".join(f"{n} {status}" for status, n in counts.items())
         worker_text = "" if workers < 0 else f" · {workers} worker{'s' if workers != 1 else ''}"
-        self.query_one("#queue-title", Label).update(f"Queue · {len(rows)} entries{worker_text} · {summary}")
+        self.query_one("#queue-title", Label).update(plain(f"Queue · {len(rows)} entries{worker_text} · {summary}"))
         hint = self.query_one("#queue-empty", Label)
         hint.update("" if rows else "The queue is empty. Queue a sweep from the experiments table with `e`.")
         hint.display = not rows
@@ -121,7 +122,7 @@ class QueueScreen(Screen[None]):
     def _current(self) -> QueueRow | None:
         row = self.query_one(QueueTable).current()
         if row is None:
-            self.notify("no queue entry under the cursor", severity="warning")
+            notify(self, "no queue entry under the cursor", severity="warning")
         return row
 
     def _run(self, what: str, method: str, *args: Any, **kwargs: Any) -> None:
@@ -133,13 +134,13 @@ class QueueScreen(Screen[None]):
         try:
             result = _call(self.project, method, *args, **kwargs)
         except Exception as exc:  # noqa: BLE001 - ExptuiError and friends carry a user-facing message
-            self.app.call_from_thread(self.notify, f"{what} failed: {exc}", severity="error")
+            self.app.call_from_thread(notify, self, f"{what} failed: {exc}", severity="error")
             return
         self._force = True
         if method == "start" and hasattr(self.app, "workers_started_here"):
             self.app.workers_started_here = True   # the app asks about them when quitting
         extra = f" ({len(result)})" if isinstance(result, (list, tuple)) and method != "start" else ""
-        self.app.call_from_thread(self.notify, f"{what}{extra}")
+        self.app.call_from_thread(notify, self, f"{what}{extra}")
 
     def action_start(self) -> None:
         from exptui.tui.screens.confirm import InputScreen
@@ -150,10 +151,10 @@ class QueueScreen(Screen[None]):
             try:
                 jobs = int(answer)
             except ValueError:
-                self.notify(f"workers: {answer!r} is not a whole number", severity="error")
+                notify(self, f"workers: {answer!r} is not a whole number", severity="error")
                 return
             if jobs < 1:
-                self.notify("workers: start at least 1", severity="error")
+                notify(self, "workers: start at least 1", severity="error")
                 return
             self._run(f"started {jobs} worker{'s' if jobs != 1 else ''}", "start", jobs)
 
@@ -167,7 +168,7 @@ class QueueScreen(Screen[None]):
         if row is None:
             return
         if row.status not in ("running", "queued"):
-            self.notify(f"{row.name} is {row.status}: only running or queued entries can be killed",
+            notify(self, f"{row.name} is {row.status}: only running or queued entries can be killed",
                         severity="warning")
             return
         from exptui.tui.screens.confirm import ConfirmScreen
@@ -185,7 +186,7 @@ class QueueScreen(Screen[None]):
         if row is None:
             return
         if row.status not in TERMINAL - {"success", "done"}:
-            self.notify(f"only failed, crashed or cancelled entries can be retried ({row.name} is {row.status})",
+            notify(self, f"only failed, crashed or cancelled entries can be retried ({row.name} is {row.status})",
                         severity="warning")
             return
         self._run(f"re-queued {row.name}", "retry", row.key)
@@ -193,7 +194,7 @@ class QueueScreen(Screen[None]):
     def action_retry_all(self) -> None:
         retryable = [r for r in self.query_one(QueueTable).entries.values() if r.status in TERMINAL - {"success", "done"}]
         if not retryable:
-            self.notify("nothing to retry: no failed, crashed or cancelled entries", severity="warning")
+            notify(self, "nothing to retry: no failed, crashed or cancelled entries", severity="warning")
             return
         self._run("re-queued every failed, crashed or cancelled entry", "retry", failed=True)
 
@@ -202,7 +203,7 @@ class QueueScreen(Screen[None]):
         if row is None:
             return
         if row.status == "running":
-            self.notify(f"{row.name} is running: kill it first (K)", severity="warning")
+            notify(self, f"{row.name} is running: kill it first (K)", severity="warning")
             return
         from exptui.tui.screens.confirm import ConfirmScreen
 

@@ -18,7 +18,9 @@ from textual.widgets import Button, Input, Label, Static
 
 from dvc_compat.errors import SweepSyntaxError
 from dvc_compat.sweep import count, expand_grid, is_sweep, parse_overrides, sample_random
+from exptui.query.inert import INPUT_ALLOWED
 from exptui.records import ExperimentRow
+from exptui.tui.text import assemble, lines, notify, plain
 from exptui.tui.widgets.sweep_form import SWEEP_HINT, SweepField, override_text
 from exptui.tui.widgets.sweep_preview import SweepPreview
 
@@ -64,14 +66,14 @@ class SweepScreen(ModalScreen["list[Any] | None"]):
 
     def compose(self) -> ComposeResult:
         with Vertical(id="sweep-dialog"):
-            yield Label(f"Queue a sweep from {self.row.name}", id="sweep-title")
-            yield Static(SWEEP_HINT, id="sweep-hint")
+            yield Label(assemble("Queue a sweep from ", plain(self.row.name)), id="sweep-title")
+            yield Static(SWEEP_HINT, id="sweep-hint", markup=False)
             with Horizontal(id="sweep-body"):
                 with VerticalScroll(id="sweep-form"):
                     if not self.row.params:
                         yield Static("This experiment has no params to sweep.", classes="sweep-empty")
                     for file, values in self.row.params.items():
-                        yield Label(file, classes="sweep-file")
+                        yield Label(plain(file), classes="sweep-file")
                         for key, value in values.items():
                             yield SweepField(file, key, value)
                 with Vertical(id="sweep-side"):
@@ -83,10 +85,10 @@ class SweepScreen(ModalScreen["list[Any] | None"]):
                 yield Label("seed", classes="option-label")
                 yield Input(placeholder="none", id="sweep-seed", type="integer", compact=True)
                 yield Label("name prefix", classes="option-label")
-                yield Input(placeholder="auto", id="sweep-name", compact=True)
+                yield Input(placeholder="auto", id="sweep-name", compact=True, restrict=INPUT_ALLOWED)
                 yield Label("workers", classes="option-label")
                 yield Input(value="0", id="sweep-workers", type="integer", compact=True)
-            yield Static("", id="sweep-status")
+            yield Static("", id="sweep-status", markup=False)
             with Horizontal(id="sweep-buttons"):
                 yield Button("Cancel", id="sweep-cancel", compact=True)
                 yield Button("Queue", id="sweep-confirm", variant="primary", disabled=True, compact=True)
@@ -181,7 +183,7 @@ class SweepScreen(ModalScreen["list[Any] | None"]):
         count_label = self.query_one("#sweep-count", Label)
         count_label.update(f"{n} {noun}" + ("" if len(self.trials) >= n else f" (showing {len(self.trials)})"))
         status = self.query_one("#sweep-status", Static)
-        status.update(self.problem or self._summary())
+        status.update(lines(self.problem or self._summary()))     # quotes keys and values: text, never markup
         status.set_class(self.problem is not None, "-error")
         button = self.query_one("#sweep-confirm", Button)
         button.disabled = self.problem is not None or n == 0
@@ -205,7 +207,7 @@ class SweepScreen(ModalScreen["list[Any] | None"]):
     def action_queue(self) -> None:
         self.revalidate()
         if self.problem is not None or self.trial_count == 0:
-            self.notify(self.problem or "nothing to queue", severity="error")
+            notify(self, self.problem or "nothing to queue", severity="error")
             return
         if self.trial_count > LARGE_SWEEP:
             from exptui.tui.screens.confirm import ConfirmScreen
@@ -223,7 +225,7 @@ class SweepScreen(ModalScreen["list[Any] | None"]):
     def _start_enqueue(self) -> None:
         random_n, seed, name, workers = self._options()
         self.query_one("#sweep-confirm", Button).disabled = True
-        self.query_one("#sweep-status", Static).update(f"queueing {self.trial_count} experiments…")
+        self.query_one("#sweep-status", Static).update(plain(f"queueing {self.trial_count} experiments…"))
         self._enqueue(list(self.overrides), random_n, seed, name or None, workers)
 
     @work(thread=True, exclusive=True, group="sweep-enqueue")
@@ -251,11 +253,11 @@ class SweepScreen(ModalScreen["list[Any] | None"]):
             return
         self.problem = message
         status = self.query_one("#sweep-status", Static)
-        status.update(message)
+        status.update(lines(message))
         status.add_class("-error")
         self.query_one("#sweep-confirm", Button).disabled = False
 
     def _done(self, entries: list[Any], started: str) -> None:
         self.queued = entries
-        self.app.notify(f"queued {len(entries)} experiment{'s' if len(entries) != 1 else ''}{started}")
+        notify(self.app, f"queued {len(entries)} experiment{'s' if len(entries) != 1 else ''}{started}")
         self.dismiss(entries)

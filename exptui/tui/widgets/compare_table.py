@@ -6,8 +6,11 @@ from typing import Any
 from rich.text import Text
 from textual.widgets import DataTable
 
+from exptui.query.cells import truncate
 from exptui.query.compare import CompareLine, Comparison
 from exptui.query.direction import Delta, format_delta
+from exptui.query.inert import inert
+from exptui.tui.text import plain
 from exptui.tui.widgets.plot_data import colour_for
 
 SECTION_TITLES = {"metrics": "Metrics", "params": "Params", "facts": "Run"}
@@ -15,7 +18,8 @@ MAX_VALUE_WIDTH = 40    # one long value (a run's command line) must not push th
 
 
 def _clip(text: str, width: int = MAX_VALUE_WIDTH) -> str:
-    return text if len(text) <= width else text[: width - 1] + "…"
+    """The value as shown: inert, at most ``width`` terminal cells."""
+    return truncate(inert(text), width)
 
 
 def delta_text(d: Delta | None) -> Text:
@@ -52,7 +56,7 @@ class CompareTable(DataTable):
         names = comparison.names
         for index, name in enumerate(names):
             r, g, b = colour_for(index)
-            header = Text(name, style=f"bold rgb({r},{g},{b})")
+            header = Text(_clip(name), style=f"bold rgb({r},{g},{b})")
             if index == 0:
                 header.append(" (ref)", style="dim")
             self.add_column(header, key=f"exp{index}")
@@ -64,7 +68,7 @@ class CompareTable(DataTable):
                 title = Text(f" {SECTION_TITLES.get(section, section)} ", style="bold reverse")
                 files = list(dict.fromkeys(v.column.file for v in visible if v.section == section and v.column.file))
                 if files:
-                    title.append("  " + ", ".join(files), style="dim")
+                    title.append("  " + ", ".join(inert(f) for f in files), style="dim")
                 self.add_row(title, *([""] * len(names)), key=f"section:{section}")
                 self.lines.append(None)
             self.add_row(*self._cells(line), key="line:" + ":".join(line_key(line)))
@@ -80,7 +84,7 @@ class CompareTable(DataTable):
             label.append("● ", style="bold yellow")
         else:
             label.append("  ")
-        label.append(line.label, style="bold" if line.differs else "dim")
+        label.append_text(plain(line.label, style="bold" if line.differs else "dim"))
         cells = [label]
         for index, (text, d) in enumerate(zip(line.texts, line.deltas)):
             cell = Text(_clip(text), style="" if line.differs or index == 0 else "dim")

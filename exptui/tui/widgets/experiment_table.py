@@ -8,6 +8,10 @@ first paint and a filter keystroke cost the same for 100 or 10,000 experiments.
 Layout of one line: a fixed left part (marker, name, status and any pinned columns) and a right part that scrolls
 horizontally (created, params, metrics). Two header lines sit on top: the file (`params.yaml`) over the short key.
 Rows are keyed by `ExperimentRow.key`; `update_rows()` swaps the list in place and keeps cursor and marks.
+
+Every text from data (names, labels, keys, values, stage names) is made inert (`exptui.query.inert`) before it is
+measured, and measured and cut in terminal cells (`exptui.query.cells`): segments go to the terminal as they are,
+so an ESC in a param would otherwise reach it as a command, and a wide name would push the columns off the divider.
 """
 from __future__ import annotations
 
@@ -27,6 +31,8 @@ from textual.reactive import reactive
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
+from exptui.query.cells import cell_width, fit, truncate
+from exptui.query.inert import inert
 from exptui.records import ExperimentRow
 
 HEADER_HEIGHT = 2
@@ -71,11 +77,11 @@ def status_text(row: ExperimentRow, now: float) -> str:
 
     if row.kind in ("baseline", "workspace") and row.status == "success":
         return ""
-    text = word(row.status)
+    text = word(inert(row.status))
     if row.status == "running":
         parts = [text]
         if row.stage:
-            parts.append(row.stage)
+            parts.append(inert(row.stage))
         if row.started:
             parts.append(format_elapsed(now - row.started))
         return " ".join(parts)
@@ -86,15 +92,7 @@ def status_text(row: ExperimentRow, now: float) -> str:
 
 def _label_suffix(row: ExperimentRow) -> str:
     labels = row.annotations.labels
-    return "".join(f" #{label}" for label in labels) if labels else ""
-
-
-def _truncate(text: str, width: int) -> str:
-    if len(text) <= width:
-        return text
-    if width <= 1:
-        return text[:width]
-    return text[: width - 1] + "…"
+    return "".join(f" #{inert(label)}" for label in labels) if labels else ""
 
 
 class ExperimentTable(ScrollView, can_focus=True):
@@ -300,7 +298,7 @@ class ExperimentTable(ScrollView, can_focus=True):
             step = len(rows) / MEASURE_SAMPLE
             rows = [rows[int(i * step)] for i in range(MEASURE_SAMPLE)]
         now = time.time()
-        wanted: dict[str, int] = {col.id: len(col.label) for col in columns}
+        wanted: dict[str, int] = {col.id: cell_width(inert(col.label)) for col in columns}
         for row in rows:
             stamp = (row.key, self._versions.get(row.key, 0))
             measured = self._cell_widths.get(stamp)
@@ -330,18 +328,19 @@ class ExperimentTable(ScrollView, can_focus=True):
             if row.status == "running":
                 return col.max_width
             text = status_text(row, now)
-            return max(len(text), len("Queued 59m59s")) if row.status == "queued" and row.started else len(text)
-        return len(self._cell(row, col)[0])
+            width = cell_width(text)
+            return max(width, len("Queued 59m59s")) if row.status == "queued" and row.started else width
+        return cell_width(inert(self._cell(row, col)[0]))
 
     def _name_len(self, row: ExperimentRow) -> int:
         extra = 3 if row.kind not in ("baseline", "workspace") and self.grouped else 0
-        return len(self._display_name(row)) + extra + len(_label_suffix(row))
+        return cell_width(self._display_name(row)) + extra + cell_width(_label_suffix(row))
 
     @staticmethod
     def _display_name(row: ExperimentRow) -> str:
         if row.kind == "baseline":
-            return row.baseline_name or row.name or row.rev[:7]
-        return row.name or row.rev[:7]
+            return inert(row.baseline_name or row.name or row.rev[:7])
+        return inert(row.name or row.rev[:7])
 
     def _effective_widths(self) -> dict[str, int]:
         """Widths after squeezing the name column so the fixed part leaves room on narrow terminals."""
@@ -444,15 +443,16 @@ class ExperimentTable(ScrollView, can_focus=True):
                 while j < len(columns) and columns[j].group == col.group and columns[j].family == col.family:
                     span += widths.get(columns[j].id, 4) + GAP
                     j += 1
-                title = col.group if col.family != "meta" else ""
+                title = inert(col.group) if col.family != "meta" else ""
                 style = self._header_style(col) + self._style("header-group")
                 if title:
                     # "metrics.json ─────" spanning the file's columns, so groups read at a glance
-                    title = _truncate(title, max(1, span - GAP))
-                    rule = "─" * max(0, span - GAP - len(title) - 1)
+                    title = truncate(title, max(1, span - GAP))
+                    title_width = cell_width(title)
+                    rule = "─" * max(0, span - GAP - title_width - 1)
                     segments.append(Segment(title + " ", style))
                     segments.append(Segment(rule, style + self._style("divider")))
-                    segments.append(Segment(" " * (span - len(title) - 1 - len(rule)), style))
+                    segments.append(Segment(" " * max(0, span - title_width - 1 - len(rule)), style))
                 else:
                     segments.append(Segment(" " * span, style))
                 i = j
@@ -463,8 +463,7 @@ class ExperimentTable(ScrollView, can_focus=True):
             for i, col in enumerate(columns):
                 w = widths.get(col.id, 4)
                 style = self._header_style(col)
-                text = _truncate(col.label, w)
-                text = text.rjust(w) if col.numeric else text.ljust(w)
+                text = fit(inert(col.label), w, right=col.numeric)
                 if offset + i == cursor_col:
                     style = style + self._style("cursor-cell")
                 segments.append(Segment(text, style))
@@ -532,8 +531,9 @@ class ExperimentTable(ScrollView, can_focus=True):
             if self.grouped and row.kind not in ("baseline", "workspace"):
                 glyph = "└─ " if index in self._group_ends else "├─ "
             room = max(1, width - len(glyph))
-            name = _truncate(self._display_name(row), room)
-            labels = _truncate(_label_suffix(row), room - len(name)) if len(name) < room else ""
+            name = truncate(self._display_name(row), room)
+            name_width = cell_width(name)
+            labels = truncate(_label_suffix(row), room - name_width) if name_width < room else ""
             segs = []
             if glyph:
                 segs.append(Segment(glyph, base + self._style("tree")))
@@ -541,19 +541,18 @@ class ExperimentTable(ScrollView, can_focus=True):
             if labels:
                 # labels ride along after the name, quietly: "depth-8 #candidate"
                 segs.append(Segment(name, style))
-                segs.append(Segment(labels.ljust(room - len(name)), style + self._style("label")))
+                segs.append(Segment(fit(labels, room - name_width), style + self._style("label")))
             else:
-                segs.append(Segment(name.ljust(room), style))
+                segs.append(Segment(fit(name, room), style))
             return [*segs, gap]
         if col.id == "status":
-            text = _truncate(status_text(row, time.time()), width).ljust(width)
+            text = fit(status_text(row, time.time()), width)
             style = base + self._style(f"status-{row.status}")
             if cursor_cell:
                 style = style + cursor_cell
             return [Segment(text, style), gap]
         text, tone = self._cell(row, col)
-        text = _truncate(text, width)
-        text = text.rjust(width) if col.numeric else text.ljust(width)
+        text = fit(inert(text), width, right=col.numeric)
         style = base
         if tone:
             style = style + self._style(tone)
@@ -681,4 +680,4 @@ class ExperimentTable(ScrollView, can_focus=True):
 
     def cell_text(self, row: ExperimentRow, column: TableColumn) -> Text:
         """The plain text of one cell, as shown (tests and the detail view use it)."""
-        return Text(self._cell(row, column)[0])
+        return Text(inert(self._cell(row, column)[0]))

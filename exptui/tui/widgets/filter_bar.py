@@ -15,6 +15,9 @@ from textual.message import Message
 from textual.suggester import Suggester
 from textual.widgets import Input, Static
 
+from exptui.query.cells import cell_width
+from exptui.query.inert import INPUT_ALLOWED, inert, is_inert
+
 
 class FilterSuggester(Suggester):
     """Inline completion (→ accepts) from the query layer: columns, operators, known values."""
@@ -25,9 +28,12 @@ class FilterSuggester(Suggester):
 
     async def get_suggestion(self, value: str) -> str | None:
         try:
-            return self._complete(value)
+            suggestion = self._complete(value)
         except Exception:  # completion must never break typing
             return None
+        # the input draws a suggestion as it is: one quoting a value with control characters (which nobody can
+        # type anyway) is not offered
+        return suggestion if suggestion is None or is_inert(suggestion) else None
 
 
 class FilterBar(Vertical):
@@ -53,12 +59,12 @@ class FilterBar(Vertical):
 
     def compose(self) -> ComposeResult:
         with Horizontal(id="filter-row"):
-            yield Static("/", id="filter-prompt")
+            yield Static("/", id="filter-prompt", markup=False)
             yield Input(placeholder="f1 > 0.5 and train.model in ['lightgbm', 'random_forest']  ·  status == failed",
-                        id="filter-input",
+                        id="filter-input", restrict=INPUT_ALLOWED,
                         suggester=FilterSuggester(self._complete) if self._complete else None)
-            yield Static("", id="filter-count")
-        yield Static("", id="filter-error")
+            yield Static("", id="filter-count", markup=False)
+        yield Static("", id="filter-error", markup=False)
 
     @property
     def input(self) -> Input:
@@ -101,7 +107,9 @@ class FilterBar(Vertical):
         self.query_one("#filter-count", Static).update("error")
         text = Text()
         if column is not None:
-            # the input text starts after the 2-cell prompt and the input's 1-cell padding/border
-            text.append(" " * (3 + max(0, column)) + "^ ", style="bold")
-        text.append(message)
+            # the input text starts after the 2-cell prompt and the input's 1-cell padding/border; the caret counts
+            # the cells of the text before the mistake (a wide character takes two)
+            before = cell_width(inert(self.input.value[: max(0, column)]))
+            text.append(" " * (3 + before) + "^ ", style="bold")
+        text.append(inert(message))          # may quote column names and values from data
         self.query_one("#filter-error", Static).update(text)

@@ -2,10 +2,16 @@
 
 plotext keeps one global figure, so every render clears it first and runs on the
 UI thread (a render takes a few milliseconds). Nothing here knows about Textual.
+
+Titles, axis labels and tick labels are param/metric names and values: they are made inert before plotext sees
+them, because its ANSI output is parsed back into styles (`Text.from_ansi`), and an escape sequence in a name would
+otherwise become a style, a link or a raw control.
 """
 from __future__ import annotations
 
 from typing import Callable
+
+from exptui.query.inert import inert
 
 from exptui.tui.widgets.plot_data import (
     Curve,
@@ -47,7 +53,7 @@ def _marker(rgb: tuple[int, int, int], symbol: str = "braille") -> object:
 
 
 def _ticks_with_labels(figure: object, axis: str, positions: list[float], labels: list[str]) -> None:
-    figure.ruler(axis).ticks(positions, labels)  # type: ignore[attr-defined]
+    figure.ruler(axis).ticks(positions, [inert(label) for label in labels])  # type: ignore[attr-defined]
 
 
 def draw_scatter(series: ScatterSeries, lower_is_better: bool | None = None) -> Draw:
@@ -56,7 +62,7 @@ def draw_scatter(series: ScatterSeries, lower_is_better: bool | None = None) -> 
     def draw(figure: object) -> None:
         f = figure
         if not series.xs:
-            f.title(f"no experiment has both {series.x_key} and {series.y_key}")  # type: ignore[attr-defined]
+            f.title(inert(f"no experiment has both {series.x_key} and {series.y_key}"))  # type: ignore[attr-defined]
             return
         means: dict[float, list[float]] = {}
         for x, y in zip(series.xs, series.ys):
@@ -82,8 +88,8 @@ def draw_scatter(series: ScatterSeries, lower_is_better: bool | None = None) -> 
                 ticks = [t for t in ticks if t == int(t)] or ticks
             _ticks_with_labels(f, "x", ticks, [tick_label(t) for t in ticks])
         hint = "" if lower_is_better is None else ("  (lower is better)" if lower_is_better else "  (higher is better)")
-        f.title(f"{series.y_key} vs {series.x_key}{hint}")  # type: ignore[attr-defined]
-        f.label(series.x_key, "x")  # type: ignore[attr-defined]
+        f.title(inert(f"{series.y_key} vs {series.x_key}{hint}"))  # type: ignore[attr-defined]
+        f.label(inert(series.x_key), "x")  # type: ignore[attr-defined]
 
     return draw
 
@@ -108,8 +114,8 @@ def draw_curves(curves: list[Curve], title: str, x_label: str) -> Draw:
             ticks = nice_ticks(low, high)
             f.ruler("x").lim(low, high)  # type: ignore[attr-defined]
             _ticks_with_labels(f, "x", ticks, [tick_label(t) for t in ticks])
-        f.title(title if drawn else f"{title}: no data")  # type: ignore[attr-defined]
-        f.label(x_label, "x")  # type: ignore[attr-defined]
+        f.title(inert(title if drawn else f"{title}: no data"))  # type: ignore[attr-defined]
+        f.label(inert(x_label), "x")  # type: ignore[attr-defined]
 
     return draw
 
@@ -156,6 +162,6 @@ def draw_parallel(
         f.ruler("y").lim(-0.05, 1.05)  # type: ignore[attr-defined]
         metric = axes[-1].key if axes else "metric"
         subset = f", best {len(shown)} of {len(lines)}" if len(shown) < len(lines) else ""
-        f.title(f"parallel coordinates, colour = {metric} (bright = better{subset})")  # type: ignore[attr-defined]
+        f.title(inert(f"parallel coordinates, colour = {metric} (bright = better{subset})"))  # type: ignore[attr-defined]
 
     return draw

@@ -10,6 +10,7 @@ from rich.text import Text
 from textual.widget import Widget
 from textual.widgets import Static
 
+from exptui.query.inert import inert
 from exptui.tui.widgets.plot_data import colour_for
 from exptui.tui.widgets.plot_render import Draw, render
 
@@ -43,7 +44,7 @@ class PlotView(Widget):
             try:
                 text = Text.from_ansi(render(self._draw, width, height), no_wrap=True, end="")
             except Exception as exc:  # noqa: BLE001 - a plotting library error must not take the screen down
-                text = Text(f"cannot draw this plot: {exc}", style="bold red")
+                text = Text(inert(f"cannot draw this plot: {exc}"), style="bold red")
             self.render_count += 1
             self._cache = (key, text)
         return self._cache[1]
@@ -65,5 +66,5 @@ class PlotLegend(Static):
                 text.append("  ")
             # no-break spaces: a long legend wraps between experiments, never between a swatch and its name
             text.append("━━\u00a0", style=f"rgb({r},{g},{b})")
-            text.append(name.replace(" ", "\u00a0"))
+            text.append(inert(name).replace(" ", "\u00a0"))
         self.update(text)

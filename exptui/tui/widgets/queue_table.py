@@ -15,6 +15,8 @@ from rich.text import Text
 from textual.binding import Binding
 from textual.widgets import DataTable
 
+from exptui.tui.text import plain
+
 STATUS_STYLES: dict[str, str] = {
     "queued": "dim",
     "running": "bold yellow",
@@ -101,17 +103,18 @@ class QueueRow:
         end = self.finished if self.finished is not None else (now or time.time())
         return end - self.started
 
-    def cells(self, now: float | None = None) -> tuple[Text | str, ...]:
+    def cells(self, now: float | None = None) -> tuple[Text, ...]:
+        """The row's cells: `Text`, never ``str`` (DataTable parses a ``str`` cell as markup), data made inert."""
         created = datetime.fromtimestamp(self.created).strftime("%m-%d %H:%M:%S") if self.created else ""
         running = self.status == "running"
         return (
-            self.name,
-            Text(self.status, style=STATUS_STYLES.get(self.status, "")),
-            Text(self.stage if running else "", style="yellow"),
-            format_elapsed(self.elapsed(now)),
-            created,
-            self.params,
-            Text(self.info, style="red" if self.status in {"failed", "crashed"} else "dim"),
+            plain(self.name),
+            plain(self.status, style=STATUS_STYLES.get(self.status, "")),
+            plain(self.stage if running else "", style="yellow"),
+            Text(format_elapsed(self.elapsed(now))),
+            Text(created),
+            plain(self.params),
+            plain(self.info, style="red" if self.status in {"failed", "crashed"} else "dim"),
         )
 
 
@@ -164,7 +167,7 @@ class QueueTable(DataTable):
         """Advance the elapsed time of running entries (no reload needed)."""
         for key, row in self.entries.items():
             if row.status == "running":
-                self.update_cell(key, "elapsed", format_elapsed(row.elapsed(now)))
+                self.update_cell(key, "elapsed", Text(format_elapsed(row.elapsed(now))))
 
     def current(self) -> QueueRow | None:
         if not self.entries or self.cursor_row < 0:

@@ -4,6 +4,8 @@ from __future__ import annotations
 from rich.text import Text
 from textual.widgets import Static
 
+from exptui.query.inert import inert
+
 
 class StatusHeader(Static):
     """Rendered from plain state so snapshots are deterministic (no clock)."""
@@ -13,9 +15,9 @@ class StatusHeader(Static):
                      only_changed: bool, loading: bool = False) -> None:
         text = Text(no_wrap=True, overflow="ellipsis")
         text.append(" exptui ", style="bold reverse")
-        text.append(f" {repo}", style="bold")
+        text.append(f" {inert(repo)}", style="bold")
         if branch:
-            text.append(f" @ {branch}", style="dim")
+            text.append(f" @ {inert(branch)}", style="dim")
         text.append("   ")
         if loading:
             text.append("loading…", style="italic")
@@ -38,7 +40,7 @@ class StatusHeader(Static):
         if sort:
             tags.append("sort " + ", ".join(f"{_short(c)}{' ↓' if d else ' ↑'}" for c, d in sort))
         if filter:
-            tags.append(f"/{filter}")
+            tags.append(f"/{inert(filter)}")
         if tags:
             text.append("   ")
             text.append("  ·  ".join(tags), style="dim italic")
@@ -46,4 +48,4 @@ class StatusHeader(Static):
 
 
 def _short(column_id: str) -> str:
-    return column_id.rsplit(":", 1)[-1]
+    return inert(column_id.rsplit(":", 1)[-1])

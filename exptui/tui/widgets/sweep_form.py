@@ -17,6 +17,8 @@ from textual.widgets import Input, Label, Static
 from dvc_compat.errors import SweepSyntaxError
 from dvc_compat.params import format_value
 from dvc_compat.sweep import DEFAULT_FILE, Override, parse_override
+from exptui.query.inert import INPUT_ALLOWED, inert
+from exptui.tui.text import lines, plain
 
 SWEEP_HINT = "value · 3,5,7 · range(1,10,2) · choice(a,b) · uniform(a,b) · loguniform(a,b) · randint(a,b)"
 
@@ -39,7 +41,11 @@ def field_error(exc: SweepSyntaxError, override: str, value: str) -> str:
 
 
 class SweepField(Vertical):
-    """A param's row in the form. `changed` means the text differs from the experiment's value."""
+    """A param's row in the form. `changed` means the text differs from the experiment's value as shown.
+
+    Keys and values are data: the label and the prefilled input show them inert (an ESC as ``␛``), and an unchanged
+    field keeps the experiment's real value (`original`), never the inert picture of it.
+    """
 
     DEFAULT_CSS = """
     SweepField { height: auto; }
@@ -58,14 +64,15 @@ class SweepField(Vertical):
         self.file = file
         self.key = key
         self.original = format_value(value)
+        self.shown = inert(self.original)        # what the input starts with
         self.override: Override | None = None   # set when the text is a valid change
         self.error: str | None = None
 
     def compose(self) -> ComposeResult:
         with Horizontal():
-            yield Label(self.key, classes="sweep-key")
-            yield Input(value=self.original, placeholder=self.original, compact=True)
-        yield Static("", classes="sweep-error")
+            yield Label(plain(self.key), classes="sweep-key")
+            yield Input(value=self.shown, placeholder=self.shown, compact=True, restrict=INPUT_ALLOWED)
+        yield Static("", classes="sweep-error", markup=False)
 
     @property
     def text(self) -> str:
@@ -73,7 +80,7 @@ class SweepField(Vertical):
 
     @property
     def changed(self) -> bool:
-        return self.text.strip() != self.original
+        return self.text.strip() not in (self.original, self.shown)
 
     def as_override(self) -> str:
         return override_text(self.file, self.key, self.text)
@@ -83,7 +90,7 @@ class SweepField(Vertical):
         self.override, self.error = None, None
         if self.changed:
             if not self.text.strip():
-                self.error = f"{self.key}: empty value (clear means unchanged? type the value back: {self.original})"
+                self.error = f"{self.key}: empty value (clear means unchanged? type the value back: {self.shown})"
             else:
                 try:
                     self.override = parse_override(self.as_override())
@@ -91,5 +98,5 @@ class SweepField(Vertical):
                     self.error = field_error(exc, self.as_override(), self.text.strip())
         self.set_class(self.error is not None, "-invalid")
         self.set_class(self.changed and self.error is None, "-changed")
-        self.query_one(".sweep-error", Static).update(self.error or "")
+        self.query_one(".sweep-error", Static).update(lines(self.error or ""))
         return self.error is None

@@ -6,6 +6,7 @@ from typing import Any, Mapping
 from textual.widgets import DataTable
 
 from dvc_compat.params import format_value
+from exptui.tui.text import plain
 
 MAX_PREVIEW_ROWS = 200   # the table is a preview; the count above it is always exact
 
@@ -46,9 +47,9 @@ class SweepPreview(DataTable):
                     keys.append(key)
         varied = [k for k in keys if len({repr(t.get(k)) for t in trials}) > 1] or keys
         self.add_column("#", key="#")
-        for key in varied:
-            self.add_column(_label(key), key=_label(key))
+        for key in varied:      # keys and values are data: Text cells (a str cell is parsed as markup), inert
+            self.add_column(plain(_label(key)), key=_label(key))
         for number, trial in enumerate(trials[:MAX_PREVIEW_ROWS], start=1):
-            self.add_row(str(number), *(_text(trial.get(k)) for k in varied))
+            self.add_row(str(number), *(plain(_text(trial.get(k))) for k in varied))
         if len(trials) > MAX_PREVIEW_ROWS:
             self.add_row("…", *(f"+{len(trials) - MAX_PREVIEW_ROWS} more" if i == 0 else "" for i in range(len(varied))))
