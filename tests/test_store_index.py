@@ -11,6 +11,7 @@ import pytest
 
 from exptui.project import Project
 from exptui.store.experiments import record_experiment
+from exptui.store.index import read_refs
 try:  # tests/ may or may not be a package
     from tests.test_store_support import exptui, git, make_pipeline, DVC_YAML, PARAMS, TRAIN_PY, project  # noqa: F401 (fixture)
 except ImportError:  # pragma: no cover
@@ -157,6 +158,16 @@ def test_unknown_refs_under_refs_exps_are_skipped(project: Project) -> None:
     for ref in ("refs/exps/exec/EXEC_HEAD", "refs/exps/apply/ORIG_HEAD", f"refs/exps/{head[:2]}/{head[2:]}"):
         git(project.root, "update-ref", ref, head)
     assert [r.kind for r in project.experiments()] == ["workspace", "baseline"]
+
+
+def test_experiments_of_baselines_that_are_not_commits_are_listed_nowhere(project: Project) -> None:
+    """DVC lists refs with a non-hex or SHA-256-length baseline (`exp list -A`) but shows them under no commit;
+    exptui parses them the same way and a listing of every commit survives them."""
+    head = project.git.head()
+    for ref in (f"refs/exps/zz/{head[2:]}/nonhex", f"refs/exps/{head[:2]}/{head[2:]}{'0' * 24}/sha256"):
+        git(project.root, "update-ref", ref, head)
+    assert {ref.rsplit("/", 1)[1] for ref, *_ in read_refs(project.git).exps} == {"nonhex", "sha256"}
+    assert [r.kind for r in project.experiments(all_commits=True)] == ["workspace", "baseline"]
 
 
 def test_changed_token_is_cheap_and_tracks_refs_and_notes(project: Project) -> None:

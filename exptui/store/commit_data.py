@@ -155,7 +155,9 @@ class CommitReader:
         """Every dvc.yaml in `commit`'s tree (root first). One ls-tree per commit asked; callers ask baselines."""
         cached = self._dvcfile_paths.get(commit)
         if cached is None:
-            names = self.git.run_bytes("ls-tree", "-r", "-z", "--name-only", "--full-tree", commit).split(b"\0")
+            # check=False: a ref may name a baseline that is no object here (read() then leaves that commit out)
+            names = self.git.run_bytes("ls-tree", "-r", "-z", "--name-only", "--full-tree", commit,
+                                       check=False).split(b"\0")
             paths = [n.decode("utf-8", "surrogateescape") for n in names if n == b"dvc.yaml" or n.endswith(b"/dvc.yaml")]
             paths.sort(key=lambda p: (p.count("/"), p))
             cached = tuple(p for p in paths if not any(part.startswith(".") for part in p.split("/")[:-1]))
