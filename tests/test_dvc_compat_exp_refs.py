@@ -85,11 +85,13 @@ DVC_CASES = [
 ]
 
 
+@pytest.mark.dvc
 @pytest.mark.parametrize("ref", DVC_CASES)
 def test_parse_exp_ref_reads_refs_as_dvc_does(ref: str) -> None:
     assert parse_exp_ref(ref) == _dvc_reads(ref)
 
 
+@pytest.mark.dvc
 @pytest.mark.parametrize("ref", DVC_CASES)
 def test_the_index_uses_the_same_parser(ref: str) -> None:
     from exptui.store import index
@@ -100,6 +102,7 @@ def test_the_index_uses_the_same_parser(ref: str) -> None:
 _PART = st.text(st.sampled_from("0123456789abcdefzA-_.x"), min_size=1, max_size=66)
 
 
+@pytest.mark.dvc
 @given(st.lists(_PART, min_size=1, max_size=4), st.sampled_from(["refs/exps/", "refs/exps/celery/", "refs/"]))
 @settings(max_examples=400, deadline=None)
 def test_parse_exp_ref_agrees_with_dvc_on_generated_refs(parts: list[str], prefix: str) -> None:

@@ -19,6 +19,7 @@ import csv
 import io
 import json
 import re
+import sys
 import unicodedata
 from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass
@@ -481,7 +482,7 @@ class ExperimentTable:
         """Every shown row; floats at full precision unless ``precision`` is given (as DVC)."""
         view = self.view()
         out = io.StringIO()
-        writer = csv.writer(out, lineterminator="\n")
+        writer = _CsvWriter(out)
         writer.writerow(["name", "rev", "baseline", "kind", "status", "created", *(c.label for c in view.columns)])
         getters = [c.getter() for c in view.columns]
         for row in view.experiment_rows:
@@ -645,6 +646,19 @@ _CONTROL = {i: " " for i in range(32)} | {127: " "}
 def _printable(text: str) -> str:
     """Newlines and other control characters would break the table's lines."""
     return text if text.isprintable() else text.translate(_CONTROL)
+
+
+class _CsvWriter:
+    """`csv.writer` with ``\n`` line ends. Python 3.10's csv module cannot write a NUL character at all ("need to
+    escape"); there a NUL from data is written as U+FFFD instead of failing the whole export (3.11+ writes it)."""
+
+    def __init__(self, out: io.StringIO) -> None:
+        self._writer = csv.writer(out, lineterminator="\n")
+
+    def writerow(self, cells: list[str]) -> None:
+        if sys.version_info < (3, 11):
+            cells = [c.replace("\x00", "\ufffd") if isinstance(c, str) else c for c in cells]
+        self._writer.writerow(cells)
 
 
 def _csv_text(value: Any, precision: int | None) -> str:
