@@ -15,6 +15,7 @@ from exptui.store.git import ZERO_OID, Git, RefConflict, RefUpdate
 from exptui.store.index import ExperimentIndex, parse_exp_ref, read_refs
 
 if TYPE_CHECKING:  # pragma: no cover
+    from dvc_compat.plots import PlotFile
     from exptui.store.apply import ApplyResult
     from exptui.store.gc import GcPlan
 
@@ -165,6 +166,31 @@ class Project:
         else:
             rb = self.resolve(b)
         return rb, ra
+
+    # --- plots --------------------------------------------------------------------------------------------------
+
+    def plot_files(self, rev: str) -> list["PlotFile"]:
+        """Plots files the dvc.yaml at `rev` declares (``workspace``: the work tree), with their x/y/title props.
+        A dvc.yaml the parser rejects still yields its literal file paths."""
+        from dvc_compat.errors import FormatError
+        from dvc_compat.plots import plot_files, plot_files_unresolved
+        from dvc_compat.yamlio import load_yaml
+        from exptui.store.outputs import parse_dvcfile_at, read_file
+
+        try:
+            dvcfile = parse_dvcfile_at(self.git, rev)
+        except (FormatError, OSError, ValueError):
+            try:
+                return plot_files_unresolved(load_yaml(read_file(self.git, rev, "dvc.yaml") or b"", "dvc.yaml"))
+            except FormatError:
+                return []
+        return plot_files(dvcfile) if dvcfile is not None else []
+
+    def read_plot(self, rev: str, path: str) -> bytes | None:
+        """A plots file of `rev`: from git (the work tree for ``workspace``), else from the DVC cache."""
+        from exptui.store.outputs import read_output
+
+        return read_output(self.git, rev, path, self.dvc_cache_dir)
 
     # --- running ------------------------------------------------------------------------------------------------
 

@@ -363,34 +363,16 @@ class CommitReader:
         return out
 
     def _metrics_from_dvc_cache(self, commit: str, path: str) -> tuple[bool, Any] | None:
-        """A DVC-cached metrics file: find its md5 in that commit's dvc.lock and read it from the local cache."""
+        """A DVC-cached metrics file: its md5 from that commit's dvc.lock, its bytes from the local DVC cache."""
         if self.dvc_cache_dir is None:
             return None
-        lock = self.git.read_blob(f"{commit}:dvc.lock")
-        if lock is None:
-            return None
-        from dvc_compat.errors import FormatError
-        from dvc_compat.yamlio import load_yaml
+        from exptui.store.outputs import read_cached_output
 
-        try:
-            data = load_yaml(lock, "dvc.lock")
-        except FormatError:
+        raw = read_cached_output(self.git, commit, path, self.dvc_cache_dir)
+        if raw is None:
             return None
-        for stage in ((data or {}).get("stages") or {}).values():
-            for out in (stage or {}).get("outs") or []:
-                if isinstance(out, dict) and _join(".", str(out.get("path", ""))) == path and out.get("md5"):
-                    md5 = str(out["md5"])
-                    for cand in (
-                        self.dvc_cache_dir / "files" / "md5" / md5[:2] / md5[2:],
-                        self.dvc_cache_dir / md5[:2] / md5[2:],
-                    ):
-                        try:
-                            raw = cand.read_bytes()
-                        except OSError:
-                            continue
-                        ok, parsed = parse_file_bytes(raw, path, _fmt(path))
-                        return (True, _filter_metrics(parsed)) if ok else (False, parsed)
-        return None
+        ok, parsed = parse_file_bytes(raw, path, _fmt(path))
+        return (True, _filter_metrics(parsed)) if ok else (False, parsed)
 
 
 _FORMATS: dict[str, str] = {}

@@ -12,7 +12,7 @@ from textual.screen import Screen
 from textual.widgets import Footer, Label, Select, Static, TabbedContent, TabPane
 
 from exptui.records import ExperimentRow
-from exptui.tui.widgets.plot_data import (
+from exptui.query.plots import (
     all_keys,
     flat_values,
     curve_columns,
@@ -23,7 +23,6 @@ from exptui.tui.widgets.plot_data import (
     parse_plot_records,
 )
 from exptui.tui.widgets.plot_render import draw_curves, draw_parallel, draw_scatter
-from exptui.tui.widgets.plot_source import declared_plots, read_plot
 from exptui.tui.widgets.plot_view import PlotLegend, PlotView
 
 
@@ -63,8 +62,8 @@ def load_step_data(project: Any, rows: list[ExperimentRow]) -> StepData:
     """Read every declared plots file of every experiment (git reads; run it in a thread)."""
     data = StepData()
     for index, row in enumerate(rows):
-        for plot in declared_plots(project, row.rev):
-            raw = read_plot(project, row.rev, plot.path)
+        for plot in project.plot_files(row.rev):
+            raw = project.read_plot(row.rev, plot.path)
             if raw is None:
                 continue
             records = parse_plot_records(plot.path, raw)
