@@ -31,7 +31,7 @@ from typing import Any, Callable, Iterator
 
 from dvc_compat.errors import FormatError
 from dvc_compat.model import DvcFile, OutSpec, ParamSpec, StageSpec
-from dvc_compat.params import load_params, params_format, parse_params, suggest
+from dvc_compat.params import flatten, load_params, params_format, parse_params, suggest
 from dvc_compat.yamlio import find_line, load_yaml
 
 __all__ = [
@@ -88,19 +88,11 @@ def to_str(value: Any, parsing: Mapping[str, Any] | None = None) -> str:
     return str(value)
 
 
-def _flat(d: Mapping[str, Any], prefix: str = "") -> Iterator[tuple[str, Any]]:
-    for k, v in d.items():
-        if isinstance(v, Mapping):
-            yield from _flat(v, f"{prefix}{k}.")
-        else:
-            yield f"{prefix}{k}", v
-
-
 def _dict_to_flags(d: Mapping[str, Any], parsing: Mapping[str, Any]) -> str:
     parts: list[str] = []
     bool_mode = parsing.get("bool", "store_true")
     list_mode = parsing.get("list", "nargs")
-    for k, v in _flat(d):
+    for k, v in flatten(d).items():
         if isinstance(v, bool):
             if v:
                 parts.append(f"--{k}")

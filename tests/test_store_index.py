@@ -415,3 +415,22 @@ stages:
     odd = next(r for r in out if r["name"] == "odd")
     assert odd["metrics"]["metrics.json"] == {"acc": None, "f1": None, "when": "2026-01-01", "ok": True}
     assert "bad.json" in odd["errors"]
+
+
+@pytest.mark.dvc
+def test_empty_mappings_flatten_away_as_dvc_flattens_them(project: Project) -> None:
+    """`dvc exp show` flattens params and metrics with `dvc.utils.flatten`, where an empty mapping leaves no
+    column; every exptui listing (workspace, commits, JSON) flattens them the same way."""
+    import yaml
+    from dvc.utils.flatten import flatten as dvc_flatten
+
+    text = PARAMS + "opt: {}\nnested:\n  empty: {}\n  k: 2\nlst: []\n"
+    (project.root / "params.yaml").write_text(text)
+    git(project.root, "commit", "-qam", "empty mappings")
+    expected = dvc_flatten(yaml.safe_load(text))
+    assert "opt" not in expected and "nested.empty" not in expected and expected["lst"] == []
+    rows = {r.kind: r for r in project.experiments()}
+    assert rows["baseline"].params["params.yaml"] == expected
+    assert rows["workspace"].params["params.yaml"] == expected
+    shown = json.loads(exptui(project.root, "show", "--json").stdout)
+    assert all(set(r["params"]["params.yaml"]) == set(expected) for r in shown)

@@ -26,6 +26,7 @@ from dataclasses import asdict, dataclass
 from datetime import datetime
 from typing import Any
 
+from dvc_compat.params import flatten
 from exptui.errors import ExptuiError
 from exptui.records import ExperimentRow
 from exptui.query.columns import (
@@ -37,7 +38,6 @@ from exptui.query.columns import (
     column_groups,
     ColumnGroup,
     field_column,
-    flatten,
     same_value,
 )
 from exptui.query.direction import DEFAULT_DIRECTIONS, NO_DELTA, Delta, Directions, delta
@@ -703,7 +703,7 @@ def _json_section(source: dict[str, Any], family: str, visible: dict[tuple[str, 
                 if key in keys:
                     values[key] = value if value - value == 0 else None  # NaN/inf are not JSON
             elif isinstance(value, dict):
-                for sub_key, sub_value in flatten(value, key + "."):
+                for sub_key, sub_value in flatten(value, key + ".").items():
                     if sub_key in keys:
                         values[sub_key] = json_safe(sub_value)
             elif key in keys:

@@ -20,7 +20,7 @@ from typing import Any, Sequence
 from exptui.store.git import Git, parse_commit
 
 # Bump when what is extracted per commit changes: the on-disk index is then rebuilt.
-EXTRACT_VERSION = 4
+EXTRACT_VERSION = 5
 
 
 @dataclass
@@ -411,19 +411,10 @@ def parse_file_bytes(data: bytes, path: str, fmt: str) -> tuple[bool, Any]:
 
 
 def _flatten(d: Any, prefix: str = "") -> dict[str, Any]:
-    out: dict[str, Any] = {}
-    if not isinstance(d, dict):
-        return out
-    for k, v in d.items():
-        key = f"{prefix}{k}"
-        if isinstance(v, dict):
-            if v:
-                out.update(_flatten(v, key + "."))
-            else:
-                out[key] = {}
-        else:
-            out[key] = v
-    return out
+    """dvc_compat's (DVC's) flatten of a params mapping; anything else (a list at the top) has no keys."""
+    from dvc_compat.params import flatten
+
+    return flatten(d, prefix) if isinstance(d, dict) else {}
 
 
 def _select_keys(data: dict, keys: Sequence[str]) -> dict[str, Any]:
@@ -443,16 +434,5 @@ def _select_keys(data: dict, keys: Sequence[str]) -> dict[str, Any]:
 
 
 def _filter_metrics(d: Any, prefix: str = "") -> dict[str, Any]:
-    """Flatten a metrics mapping keeping numbers, strings and nested dicts of them (as DVC does)."""
-    out: dict[str, Any] = {}
-    if not isinstance(d, dict):
-        return out
-    for k, v in d.items():
-        key = f"{prefix}{k}"
-        if isinstance(v, dict):
-            out.update(_filter_metrics(v, key + "."))
-        elif isinstance(v, (int, float, str)) and not isinstance(v, bool):
-            out[key] = v
-        elif isinstance(v, bool):
-            out[key] = v
-    return out
+    """Flatten a metrics mapping keeping numbers, strings and bools (as DVC does: lists and nulls are dropped)."""
+    return {k: v for k, v in _flatten(d, prefix).items() if isinstance(v, (int, float, str, bool))}
