@@ -739,12 +739,13 @@ def _entry(
 def find_dvcfiles(repo_root: str | os.PathLike[str]) -> list[str]:
     """Repo-relative paths of every ``dvc.yaml`` below `repo_root`, sorted, root first.
 
-    Skips ``.git``, ``.dvc``, hidden directories and directories matched by the root ``.dvcignore``
-    (gitignore-style: ``name`` and ``*.tmp`` match at any depth, ``a/b`` and ``/a`` are anchored at the root,
-    a trailing ``/`` is allowed; ``!`` re-includes are not supported and are ignored).
+    Skips ``.git``, ``.dvc``, hidden directories and whatever the repository's ``.dvcignore`` files ignore
+    (`dvc_compat.ignore`: DVC's rules, ``!`` re-includes and ``.dvcignore`` files in subdirectories included).
     """
+    from dvc_compat.ignore import DvcIgnore
+
     root = Path(repo_root)
-    ignored = _DvcIgnore.load(root)
+    ignored = DvcIgnore(root)
     found: list[str] = []
     stack = [""]
     while stack:
@@ -758,58 +759,13 @@ def find_dvcfiles(repo_root: str | os.PathLike[str]) -> list[str]:
         for e in entries:
             child = f"{rel}/{e.name}" if rel else e.name
             if e.is_dir(follow_symlinks=False):
-                if e.name.startswith(".") or ignored.matches(child, e.name):
+                if e.name.startswith(".") or ignored.is_ignored(child, True):
                     continue
                 stack.append(child)
-            elif e.name == "dvc.yaml" and e.is_file():
+            elif e.name == "dvc.yaml" and e.is_file() and not ignored.is_ignored(child):
                 found.append(child)
     found.sort(key=lambda p: (p.count("/"), p))
     return found
-
-
-class _DvcIgnore:
-    """Directory patterns of a ``.dvcignore`` (the subset of gitignore that decides which dirs to skip)."""
-
-    def __init__(self, names: set[str], name_globs: list[str], anchored: list[str]):
-        self.names = names              # plain names, any depth
-        self.name_globs = name_globs    # globs without '/', any depth
-        self.anchored = anchored        # patterns with '/', matched against the repo-relative path
-
-    @classmethod
-    def load(cls, root: Path) -> "_DvcIgnore":
-        try:
-            lines = (root / ".dvcignore").read_text(encoding="utf-8").splitlines()
-        except (FileNotFoundError, IsADirectoryError, UnicodeDecodeError):
-            lines = []
-        names: set[str] = set()
-        globs: list[str] = []
-        anchored: list[str] = []
-        for raw in lines:
-            line = raw.strip()
-            if not line or line.startswith(("#", "!")):
-                continue
-            line = line.rstrip("/")
-            if not line:
-                continue
-            if "/" in line:
-                anchored.append(line.lstrip("/").replace("**/", "*/").replace("/**", "/*"))
-            elif any(c in line for c in "*?["):
-                globs.append(line)
-            else:
-                names.add(line)
-        return cls(names, globs, anchored)
-
-    def matches(self, rel: str, name: str) -> bool:
-        if name in self.names:
-            return True
-        if self.name_globs or self.anchored:
-            import fnmatch
-
-            if any(fnmatch.fnmatchcase(name, g) for g in self.name_globs):
-                return True
-            if any(fnmatch.fnmatchcase(rel, a) for a in self.anchored):
-                return True
-        return False
 
 
 def load_project(repo_root: str | os.PathLike[str]) -> list[DvcFile]:
