@@ -143,3 +143,18 @@ def test_any_rows_render_in_every_format(params) -> None:
     json.dumps(table.to_json_records(), allow_nan=False)
     table.set_grouped(False).set_sort("a:desc,d")
     table.render_text()
+
+
+@pytest.mark.parametrize("seconds, text", [(0, "0s"), (7, "7s"), (65, "1m05s"), (3725, "1h02m"), (7322, "2h02m"),
+                                           (90000, "1d01h")])
+def test_one_elapsed_time_shape_in_the_cli_and_every_table(seconds: float, text: str) -> None:
+    """A running entry's elapsed time reads the same in `exptui queue status`, the queue view and the State
+    column: whole seconds (a ticking clock shows no tenths), the shapes of the Duration column."""
+    from exptui.cli import queue_cmds
+    from exptui.tui.widgets import experiment_table, queue_table
+
+    assert format_duration(seconds, tenths=False) == text
+    assert queue_cmds.format_duration(seconds, tenths=False) == text
+    assert queue_table.format_duration(seconds, tenths=False) == text
+    assert experiment_table.format_duration(seconds, tenths=False) == text
+    assert format_duration(None, tenths=False, missing="") == ""

@@ -19,7 +19,6 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Literal
 
-from dvc_compat.params import flatten
 from exptui.errors import ExptuiError
 from exptui.records import ExperimentRow
 
@@ -254,6 +253,7 @@ def collect_columns(rows: Sequence[ExperimentRow]) -> list[Column]:
                     kind = kind_of_type.get(value.__class__)
                     if kind is None:
                         if isinstance(value, Mapping):
+                            from dvc_compat.params import flatten  # lazily: nested values are rare
                             for sub_key, sub_value in flatten(value, key + ".").items():
                                 sub_kinds = keys.get(sub_key)
                                 if sub_kinds is None:

@@ -79,15 +79,17 @@ def format_created(moment: datetime | None, now: datetime | None = None) -> str:
     return moment.strftime("%Y-%m-%d")
 
 
-def format_duration(seconds: float | None) -> str:
-    """``0.4s``, ``45s``, ``1m02s``, ``2h05m``, ``3d04h``: short, fixed shapes."""
+def format_duration(seconds: float | None, tenths: bool = True, missing: str = MISSING_TEXT) -> str:
+    """``0.4s``, ``45s``, ``1m02s``, ``2h05m``, ``3d04h``: short, fixed shapes, for every duration and elapsed
+    time shown (Duration column, State column, queue view, `queue status`). `tenths=False` for a ticking clock
+    (``7s``, never ``7.3s``); `missing` is shown for no value, NaN or a negative one (clock skew)."""
     if seconds is None or seconds is MISSING or seconds is ERROR:  # type: ignore[comparison-overlap]
-        return MISSING_TEXT
+        return missing
     if seconds != seconds or seconds < 0:  # NaN or negative: clock skew, show nothing misleading
-        return MISSING_TEXT
-    if seconds < 10:
+        return missing
+    if seconds < 10 and tenths:
         return f"{seconds:.1f}s"
-    total = int(round(seconds))
+    total = int(round(seconds)) if tenths else int(seconds)
     if total < 60:
         return f"{total}s"
     if total < 3600:

@@ -26,7 +26,6 @@ from dataclasses import asdict, dataclass
 from datetime import datetime
 from typing import Any
 
-from dvc_compat.params import flatten
 from exptui.errors import ExptuiError
 from exptui.records import ExperimentRow
 from exptui.query.columns import (
@@ -703,6 +702,7 @@ def _json_section(source: dict[str, Any], family: str, visible: dict[tuple[str, 
                 if key in keys:
                     values[key] = value if value - value == 0 else None  # NaN/inf are not JSON
             elif isinstance(value, dict):
+                from dvc_compat.params import flatten  # lazily: nested values are rare
                 for sub_key, sub_value in flatten(value, key + ".").items():
                     if sub_key in keys:
                         values[sub_key] = json_safe(sub_value)
