@@ -288,6 +288,21 @@ async def test_command_line_sort_keep_and_quit(repo: Path) -> None:
 
 
 @async_test
+async def test_command_line_sort_takes_the_cli_spec_syntax_too(repo: Path) -> None:
+    """`:sort` reads what `exptui show --sort-by` reads (`f1:desc`, `-f1`, `f1 desc`): one sort spec syntax."""
+    app = make_app(repo)
+    async with app.run_test(size=SIZE) as pilot:
+        table = await loaded(app, pilot)
+        recall = {n: m["recall"] for n, (_, m) in EXPERIMENTS.items()}
+        for spec in ("recall:desc", "-recall", "recall desc"):
+            await pilot.press("colon", *f"sort {spec}", "enter")
+            assert names(table) == sorted(EXPERIMENTS, key=recall.get, reverse=True), spec
+            await pilot.press("colon", *"sort recall:asc", "enter")
+            assert names(table) == sorted(EXPERIMENTS, key=recall.get), spec
+        assert not app.main.query_one("#message-line").display
+
+
+@async_test
 async def test_mark_range_and_star(repo: Path) -> None:
     app = make_app(repo)
     async with app.run_test(size=SIZE) as pilot:

@@ -24,7 +24,7 @@ from exptui.tui.bindings import MAIN_BINDINGS
 from exptui.tui.messages import ActionDone
 from exptui.tui.screens.confirm import ConfirmScreen, InputScreen
 from exptui.tui.view_state import ViewState, save_view
-from exptui.tui.widgets.command_line import Command, CommandError, CommandLine, parse_sort_spec
+from exptui.tui.widgets.command_line import Command, CommandError, CommandLine
 from exptui.tui.widgets.experiment_table import ExperimentTable, TableColumn
 from exptui.tui.widgets.filter_bar import FilterBar
 from exptui.tui.widgets.status_header import StatusHeader
@@ -413,12 +413,13 @@ class MainScreen(Screen[None]):
             self.filter_bar.input.value = arg
             self._apply_filter(arg)
         elif name == "sort":
-            keys = parse_sort_spec(arg)
-            resolved = []
-            for ref, descending in keys:
-                column = self._resolve(ref)
-                resolved.append((column, descending))
-            self.view.sort = resolved
+            from exptui.query.sort import SortSpecError, parse_sort_spec
+
+            try:  # the syntax of `exptui show --sort-by`: `f1:desc`, `f1 desc`, `-f1`, comma-separated
+                keys = parse_sort_spec(arg, self.model.index)
+            except SortSpecError as exc:
+                raise CommandError(str(exc)) from None
+            self.view.sort = [(key.column.id, key.descending) for key in keys]
             self.refresh_view()
             self.save_view()
         elif name in ("keep", "drop"):
