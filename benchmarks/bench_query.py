@@ -20,7 +20,7 @@ from exptui.query.columns import ColumnIndex, collect_columns
 from exptui.query.compare import compare
 from exptui.query.filter import compile_filter
 from exptui.query.sort import parse_sort_spec, sort_rows
-from exptui.query.table import ExperimentTable, row_record
+from exptui.query.table import TableModel, row_record
 from exptui.records import Annotations, ExperimentRow
 
 SIMPLE = "metrics.json:f1 > 0.5"
@@ -106,7 +106,7 @@ def main() -> None:
     two = parse_sort_spec("train.model,metrics.json:f1:desc", index)
     measure(f"sort {len(big)} one key, leaderboard", lambda: sort_rows(big, one, within_baseline=False))
     measure(f"sort {len(big)} two keys, grouped", lambda: sort_rows(big, two))
-    table = ExperimentTable(big)
+    table = TableModel(big)
     measure(f"table.set_rows {len(big)}", lambda: table.set_rows(big))
 
     def view(text: str) -> None:

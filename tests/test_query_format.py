@@ -131,12 +131,12 @@ def test_any_value_formats(value, precision) -> None:
 def test_any_rows_render_in_every_format(params) -> None:
     import json
 
-    from exptui.query.table import ExperimentTable
+    from exptui.query.table import TableModel
     from test_query_columns import make_row
 
     rows = [make_row(f"r{i}", params={"p.yaml": p}) for i, p in enumerate(params)]
     rows.append(make_row("anchor", params={"p.yaml": {"a": 1, "d": "x"}}))  # the sort columns exist
-    table = ExperimentTable(rows).set_only_changed(True)
+    table = TableModel(rows).set_only_changed(True)
     table.render_text(width=80)
     table.to_markdown()
     table.to_csv()

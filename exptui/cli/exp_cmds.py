@@ -154,12 +154,12 @@ def show(ctx: click.Context, as_json: bool, as_csv: bool, as_md: bool, all_commi
         _write(rows_to_json(rows, indent=2 if sys.stdout.isatty() else None) + "\n")
         return
     from exptui.query.filter import FilterError
-    from exptui.query.table import ExperimentTable
+    from exptui.query.table import TableModel
 
     kwargs: dict[str, Any] = {"head": project.git.rev_parse("HEAD")}
     if precision is not None:
         kwargs["precision"] = precision
-    table = ExperimentTable(rows, **kwargs)
+    table = TableModel(rows, **kwargs)
     if filter_:
         try:
             table.set_filter(filter_)

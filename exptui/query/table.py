@@ -1,4 +1,4 @@
-"""ExperimentTable: rows + columns + the operations the CLI and the TUI share.
+"""TableModel: rows + columns + the operations the CLI and the TUI share.
 
 State (filter, sort, grouping, only-changed, keep/drop, hidden/pinned/order) lives here and
 ``view()`` computes what to show: the ordered display rows (baseline headers with their
@@ -129,7 +129,7 @@ class _ViewSetting:
         obj._view = None
 
 
-class ExperimentTable:
+class TableModel:
     """The experiments table model. Mutating methods return ``self`` so calls chain.
 
     View settings may also be assigned directly; every assignment invalidates the view.
@@ -217,7 +217,7 @@ class ExperimentTable:
         self._order = list(ids)
         self._changed()
 
-    def set_rows(self, rows: Iterable[ExperimentRow]) -> ExperimentTable:
+    def set_rows(self, rows: Iterable[ExperimentRow]) -> TableModel:
         """Replace all rows (columns are collected again; filter and sort stay)."""
         self._rows = list(rows)
         self._groups: list[RowGroup] | None = None
@@ -227,7 +227,7 @@ class ExperimentTable:
         self._changed()
         return self
 
-    def upsert(self, rows: Iterable[ExperimentRow]) -> ExperimentTable:
+    def upsert(self, rows: Iterable[ExperimentRow]) -> TableModel:
         """Insert or replace rows by ``row.key`` (keyed updates from the store)."""
         position = {row.key: i for i, row in enumerate(self._rows)}
         merged = list(self._rows)
@@ -240,7 +240,7 @@ class ExperimentTable:
                 merged[i] = row
         return self.set_rows(merged)
 
-    def remove(self, keys: Iterable[str]) -> ExperimentTable:
+    def remove(self, keys: Iterable[str]) -> TableModel:
         gone = set(keys)
         return self.set_rows(row for row in self._rows if row.key not in gone)
 
@@ -248,14 +248,14 @@ class ExperimentTable:
         self._view = None
 
     # ------------------------------------------------------------------ operations
-    def set_filter(self, text: str) -> ExperimentTable:
+    def set_filter(self, text: str) -> TableModel:
         """Filter with the filter language; raises FilterError and keeps the old filter."""
         predicate = compile_filter(text, self.index)
         self.predicate = None if predicate.matches_everything else predicate
         self._changed()
         return self
 
-    def set_sort(self, keys: Sequence[SortKey] | str | None) -> ExperimentTable:
+    def set_sort(self, keys: Sequence[SortKey] | str | None) -> TableModel:
         """Sort by keys, or by a spec like ``"f1:desc,train.lr"`` (None/"" clears)."""
         if isinstance(keys, str):
             keys = parse_sort_spec(keys, self.index)
@@ -263,53 +263,53 @@ class ExperimentTable:
         self._changed()
         return self
 
-    def set_grouped(self, grouped: bool) -> ExperimentTable:
+    def set_grouped(self, grouped: bool) -> TableModel:
         """True: baseline headers with their experiments; False: flat leaderboard."""
         self.grouped = grouped
         self._changed()
         return self
 
-    def set_only_changed(self, only_changed: bool) -> ExperimentTable:
+    def set_only_changed(self, only_changed: bool) -> TableModel:
         self.only_changed = only_changed
         self._changed()
         return self
 
-    def set_keep(self, patterns: Iterable[str]) -> ExperimentTable:
+    def set_keep(self, patterns: Iterable[str]) -> TableModel:
         self.keep = _compile_patterns(patterns, "--keep")
         self._changed()
         return self
 
-    def set_drop(self, patterns: Iterable[str]) -> ExperimentTable:
+    def set_drop(self, patterns: Iterable[str]) -> TableModel:
         self.drop = _compile_patterns(patterns, "--drop")
         self._changed()
         return self
 
-    def hide(self, column_id: str) -> ExperimentTable:
+    def hide(self, column_id: str) -> TableModel:
         self._hidden.add(column_id)
         if column_id in self._pinned:
             self._pinned.remove(column_id)
         self._changed()
         return self
 
-    def unhide(self, column_id: str) -> ExperimentTable:
+    def unhide(self, column_id: str) -> TableModel:
         self._hidden.discard(column_id)
         self._changed()
         return self
 
-    def pin(self, column_id: str) -> ExperimentTable:
+    def pin(self, column_id: str) -> TableModel:
         self._hidden.discard(column_id)
         if column_id not in self._pinned:
             self._pinned.append(column_id)
         self._changed()
         return self
 
-    def unpin(self, column_id: str) -> ExperimentTable:
+    def unpin(self, column_id: str) -> TableModel:
         if column_id in self._pinned:
             self._pinned.remove(column_id)
         self._changed()
         return self
 
-    def move_column(self, column_id: str, offset: int) -> ExperimentTable:
+    def move_column(self, column_id: str, offset: int) -> TableModel:
         """Move a column left (negative) or right among the currently visible ones."""
         visible = [c.id for c in self.view().columns]
         if column_id not in visible:

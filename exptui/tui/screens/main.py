@@ -57,7 +57,7 @@ class MainScreen(Screen[None]):
         self.repo_root = repo_root
         self.all_rows: list[ExperimentRow] = []
         self.shown_rows: list[ExperimentRow] = []
-        from exptui.query.table import ExperimentTable as TableModel
+        from exptui.query.table import TableModel
 
         self.model = TableModel(fields=())
         self._compiled_filter: str | None = None
