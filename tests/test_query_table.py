@@ -262,7 +262,7 @@ def test_odd_data_never_crashes() -> None:
     table.to_markdown()
     table.set_filter("when ~= '2026' or deep.er.x == 1").set_sort("when:desc,tags")
     assert [r.name for r in table.shown_rows] == ["ok", "list-file"]  # desc: text ranks after dates
-    from exptui.query.table import row_record
+    from exptui.query.show_json import record as row_record
 
     json.dumps([row_record(r) for r in rows], default=str)
 

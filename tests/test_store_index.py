@@ -258,15 +258,36 @@ def test_dvc_experiments_and_dvc_queue_show_in_exptui(dvc_project: Path) -> None
     assert os.path.exists(dvc_project / "metrics.json")
 
 
-def test_fast_json_records_equal_the_query_layers(project: Project) -> None:
-    from exptui.query.table import row_record
-    from exptui.store.show_json import record
-
+def test_show_json_has_one_writer_for_plain_and_filtered_listings(project: Project) -> None:
+    """`show --json` (the fast, unfiltered path) and `show --json --keep '.*'` (through the table model) print the
+    same objects: one writer of the schema in docs/show-json.md."""
+    (project.root / "params.yaml").write_text("train:\n  lr: 0.1\n  epochs: 3\nseed: 1\nopt: {}\nlst: [1, 2]\n")
+    git(project.root, "commit", "-qam", "odd params")
     project.run(["train.lr=0.3"], name="a")
     project.star("a")
     project.label("a", ["x"])
-    rows = project.experiments()
-    assert rows and all(record(r) == row_record(r) for r in rows)
+    plain = json.loads(exptui(project.root, "show", "--json").stdout)
+    through_table = json.loads(exptui(project.root, "show", "--json", "--keep", ".*").stdout)
+    assert sorted(plain, key=lambda r: r["rev"]) == sorted(through_table, key=lambda r: r["rev"])
+    assert {"name", "rev", "baseline", "baseline_name", "kind", "status", "created", "params", "metrics", "errors",
+            "starred", "labels", "note", "facts"} == set(plain[0])
+
+
+def test_show_json_leaves_out_unreadable_files_on_every_path() -> None:
+    """A file named in `errors` contributes no values, whichever path writes the record."""
+    from exptui.query.show_json import record
+    from exptui.query.table import TableModel
+    from exptui.records import ExperimentRow
+
+    for metrics, shown in (({"acc": float("nan")}, {"acc": None}),
+                           ({"acc": 0.5, "nested": {"k": 2, "e": {}}}, {"acc": 0.5, "nested.k": 2})):
+        row = ExperimentRow(name="e", rev="a" * 40, baseline="b" * 40, kind="experiment",
+                            params={"params.yaml": {"lr": 0.1}, "bad.yaml": {"x": 1}}, metrics={"m.json": metrics},
+                            errors={"bad.yaml": "bad.yaml:1: invalid YAML"})
+        plain = record(row)
+        assert plain["params"] == {"params.yaml": {"lr": 0.1}}
+        assert plain["metrics"] == {"m.json": shown}
+        assert TableModel([row]).set_keep([".*"]).to_json_records() == [plain]
 
 
 def test_show_json_stays_off_heavy_imports(project: Project) -> None:

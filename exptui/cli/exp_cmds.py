@@ -148,7 +148,7 @@ def show(ctx: click.Context, as_json: bool, as_csv: bool, as_md: bool, all_commi
     rows = project.experiments(all_commits=all_commits, num=num)
     plain = not (sort_by or filter_ or only_changed or keep or drop)
     if as_json and plain:
-        from exptui.store.show_json import rows_to_json
+        from exptui.query.show_json import rows_to_json
 
         # indented for people, one line (C encoder, ~10x faster at 10k rows) for pipes and scripts
         _write(rows_to_json(rows, indent=2 if sys.stdout.isatty() else None) + "\n")

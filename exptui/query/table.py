@@ -22,7 +22,7 @@ import re
 import sys
 import unicodedata
 from collections.abc import Iterable, Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -42,6 +42,7 @@ from exptui.query.columns import (
 from exptui.query.direction import DEFAULT_DIRECTIONS, NO_DELTA, Delta, Directions, delta
 from exptui.query.filter import Predicate, compile_filter
 from exptui.query.format import DEFAULT_PRECISION, cell_formatter, is_right_aligned, json_safe
+from exptui.query.show_json import record, section
 from exptui.query.sort import RowGroup, SortKey, group_rows, parse_sort_spec, sort_flat
 
 TREE_MID = "├── "
@@ -469,9 +470,9 @@ class TableModel:
             visible.setdefault((column.family, column.file), set()).add(column.key)
         records = []
         for row in view.experiment_rows:
-            params = _json_section(row.params, "params", visible, row.errors)
-            metrics = _json_section(row.metrics, "metrics", visible, row.errors)
-            records.append(row_record(row, params, metrics))
+            params = section(row.params, "params", visible, row.errors)
+            metrics = section(row.metrics, "metrics", visible, row.errors)
+            records.append(record(row, params, metrics))
         return records
 
     def to_json(self, indent: int | None = 2) -> str:
@@ -668,77 +669,3 @@ def _csv_text(value: Any, precision: int | None) -> str:
     if isinstance(value, (list, tuple, dict)):
         return json.dumps(json_safe(value))
     return str(value)
-
-
-_JSON_PLAIN = frozenset({str, int, bool, type(None)})
-
-
-class _Everything:
-    """Stands for "every key" in _json_section."""
-
-    def __contains__(self, key: object) -> bool:
-        return True
-
-
-_ALL_KEYS: Any = _Everything()
-
-
-def _json_section(source: dict[str, Any], family: str, visible: dict[tuple[str, str], set[str]] | None,
-                  errors: dict[str, str]) -> dict[str, dict[str, Any]]:
-    """One row's params or metrics (restricted to visible keys unless ``visible`` is None),
-    flattened and JSON-safe. A tight loop: `exptui show --json` runs it for every row."""
-    out: dict[str, dict[str, Any]] = {}
-    for file, data in source.items():
-        keys = _ALL_KEYS if visible is None else visible.get((family, file))
-        if keys is None or not data or file in errors or not isinstance(data, dict):
-            continue
-        values: dict[str, Any] = {}
-        for key, value in data.items():
-            cls = value.__class__
-            if cls in _JSON_PLAIN:
-                if key in keys:
-                    values[key] = value
-            elif cls is float:
-                if key in keys:
-                    values[key] = value if value - value == 0 else None  # NaN/inf are not JSON
-            elif isinstance(value, dict):
-                from dvc_compat.params import flatten  # lazily: nested values are rare
-                for sub_key, sub_value in flatten(value, key + ".").items():
-                    if sub_key in keys:
-                        values[sub_key] = json_safe(sub_value)
-            elif key in keys:
-                values[key] = json_safe(value)
-        if values:
-            out[file] = values
-    return out
-
-
-
-def row_record(row: ExperimentRow, params: dict[str, dict[str, Any]] | None = None,
-               metrics: dict[str, dict[str, Any]] | None = None) -> dict[str, Any]:
-    """One ``exptui show --json`` object. Without ``params``/``metrics``, all of the row's
-    own values are used (flattened; files listed in ``errors`` left out)."""
-    if params is None:
-        params = _json_section(row.params, "params", None, row.errors)
-    if metrics is None:
-        metrics = _json_section(row.metrics, "metrics", None, row.errors)
-    created = row.created or (row.facts.created if row.facts else None)
-    facts = None
-    if row.facts is not None:
-        facts = {k: json_safe(v) for k, v in asdict(row.facts).items()}
-    return {
-        "name": row.name,
-        "rev": row.rev,
-        "baseline": row.baseline,
-        "baseline_name": row.baseline_name,
-        "kind": row.kind,
-        "status": row.status,
-        "created": created.isoformat() if created else None,
-        "params": params,
-        "metrics": metrics,
-        "errors": dict(row.errors),
-        "starred": row.annotations.starred,
-        "labels": list(row.annotations.labels),
-        "note": row.annotations.note,
-        "facts": facts,
-    }
