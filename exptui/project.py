@@ -280,14 +280,11 @@ class Project:
     def _run_temp(self, parsed: Sequence[Any], name: str | None, force: bool,
                   sink: Callable[[bytes], None] | None, baseline: str, command: str | None = None) -> ExperimentRow:
         """Snapshot the workspace with the overrides applied (workspace untouched) and run it in an isolated clone."""
-        try:
-            from exptui.execution.isolated import run_isolated
-        except ImportError:
-            raise ExptuiError("--temp runs are not available in this build (exptui.execution is missing)") from None
         import random
         import time
 
         from dvc_compat.exp_refs import generate_name
+        from exptui.execution.isolated import run_isolated
         from exptui.store.experiments import _taken_names
 
         snapshot = self._snapshot_with_overrides(parsed, baseline)
@@ -340,10 +337,8 @@ class Project:
     def queue(self) -> Any:
         """The queue manager (exptui.execution.queue_manager.QueueManager) for this repo."""
         if self._queue is None:
-            try:
-                from exptui.execution.queue_manager import QueueManager  # type: ignore[import-not-found]
-            except ImportError:
-                raise ExptuiError("the experiment queue is not available in this build") from None
+            from exptui.execution.queue_manager import QueueManager
+
             self._queue = QueueManager(self)
         return self._queue
 

@@ -175,7 +175,6 @@ def test_status_reasons_agree_with_dvc(git_repo: Path) -> None:
         assert f"{stage}:" in theirs
 
 
-@pytest.mark.skipif(not (PIPELINES / "churn" / "dvc.yaml").exists(), reason="churn pipeline not present")
 def test_churn_pipeline_round_trip(git_repo: Path) -> None:
     repo = copy_pipeline("churn", git_repo)
     dvc(repo, "init", "-q")
@@ -188,7 +187,6 @@ def test_churn_pipeline_round_trip(git_repo: Path) -> None:
 
 
 @pytest.mark.slow
-@pytest.mark.skipif(not (PIPELINES / "sentiment" / "dvc.yaml").exists(), reason="sentiment pipeline not present")
 def test_sentiment_pipeline_lock_matches_dvc(tmp_path: Path) -> None:
     """vars + ${...}, foreach and key-level params: exptui's dvc.lock is byte-identical to dvc's."""
     a, b = tmp_path / "a", tmp_path / "b"

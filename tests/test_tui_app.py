@@ -21,15 +21,13 @@ import yaml
 from dvc_compat.config import init_dvc_dir
 from tests.conftest import TEST_GIT_ENV, git, scoped_env, set_dotted
 
-pytest.importorskip("textual")
-
-from exptui.project import Project  # noqa: E402
-from exptui.tui.app import ExptuiApp  # noqa: E402
-from exptui.tui.screens.confirm import ConfirmScreen, InputScreen  # noqa: E402
-from exptui.tui.screens.help import HelpScreen  # noqa: E402
-from exptui.tui.view_state import ViewState, load_view  # noqa: E402
-from exptui.tui.widgets.experiment_table import ExperimentTable  # noqa: E402
-from exptui.tui.widgets.filter_bar import FilterBar  # noqa: E402
+from exptui.project import Project
+from exptui.tui.app import ExptuiApp
+from exptui.tui.screens.confirm import ConfirmScreen, InputScreen
+from exptui.tui.screens.help import HelpScreen
+from exptui.tui.view_state import ViewState, load_view
+from exptui.tui.widgets.experiment_table import ExperimentTable
+from exptui.tui.widgets.filter_bar import FilterBar
 
 SIZE = (120, 36)
 

@@ -21,22 +21,20 @@ import yaml
 
 from tests.conftest import TEST_GIT_ENV, git, scoped_env, set_dotted
 
-pytest.importorskip("textual")
-
-from exptui.project import Project  # noqa: E402
-from exptui.query.format import format_value  # noqa: E402
-from exptui.records import ExperimentRow  # noqa: E402
-from exptui.tui.app import ExptuiApp  # noqa: E402
-from exptui.tui.screens.compare import CompareScreen  # noqa: E402
-from exptui.tui.screens.log import LogScreen  # noqa: E402
-from exptui.tui.screens.plots import PlotScreen  # noqa: E402
-from exptui.tui.screens.sweep import SweepScreen  # noqa: E402
-from exptui.tui.view_state import ViewState  # noqa: E402
-from exptui.tui.widgets.compare_table import CompareTable  # noqa: E402
-from exptui.tui.widgets.log_tail import LogTail  # noqa: E402
-from exptui.tui.widgets.plot_view import PlotView  # noqa: E402
-from exptui.tui.widgets.sweep_form import SweepField  # noqa: E402
-from exptui.tui.widgets.sweep_preview import SweepPreview  # noqa: E402
+from exptui.project import Project
+from exptui.query.format import format_value
+from exptui.records import ExperimentRow
+from exptui.tui.app import ExptuiApp
+from exptui.tui.screens.compare import CompareScreen
+from exptui.tui.screens.log import LogScreen
+from exptui.tui.screens.plots import PlotScreen
+from exptui.tui.screens.sweep import SweepScreen
+from exptui.tui.view_state import ViewState
+from exptui.tui.widgets.compare_table import CompareTable
+from exptui.tui.widgets.log_tail import LogTail
+from exptui.tui.widgets.plot_view import PlotView
+from exptui.tui.widgets.sweep_form import SweepField
+from exptui.tui.widgets.sweep_preview import SweepPreview
 
 SIZE = (120, 36)
 

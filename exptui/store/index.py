@@ -404,11 +404,9 @@ class ExperimentIndex:
         return running
 
     def _exptui_queue_rows(self, names: dict[str, str]) -> list[ExperimentRow]:
-        """Entries of exptui's own queue (not yet finished), if the queue module is installed."""
-        try:
-            from exptui.store.queue import QueueStore  # type: ignore[import-not-found]
-        except ImportError:
-            return []
+        """Entries of exptui's own queue (not yet finished)."""
+        from exptui.store.queue import QueueStore
+
         try:
             rows = list(QueueStore(self.git).rows(index=self))
         except Exception as exc:  # noqa: BLE001 - a broken queue must not hide the experiments

@@ -35,7 +35,7 @@ if TYPE_CHECKING:
 FILTER_DEBOUNCE = 0.06   # seconds after the last keystroke before the filter runs
 VIEW_SAVE_DELAY = 1.0    # seconds of quiet before the view state is written
 
-# secondary screens built by the other TUI module owner: binding action -> (module, class, needs)
+# secondary screens, imported when first opened: binding action -> (module, class, needs)
 SECONDARY_SCREENS: dict[str, tuple[str, str, str]] = {
     "compare": ("exptui.tui.screens.compare", "CompareScreen", "rows"),
     "sweep": ("exptui.tui.screens.sweep", "SweepScreen", "row"),
@@ -598,12 +598,7 @@ class MainScreen(Screen[None]):
         import importlib
 
         module_name, class_name, needs = SECONDARY_SCREENS[action]
-        try:
-            module = importlib.import_module(module_name)
-            screen_cls = getattr(module, class_name)
-        except (ImportError, AttributeError):
-            self.app.notify(f"{class_name} is not available yet", severity="warning")
-            return
+        screen_cls = getattr(importlib.import_module(module_name), class_name)  # imported when first opened
         if needs == "project":
             screen = screen_cls(self.project)
         elif needs == "row":
