@@ -46,13 +46,13 @@ class Project:
     @property
     def dvc_cache_dir(self) -> Path:
         """The DVC cache directory (`.dvc/cache` unless `.dvc/config` moves it)."""
-        from dvc_compat.config import load_config
+        from dvc_compat.config import DEFAULT_CACHE_DIR, load_config
         from dvc_compat.errors import FormatError
 
         try:
             return Path(load_config(self.root).cache_dir)
         except FormatError:  # a broken .dvc/config is reported by the commands that need it
-            return self.root / ".dvc" / "cache"
+            return self.root / DEFAULT_CACHE_DIR
 
     @property
     def index(self) -> ExperimentIndex:
