@@ -158,3 +158,4 @@ def test_one_elapsed_time_shape_in_the_cli_and_every_table(seconds: float, text:
     assert queue_table.format_duration(seconds, tenths=False) == text
     assert experiment_table.format_duration(seconds, tenths=False) == text
     assert format_duration(None, tenths=False, missing="") == ""
+    assert format_duration(None) == format_cell(field_column("duration"), None) == "-"

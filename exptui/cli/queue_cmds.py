@@ -11,7 +11,7 @@ from typing import Any
 
 import click
 
-from exptui.query.format import format_duration
+from exptui.query.durations import format_duration
 
 
 def _manager(ctx: click.Context) -> Any:

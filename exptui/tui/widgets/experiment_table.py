@@ -28,7 +28,7 @@ from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
 from exptui.records import ExperimentRow
-from exptui.query.format import format_duration
+from exptui.query.durations import format_duration
 
 HEADER_HEIGHT = 2
 GAP = 2                     # blank cells between columns

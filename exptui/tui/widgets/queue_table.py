@@ -15,7 +15,7 @@ from rich.text import Text
 from textual.binding import Binding
 from textual.widgets import DataTable
 
-from exptui.query.format import format_duration
+from exptui.query.durations import format_duration
 
 STATUS_STYLES: dict[str, str] = {
     "queued": "dim",
