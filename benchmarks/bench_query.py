@@ -20,7 +20,8 @@ from exptui.query.columns import ColumnIndex, collect_columns
 from exptui.query.compare import compare
 from exptui.query.filter import compile_filter
 from exptui.query.sort import parse_sort_spec, sort_rows
-from exptui.query.table import ExperimentTable, row_record
+from exptui.query.show_json import record
+from exptui.query.table import TableModel
 from exptui.records import Annotations, ExperimentRow
 
 SIMPLE = "metrics.json:f1 > 0.5"
@@ -106,7 +107,7 @@ def main() -> None:
     two = parse_sort_spec("train.model,metrics.json:f1:desc", index)
     measure(f"sort {len(big)} one key, leaderboard", lambda: sort_rows(big, one, within_baseline=False))
     measure(f"sort {len(big)} two keys, grouped", lambda: sort_rows(big, two))
-    table = ExperimentTable(big)
+    table = TableModel(big)
     measure(f"table.set_rows {len(big)}", lambda: table.set_rows(big))
 
     def view(text: str) -> None:
@@ -118,7 +119,7 @@ def main() -> None:
     measure(f"table view only-changed {len(big)}", lambda: (setattr(table, "only_changed", True), table.view()))
     table.set_only_changed(False).set_filter("")
     measure(f"to_json_records {len(big)}", table.to_json_records)
-    measure(f"row_record x {len(big)} (show --json, no options)", lambda: [row_record(r) for r in big])
+    measure(f"record x {len(big)} (show --json, no options)", lambda: [record(r) for r in big])
     measure(f"render_text {len(big)}", lambda: table.render_text(width=200))
     measure(f"to_markdown {len(big)}", table.to_markdown)
     measure("compare 5 experiments", lambda: compare(big[10:15]))

@@ -21,7 +21,8 @@ Modules (one job each):
 * `hashing`      file md5, ``.dir`` manifests, legacy md5-dos2unix;
 * `cache_layout` object paths and run-cache key/value;
 * `config`       ``.dvc/config`` (+ local), ``dvc init`` files;
-* `exp_refs`     ``refs/exps/...`` names, generated names, exp_hash, commit and queue messages.
+* `exp_refs`     ``refs/exps/...`` names, generated names, exp_hash, commit and queue messages;
+* `plots`        plots files a dvc.yaml declares (x/y/title) and the records in plots data files.
 
 It never imports `exptui` (a test enforces this): the format knowledge lives
 in one place and can be reused or tested on its own.

@@ -25,6 +25,7 @@ __all__ = [
     "DVC_GITIGNORE",
     "DVCIGNORE_TEXT",
     "DEFAULT_LINK_TYPES",
+    "DEFAULT_CACHE_DIR",
 ]
 
 DVC_GITIGNORE = "/config.local\n/tmp\n/cache\n"
@@ -34,6 +35,8 @@ DVCIGNORE_TEXT = (
     "# https://dvc.org/doc/user-guide/dvcignore\n"
 )
 DEFAULT_LINK_TYPES = ("reflink", "copy")
+DEFAULT_CACHE_DIR = ".dvc/cache"
+"""The cache directory, relative to the repository, when ``.dvc/config`` does not move it (``cache.dir``)."""
 
 _SECTION = re.compile(r"""^\s*\[\s*(?P<q>['"]?)(?P<name>.*?)(?P=q)\s*\]\s*(?:#.*)?$""")
 _REMOTE = re.compile(r"""^remote\s+(["'])(?P<name>.*)\1$""")

@@ -31,7 +31,7 @@ from typing import Any, Callable, Iterator
 
 from dvc_compat.errors import FormatError
 from dvc_compat.model import DvcFile, OutSpec, ParamSpec, StageSpec
-from dvc_compat.params import load_params, params_format, parse_params, suggest
+from dvc_compat.params import flatten, load_params, params_format, parse_params, suggest
 from dvc_compat.yamlio import find_line, load_yaml
 
 __all__ = [
@@ -88,19 +88,11 @@ def to_str(value: Any, parsing: Mapping[str, Any] | None = None) -> str:
     return str(value)
 
 
-def _flat(d: Mapping[str, Any], prefix: str = "") -> Iterator[tuple[str, Any]]:
-    for k, v in d.items():
-        if isinstance(v, Mapping):
-            yield from _flat(v, f"{prefix}{k}.")
-        else:
-            yield f"{prefix}{k}", v
-
-
 def _dict_to_flags(d: Mapping[str, Any], parsing: Mapping[str, Any]) -> str:
     parts: list[str] = []
     bool_mode = parsing.get("bool", "store_true")
     list_mode = parsing.get("list", "nargs")
-    for k, v in _flat(d):
+    for k, v in flatten(d).items():
         if isinstance(v, bool):
             if v:
                 parts.append(f"--{k}")
@@ -766,12 +758,13 @@ def _entry(
 def find_dvcfiles(repo_root: str | os.PathLike[str]) -> list[str]:
     """Repo-relative paths of every ``dvc.yaml`` below `repo_root`, sorted, root first.
 
-    Skips ``.git``, ``.dvc``, hidden directories and directories matched by the root ``.dvcignore``
-    (gitignore-style: ``name`` and ``*.tmp`` match at any depth, ``a/b`` and ``/a`` are anchored at the root,
-    a trailing ``/`` is allowed; ``!`` re-includes are not supported and are ignored).
+    Skips ``.git``, ``.dvc``, hidden directories and whatever the repository's ``.dvcignore`` files ignore
+    (`dvc_compat.ignore`: DVC's rules, ``!`` re-includes and ``.dvcignore`` files in subdirectories included).
     """
+    from dvc_compat.ignore import DvcIgnore
+
     root = Path(repo_root)
-    ignored = _DvcIgnore.load(root)
+    ignored = DvcIgnore(root)
     found: list[str] = []
     stack = [""]
     while stack:
@@ -785,58 +778,13 @@ def find_dvcfiles(repo_root: str | os.PathLike[str]) -> list[str]:
         for e in entries:
             child = f"{rel}/{e.name}" if rel else e.name
             if e.is_dir(follow_symlinks=False):
-                if e.name.startswith(".") or ignored.matches(child, e.name):
+                if e.name.startswith(".") or ignored.is_ignored(child, True):
                     continue
                 stack.append(child)
-            elif e.name == "dvc.yaml" and e.is_file():
+            elif e.name == "dvc.yaml" and e.is_file() and not ignored.is_ignored(child):
                 found.append(child)
     found.sort(key=lambda p: (p.count("/"), p))
     return found
-
-
-class _DvcIgnore:
-    """Directory patterns of a ``.dvcignore`` (the subset of gitignore that decides which dirs to skip)."""
-
-    def __init__(self, names: set[str], name_globs: list[str], anchored: list[str]):
-        self.names = names              # plain names, any depth
-        self.name_globs = name_globs    # globs without '/', any depth
-        self.anchored = anchored        # patterns with '/', matched against the repo-relative path
-
-    @classmethod
-    def load(cls, root: Path) -> "_DvcIgnore":
-        try:
-            lines = (root / ".dvcignore").read_text(encoding="utf-8").splitlines()
-        except (FileNotFoundError, IsADirectoryError, UnicodeDecodeError):
-            lines = []
-        names: set[str] = set()
-        globs: list[str] = []
-        anchored: list[str] = []
-        for raw in lines:
-            line = raw.strip()
-            if not line or line.startswith(("#", "!")):
-                continue
-            line = line.rstrip("/")
-            if not line:
-                continue
-            if "/" in line:
-                anchored.append(line.lstrip("/").replace("**/", "*/").replace("/**", "/*"))
-            elif any(c in line for c in "*?["):
-                globs.append(line)
-            else:
-                names.add(line)
-        return cls(names, globs, anchored)
-
-    def matches(self, rel: str, name: str) -> bool:
-        if name in self.names:
-            return True
-        if self.name_globs or self.anchored:
-            import fnmatch
-
-            if any(fnmatch.fnmatchcase(name, g) for g in self.name_globs):
-                return True
-            if any(fnmatch.fnmatchcase(rel, a) for a in self.anchored):
-                return True
-        return False
 
 
 def load_project(repo_root: str | os.PathLike[str], max_bytes: int | None = None,

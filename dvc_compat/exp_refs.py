@@ -21,6 +21,9 @@ from typing import Any, Callable, Mapping
 __all__ = [
     "EXPS_NAMESPACE",
     "EXPS_INTERNAL",
+    "EXPS_STASH",
+    "CELERY_STASH",
+    "CELERY_FAILED",
     "ADJECTIVES",
     "NOUNS",
     "exp_ref",
@@ -42,6 +45,10 @@ EXPS_NAMESPACE = "refs/exps"
 EXPS_INTERNAL = ("apply", "celery", "exec", "temp")
 """Sub-namespaces of refs/exps that belong to DVC's machinery (never experiments)."""
 EXPS_STASH = f"{EXPS_NAMESPACE}/stash"
+CELERY_STASH = f"{EXPS_NAMESPACE}/celery/stash"
+"""DVC's own queue: one reflog entry per queued run (`dvc exp run --queue`)."""
+CELERY_FAILED = f"{EXPS_NAMESPACE}/celery/failed"
+"""One reflog entry per queued run that failed, pointing at its stash commit."""
 COMMIT_PREFIX = "dvc: commit experiment "
 _HEX = re.compile(r"^[0-9a-f]+$")
 
@@ -88,17 +95,20 @@ def exp_ref(baseline_sha: str, name: str) -> str:
 
 
 def parse_exp_ref(ref: str) -> tuple[str, str] | None:
-    """(baseline sha, name) for an experiment ref; None for DVC-internal refs and anything else."""
-    if not ref.startswith(EXPS_NAMESPACE + "/"):
-        return None
+    """(baseline, name) of an experiment ref, read as DVC reads it; None for DVC-internal refs and anything else.
+
+    DVC's listing (`exp_refs`) skips its internal namespaces, splits the rest with `ExpRefInfo.from_ref` (4 or 5
+    parts; the baseline is parts 3 + 4, never checked for hex or length, so SHA-256 repositories and odd refs
+    are listed) and reads each experiment back through ``str(info)``, which only round-trips a 2-character first
+    part. A ref without a name (4 parts) is a baseline prefix, not an experiment.
+    """
     parts = ref.split("/")
-    if len(parts) != 5 or parts[2] in EXPS_INTERNAL:
+    if len(parts) != 5 or parts[0] != "refs" or parts[1] != "exps" or parts[2] in EXPS_INTERNAL:
         return None
     b1, b2, name = parts[2], parts[3], parts[4]
-    baseline = b1 + b2
-    if len(b1) != 2 or len(baseline) not in (40, 64) or not _HEX.match(baseline) or not name:
+    if len(b1) != 2 or not b2 or not name:
         return None
-    return baseline, name
+    return b1 + b2, name
 
 
 _BAD_CHARS = re.compile(r"[\x00-\x20\x7f~^:?*\[\]\\/]")

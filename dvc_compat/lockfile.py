@@ -16,12 +16,13 @@ from __future__ import annotations
 
 import io
 import os
+import posixpath
 from pathlib import Path
 from typing import Any, Mapping
 
 from dvc_compat.errors import FormatError
 from dvc_compat.fsutil import atomic_write
-from dvc_compat.model import HashInfo, LockStage
+from dvc_compat.model import DvcFile, HashInfo, LockStage
 from dvc_compat.yamlio import find_line, load_yaml
 
 __all__ = [
@@ -37,6 +38,7 @@ __all__ = [
     "dump_yaml_like_dvc",
     "write_lock",
     "lockfile_path",
+    "find_out",
 ]
 
 LOCK_SCHEMA = "2.0"
@@ -101,6 +103,22 @@ def parse_lock(text: bytes | str, display: str = "dvc.lock") -> dict[str, LockSt
             raise FormatError(display, f"stage '{name}': {exc}", line=find_line(text, loc),
                               key=".".join(map(str, loc))) from None
     return out
+
+
+def find_out(lock: Mapping[str, LockStage], path: str, dvcfile: DvcFile | None = None,
+             lock_dir: str = "") -> HashInfo | None:
+    """The dvc.lock record of the output at repo-relative `path`, or None.
+
+    Out paths in dvc.lock are relative to their stage's ``wdir`` (known from the parsed `dvcfile`; without it
+    every stage is taken to run in `lock_dir`, the directory of the dvc.lock)."""
+    target = posixpath.normpath(path)
+    for name, stage in lock.items():
+        spec = dvcfile.stages.get(name) if dvcfile is not None else None
+        wdir = spec.wdir if spec is not None else (lock_dir or ".")
+        for out in stage.outs:
+            if posixpath.normpath(posixpath.join(wdir, out.path)) == target:
+                return out
+    return None
 
 
 class _EntryError(ValueError):

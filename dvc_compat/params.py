@@ -15,6 +15,7 @@ from __future__ import annotations
 import ast
 import json
 import os
+import sys
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, Iterable
@@ -112,7 +113,10 @@ def _parse_json(data: bytes | str, display: str) -> Any:
 
 
 def _parse_toml(data: bytes | str, display: str) -> Any:
-    import tomllib
+    if sys.version_info >= (3, 11):
+        import tomllib
+    else:  # the same parser, from PyPI (a dependency on 3.10 only)
+        import tomli as tomllib
 
     try:
         return tomllib.loads(_text(data, display))
@@ -497,6 +501,8 @@ def _edit_py(text: str, name: str, overrides: Mapping[str, Any], allow: set[str]
         tree = ast.parse(text, filename=name)
     except SyntaxError as exc:
         raise FormatError(name, f"invalid Python: {exc.msg}", line=exc.lineno) from None
+    except ValueError as exc:  # Python 3.10: null bytes (3.11: SyntaxError)
+        raise FormatError(name, f"invalid Python: {exc}") from None
     params = _py_params(tree.body, self_only=False)
     plain = {k: v for k, (v, _n) in params.items()}
     edits: list[tuple[int, int, str]] = []

@@ -80,7 +80,7 @@ class DemoReport:
     pipeline: str
     steps: list[tuple[str, float]] = field(default_factory=list)
     experiments: list[str] = field(default_factory=list)
-    skipped: list[str] = field(default_factory=list)  # why parts were left out (e.g. store not available)
+    skipped: list[str] = field(default_factory=list)  # why parts were left out (a preset that failed)
 
 
 Progress = Callable[[str], None]
@@ -250,10 +250,7 @@ def _stage_env() -> dict[str, str]:
 
 
 def _run_baseline(dest: Path, say: Progress, report: DemoReport) -> None:
-    try:
-        from exptui.pipeline.repro import StageEvent, reproduce
-    except ImportError as exc:  # the engine is part of exptui; say clearly if this build lacks it
-        raise ExptuiError(f"exptui's pipeline engine is not available ({exc}); cannot run the demo baseline") from exc
+    from exptui.pipeline.repro import StageEvent, reproduce
 
     def on_event(ev: StageEvent) -> None:
         if ev.kind != "start":
@@ -277,13 +274,8 @@ def _record_experiments(dest: Path, presets: list[Preset], say: Progress, report
     A failure here does not undo the demo: the baseline is committed and useful on its own.
     The first failure is reported in one line and stops the remaining presets.
     """
-    try:
-        from exptui.project import Project
-    except ImportError:
-        Project = None  # type: ignore[assignment,misc]
-    if Project is None or not hasattr(Project, "run"):
-        _skip(report, say, "experiments skipped: this build of exptui cannot record experiments yet (no Project.run)")
-        return
+    from exptui.project import Project
+
     saved_path = os.environ.get("PATH")
     os.environ.update(_stage_env())  # the store runs stages with this process's environment
     try:

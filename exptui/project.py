@@ -15,6 +15,7 @@ from exptui.store.git import ZERO_OID, Git, RefConflict, RefUpdate
 from exptui.store.index import ExperimentIndex, parse_exp_ref, read_refs
 
 if TYPE_CHECKING:  # pragma: no cover
+    from dvc_compat.plots import PlotFile
     from exptui.store.apply import ApplyResult
     from exptui.store.gc import GcPlan
 
@@ -45,13 +46,13 @@ class Project:
     @property
     def dvc_cache_dir(self) -> Path:
         """The DVC cache directory (`.dvc/cache` unless `.dvc/config` moves it)."""
-        from dvc_compat.config import load_config
+        from dvc_compat.config import DEFAULT_CACHE_DIR, load_config
         from dvc_compat.errors import FormatError
 
         try:
             return Path(load_config(self.root).cache_dir)
         except FormatError:  # a broken .dvc/config is reported by the commands that need it
-            return self.root / ".dvc" / "cache"
+            return self.root / DEFAULT_CACHE_DIR
 
     @property
     def index(self) -> ExperimentIndex:
@@ -166,6 +167,31 @@ class Project:
             rb = self.resolve(b)
         return rb, ra
 
+    # --- plots --------------------------------------------------------------------------------------------------
+
+    def plot_files(self, rev: str) -> list["PlotFile"]:
+        """Plots files the dvc.yaml at `rev` declares (``workspace``: the work tree), with their x/y/title props.
+        A dvc.yaml the parser rejects still yields its literal file paths."""
+        from dvc_compat.errors import FormatError
+        from dvc_compat.plots import plot_files, plot_files_unresolved
+        from dvc_compat.yamlio import load_yaml
+        from exptui.store.outputs import parse_dvcfile_at, read_file
+
+        try:
+            dvcfile = parse_dvcfile_at(self.git, rev)
+        except (FormatError, OSError, ValueError):
+            try:
+                return plot_files_unresolved(load_yaml(read_file(self.git, rev, "dvc.yaml") or b"", "dvc.yaml"))
+            except FormatError:
+                return []
+        return plot_files(dvcfile) if dvcfile is not None else []
+
+    def read_plot(self, rev: str, path: str) -> bytes | None:
+        """A plots file of `rev`: from git (the work tree for ``workspace``), else from the DVC cache."""
+        from exptui.store.outputs import read_output
+
+        return read_output(self.git, rev, path, self.dvc_cache_dir)
+
     # --- running ------------------------------------------------------------------------------------------------
 
     def run(
@@ -255,14 +281,11 @@ class Project:
     def _run_temp(self, parsed: Sequence[Any], name: str | None, force: bool,
                   sink: Callable[[bytes], None] | None, baseline: str, command: str | None = None) -> ExperimentRow:
         """Snapshot the workspace with the overrides applied (workspace untouched) and run it in an isolated clone."""
-        try:
-            from exptui.execution.isolated import run_isolated
-        except ImportError:
-            raise ExptuiError("--temp runs are not available in this build (exptui.execution is missing)") from None
         import random
         import time
 
         from dvc_compat.exp_refs import generate_name
+        from exptui.execution.isolated import run_isolated
         from exptui.store.experiments import _taken_names
 
         snapshot = self._snapshot_with_overrides(parsed, baseline)
@@ -315,10 +338,8 @@ class Project:
     def queue(self) -> Any:
         """The queue manager (exptui.execution.queue_manager.QueueManager) for this repo."""
         if self._queue is None:
-            try:
-                from exptui.execution.queue_manager import QueueManager  # type: ignore[import-not-found]
-            except ImportError:
-                raise ExptuiError("the experiment queue is not available in this build") from None
+            from exptui.execution.queue_manager import QueueManager
+
             self._queue = QueueManager(self)
         return self._queue
 

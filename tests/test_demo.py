@@ -15,6 +15,7 @@ from exptui.demo import DemoDirNotEmpty, build_demo, build_demo_repo, demo_state
 from exptui.errors import ExptuiError
 from conftest import BIN, PIPELINES, git
 
+DVC = str(BIN / "dvc")
 EXPTUI = [sys.executable, "-m", "exptui"] if not (BIN / "exptui").exists() else [str(BIN / "exptui")]
 CHURN_STAGES = {"generate", "prepare", "train", "evaluate"}
 
@@ -199,10 +200,6 @@ def test_presets_are_unique_and_extend_past_the_list() -> None:
 
 
 def test_demo_records_experiments(tmp_path: Path) -> None:
-    from exptui import project
-
-    if not hasattr(project.Project, "run"):
-        pytest.skip("the experiment store cannot run experiments yet (no Project.run)")
     report = build_demo(tmp_path / "e", experiments=2)
     repo = report.path
     refs = git(repo, "for-each-ref", "--format=%(refname)", "refs/exps").split()
@@ -216,21 +213,17 @@ def test_demo_records_experiments(tmp_path: Path) -> None:
     assert "model: random_forest" in shown["random-forest"] and "model: logistic_regression" in shown["logistic"]
     assert "# lightgbm | random_forest | logistic_regression" in shown["logistic"]  # comments kept
 
-    dvc = shutil.which("dvc")
-    if dvc is not None:  # the real dvc lists them as its own experiments
-        listed = subprocess.run([dvc, "exp", "list", "--name-only"], cwd=repo, capture_output=True, text=True,
-                                timeout=120)
-        assert listed.returncode == 0, listed.stderr
-        assert sorted(listed.stdout.split()) == ["logistic", "random-forest"]
+    # the real dvc lists them as its own experiments
+    listed = subprocess.run([DVC, "exp", "list", "--name-only"], cwd=repo, capture_output=True, text=True,
+                            timeout=120)
+    assert listed.returncode == 0, listed.stderr
+    assert sorted(listed.stdout.split()) == ["logistic", "random-forest"]
 
 
 @pytest.mark.dvc
 def test_real_dvc_sees_the_demo_up_to_date(cli_demo: tuple[Path, subprocess.CompletedProcess[str]]) -> None:
-    dvc = shutil.which("dvc")
-    if dvc is None:
-        pytest.skip("dvc is not installed (pip install -e '.[test]')")
     repo, _ = cli_demo
-    proc = subprocess.run([dvc, "status"], cwd=repo, capture_output=True, text=True, timeout=120)
+    proc = subprocess.run([DVC, "status"], cwd=repo, capture_output=True, text=True, timeout=120)
     assert proc.returncode == 0, proc.stderr
     assert "Data and pipelines are up to date." in proc.stdout
 
@@ -239,17 +232,14 @@ def test_real_dvc_sees_the_demo_up_to_date(cli_demo: tuple[Path, subprocess.Comp
 def test_real_dvc_runs_an_experiment_on_the_demo(cli_demo: tuple[Path, subprocess.CompletedProcess[str]],
                                                   tmp_path: Path) -> None:
     """DVC picks up where exptui left off: only the changed stages run, the rest come from the lock."""
-    dvc = shutil.which("dvc")
-    if dvc is None:
-        pytest.skip("dvc is not installed (pip install -e '.[test]')")
     repo = tmp_path / "copy"
     shutil.copytree(cli_demo[0], repo, symlinks=True)
-    proc = subprocess.run([dvc, "exp", "run", "-S", "train.max_depth=3", "-n", "dvc-shallow"], cwd=repo,
+    proc = subprocess.run([DVC, "exp", "run", "-S", "train.max_depth=3", "-n", "dvc-shallow"], cwd=repo,
                           capture_output=True, text=True, timeout=300)
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert "Running stage 'train'" in proc.stdout and "Running stage 'evaluate'" in proc.stdout
     assert "Running stage 'generate'" not in proc.stdout and "Running stage 'prepare'" not in proc.stdout
-    listed = subprocess.run([dvc, "exp", "list", "--name-only"], cwd=repo, capture_output=True, text=True, timeout=120)
+    listed = subprocess.run([DVC, "exp", "list", "--name-only"], cwd=repo, capture_output=True, text=True, timeout=120)
     assert listed.stdout.split() == ["dvc-shallow"]
 
 

@@ -43,12 +43,71 @@ def test_ref_layout_and_parse() -> None:
         "refs/exps/celery/stash", "refs/exps/celery/failed", "refs/exps/exec/EXEC_HEAD", "refs/exps/stash",
         "refs/exps/apply/ORIG_HEAD", "refs/exps/temp/head-abc", f"refs/exps/{B[:2]}/{B[2:]}",
         f"refs/exps/{B[:2]}/{B[2:]}/a/b", "refs/heads/main", f"refs/exps/{B[:3]}/{B[3:]}/x",
-        "refs/exps/zz/8578015cb4b6207dde4c093257777822c6558a/x", "refs/exps/celery/abcdef0123/x",
+        "refs/exps/celery/abcdef0123/x",
         "refs/exps/exec/8578015cb4b6207dde4c093257777822c6558aaa/x", f"refs/exps/{B[:2]}/{B[2:]}/",
     ],
 )
 def test_parse_rejects_internal_and_malformed_refs(ref: str) -> None:
     assert parse_exp_ref(ref) is None
+
+
+def _dvc_reads(ref: str) -> tuple[str, str] | None:
+    """What the real DVC makes of `ref` when it lists experiments: `exp_refs` skips its internal namespaces
+    (`_ignore_ref`), parses the rest with `ExpRefInfo.from_ref`, and reads each experiment back through
+    `str(info)`; a ref without a name (4 parts, or an empty last part) is a baseline prefix, not an experiment."""
+    from dvc.repo.experiments.exceptions import InvalidExpRefError
+    from dvc.repo.experiments.refs import ExpRefInfo
+    from dvc.repo.experiments.utils import _ignore_ref
+
+    if not ref.startswith("refs/exps/") or _ignore_ref(ref):
+        return None
+    try:
+        info = ExpRefInfo.from_ref(ref)
+    except InvalidExpRefError:
+        return None
+    if not info.name or str(info) != ref:
+        return None
+    return info.baseline_sha, info.name
+
+
+B256 = "c3" + "8578015cb4b6207dde4c093257777822c6558a" + "0" * 24
+# the five inputs on which exptui once had two parsers that disagreed, and neighbours of them
+DVC_CASES = [
+    f"refs/exps/{B[:2]}/{B[2:]}/boric-coal",                        # plain
+    f"refs/exps/zz/{B[2:]}/nonhex",                                  # non-hex baseline: DVC lists it
+    f"refs/exps/{B256[:2]}/{B256[2:]}/sha256",                       # SHA-256 repository
+    f"refs/exps/{B[:2]}/{B[2:]}/",                                   # empty name
+    f"refs/exps/{B[:3]}/{B[3:]}/threeprefix",                       # does not round-trip: DVC cannot read it
+    f"refs/exps/{B[:2]}/{B[2:]}",                                    # baseline prefix only
+    f"refs/exps/{B[:2]}/{B[2:]}/a/b",                                # too deep: DVC's from_ref refuses it
+    "refs/exps/celery/stash", "refs/exps/exec/EXEC_HEAD", "refs/exps/stash", "refs/exps/apply/ORIG_HEAD",
+    "refs/exps/temp/x/y", "refs/heads/main",
+]
+
+
+@pytest.mark.dvc
+@pytest.mark.parametrize("ref", DVC_CASES)
+def test_parse_exp_ref_reads_refs_as_dvc_does(ref: str) -> None:
+    assert parse_exp_ref(ref) == _dvc_reads(ref)
+
+
+@pytest.mark.dvc
+@pytest.mark.parametrize("ref", DVC_CASES)
+def test_the_index_uses_the_same_parser(ref: str) -> None:
+    from exptui.store import index
+
+    assert index.parse_exp_ref(ref) == _dvc_reads(ref)
+
+
+_PART = st.text(st.sampled_from("0123456789abcdefzA-_.x"), min_size=1, max_size=66)
+
+
+@pytest.mark.dvc
+@given(st.lists(_PART, min_size=1, max_size=4), st.sampled_from(["refs/exps/", "refs/exps/celery/", "refs/"]))
+@settings(max_examples=400, deadline=None)
+def test_parse_exp_ref_agrees_with_dvc_on_generated_refs(parts: list[str], prefix: str) -> None:
+    ref = prefix + "/".join(parts)
+    assert parse_exp_ref(ref) == _dvc_reads(ref)
 
 
 @pytest.mark.parametrize(

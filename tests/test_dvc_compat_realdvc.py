@@ -548,3 +548,18 @@ def test_dvcignore_skips_the_same_dvcfiles_as_dvc(tmp_path: Path) -> None:
     (repo / ".dvcignore").write_text("/data\nruns/\ntmp*\nanch/sub\n")
     out = run(repo, DVC, "stage", "list", "--all", "--name-only")
     assert sorted(out.split()) == sorted(st.address for f in load_project(repo) for st in f.stages.values())
+
+
+def test_dvcignore_negation_and_subdirectory_files_skip_what_dvc_skips(tmp_path: Path) -> None:
+    repo = tmp_path / "ign2"
+    repo.mkdir()
+    run(repo, "git", "init", "-q")
+    run(repo, DVC, "init", "-q")
+    for rel in ["dvc.yaml", "exp1/dvc.yaml", "exp_keep/dvc.yaml", "sub/inner/dvc.yaml", "sub/other/dvc.yaml",
+                "sub/deeper/inner/dvc.yaml", "inner/dvc.yaml", "a/exp2/dvc.yaml"]:
+        write_files(repo, {rel: "stages:\n  s:\n    cmd: echo\n"})
+    (repo / ".dvcignore").write_text("exp*\n!exp_keep\n")
+    (repo / "sub" / ".dvcignore").write_text("inner\n")
+    out = run(repo, DVC, "stage", "list", "--all", "--name-only")
+    assert sorted(out.split()) == sorted(st.address for f in load_project(repo) for st in f.stages.values())
+    assert "exp_keep/dvc.yaml:s" in out and "sub/other/dvc.yaml:s" in out and "inner/dvc.yaml:s" in out

@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from conftest import PIPELINES, git
+from conftest import BIN, PIPELINES, git
 
 PY = sys.executable
 CHURN_METRICS = {"accuracy", "f1", "precision", "recall", "roc_auc"}
@@ -266,9 +266,7 @@ def test_sentiment_bigrams_beat_unigrams(sentiment: Path, tmp_path: Path) -> Non
     ("sentiment", {"generate@train", "generate@test", "featurize", "train", "evaluate"}),
 ])
 def test_dvc_repro_accepts_the_pipeline(git_repo: Path, name: str, stages: set[str]) -> None:
-    dvc = shutil.which("dvc")
-    if dvc is None:
-        pytest.skip("dvc is not installed (pip install -e '.[test]')")
+    dvc = str(BIN / "dvc")
     shutil.copytree(PIPELINES / name, git_repo, dirs_exist_ok=True, ignore=shutil.ignore_patterns("__pycache__"))
     subprocess.run([dvc, "init", "-q"], cwd=git_repo, check=True)
     git(git_repo, "add", "-A")

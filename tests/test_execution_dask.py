@@ -14,10 +14,10 @@ from pathlib import Path
 
 import pytest
 
-distributed = pytest.importorskip("distributed")
+import distributed
 
-from exptui.execution.dask_executor import DaskExecutor  # noqa: E402
-from exptui.execution.queue_manager import QueueManager  # noqa: E402
+from exptui.execution.dask_executor import DaskExecutor
+from exptui.execution.queue_manager import QueueManager
 from test_queue_support import fingerprint, qrepo, run_counts, wait_for  # noqa: E402,F401
 
 EXPTUI = str(Path(sys.executable).parent / "exptui")

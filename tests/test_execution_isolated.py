@@ -148,8 +148,6 @@ def test_local_process_executor_runs_submitted_entries(dvc_repo: Path, tmp_path:
 
 
 @pytest.mark.dvc
-@pytest.mark.skipif(not (Path(sys.executable).parent / "dvc").exists() and shutil.which("dvc") is None,
-                    reason="dvc not installed")
 def test_dvc_exp_show_reads_queued_results(dvc_repo: Path) -> None:
     q = QueueManager(dvc_repo)
     q.enqueue(["train.lr=1,3"], name="interop")

@@ -175,7 +175,6 @@ def test_status_reasons_agree_with_dvc(git_repo: Path) -> None:
         assert f"{stage}:" in theirs
 
 
-@pytest.mark.skipif(not (PIPELINES / "churn" / "dvc.yaml").exists(), reason="churn pipeline not present")
 def test_churn_pipeline_round_trip(git_repo: Path) -> None:
     repo = copy_pipeline("churn", git_repo)
     dvc(repo, "init", "-q")
@@ -188,7 +187,6 @@ def test_churn_pipeline_round_trip(git_repo: Path) -> None:
 
 
 @pytest.mark.slow
-@pytest.mark.skipif(not (PIPELINES / "sentiment" / "dvc.yaml").exists(), reason="sentiment pipeline not present")
 def test_sentiment_pipeline_lock_matches_dvc(tmp_path: Path) -> None:
     """vars + ${...}, foreach and key-level params: exptui's dvc.lock is byte-identical to dvc's."""
     a, b = tmp_path / "a", tmp_path / "b"
@@ -261,3 +259,26 @@ def test_dvc_and_exptui_share_the_repo_lock(git_repo: Path) -> None:
         out, err = ours.communicate(timeout=60)
     assert ours.returncode == 0, err
     assert "Data and pipelines are up to date." in dvc(git_repo, "status")
+
+
+def test_dvcignore_negation_and_subdirectory_files_hash_as_dvc(tmp_path: Path) -> None:
+    """A directory dependency's hash leaves out what .dvcignore files (the root's and a subdirectory's, with `!`
+    re-includes) ignore, exactly as DVC does (DVC refuses a .dvcignore inside the directory itself)."""
+    a, b = tmp_path / "a", tmp_path / "b"
+    for repo in (a, b):
+        repo.mkdir()
+        git(repo, "init", "-q", "-b", "main")
+        dvc(repo, "init", "-q")
+        (repo / ".dvcignore").write_text("*.log\n!keep.log\n")
+        (repo / "work" / "data" / "deep").mkdir(parents=True)
+        for name in ("a.txt", "x.log", "keep.log", "b.csv", "deep/c.csv", "deep/d.txt"):
+            (repo / "work" / "data" / name).write_text(name)
+        (repo / "work" / ".dvcignore").write_text("*.csv\n!data/deep/c.csv\n")
+        (repo / "dvc.yaml").write_text("stages:\n  use:\n    cmd: ls work/data > list.txt\n    deps: [work/data]\n"
+                                       "    outs: [list.txt]\n")
+        git(repo, "add", "-A")
+        git(repo, "commit", "-q", "-m", "pipeline")
+    dvc(a, "repro", "-q")
+    reproduce(b)
+    assert "nfiles: 4" in (a / "dvc.lock").read_text()   # a.txt, keep.log, deep/c.csv, deep/d.txt
+    assert (b / "dvc.lock").read_text() == (a / "dvc.lock").read_text()

@@ -6,7 +6,8 @@ import json
 import os
 from pathlib import Path
 
-from exptui.pipeline.state import DvcIgnore, StateDB, tmp_dir
+from dvc_compat.ignore import DvcIgnore
+from exptui.pipeline.state import StateDB, tmp_dir
 
 
 def test_file_and_directory_hashes_are_dvcs(tmp_path: Path) -> None:
@@ -35,13 +36,14 @@ def test_dvcignore_rules(tmp_path: Path) -> None:
         "# comment\n*.tmp\n/data/raw/\nlogs/\ncache/**/x\n!keep.tmp\n**/deep.bin\n"
     )
     ig = DvcIgnore(tmp_path)
-    assert ig.ignored("data/a.tmp", False) and ig.ignored("a.tmp", False)
-    assert not ig.ignored("data/keep.tmp", False)               # negation wins when it comes later
-    assert ig.ignored("data/raw", True) and not ig.ignored("other/data/raw", True)  # anchored
-    assert ig.ignored("x/logs", True) and not ig.ignored("x/logs", False)           # dir-only
-    assert ig.ignored("a/b/deep.bin", False)
-    assert not ig.ignored("data/a.csv", False)
-    assert not DvcIgnore(tmp_path / "nowhere")
+    assert ig.is_ignored("data/a.tmp", False) and ig.is_ignored("a.tmp", False)
+    assert not ig.is_ignored("data/keep.tmp", False)               # negation wins when it comes later
+    assert ig.is_ignored("data/raw", True) and not ig.is_ignored("other/data/raw", True)  # anchored
+    assert ig.is_ignored("x/logs", True) and not ig.is_ignored("x/logs", False)           # dir-only
+    assert ig.is_ignored("x/logs/a.txt", False)                    # inside an ignored directory
+    assert ig.is_ignored("a/b/deep.bin", False)
+    assert not ig.is_ignored("data/a.csv", False)
+    assert not DvcIgnore(tmp_path / "nowhere").applies_under(".")
 
 
 def test_ignored_files_do_not_change_a_directory_hash(tmp_path: Path) -> None:

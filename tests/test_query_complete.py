@@ -6,12 +6,12 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from exptui.query.complete import inline_completion, suggest
-from exptui.query.table import ExperimentTable
+from exptui.query.table import TableModel
 from test_query_columns import make_row
 
 
-def _table() -> ExperimentTable:
-    return ExperimentTable([
+def _table() -> TableModel:
+    return TableModel([
         make_row("a", params={"p.yaml": {"model": "rf", "train.lr": 0.1}}, metrics={"m.json": {"f1": 1}},
                  labels=("keep", "v 2")),
         make_row("b", params={"p.yaml": {"model": "lgbm"}}, labels=("keep",)),

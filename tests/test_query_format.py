@@ -131,15 +131,31 @@ def test_any_value_formats(value, precision) -> None:
 def test_any_rows_render_in_every_format(params) -> None:
     import json
 
-    from exptui.query.table import ExperimentTable
+    from exptui.query.table import TableModel
     from test_query_columns import make_row
 
     rows = [make_row(f"r{i}", params={"p.yaml": p}) for i, p in enumerate(params)]
     rows.append(make_row("anchor", params={"p.yaml": {"a": 1, "d": "x"}}))  # the sort columns exist
-    table = ExperimentTable(rows).set_only_changed(True)
+    table = TableModel(rows).set_only_changed(True)
     table.render_text(width=80)
     table.to_markdown()
     table.to_csv()
     json.dumps(table.to_json_records(), allow_nan=False)
     table.set_grouped(False).set_sort("a:desc,d")
     table.render_text()
+
+
+@pytest.mark.parametrize("seconds, text", [(0, "0s"), (7, "7s"), (65, "1m05s"), (3725, "1h02m"), (7322, "2h02m"),
+                                           (90000, "1d01h")])
+def test_one_elapsed_time_shape_in_the_cli_and_every_table(seconds: float, text: str) -> None:
+    """A running entry's elapsed time reads the same in `exptui queue status`, the queue view and the State
+    column: whole seconds (a ticking clock shows no tenths), the shapes of the Duration column."""
+    from exptui.cli import queue_cmds
+    from exptui.tui.widgets import experiment_table, queue_table
+
+    assert format_duration(seconds, tenths=False) == text
+    assert queue_cmds.format_duration(seconds, tenths=False) == text
+    assert queue_table.format_duration(seconds, tenths=False) == text
+    assert experiment_table.format_duration(seconds, tenths=False) == text
+    assert format_duration(None, tenths=False, missing="") == ""
+    assert format_duration(None) == format_cell(field_column("duration"), None) == "-"

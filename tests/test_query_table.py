@@ -1,4 +1,4 @@
-"""ExperimentTable: grouping, filter context, column selection, and every output format."""
+"""TableModel: grouping, filter context, column selection, and every output format."""
 from __future__ import annotations
 
 import csv
@@ -11,7 +11,7 @@ from datetime import datetime, timedelta
 import pytest
 
 from exptui.query.filter import FilterError
-from exptui.query.table import ColumnPatternError, ExperimentTable
+from exptui.query.table import ColumnPatternError, TableModel
 from exptui.records import RunFacts
 from test_query_columns import make_row
 
@@ -39,7 +39,7 @@ def rows():
 
 
 def test_default_text_table_is_a_tree(rows) -> None:
-    table = ExperimentTable(rows, head=rows[0].rev)
+    table = TableModel(rows, head=rows[0].rev)
     assert table.render_text(now=NOW) == (
         "Experiment  Created     State         f1  loss  train.lr  seed  model\n"
         "──────────  ──────────  ───────  ───────  ────  ────────  ────  ─────\n"
@@ -52,13 +52,13 @@ def test_default_text_table_is_a_tree(rows) -> None:
 
 
 def test_state_column_hidden_when_all_success(rows) -> None:
-    table = ExperimentTable(rows).set_filter("status == success")
+    table = TableModel(rows).set_filter("status == success")
     assert "State" not in table.render_text(now=NOW).splitlines()[0]
     assert [c.key for c in table.view().fields] == ["created"]
 
 
 def test_filter_keeps_baseline_headers_as_context(rows) -> None:
-    table = ExperimentTable(rows, head=rows[0].rev).set_filter("f1 > 0.6")
+    table = TableModel(rows, head=rows[0].rev).set_filter("f1 > 0.6")
     view = table.view()
     assert [(d.label, d.context) for d in view.rows] == [
         ("main", True), ("├── exp-a", False), ("└── exp-b", False)]
@@ -70,18 +70,18 @@ def test_filter_keeps_baseline_headers_as_context(rows) -> None:
 
 def test_headerless_group_gets_a_title_line() -> None:
     rows = [make_row("lonely", baseline="gone", metrics={"m.json": {"f1": 1}})]
-    view = ExperimentTable(rows).view()
+    view = TableModel(rows).view()
     assert [(d.row is None, d.label) for d in view.rows] == [(True, "gone"), (False, "└── lonely")]
-    assert "gone" in ExperimentTable(rows).to_markdown()
+    assert "gone" in TableModel(rows).to_markdown()
 
 
 def test_leaderboard(rows) -> None:
-    table = ExperimentTable(rows).set_grouped(False).set_sort("f1:desc")
+    table = TableModel(rows).set_grouped(False).set_sort("f1:desc")
     assert [d.label for d in table.view().rows] == ["exp-b", "exp-a", "main", "v1", "exp-c"]
 
 
 def test_filter_error_keeps_previous_filter(rows) -> None:
-    table = ExperimentTable(rows).set_filter("model == rf and f1 > 0.6")
+    table = TableModel(rows).set_filter("model == rf and f1 > 0.6")
     with pytest.raises(FilterError):
         table.set_filter("f1 >")
     assert table.predicate is not None and table.predicate.text == "model == rf and f1 > 0.6"
@@ -89,7 +89,7 @@ def test_filter_error_keeps_previous_filter(rows) -> None:
 
 
 def test_only_changed_and_empty_columns(rows) -> None:
-    table = ExperimentTable(rows).set_only_changed(True)
+    table = TableModel(rows).set_only_changed(True)
     assert [c.label for c in table.shown_columns] == ["f1", "loss", "train.lr"]
     # after filtering to the v1 baseline, f1/loss have no value left: dropped even without only-changed
     # (an unreadable value `!` is not empty: exp-c alone would keep them)
@@ -100,23 +100,23 @@ def test_only_changed_and_empty_columns(rows) -> None:
 
 
 def test_keep_drop_like_dvc(rows) -> None:
-    table = ExperimentTable(rows)
+    table = TableModel(rows)
     assert [c.label for c in table.set_drop(["seed", "model"]).shown_columns] == ["f1", "loss", "train.lr"]
     # keep protects from drop and from only-changed
     table.set_drop([".*"]).set_keep(["f1", r"params\.yaml:seed"]).set_only_changed(True)
     assert [c.label for c in table.shown_columns] == ["f1", "seed"]
     # patterns match whole names (label, id, file:key or key), not substrings
-    assert [c.label for c in ExperimentTable(rows).set_drop(["lr"]).shown_columns] == [
+    assert [c.label for c in TableModel(rows).set_drop(["lr"]).shown_columns] == [
         "f1", "loss", "train.lr", "seed", "model"]
-    assert [c.label for c in ExperimentTable(rows).set_drop([r"params:.*"]).shown_columns] == ["f1", "loss"]
+    assert [c.label for c in TableModel(rows).set_drop([r"params:.*"]).shown_columns] == ["f1", "loss"]
     # fixed fields can be dropped by key or header
-    assert [c.key for c in ExperimentTable(rows).set_drop(["Created", "status"]).view().fields] == []
+    assert [c.key for c in TableModel(rows).set_drop(["Created", "status"]).view().fields] == []
     with pytest.raises(ColumnPatternError, match=r"--drop '\(' is not a valid regular expression"):
         table.set_drop(["("])
 
 
 def test_hidden_pinned_and_moved_columns(rows) -> None:
-    table = ExperimentTable(rows)
+    table = TableModel(rows)
     table.hide("params:params.yaml:seed").pin("params:params.yaml:model")
     assert [c.label for c in table.shown_columns] == ["model", "f1", "loss", "train.lr"]
     table.set_keep(["seed"])  # hidden beats keep
@@ -129,7 +129,7 @@ def test_hidden_pinned_and_moved_columns(rows) -> None:
 
 
 def test_keyed_upsert_and_remove(rows) -> None:
-    table = ExperimentTable(rows[:3])
+    table = TableModel(rows[:3])
     changed = make_row("exp-a", metrics={"metrics.json": {"f1": 0.99}, "extra.json": {"auc": 0.7}})
     table.upsert([changed, rows[3]])
     assert [r.name for r in table.rows] == ["main", "exp-a", "exp-b", "v1"]
@@ -141,7 +141,7 @@ def test_keyed_upsert_and_remove(rows) -> None:
 
 def test_json_records_schema(rows) -> None:
     rows[1].metrics["metrics.json"]["nan"] = float("nan")
-    records = ExperimentTable(rows, head=rows[0].rev).set_sort("f1:desc").to_json_records()
+    records = TableModel(rows, head=rows[0].rev).set_sort("f1:desc").to_json_records()
     json.loads(json.dumps(records, allow_nan=False))  # strict JSON: NaN became null
     assert [r["name"] for r in records] == ["main", "exp-b", "exp-a", "v1", "exp-c"]
     a = records[2]
@@ -158,22 +158,22 @@ def test_json_records_schema(rows) -> None:
 
 
 def test_json_respects_keep_drop(rows) -> None:
-    records = ExperimentTable(rows).set_drop([".*"]).set_keep(["f1"]).to_json_records()
+    records = TableModel(rows).set_drop([".*"]).set_keep(["f1"]).to_json_records()
     assert records[0]["params"] == {} and records[0]["metrics"] == {"metrics.json": {"f1": 0.5}}
 
 
 def test_csv(rows) -> None:
-    text = ExperimentTable(rows, head=rows[0].rev).to_csv()
+    text = TableModel(rows, head=rows[0].rev).to_csv()
     parsed = list(csv.reader(io.StringIO(text)))
     assert parsed[0] == ["name", "rev", "baseline", "kind", "status", "created", "f1", "loss", "train.lr",
                          "seed", "model"]
     assert parsed[2][0] == "exp-a" and parsed[2][6] == "0.612345678"  # full precision by default
     assert parsed[5][6] == "!" and parsed[4][6] == ""                  # error vs missing
-    assert ExperimentTable(rows).to_csv(precision=3).splitlines()[2].split(",")[6] == "0.612"
+    assert TableModel(rows).to_csv(precision=3).splitlines()[2].split(",")[6] == "0.612"
 
 
 def test_markdown(rows) -> None:
-    md = ExperimentTable(rows, head=rows[0].rev).to_markdown(now=NOW)
+    md = TableModel(rows, head=rows[0].rev).to_markdown(now=NOW)
     lines = md.splitlines()
     assert lines[0] == "| Experiment | Created | State | f1 | loss | train.lr | seed | model |"
     assert lines[1] == "|:---|:---|:---|---:|---:|---:|---:|:---|"
@@ -181,33 +181,33 @@ def test_markdown(rows) -> None:
     assert len(lines) == 2 + len(rows)
     assert all(line.count("|") == lines[0].count("|") for line in lines)
     piped = [make_row("a|b", params={"p.yaml": {"x": "1|2"}})]
-    assert "a\\|b" in ExperimentTable(piped).to_markdown()
+    assert "a\\|b" in TableModel(piped).to_markdown()
 
 
 def test_width_aware_text(rows) -> None:
-    text = ExperimentTable(rows).render_text(width=45, now=NOW)
+    text = TableModel(rows).render_text(width=45, now=NOW)
     *table, note = text.splitlines()
     assert all(len(line) <= 45 for line in table)
     assert note.startswith("(4 more columns not shown: loss, train.lr, seed, model;")
-    narrow = ExperimentTable(rows).render_text(width=5, now=NOW).splitlines()
+    narrow = TableModel(rows).render_text(width=5, now=NOW).splitlines()
     assert narrow[2] == "main" and "not shown" in narrow[-1]
 
 
 def test_long_cells_are_truncated() -> None:
     rows = [make_row("a", params={"p.yaml": {"cmd": "x" * 100}})]
-    line = ExperimentTable(rows).render_text().splitlines()[3]  # after the header, rule and group title
+    line = TableModel(rows).render_text().splitlines()[3]  # after the header, rule and group title
     assert line.endswith("x…") and len(line) < 60
 
 
 def test_empty_results() -> None:
-    assert ExperimentTable([]).render_text() == "no experiments\n"
-    table = ExperimentTable([make_row("a", metrics={"m.json": {"f1": 1}})]).set_filter("f1 > 2")
+    assert TableModel([]).render_text() == "no experiments\n"
+    table = TableModel([make_row("a", metrics={"m.json": {"f1": 1}})]).set_filter("f1 > 2")
     assert table.render_text() == "no experiments match the filter (1 in total)\n"
     assert table.to_json_records() == [] and table.to_csv().count("\n") == 1
 
 
 def test_dataframe(rows) -> None:
-    frame = ExperimentTable(rows, head=rows[0].rev).to_dataframe()
+    frame = TableModel(rows, head=rows[0].rev).to_dataframe()
     assert list(frame.columns) == ["name", "rev", "baseline", "kind", "status", "created", "f1", "loss",
                                    "train.lr", "seed", "model"]
     assert frame.attrs["column_ids"]["f1"] == "metrics:metrics.json:f1"
@@ -220,7 +220,7 @@ def test_json_path_stays_free_of_pandas() -> None:
         "import sys; sys.path.insert(0, 'tests');"
         "import exptui.query.filter, exptui.query.table;"
         "from test_query_columns import make_row;"
-        "t = exptui.query.table.ExperimentTable([make_row('a', metrics={'m.json': {'f1': 1}})]);"
+        "t = exptui.query.table.TableModel([make_row('a', metrics={'m.json': {'f1': 1}})]);"
         "t.set_filter('f1 > 0'); t.to_json(); t.to_csv(); t.to_markdown(); t.render_text();"
         "import exptui.query.compare;"
         "print('pandas' in sys.modules, 'numpy' in sys.modules, 'textual' in sys.modules)"
@@ -232,7 +232,7 @@ def test_json_path_stays_free_of_pandas() -> None:
 
 def test_assigned_state_invalidates_the_view(rows) -> None:
     """The TUI assigns hidden/pinned/order directly: the cached view must follow."""
-    table = ExperimentTable(rows)
+    table = TableModel(rows)
     assert "seed" in [c.label for c in table.shown_columns]
     table.hidden = {"params:params.yaml:seed"}
     assert "seed" not in [c.label for c in table.shown_columns]
@@ -251,7 +251,7 @@ def test_odd_data_never_crashes() -> None:
         make_row("none-file", params={"p.yaml": None, "q.yaml": {"tags": {"a"}, "raw": b"\x00"}}),  # type: ignore[dict-item]
         make_row("ok", params={"q.yaml": {"when": "soon", "deep": {"er": {"x": 1}}}}),
     ]
-    table = ExperimentTable(rows)
+    table = TableModel(rows)
     assert {c.key for c in table.columns} == {"when", "tags", "raw", "deep.er.x"}
     text = table.render_text()
     assert "list-file" in text and "soon" in text
@@ -262,7 +262,7 @@ def test_odd_data_never_crashes() -> None:
     table.to_markdown()
     table.set_filter("when ~= '2026' or deep.er.x == 1").set_sort("when:desc,tags")
     assert [r.name for r in table.shown_rows] == ["ok", "list-file"]  # desc: text ranks after dates
-    from exptui.query.table import row_record
+    from exptui.query.show_json import record as row_record
 
     json.dumps([row_record(r) for r in rows], default=str)
 
@@ -297,7 +297,7 @@ def tables(draw):
 def test_grouped_view_invariants(rows, text, sort, context) -> None:
     if not any(r.metrics for r in rows) and "f1" in text + sort:
         rows = [*rows, make_row("anchor", metrics={"m.json": {"f1": 0.5}})]
-    table = ExperimentTable(rows).set_filter(text).set_sort(sort)
+    table = TableModel(rows).set_filter(text).set_sort(sort)
     table.show_context = context
     view = table.view()
     predicate = table.predicate
@@ -340,7 +340,7 @@ def test_wide_characters_and_control_characters_keep_columns_aligned() -> None:
     assert pad("ab", 4, right=True) == "  ab"
     rows = [make_row("模型-1", params={"p.yaml": {"note": "line1\nline2", "x": 1}}),
             make_row("b", params={"p.yaml": {"note": "ok", "x": 22}})]
-    lines = ExperimentTable(rows).render_text().splitlines()
+    lines = TableModel(rows).render_text().splitlines()
     assert len(lines) == 5  # header, rule, group title, two rows: the newline did not split a row
     # the x column ends at the same terminal cell on every row
     ends = {display_width(line) for line in lines[3:]}
@@ -349,7 +349,7 @@ def test_wide_characters_and_control_characters_keep_columns_aligned() -> None:
 
 def test_very_long_names_are_cut() -> None:
     rows = [make_row("x" * 200, metrics={"m.json": {"f1": 1}})]
-    lines = ExperimentTable(rows).render_text(width=60).splitlines()
+    lines = TableModel(rows).render_text(width=60).splitlines()
     assert all(len(line) <= 60 for line in lines[:-1] if "not shown" not in line)
     assert lines[3].startswith("└── xxx") and "…" in lines[3]
 
@@ -357,12 +357,12 @@ def test_very_long_names_are_cut() -> None:
 def test_delta_against_the_baseline_row(rows) -> None:
     from exptui.query.direction import Directions
 
-    table = ExperimentTable(rows)
+    table = TableModel(rows)
     f1, loss = table.index.resolve("f1"), table.index.resolve("loss")
     exp_a = rows[1]
     assert table.baseline_row(exp_a) is rows[0] and table.baseline_row(rows[0]) is None
     assert table.delta(exp_a, f1).better is True and table.delta(exp_a, loss).better is True
     assert table.delta(rows[0], f1).abs is None
     assert table.delta(rows[4], f1).abs is None           # unreadable metrics: no delta
-    flipped = ExperimentTable(rows, directions=Directions({"f1": "lower"}))
+    flipped = TableModel(rows, directions=Directions({"f1": "lower"}))
     assert flipped.delta(exp_a, flipped.index.resolve("f1")).better is False

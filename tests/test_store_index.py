@@ -11,6 +11,7 @@ import pytest
 
 from exptui.project import Project
 from exptui.store.experiments import record_experiment
+from exptui.store.index import read_refs
 try:  # tests/ may or may not be a package
     from tests.test_store_support import exptui, git, make_pipeline, DVC_YAML, PARAMS, TRAIN_PY, project  # noqa: F401 (fixture)
 except ImportError:  # pragma: no cover
@@ -159,6 +160,16 @@ def test_unknown_refs_under_refs_exps_are_skipped(project: Project) -> None:
     assert [r.kind for r in project.experiments()] == ["workspace", "baseline"]
 
 
+def test_experiments_of_baselines_that_are_not_commits_are_listed_nowhere(project: Project) -> None:
+    """DVC lists refs with a non-hex or SHA-256-length baseline (`exp list -A`) but shows them under no commit;
+    exptui parses them the same way and a listing of every commit survives them."""
+    head = project.git.head()
+    for ref in (f"refs/exps/zz/{head[2:]}/nonhex", f"refs/exps/{head[:2]}/{head[2:]}{'0' * 24}/sha256"):
+        git(project.root, "update-ref", ref, head)
+    assert {ref.rsplit("/", 1)[1] for ref, *_ in read_refs(project.git).exps} == {"nonhex", "sha256"}
+    assert [r.kind for r in project.experiments(all_commits=True)] == ["workspace", "baseline"]
+
+
 def test_changed_token_is_cheap_and_tracks_refs_and_notes(project: Project) -> None:
     t0 = project.changed_token()
     assert project.changed_token() == t0
@@ -247,15 +258,36 @@ def test_dvc_experiments_and_dvc_queue_show_in_exptui(dvc_project: Path) -> None
     assert os.path.exists(dvc_project / "metrics.json")
 
 
-def test_fast_json_records_equal_the_query_layers(project: Project) -> None:
-    from exptui.query.table import row_record
-    from exptui.store.show_json import record
-
+def test_show_json_has_one_writer_for_plain_and_filtered_listings(project: Project) -> None:
+    """`show --json` (the fast, unfiltered path) and `show --json --keep '.*'` (through the table model) print the
+    same objects: one writer of the schema in docs/show-json.md."""
+    (project.root / "params.yaml").write_text("train:\n  lr: 0.1\n  epochs: 3\nseed: 1\nopt: {}\nlst: [1, 2]\n")
+    git(project.root, "commit", "-qam", "odd params")
     project.run(["train.lr=0.3"], name="a")
     project.star("a")
     project.label("a", ["x"])
-    rows = project.experiments()
-    assert rows and all(record(r) == row_record(r) for r in rows)
+    plain = json.loads(exptui(project.root, "show", "--json").stdout)
+    through_table = json.loads(exptui(project.root, "show", "--json", "--keep", ".*").stdout)
+    assert sorted(plain, key=lambda r: r["rev"]) == sorted(through_table, key=lambda r: r["rev"])
+    assert {"name", "rev", "baseline", "baseline_name", "kind", "status", "created", "params", "metrics", "errors",
+            "starred", "labels", "note", "facts"} == set(plain[0])
+
+
+def test_show_json_leaves_out_unreadable_files_on_every_path() -> None:
+    """A file named in `errors` contributes no values, whichever path writes the record."""
+    from exptui.query.show_json import record
+    from exptui.query.table import TableModel
+    from exptui.records import ExperimentRow
+
+    for metrics, shown in (({"acc": float("nan")}, {"acc": None}),
+                           ({"acc": 0.5, "nested": {"k": 2, "e": {}}}, {"acc": 0.5, "nested.k": 2})):
+        row = ExperimentRow(name="e", rev="a" * 40, baseline="b" * 40, kind="experiment",
+                            params={"params.yaml": {"lr": 0.1}, "bad.yaml": {"x": 1}}, metrics={"m.json": metrics},
+                            errors={"bad.yaml": "bad.yaml:1: invalid YAML"})
+        plain = record(row)
+        assert plain["params"] == {"params.yaml": {"lr": 0.1}}
+        assert plain["metrics"] == {"m.json": shown}
+        assert TableModel([row]).set_keep([".*"]).to_json_records() == [plain]
 
 
 def test_show_json_stays_off_heavy_imports(project: Project) -> None:
@@ -404,3 +436,22 @@ stages:
     odd = next(r for r in out if r["name"] == "odd")
     assert odd["metrics"]["metrics.json"] == {"acc": None, "f1": None, "when": "2026-01-01", "ok": True}
     assert "bad.json" in odd["errors"]
+
+
+@pytest.mark.dvc
+def test_empty_mappings_flatten_away_as_dvc_flattens_them(project: Project) -> None:
+    """`dvc exp show` flattens params and metrics with `dvc.utils.flatten`, where an empty mapping leaves no
+    column; every exptui listing (workspace, commits, JSON) flattens them the same way."""
+    import yaml
+    from dvc.utils.flatten import flatten as dvc_flatten
+
+    text = PARAMS + "opt: {}\nnested:\n  empty: {}\n  k: 2\nlst: []\n"
+    (project.root / "params.yaml").write_text(text)
+    git(project.root, "commit", "-qam", "empty mappings")
+    expected = dvc_flatten(yaml.safe_load(text))
+    assert "opt" not in expected and "nested.empty" not in expected and expected["lst"] == []
+    rows = {r.kind: r for r in project.experiments()}
+    assert rows["baseline"].params["params.yaml"] == expected
+    assert rows["workspace"].params["params.yaml"] == expected
+    shown = json.loads(exptui(project.root, "show", "--json").stdout)
+    assert all(set(r["params"]["params.yaml"]) == set(expected) for r in shown)

@@ -21,22 +21,20 @@ import yaml
 
 from tests.conftest import TEST_GIT_ENV, git, scoped_env, set_dotted
 
-pytest.importorskip("textual")
-
-from exptui.project import Project  # noqa: E402
-from exptui.query.format import format_value  # noqa: E402
-from exptui.records import ExperimentRow  # noqa: E402
-from exptui.tui.app import ExptuiApp  # noqa: E402
-from exptui.tui.screens.compare import CompareScreen  # noqa: E402
-from exptui.tui.screens.log import LogScreen  # noqa: E402
-from exptui.tui.screens.plots import PlotScreen  # noqa: E402
-from exptui.tui.screens.sweep import SweepScreen  # noqa: E402
-from exptui.tui.view_state import ViewState  # noqa: E402
-from exptui.tui.widgets.compare_table import CompareTable  # noqa: E402
-from exptui.tui.widgets.log_tail import LogTail  # noqa: E402
-from exptui.tui.widgets.plot_view import PlotView  # noqa: E402
-from exptui.tui.widgets.sweep_form import SweepField  # noqa: E402
-from exptui.tui.widgets.sweep_preview import SweepPreview  # noqa: E402
+from exptui.project import Project
+from exptui.query.format import format_value
+from exptui.records import ExperimentRow
+from exptui.tui.app import ExptuiApp
+from exptui.tui.screens.compare import CompareScreen
+from exptui.tui.screens.log import LogScreen
+from exptui.tui.screens.plots import PlotScreen
+from exptui.tui.screens.sweep import SweepScreen
+from exptui.tui.view_state import ViewState
+from exptui.tui.widgets.compare_table import CompareTable
+from exptui.tui.widgets.log_tail import LogTail
+from exptui.tui.widgets.plot_view import PlotView
+from exptui.tui.widgets.sweep_form import SweepField
+from exptui.tui.widgets.sweep_preview import SweepPreview
 
 SIZE = (120, 36)
 
@@ -617,7 +615,7 @@ def _row(name: str, params: dict[str, Any], metrics: dict[str, Any]) -> Experime
 
 
 def test_metric_vs_param_sorts_numeric_and_spreads_categories() -> None:
-    from exptui.tui.widgets.plot_data import metric_vs_param
+    from exptui.query.plots import metric_vs_param
 
     rows = [_row("a", {"d": 7, "m": "rf"}, {"acc": 0.8}), _row("b", {"d": 3, "m": "gb"}, {"acc": 0.9}),
             _row("c", {"m": "rf"}, {"acc": 0.7}), _row("d", {"d": 5, "m": "rf"}, {"acc": "n/a"})]
@@ -630,7 +628,7 @@ def test_metric_vs_param_sorts_numeric_and_spreads_categories() -> None:
 
 
 def test_parallel_coordinates_normalise_each_axis() -> None:
-    from exptui.tui.widgets.plot_data import parallel_coordinates
+    from exptui.query.plots import parallel_coordinates
 
     rows = [_row("a", {"lr": 0.1, "seed": 1, "m": "rf"}, {"loss": 0.5}),
             _row("b", {"lr": 0.3, "seed": 1, "m": "gb"}, {"loss": 0.3}),
@@ -645,7 +643,7 @@ def test_parallel_coordinates_normalise_each_axis() -> None:
 
 
 def test_plot_records_parse_csv_tsv_json_yaml_and_tolerate_garbage() -> None:
-    from exptui.tui.widgets.plot_data import curve_columns, curve_of, parse_plot_records
+    from exptui.query.plots import curve_columns, curve_of, parse_plot_records
 
     csv_rows = parse_plot_records("plots/curve.csv", b"step,loss,acc\n0,0.9,0.5\n1,0.7,x\n")
     assert curve_columns(csv_rows) == ("step", ["loss", "acc"])
@@ -677,7 +675,7 @@ def test_sweep_field_text_and_errors_point_into_the_field() -> None:
 
 
 def test_parallel_plot_draws_the_best_lines_when_there_are_too_many() -> None:
-    from exptui.tui.widgets.plot_data import parallel_coordinates
+    from exptui.query.plots import parallel_coordinates
     from exptui.tui.widgets.plot_render import MAX_PARALLEL_LINES, draw_parallel, render
 
     rows = [_row(f"e{i}", {"lr": i / 10, "depth": i % 7}, {"loss": 1 / (i + 1)}) for i in range(150)]
@@ -689,10 +687,8 @@ def test_parallel_plot_draws_the_best_lines_when_there_are_too_many() -> None:
 
 def test_declared_plots_merge_stage_and_top_level_props_and_interpolate_paths(git_repo: Path) -> None:
     from tests.conftest import copy_pipeline
-    from exptui.tui.widgets.plot_source import declared_plots
-
     churn = Project.open(copy_pipeline("churn", git_repo))
-    plots = {p.path: p for p in declared_plots(churn, git(git_repo, "rev-parse", "HEAD").strip())}
+    plots = {p.path: p for p in churn.plot_files(git(git_repo, "rev-parse", "HEAD").strip())}
     curve = plots["plots/train_curve.csv"]          # declared under the train stage and at the top level
     assert (curve.x, curve.ys, curve.title) == ("step", ("train_logloss", "test_logloss"), "Log loss per training step")
     assert (plots["plots/roc.csv"].x, plots["plots/roc.csv"].ys) == ("fpr", ("tpr",))
@@ -701,20 +697,18 @@ def test_declared_plots_merge_stage_and_top_level_props_and_interpolate_paths(gi
     sentiment.mkdir()
     git(sentiment, "init", "-q", "-b", "main")
     copy_pipeline("sentiment", sentiment)
-    paths = [p.path for p in declared_plots(Project.open(sentiment), "workspace")]
+    paths = [p.path for p in Project.open(sentiment).plot_files("workspace")]
     assert paths == ["eval/confusion.csv"]          # `${eval_dir}/confusion.csv`, eval_dir from dvc.yaml's vars
 
 
 def test_declared_plots_of_a_broken_dvc_yaml_fall_back_to_literal_paths(git_repo: Path) -> None:
-    from exptui.tui.widgets.plot_source import declared_plots
-
     (git_repo / "dvc.yaml").write_text(
         "stages:\n  train:\n    cmd: python t.py\n    bogus_key: 1\n    plots:\n      - loss.csv\n"
         "plots:\n  - loss.csv:\n      x: epoch\n")
-    plots = declared_plots(Project.open(git_repo), "workspace")
+    plots = Project.open(git_repo).plot_files("workspace")
     assert [(p.path, p.x) for p in plots] == [("loss.csv", "epoch")]
     (git_repo / "dvc.yaml").unlink()
-    assert declared_plots(Project.open(git_repo), "workspace") == []
+    assert Project.open(git_repo).plot_files("workspace") == []
 
 
 def test_nice_ticks_are_round_numbers_covering_the_range() -> None:

@@ -10,9 +10,7 @@ from typing import Any
 
 import pytest
 
-pytest.importorskip("pytest_textual_snapshot")
-
-from tests.test_tui_screens import demo_template, make_app, repo, rows_by_name  # noqa: E402,F401
+from tests.test_tui_screens import demo_template, make_app, repo, rows_by_name  # noqa: F401
 
 SIZE = (120, 36)
 

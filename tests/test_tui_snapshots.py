@@ -14,11 +14,9 @@ import pytest
 from tests.conftest import scoped_env
 from tests.test_tui_app import record_experiment
 
-pytest.importorskip("pytest_textual_snapshot")
-
-from exptui.project import Project  # noqa: E402
-from exptui.tui.app import ExptuiApp  # noqa: E402
-from exptui.tui.view_state import ViewState  # noqa: E402
+from exptui.project import Project
+from exptui.tui.app import ExptuiApp
+from exptui.tui.view_state import ViewState
 
 FIXED_ENV = {"GIT_AUTHOR_NAME": "Demo", "GIT_AUTHOR_EMAIL": "demo@example.invalid", "GIT_COMMITTER_NAME": "Demo",
              "GIT_COMMITTER_EMAIL": "demo@example.invalid", "GIT_CONFIG_NOSYSTEM": "1", "DVC_NO_ANALYTICS": "1"}

@@ -50,13 +50,7 @@ class LazyGroup(click.Group):
         if target is None:
             return None
         module_name, attr = target.split(":")
-        try:
-            module = importlib.import_module(module_name)
-        except ModuleNotFoundError as exc:  # a command whose module is not built yet
-            if exc.name == module_name:
-                return None
-            raise
-        return getattr(module, attr)
+        return getattr(importlib.import_module(module_name), attr)
 
 
 @click.group(cls=LazyGroup, invoke_without_command=True, context_settings={"help_option_names": ["-h", "--help"]})
@@ -71,11 +65,9 @@ def cli(ctx: click.Context, repo: str) -> None:
     ctx.ensure_object(dict)
     ctx.obj["repo"] = repo
     if ctx.invoked_subcommand is None:
-        ui_cmd = cli.get_command(ctx, "ui")
-        if ui_cmd is None:
-            click.echo(ctx.get_help())
-            return
-        ctx.invoke(ui_cmd)
+        from exptui.cli.tui_cmd import ui
+
+        ctx.invoke(ui)
 
 
 def main(argv: list[str] | None = None) -> None:

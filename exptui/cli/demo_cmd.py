@@ -79,12 +79,8 @@ def demo(ctx: click.Context, directory: Path | None, pipeline: str, experiments:
     if no_tui or not (sys.stdin.isatty() and sys.stdout.isatty()):
         echo(next_steps(dest, pipeline))
         return
-    group = ctx.parent.command if ctx.parent is not None else None
-    ui_cmd = group.get_command(ctx, "ui") if isinstance(group, click.Group) else None
-    if ui_cmd is None:
-        echo("The dashboard is not available in this build.")
-        echo(next_steps(dest, pipeline))
-        return
+    from exptui.cli.tui_cmd import ui as ui_cmd
+
     ctx.ensure_object(dict)
     ctx.obj["repo"] = str(dest)
     ctx.invoke(ui_cmd)

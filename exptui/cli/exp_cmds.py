@@ -152,18 +152,18 @@ def show(ctx: click.Context, as_json: bool, as_csv: bool, as_md: bool, all_commi
     rows = project.experiments(all_commits=all_commits, num=num)
     plain = not (sort_by or filter_ or only_changed or keep or drop)
     if as_json and plain:
-        from exptui.store.show_json import rows_to_json
+        from exptui.query.show_json import rows_to_json
 
         # indented for people, one line (C encoder, ~10x faster at 10k rows) for pipes and scripts
         write_json(rows_to_json(rows, indent=2 if sys.stdout.isatty() else None) + "\n")
         return
     from exptui.query.filter import FilterError
-    from exptui.query.table import ExperimentTable
+    from exptui.query.table import TableModel
 
     kwargs: dict[str, Any] = {"head": project.git.rev_parse("HEAD")}
     if precision is not None:
         kwargs["precision"] = precision
-    table = ExperimentTable(rows, **kwargs)
+    table = TableModel(rows, **kwargs)
     if filter_:
         try:
             table.set_filter(filter_)

@@ -11,6 +11,7 @@ from typing import Any
 import click
 
 from exptui.cli.output import TerminalSink, echo, write_json, write_text
+from exptui.query.durations import format_duration
 
 
 def _manager(ctx: click.Context) -> Any:
@@ -19,15 +20,6 @@ def _manager(ctx: click.Context) -> Any:
     root = ctx.find_root()
     repo = (root.obj or {}).get("repo", ".") if root.obj is not None else "."
     return QueueManager(repo)
-
-
-def _elapsed(seconds: float | None) -> str:
-    if seconds is None or seconds < 0:
-        return ""
-    s = int(seconds)
-    h, rest = divmod(s, 3600)
-    m, s = divmod(rest, 60)
-    return f"{h}:{m:02d}:{s:02d}" if h else f"{m}:{s:02d}"
 
 
 @click.group()
@@ -165,10 +157,10 @@ def status(ctx: click.Context, as_json: bool) -> None:
     params = summarize([e.overrides for e in entries])
     for e, params_text in zip(entries, params):
         if e.status == "running":
-            elapsed = _elapsed(now - e.started) if e.started else ""
+            elapsed = format_duration(now - e.started, tenths=False, missing="") if e.started else ""
             info = f"attempt {e.attempt}" if e.attempt > 1 else ""
         else:  # a finished entry shows how long it ran, as the dashboard's queue view does
-            elapsed = _elapsed(e.done.duration) if e.done and e.done.duration is not None else ""
+            elapsed = format_duration(e.done.duration if e.done else None, tenths=False, missing="")
             info = e.reason or (e.exp_ref.rsplit("/", 1)[-1] if e.exp_ref else "")
         rows.append((e.name, e.status, e.stage or "", elapsed, params_text, info))
     from exptui.query.cells import column_widths, fit

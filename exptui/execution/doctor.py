@@ -196,14 +196,14 @@ def diagnose(store: QueueStore, fix: bool = False) -> DoctorReport:
             report.findings.append(f)
 
     # -- refs DVC cannot parse ------------------------------------------------------------------------------
-    from dvc_compat.exp_refs import parse_exp_ref
+    from dvc_compat.exp_refs import EXPS_NAMESPACE, parse_exp_ref
 
-    for (ref,) in store.git.for_each_ref(["refs/exps/"], fields=("refname",)):
+    for (ref,) in store.git.for_each_ref([EXPS_NAMESPACE + "/"], fields=("refname",)):
         parts = ref.split("/")
         if len(parts) > 2 and parts[2] in _DVC_INTERNAL:
             continue
         if parse_exp_ref(ref) is None:
             report.findings.append(Finding(
-                "bad-ref", ref, "not in DVC's refs/exps/<b2>/<b38>/<name> layout (dvc exp show fails on it); "
+                "bad-ref", ref, f"not in DVC's {EXPS_NAMESPACE}/<b2>/<b38>/<name> layout (dvc exp show fails on it); "
                 f"inspect it, then: git update-ref -d {ref}", fixable=False))
     return report

@@ -165,12 +165,12 @@ def shared_cache_dir(root: Path, git: Git) -> Path:
     """The DVC cache queued runs share: the repo's (``.dvc/config`` cache.dir honoured) in a DVC repo; in a repo
     without ``.dvc/`` a cache inside ``.git/exptui`` so that a queued run never creates files in the workspace."""
     if (root / ".dvc").is_dir():
-        try:
-            from dvc_compat.config import load_config
+        from dvc_compat.config import DEFAULT_CACHE_DIR, load_config
 
+        try:
             return Path(load_config(root).cache_dir).resolve()
         except Exception:  # noqa: BLE001 - a broken config fails the stage later with a clear message
-            return root / ".dvc" / "cache"
+            return root / DEFAULT_CACHE_DIR
     return git.git_dir / "exptui" / "dvc-cache"
 
 

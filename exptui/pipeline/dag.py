@@ -211,9 +211,9 @@ def build_pipeline(dvcfiles: Iterable[DvcFile], extra_stages: Iterable[StageSpec
 def find_dotdvc_files(root: Path) -> list[str]:
     """Repo-relative paths of every `*.dvc` file (data added with `dvc add`) under `root`, sorted; the same walk
     rules as dvc.yaml discovery. Here, not in `datasources`, so a repo without them never imports that."""
-    from dvc_compat.dvcyaml import _DvcIgnore  # the shared .dvcignore directory rules
+    from dvc_compat.ignore import DvcIgnore
 
-    ignored = _DvcIgnore.load(root)
+    ignored = DvcIgnore(root)
     found: list[str] = []
     stack = [""]
     while stack:
@@ -226,10 +226,10 @@ def find_dotdvc_files(root: Path) -> list[str]:
         for e in entries:
             child = f"{rel}/{e.name}" if rel else e.name
             if e.name.endswith(".dvc"):
-                if e.name != ".dvc" and e.is_file():
+                if e.name != ".dvc" and e.is_file() and not ignored.is_ignored(child):
                     found.append(child)
-            elif e.is_dir(follow_symlinks=False) and not e.name.startswith(".") and not ignored.matches(
-                    child, e.name):
+            elif e.is_dir(follow_symlinks=False) and not e.name.startswith(".") and not ignored.is_ignored(
+                    child, True):
                 stack.append(child)
     found.sort()
     return found

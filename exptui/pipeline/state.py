@@ -17,14 +17,14 @@ Why these choices:
 """
 from __future__ import annotations
 
-import fnmatch
 import os
-import posixpath
 import sqlite3
 import stat
 import time
 from dataclasses import dataclass
 from pathlib import Path
+
+from dvc_compat.ignore import DvcIgnore
 
 #: an entry is not persisted while the file is younger than this (mtime granularity guard):
 #: file systems with sub-second mtimes tick every few ms; whole-second ones (FAT, old HFS+, some NFS) need 2 s
@@ -63,51 +63,6 @@ def dir_manifest(entries: list[tuple[str, str]]) -> tuple[bytes, str]:
     return _dir_manifest(entries)
 
 
-class DvcIgnore:
-    """The root `.dvcignore` (gitignore syntax), applied inside tracked directories.
-
-    Supported: `#` comments, blank lines, `name` (any depth), `/anchored`, `dir/` (directories
-    only), `*`/`?`/`[]` globs and `**/`. Negations (`!`) are rare in `.dvcignore` and are
-    treated as "not ignored" for exactly that pattern.
-    """
-
-    def __init__(self, root: Path) -> None:
-        self.rules: list[tuple[str, bool, bool, bool]] = []  # (pattern, anchored, dir_only, negate)
-        try:
-            text = (root / ".dvcignore").read_text(encoding="utf-8", errors="replace")
-        except OSError:
-            return
-        for raw in text.splitlines():
-            line = raw.rstrip()
-            if not line or line.startswith("#"):
-                continue
-            negate = line.startswith("!")
-            if negate:
-                line = line[1:]
-            dir_only = line.endswith("/")
-            line = line.strip("/") if dir_only else line
-            anchored = line.startswith("/") or "/" in line.rstrip("/")
-            line = line.lstrip("/")
-            if line.startswith("**/"):
-                line, anchored = line[3:], False
-            self.rules.append((line, anchored, dir_only, negate))
-
-    def __bool__(self) -> bool:
-        return bool(self.rules)
-
-    def ignored(self, relpath: str, is_dir: bool) -> bool:
-        """`relpath` is repo-relative POSIX."""
-        result = False
-        name = posixpath.basename(relpath)
-        for pattern, anchored, dir_only, negate in self.rules:
-            if dir_only and not is_dir:
-                continue
-            target = relpath if anchored else name
-            if fnmatch.fnmatchcase(target, pattern):
-                result = not negate
-        return result
-
-
 def tmp_dir(root: Path) -> Path:
     """Where a command keeps its scratch state for `root`: DVC's `.dvc/tmp` in a DVC repo; in a plain git
     repo (queued runs support pipelines without `dvc init`) `<git dir>/exptui/tmp`, so nothing appears in
@@ -134,7 +89,7 @@ class StateDB:
         self._pending: dict[str, tuple[int, int, int, str]] = {}
         self._memo: dict[str, Hashed | None] = {}
         self._prefetched: dict[str, tuple[int, int, int, str]] = {}
-        self._ignore: DvcIgnore | None = None
+        self._ignore: DvcIgnore | None = None  # the repository's .dvcignore files
         self.hashed_bytes = 0          # bytes actually read this command (for tests/benchmarks)
 
     # ------------------------------------------------------------ sqlite
@@ -305,6 +260,7 @@ class StateDB:
             top_rel = Path(top).resolve().relative_to(self.root.resolve()).as_posix()
         except ValueError:
             top_rel = None
+        matching = top_rel is not None and ignore.applies_under(top_rel)
         out: list[tuple[str, str, os.stat_result]] = []
         stack = [(str(top), "")]
         while stack:
@@ -315,9 +271,9 @@ class StateDB:
                         continue
                     sub_rel = f"{rel}{entry.name}"
                     is_dir = entry.is_dir()
-                    if ignore and top_rel is not None:
+                    if matching:
                         repo_rel = sub_rel if top_rel == "." else f"{top_rel}/{sub_rel}"
-                        if ignore.ignored(repo_rel, is_dir):
+                        if ignore.is_ignored(repo_rel, is_dir):
                             continue
                     if is_dir:
                         stack.append((entry.path, sub_rel + "/"))

@@ -7,7 +7,7 @@ It works on ``list[ExperimentRow]`` and knows nothing of git:
 - :mod:`exptui.query.direction` lower/higher-is-better per metric and deltas against a baseline;
 - :mod:`exptui.query.filter`    the filter language (tokenizer + recursive descent, never eval);
 - :mod:`exptui.query.sort`      multi-key sort within baseline groups or as a flat leaderboard;
-- :mod:`exptui.query.table`     ExperimentTable: filter/sort/only-changed/keep/drop + json/csv/md/text output;
+- :mod:`exptui.query.table`     TableModel: filter/sort/only-changed/keep/drop + json/csv/md/text output;
 - :mod:`exptui.query.compare`   transposed compare view and two-experiment diff.
 
 Submodules are not imported here on purpose: ``exptui show --json`` imports only what it

@@ -207,17 +207,6 @@ def _lookup_nested(data: Mapping[str, Any], parts: list[str]) -> Any:
     return node
 
 
-def flatten(data: Mapping[str, Any], prefix: str = "") -> Iterable[tuple[str, Any]]:
-    """Yield ``(dotted.key, leaf)`` pairs; nested dicts are walked, lists are leaves."""
-    for key, value in data.items():
-        dotted = f"{prefix}{key}"
-        if isinstance(value, Mapping):
-            if value:
-                yield from flatten(value, dotted + ".")
-        else:
-            yield dotted, value
-
-
 def value_kind(value: Any) -> str | None:
     """The kind of one value; None for nulls, which do not decide a column's kind."""
     if value is None or value is MISSING or value is ERROR:
@@ -264,7 +253,8 @@ def collect_columns(rows: Sequence[ExperimentRow]) -> list[Column]:
                     kind = kind_of_type.get(value.__class__)
                     if kind is None:
                         if isinstance(value, Mapping):
-                            for sub_key, sub_value in flatten(value, key + "."):
+                            from dvc_compat.params import flatten  # lazily: nested values are rare
+                            for sub_key, sub_value in flatten(value, key + ".").items():
                                 sub_kinds = keys.get(sub_key)
                                 if sub_kinds is None:
                                     sub_kinds = keys[sub_key] = set()

@@ -13,6 +13,7 @@ from datetime import datetime
 from typing import Any
 
 from exptui.query.columns import ERROR, MISSING, Column
+from exptui.query.durations import format_duration
 
 DEFAULT_PRECISION = 5
 MISSING_TEXT = MISSING.text
@@ -79,24 +80,6 @@ def format_created(moment: datetime | None, now: datetime | None = None) -> str:
     return moment.strftime("%Y-%m-%d")
 
 
-def format_duration(seconds: float | None) -> str:
-    """``0.4s``, ``45s``, ``1m02s``, ``2h05m``, ``3d04h``: short, fixed shapes."""
-    if seconds is None or seconds is MISSING or seconds is ERROR:  # type: ignore[comparison-overlap]
-        return MISSING_TEXT
-    if seconds != seconds or seconds < 0:  # NaN or negative: clock skew, show nothing misleading
-        return MISSING_TEXT
-    if seconds < 10:
-        return f"{seconds:.1f}s"
-    total = int(round(seconds))
-    if total < 60:
-        return f"{total}s"
-    if total < 3600:
-        return f"{total // 60}m{total % 60:02d}s"
-    if total < 86400:
-        return f"{total // 3600}h{total % 3600 // 60:02d}m"
-    return f"{total // 86400}d{total % 86400 // 3600:02d}h"
-
-
 def format_cell(column: Column, value: Any, precision: int | None = DEFAULT_PRECISION,
                 now: datetime | None = None) -> str:
     """The text of one cell, knowing its column (dates, durations, labels, stars)."""
@@ -106,7 +89,7 @@ def format_cell(column: Column, value: Any, precision: int | None = DEFAULT_PREC
         if column.key == "created":
             return format_created(value, now)
         if column.key == "duration":
-            return format_duration(value)
+            return format_duration(value, missing=MISSING_TEXT)
         if column.key == "label":
             return ", ".join(value)
         if column.key == "starred":

@@ -1,4 +1,4 @@
-"""ExperimentTable: rows + columns + the operations the CLI and the TUI share.
+"""TableModel: rows + columns + the operations the CLI and the TUI share.
 
 State (filter, sort, grouping, only-changed, keep/drop, hidden/pinned/order) lives here and
 ``view()`` computes what to show: the ordered display rows (baseline headers with their
@@ -18,8 +18,9 @@ from __future__ import annotations
 import csv
 import io
 import json
+import sys
 from collections.abc import Iterable, Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -34,7 +35,6 @@ from exptui.query.columns import (
     column_groups,
     ColumnGroup,
     field_column,
-    flatten,
     same_value,
 )
 from exptui.query.cells import cell_width, fit
@@ -43,6 +43,7 @@ from exptui.query.filter import Predicate, compile_filter
 from exptui.query.regex import BoundedRegex, RegexError, compile_regex
 from exptui.query.format import DEFAULT_PRECISION, cell_formatter, is_right_aligned, json_safe
 from exptui.query.inert import inert
+from exptui.query.show_json import record, section
 from exptui.query.sort import RowGroup, SortKey, group_rows, parse_sort_spec, sort_flat
 
 TREE_MID = "├── "
@@ -130,7 +131,7 @@ class _ViewSetting:
         obj._view = None
 
 
-class ExperimentTable:
+class TableModel:
     """The experiments table model. Mutating methods return ``self`` so calls chain.
 
     View settings may also be assigned directly; every assignment invalidates the view.
@@ -218,7 +219,7 @@ class ExperimentTable:
         self._order = list(ids)
         self._changed()
 
-    def set_rows(self, rows: Iterable[ExperimentRow]) -> ExperimentTable:
+    def set_rows(self, rows: Iterable[ExperimentRow]) -> TableModel:
         """Replace all rows (columns are collected again; filter and sort stay)."""
         self._rows = list(rows)
         self._groups: list[RowGroup] | None = None
@@ -228,7 +229,7 @@ class ExperimentTable:
         self._changed()
         return self
 
-    def upsert(self, rows: Iterable[ExperimentRow]) -> ExperimentTable:
+    def upsert(self, rows: Iterable[ExperimentRow]) -> TableModel:
         """Insert or replace rows by ``row.key`` (keyed updates from the store)."""
         position = {row.key: i for i, row in enumerate(self._rows)}
         merged = list(self._rows)
@@ -241,7 +242,7 @@ class ExperimentTable:
                 merged[i] = row
         return self.set_rows(merged)
 
-    def remove(self, keys: Iterable[str]) -> ExperimentTable:
+    def remove(self, keys: Iterable[str]) -> TableModel:
         gone = set(keys)
         return self.set_rows(row for row in self._rows if row.key not in gone)
 
@@ -249,14 +250,14 @@ class ExperimentTable:
         self._view = None
 
     # ------------------------------------------------------------------ operations
-    def set_filter(self, text: str) -> ExperimentTable:
+    def set_filter(self, text: str) -> TableModel:
         """Filter with the filter language; raises FilterError and keeps the old filter."""
         predicate = compile_filter(text, self.index)
         self.predicate = None if predicate.matches_everything else predicate
         self._changed()
         return self
 
-    def set_sort(self, keys: Sequence[SortKey] | str | None) -> ExperimentTable:
+    def set_sort(self, keys: Sequence[SortKey] | str | None) -> TableModel:
         """Sort by keys, or by a spec like ``"f1:desc,train.lr"`` (None/"" clears)."""
         if isinstance(keys, str):
             keys = parse_sort_spec(keys, self.index)
@@ -264,53 +265,53 @@ class ExperimentTable:
         self._changed()
         return self
 
-    def set_grouped(self, grouped: bool) -> ExperimentTable:
+    def set_grouped(self, grouped: bool) -> TableModel:
         """True: baseline headers with their experiments; False: flat leaderboard."""
         self.grouped = grouped
         self._changed()
         return self
 
-    def set_only_changed(self, only_changed: bool) -> ExperimentTable:
+    def set_only_changed(self, only_changed: bool) -> TableModel:
         self.only_changed = only_changed
         self._changed()
         return self
 
-    def set_keep(self, patterns: Iterable[str]) -> ExperimentTable:
+    def set_keep(self, patterns: Iterable[str]) -> TableModel:
         self.keep = _compile_patterns(patterns, "--keep")
         self._changed()
         return self
 
-    def set_drop(self, patterns: Iterable[str]) -> ExperimentTable:
+    def set_drop(self, patterns: Iterable[str]) -> TableModel:
         self.drop = _compile_patterns(patterns, "--drop")
         self._changed()
         return self
 
-    def hide(self, column_id: str) -> ExperimentTable:
+    def hide(self, column_id: str) -> TableModel:
         self._hidden.add(column_id)
         if column_id in self._pinned:
             self._pinned.remove(column_id)
         self._changed()
         return self
 
-    def unhide(self, column_id: str) -> ExperimentTable:
+    def unhide(self, column_id: str) -> TableModel:
         self._hidden.discard(column_id)
         self._changed()
         return self
 
-    def pin(self, column_id: str) -> ExperimentTable:
+    def pin(self, column_id: str) -> TableModel:
         self._hidden.discard(column_id)
         if column_id not in self._pinned:
             self._pinned.append(column_id)
         self._changed()
         return self
 
-    def unpin(self, column_id: str) -> ExperimentTable:
+    def unpin(self, column_id: str) -> TableModel:
         if column_id in self._pinned:
             self._pinned.remove(column_id)
         self._changed()
         return self
 
-    def move_column(self, column_id: str, offset: int) -> ExperimentTable:
+    def move_column(self, column_id: str, offset: int) -> TableModel:
         """Move a column left (negative) or right among the currently visible ones."""
         visible = [c.id for c in self.view().columns]
         if column_id not in visible:
@@ -470,9 +471,9 @@ class ExperimentTable:
             visible.setdefault((column.family, column.file), set()).add(column.key)
         records = []
         for row in view.experiment_rows:
-            params = _json_section(row.params, "params", visible, row.errors)
-            metrics = _json_section(row.metrics, "metrics", visible, row.errors)
-            records.append(row_record(row, params, metrics))
+            params = section(row.params, "params", visible, row.errors)
+            metrics = section(row.metrics, "metrics", visible, row.errors)
+            records.append(record(row, params, metrics))
         return records
 
     def to_json(self, indent: int | None = 2) -> str:
@@ -482,7 +483,7 @@ class ExperimentTable:
         """Every shown row; floats at full precision unless ``precision`` is given (as DVC)."""
         view = self.view()
         out = io.StringIO()
-        writer = csv.writer(out, lineterminator="\n")
+        writer = _CsvWriter(out)
         writer.writerow(["name", "rev", "baseline", "kind", "status", "created", *(c.label for c in view.columns)])
         getters = [c.getter() for c in view.columns]
         for row in view.experiment_rows:
@@ -612,6 +613,19 @@ def _compile_patterns(patterns: Iterable[str], option: str) -> list[BoundedRegex
 
 
 
+class _CsvWriter:
+    """`csv.writer` with ``\n`` line ends. Python 3.10's csv module cannot write a NUL character at all ("need to
+    escape"); there a NUL from data is written as U+FFFD instead of failing the whole export (3.11+ writes it)."""
+
+    def __init__(self, out: io.StringIO) -> None:
+        self._writer = csv.writer(out, lineterminator="\n")
+
+    def writerow(self, cells: list[str]) -> None:
+        if sys.version_info < (3, 11):
+            cells = [c.replace("\x00", "\ufffd") if isinstance(c, str) else c for c in cells]
+        self._writer.writerow(cells)
+
+
 def _csv_text(value: Any, precision: int | None) -> str:
     if isinstance(value, bool):
         return "true" if value else "false"
@@ -620,76 +634,3 @@ def _csv_text(value: Any, precision: int | None) -> str:
     if isinstance(value, (list, tuple, dict)):
         return json.dumps(json_safe(value))
     return str(value)
-
-
-_JSON_PLAIN = frozenset({str, int, bool, type(None)})
-
-
-class _Everything:
-    """Stands for "every key" in _json_section."""
-
-    def __contains__(self, key: object) -> bool:
-        return True
-
-
-_ALL_KEYS: Any = _Everything()
-
-
-def _json_section(source: dict[str, Any], family: str, visible: dict[tuple[str, str], set[str]] | None,
-                  errors: dict[str, str]) -> dict[str, dict[str, Any]]:
-    """One row's params or metrics (restricted to visible keys unless ``visible`` is None),
-    flattened and JSON-safe. A tight loop: `exptui show --json` runs it for every row."""
-    out: dict[str, dict[str, Any]] = {}
-    for file, data in source.items():
-        keys = _ALL_KEYS if visible is None else visible.get((family, file))
-        if keys is None or not data or file in errors or not isinstance(data, dict):
-            continue
-        values: dict[str, Any] = {}
-        for key, value in data.items():
-            cls = value.__class__
-            if cls in _JSON_PLAIN:
-                if key in keys:
-                    values[key] = value
-            elif cls is float:
-                if key in keys:
-                    values[key] = value if value - value == 0 else None  # NaN/inf are not JSON
-            elif isinstance(value, dict):
-                for sub_key, sub_value in flatten(value, key + "."):
-                    if sub_key in keys:
-                        values[sub_key] = json_safe(sub_value)
-            elif key in keys:
-                values[key] = json_safe(value)
-        if values:
-            out[file] = values
-    return out
-
-
-
-def row_record(row: ExperimentRow, params: dict[str, dict[str, Any]] | None = None,
-               metrics: dict[str, dict[str, Any]] | None = None) -> dict[str, Any]:
-    """One ``exptui show --json`` object. Without ``params``/``metrics``, all of the row's
-    own values are used (flattened; files listed in ``errors`` left out)."""
-    if params is None:
-        params = _json_section(row.params, "params", None, row.errors)
-    if metrics is None:
-        metrics = _json_section(row.metrics, "metrics", None, row.errors)
-    created = row.created or (row.facts.created if row.facts else None)
-    facts = None
-    if row.facts is not None:
-        facts = {k: json_safe(v) for k, v in asdict(row.facts).items()}
-    return {
-        "name": row.name,
-        "rev": row.rev,
-        "baseline": row.baseline,
-        "baseline_name": row.baseline_name,
-        "kind": row.kind,
-        "status": row.status,
-        "created": created.isoformat() if created else None,
-        "params": params,
-        "metrics": metrics,
-        "errors": dict(row.errors),
-        "starred": row.annotations.starred,
-        "labels": list(row.annotations.labels),
-        "note": row.annotations.note,
-        "facts": facts,
-    }

@@ -150,13 +150,10 @@ def _write(target: Path, data: bytes, mode: str) -> None:
 def _restore_cached_outs(git: Git, rev: str, cache_dir: Path | None, result: ApplyResult) -> None:
     """Check out every DVC-cached out of the experiment from the cache (outs with `cache: false` are in git)."""
     root = git.root
-    try:
-        from dvc_compat.dvcyaml import load_project
-        from dvc_compat.lockfile import lockfile_path, read_lock
-        from exptui.pipeline.cache import ContentCache
-    except ImportError:
-        return
+    from dvc_compat.dvcyaml import load_project
     from dvc_compat.errors import FormatError
+    from dvc_compat.lockfile import lockfile_path, read_lock
+    from exptui.pipeline.cache import ContentCache
 
     try:
         dvcfiles = load_project(root)

@@ -188,7 +188,9 @@ class CommitReader:
         """Every dvc.yaml in `commit`'s tree (root first). One ls-tree per commit asked; callers ask baselines."""
         cached = self._dvcfile_paths.get(commit)
         if cached is None:
-            names = self.git.run_bytes("ls-tree", "-r", "-z", "--name-only", "--full-tree", commit).split(b"\0")
+            # check=False: a ref may name a baseline that is no object here (read() then leaves that commit out)
+            names = self.git.run_bytes("ls-tree", "-r", "-z", "--name-only", "--full-tree", commit,
+                                       check=False).split(b"\0")
             paths = [n.decode("utf-8", "surrogateescape") for n in names if n == b"dvc.yaml" or n.endswith(b"/dvc.yaml")]
             paths.sort(key=lambda p: (p.count("/"), p))
             cached = tuple(p for p in paths if not any(part.startswith(".") for part in p.split("/")[:-1]))
@@ -395,38 +397,20 @@ class CommitReader:
         return out
 
     def _metrics_from_dvc_cache(self, commit: str, path: str) -> tuple[bool, Any] | None:
-        """A DVC-cached metrics file: find its md5 in that commit's dvc.lock and read it from the local cache."""
+        """A DVC-cached metrics file: its md5 from that commit's dvc.lock, its bytes from the local DVC cache."""
         if self.dvc_cache_dir is None:
             return None
-        lock = self.git.read_blob(f"{commit}:dvc.lock")
-        if lock is None:
-            return None
         from dvc_compat.errors import FormatError
-        from dvc_compat.yamlio import load_yaml
+        from exptui.store.outputs import read_cached_output
 
         try:
-            data = load_yaml(lock, "dvc.lock")
-        except FormatError:
+            raw = read_cached_output(self.git, commit, path, self.dvc_cache_dir, self.max_bytes, SIZE_HINT)
+        except FormatError as exc:
+            return False, str(exc)
+        if raw is None:
             return None
-        for stage in ((data or {}).get("stages") or {}).values():
-            for out in (stage or {}).get("outs") or []:
-                if isinstance(out, dict) and _join(".", str(out.get("path", ""))) == path and out.get("md5"):
-                    md5 = str(out["md5"])
-                    for cand in (
-                        self.dvc_cache_dir / "files" / "md5" / md5[:2] / md5[2:],
-                        self.dvc_cache_dir / md5[:2] / md5[2:],
-                    ):
-                        from dvc_compat.limits import read_limited
-
-                        try:
-                            raw = read_limited(cand, path, self.max_bytes, SIZE_HINT)
-                        except FormatError as exc:
-                            return False, str(exc)
-                        except OSError:
-                            continue
-                        ok, parsed = parse_file_bytes(raw, path, _fmt(path), self.max_bytes)
-                        return (True, _filter_metrics(parsed)) if ok else (False, parsed)
-        return None
+        ok, parsed = parse_file_bytes(raw, path, _fmt(path), self.max_bytes)
+        return (True, _filter_metrics(parsed)) if ok else (False, parsed)
 
 
 _FORMATS: dict[str, str] = {}
@@ -484,19 +468,10 @@ def parse_file_bytes(data: bytes, path: str, fmt: str, max_bytes: int | None = N
 
 
 def _flatten(d: Any, prefix: str = "") -> dict[str, Any]:
-    out: dict[str, Any] = {}
-    if not isinstance(d, dict):
-        return out
-    for k, v in d.items():
-        key = f"{prefix}{k}"
-        if isinstance(v, dict):
-            if v:
-                out.update(_flatten(v, key + "."))
-            else:
-                out[key] = {}
-        else:
-            out[key] = v
-    return out
+    """dvc_compat's (DVC's) flatten of a params mapping; anything else (a list at the top) has no keys."""
+    from dvc_compat.params import flatten
+
+    return flatten(d, prefix) if isinstance(d, dict) else {}
 
 
 def _select_keys(data: dict, keys: Sequence[str]) -> dict[str, Any]:
@@ -516,16 +491,5 @@ def _select_keys(data: dict, keys: Sequence[str]) -> dict[str, Any]:
 
 
 def _filter_metrics(d: Any, prefix: str = "") -> dict[str, Any]:
-    """Flatten a metrics mapping keeping numbers, strings and nested dicts of them (as DVC does)."""
-    out: dict[str, Any] = {}
-    if not isinstance(d, dict):
-        return out
-    for k, v in d.items():
-        key = f"{prefix}{k}"
-        if isinstance(v, dict):
-            out.update(_filter_metrics(v, key + "."))
-        elif isinstance(v, (int, float, str)) and not isinstance(v, bool):
-            out[key] = v
-        elif isinstance(v, bool):
-            out[key] = v
-    return out
+    """Flatten a metrics mapping keeping numbers, strings and bools (as DVC does: lists and nulls are dropped)."""
+    return {k: v for k, v in _flatten(d, prefix).items() if isinstance(v, (int, float, str, bool))}

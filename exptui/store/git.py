@@ -19,12 +19,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterable, Mapping, Sequence
 
+from dvc_compat.config import DEFAULT_CACHE_DIR
 from exptui.errors import ExptuiError, NotAGitRepo
 
 ZERO_OID = "0" * 40
 # Never snapshot DVC's cache, scratch space or machine-local config, even in a repo whose `.dvc/.gitignore` is
 # missing (DVC itself never commits them).
-SNAPSHOT_EXCLUDED_PATHS = (".dvc/cache", ".dvc/tmp", ".dvc/config.local")
+SNAPSHOT_EXCLUDED_PATHS = (DEFAULT_CACHE_DIR, ".dvc/tmp", ".dvc/config.local")
 _HEX40 = re.compile(r"^[0-9a-f]{40}$")
 
 

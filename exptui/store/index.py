@@ -20,33 +20,16 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Iterable
 
+from dvc_compat.exp_refs import CELERY_FAILED as DVC_FAILED_REF
+from dvc_compat.exp_refs import CELERY_STASH as DVC_QUEUE_REF
+from dvc_compat.exp_refs import EXPS_NAMESPACE, parse_exp_ref
 from exptui.records import Annotations, ExperimentRow, RunFacts
 from exptui.store.commit_data import EXTRACT_VERSION, CommitReader
 from exptui.store.facts import parse_trailers
 from exptui.store.git import Git
 
-EXPS_PREFIX = "refs/exps/"
+EXPS_PREFIX = EXPS_NAMESPACE + "/"
 NOTES_REF = "refs/notes/exptui"
-DVC_QUEUE_REF = "refs/exps/celery/stash"
-DVC_FAILED_REF = "refs/exps/celery/failed"
-_DVC_INTERNAL = ("apply", "celery", "exec", "temp", "stash")
-
-
-def parse_exp_ref(ref: str) -> tuple[str, str] | None:
-    """(baseline sha, name) of a finished-experiment ref, None for anything else (DVC's internal refs...)."""
-    if not ref.startswith(EXPS_PREFIX):
-        return None
-    parts = ref.split("/")
-    if len(parts) != 5 or parts[2] in _DVC_INTERNAL:
-        return None
-    baseline = parts[2] + parts[3]
-    if len(baseline) != 40 or len(parts[2]) != 2:
-        return None
-    return baseline, parts[4]
-
-
-def exp_ref(baseline: str, name: str) -> str:
-    return f"{EXPS_PREFIX}{baseline[:2]}/{baseline[2:]}/{name}"
 
 
 @dataclass
@@ -65,7 +48,7 @@ class RefSnapshot:
 
 def read_refs(git: Git) -> RefSnapshot:
     # `*objectname` (peeling) makes git read every object, so it is asked for tags only: 0.1 s saved at 10k refs
-    rows = git.for_each_ref(["refs/exps", "refs/heads", NOTES_REF], ("refname", "objectname"))
+    rows = git.for_each_ref([EXPS_NAMESPACE, "refs/heads", NOTES_REF], ("refname", "objectname"))
     rows = [(ref, sha, "") for ref, sha in rows]
     rows += git.for_each_ref(["refs/tags"], ("refname", "objectname", "*objectname"))
     branch = git.head_branch()
@@ -274,6 +257,8 @@ class ExperimentIndex:
 
         # read baselines first: experiments look for the dvc.yaml files their baseline has
         base_data = self.commit_data(baselines)
+        # a ref whose baseline is no commit here (non-hex, another repo's SHA-256...): DVC shows it under none
+        baselines = [b for b in baselines if b in base_data]
         if len(baselines) > 2:  # HEAD first, then the newest baselines first
             rest = sorted(baselines[1:], key=lambda b: (base_data.get(b) or {}).get("time", 0), reverse=True)
             baselines = baselines[:1] + rest
@@ -423,11 +408,9 @@ class ExperimentIndex:
         return running
 
     def _exptui_queue_rows(self, names: dict[str, str]) -> list[ExperimentRow]:
-        """Entries of exptui's own queue (not yet finished), if the queue module is installed."""
-        try:
-            from exptui.store.queue import QueueStore  # type: ignore[import-not-found]
-        except ImportError:
-            return []
+        """Entries of exptui's own queue (not yet finished)."""
+        from exptui.store.queue import QueueStore
+
         try:
             rows = list(QueueStore(self.git).rows(index=self))
         except Exception as exc:  # noqa: BLE001 - a broken queue must not hide the experiments

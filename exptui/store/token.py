@@ -11,8 +11,10 @@ import hashlib
 import os
 from pathlib import Path
 
-_REF_DIRS = ("refs/exps", "refs/exptui", "refs/notes", "refs/heads", "refs/tags")
-_FILES = ("packed-refs", "HEAD", "logs/refs/exps/celery/stash", "refs/notes/exptui")
+from dvc_compat.exp_refs import CELERY_STASH, EXPS_NAMESPACE
+
+_REF_DIRS = (EXPS_NAMESPACE, "refs/exptui", "refs/notes", "refs/heads", "refs/tags")
+_FILES = ("packed-refs", "HEAD", f"logs/{CELERY_STASH}", "refs/notes/exptui")
 # exptui's state directories whose entries change when the queue does (run infos, worker registry); never the
 # run dirs (whole checkouts), the index cache or scratch space
 _STATE_DIRS = ("exptui", "exptui/run", "exptui/workers")

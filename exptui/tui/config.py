@@ -9,6 +9,7 @@ Ids are listed by the help screen (`?`). A bad file is one clear error naming th
 from __future__ import annotations
 
 import os
+import sys
 from pathlib import Path
 
 from exptui.errors import ExptuiError
@@ -33,7 +34,7 @@ def load_keymap(path: Path | None = None, known_ids: set[str] | None = None) -> 
         return {}
     try:
         data = _parse_toml(path.read_text(encoding="utf-8"))
-    except (ValueError, UnicodeDecodeError) as exc:  # TOMLDecodeError and tomlkit's ParseError are ValueErrors
+    except (ValueError, UnicodeDecodeError) as exc:  # TOMLDecodeError is a ValueError
         raise ConfigError(f"{path}: not valid TOML ({exc}); fix or delete the file") from None
     keys = data.get("keys", {})
     if not isinstance(keys, dict):
@@ -49,10 +50,8 @@ def load_keymap(path: Path | None = None, known_ids: set[str] | None = None) -> 
 
 
 def _parse_toml(text: str) -> dict:
-    try:
+    if sys.version_info >= (3, 11):
         import tomllib
-    except ImportError:  # Python 3.10
-        import tomlkit
-
-        return tomlkit.parse(text).unwrap()
+    else:  # the same parser, from PyPI (a dependency on 3.10 only)
+        import tomli as tomllib
     return tomllib.loads(text)

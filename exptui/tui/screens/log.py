@@ -30,10 +30,7 @@ MAX_LINES = 50_000
 
 def log_source(project: Any, row: ExperimentRow) -> Path | None:
     """Where the experiment's log lives: the queue's log file, else a log the store recorded for it."""
-    try:
-        queue = getattr(project, "queue", None)
-    except Exception:  # noqa: BLE001 - a build without the queue: only recorded logs remain
-        queue = None
+    queue = project.queue
     candidates: list[Any] = []
     if queue is not None:
         for key in dict.fromkeys(k for k in (row.name, row.queue_id) if k):

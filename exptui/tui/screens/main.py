@@ -25,7 +25,7 @@ from exptui.tui.messages import ActionDone
 from exptui.tui.screens.confirm import ConfirmScreen, InputScreen
 from exptui.tui.text import assemble, lines, notify, plain
 from exptui.tui.view_state import ViewState, save_view
-from exptui.tui.widgets.command_line import Command, CommandError, CommandLine, parse_sort_spec
+from exptui.tui.widgets.command_line import Command, CommandError, CommandLine
 from exptui.tui.widgets.experiment_table import ExperimentTable, TableColumn
 from exptui.tui.widgets.filter_bar import FilterBar
 from exptui.tui.widgets.status_header import StatusHeader
@@ -36,7 +36,7 @@ if TYPE_CHECKING:
 FILTER_DEBOUNCE = 0.06   # seconds after the last keystroke before the filter runs
 VIEW_SAVE_DELAY = 1.0    # seconds of quiet before the view state is written
 
-# secondary screens built by the other TUI module owner: binding action -> (module, class, needs)
+# secondary screens, imported when first opened: binding action -> (module, class, needs)
 SECONDARY_SCREENS: dict[str, tuple[str, str, str]] = {
     "compare": ("exptui.tui.screens.compare", "CompareScreen", "rows"),
     "sweep": ("exptui.tui.screens.sweep", "SweepScreen", "row"),
@@ -58,7 +58,7 @@ class MainScreen(Screen[None]):
         self.repo_root = repo_root
         self.all_rows: list[ExperimentRow] = []
         self.shown_rows: list[ExperimentRow] = []
-        from exptui.query.table import ExperimentTable as TableModel
+        from exptui.query.table import TableModel
 
         self.model = TableModel(fields=())
         self._compiled_filter: str | None = None
@@ -415,12 +415,13 @@ class MainScreen(Screen[None]):
             self.filter_bar.input.value = arg
             self._apply_filter(arg)
         elif name == "sort":
-            keys = parse_sort_spec(arg)
-            resolved = []
-            for ref, descending in keys:
-                column = self._resolve(ref)
-                resolved.append((column, descending))
-            self.view.sort = resolved
+            from exptui.query.sort import SortSpecError, parse_sort_spec
+
+            try:  # the syntax of `exptui show --sort-by`: `f1:desc`, `f1 desc`, `-f1`, comma-separated
+                keys = parse_sort_spec(arg, self.model.index)
+            except SortSpecError as exc:
+                raise CommandError(str(exc)) from None
+            self.view.sort = [(key.column.id, key.descending) for key in keys]
             self.refresh_view()
             self.save_view()
         elif name in ("keep", "drop"):
@@ -602,12 +603,7 @@ class MainScreen(Screen[None]):
         import importlib
 
         module_name, class_name, needs = SECONDARY_SCREENS[action]
-        try:
-            module = importlib.import_module(module_name)
-            screen_cls = getattr(module, class_name)
-        except (ImportError, AttributeError):
-            notify(self.app, f"{class_name} is not available yet", severity="warning")
-            return
+        screen_cls = getattr(importlib.import_module(module_name), class_name)  # imported when first opened
         if needs == "project":
             screen = screen_cls(self.project)
         elif needs == "row":

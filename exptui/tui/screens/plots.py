@@ -13,7 +13,7 @@ from textual.widgets import Footer, Label, Select, Static, TabbedContent, TabPan
 
 from exptui.records import ExperimentRow
 from exptui.tui.text import plain
-from exptui.tui.widgets.plot_data import (
+from exptui.query.plots import (
     all_keys,
     flat_values,
     curve_columns,
@@ -24,7 +24,6 @@ from exptui.tui.widgets.plot_data import (
     parse_plot_records,
 )
 from exptui.tui.widgets.plot_render import draw_curves, draw_parallel, draw_scatter
-from exptui.tui.widgets.plot_source import declared_plots, read_plot
 from exptui.tui.widgets.plot_view import PlotLegend, PlotView
 
 
@@ -64,8 +63,8 @@ def load_step_data(project: Any, rows: list[ExperimentRow]) -> StepData:
     """Read every declared plots file of every experiment (git reads; run it in a thread)."""
     data = StepData()
     for index, row in enumerate(rows):
-        for plot in declared_plots(project, row.rev):
-            raw = read_plot(project, row.rev, plot.path)
+        for plot in project.plot_files(row.rev):
+            raw = project.read_plot(row.rev, plot.path)
             if raw is None:
                 continue
             records = parse_plot_records(plot.path, raw)

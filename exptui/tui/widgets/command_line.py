@@ -1,5 +1,7 @@
 """`:` command line (k9s / vim style): `:sort f1 desc, train.max_depth`, `:filter ...`, `:keep re`, `:q`.
 
+Sort specs are `exptui show --sort-by`'s (`f1:desc` works too), parsed by `exptui.query.sort`.
+
 Parsing into a `Command` lives here; executing it is the screen's job (it owns the view state).
 """
 from __future__ import annotations
@@ -43,23 +45,6 @@ def parse_command(text: str) -> Command:
     if name == "quit":
         name = "q"
     return Command(name, argument.strip())
-
-
-def parse_sort_spec(argument: str) -> list[tuple[str, bool]]:
-    """`f1 desc, train.max_depth` -> [("f1", True), ("train.max_depth", False)] (names unresolved)."""
-    keys: list[tuple[str, bool]] = []
-    for part in argument.split(","):
-        words = part.split()
-        if not words:
-            continue
-        descending = False
-        if len(words) > 1 and words[-1].lower() in ("asc", "desc", "ascending", "descending"):
-            descending = words[-1].lower().startswith("desc")
-            words = words[:-1]
-        if len(words) != 1:
-            raise CommandError(f"cannot read sort key {part.strip()!r}: use COLUMN [asc|desc], comma-separated")
-        keys.append((words[0], descending))
-    return keys
 
 
 class CommandLine(Input):

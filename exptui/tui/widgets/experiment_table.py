@@ -34,6 +34,7 @@ from textual.strip import Strip
 from exptui.query.cells import cell_width, fit, truncate
 from exptui.query.inert import inert
 from exptui.records import ExperimentRow
+from exptui.query.durations import format_duration
 
 HEADER_HEIGHT = 2
 GAP = 2                     # blank cells between columns
@@ -61,16 +62,6 @@ META_STATUS = TableColumn("status", "State", max_width=22)
 META_CREATED = TableColumn("created", "Created", max_width=16)
 
 
-def format_elapsed(seconds: float) -> str:
-    """`42s`, `3m07s`, `1h02m`: short enough for the status column."""
-    seconds = max(0, int(seconds))
-    if seconds < 60:
-        return f"{seconds}s"
-    if seconds < 3600:
-        return f"{seconds // 60}m{seconds % 60:02d}s"
-    return f"{seconds // 3600}h{(seconds % 3600) // 60:02d}m"
-
-
 def status_text(row: ExperimentRow, now: float) -> str:
     """What the State column says; queued/running rows also say where they are and for how long."""
     from exptui.query.format import status_text as word
@@ -83,10 +74,10 @@ def status_text(row: ExperimentRow, now: float) -> str:
         if row.stage:
             parts.append(inert(row.stage))
         if row.started:
-            parts.append(format_elapsed(now - row.started))
+            parts.append(format_duration(now - row.started, tenths=False))
         return " ".join(parts)
     if row.status == "queued" and row.started:
-        return f"{text} {format_elapsed(now - row.started)}"
+        return f"{text} {format_duration(now - row.started, tenths=False)}"
     return text
 
 

@@ -12,17 +12,8 @@ from __future__ import annotations
 from typing import Callable
 
 from exptui.query.inert import inert
-
-from exptui.tui.widgets.plot_data import (
-    Curve,
-    ParallelAxis,
-    ParallelLine,
-    ScatterSeries,
-    colour_for,
-    gradient,
-    nice_ticks,
-    tick_label,
-)
+from exptui.query.plots import Curve, ParallelAxis, ParallelLine, ScatterSeries
+from exptui.tui.widgets.plot_data import colour_for, gradient, nice_ticks, tick_label
 
 Draw = Callable[[object], None]
 """A function that draws on a cleared plotext figure (the figure is passed in)."""

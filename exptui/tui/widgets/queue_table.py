@@ -15,6 +15,7 @@ from rich.text import Text
 from textual.binding import Binding
 from textual.widgets import DataTable
 
+from exptui.query.durations import format_duration
 from exptui.tui.text import plain
 
 STATUS_STYLES: dict[str, str] = {
@@ -47,15 +48,6 @@ def _epoch(value: Any) -> float | None:
     if isinstance(value, (int, float)):
         return float(value)
     return None
-
-
-def format_elapsed(seconds: float | None) -> str:
-    if seconds is None or seconds < 0:
-        return ""
-    seconds = int(seconds)
-    hours, rest = divmod(seconds, 3600)
-    minutes, secs = divmod(rest, 60)
-    return f"{hours}:{minutes:02d}:{secs:02d}" if hours else f"{minutes}:{secs:02d}"
 
 
 @dataclass(frozen=True)
@@ -111,7 +103,7 @@ class QueueRow:
             plain(self.name),
             plain(self.status, style=STATUS_STYLES.get(self.status, "")),
             plain(self.stage if running else "", style="yellow"),
-            Text(format_elapsed(self.elapsed(now))),
+            Text(format_duration(self.elapsed(now), tenths=False, missing="")),
             Text(created),
             plain(self.params),
             plain(self.info, style="red" if self.status in {"failed", "crashed"} else "dim"),
@@ -167,7 +159,7 @@ class QueueTable(DataTable):
         """Advance the elapsed time of running entries (no reload needed)."""
         for key, row in self.entries.items():
             if row.status == "running":
-                self.update_cell(key, "elapsed", Text(format_elapsed(row.elapsed(now))))
+                self.update_cell(key, "elapsed", Text(format_duration(row.elapsed(now), tenths=False, missing="")))
 
     def current(self) -> QueueRow | None:
         if not self.entries or self.cursor_row < 0:

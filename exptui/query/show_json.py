@@ -1,0 +1,105 @@
+"""The ``exptui show --json`` objects (docs/show-json.md): the one writer of that schema.
+
+`record` builds one row's object for every path: the plain listing (`rows_to_json`, straight from the index's
+already-flat dicts, serialised with json's C encoder — no ``indent``, whose pure-Python encoder costs ~1 s at
+10,000 rows) and the table model's filtered/sorted views (`TableModel.to_json_records`, which hands over the
+visible columns through `section`). Only light imports: ``show --json`` never loads pandas or Textual.
+"""
+from __future__ import annotations
+
+import json
+from dataclasses import fields
+from typing import Any, Iterable
+
+from exptui.query.format import json_safe
+from exptui.records import ExperimentRow, RunFacts
+
+_FACT_FIELDS = tuple(f.name for f in fields(RunFacts))
+_JSON_PLAIN = frozenset({str, int, bool, type(None)})
+
+
+class _Everything:
+    """Stands for "every key" in `section`."""
+
+    def __contains__(self, key: object) -> bool:
+        return True
+
+
+_ALL_KEYS: Any = _Everything()
+
+
+def _all_plain(data: dict[str, Any]) -> bool:
+    for value in data.values():
+        cls = value.__class__
+        if cls not in _JSON_PLAIN and not (cls is float and value - value == 0):
+            return False
+    return True
+
+
+def section(source: dict[str, Any], family: str, visible: dict[tuple[str, str], set[str]] | None,
+            errors: dict[str, str]) -> dict[str, dict[str, Any]]:
+    """One row's params or metrics as ``{file: {dotted.key: value}}``: restricted to the visible columns unless
+    `visible` is None, flattened like DVC, JSON-safe, files named in `errors` left out. A tight loop (every row of
+    ``show --json``): an unfiltered file of plain values is passed through without a copy."""
+    out: dict[str, dict[str, Any]] = {}
+    for file, data in source.items():
+        keys = _ALL_KEYS if visible is None else visible.get((family, file))
+        if keys is None or not data or file in errors or not isinstance(data, dict):
+            continue
+        if visible is None and _all_plain(data):
+            out[file] = data
+            continue
+        values: dict[str, Any] = {}
+        for key, value in data.items():
+            cls = value.__class__
+            if cls in _JSON_PLAIN:
+                if key in keys:
+                    values[key] = value
+            elif cls is float:
+                if key in keys:
+                    values[key] = value if value - value == 0 else None  # NaN/inf are not JSON
+            elif isinstance(value, dict):
+                from dvc_compat.params import flatten  # lazily: nested values are rare
+
+                for sub_key, sub_value in flatten(value, key + ".").items():
+                    if sub_key in keys:
+                        values[sub_key] = json_safe(sub_value)
+            elif key in keys:
+                values[key] = json_safe(value)
+        if values:
+            out[file] = values
+    return out
+
+
+def record(row: ExperimentRow, params: dict[str, dict[str, Any]] | None = None,
+           metrics: dict[str, dict[str, Any]] | None = None) -> dict[str, Any]:
+    """One ``exptui show --json`` object. Without `params`/`metrics`, all of the row's own values (`section`)."""
+    if params is None:
+        params = section(row.params, "params", None, row.errors)
+    if metrics is None:
+        metrics = section(row.metrics, "metrics", None, row.errors)
+    created = row.created or (row.facts.created if row.facts else None)
+    facts = None
+    if row.facts is not None:
+        facts = {name: json_safe(getattr(row.facts, name)) for name in _FACT_FIELDS}
+    ann = row.annotations
+    return {
+        "name": row.name,
+        "rev": row.rev,
+        "baseline": row.baseline,
+        "baseline_name": row.baseline_name,
+        "kind": row.kind,
+        "status": row.status,
+        "created": created.isoformat() if created else None,
+        "params": params,
+        "metrics": metrics,
+        "errors": dict(row.errors),
+        "starred": ann.starred,
+        "labels": list(ann.labels),
+        "note": ann.note,
+        "facts": facts,
+    }
+
+
+def rows_to_json(rows: Iterable[ExperimentRow], indent: int | None = None) -> str:
+    return json.dumps([record(r) for r in rows], indent=indent, ensure_ascii=False)

@@ -1,0 +1,68 @@
+"""Plot data read through the core (Project): declared plots files at any revision, their contents from git or the
+DVC cache (wherever `.dvc/config` puts it, found through dvc.lock as dvc_compat reads it), records parsed with YAML
+1.2 as DVC reads them. Real repos, real `exptui run`, the real dvc where DVC's own behaviour is claimed."""
+from __future__ import annotations
+
+from pathlib import Path
+
+from exptui.project import Project
+from exptui.query.plots import parse_plot_records
+from tests.conftest import git
+
+LOSS = "- {step: 0, loss: 1e-3, flag: yes}\n- {step: 1, loss: 5.0e-4, flag: no}\n"
+
+
+def _pipeline(repo: Path, cache_dir: str | None, wdir: str | None = None) -> None:
+    """One stage writing a DVC-cached plots file (so only the cache holds it once the run is recorded)."""
+    (repo / ".dvc").mkdir()
+    (repo / ".dvc" / "config").write_text(f"[cache]\n    dir = {cache_dir}\n" if cache_dir else "")
+    (repo / "params.yaml").write_text("lr: 0.1\n")
+    stage_dir = repo / wdir if wdir else repo
+    stage_dir.mkdir(exist_ok=True)
+    (stage_dir / "make_plot.py").write_text(
+        "import pathlib\npathlib.Path('plots').mkdir(exist_ok=True)\n"
+        f"pathlib.Path('plots/loss.yaml').write_text({LOSS!r})\n")
+    (stage_dir / "params.yaml").write_text("lr: 0.1\n")
+    wdir_line = f"    wdir: {wdir}\n" if wdir else ""
+    (repo / "dvc.yaml").write_text(
+        "stages:\n  train:\n    cmd: python make_plot.py\n" + wdir_line
+        + "    params: [lr]\n    plots:\n      - plots/loss.yaml:\n          x: step\n")
+    (repo / ".gitignore").write_text(f"/{wdir + '/' if wdir else ''}plots/\n/elsewhere/\n")
+    git(repo, "add", "-A")
+    git(repo, "commit", "-qm", "pipeline")
+
+
+def _recorded(repo: Path) -> tuple[Project, str]:
+    project = Project.open(repo)
+    row = project.run(["lr=0.2"], name="exp")
+    return project, row.rev
+
+
+def test_a_cached_plot_is_read_from_the_configured_cache_dir(git_repo: Path) -> None:
+    _pipeline(git_repo, "../elsewhere")   # relative to .dvc/, as DVC resolves it
+    project, rev = _recorded(git_repo)
+    assert git(git_repo, "ls-tree", "-r", "--name-only", rev).split().count("plots/loss.yaml") == 0
+    assert any((git_repo / "elsewhere" / "files" / "md5").iterdir())
+    assert [(p.path, p.x) for p in project.plot_files(rev)] == [("plots/loss.yaml", "step")]
+    assert project.read_plot(rev, "plots/loss.yaml") == LOSS.encode()
+
+
+def test_a_cached_plot_of_a_stage_with_wdir_is_found_through_dvc_lock(git_repo: Path) -> None:
+    _pipeline(git_repo, None, wdir="sub")
+    project, rev = _recorded(git_repo)
+    assert [p.path for p in project.plot_files(rev)] == ["sub/plots/loss.yaml"]
+    assert project.read_plot(rev, "sub/plots/loss.yaml") == LOSS.encode()
+
+
+def test_yaml_plot_records_are_read_with_yaml_1_2_as_dvc_does() -> None:
+    records = parse_plot_records("plots/loss.yaml", LOSS.encode())
+    assert records == [{"step": 0, "loss": 0.001, "flag": "yes"}, {"step": 1, "loss": 0.0005, "flag": "no"}]
+
+
+def test_the_workspace_and_missing_files(git_repo: Path) -> None:
+    _pipeline(git_repo, None)
+    project = Project.open(git_repo)
+    assert project.read_plot("workspace", "plots/loss.yaml") is None   # not produced yet
+    project.run([], name="first")
+    assert project.read_plot("workspace", "plots/loss.yaml") == LOSS.encode()
+    assert project.read_plot(project.git.head(), "plots/loss.yaml") is None   # the baseline has no lock entry
