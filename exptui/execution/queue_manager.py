@@ -159,6 +159,19 @@ class QueueManager:
 
     def enqueue(self, overrides: Sequence[str], name: str | None = None, random_n: int | None = None,
                 seed: int | None = None, *, yes: bool = True, allow_large: bool = False) -> list[QueueEntry]:
+        """Queue one experiment per combination, all or nothing (see `_enqueue`).
+
+        Under the workspace lock: the params files and the workspace snapshot are read while no `exptui run`,
+        `apply` or `dvc` command is writing them, so an entry never captures a half-run's in-flight params (a run in
+        progress is waited for, a bounded time; see exptui.pipeline.workspace_lock).
+        """
+        from exptui.pipeline.workspace_lock import workspace_lock
+
+        with workspace_lock(self.root):
+            return self._enqueue(overrides, name, random_n, seed, yes=yes, allow_large=allow_large)
+
+    def _enqueue(self, overrides: Sequence[str], name: str | None = None, random_n: int | None = None,
+                 seed: int | None = None, *, yes: bool = True, allow_large: bool = False) -> list[QueueEntry]:
         """Queue one experiment per combination, all or nothing.
 
         Names: `name` for one experiment, ``name-1..N`` for a sweep, else generated ``<adjective>-<noun>``.

@@ -125,50 +125,6 @@ def log_name(address: str) -> str:
     return address.replace("/", "--") + ".log"
 
 
-class _RepoLock:
-    """One repro per workspace at a time — ours or DVC's.
-
-    DVC guards a repo with an flock on `.dvc/tmp/lock` (zc.lockfile); taking the same lock keeps
-    `dvc repro` and `exptui repro` from rewriting outs and dvc.lock under each other. The kernel
-    drops the lock if we die. Like DVC, we retry for a few seconds before giving up, so a short
-    `dvc status` in another terminal does not make us fail.
-    """
-
-    RETRY_SECONDS = 3.0
-
-    def __init__(self, root: Path) -> None:
-        self.path = tmp_dir(root) / "lock"
-        self.fd: int | None = None
-
-    def __enter__(self) -> _RepoLock:
-        import fcntl
-
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        self.fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
-        deadline = time.monotonic() + self.RETRY_SECONDS
-        while True:
-            try:
-                fcntl.flock(self.fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-                break
-            except BlockingIOError:
-                if time.monotonic() >= deadline:
-                    os.close(self.fd)
-                    self.fd = None
-                    raise PipelineError(
-                        "another exptui repro or a dvc command is running in this repo "
-                        f"({self.path} is locked); wait for it to finish"
-                    ) from None
-                time.sleep(0.1)
-        os.ftruncate(self.fd, 0)
-        os.write(self.fd, f" {os.getpid()}\n".encode())  # what zc.lockfile writes, for humans
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        if self.fd is not None:
-            os.close(self.fd)
-            self.fd = None
-
-
 class _Reproducer:
     def __init__(self, root: Path, ws: Workspace, force: bool, sink: Sink, events: Callable[[StageEvent], None],
                  env: dict[str, str] | None, log_dir: Path, timeout: float | None,
@@ -614,11 +570,25 @@ def reproduce(
     stops the running stage the same way and prevents the next ones from starting.
     `echo_commands` writes `> cmd` lines to the sink (they always go to the stage log).
     """
-    from exptui.pipeline.dag import load_pipeline
+    from exptui.pipeline.workspace_lock import workspace_lock
 
     root = Path(root).resolve()
     started = time.monotonic()
     ensure_dvc_repo(root, cache_dir)
+    # the lock comes first: dvc.yaml, params and dvc.lock are read under it, never in the middle of another run
+    with _os_errors_as_one_line(), workspace_lock(root):
+        return _reproduce(root, targets, force, sink, events, cache_dir, env, started,
+                          force_downstream=force_downstream, single_item=single_item, run_cache=run_cache,
+                          timeout=timeout, cancel=cancel, log_dir=log_dir, echo_commands=echo_commands)
+
+
+def _reproduce(root: Path, targets: list[str] | None, force: bool, sink: Sink | None,
+               events: Callable[[StageEvent], None] | None, cache_dir: Path | None, env: dict[str, str] | None,
+               started: float, *, force_downstream: bool, single_item: bool, run_cache: bool,
+               timeout: float | None, cancel: threading.Event | None, log_dir: Path | None,
+               echo_commands: bool) -> ReproResult:
+    from exptui.pipeline.dag import load_pipeline
+
     pipeline = load_pipeline(root)
     ensure_stages(root, pipeline.stages)
     if targets and single_item:
@@ -634,7 +604,7 @@ def reproduce(
     rep.echo_commands = echo_commands
     result = ReproResult()
     try:
-        with _os_errors_as_one_line(), _RepoLock(root):
+        with _os_errors_as_one_line():
             for stage in stages:
                 try:
                     if cancel is not None and cancel.is_set():

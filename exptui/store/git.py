@@ -445,6 +445,23 @@ class Git:
             raise RefConflict(ref, f"cannot update {ref}: {why}")
         raise GitError(f"git update-ref failed: {err.splitlines()[-1] if err else proc.returncode}")
 
+    def check_writable(self) -> None:
+        """Fail now, in one line, when an experiment could not be recorded: the object store or the refs are not
+        writable (a read-only mount, wrong owner). Checked before a run or a queue start so the user does not
+        wait for a whole pipeline (or see "1 queued" and exit 0) to learn it. Creating a file is the only
+        reliable test: `os.access` says yes to root on a read-only bind mount's permission bits."""
+        for where in (self.git_dir / "objects", self.git_dir / "refs"):
+            try:
+                fd, tmp = tempfile.mkstemp(prefix=".exptui-write-check-", dir=where)
+            except OSError as exc:
+                raise ExptuiError(f"cannot write to {where}: {exc.strerror or exc}; experiments could not be "
+                                  "recorded (make the repository writable); nothing was run") from None
+            os.close(fd)
+            try:
+                os.unlink(tmp)
+            except OSError:
+                pass
+
     # --- snapshots ----------------------------------------------------------------------------------------------
 
     def snapshot_workspace(
