@@ -33,6 +33,37 @@ LARGE_UNTRACKED = 50 * 2**20
 UNSUCCESSFUL = ("failed", "crashed", "cancelled")
 
 
+class interrupt_signals:
+    """Handle SIGTERM and SIGHUP like Ctrl-C for a block: each raises KeyboardInterrupt in the main thread.
+
+    A `queue start --wait` killed by `kill`, a closed terminal or a CI job's timeout must stop its workers' stages
+    gracefully and report, exactly as on Ctrl-C, not vanish leaving them to run unwatched. `signum` is the first
+    signal received (SIGINT for Ctrl-C), for the exit code 128+signal.
+    """
+
+    def __init__(self) -> None:
+        self.signum: int | None = None
+        self._old: dict[int, Any] = {}
+
+    def _handler(self, signum: int, _frame: object) -> None:
+        if self.signum is None:
+            self.signum = signum
+        raise KeyboardInterrupt
+
+    def __enter__(self) -> "interrupt_signals":
+        import threading
+
+        if threading.current_thread() is threading.main_thread():
+            for sig in (signal.SIGTERM, signal.SIGHUP):
+                self._old[sig] = signal.signal(sig, self._handler)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        for sig, old in self._old.items():
+            signal.signal(sig, old)
+        self._old.clear()
+
+
 @dataclass(frozen=True)
 class WorkerInfo:
     """A live (or just-started) worker process."""
@@ -62,6 +93,7 @@ class QueueManager:
         self.store = QueueStore(git)
         self.state = self.store.state
         self._spawned: list[subprocess.Popen[bytes]] = []
+        self.last_queued: list[str] = []      # ids of the entries queued when `start` last ran
 
     # -- queueing -------------------------------------------------------------------------------------------
     def _combinations(self, overrides: Sequence[str], random_n: int | None, seed: int | None,
@@ -329,8 +361,11 @@ class QueueManager:
         entries = self.store.entries()
         if self.recover(entries).changed:
             entries = self.store.entries()
-        queued = sum(1 for e in entries if e.status == "queued")
-        n = min(jobs, queued)
+        queued = [e.id for e in entries if e.status == "queued"]
+        self.last_queued = queued
+        n = min(jobs, len(queued))
+        if n:
+            self.git.check_writable()  # an unwritable object store fails here, not as "1 queued" and exit 0
         started = [self._spawn(timeout) for _ in range(n)]
         if not detach:
             self.wait(started)
@@ -353,8 +388,8 @@ class QueueManager:
         self._spawned = [p for p in self._spawned if p.poll() is None]
 
     def wait(self, workers: Sequence[WorkerInfo]) -> bool:
-        """Wait for workers this manager spawned; Ctrl-C once: graceful cancel; twice: kill.
-        Returns whether the wait was interrupted (the CLI then exits 130)."""
+        """Wait for workers this manager spawned; Ctrl-C (or SIGTERM/SIGHUP, see `interrupt_signals`) once:
+        graceful cancel; twice: kill. Returns whether the wait was interrupted (the CLI then exits 128+signal)."""
         procs = [p for p in self._spawned if p.pid in {w.pid for w in workers}]
         interrupts = 0
         while True:
@@ -372,6 +407,23 @@ class QueueManager:
                             pass
                 if interrupts == 1:
                     print("stopping running stages (Ctrl-C again to kill them)...", file=sys.stderr)
+
+    def settle(self, waited: set[str], tokens: set[str] = frozenset(), poll: float = 0.2) -> list[QueueEntry]:
+        """After the workers a `queue start --wait` spawned have exited: the entries it waited for, settled.
+
+        `waited`: ids queued when it started; `tokens`: its workers' tokens (entries queued later that they ran
+        count too). Recovery runs first, so an entry whose worker died is `crashed`, never "running". While a
+        waited entry is still queued or running and some live worker (of another `queue start`) may still finish
+        it, this keeps waiting; once no live worker is left, what is not terminal is reported as unfinished.
+        """
+        while True:
+            entries = self.store.entries()
+            if self.recover(entries).changed:
+                entries = self.store.entries()
+            mine = [e for e in entries if e.id in waited or (e.claim is not None and e.claim.owner.token in tokens)]
+            if all(e.terminal for e in mine) or not self.workers(entries):
+                return mine
+            time.sleep(poll)
 
     def stop(self) -> list[WorkerInfo]:
         """Ask every worker to exit after its current entry; returns the workers told."""

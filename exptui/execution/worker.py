@@ -56,6 +56,7 @@ class Worker:
         self.stop_event = threading.Event()       # finish the current entry, claim no more
         self.cancel_current = threading.Event()   # stop the running stage gracefully
         self.interrupted: str | None = None
+        self.signum: int | None = None             # the first signal that interrupted this worker
         self._current: tuple[QueueEntry, str] | None = None
         self.ran: list[str] = []
         self._cleanups: list[threading.Thread] = []   # run dirs being removed while the next entry runs
@@ -226,6 +227,8 @@ class Worker:
 
         def handler(signum: int, _frame: object) -> None:
             count["n"] += 1
+            if self.signum is None:
+                self.signum = signum
             name = signal.Signals(signum).name
             self.interrupt(hard=count["n"] > 1, why=f"interrupted by {name}")
 
@@ -285,7 +288,8 @@ def main(argv: list[str] | None = None) -> int:
     watchdog = start_watchdog(worker.ident.token)  # noqa: F841 - lives as long as this process
     worker.loop(only=args.entry, max_entries=args.max)
     trace("exit")
-    return 0
+    # a worker stopped by a signal says so in its exit status (128+signal), like any interrupted process
+    return 128 + worker.signum if worker.signum is not None else 0
 
 
 if __name__ == "__main__":
