@@ -474,7 +474,8 @@ class Git:
 
         The user's index, HEAD and files are never touched. Untracked non-ignored files are included (`git stash
         create` would miss them). `paths` limits what is re-staged (other files keep `base`'s version). For the
-        repo's own work tree the user's index is copied first so git's stat cache avoids re-hashing files.
+        repo's own work tree the user's index is copied first (with its mtime, which git's racily-clean check
+        needs) so git's stat cache avoids re-hashing files.
         Blobs are written into this repository's object store even when `worktree` is another checkout.
         """
         wt = Path(worktree) if worktree is not None else self.root
@@ -485,7 +486,10 @@ class Git:
         try:
             own_index = self.git_dir / "index"
             if wt.resolve() == self.root.resolve() and base == "HEAD" and own_index.exists() and paths is None:
-                shutil.copyfile(own_index, index)
+                # copy2 keeps the index file's mtime: git trusts an entry's stat only when the entry is older
+                # than the index file ("racily clean" otherwise), and a copy stamped "now" made git trust a
+                # same-size rewrite from the second the index was written in, recording the old contents
+                shutil.copy2(own_index, index)
             elif base is not None:
                 self.run("read-tree", base, env=env, work_tree=wt)
             args = ["add", "-A", "--", *(paths or ["."]), *self._snapshot_excludes(wt)]
