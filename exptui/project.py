@@ -515,10 +515,12 @@ def _read_or_none(path: Path) -> bytes | None:
 
 
 def _restore_files(root: Path, originals: dict[str, bytes | None]) -> None:
-    """Put files back byte for byte (a file that did not exist is removed again)."""
+    """Put files back byte for byte (a file that did not exist is removed again), each replaced whole."""
+    from dvc_compat.fsutil import atomic_write
+
     for rel, data in originals.items():
         path = root / rel
         if data is None:
             path.unlink(missing_ok=True)
         elif _read_or_none(path) != data:
-            path.write_bytes(data)
+            atomic_write(path, data, display=rel)

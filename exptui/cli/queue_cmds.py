@@ -163,8 +163,17 @@ def status(ctx: click.Context, as_json: bool) -> None:
     """Queued, running (elapsed time, current stage), finished and failed entries, and the workers."""
     mgr = _manager(ctx)
     entries = mgr.entries()
-    if mgr.recover(entries).changed:  # a dead worker's entry shows as crashed, never as running forever
+    recovered = mgr.recover(entries)
+    if recovered.changed:  # a dead worker's entry shows as crashed, never as running forever
         entries = mgr.entries()
+    from exptui.execution.recovery import show_dead_as_crashed
+
+    show_dead_as_crashed(entries)  # dead, but its crashed state could not be written (full disk)
+    if recovered.unrecorded:
+        name, _why, err = recovered.unrecorded[0]
+        click.echo(f"warning: could not record {len(recovered.unrecorded)} crashed entr"
+                   f"{'y' if len(recovered.unrecorded) == 1 else 'ies'} ({name}: {err}); it is recorded by the "
+                   "next queue status once there is room", err=True)
     workers = mgr.workers(entries)
     now = time.time()
     if as_json:

@@ -21,7 +21,6 @@ from __future__ import annotations
 import os
 import socket
 import subprocess
-import sys
 import threading
 import uuid
 from pathlib import Path
@@ -35,11 +34,15 @@ from exptui.store.queue import QueueEntry
 
 def run_entry(root: str, entry_id: str, timeout: float | None = None) -> dict[str, Any]:
     """The Dask task: one exptui worker process for one entry, waited for. Returns how the entry ended."""
-    cmd = [sys.executable, "-m", "exptui.execution.worker", "--repo", root, "--entry", entry_id, "--max", "1"]
+    from exptui.execution.worker import signals_blocked, worker_command
+
+    cmd = worker_command(root, "--entry", entry_id, "--max", "1")
     if timeout is not None:
         cmd += ["--timeout", str(timeout)]
-    proc = subprocess.run(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                          start_new_session=True, cwd=root)
+    with signals_blocked():
+        proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                                start_new_session=True, cwd=root)
+    proc.wait()
     from exptui.execution.queue_manager import QueueManager
 
     entry = QueueManager(Path(root)).find(entry_id)

@@ -131,7 +131,9 @@ def point_dvc_cache(run_dir: Path, cache_dir: Path) -> None:
         wrote = True
     if not wrote:
         out += ["[cache]", f"    dir = {cache_dir}"]
-    local.write_text("\n".join(out) + "\n")
+    from dvc_compat.fsutil import atomic_write
+
+    atomic_write(local, ("\n".join(out) + "\n").encode("utf-8"), durable=False)  # scratch: no fsync
 
 
 def checkout_data_sources(run_dir: Path, cache_dir: Path) -> None:

@@ -375,10 +375,12 @@ class QueueManager:
         token = new_token()
         logs = self.state.workers_dir
         logs.mkdir(parents=True, exist_ok=True)
-        cmd = [sys.executable, "-m", "exptui.execution.worker", "--repo", str(self.root), "--token", token]
+        from exptui.execution.worker import signals_blocked, worker_command
+
+        cmd = worker_command(self.root, "--token", token)
         if timeout is not None:
             cmd += ["--timeout", str(timeout)]
-        with open(logs / f"{token}.out", "ab") as out:
+        with open(logs / f"{token}.out", "ab") as out, signals_blocked():
             proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT,
                                     start_new_session=True, close_fds=True, cwd=self.root)
         self._spawned.append(proc)
@@ -422,7 +424,9 @@ class QueueManager:
                 entries = self.store.entries()
             mine = [e for e in entries if e.id in waited or (e.claim is not None and e.claim.owner.token in tokens)]
             if all(e.terminal for e in mine) or not self.workers(entries):
-                return mine
+                from exptui.execution.recovery import show_dead_as_crashed
+
+                return show_dead_as_crashed(mine)
             time.sleep(poll)
 
     def stop(self) -> list[WorkerInfo]:

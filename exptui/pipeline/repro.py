@@ -142,6 +142,7 @@ class _Reproducer:
         self._run_cache: RunCache | None = None
         self.gitignore_paths: list[str] = []
         self.dotdvc_paths: list[str] = []
+        self.locks_written: list[str] = []   # stages whose dvc.lock entry this run rewrote
         self.echo_commands = True
 
     @property
@@ -409,10 +410,15 @@ class _Reproducer:
                     self.ws.cache.save(path, current)
                     self.ws.cache.link_saved(path, current, self.ws.state)  # cache.type symlink/hardlink, as DVC
                 except OSError as exc:  # disk full, quota, read-only cache: say what was being saved, and where
+                    if self.locks_written:  # earlier stages of this run did update dvc.lock: say so, truthfully
+                        kept = ", ".join(dict.fromkeys(self.locks_written))
+                        lock_note = f"dvc.lock has the stages that finished ({kept}); '{stage.address}' is not in it"
+                    else:
+                        lock_note = "dvc.lock was not changed"
                     raise PipelineError(
                         f"stage '{stage.address}': could not save output '{repo_path(stage, out.path)}' to the "
                         f"cache {self.ws.cache.cache_dir}: {exc.strerror or exc} (free space there and run again; "
-                        "dvc.lock was not changed)"
+                        f"{lock_note})"
                     ) from exc
         inputs = self._current_inputs(stage)
         if inputs is None:
@@ -433,6 +439,7 @@ class _Reproducer:
 
         self.ws.locks(stage.dvcfile)[stage.name] = lock
         write_lock(self.ws.lock_path(stage.dvcfile), {stage.name: lock})
+        self.locks_written.append(stage.address)
 
     def _track_gitignore(self, stage: StageSpec) -> None:
         self.gitignore_paths.extend(repo_path(stage, o.path) for o in stage.outs if o.cache)
@@ -519,10 +526,11 @@ def ensure_gitignored(root: Path, paths: list[str]) -> list[str]:
             continue
         if text and not text.endswith("\n"):
             text += "\n"
-        gi.parent.mkdir(parents=True, exist_ok=True)
-        with open(gi, "w", encoding="utf-8") as fh:
-            fh.write(text + entry + "\n")
-        changed.append(gi.relative_to(root).as_posix())
+        from dvc_compat.fsutil import atomic_write
+
+        rel = gi.relative_to(root).as_posix()
+        atomic_write(gi, (text + entry + "\n").encode("utf-8"), display=rel)
+        changed.append(rel)
     return list(dict.fromkeys(changed))
 
 

@@ -25,7 +25,6 @@ import secrets
 import signal
 import socket
 import sys
-import tempfile
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -40,25 +39,13 @@ RUN_TOKEN_ENV = "EXPTUI_RUN_TOKEN"
 
 
 def write_json_atomic(path: Path, data: dict[str, Any], durable: bool = True) -> None:
-    """temp file in the same directory -> fsync -> rename: readers see the old or the new file, never half.
+    """A JSON state file through `dvc_compat.fsutil.atomic_write`: readers see the old or the new file, never half.
 
     `durable=False` skips the fsync, for caches that may be lost in a power cut but must never be torn.
     """
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.{os.getpid()}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            json.dump(data, fh, sort_keys=True)
-            fh.flush()
-            if durable:
-                os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except FileNotFoundError:
-            pass
-        raise
+    from dvc_compat.fsutil import atomic_write
+
+    atomic_write(path, json.dumps(data, sort_keys=True).encode("utf-8"), durable=durable)
 
 
 def clean_temp_files(directory: Path, max_age: float = 3600.0, dry_run: bool = False) -> list[Path]:
@@ -71,16 +58,17 @@ def clean_temp_files(directory: Path, max_age: float = 3600.0, dry_run: bool = F
         names = os.listdir(directory)
     except FileNotFoundError:
         return removed
+    from dvc_compat.fsutil import temp_name_pid
+
     now = time.time()
     for name in names:
         if not (name.startswith(".") and name.endswith(".tmp")):
             continue
-        parts = name[1:-4].rsplit(".", 2)
+        pid = temp_name_pid(name)
         p = directory / name
         try:
-            pid = int(parts[-2]) if len(parts) == 3 else None
             stale = (pid is not None and not pid_alive(pid)) or now - p.stat().st_mtime > max_age
-        except (ValueError, FileNotFoundError):
+        except FileNotFoundError:
             continue
         if stale and dry_run:
             removed.append(p)
