@@ -13,7 +13,6 @@ import random
 import signal
 import subprocess
 import sys
-import tempfile
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -23,7 +22,7 @@ from typing import Any
 from exptui.errors import ExperimentNotFound, ExptuiError
 from exptui.store.claims import ProcessIdentity, new_token
 from exptui.store.git import Git
-from exptui.store.queue import TERMINAL, EntrySpec, Overrides, QueueEntry, QueueStore, scratch_dir
+from exptui.store.queue import TERMINAL, EntrySpec, Overrides, QueueEntry, QueueStore, scratch_mkdtemp
 
 #: `enqueue` refuses bigger sweeps unless `yes=True` (`--yes` on the command line)
 MAX_WITHOUT_YES = 1000
@@ -248,7 +247,7 @@ class QueueManager:
         edits_by_entry = [edits for _t, _v, edits in combos]
         # params are edited on throw-away copies: apply_overrides writes durably (fsync per edit, right for
         # the user's files), so on a tmpfs a sweep of 1,000 edits does not wait for 1,000 disk flushes
-        tmp = Path(tempfile.mkdtemp(prefix="exptui-params-", dir=scratch_dir(self.git)))
+        tmp = scratch_mkdtemp(self.git, "params")
         edited: dict[tuple[str, str], bytes] = {}
         slots: dict[str, Path] = {}
 

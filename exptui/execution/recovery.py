@@ -138,6 +138,18 @@ def recover(store: QueueStore, remove_dirs: bool = True, entries: list[QueueEntr
     if remove_dirs:
         running = {e.id for e in entries if e.status == "running" and e.dead_reason is None}
         clean_run_dirs(store, running, report)
+        for owner in orphan_owner_files(store):
+            try:
+                owner.unlink()
+                report.removed_temp_files += 1
+            except FileNotFoundError:
+                pass
+        from exptui.store.queue import dead_scratch_dirs
+
+        for scratch in dead_scratch_dirs(store.git):
+            shutil.rmtree(scratch, ignore_errors=True)
+            if not scratch.exists():
+                report.removed_run_dirs.append(scratch)
     report.removed_temp_files += clear_stale_run_files(store, entries)
     for data in store.state.workers():
         ident = ProcessIdentity.from_dict(data)
@@ -203,6 +215,24 @@ def orphan_run_dirs(store: QueueStore, running_ids: set[str]) -> list[Path]:
             continue
         if age > RUN_DIR_GRACE:
             out.append(path)
+    return out
+
+
+def orphan_owner_files(store: QueueStore) -> list[Path]:
+    """Owner files (``runs/<dir>.owner.json``) without their run dir whose owner is provably dead: a worker killed
+    between writing the owner file and creating the run dir (the claim window) leaves one."""
+    base = store.state.runs_dir
+    try:
+        names = os.listdir(base)
+    except FileNotFoundError:
+        return []
+    out = []
+    for name in sorted(names):
+        if not name.endswith(".owner.json") or (base / name[:-len(".owner.json")]).exists():
+            continue
+        owner = ProcessIdentity.from_dict(read_json(base / name))
+        if owner is None or owner.alive() is False:
+            out.append(base / name)
     return out
 
 

@@ -143,6 +143,7 @@ class _Reproducer:
         self.gitignore_paths: list[str] = []
         self.dotdvc_paths: list[str] = []
         self.locks_written: list[str] = []   # stages whose dvc.lock entry this run rewrote
+        self.log_note: str | None = None     # where a failure message sends the user, instead of the stage log
         self.echo_commands = True
 
     @property
@@ -382,7 +383,7 @@ class _Reproducer:
                 why = f"was killed by signal {-returncode}"
             else:
                 why = f"failed with exit code {returncode}"
-            msg = f"stage '{stage.address}' {why} (log: {_display(self.root, log_path)})"
+            msg = f"stage '{stage.address}' {why} (log: {self.log_note or _display(self.root, log_path)})"
             outcome = self._done(stage, FAILED, msg, start, reasons, None, log_path, returncode)
             raise _failed(msg, outcome)
 
@@ -567,6 +568,7 @@ def reproduce(
     cancel: threading.Event | None = None,
     log_dir: Path | None = None,
     echo_commands: bool = True,
+    log_note: str | None = None,
 ) -> ReproResult:
     """Bring the selected stages (default: all) up to date; see the module docstring.
 
@@ -576,7 +578,9 @@ def reproduce(
     `StageFailed` (exit code 2; `.outcome` and `.result` have the details) when a command fails.
     `timeout` is in seconds per stage (SIGTERM to the stage's group, then SIGKILL); `cancel`
     stops the running stage the same way and prevents the next ones from starting.
-    `echo_commands` writes `> cmd` lines to the sink (they always go to the stage log).
+    `echo_commands` writes `> cmd` lines to the sink (they always go to the stage log). `log_note` replaces the
+    stage log's path in failure messages (an isolated run's stage logs vanish with its run dir: the message must
+    name the log that stays).
     """
     from exptui.pipeline.workspace_lock import workspace_lock
 
@@ -587,14 +591,15 @@ def reproduce(
     with _os_errors_as_one_line(), workspace_lock(root):
         return _reproduce(root, targets, force, sink, events, cache_dir, env, started,
                           force_downstream=force_downstream, single_item=single_item, run_cache=run_cache,
-                          timeout=timeout, cancel=cancel, log_dir=log_dir, echo_commands=echo_commands)
+                          timeout=timeout, cancel=cancel, log_dir=log_dir, echo_commands=echo_commands,
+                          log_note=log_note)
 
 
 def _reproduce(root: Path, targets: list[str] | None, force: bool, sink: Sink | None,
                events: Callable[[StageEvent], None] | None, cache_dir: Path | None, env: dict[str, str] | None,
                started: float, *, force_downstream: bool, single_item: bool, run_cache: bool,
                timeout: float | None, cancel: threading.Event | None, log_dir: Path | None,
-               echo_commands: bool) -> ReproResult:
+               echo_commands: bool, log_note: str | None = None) -> ReproResult:
     from exptui.pipeline.dag import load_pipeline
 
     pipeline = load_pipeline(root)
@@ -610,6 +615,7 @@ def _reproduce(root: Path, targets: list[str] | None, force: bool, sink: Sink | 
     rep = _Reproducer(root, ws, force, sink or _noop_sink, events or _noop_events, env,
                       log_dir or tmp_dir(root) / "exptui" / "logs", timeout, cancel, run_cache)
     rep.echo_commands = echo_commands
+    rep.log_note = log_note
     result = ReproResult()
     try:
         with _os_errors_as_one_line():
