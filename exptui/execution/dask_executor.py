@@ -7,7 +7,7 @@ wait for it. Everything that makes the local queue safe comes along unchanged:
 
 - the entry is claimed with the create-only claim ref, so a task Dask re-runs after losing a worker, a second
   client, or local `queue start` workers can never run an entry twice;
-- the exptui worker owns its stages (own process group, PDEATHSIG, the group reaper, a watchdog), heartbeats, and
+- the exptui worker owns its stages (own process group, PDEATHSIG, the group reaper), heartbeats, and
   records the experiment ref itself; if the Dask worker dies, the exptui worker carries on and finishes the entry;
 - cancelling uses the queue's cancel flag (SIGTERM, grace, SIGKILL of the stage group), because Dask cannot
   interrupt running Python code.

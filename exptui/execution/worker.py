@@ -12,9 +12,9 @@ time) and polls for a cancel request (``queue kill``). Signals:
 - the same, second: SIGKILL the stage processes at once;
 - `queue stop` (a stop marker newer than the worker): finish the current entry, then exit.
 
-If the worker itself is SIGKILLed, its stage dies by PR_SET_PDEATHSIG and any escaped stage process is found by
-its environment tag; `recover()` (run by every other worker before each claim, by `queue status` and `doctor`)
-marks the entry crashed.
+If the worker itself is SIGKILLed, its stage dies by PR_SET_PDEATHSIG and the group reaper (exptui.pipeline.
+group_reaper) kills the rest: the stage's process group and every process carrying the worker's environment tag;
+`recover()` (run by every other worker before each claim, by `queue status` and `doctor`) marks the entry crashed.
 """
 from __future__ import annotations
 
@@ -337,9 +337,10 @@ def main(argv: list[str] | None = None) -> int:
         worker = Worker(Path(args.repo), token=args.token, timeout=args.timeout)
         worker.install_signal_handlers()
         signal.pthread_sigmask(signal.SIG_UNBLOCK, WORKER_SIGNALS)  # blocked by our spawner until now
-        from exptui.execution.watchdog import start_watchdog
+        from exptui.pipeline import group_reaper
 
-        watchdog = start_watchdog(worker.ident.token)  # noqa: F841 - lives as long as this process
+        # whatever any stage of this worker leaves running (daemons included) dies with it, however it dies
+        group_reaper.guard_tag(run_token_of(worker.ident.token, ""))
         worker.loop(only=args.entry, max_entries=args.max)
     except KeyboardInterrupt:  # a SIGINT before the handlers (a worker started by hand): no traceback
         return 128 + signal.SIGINT

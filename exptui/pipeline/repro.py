@@ -587,12 +587,27 @@ def reproduce(
     root = Path(root).resolve()
     started = time.monotonic()
     ensure_dvc_repo(root, cache_dir)
-    # the lock comes first: dvc.yaml, params and dvc.lock are read under it, never in the middle of another run
-    with _os_errors_as_one_line(), workspace_lock(root):
-        return _reproduce(root, targets, force, sink, events, cache_dir, env, started,
-                          force_downstream=force_downstream, single_item=single_item, run_cache=run_cache,
-                          timeout=timeout, cancel=cancel, log_dir=log_dir, echo_commands=echo_commands,
-                          log_note=log_note)
+    from exptui.pipeline import group_reaper
+
+    env = dict(env or {})
+    tag = None
+    if group_reaper.RUN_TOKEN_ENV not in env and group_reaper.RUN_TOKEN_ENV not in os.environ:
+        # tag this run's stage processes: if we are SIGKILLed, the reaper kills them even when they escaped their
+        # process group (a queue run's caller passes its own tag and keeps it guarded itself)
+        import secrets
+
+        tag = env[group_reaper.RUN_TOKEN_ENV] = f"ws-{os.getpid()}-{secrets.token_hex(4)}"
+        group_reaper.guard_tag(tag)
+    try:
+        # the lock comes first: dvc.yaml, params and dvc.lock are read under it, never in the middle of another run
+        with _os_errors_as_one_line(), workspace_lock(root):
+            return _reproduce(root, targets, force, sink, events, cache_dir, env, started,
+                              force_downstream=force_downstream, single_item=single_item, run_cache=run_cache,
+                              timeout=timeout, cancel=cancel, log_dir=log_dir, echo_commands=echo_commands,
+                              log_note=log_note)
+    finally:
+        if tag is not None:  # a clean end (even a failed stage): what a stage left running is the user's, as in DVC
+            group_reaper.release_tag(tag)
 
 
 def _reproduce(root: Path, targets: list[str] | None, force: bool, sink: Sink | None,
