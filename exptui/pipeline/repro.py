@@ -394,6 +394,12 @@ class _Reproducer:
         """Hash outs, save them to the cache, write the lock entry and the run-cache entry."""
         from exptui.pipeline.runcache import may_save
 
+        before, _ = self.ws.current_params(stage)
+        after, _ = self.ws.current_params(stage, fresh=True)
+        # Params changed while the command ran (the stage rewrote its own params file, or an editor did: nothing
+        # that takes the workspace lock can): the lock records them as they are now, as DVC does, but the outputs
+        # may come from either version, so the run cache must not claim them for one of them.
+        params_moved = after != before
         outs: list[HashInfo] = []
         hashed: dict[str, Hashed] = {}
         for out in stage.outs:
@@ -427,7 +433,7 @@ class _Reproducer:
         new_lock = LockStage(cmd=stage.cmd, deps=inputs.deps, params=inputs.params,
                              outs=sorted(outs, key=lambda h: h.path))
         self._write_lock(stage, new_lock)
-        if self.use_run_cache and may_save(stage):
+        if self.use_run_cache and may_save(stage) and not params_moved:
             for out in stage.outs:  # DVC commits metrics/plots kept in git to the cache for the run cache
                 if not out.cache:
                     self.ws.cache.save(self.ws.abspath(stage, out.path), hashed[out.path])

@@ -130,3 +130,25 @@ def test_dvc_and_exptui_exclude_each_other(repo: Path, tmp_path: Path) -> None:
     _out, err = run.communicate(timeout=120)
     assert run.returncode == 0, err
     assert "mine" in experiments(repo)
+
+
+def test_params_edited_while_a_stage_runs_never_reach_the_run_cache(repo: Path, tmp_path: Path) -> None:
+    """Nothing that takes the lock can change params mid-run, but an editor can: the stage then computes from the
+    new value while the run started with the old one. The run cache must not keep that output under either."""
+    from rel_support import cache_object, expected_y, run_cache_entries
+
+    (repo / "params.yaml").write_text(PARAMS.replace("x: 1", "x: 9").replace("delay: 0.3", "delay: 0"))
+    mark, release = tmp_path / "stage.started", tmp_path / "stage.release"
+    proc = start(repo, "repro", "-q", REL_MARK=str(mark), REL_RELEASE=str(release))
+    assert wait_for(mark.exists), proc.communicate()
+    (repo / "params.yaml").write_text(PARAMS.replace("x: 1", "x: 10").replace("delay: 0.3", "delay: 0"))
+    release.touch()
+    _out, err = proc.communicate(timeout=120)
+    assert proc.returncode == 0, err
+    for entry in run_cache_entries(repo):
+        x = entry["params"]["params.yaml"]["p.x"]
+        out = next(o for o in entry["outs"] if o["path"] == "out.txt")
+        assert cache_object(repo, out["md5"]).decode() == f"x={x} y={expected_y(x)}\n", entry
+    lock = yaml.safe_load((repo / "dvc.lock").read_text())["stages"]["train"]
+    assert lock["params"]["params.yaml"]["p.x"] == 10                    # as DVC: the params as they are now
+    assert (repo / "out.txt").read_text() == f"x=10 y={expected_y(10)}\n"
