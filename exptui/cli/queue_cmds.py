@@ -65,15 +65,20 @@ def start(ctx: click.Context, jobs: int, wait: bool, timeout: float | None, dask
         interrupted, waited = result
         _report(mgr, interrupted and (sig.signum or signal.SIGINT), waited)
         return
-    workers = mgr.start(jobs=jobs, detach=True, timeout=timeout)
-    if not workers:
-        click.echo("nothing queued (queue experiments with: exptui run --queue -S key=v1,v2)")
-        return
-    click.echo(f"started {len(workers)} worker{'s' if len(workers) != 1 else ''}")
-    if not wait:
-        click.echo("follow with: exptui queue status / exptui queue logs NAME -f")
-        return
-    with interrupt_signals() as sig:
+    with interrupt_signals() as sig:  # from the start: a signal while workers are spawned is handled too
+        try:
+            workers = mgr.start(jobs=jobs, detach=True, timeout=timeout)
+        except KeyboardInterrupt:  # the workers spawned so far stop their stages, as on Ctrl-C during the wait
+            mgr.wait(None, interrupted=True)
+            _report(mgr, sig.signum or signal.SIGINT, set(mgr.last_queued))
+            return
+        if not workers:
+            click.echo("nothing queued (queue experiments with: exptui run --queue -S key=v1,v2)")
+            return
+        click.echo(f"started {len(workers)} worker{'s' if len(workers) != 1 else ''}")
+        if not wait:
+            click.echo("follow with: exptui queue status / exptui queue logs NAME -f")
+            return
         interrupted = mgr.wait(workers)
     _report(mgr, interrupted and (sig.signum or signal.SIGINT), set(mgr.last_queued), {w.token for w in workers})
 

@@ -388,13 +388,20 @@ class QueueManager:
     def _reap(self) -> None:
         self._spawned = [p for p in self._spawned if p.poll() is None]
 
-    def wait(self, workers: Sequence[WorkerInfo]) -> bool:
-        """Wait for workers this manager spawned; Ctrl-C (or SIGTERM/SIGHUP, see `interrupt_signals`) once:
-        graceful cancel; twice: kill. Returns whether the wait was interrupted (the CLI then exits 128+signal)."""
-        procs = [p for p in self._spawned if p.pid in {w.pid for w in workers}]
+    def wait(self, workers: Sequence[WorkerInfo] | None = None, interrupted: bool = False) -> bool:
+        """Wait for workers this manager spawned (default: all of them); Ctrl-C (or SIGTERM/SIGHUP, see
+        `interrupt_signals`) once: graceful cancel; twice: kill. `interrupted`: the first interrupt already came
+        (while the workers were being started). Returns whether the wait was interrupted (the CLI then exits
+        128+signal)."""
+        pids = None if workers is None else {w.pid for w in workers}
+        procs = [p for p in self._spawned if pids is None or p.pid in pids]
         interrupts = 0
+        pending_interrupt = interrupted
         while True:
             try:
+                if pending_interrupt:
+                    pending_interrupt = False
+                    raise KeyboardInterrupt
                 for p in procs:
                     p.wait()  # blocks without polling; Ctrl-C interrupts it
                 return interrupts > 0
