@@ -103,7 +103,14 @@ def test_kill_anywhere_recovers_every_entry_exactly_once(qrepo: Path, tmp_path: 
     q.enqueue(["train.lr=" + ",".join(map(str, LRS)), "train.sleep=0.3"], name="crash")
     cli = subprocess.Popen([str(Path(sys.executable).parent / "exptui"), "-C", str(qrepo), "queue", "start", "-j",
                             "2", "--wait"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    time.sleep(rng.uniform(0.05, 2.5))  # anywhere: claim, clone, stage, record, terminal state, exit
+    if scenario == "worker-kill":   # anywhere in the workers' life: claim, clone, stage, record, done, exit
+        wait_for(lambda: bool(_workers_of(cli)) or cli.poll() is not None, timeout=60)
+        time.sleep(rng.uniform(0.0, 1.5))
+    elif scenario == "stage-kill":  # anywhere in a stage's life (it sleeps 0.3 s)
+        wait_for(lambda: bool(tagged_processes(qrepo)) or cli.poll() is not None, timeout=60, interval=0.01)
+        time.sleep(rng.uniform(0.0, 0.3))
+    else:                           # anywhere in the command's life, its start included
+        time.sleep(rng.uniform(0.05, 2.5))
     hit = _kill(scenario, cli, qrepo)
     out, err = cli.communicate(timeout=120)
     # A git child of a killed worker is not killed with it and may still land its ref update (a claim, a

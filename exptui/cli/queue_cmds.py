@@ -54,18 +54,20 @@ def start(ctx: click.Context, jobs: int, wait: bool, timeout: float | None, dask
     or unfinished entries are named in one error line (exit 1). Ctrl-C, SIGTERM and SIGHUP stop the running
     stages gracefully (twice: at once) and exit 128+signal.
     """
-    from exptui.execution.queue_manager import interrupt_signals
+    from exptui.cli.interrupts import interrupt_signals
 
-    mgr = _manager(ctx)
-    if dask_address is not None:
-        with interrupt_signals() as sig:
+    with interrupt_signals() as sig:  # first thing: a signal while the workers are spawned is handled too
+        try:
+            mgr = _manager(ctx)
+        except KeyboardInterrupt:  # nothing started yet
+            raise click.exceptions.Exit(128 + (sig.signum or signal.SIGINT)) from None
+        if dask_address is not None:
             result = _start_on_dask(mgr, dask_address, jobs, timeout)
-        if result is None:
+            if result is None:
+                return
+            interrupted, waited = result
+            _report(mgr, interrupted and (sig.signum or signal.SIGINT), waited)
             return
-        interrupted, waited = result
-        _report(mgr, interrupted and (sig.signum or signal.SIGINT), waited)
-        return
-    with interrupt_signals() as sig:  # from the start: a signal while workers are spawned is handled too
         try:
             workers = mgr.start(jobs=jobs, detach=True, timeout=timeout)
         except KeyboardInterrupt:  # the workers spawned so far stop their stages, as on Ctrl-C during the wait
@@ -80,7 +82,8 @@ def start(ctx: click.Context, jobs: int, wait: bool, timeout: float | None, dask
             click.echo("follow with: exptui queue status / exptui queue logs NAME -f")
             return
         interrupted = mgr.wait(workers)
-    _report(mgr, interrupted and (sig.signum or signal.SIGINT), set(mgr.last_queued), {w.token for w in workers})
+        _report(mgr, interrupted and (sig.signum or signal.SIGINT), set(mgr.last_queued),
+                {w.token for w in workers})
 
 
 def _start_on_dask(mgr: Any, address: str, jobs: int, timeout: float | None) -> tuple[bool, set[str]] | None:

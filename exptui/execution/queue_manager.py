@@ -32,37 +32,6 @@ LARGE_UNTRACKED = 50 * 2**20
 UNSUCCESSFUL = ("failed", "crashed", "cancelled")
 
 
-class interrupt_signals:
-    """Handle SIGTERM and SIGHUP like Ctrl-C for a block: each raises KeyboardInterrupt in the main thread.
-
-    A `queue start --wait` killed by `kill`, a closed terminal or a CI job's timeout must stop its workers' stages
-    gracefully and report, exactly as on Ctrl-C, not vanish leaving them to run unwatched. `signum` is the first
-    signal received (SIGINT for Ctrl-C), for the exit code 128+signal.
-    """
-
-    def __init__(self) -> None:
-        self.signum: int | None = None
-        self._old: dict[int, Any] = {}
-
-    def _handler(self, signum: int, _frame: object) -> None:
-        if self.signum is None:
-            self.signum = signum
-        raise KeyboardInterrupt
-
-    def __enter__(self) -> "interrupt_signals":
-        import threading
-
-        if threading.current_thread() is threading.main_thread():
-            for sig in (signal.SIGTERM, signal.SIGHUP):
-                self._old[sig] = signal.signal(sig, self._handler)
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        for sig, old in self._old.items():
-            signal.signal(sig, old)
-        self._old.clear()
-
-
 @dataclass(frozen=True)
 class WorkerInfo:
     """A live (or just-started) worker process."""
@@ -390,7 +359,7 @@ class QueueManager:
 
     def wait(self, workers: Sequence[WorkerInfo] | None = None, interrupted: bool = False) -> bool:
         """Wait for workers this manager spawned (default: all of them); Ctrl-C (or SIGTERM/SIGHUP, see
-        `interrupt_signals`) once: graceful cancel; twice: kill. `interrupted`: the first interrupt already came
+        exptui.cli.interrupts) once: graceful cancel; twice: kill (see exptui.cli.interrupts). `interrupted`: the first interrupt already came
         (while the workers were being started). Returns whether the wait was interrupted (the CLI then exits
         128+signal)."""
         pids = None if workers is None else {w.pid for w in workers}
