@@ -49,6 +49,20 @@ def tagged_processes(repo: Path) -> list[int]:
     return out
 
 
+def worker_processes(repo: Path) -> list[int]:
+    """Live worker processes of `repo`, registered or not yet (a killed runner's workers go on, detached)."""
+    out = []
+    for proc in psutil.process_iter(["pid", "cmdline", "status"]):
+        try:
+            cmd = proc.info["cmdline"] or []
+            if (proc.info["status"] != psutil.STATUS_ZOMBIE and "exptui.execution.worker" in cmd
+                    and str(repo) in cmd):
+                out.append(proc.pid)
+        except psutil.Error:
+            continue
+    return out
+
+
 def git_children_running(repo: Path) -> bool:
     """A git process of a killed worker (e.g. its `update-ref` of a claim) still finishing its work in `repo`."""
     for proc in psutil.process_iter(["name"]):
@@ -72,7 +86,14 @@ def _workers_of(proc: subprocess.Popen) -> list[psutil.Process]:
         children = psutil.Process(proc.pid).children()
     except psutil.NoSuchProcess:
         return []
-    return [c for c in children if "exptui.execution.worker" in " ".join(c.cmdline())]
+    out = []
+    for child in children:
+        try:
+            if "exptui.execution.worker" in " ".join(child.cmdline()):
+                out.append(child)
+        except psutil.Error:  # exited (a zombie until its parent reaps it)
+            continue
+    return out
 
 
 def _kill(scenario: str, cli: subprocess.Popen, repo: Path) -> list[int]:
@@ -109,13 +130,16 @@ def test_kill_anywhere_recovers_every_entry_exactly_once(qrepo: Path, tmp_path: 
     elif scenario == "stage-kill":  # anywhere in a stage's life (it sleeps 0.3 s)
         wait_for(lambda: bool(tagged_processes(qrepo)) or cli.poll() is not None, timeout=60, interval=0.01)
         time.sleep(rng.uniform(0.0, 0.3))
-    else:                           # anywhere in the command's life, its start included
+    elif rng.random() < 0.5:        # the runner, while its workers run
+        wait_for(lambda: bool(_workers_of(cli)) or cli.poll() is not None, timeout=60)
+        time.sleep(rng.uniform(0.0, 1.5))
+    else:                           # the runner, anywhere in its life, its start included
         time.sleep(rng.uniform(0.05, 2.5))
     hit = _kill(scenario, cli, qrepo)
     out, err = cli.communicate(timeout=120)
     # A git child of a killed worker is not killed with it and may still land its ref update (a claim, a
     # terminal state) a moment later; detached workers of a killed runner go on. Let them settle first.
-    assert wait_for(lambda: not git_children_running(qrepo) and not q.workers(), timeout=60)
+    assert wait_for(lambda: not git_children_running(qrepo) and not worker_processes(qrepo), timeout=120)
 
     # the exit status of `queue start --wait` tells the truth
     assert "Traceback" not in err, err

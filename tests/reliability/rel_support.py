@@ -145,3 +145,21 @@ def wait_for(predicate: Any, timeout: float = 60.0, interval: float = 0.02) -> b
 
 def error_lines(stderr: str) -> list[str]:
     return [line for line in stderr.splitlines() if line.strip()]
+
+
+def worker_children(pid: int) -> list[Any]:
+    """The `exptui.execution.worker` child processes of `pid` (a `queue start`), live ones only."""
+    import psutil
+
+    try:
+        children = psutil.Process(pid).children()
+    except psutil.Error:
+        return []
+    out = []
+    for child in children:
+        try:
+            if "exptui.execution.worker" in " ".join(child.cmdline()) and child.status() != psutil.STATUS_ZOMBIE:
+                out.append(child)
+        except psutil.Error:  # exited meanwhile
+            continue
+    return out

@@ -14,7 +14,9 @@ from pathlib import Path
 import psutil
 import pytest
 
-from rel_support import EXPTUI, env, error_lines, experiments, exptui, git, make_repo, start, wait_for
+from rel_support import (
+    EXPTUI, env, error_lines, experiments, exptui, git, make_repo, start, wait_for, worker_children,
+)
 
 
 def doctor(repo: Path, *args: str) -> subprocess.CompletedProcess[str]:
@@ -83,8 +85,7 @@ def test_no_keyboard_interrupt_traceback_in_worker_logs(tmp_path: Path) -> None:
     for trial in range(6):
         proc = subprocess.Popen([EXPTUI, "queue", "start", "-j", "2", "--wait"], cwd=repo, env=env(),
                                 stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-        assert wait_for(lambda: proc.poll() is not None or any(
-            "exptui.execution.worker" in " ".join(c.cmdline()) for c in psutil.Process(proc.pid).children()))
+        assert wait_for(lambda: proc.poll() is not None or bool(worker_children(proc.pid)))
         time.sleep(trial * 0.02)   # the fault injected: 0 to 100 ms into the workers' start
         proc.send_signal(signal.SIGINT)
         proc.communicate(timeout=120)

@@ -15,7 +15,7 @@ from pathlib import Path
 import psutil
 import pytest
 
-from rel_support import EXPTUI, env, error_lines, wait_for
+from rel_support import EXPTUI, env, error_lines, wait_for, worker_children
 from test_queue_support import make_repo
 
 SLOW = ["-S", "train.sleep=60"]
@@ -44,7 +44,7 @@ def statuses(repo: Path) -> dict[str, str]:
 
 
 def workers_of(proc: subprocess.Popen[str]) -> list[psutil.Process]:
-    return [c for c in psutil.Process(proc.pid).children() if "exptui.execution.worker" in " ".join(c.cmdline())]
+    return worker_children(proc.pid)
 
 
 def stage_started(tmp_path: Path, n: int = 1):
