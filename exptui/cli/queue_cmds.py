@@ -174,9 +174,7 @@ def status(ctx: click.Context, as_json: bool) -> None:
     recovered = mgr.recover(entries)
     if recovered.changed:  # a dead worker's entry shows as crashed, never as running forever
         entries = mgr.entries()
-    from exptui.execution.recovery import show_dead_as_crashed
-
-    show_dead_as_crashed(entries)  # dead, but its crashed state could not be written (full disk)
+    mgr.show_dead_as_crashed(entries)  # dead, but its crashed state could not be written (full disk)
     if recovered.unrecorded:
         name, _why, err = recovered.unrecorded[0]
         click.echo(f"warning: could not record {len(recovered.unrecorded)} crashed entr"

@@ -228,9 +228,9 @@ def diagnose(store: QueueStore, fix: bool = False) -> DoctorReport:
         report.findings.append(f)
 
     # -- refs DVC cannot parse, experiment refs that are not commits -------------------------------------------
-    from dvc_compat.exp_refs import parse_exp_ref
+    from dvc_compat.exp_refs import EXPS_NAMESPACE, parse_exp_ref
 
-    for ref, sha, kind in store.git.for_each_ref(["refs/exps/"], fields=("refname", "objectname", "objecttype")):
+    for ref, sha, kind in store.git.for_each_ref([EXPS_NAMESPACE + "/"], ("refname", "objectname", "objecttype")):
         parts = ref.split("/")
         if len(parts) > 2 and parts[2] in _DVC_INTERNAL:
             continue

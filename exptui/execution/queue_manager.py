@@ -399,9 +399,7 @@ class QueueManager:
                 entries = self.store.entries()
             mine = [e for e in entries if e.id in waited or (e.claim is not None and e.claim.owner.token in tokens)]
             if all(e.terminal for e in mine) or not self.workers(entries):
-                from exptui.execution.recovery import show_dead_as_crashed
-
-                return show_dead_as_crashed(mine)
+                return self.show_dead_as_crashed(mine)
             time.sleep(poll)
 
     def stop(self) -> list[WorkerInfo]:
@@ -481,6 +479,14 @@ class QueueManager:
             if self.store.remove(e):
                 removed.append(e)
         return removed
+
+    @staticmethod
+    def show_dead_as_crashed(entries: list[QueueEntry]) -> list[QueueEntry]:
+        """For display: running entries whose worker is provably dead are `crashed`, even before there was room
+        to record that (see exptui.execution.recovery.show_dead_as_crashed)."""
+        from exptui.execution.recovery import show_dead_as_crashed
+
+        return show_dead_as_crashed(entries)
 
     def recover(self, entries: list[QueueEntry] | None = None) -> Any:
         """Declare entries of dead workers crashed, kill their orphans, clean their run dirs.

@@ -161,8 +161,10 @@ def _drop_non_commits(git: Git, refs: Sequence[str]) -> list[str]:
     if not refs:
         return []
     wanted = set(refs)
-    bad = [(ref, sha) for ref, sha, kind in git.for_each_ref([EXPS_PREFIX], ("refname", "objectname", "objecttype"))
-           if ref in wanted and kind != "commit"]
+    from dvc_compat.exp_refs import EXPS_NAMESPACE
+
+    rows = git.for_each_ref([EXPS_NAMESPACE + "/"], ("refname", "objectname", "objecttype"))
+    bad = [(ref, sha) for ref, sha, kind in rows if ref in wanted and kind != "commit"]
     if bad:
         git.update_refs([RefUpdate(ref, None, sha) for ref, sha in bad], message="exptui: pull: not a commit")
     return [ref for ref, _ in bad]
