@@ -48,6 +48,21 @@ open("out.txt", "w").write("x=%s y=%s\n" % (x, y))
 json.dump({"y": y}, open("metrics.json", "w"))
 '''
 
+#: a stage helper that double-forks a daemon (it leaves the stage's process group and session), writes the
+#: daemon's pid to $REL_DAEMON and sleeps 300 s there
+DAEMON = r'''
+import os, sys, time
+pid = os.fork()
+if pid:
+    os.waitpid(pid, 0)
+    sys.exit(0)
+os.setsid()
+if os.fork():
+    os._exit(0)
+open(os.environ["REL_DAEMON"], "w").write(str(os.getpid()))
+time.sleep(300)
+'''
+
 DVC_YAML = """stages:
   train:
     cmd: python stage.py

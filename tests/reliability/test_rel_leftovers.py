@@ -15,7 +15,7 @@ import psutil
 import pytest
 
 from rel_support import (
-    EXPTUI, env, error_lines, experiments, exptui, git, make_repo, start, wait_for, worker_children,
+    DAEMON, EXPTUI, env, error_lines, experiments, exptui, git, make_repo, start, wait_for, worker_children,
 )
 
 
@@ -169,18 +169,6 @@ def test_a_failed_entrys_reason_names_its_own_log(tmp_path: Path) -> None:
     assert "bad stage" in (repo / own).read_text()
 
 
-DAEMON = r'''
-import os, sys, time
-pid = os.fork()
-if pid:
-    os.waitpid(pid, 0)
-    sys.exit(0)
-os.setsid()
-if os.fork():
-    os._exit(0)
-open(os.environ["REL_DAEMON"], "w").write(str(os.getpid()))
-time.sleep(300)
-'''
 
 
 def test_run_temp_leaves_no_double_forked_daemon(repo: Path, tmp_path: Path) -> None:

@@ -13,8 +13,7 @@ from pathlib import Path
 import psutil
 import pytest
 
-from rel_support import EXPTUI, env, git, make_repo, wait_for
-from test_rel_leftovers import DAEMON
+from rel_support import DAEMON, EXPTUI, env, git, make_repo, wait_for
 
 
 def _dead(pid: int) -> bool:
