@@ -23,3 +23,15 @@ class FormatError(Exception):
 
 class SweepSyntaxError(ValueError):
     """A bad `-S` override or sweep expression; names the offending token."""
+
+
+class WriteError(OSError):
+    """A file could not be written (disk full, quota, read-only): one line naming the file, the reason and what to
+    do; the old file is unchanged. An OSError, so code that handles I/O failures keeps handling it."""
+
+    def __init__(self, errno_: int, strerror: str, filename: str, message: str):
+        super().__init__(errno_, strerror, filename)
+        self.message = message
+
+    def __str__(self) -> str:
+        return self.message

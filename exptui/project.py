@@ -206,12 +206,18 @@ class Project:
         targets: list[str] | None = None,
         message: str | None = None,
         command: str | None = None,
+        timeout: float | None = None,
     ) -> ExperimentRow:
         """Run one experiment now, like `dvc exp run`.
 
         In the workspace (default): apply the `-S` overrides to the params files (comments kept), reproduce the
         pipeline, record the experiment; the workspace keeps the results, as with DVC. `temp=True` runs it in an
         isolated clone instead and leaves the workspace untouched. A sweep needs the queue (`project.queue`).
+        `timeout`: seconds per stage, as the queue's (SIGTERM to the stage's group, grace, SIGKILL; the run fails).
+
+        The workspace lock (`exptui.pipeline.workspace_lock`) is held from before the params files are read and
+        edited until the experiment is recorded (or the params are put back), so a second run, `apply`, a queue
+        snapshot or a `dvc` command never sees or writes this run's in-flight files.
         """
         from dvc_compat.sweep import check_paths, is_sweep, parse_overrides
         from exptui.pipeline.dag import load_pipeline
@@ -232,32 +238,37 @@ class Project:
             check_name_free(self.git, baseline, name, force)
         load_pipeline(self.root)  # a malformed dvc.yaml fails here, before any params file is edited
         if temp:
-            return self._run_temp(parsed, name, force, sink, baseline, command)
-        originals = {o.path: _read_or_none(self.root / o.path) for o in parsed}
-        try:
-            self._apply_overrides(parsed, self.root)
-            facts = start_facts(command)
-            env = {"DVC_EXP_BASELINE_REV": baseline, "DVC_ROOT": str(self.root)}
-            if name:
-                env["DVC_EXP_NAME"] = name
-            with WorkspaceRun(self.git.git_dir, name) as marker:  # lets the TUI show the workspace as running
+            return self._run_temp(parsed, name, force, sink, baseline, command, timeout)
+        from exptui.pipeline.workspace_lock import workspace_lock
 
-                def on_event(ev: Any) -> None:
-                    if getattr(ev, "kind", None) == "start":
-                        marker.stage(getattr(getattr(ev, "stage", None), "address", None))
-                    if events is not None:
-                        events(ev)
+        self.git.check_writable()  # a read-only object store fails now, not after the whole pipeline ran
+        with workspace_lock(self.root):
+            originals = {o.path: _read_or_none(self.root / o.path) for o in parsed}
+            try:
+                self._apply_overrides(parsed, self.root)
+                facts = start_facts(command)
+                env = {"DVC_EXP_BASELINE_REV": baseline, "DVC_ROOT": str(self.root)}
+                if name:
+                    env["DVC_EXP_NAME"] = name
+                with WorkspaceRun(self.git.git_dir, name) as marker:  # lets the TUI show the workspace as running
 
-                result = reproduce(self.root, targets=targets, force=force, sink=sink, events=on_event,
-                                   cache_dir=self.dvc_cache_dir, env=env)
-        except BaseException:
-            # A failed, refused or interrupted run leaves the params files as the user had them (dvc.lock keeps
-            # the stages that finished, so `exptui status` shows exactly what differs).
-            _restore_files(self.root, originals)
-            raise
-        stages_lock = _reproduced_locks(result, self.root)
-        record = record_experiment(self.git, self.root, baseline, name, stages_lock, finish_facts(facts),
-                                   message, force=force)
+                    def on_event(ev: Any) -> None:
+                        if getattr(ev, "kind", None) == "start":
+                            marker.stage(getattr(getattr(ev, "stage", None), "address", None))
+                        if events is not None:
+                            events(ev)
+
+                    result = reproduce(self.root, targets=targets, force=force, sink=sink, events=on_event,
+                                       cache_dir=self.dvc_cache_dir, env=env, timeout=timeout)
+                stages_lock = _reproduced_locks(result, self.root)
+                record = record_experiment(self.git, self.root, baseline, name, stages_lock, finish_facts(facts),
+                                           message, force=force)
+            except BaseException:
+                # A failed, refused or interrupted run (or one that could not be recorded) leaves the params files
+                # as the user had them (dvc.lock keeps the stages that finished, so `exptui status` shows exactly
+                # what differs).
+                _restore_files(self.root, originals)
+                raise
         self.last_record = record  # callers may warn about record.large_files
         self._rows = None
         return self._row_for_record(record.ref, record.rev, record.name, baseline)
@@ -279,7 +290,8 @@ class Project:
             apply_overrides(where / file, edit.values, allow_new=edit.allow_new, remove=edit.remove, display=file)
 
     def _run_temp(self, parsed: Sequence[Any], name: str | None, force: bool,
-                  sink: Callable[[bytes], None] | None, baseline: str, command: str | None = None) -> ExperimentRow:
+                  sink: Callable[[bytes], None] | None, baseline: str, command: str | None = None,
+                  timeout: float | None = None) -> ExperimentRow:
         """Snapshot the workspace with the overrides applied (workspace untouched) and run it in an isolated clone."""
         import random
         import time
@@ -288,12 +300,16 @@ class Project:
         from exptui.execution.isolated import run_isolated
         from exptui.store.experiments import _taken_names
 
-        snapshot = self._snapshot_with_overrides(parsed, baseline)
+        from exptui.pipeline.workspace_lock import workspace_lock
+
+        self.git.check_writable()
+        with workspace_lock(self.root):  # never snapshot another run's in-flight params
+            snapshot = self._snapshot_with_overrides(parsed, baseline)
         if name is None:
             taken = _taken_names(self.git, baseline)
             name = generate_name(random.Random(), lambda n: n in taken)
         result = run_isolated(self.root, snapshot, baseline, name, None, cache_dir=self.dvc_cache_dir, sink=sink,
-                              git=self.git, command=command, created=time.time())
+                              git=self.git, command=command, created=time.time(), timeout=timeout)
         if result.status != "success" or not result.exp_ref:
             raise ExptuiError(f"experiment {name} {result.status}: {result.reason or 'see the output above'}")
         self._rows = None
@@ -351,6 +367,7 @@ class Project:
         Refuses when a file the experiment would change has uncommitted changes, unless `force`. Git-tracked files
         come from the experiment commit; DVC-cached outs are restored from the DVC cache by their dvc.lock hashes.
         """
+        from exptui.pipeline.workspace_lock import workspace_lock
         from exptui.store.apply import apply_commit
 
         row = self.resolve(name)
@@ -358,7 +375,8 @@ class Project:
             raise ExptuiError("the workspace is already applied")
         head = self.git.head()
         recorded = [r.rev for r in self.experiments() if r.kind == "experiment" and r.baseline == head]
-        result = apply_commit(self.git, row.rev, force=force, cache_dir=self.dvc_cache_dir, recorded=recorded)
+        with workspace_lock(self.root):  # never write files under a running `exptui run`/`dvc repro`
+            result = apply_commit(self.git, row.rev, force=force, cache_dir=self.dvc_cache_dir, recorded=recorded)
         self._rows = None
         return result
 
@@ -529,10 +547,12 @@ def _read_or_none(path: Path) -> bytes | None:
 
 
 def _restore_files(root: Path, originals: dict[str, bytes | None]) -> None:
-    """Put files back byte for byte (a file that did not exist is removed again)."""
+    """Put files back byte for byte (a file that did not exist is removed again), each replaced whole."""
+    from dvc_compat.fsutil import atomic_write
+
     for rel, data in originals.items():
         path = root / rel
         if data is None:
             path.unlink(missing_ok=True)
         elif _read_or_none(path) != data:
-            path.write_bytes(data)
+            atomic_write(path, data, display=rel)

@@ -407,13 +407,15 @@ def test_stat_cache_avoids_rehashing_unchanged_files(repo: Path) -> None:
 def test_concurrent_repro_or_dvc_in_one_workspace_is_refused(repo: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     import fcntl
 
-    monkeypatch.setattr(R._RepoLock, "RETRY_SECONDS", 0.3)
+    from exptui.pipeline.workspace_lock import WorkspaceLocked
+
+    monkeypatch.setenv("EXPTUI_LOCK_WAIT", "0.3")
     lock_path = repo / ".dvc/tmp/lock"  # DVC's repo lock (zc.lockfile flock)
     lock_path.parent.mkdir(parents=True, exist_ok=True)
     fd = os.open(lock_path, os.O_RDWR | os.O_CREAT)
     fcntl.flock(fd, fcntl.LOCK_EX)
     try:
-        with pytest.raises(PipelineError, match="another exptui repro or a dvc command is running"):
+        with pytest.raises(WorkspaceLocked, match="another exptui/dvc command is running in this workspace"):
             reproduce(repo)
         assert runs(repo) == []
     finally:

@@ -67,7 +67,7 @@ def test_worker_sigkilled_mid_stage_is_detected_and_the_rest_completes(qrepo: Pa
     assert wait_for(lambda: q.find("long").stage == "train")
     os.kill(victim.pid, signal.SIGKILL)
     victim.wait()
-    # the stage dies with its worker (PR_SET_PDEATHSIG, the watchdog), and recover() would kill it by its tag
+    # the stage dies with its worker (PR_SET_PDEATHSIG, the group reaper), and recover() would kill it by its tag
     assert wait_for(lambda: not psutil.pid_exists(stage_pid) or
                     psutil.Process(stage_pid).status() == psutil.STATUS_ZOMBIE, timeout=10)
     # the next worker (or `queue status`, or `doctor`) declares the entry crashed before claiming anything
@@ -83,7 +83,8 @@ def test_worker_sigkilled_mid_stage_is_detected_and_the_rest_completes(qrepo: Pa
 
 
 def test_escaped_grandchild_dies_with_its_sigkilled_worker(qrepo: Path, tmp_path: Path) -> None:
-    """No recover() call here: the worker's watchdog alone must kill a stage process that left the group."""
+    """No recover() call here: the worker's group reaper alone must kill a stage process that left the group
+    (it kills by the environment tag every stage process of the worker carries)."""
     q = QueueManager(qrepo)
     q.enqueue(["train.sleep=300", "train.escape=true"], name="esc")
     worker = subprocess.Popen(worker_cmd(qrepo), start_new_session=True)

@@ -44,3 +44,18 @@ def run_guarded(group: click.Group, argv: list[str] | None) -> int:
         devnull = os.open(os.devnull, os.O_WRONLY)
         os.dup2(devnull, sys.stdout.fileno())
         return 0
+    except OSError as exc:
+        # A full disk, a quota, a read-only file system: one line naming the file (WriteError says what to do),
+        # never a traceback. Whatever was being written was replaced whole or not at all (atomic_write).
+        echo(f"error: {_os_error_line(exc)}", err=True)
+        return 1
+
+
+def _os_error_line(exc: OSError) -> str:
+    from dvc_compat.errors import WriteError
+
+    if isinstance(exc, WriteError):
+        return str(exc)
+    what = exc.strerror or str(exc)
+    where = f" ({exc.filename})" if exc.filename else ""
+    return f"{what}{where}"

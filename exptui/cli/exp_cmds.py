@@ -48,11 +48,14 @@ def _short(row: "ExperimentRow") -> str:
 @click.option("--dry", is_flag=True, help="Only print what would be queued.")
 @click.option("-m", "--message", default=None, help="Commit message instead of DVC's default.")
 @click.option("-q", "--quiet", is_flag=True, help="Do not echo stage output.")
+@click.option("--timeout", type=click.FloatRange(min=0, min_open=True), default=None, metavar="SECONDS",
+              help="Per-stage timeout (as `queue start --timeout`): the stage's processes get SIGTERM, then "
+                   "SIGKILL, and the run fails. With --queue --start: the workers' timeout.")
 @click.argument("targets", nargs=-1)
 @click.pass_context
 def run(ctx: click.Context, overrides: tuple[str, ...], name: str | None, temp: bool, queue: bool, force: bool,
         random_n: int | None, seed: int | None, yes: bool, jobs: int, start: bool, dry: bool,
-        message: str | None, quiet: bool, targets: tuple[str, ...]) -> None:
+        message: str | None, quiet: bool, timeout: float | None, targets: tuple[str, ...]) -> None:
     """Run an experiment (like `dvc exp run`), or queue one or a sweep with --queue.
 
     \b
@@ -78,7 +81,7 @@ def run(ctx: click.Context, overrides: tuple[str, ...], name: str | None, temp: 
             echo(f"queued {getattr(e, 'name', e)}")
         echo(f"{len(entries)} experiment{'s' if len(entries) != 1 else ''} queued.", err=True)
         if start:
-            workers = manager.start(jobs=jobs)
+            workers = manager.start(jobs=jobs, timeout=timeout)
             echo(f"started {len(workers)} worker{'s' if len(workers) != 1 else ''}; "
                  "follow them with `exptui queue status` or `exptui`.", err=True)
         return
@@ -101,7 +104,8 @@ def run(ctx: click.Context, overrides: tuple[str, ...], name: str | None, temp: 
 
     try:
         row = project.run(list(overrides), name=name, temp=temp, force=force, sink=sink, events=events,
-                          targets=list(targets) or None, message=message, command=_command_line())
+                          targets=list(targets) or None, message=message, command=_command_line(),
+                          timeout=timeout)
     finally:
         terminal.flush()
     echo(f"\nRecorded experiment {row.name} ({row.rev[:7]}) on {row.baseline_name or row.baseline[:7]}.")

@@ -53,9 +53,12 @@ class _Terminal:
 @click.option("--no-run-cache", is_flag=True, help="Do not restore outputs from the run cache.")
 @click.option("-q", "--quiet", is_flag=True, help="Only stage output and errors, no status lines.")
 @click.option("-v", "--why", is_flag=True, help="Say why each stage runs or is restored.")
+@click.option("--timeout", type=click.FloatRange(min=0, min_open=True), default=None, metavar="SECONDS",
+              help="Per-stage timeout (as `queue start --timeout`): the stage's processes get SIGTERM, then "
+                   "SIGKILL, and repro fails.")
 @click.pass_context
 def repro(ctx: click.Context, targets: tuple[str, ...], force: bool, single_item: bool,
-          force_downstream: bool, no_run_cache: bool, quiet: bool, why: bool) -> None:
+          force_downstream: bool, no_run_cache: bool, quiet: bool, why: bool, timeout: float | None) -> None:
     """Bring the pipeline (or TARGET stages and their upstream) up to date.
 
     Unchanged stages are skipped; stages whose outputs are in the cache are restored
@@ -89,7 +92,7 @@ def repro(ctx: click.Context, targets: tuple[str, ...], force: bool, single_item
 
     result = reproduce(root, list(targets) or None, force=force, sink=term, events=on_event,
                        force_downstream=force_downstream, single_item=single_item,
-                       run_cache=not no_run_cache, echo_commands=not quiet)
+                       run_cache=not no_run_cache, echo_commands=not quiet, timeout=timeout)
     if quiet:
         return
     if not result.changed:

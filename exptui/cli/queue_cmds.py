@@ -5,6 +5,8 @@ The queue itself is `exptui.execution.queue_manager.QueueManager` (what the TUI 
 """
 from __future__ import annotations
 
+import signal
+import sys
 import time
 from typing import Any
 
@@ -40,28 +42,48 @@ def queue() -> None:
                    "Always waits.")
 @click.pass_context
 def start(ctx: click.Context, jobs: int, wait: bool, timeout: float | None, dask_address: str | None) -> None:
-    """Start workers that run queued experiments until the queue is empty."""
-    mgr = _manager(ctx)
-    if dask_address is not None:
-        interrupted = _start_on_dask(mgr, dask_address, jobs, timeout)
-        if interrupted is None:
+    """Start workers that run queued experiments until the queue is empty.
+
+    With --wait: the exit status is 0 only when every entry it waited for succeeded; crashed, failed, cancelled
+    or unfinished entries are named in one error line (exit 1). Ctrl-C, SIGTERM and SIGHUP stop the running
+    stages gracefully (twice: at once) and exit 128+signal.
+    """
+    from exptui.cli.interrupts import interrupt_signals
+
+    with interrupt_signals() as sig:  # first thing: a signal while the workers are spawned is handled too
+        try:
+            mgr = _manager(ctx)
+        except KeyboardInterrupt:  # nothing started yet
+            raise click.exceptions.Exit(128 + (sig.signum or signal.SIGINT)) from None
+        if dask_address is not None:
+            result = _start_on_dask(mgr, dask_address, jobs, timeout)
+            if result is None:
+                return
+            interrupted, waited = result
+            _report(mgr, interrupted and (sig.signum or signal.SIGINT), waited)
             return
-        _report(mgr, interrupted)
-        return
-    workers = mgr.start(jobs=jobs, detach=True, timeout=timeout)
-    if not workers:
-        echo("nothing queued (queue experiments with: exptui run --queue -S key=v1,v2)")
-        return
-    echo(f"started {len(workers)} worker{'s' if len(workers) != 1 else ''}")
-    if not wait:
-        echo("follow with: exptui queue status / exptui queue logs NAME -f")
-        return
-    _report(mgr, mgr.wait(workers))
+        try:
+            workers = mgr.start(jobs=jobs, detach=True, timeout=timeout)
+        except KeyboardInterrupt:  # the workers spawned so far stop their stages, as on Ctrl-C during the wait
+            mgr.wait(None, interrupted=True)
+            _report(mgr, sig.signum or signal.SIGINT, set(mgr.last_queued))
+            return
+        if not workers:
+            echo("nothing queued (queue experiments with: exptui run --queue -S key=v1,v2)")
+            return
+        echo(f"started {len(workers)} worker{'s' if len(workers) != 1 else ''}")
+        if not wait:
+            echo("follow with: exptui queue status / exptui queue logs NAME -f")
+            return
+        interrupted = mgr.wait(workers)
+        _report(mgr, interrupted and (sig.signum or signal.SIGINT), set(mgr.last_queued),
+                {w.token for w in workers})
 
 
-def _start_on_dask(mgr: Any, address: str, jobs: int, timeout: float | None) -> bool | None:
+def _start_on_dask(mgr: Any, address: str, jobs: int, timeout: float | None) -> tuple[bool, set[str]] | None:
     """Submit every queued entry to Dask and wait; Ctrl-C cancels (stages stopped gracefully, pending tasks
-    dropped: those entries stay queued). Returns whether interrupted, or None when nothing was queued."""
+    dropped: those entries stay queued). Returns (whether interrupted, the ids submitted), or None when nothing
+    was queued."""
     from exptui.execution.dask_executor import DaskExecutor
 
     mgr.recover()
@@ -69,6 +91,7 @@ def _start_on_dask(mgr: Any, address: str, jobs: int, timeout: float | None) -> 
     if not queued:
         echo("nothing queued (queue experiments with: exptui run --queue -S key=v1,v2)")
         return None
+    mgr.git.check_writable()
     executor = DaskExecutor(mgr.root, address, jobs=jobs, timeout=timeout)
     interrupted = False
     try:
@@ -86,25 +109,45 @@ def _start_on_dask(mgr: Any, address: str, jobs: int, timeout: float | None) -> 
     finally:
         if not interrupted:
             executor.shutdown(wait=False)
-    return interrupted
+    return interrupted, {e.id for e in queued}
 
 
-def _report(mgr: Any, interrupted: bool) -> None:
-    """The one summary line after a waited-for run, and the exit code (130 on Ctrl-C, 1 if any failed)."""
-    entries = mgr.store.entries(with_run_info=False)
+#: the order of the summary line
+_SUMMARY_ORDER = ("success", "failed", "crashed", "cancelled", "running", "queued")
+
+
+def _report(mgr: Any, interrupted_by: int | bool, waited: set[str], tokens: set[str] = frozenset()) -> None:
+    """Recovery, then one summary line of the entries this `queue start --wait` waited for, and the exit code:
+    128+signal when interrupted, 1 (with one line naming them) when any of them did not succeed, else 0."""
+    if interrupted_by:  # the workers stopped their stages; the one line was "stopping running stages..."
+        mine = [e for e in mgr.store.entries() if e.id in waited or (e.claim and e.claim.owner.token in tokens)]
+        mgr.recover()
+    else:
+        mine = mgr.settle(waited, tokens)
     counts: dict[str, int] = {}
-    for e in entries:
+    for e in mine:
         counts[e.status] = counts.get(e.status, 0) + 1
-    echo(" · ".join(f"{n} {s}" for s, n in counts.items() if n))
-    if interrupted:  # Ctrl-C: the workers stopped their stages; the one line was "stopping running stages..."
-        raise click.exceptions.Exit(130)
-    bad = [e.name for e in entries if e.status in ("failed", "crashed")]
-    if bad:
-        from exptui.errors import ExptuiError
+    echo(" · ".join(f"{counts[s]} {s}" for s in _SUMMARY_ORDER if counts.get(s)) or "nothing ran")
+    if interrupted_by:
+        raise click.exceptions.Exit(128 + int(interrupted_by))
+    bad = [e for e in mine if e.status in ("failed", "crashed", "cancelled")]
+    unfinished = [e for e in mine if e.status in ("queued", "running")]
+    if not (bad or unfinished):
+        return
+    from exptui.errors import ExptuiError
 
-        raise ExptuiError(f"{len(bad)} experiment{'s' if len(bad) != 1 else ''} did not succeed "
-                          f"({', '.join(bad[:5])}{', ...' if len(bad) > 5 else ''}); "
-                          f"see: exptui queue logs {bad[0]}")
+    def listing(items: list[Any]) -> str:
+        shown = ", ".join(f"{e.name} {e.status}" for e in items[:5])
+        return shown + (f" and {len(items) - 5} more" if len(items) > 5 else "")
+
+    parts = []
+    if bad:
+        parts.append(f"{len(bad)} experiment{'s' if len(bad) != 1 else ''} did not succeed ({listing(bad)})")
+    if unfinished:
+        parts.append(f"{len(unfinished)} left unfinished ({listing(unfinished)}; no worker is left to run "
+                     "them: exptui queue start)")
+    hint = f"; see: exptui queue logs {bad[0].name}" if bad else ""
+    raise ExptuiError("; ".join(parts) + hint)
 
 
 @queue.command()
@@ -122,8 +165,15 @@ def status(ctx: click.Context, as_json: bool) -> None:
     """Queued, running (elapsed time, current stage), finished and failed entries, and the workers."""
     mgr = _manager(ctx)
     entries = mgr.entries()
-    if mgr.recover(entries).changed:  # a dead worker's entry shows as crashed, never as running forever
+    recovered = mgr.recover(entries)
+    if recovered.changed:  # a dead worker's entry shows as crashed, never as running forever
         entries = mgr.entries()
+    mgr.show_dead_as_crashed(entries)  # dead, but its crashed state could not be written (full disk)
+    if recovered.unrecorded:
+        name, _why, err = recovered.unrecorded[0]
+        echo(f"warning: could not record {len(recovered.unrecorded)} crashed entr"
+                   f"{'y' if len(recovered.unrecorded) == 1 else 'ies'} ({name}: {err}); it is recorded by the "
+                   "next queue status once there is room", err=True)
     workers = mgr.workers(entries)
     now = time.time()
     if as_json:

@@ -7,7 +7,7 @@ wait for it. Everything that makes the local queue safe comes along unchanged:
 
 - the entry is claimed with the create-only claim ref, so a task Dask re-runs after losing a worker, a second
   client, or local `queue start` workers can never run an entry twice;
-- the exptui worker owns its stages (own process group, PDEATHSIG, the group reaper, a watchdog), heartbeats, and
+- the exptui worker owns its stages (own process group, PDEATHSIG, the group reaper), heartbeats, and
   records the experiment ref itself; if the Dask worker dies, the exptui worker carries on and finishes the entry;
 - cancelling uses the queue's cancel flag (SIGTERM, grace, SIGKILL of the stage group), because Dask cannot
   interrupt running Python code.
@@ -21,7 +21,6 @@ from __future__ import annotations
 import os
 import socket
 import subprocess
-import sys
 import threading
 import uuid
 from pathlib import Path
@@ -35,11 +34,15 @@ from exptui.store.queue import QueueEntry
 
 def run_entry(root: str, entry_id: str, timeout: float | None = None) -> dict[str, Any]:
     """The Dask task: one exptui worker process for one entry, waited for. Returns how the entry ended."""
-    cmd = [sys.executable, "-m", "exptui.execution.worker", "--repo", root, "--entry", entry_id, "--max", "1"]
+    from exptui.execution.worker import signals_blocked, worker_command
+
+    cmd = worker_command(root, "--entry", entry_id, "--max", "1")
     if timeout is not None:
         cmd += ["--timeout", str(timeout)]
-    proc = subprocess.run(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                          start_new_session=True, cwd=root)
+    with signals_blocked():
+        proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                                start_new_session=True, cwd=root)
+    proc.wait()
     from exptui.execution.queue_manager import QueueManager
 
     entry = QueueManager(Path(root)).find(entry_id)

@@ -7,8 +7,12 @@ What it looks at:
   ``refs/exps/...``) are only reported, with the command to run;
 - running entries whose worker is dead (pid + start time + host + token, or a stale heartbeat) -> crashed;
 - run dirs whose owner is dead; registry files of dead workers; tail segments of finished logs;
-- leftover temp files in ``.git/exptui/tmp``;
-- refs under ``refs/exps/`` that DVC cannot parse (DVC's listing fails on them).
+- leftover temp files in ``.git/exptui/tmp``; scratch directories (``/dev/shm/exptui-*``) and owner files of
+  run dirs left by killed processes;
+- scratch refs ``refs/notes/exptui-scratch-fetch-*`` of a push/pull that was killed;
+- refs under ``refs/exps/`` that DVC cannot parse (DVC's listing fails on them), and experiment refs that point at
+  something other than a commit (a blob or a tree: `dvc exp show` crashes on them; nothing can be an experiment
+  there, so `--fix` deletes the ref, compare-and-swap, and the object stays until `git gc`).
 """
 from __future__ import annotations
 
@@ -122,6 +126,21 @@ def diagnose(store: QueueStore, fix: bool = False) -> DoctorReport:
         report.findings.append(f)
 
     # -- run dirs, worker files, logs, temp files ---------------------------------------------------------------
+    from exptui.execution.recovery import orphan_owner_files
+    from exptui.store.queue import dead_scratch_dirs
+
+    for path in orphan_owner_files(store):
+        f = Finding("owner-file", str(path), "owner file of a run dir that was never created; its process is gone")
+        if fix:
+            path.unlink(missing_ok=True)
+            f.fixed = True
+        report.findings.append(f)
+    for path in dead_scratch_dirs(store.git):
+        f = Finding("scratch-dir", str(path), "scratch directory of a killed exptui process")
+        if fix:
+            shutil.rmtree(path, ignore_errors=True)
+            f.fixed = not path.exists()
+        report.findings.append(f)
     running = {e.id for e in entries if e.status == "running" and e.dead_reason is None}
     for path in orphan_run_dirs(store, running):
         f = Finding("run-dir", str(path), "owner is gone")
@@ -195,10 +214,23 @@ def diagnose(store: QueueStore, fix: bool = False) -> DoctorReport:
                 f.fixed = store._update([RefUpdate(ref, None, sha)], message="exptui: doctor")
             report.findings.append(f)
 
-    # -- refs DVC cannot parse ------------------------------------------------------------------------------
+    # -- scratch refs of killed push/pull ---------------------------------------------------------------------
+    from exptui.store.claims import pid_alive
+    from exptui.store.sharing import SCRATCH_PREFIX, scratch_pid
+
+    for ref, sha in store.git.for_each_ref([SCRATCH_PREFIX + "*"], fields=("refname", "objectname")):
+        pid = scratch_pid(ref)
+        if pid is not None and pid_alive(pid):
+            continue  # a push/pull running right now
+        f = Finding("scratch-ref", ref, "scratch ref of a push/pull that did not finish")
+        if fix:
+            f.fixed = store._update([RefUpdate(ref, None, sha)], message="exptui: doctor")
+        report.findings.append(f)
+
+    # -- refs DVC cannot parse, experiment refs that are not commits -------------------------------------------
     from dvc_compat.exp_refs import EXPS_NAMESPACE, parse_exp_ref
 
-    for (ref,) in store.git.for_each_ref([EXPS_NAMESPACE + "/"], fields=("refname",)):
+    for ref, sha, kind in store.git.for_each_ref([EXPS_NAMESPACE + "/"], ("refname", "objectname", "objecttype")):
         parts = ref.split("/")
         if len(parts) > 2 and parts[2] in _DVC_INTERNAL:
             continue
@@ -206,4 +238,10 @@ def diagnose(store: QueueStore, fix: bool = False) -> DoctorReport:
             report.findings.append(Finding(
                 "bad-ref", ref, f"not in DVC's {EXPS_NAMESPACE}/<b2>/<b38>/<name> layout (dvc exp show fails on it); "
                 f"inspect it, then: git update-ref -d {ref}", fixable=False))
+        elif kind != "commit":
+            f = Finding("bad-ref", ref, f"points at a {kind} ({sha[:12]}), not a commit: no experiment can be "
+                        "there (dvc exp show fails on it)")
+            if fix:
+                f.fixed = store._update([RefUpdate(ref, None, sha)], message="exptui: doctor")
+            report.findings.append(f)
     return report

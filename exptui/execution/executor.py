@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import os
 import subprocess
-import sys
 import threading
 import time
 from collections import deque
@@ -93,13 +92,15 @@ class LocalProcessExecutor:
             return list(self._pending)
 
     def _spawn(self, entry_id: str) -> subprocess.Popen[bytes]:
-        cmd = [sys.executable, "-m", "exptui.execution.worker", "--repo", str(self.root), "--entry", entry_id,
-               "--max", "1"]
+        from exptui.execution.worker import signals_blocked, worker_command
+
+        cmd = worker_command(self.root, "--entry", entry_id, "--max", "1")
         if self.timeout is not None:
             cmd += ["--timeout", str(self.timeout)]
         # own session: a Ctrl-C in the embedding terminal is ours to handle, not the stages'
-        return subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
-                                stderr=subprocess.DEVNULL, start_new_session=True, cwd=self.root)
+        with signals_blocked():
+            return subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                                    stderr=subprocess.DEVNULL, start_new_session=True, cwd=self.root)
 
     def _dispatch(self) -> None:
         while True:

@@ -131,7 +131,9 @@ def point_dvc_cache(run_dir: Path, cache_dir: Path) -> None:
         wrote = True
     if not wrote:
         out += ["[cache]", f"    dir = {cache_dir}"]
-    local.write_text("\n".join(out) + "\n")
+    from dvc_compat.fsutil import atomic_write
+
+    atomic_write(local, ("\n".join(out) + "\n").encode("utf-8"), durable=False)  # scratch: no fsync
 
 
 def checkout_data_sources(run_dir: Path, cache_dir: Path) -> None:
@@ -271,8 +273,11 @@ def run_isolated(
         checkout_data_sources(rd, cache)
         if copy:
             copy_paths(root, rd, copy)
+        # a failure names the log that stays (the entry's), never the stage log inside the run dir, which goes
+        note = _display(root, log.path) if log is not None else "the output above"
         outcome: PipelineOutcome = run_pipeline(
             rd, out, token, cache_dir=cache, env=env, timeout=timeout, cancel=cancel, on_stage=on_stage, log=log,
+            log_note=note,
         )
         if outcome.status != "success":
             if log is not None:
@@ -286,6 +291,11 @@ def run_isolated(
         return IsolatedResult("success", None, ref, sha, recorded, None if log is None else log.path,
                               time.monotonic() - started, outcome.stage_times, outcome.stage_outcomes)
     finally:
+        # what the stages left running (a double-forked daemon escapes the stage's process group, not its
+        # environment tag) dies with the run: its run dir is about to go, and nothing would ever stop it
+        from exptui.store.claims import kill_tagged
+
+        kill_tagged(token)
         if log is not None:
             log.close()
         if not keep_run_dir and remove_run_dir(rd):
@@ -293,6 +303,13 @@ def run_isolated(
                 owner_file(rd).unlink()
             except FileNotFoundError:
                 pass
+
+
+def _display(root: Path, path: Path) -> str:
+    try:
+        return str(Path(path).resolve().relative_to(root))
+    except ValueError:
+        return str(path)
 
 
 def remove_run_dir(path: Path) -> bool:

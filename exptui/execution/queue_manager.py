@@ -13,7 +13,6 @@ import random
 import signal
 import subprocess
 import sys
-import tempfile
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -23,7 +22,7 @@ from typing import Any
 from exptui.errors import ExperimentNotFound, ExptuiError
 from exptui.store.claims import ProcessIdentity, new_token
 from exptui.store.git import Git
-from exptui.store.queue import TERMINAL, EntrySpec, Overrides, QueueEntry, QueueStore, scratch_dir
+from exptui.store.queue import TERMINAL, EntrySpec, Overrides, QueueEntry, QueueStore, scratch_mkdtemp
 
 #: `enqueue` refuses bigger sweeps unless `yes=True` (`--yes` on the command line)
 MAX_WITHOUT_YES = 1000
@@ -62,6 +61,7 @@ class QueueManager:
         self.store = QueueStore(git)
         self.state = self.store.state
         self._spawned: list[subprocess.Popen[bytes]] = []
+        self.last_queued: list[str] = []      # ids of the entries queued when `start` last ran
 
     # -- queueing -------------------------------------------------------------------------------------------
     def _combinations(self, overrides: Sequence[str], random_n: int | None, seed: int | None,
@@ -160,6 +160,19 @@ class QueueManager:
 
     def enqueue(self, overrides: Sequence[str], name: str | None = None, random_n: int | None = None,
                 seed: int | None = None, *, yes: bool = True, allow_large: bool = False) -> list[QueueEntry]:
+        """Queue one experiment per combination, all or nothing (see `_enqueue`).
+
+        Under the workspace lock: the params files and the workspace snapshot are read while no `exptui run`,
+        `apply` or `dvc` command is writing them, so an entry never captures a half-run's in-flight params (a run in
+        progress is waited for, a bounded time; see exptui.pipeline.workspace_lock).
+        """
+        from exptui.pipeline.workspace_lock import workspace_lock
+
+        with workspace_lock(self.root):
+            return self._enqueue(overrides, name, random_n, seed, yes=yes, allow_large=allow_large)
+
+    def _enqueue(self, overrides: Sequence[str], name: str | None = None, random_n: int | None = None,
+                 seed: int | None = None, *, yes: bool = True, allow_large: bool = False) -> list[QueueEntry]:
         """Queue one experiment per combination, all or nothing.
 
         Names: `name` for one experiment, ``name-1..N`` for a sweep, else generated ``<adjective>-<noun>``.
@@ -204,7 +217,7 @@ class QueueManager:
         edits_by_entry = [edits for _t, _v, edits in combos]
         # params are edited on throw-away copies: apply_overrides writes durably (fsync per edit, right for
         # the user's files), so on a tmpfs a sweep of 1,000 edits does not wait for 1,000 disk flushes
-        tmp = Path(tempfile.mkdtemp(prefix="exptui-params-", dir=scratch_dir(self.git)))
+        tmp = scratch_mkdtemp(self.git, "params")
         edited: dict[tuple[str, str], bytes] = {}
         slots: dict[str, Path] = {}
 
@@ -320,8 +333,11 @@ class QueueManager:
         entries = self.store.entries()
         if self.recover(entries).changed:
             entries = self.store.entries()
-        queued = sum(1 for e in entries if e.status == "queued")
-        n = min(jobs, queued)
+        queued = [e.id for e in entries if e.status == "queued"]
+        self.last_queued = queued
+        n = min(jobs, len(queued))
+        if n:
+            self.git.check_writable()  # an unwritable object store fails here, not as "1 queued" and exit 0
         started = [self._spawn(timeout) for _ in range(n)]
         if not detach:
             self.wait(started)
@@ -331,10 +347,12 @@ class QueueManager:
         token = new_token()
         logs = self.state.workers_dir
         logs.mkdir(parents=True, exist_ok=True)
-        cmd = [sys.executable, "-m", "exptui.execution.worker", "--repo", str(self.root), "--token", token]
+        from exptui.execution.worker import signals_blocked, worker_command
+
+        cmd = worker_command(self.root, "--token", token)
         if timeout is not None:
             cmd += ["--timeout", str(timeout)]
-        with open(logs / f"{token}.out", "ab") as out:
+        with open(logs / f"{token}.out", "ab") as out, signals_blocked():
             proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT,
                                     start_new_session=True, close_fds=True, cwd=self.root)
         self._spawned.append(proc)
@@ -343,13 +361,20 @@ class QueueManager:
     def _reap(self) -> None:
         self._spawned = [p for p in self._spawned if p.poll() is None]
 
-    def wait(self, workers: Sequence[WorkerInfo]) -> bool:
-        """Wait for workers this manager spawned; Ctrl-C once: graceful cancel; twice: kill.
-        Returns whether the wait was interrupted (the CLI then exits 130)."""
-        procs = [p for p in self._spawned if p.pid in {w.pid for w in workers}]
+    def wait(self, workers: Sequence[WorkerInfo] | None = None, interrupted: bool = False) -> bool:
+        """Wait for workers this manager spawned (default: all of them); Ctrl-C (or SIGTERM/SIGHUP, see
+        exptui.cli.interrupts) once: graceful cancel; twice: kill (see exptui.cli.interrupts). `interrupted`: the first interrupt already came
+        (while the workers were being started). Returns whether the wait was interrupted (the CLI then exits
+        128+signal)."""
+        pids = None if workers is None else {w.pid for w in workers}
+        procs = [p for p in self._spawned if pids is None or p.pid in pids]
         interrupts = 0
+        pending_interrupt = interrupted
         while True:
             try:
+                if pending_interrupt:
+                    pending_interrupt = False
+                    raise KeyboardInterrupt
                 for p in procs:
                     p.wait()  # blocks without polling; Ctrl-C interrupts it
                 return interrupts > 0
@@ -363,6 +388,23 @@ class QueueManager:
                             pass
                 if interrupts == 1:
                     print("stopping running stages (Ctrl-C again to kill them)...", file=sys.stderr)
+
+    def settle(self, waited: set[str], tokens: set[str] = frozenset(), poll: float = 0.2) -> list[QueueEntry]:
+        """After the workers a `queue start --wait` spawned have exited: the entries it waited for, settled.
+
+        `waited`: ids queued when it started; `tokens`: its workers' tokens (entries queued later that they ran
+        count too). Recovery runs first, so an entry whose worker died is `crashed`, never "running". While a
+        waited entry is still queued or running and some live worker (of another `queue start`) may still finish
+        it, this keeps waiting; once no live worker is left, what is not terminal is reported as unfinished.
+        """
+        while True:
+            entries = self.store.entries()
+            if self.recover(entries).changed:
+                entries = self.store.entries()
+            mine = [e for e in entries if e.id in waited or (e.claim is not None and e.claim.owner.token in tokens)]
+            if all(e.terminal for e in mine) or not self.workers(entries):
+                return self.show_dead_as_crashed(mine)
+            time.sleep(poll)
 
     def stop(self) -> list[WorkerInfo]:
         """Ask every worker to exit after its current entry; returns the workers told."""
@@ -441,6 +483,14 @@ class QueueManager:
             if self.store.remove(e):
                 removed.append(e)
         return removed
+
+    @staticmethod
+    def show_dead_as_crashed(entries: list[QueueEntry]) -> list[QueueEntry]:
+        """For display: running entries whose worker is provably dead are `crashed`, even before there was room
+        to record that (see exptui.execution.recovery.show_dead_as_crashed)."""
+        from exptui.execution.recovery import show_dead_as_crashed
+
+        return show_dead_as_crashed(entries)
 
     def recover(self, entries: list[QueueEntry] | None = None) -> Any:
         """Declare entries of dead workers crashed, kill their orphans, clean their run dirs.

@@ -32,6 +32,9 @@ class RecoveryReport:
     failed_removals: list[Path] = field(default_factory=list)
     removed_worker_files: int = 0
     removed_temp_files: int = 0
+    #: (entry name, why its worker counts as dead, why the crashed state could not be written): a full disk or
+    #: a read-only repository; the entry is still dead, and the next recovery with room records it
+    unrecorded: list[tuple[str, str, str]] = field(default_factory=list)
 
     @property
     def changed(self) -> bool:
@@ -121,15 +124,32 @@ def recover(store: QueueStore, remove_dirs: bool = True, entries: list[QueueEntr
     """
     report = RecoveryReport()
     entries = store.entries() if entries is None else entries
+    from exptui.errors import ExptuiError
+
     for entry in entries:
         reason = entry.dead_reason
         if reason is None:
             continue
-        if mark_crashed(store, entry, reason):
-            report.crashed.append((entry.name, reason))
+        try:
+            if mark_crashed(store, entry, reason):
+                report.crashed.append((entry.name, reason))
+        except (ExptuiError, OSError) as exc:  # no room for the terminal state: never fail the caller for it
+            report.unrecorded.append((entry.name, reason, str(exc)))
     if remove_dirs:
         running = {e.id for e in entries if e.status == "running" and e.dead_reason is None}
         clean_run_dirs(store, running, report)
+        for owner in orphan_owner_files(store):
+            try:
+                owner.unlink()
+                report.removed_temp_files += 1
+            except FileNotFoundError:
+                pass
+        from exptui.store.queue import dead_scratch_dirs
+
+        for scratch in dead_scratch_dirs(store.git):
+            shutil.rmtree(scratch, ignore_errors=True)
+            if not scratch.exists():
+                report.removed_run_dirs.append(scratch)
     report.removed_temp_files += clear_stale_run_files(store, entries)
     for data in store.state.workers():
         ident = ProcessIdentity.from_dict(data)
@@ -140,6 +160,16 @@ def recover(store: QueueStore, remove_dirs: bool = True, entries: list[QueueEntr
     for directory in (st.base, st.run_dir, st.runs_dir, st.workers_dir):
         report.removed_temp_files += len(clean_temp_files(directory))
     return report
+
+
+def show_dead_as_crashed(entries: list[QueueEntry]) -> list[QueueEntry]:
+    """For display: an entry still "running" whose worker is provably dead is crashed, even when its crashed state
+    could not be written yet (full disk); the next recovery with room records it."""
+    for e in entries:
+        reason = e.dead_reason
+        if e.status == "running" and reason is not None:
+            e.status, e.reason = "crashed", f"{reason} (not recorded yet: no room to write it)"
+    return entries
 
 
 def clear_stale_run_files(store: QueueStore, entries: list[QueueEntry]) -> int:
@@ -185,6 +215,24 @@ def orphan_run_dirs(store: QueueStore, running_ids: set[str]) -> list[Path]:
             continue
         if age > RUN_DIR_GRACE:
             out.append(path)
+    return out
+
+
+def orphan_owner_files(store: QueueStore) -> list[Path]:
+    """Owner files (``runs/<dir>.owner.json``) without their run dir whose owner is provably dead: a worker killed
+    between writing the owner file and creating the run dir (the claim window) leaves one."""
+    base = store.state.runs_dir
+    try:
+        names = os.listdir(base)
+    except FileNotFoundError:
+        return []
+    out = []
+    for name in sorted(names):
+        if not name.endswith(".owner.json") or (base / name[:-len(".owner.json")]).exists():
+            continue
+        owner = ProcessIdentity.from_dict(read_json(base / name))
+        if owner is None or owner.alive() is False:
+            out.append(base / name)
     return out
 
 

@@ -196,6 +196,7 @@ def run_pipeline(
     cancel: threading.Event | None = None,
     on_stage: Callable[[str | None], None] | None = None,
     log: CappedLog | None = None,
+    log_note: str | None = None,
 ) -> PipelineOutcome:
     """Reproduce the pipeline in `root` (a run dir); outputs go to `sink`; never raises for a stage failure."""
     from exptui.errors import ExptuiError, StageFailed
@@ -221,7 +222,7 @@ def run_pipeline(
     try:
         result = repro.reproduce(
             root, sink=sink, events=events, cache_dir=cache_dir, env=stage_env(env, run_token),
-            timeout=timeout, cancel=cancel, log_dir=None,
+            timeout=timeout, cancel=cancel, log_dir=None, log_note=log_note,
         )
     except StageFailed as exc:
         outcome = getattr(exc, "outcome", None)

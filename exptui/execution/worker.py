@@ -12,9 +12,9 @@ time) and polls for a cancel request (``queue kill``). Signals:
 - the same, second: SIGKILL the stage processes at once;
 - `queue stop` (a stop marker newer than the worker): finish the current entry, then exit.
 
-If the worker itself is SIGKILLed, its stage dies by PR_SET_PDEATHSIG and any escaped stage process is found by
-its environment tag; `recover()` (run by every other worker before each claim, by `queue status` and `doctor`)
-marks the entry crashed.
+If the worker itself is SIGKILLed, its stage dies by PR_SET_PDEATHSIG and the group reaper (exptui.pipeline.
+group_reaper) kills the rest: the stage's process group and every process carrying the worker's environment tag;
+`recover()` (run by every other worker before each claim, by `queue status` and `doctor`) marks the entry crashed.
 """
 from __future__ import annotations
 
@@ -24,6 +24,8 @@ import signal
 import sys
 import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from exptui.execution.recovery import recover, run_token_of
@@ -33,6 +35,27 @@ from exptui.store.queue import DoneRecord, QueueEntry, QueueStore
 
 HEARTBEAT_INTERVAL = 1.0
 _TRACE = bool(os.environ.get("EXPTUI_TRACE"))
+#: the signals a worker handles (graceful stop, then kill); blocked from its spawn until its handlers are in place
+WORKER_SIGNALS = frozenset({signal.SIGINT, signal.SIGTERM, signal.SIGHUP})
+#: attempts (with a growing pause) at writing an entry's terminal state before the worker gives up on a full disk
+FINISH_ATTEMPTS = 5
+
+
+@contextmanager
+def signals_blocked() -> Iterator[None]:
+    """Block the worker signals in the calling thread while it spawns a worker: the child inherits the blocked
+    mask through exec and unblocks them once its handlers are installed, so a Ctrl-C (or `queue start`'s SIGINT)
+    that arrives while it is still starting is handled, never a KeyboardInterrupt traceback in its `.out` file."""
+    old = signal.pthread_sigmask(signal.SIG_BLOCK, WORKER_SIGNALS)
+    try:
+        yield
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, old)
+
+
+def worker_command(root: str | os.PathLike[str], *extra: str) -> list[str]:
+    """The argv of a worker process for `root` (what `queue start`, the local executor and Dask tasks run)."""
+    return [sys.executable, "-m", "exptui.execution.worker", "--repo", str(root), *extra]
 
 
 def trace(what: str) -> None:
@@ -56,6 +79,8 @@ class Worker:
         self.stop_event = threading.Event()       # finish the current entry, claim no more
         self.cancel_current = threading.Event()   # stop the running stage gracefully
         self.interrupted: str | None = None
+        self.signum: int | None = None             # the first signal that interrupted this worker
+        self.failure: str | None = None            # why this worker stopped early (no room to record...)
         self._current: tuple[QueueEntry, str] | None = None
         self.ran: list[str] = []
         self._cleanups: list[threading.Thread] = []   # run dirs being removed while the next entry runs
@@ -74,9 +99,17 @@ class Worker:
                 trace(f"claimed {entry.name if entry else None}")
                 if entry is None:
                     break
-                self.run_claimed(entry)
+                try:
+                    self.run_claimed(entry)
+                except Exception as exc:  # noqa: BLE001 - e.g. no room for the run file: stop, one line
+                    self.failure = f"{entry.name}: {exc}"
+                    print(f"[exptui worker] stopping: {self.failure} (recovery marks the entry crashed once "
+                          "this worker has exited)", file=sys.stderr)
+                    break
                 trace("done")
                 count += 1
+                if self.failure is not None:
+                    break
         finally:
             self._wait_for_cleanups()
             self.state.unregister_worker(self.ident.token)
@@ -163,11 +196,31 @@ class Worker:
             done.set()
             hb.join(timeout=5)
             self._current = None
-        self.store.finish(entry, record)
+        if not self._finish(entry, record):
+            return record  # the run file stays: this entry is crashed (or success, if recorded) once we exit
         self.state.clear(entry.id)
         self.ran.append(entry.id)
         self._remove_later(run_dir)  # after the terminal state: cleanup is not on the result's path
         return record
+
+    def _finish(self, entry: QueueEntry, record: DoneRecord) -> bool:
+        """Write the terminal state, retrying a few times (a full disk may get room back); on lasting failure stop
+        this worker (claiming more would fail the same way): recovery then finishes the entry, as `crashed`, or as
+        `success` when its experiment was recorded, once this process has exited."""
+        from exptui.errors import ExptuiError
+
+        for attempt in range(FINISH_ATTEMPTS):
+            try:
+                self.store.finish(entry, record)
+                return True
+            except (ExptuiError, OSError) as exc:
+                error = exc
+                if self.stop_event.wait(0.2 * 2 ** attempt):
+                    break
+        self.failure = f"could not write the terminal state of {entry.name} ({record.status}): {error}"
+        self.stop_event.set()
+        print(f"[exptui worker] stopping: {self.failure}", file=sys.stderr)
+        return False
 
     def _remove_later(self, run_dir: Path) -> None:
         """Remove a finished entry's run dir in a background thread, overlapping the next entry's start.
@@ -226,6 +279,8 @@ class Worker:
 
         def handler(signum: int, _frame: object) -> None:
             count["n"] += 1
+            if self.signum is None:
+                self.signum = signum
             name = signal.Signals(signum).name
             self.interrupt(hard=count["n"] > 1, why=f"interrupted by {name}")
 
@@ -277,15 +332,26 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--max", type=int, default=None, help="stop after this many entries")
     parser.add_argument("--timeout", type=float, default=None, help="per-stage timeout in seconds")
     args = parser.parse_args(argv)
-    warm_up()
-    worker = Worker(Path(args.repo), token=args.token, timeout=args.timeout)
-    worker.install_signal_handlers()
-    from exptui.execution.watchdog import start_watchdog
+    try:
+        warm_up()
+        worker = Worker(Path(args.repo), token=args.token, timeout=args.timeout)
+        worker.install_signal_handlers()
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, WORKER_SIGNALS)  # blocked by our spawner until now
+        from exptui.pipeline import group_reaper
 
-    watchdog = start_watchdog(worker.ident.token)  # noqa: F841 - lives as long as this process
-    worker.loop(only=args.entry, max_entries=args.max)
+        # whatever any stage of this worker leaves running (daemons included) dies with it, however it dies
+        group_reaper.guard_tag(run_token_of(worker.ident.token, ""))
+        worker.loop(only=args.entry, max_entries=args.max)
+    except KeyboardInterrupt:  # a SIGINT before the handlers (a worker started by hand): no traceback
+        return 128 + signal.SIGINT
+    except Exception as exc:  # noqa: BLE001 - e.g. the repository vanished: one line in the .out file
+        print(f"[exptui worker] stopping: {exc}", file=sys.stderr)
+        return 1
     trace("exit")
-    return 0
+    # a worker stopped by a signal says so in its exit status (128+signal), like any interrupted process
+    if worker.signum is not None:
+        return 128 + worker.signum
+    return 1 if worker.failure is not None else 0
 
 
 if __name__ == "__main__":

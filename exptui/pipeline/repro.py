@@ -125,50 +125,6 @@ def log_name(address: str) -> str:
     return address.replace("/", "--") + ".log"
 
 
-class _RepoLock:
-    """One repro per workspace at a time — ours or DVC's.
-
-    DVC guards a repo with an flock on `.dvc/tmp/lock` (zc.lockfile); taking the same lock keeps
-    `dvc repro` and `exptui repro` from rewriting outs and dvc.lock under each other. The kernel
-    drops the lock if we die. Like DVC, we retry for a few seconds before giving up, so a short
-    `dvc status` in another terminal does not make us fail.
-    """
-
-    RETRY_SECONDS = 3.0
-
-    def __init__(self, root: Path) -> None:
-        self.path = tmp_dir(root) / "lock"
-        self.fd: int | None = None
-
-    def __enter__(self) -> _RepoLock:
-        import fcntl
-
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        self.fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
-        deadline = time.monotonic() + self.RETRY_SECONDS
-        while True:
-            try:
-                fcntl.flock(self.fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-                break
-            except BlockingIOError:
-                if time.monotonic() >= deadline:
-                    os.close(self.fd)
-                    self.fd = None
-                    raise PipelineError(
-                        "another exptui repro or a dvc command is running in this repo "
-                        f"({self.path} is locked); wait for it to finish"
-                    ) from None
-                time.sleep(0.1)
-        os.ftruncate(self.fd, 0)
-        os.write(self.fd, f" {os.getpid()}\n".encode())  # what zc.lockfile writes, for humans
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        if self.fd is not None:
-            os.close(self.fd)
-            self.fd = None
-
-
 class _Reproducer:
     def __init__(self, root: Path, ws: Workspace, force: bool, sink: Sink, events: Callable[[StageEvent], None],
                  env: dict[str, str] | None, log_dir: Path, timeout: float | None,
@@ -186,6 +142,8 @@ class _Reproducer:
         self._run_cache: RunCache | None = None
         self.gitignore_paths: list[str] = []
         self.dotdvc_paths: list[str] = []
+        self.locks_written: list[str] = []   # stages whose dvc.lock entry this run rewrote
+        self.log_note: str | None = None     # where a failure message sends the user, instead of the stage log
         self.echo_commands = True
 
     @property
@@ -425,7 +383,7 @@ class _Reproducer:
                 why = f"was killed by signal {-returncode}"
             else:
                 why = f"failed with exit code {returncode}"
-            msg = f"stage '{stage.address}' {why} (log: {_display(self.root, log_path)})"
+            msg = f"stage '{stage.address}' {why} (log: {self.log_note or _display(self.root, log_path)})"
             outcome = self._done(stage, FAILED, msg, start, reasons, None, log_path, returncode)
             raise _failed(msg, outcome)
 
@@ -436,6 +394,12 @@ class _Reproducer:
         """Hash outs, save them to the cache, write the lock entry and the run-cache entry."""
         from exptui.pipeline.runcache import may_save
 
+        before, _ = self.ws.current_params(stage)
+        after, _ = self.ws.current_params(stage, fresh=True)
+        # Params changed while the command ran (the stage rewrote its own params file, or an editor did: nothing
+        # that takes the workspace lock can): the lock records them as they are now, as DVC does, but the outputs
+        # may come from either version, so the run cache must not claim them for one of them.
+        params_moved = after != before
         outs: list[HashInfo] = []
         hashed: dict[str, Hashed] = {}
         for out in stage.outs:
@@ -453,10 +417,15 @@ class _Reproducer:
                     self.ws.cache.save(path, current)
                     self.ws.cache.link_saved(path, current, self.ws.state)  # cache.type symlink/hardlink, as DVC
                 except OSError as exc:  # disk full, quota, read-only cache: say what was being saved, and where
+                    if self.locks_written:  # earlier stages of this run did update dvc.lock: say so, truthfully
+                        kept = ", ".join(dict.fromkeys(self.locks_written))
+                        lock_note = f"dvc.lock has the stages that finished ({kept}); '{stage.address}' is not in it"
+                    else:
+                        lock_note = "dvc.lock was not changed"
                     raise PipelineError(
                         f"stage '{stage.address}': could not save output '{repo_path(stage, out.path)}' to the "
                         f"cache {self.ws.cache.cache_dir}: {exc.strerror or exc} (free space there and run again; "
-                        "dvc.lock was not changed)"
+                        f"{lock_note})"
                     ) from exc
         inputs = self._current_inputs(stage)
         if inputs is None:
@@ -464,7 +433,7 @@ class _Reproducer:
         new_lock = LockStage(cmd=stage.cmd, deps=inputs.deps, params=inputs.params,
                              outs=sorted(outs, key=lambda h: h.path))
         self._write_lock(stage, new_lock)
-        if self.use_run_cache and may_save(stage):
+        if self.use_run_cache and may_save(stage) and not params_moved:
             for out in stage.outs:  # DVC commits metrics/plots kept in git to the cache for the run cache
                 if not out.cache:
                     self.ws.cache.save(self.ws.abspath(stage, out.path), hashed[out.path])
@@ -477,6 +446,7 @@ class _Reproducer:
 
         self.ws.locks(stage.dvcfile)[stage.name] = lock
         write_lock(self.ws.lock_path(stage.dvcfile), {stage.name: lock})
+        self.locks_written.append(stage.address)
 
     def _track_gitignore(self, stage: StageSpec) -> None:
         self.gitignore_paths.extend(repo_path(stage, o.path) for o in stage.outs if o.cache)
@@ -563,10 +533,11 @@ def ensure_gitignored(root: Path, paths: list[str]) -> list[str]:
             continue
         if text and not text.endswith("\n"):
             text += "\n"
-        gi.parent.mkdir(parents=True, exist_ok=True)
-        with open(gi, "w", encoding="utf-8") as fh:
-            fh.write(text + entry + "\n")
-        changed.append(gi.relative_to(root).as_posix())
+        from dvc_compat.fsutil import atomic_write
+
+        rel = gi.relative_to(root).as_posix()
+        atomic_write(gi, (text + entry + "\n").encode("utf-8"), display=rel)
+        changed.append(rel)
     return list(dict.fromkeys(changed))
 
 
@@ -603,6 +574,7 @@ def reproduce(
     cancel: threading.Event | None = None,
     log_dir: Path | None = None,
     echo_commands: bool = True,
+    log_note: str | None = None,
 ) -> ReproResult:
     """Bring the selected stages (default: all) up to date; see the module docstring.
 
@@ -612,13 +584,45 @@ def reproduce(
     `StageFailed` (exit code 2; `.outcome` and `.result` have the details) when a command fails.
     `timeout` is in seconds per stage (SIGTERM to the stage's group, then SIGKILL); `cancel`
     stops the running stage the same way and prevents the next ones from starting.
-    `echo_commands` writes `> cmd` lines to the sink (they always go to the stage log).
+    `echo_commands` writes `> cmd` lines to the sink (they always go to the stage log). `log_note` replaces the
+    stage log's path in failure messages (an isolated run's stage logs vanish with its run dir: the message must
+    name the log that stays).
     """
-    from exptui.pipeline.dag import load_pipeline
+    from exptui.pipeline.workspace_lock import workspace_lock
 
     root = Path(root).resolve()
     started = time.monotonic()
     ensure_dvc_repo(root, cache_dir)
+    from exptui.pipeline import group_reaper
+
+    env = dict(env or {})
+    tag = None
+    if group_reaper.RUN_TOKEN_ENV not in env and group_reaper.RUN_TOKEN_ENV not in os.environ:
+        # tag this run's stage processes: if we are SIGKILLed, the reaper kills them even when they escaped their
+        # process group (a queue run's caller passes its own tag and keeps it guarded itself)
+        import secrets
+
+        tag = env[group_reaper.RUN_TOKEN_ENV] = f"ws-{os.getpid()}-{secrets.token_hex(4)}"
+        group_reaper.guard_tag(tag)
+    try:
+        # the lock comes first: dvc.yaml, params and dvc.lock are read under it, never in the middle of another run
+        with _os_errors_as_one_line(), workspace_lock(root):
+            return _reproduce(root, targets, force, sink, events, cache_dir, env, started,
+                              force_downstream=force_downstream, single_item=single_item, run_cache=run_cache,
+                              timeout=timeout, cancel=cancel, log_dir=log_dir, echo_commands=echo_commands,
+                              log_note=log_note)
+    finally:
+        if tag is not None:  # a clean end (even a failed stage): what a stage left running is the user's, as in DVC
+            group_reaper.release_tag(tag)
+
+
+def _reproduce(root: Path, targets: list[str] | None, force: bool, sink: Sink | None,
+               events: Callable[[StageEvent], None] | None, cache_dir: Path | None, env: dict[str, str] | None,
+               started: float, *, force_downstream: bool, single_item: bool, run_cache: bool,
+               timeout: float | None, cancel: threading.Event | None, log_dir: Path | None,
+               echo_commands: bool, log_note: str | None = None) -> ReproResult:
+    from exptui.pipeline.dag import load_pipeline
+
     pipeline = load_pipeline(root)
     ensure_stages(root, pipeline.stages)
     if targets and single_item:
@@ -632,9 +636,10 @@ def reproduce(
     rep = _Reproducer(root, ws, force, sink or _noop_sink, events or _noop_events, env,
                       log_dir or tmp_dir(root) / "exptui" / "logs", timeout, cancel, run_cache)
     rep.echo_commands = echo_commands
+    rep.log_note = log_note
     result = ReproResult()
     try:
-        with _os_errors_as_one_line(), _RepoLock(root):
+        with _os_errors_as_one_line():
             for stage in stages:
                 try:
                     if cancel is not None and cancel.is_set():

@@ -8,10 +8,17 @@ read-only one degrades to in-memory memoisation.
 Why these choices:
 - one connection and one write transaction per command: lookups are single-row selects,
   new hashes are buffered and written together on `close()`;
-- a file modified within the timestamp granularity of its last hash would keep a stale
-  hash ("racy git"), so entries whose mtime is younger than the granularity guard
-  (`RACY_FINE_NS`, or `RACY_COARSE_NS` for whole-second mtimes) are memoised for this
-  command but not persisted;
+- the key is (inode, mtime, ctime, size): tools that preserve or normalise mtimes (`cp -p`,
+  `tar -x`, `rsync -t`, reproducible builds) can give new content an old mtime, but nothing in user
+  space can set ctime, which every write and every `utime` moves to "now";
+- git's "racily clean" rule: a file changed again within the timestamp granularity of the moment
+  its content was read would keep its stat and a stale hash. So before reading a file we take a
+  *stamp* on the file system's own clock (touch `state.stamp` next to the database, read its
+  mtime) and an entry is trusted only if the file's ctime is strictly older than that stamp: any
+  later change then lands in a later tick and moves ctime. Entries that are not (the file was
+  written in the same tick, or its clock is ahead) are memoised for this command but never
+  persisted, and rows are checked again on lookup. A wall-clock guard (`RACY_FINE_NS`, or
+  `RACY_COARSE_NS` for whole-second mtimes) is kept on top, for files on another file system;
 - directories are hashed as DVC hashes them: the md5 of the JSON manifest of their files
   (each file's md5 from this same cache) + `.dir`; `size` is the total, `nfiles` the count.
 """
@@ -78,6 +85,19 @@ def tmp_dir(root: Path) -> Path:
     return git / "exptui" / "tmp"
 
 
+#: the on-disk layout (PRAGMA user_version); a database of another version is dropped and rebuilt
+_SCHEMA = 2
+
+#: a row: (inode, mtime_ns, ctime_ns, size, md5, stamp_ns)
+_Row = tuple[int, int, int, int, str, int]
+
+
+def _trusted(row: _Row, st: os.stat_result) -> bool:
+    """The row describes `st` exactly, and was taken after the file's last change had left its tick."""
+    return (row[0] == st.st_ino and row[1] == st.st_mtime_ns and row[2] == st.st_ctime_ns and row[3] == st.st_size
+            and row[2] < row[5])
+
+
 class StateDB:
     """Per-command hasher: stat cache in sqlite + in-memory memo (each path hashed once)."""
 
@@ -86,10 +106,12 @@ class StateDB:
         self.db_path = db_path or tmp_dir(self.root) / "exptui" / "state.sqlite"
         self._conn: sqlite3.Connection | None = None
         self._opened = False
-        self._pending: dict[str, tuple[int, int, int, str]] = {}
+        self._pending: dict[str, _Row] = {}
         self._memo: dict[str, Hashed | None] = {}
-        self._prefetched: dict[str, tuple[int, int, int, str]] = {}
-        self._ignore: DvcIgnore | None = None  # the repository's .dvcignore files
+        self._prefetched: dict[str, _Row] = {}
+        self._ignore: DvcIgnore | None = None
+        self._stamp_ns: int | None = None   # the file system's clock, taken before the reads that follow
+        self._stamp_failed = False
         self.hashed_bytes = 0          # bytes actually read this command (for tests/benchmarks)
 
     # ------------------------------------------------------------ sqlite
@@ -103,9 +125,12 @@ class StateDB:
                 conn = sqlite3.connect(str(self.db_path), timeout=10, isolation_level=None)
                 conn.execute("PRAGMA journal_mode=WAL")
                 conn.execute("PRAGMA synchronous=NORMAL")
+                if conn.execute("PRAGMA user_version").fetchone()[0] != _SCHEMA:
+                    conn.execute("DROP TABLE IF EXISTS state")  # an older layout: only a cache
+                    conn.execute(f"PRAGMA user_version={_SCHEMA}")
                 conn.execute(
                     "CREATE TABLE IF NOT EXISTS state (path TEXT PRIMARY KEY, inode INTEGER, "
-                    "mtime_ns INTEGER, size INTEGER, md5 TEXT)"
+                    "mtime_ns INTEGER, ctime_ns INTEGER, size INTEGER, md5 TEXT, stamp_ns INTEGER)"
                 )
                 self._conn = conn
                 return conn
@@ -132,7 +157,8 @@ class StateDB:
         hi = lo[:-1] + chr(ord(os.sep) + 1)
         try:
             rows = conn.execute(
-                "SELECT path, inode, mtime_ns, size, md5 FROM state WHERE path >= ? AND path < ?", (lo, hi)
+                "SELECT path, inode, mtime_ns, ctime_ns, size, md5, stamp_ns FROM state WHERE path >= ? AND path < ?",
+                (lo, hi),
             ).fetchall()
         except sqlite3.DatabaseError:
             return
@@ -140,28 +166,47 @@ class StateDB:
 
     def _lookup(self, key: str, st: os.stat_result) -> str | None:
         row = self._prefetched.get(key)
-        if row is not None:
-            if row[0] == st.st_ino and row[1] == st.st_mtime_ns and row[2] == st.st_size:
-                return row[3]
-            return None
-        conn = self._db()
-        if conn is None:
-            return None
-        try:
-            row = conn.execute(
-                "SELECT inode, mtime_ns, size, md5 FROM state WHERE path = ?", (key,)
-            ).fetchone()
-        except sqlite3.DatabaseError:
-            return None
-        if row and row[0] == st.st_ino and row[1] == st.st_mtime_ns and row[2] == st.st_size:
-            return row[3]
+        if row is None:
+            conn = self._db()
+            if conn is None:
+                return None
+            try:
+                row = conn.execute(
+                    "SELECT inode, mtime_ns, ctime_ns, size, md5, stamp_ns FROM state WHERE path = ?", (key,)
+                ).fetchone()
+            except sqlite3.DatabaseError:
+                return None
+        if row is not None and _trusted(row, st):
+            return row[4]
         return None
 
-    def _remember(self, key: str, st: os.stat_result, md5: str) -> None:
+    def _stamp(self, st: os.stat_result) -> int | None:
+        """A time on the file system's clock taken before `st`'s file is read: the current stamp if the file's
+        last change is already older, else a fresh one (touch `state.stamp`, read its mtime). None when no stamp
+        can be taken (read-only location): nothing is persisted then."""
+        if self._stamp_ns is not None and st.st_ctime_ns < self._stamp_ns:
+            return self._stamp_ns
+        if self._stamp_failed:
+            return None
+        stamp = self.db_path.with_name("state.stamp")
+        try:
+            stamp.parent.mkdir(parents=True, exist_ok=True)
+            with open(stamp, "ab"):
+                pass
+            os.utime(stamp)
+            self._stamp_ns = os.stat(stamp).st_mtime_ns
+        except OSError:
+            self._stamp_failed = True
+            return None
+        return self._stamp_ns
+
+    def _remember(self, key: str, st: os.stat_result, md5: str, stamp: int | None) -> None:
+        if stamp is None or st.st_ctime_ns >= stamp:
+            return  # changed within the tick of our read: racily clean, never trusted later
         window = RACY_COARSE_NS if st.st_mtime_ns % 1_000_000_000 == 0 else RACY_FINE_NS
-        if time.time_ns() - st.st_mtime_ns < window:
+        if time.time_ns() - max(st.st_mtime_ns, st.st_ctime_ns) < window:
             return
-        self._pending[key] = (st.st_ino, st.st_mtime_ns, st.st_size, md5)
+        self._pending[key] = (st.st_ino, st.st_mtime_ns, st.st_ctime_ns, st.st_size, md5, stamp)
 
     def close(self) -> None:
         """Write the new hashes in one transaction and close."""
@@ -170,7 +215,8 @@ class StateDB:
             try:
                 conn.execute("BEGIN IMMEDIATE")
                 conn.executemany(
-                    "INSERT OR REPLACE INTO state (path, inode, mtime_ns, size, md5) VALUES (?, ?, ?, ?, ?)",
+                    "INSERT OR REPLACE INTO state (path, inode, mtime_ns, ctime_ns, size, md5, stamp_ns) "
+                    "VALUES (?, ?, ?, ?, ?, ?, ?)",
                     [(k, *v) for k, v in self._pending.items()],
                 )
                 conn.execute("COMMIT")
@@ -208,20 +254,25 @@ class StateDB:
         key = str(path)
         md5 = self._lookup(key, st)
         if md5 is None:
+            stamp = self._stamp(st)  # before the read: a change after it moves ctime past the stamp
             md5 = md5_file(path)
             self.hashed_bytes += st.st_size
-            self._remember(key, st, md5)
+            self._remember(key, st, md5, stamp)
         return md5
 
     def record(self, path: Path, md5: str) -> None:
-        """We know `path`'s md5 (just checked out from the cache): store it without reading it."""
+        """We know `path`'s md5 (just checked out from the cache): store it without reading it.
+
+        Only against a stamp taken *before* the file was written (never a fresh one): with no read to come after
+        the stamp, a change right after our write in the same tick would otherwise be trusted. A file we just
+        wrote is therefore usually hashed once more by the next command, which then remembers it."""
         path = Path(path)
         try:
             st = os.stat(path)
         except OSError:
             return
         if stat.S_ISREG(st.st_mode):
-            self._remember(str(path), st, md5)
+            self._remember(str(path), st, md5, self._stamp_ns)
 
     def hash(self, path: Path) -> Hashed | None:
         """Hash a file or directory; None when it does not exist. Memoised per command."""

@@ -143,13 +143,18 @@ class Workspace:
                 self._params[rel] = _MISSING
         return self._params[rel]
 
-    def current_params(self, stage: StageSpec) -> tuple[dict[str, dict[str, Any]], list[Change]]:
+    def current_params(self, stage: StageSpec, fresh: bool = False) -> tuple[dict[str, dict[str, Any]], list[Change]]:
         """The params a lock entry would record now, plus what is missing.
 
         Files in lock order (params.yaml first, then sorted); keys sorted; a whole-file entry
-        (keys=None) wins over key lists for the same file, as in DVC.
+        (keys=None) wins over key lists for the same file, as in DVC. `fresh` reads the stage's params files
+        again instead of using this command's first reading (after a stage ran: did they change meanwhile?).
         """
         from dvc_compat.params import get_dotted
+
+        if fresh:
+            for spec in stage.params:
+                self._params.pop(repo_path(stage, spec.file), None)
 
         wanted: dict[str, set[str] | None] = {}
         for spec in stage.params:

@@ -22,43 +22,30 @@ from __future__ import annotations
 import json
 import os
 import secrets
-import signal
 import socket
 import sys
-import tempfile
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+# the environment tag of stage processes and the function that kills by it live with the reaper (one mechanism)
+from exptui.pipeline.group_reaper import RUN_TOKEN_ENV, kill_tagged  # noqa: F401 - re-exported
+
 #: seconds without a heartbeat after which a running entry on another host counts as dead
 HEARTBEAT_STALE = 60.0
 #: seconds a claim may exist without a run file (the worker is cloning the run dir) before it counts as dead
 CLAIM_GRACE = 30.0
-#: environment variable carried by every stage process of a queued run: lets us find and kill orphans
-RUN_TOKEN_ENV = "EXPTUI_RUN_TOKEN"
 
 
 def write_json_atomic(path: Path, data: dict[str, Any], durable: bool = True) -> None:
-    """temp file in the same directory -> fsync -> rename: readers see the old or the new file, never half.
+    """A JSON state file through `dvc_compat.fsutil.atomic_write`: readers see the old or the new file, never half.
 
     `durable=False` skips the fsync, for caches that may be lost in a power cut but must never be torn.
     """
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.{os.getpid()}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            json.dump(data, fh, sort_keys=True)
-            fh.flush()
-            if durable:
-                os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except FileNotFoundError:
-            pass
-        raise
+    from dvc_compat.fsutil import atomic_write
+
+    atomic_write(path, json.dumps(data, sort_keys=True).encode("utf-8"), durable=durable)
 
 
 def clean_temp_files(directory: Path, max_age: float = 3600.0, dry_run: bool = False) -> list[Path]:
@@ -71,16 +58,17 @@ def clean_temp_files(directory: Path, max_age: float = 3600.0, dry_run: bool = F
         names = os.listdir(directory)
     except FileNotFoundError:
         return removed
+    from dvc_compat.fsutil import temp_name_pid
+
     now = time.time()
     for name in names:
         if not (name.startswith(".") and name.endswith(".tmp")):
             continue
-        parts = name[1:-4].rsplit(".", 2)
+        pid = temp_name_pid(name)
         p = directory / name
         try:
-            pid = int(parts[-2]) if len(parts) == 3 else None
             stale = (pid is not None and not pid_alive(pid)) or now - p.stat().st_mtime > max_age
-        except (ValueError, FileNotFoundError):
+        except FileNotFoundError:
             continue
         if stale and dry_run:
             removed.append(p)
@@ -330,45 +318,6 @@ def owner_dead(owner: ProcessIdentity, heartbeat: float | None, now: float | Non
     if alive is None and heartbeat is not None and now - heartbeat > stale_after:
         return f"no heartbeat from {owner.host} for {now - heartbeat:.0f}s"
     return None
-
-
-def kill_tagged(token: str, sig: int = signal.SIGKILL, prefix: bool = False) -> int:
-    """Send `sig` to every process of ours whose environment carries ``EXPTUI_RUN_TOKEN=token``
-    (with `prefix`, any token starting with `token`: all runs of one worker).
-
-    Stage processes are tagged at start; a stage that escaped its process group (``setsid``, daemonising
-    tools) or outlived its SIGKILLed worker is still found this way. Returns how many were signalled.
-    """
-    needle = f"{RUN_TOKEN_ENV}={token}".encode()
-    me = os.getpid()
-    count = 0
-    if sys.platform.startswith("linux"):
-        for name in os.listdir("/proc"):
-            if not name.isdigit() or int(name) == me:
-                continue
-            try:
-                env = Path(f"/proc/{name}/environ").read_bytes()
-            except OSError:
-                continue
-            entries = env.split(b"\0")
-            if (needle in entries) if not prefix else any(e.startswith(needle) for e in entries):
-                try:
-                    os.kill(int(name), sig)
-                    count += 1
-                except OSError:
-                    pass
-        return count
-    import psutil
-
-    for proc in psutil.process_iter():
-        try:
-            value = proc.environ().get(RUN_TOKEN_ENV) or ""
-            if proc.pid != me and (value == token or (prefix and value.startswith(token))):
-                proc.send_signal(sig)
-                count += 1
-        except (psutil.Error, OSError):
-            continue
-    return count
 
 
 @dataclass(frozen=True)

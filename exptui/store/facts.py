@@ -144,10 +144,9 @@ def packages_digest() -> str:
         pass
     digest = _compute_packages_digest()
     try:
-        cache.parent.mkdir(parents=True, exist_ok=True)
-        tmp = cache.with_name(f"{cache.name}.{os.getpid()}.tmp")
-        tmp.write_text(json.dumps({"key": key, "digest": digest}))
-        os.replace(tmp, cache)
+        from dvc_compat.fsutil import atomic_write
+
+        atomic_write(cache, json.dumps({"key": key, "digest": digest}).encode("utf-8"), durable=False)
     except OSError:
         pass  # a read-only home only costs the recomputation
     return digest

@@ -446,6 +446,23 @@ class Git:
             raise RefConflict(ref, f"cannot update {ref}: {why}")
         raise GitError(f"git update-ref failed: {err.splitlines()[-1] if err else proc.returncode}")
 
+    def check_writable(self) -> None:
+        """Fail now, in one line, when an experiment could not be recorded: the object store or the refs are not
+        writable (a read-only mount, wrong owner). Checked before a run or a queue start so the user does not
+        wait for a whole pipeline (or see "1 queued" and exit 0) to learn it. Creating a file is the only
+        reliable test: `os.access` says yes to root on a read-only bind mount's permission bits."""
+        for where in (self.git_dir / "objects", self.git_dir / "refs"):
+            try:
+                fd, tmp = tempfile.mkstemp(prefix=".exptui-write-check-", dir=where)
+            except OSError as exc:
+                raise ExptuiError(f"cannot write to {where}: {exc.strerror or exc}; experiments could not be "
+                                  "recorded (make the repository writable); nothing was run") from None
+            os.close(fd)
+            try:
+                os.unlink(tmp)
+            except OSError:
+                pass
+
     # --- snapshots ----------------------------------------------------------------------------------------------
 
     def snapshot_workspace(
@@ -458,7 +475,8 @@ class Git:
 
         The user's index, HEAD and files are never touched. Untracked non-ignored files are included (`git stash
         create` would miss them). `paths` limits what is re-staged (other files keep `base`'s version). For the
-        repo's own work tree the user's index is copied first so git's stat cache avoids re-hashing files.
+        repo's own work tree the user's index is copied first (with its mtime, which git's racily-clean check
+        needs) so git's stat cache avoids re-hashing files.
         Blobs are written into this repository's object store even when `worktree` is another checkout.
         """
         wt = Path(worktree) if worktree is not None else self.root
@@ -469,7 +487,10 @@ class Git:
         try:
             own_index = self.git_dir / "index"
             if wt.resolve() == self.root.resolve() and base == "HEAD" and own_index.exists() and paths is None:
-                shutil.copyfile(own_index, index)
+                # copy2 keeps the index file's mtime: git trusts an entry's stat only when the entry is older
+                # than the index file ("racily clean" otherwise), and a copy stamped "now" made git trust a
+                # same-size rewrite from the second the index was written in, recording the old contents
+                shutil.copy2(own_index, index)
             elif base is not None:
                 self.run("read-tree", base, env=env, work_tree=wt)
             args = ["add", "-A", "--", *(paths or ["."]), *self._snapshot_excludes(wt)]

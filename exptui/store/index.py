@@ -11,9 +11,7 @@ Nothing heavy is imported here (no pandas, textual or GitPython): `exptui show -
 """
 from __future__ import annotations
 
-import os
 import pickle
-import tempfile
 import threading
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
@@ -122,19 +120,12 @@ class IndexCache:
         self.dir.mkdir(parents=True, exist_ok=True)
         self._remove_stale_temp_files()
         payload = {"version": _cache_version(), "commits": self.commits, "notes": self.notes}
-        fd, tmp = tempfile.mkstemp(prefix=".commits.", suffix=".tmp", dir=self.dir)
+        from dvc_compat.fsutil import atomic_write
+
         try:
-            with os.fdopen(fd, "wb") as fh:
-                pickle.dump(payload, fh, protocol=pickle.HIGHEST_PROTOCOL)
-                fh.flush()
-                os.fsync(fh.fileno())
-            os.replace(tmp, self.path)
+            atomic_write(self.path, pickle.dumps(payload, protocol=pickle.HIGHEST_PROTOCOL))
         except OSError:
-            try:
-                os.unlink(tmp)
-            except OSError:
-                pass
-            return  # the cache is an optimisation: a read-only .git must not break listing
+            return  # the cache is an optimisation: a read-only .git or a full disk must not break listing
         self.dirty = False
 
     def _remove_stale_temp_files(self, max_age: float = 3600.0) -> None:

@@ -206,7 +206,7 @@ class _ObjectWriter:
         return sha
 
     def flush(self) -> None:
-        tmp = Path(tempfile.mkdtemp(prefix="exptui-objects-", dir=scratch_dir(self.git)))
+        tmp = scratch_mkdtemp(self.git, "objects")
         try:
             for kind in ("blob", "tree", "commit"):
                 objs = self.pending.get(kind)
@@ -228,10 +228,42 @@ class _ObjectWriter:
 
 def scratch_dir(git: Git) -> Path:
     """A tmpfs for throw-away files fed to git (no disk flushes for a sweep's 3,000 objects), else .git/exptui/tmp."""
-    shm = Path("/dev/shm")
+    shm = Path(SHM)
     if shm.is_dir() and os.access(shm, os.W_OK | os.X_OK):
         return shm
     return _tmp_dir(git)
+
+
+SHM = "/dev/shm"
+_SCRATCH_PREFIX = "exptui-"
+
+
+def scratch_mkdtemp(git: Git, what: str) -> Path:
+    """A fresh scratch directory ``exptui-<what>-<pid>-<random>`` in `scratch_dir`; the caller removes it.
+
+    The pid in the name is what lets `dead_scratch_dirs` (run by `doctor` and recovery) remove the ones a killed
+    process (`run --queue` SIGKILLed mid-sweep) left in /dev/shm, where nothing else would ever clean them.
+    """
+    return Path(tempfile.mkdtemp(prefix=f"{_SCRATCH_PREFIX}{what}-{os.getpid()}-", dir=scratch_dir(git)))
+
+
+def dead_scratch_dirs(git: Git) -> list[Path]:
+    """Scratch directories (see `scratch_mkdtemp`) whose creating process is gone."""
+    from exptui.store.claims import pid_alive
+
+    out = []
+    for base in dict.fromkeys([Path(SHM), git.git_dir / "exptui" / "tmp"]):
+        try:
+            names = os.listdir(base)
+        except OSError:
+            continue
+        for name in names:
+            parts = name.split("-")
+            if not name.startswith(_SCRATCH_PREFIX) or len(parts) < 4 or not parts[2].isdigit():
+                continue
+            if not pid_alive(int(parts[2])) and (base / name).is_dir():
+                out.append(base / name)
+    return sorted(out)
 
 
 def _tmp_dir(git: Git) -> Path:

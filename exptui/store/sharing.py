@@ -32,22 +32,38 @@ def _check_remote(git: Git, remote: str) -> None:
         raise ExptuiError(f"no git remote named '{remote}'; add it with git remote add {remote} <url>")
 
 
+#: where the remote's notes are fetched to before they are merged (then deleted); `doctor` removes leftovers
+SCRATCH_PREFIX = "refs/notes/exptui-scratch-fetch-"
+
+
+def scratch_pid(ref: str) -> int | None:
+    """The pid of the process that made a scratch ref (``<prefix><pid>-<random>``), if the name has one."""
+    head = ref[len(SCRATCH_PREFIX):].split("-", 1)[0] if ref.startswith(SCRATCH_PREFIX) else ""
+    return int(head) if head.isdigit() else None
+
+
 def _fetch_notes(git: Git, remote: str) -> int:
-    scratch = f"refs/notes/exptui-scratch-fetch-{os.getpid()}-{uuid.uuid4().hex[:8]}"
+    scratch = f"{SCRATCH_PREFIX}{os.getpid()}-{uuid.uuid4().hex[:8]}"
     proc = _git(git, "fetch", "-q", "--no-write-fetch-head", remote, f"+{NOTES_REF}:{scratch}")
     if proc.returncode != 0:
         if "couldn't find remote ref" in proc.stderr:
             return 0
         raise ExptuiError(f"git fetch {remote} failed: {_last(proc.stderr)}")
-    sha = git.rev_parse(scratch)
+    # the raw value, not peeled to a commit: a remote notes ref pointing at a blob or tree must be deleted too
+    rows = git.for_each_ref([scratch], fields=("objectname", "objecttype"))
+    if not rows:
+        return 0
+    sha, kind = rows[0]
     try:
-        return merge_remote(git, sha) if sha else 0
+        if kind != "commit":
+            raise ExptuiError(f"{remote}'s {NOTES_REF} points at a {kind}, not a notes commit: its stars, labels "
+                              "and notes were not merged (fix or delete that ref on the remote)")
+        return merge_remote(git, sha)
     finally:
-        if sha:
-            try:
-                git.update_refs([RefUpdate(scratch, None, sha)], message="exptui: notes scratch done")
-            except RefConflict:
-                pass
+        try:
+            git.update_refs([RefUpdate(scratch, None, sha)], message="exptui: notes scratch done")
+        except RefConflict:
+            pass
 
 
 def _last(text: str) -> str:
@@ -123,10 +139,32 @@ def pull(git: Git, remote: str, names: Sequence[str] | None = None) -> list[str]
         for ref in chunk:  # one bad ref fails the whole fetch: find which
             one = _git(git, "fetch", "-q", "--no-write-fetch-head", remote, f"{ref}:{ref}")
             (fetched if one.returncode == 0 else failed).append(ref)
+    not_commits = _drop_non_commits(git, fetched)
+    fetched = [r for r in fetched if r not in not_commits]
     _fetch_notes(git, remote)
+    if not_commits:
+        raise ExptuiError(
+            f"{len(not_commits)} experiment ref(s) on {remote} point at something other than a commit and were not "
+            "kept: " + ", ".join(r.rsplit("/", 1)[-1] for r in not_commits[:5])
+        )
     if failed:
         raise ExptuiError(
             f"{len(failed)} experiment ref(s) could not be fetched from {remote} (diverged locally?): "
             + ", ".join(r.rsplit("/", 1)[-1] for r in failed[:5])
         )
     return fetched
+
+
+def _drop_non_commits(git: Git, refs: Sequence[str]) -> list[str]:
+    """Delete (compare-and-swap) fetched experiment refs that point at a blob or a tree: no experiment can be
+    there, and `dvc exp show` crashes on them. Returns the refs dropped."""
+    if not refs:
+        return []
+    wanted = set(refs)
+    from dvc_compat.exp_refs import EXPS_NAMESPACE
+
+    rows = git.for_each_ref([EXPS_NAMESPACE + "/"], ("refname", "objectname", "objecttype"))
+    bad = [(ref, sha) for ref, sha, kind in rows if ref in wanted and kind != "commit"]
+    if bad:
+        git.update_refs([RefUpdate(ref, None, sha) for ref, sha in bad], message="exptui: pull: not a commit")
+    return [ref for ref, _ in bad]

@@ -31,13 +31,12 @@ class WorkspaceRun:
                                      "stage": None, "name": name}
 
     def _write(self) -> None:
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = self.path.with_name(f".{FILE}.{os.getpid()}.tmp")
+        from exptui.store.claims import write_json_atomic
+
         try:
-            tmp.write_text(json.dumps(self.info))
-            os.replace(tmp, self.path)
+            write_json_atomic(self.path, self.info, durable=False)
         except OSError:
-            pass  # only a display hint: never fail the run for it
+            pass  # only a display hint: never fail the run for it (a full disk leaves no temp file either)
 
     def stage(self, address: str | None) -> None:
         self.info["stage"] = address

@@ -6,8 +6,6 @@ committed). It is a cache of preferences: a missing or unreadable file just mean
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 
@@ -84,14 +82,6 @@ def save_view(repo_root: Path, state: ViewState) -> None:
     path = view_file(repo_root)
     if path is None:
         return
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".view-", suffix=".json")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            json.dump(state.to_json(), fh, indent=1)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    from dvc_compat.fsutil import atomic_write
+
+    atomic_write(path, json.dumps(state.to_json(), indent=1).encode("utf-8"))
