@@ -199,11 +199,11 @@ def test_fuzz_corpus_reaches_the_dangerous_cases() -> None:
 
 def test_column_keep_drop_patterns_are_bounded_too() -> None:
     """The column chooser matches user patterns against column names, which come from data keys."""
-    from exptui.query.table import ExperimentTable
+    from exptui.query.table import TableModel
 
     long_key = "a" * 5000 + "c"
     rows = [_row("r1", **{long_key: 1, "lr": 0.1})]
-    table = ExperimentTable(rows)
+    table = TableModel(rows)
     table.set_keep([EVIL, "(.*a){25}", "lr"])
     table.set_drop(["(a|aa)+c"])
     ids = [c.id for c in table.shown_columns]
