@@ -239,12 +239,21 @@ _SCRATCH_PREFIX = "exptui-"
 
 
 def scratch_mkdtemp(git: Git, what: str) -> Path:
-    """A fresh scratch directory ``exptui-<what>-<pid>-<random>`` in `scratch_dir`; the caller removes it.
+    """A fresh scratch directory ``exptui-<what>-<pid>-<repo key>-<random>`` in `scratch_dir`; the caller removes
+    it.
 
     The pid in the name is what lets `dead_scratch_dirs` (run by `doctor` and recovery) remove the ones a killed
-    process (`run --queue` SIGKILLed mid-sweep) left in /dev/shm, where nothing else would ever clean them.
+    process (`run --queue` SIGKILLed mid-sweep) left in /dev/shm, where nothing else would ever clean them; the repo
+    key keeps one repository's doctor from reporting (and recovery from removing) another repository's leftovers
+    in the shared /dev/shm.
     """
-    return Path(tempfile.mkdtemp(prefix=f"{_SCRATCH_PREFIX}{what}-{os.getpid()}-", dir=scratch_dir(git)))
+    prefix = f"{_SCRATCH_PREFIX}{what}-{os.getpid()}-{_repo_key(git)}-"
+    return Path(tempfile.mkdtemp(prefix=prefix, dir=scratch_dir(git)))
+
+
+def _repo_key(git: Git) -> str:
+    """8 hex digits naming this repository (its real git dir) in scratch directory names."""
+    return hashlib.sha1(os.fsencode(os.path.realpath(git.git_dir))).hexdigest()[:8]
 
 
 def dead_scratch_dirs(git: Git) -> list[Path]:
@@ -252,6 +261,7 @@ def dead_scratch_dirs(git: Git) -> list[Path]:
     from exptui.store.claims import pid_alive
 
     out = []
+    key = _repo_key(git)
     for base in dict.fromkeys([Path(SHM), git.git_dir / "exptui" / "tmp"]):
         try:
             names = os.listdir(base)
@@ -261,6 +271,8 @@ def dead_scratch_dirs(git: Git) -> list[Path]:
             parts = name.split("-")
             if not name.startswith(_SCRATCH_PREFIX) or len(parts) < 4 or not parts[2].isdigit():
                 continue
+            if len(parts) >= 5 and parts[3] != key:
+                continue  # another repository's: its own doctor/recovery decides
             if not pid_alive(int(parts[2])) and (base / name).is_dir():
                 out.append(base / name)
     return sorted(out)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -57,6 +58,22 @@ def test_scratch_dirs_of_a_sigkilled_run_queue_are_found_and_removed(repo: Path)
     assert fixed.returncode == 0, fixed.stdout
     assert not any(p.exists() for p in left)
     assert not git(repo, "for-each-ref", "refs/exptui/queue/")          # all or nothing: no entry queued
+
+
+def test_scratch_dirs_of_another_repository_are_left_to_it(repo: Path, tmp_path: Path) -> None:
+    """/dev/shm is shared by every repository: one repository's doctor must not report (nor its recovery remove)
+    another repository's leftovers, even of a dead process."""
+    other = make_repo(tmp_path / "other")
+    code = ("import sys; from pathlib import Path; from exptui.store.git import Git; "
+            "from exptui.store.queue import scratch_mkdtemp; print(scratch_mkdtemp(Git(Path(sys.argv[1])), 'objects'))")
+    made = subprocess.run([sys.executable, "-c", code, str(other)], check=True, env=env(), capture_output=True,
+                          text=True).stdout.strip()
+    try:
+        assert Path(made).is_dir()                              # its process has exited: a dead process's dir
+        assert not any(made in line for line in findings(repo, "scratch-dir"))
+        assert any(made in line for line in findings(other, "scratch-dir"))
+    finally:
+        shutil.rmtree(made, ignore_errors=True)
 
 
 def test_owner_file_left_in_the_claim_window_is_found_and_removed(repo: Path) -> None:
