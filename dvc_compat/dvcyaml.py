@@ -27,7 +27,8 @@ import re
 import shlex
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, Callable, Iterator
+from typing import Any
+from collections.abc import Callable, Iterator
 
 from dvc_compat.errors import FormatError
 from dvc_compat.model import DvcFile, OutSpec, ParamSpec, StageSpec
@@ -71,7 +72,7 @@ class _Err(Exception):
         self.message = message
         self.loc = loc
 
-    def at(self, *prefix: Any) -> "_Err":
+    def at(self, *prefix: Any) -> _Err:
         self.loc = prefix + self.loc
         return self
 
@@ -252,14 +253,14 @@ def _merge(into: dict, update: Mapping, path: str, sources: dict[str, str], sour
 class _Context:
     """The variables visible to a stage: params.yaml + vars, with where each top-level name came from."""
 
-    def __init__(self, loader: "_FileLoader"):
+    def __init__(self, loader: _FileLoader):
         self.data: dict[str, Any] = {}
         self.sources: dict[str, str] = {}
         self.imports: dict[str, list[str] | None] = {}
         self.files: set[str] = set()  # repo-relative params/vars files merged in
         self.loader = loader
 
-    def clone(self) -> "_Context":
+    def clone(self) -> _Context:
         c = _Context(self.loader)
         c.data = dict(self.data)  # nested dicts are copied on write by _merge
         c.sources = dict(self.sources)
@@ -417,7 +418,7 @@ def _build_outs(entries: Any, kind: str) -> list[OutSpec]:
         flags = flags or {}
         _expect(isinstance(flags, dict), f"'{kind}' flags of '{path}' must be a mapping", kind, i, path)
         allowed = OUT_FLAGS + (PLOT_PROPS if kind == "plots" else ())
-        for flag, value in flags.items():
+        for flag in flags:
             if flag not in allowed:
                 close = suggest(str(flag), allowed)
                 hint = f" (did you mean '{close[0]}'?)" if close else ""
@@ -675,7 +676,7 @@ def _expand(
         return
     if has_matrix:
         matrix = definition["matrix"]
-        _expect(isinstance(matrix, dict) and matrix, f"stage '{name}': 'matrix' must be a non-empty mapping",
+        _expect(isinstance(matrix, dict) and bool(matrix), f"stage '{name}': 'matrix' must be a non-empty mapping",
                 "matrix")
         try:
             resolved = res.value(matrix, ctx.data, None)

@@ -16,7 +16,8 @@ import json
 import random
 import re
 from dataclasses import dataclass
-from typing import Any, Callable, Mapping
+from typing import Any
+from collections.abc import Callable, Mapping
 
 __all__ = [
     "EXPS_NAMESPACE",

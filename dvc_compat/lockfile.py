@@ -18,7 +18,8 @@ import io
 import os
 import posixpath
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any
+from collections.abc import Mapping
 
 from dvc_compat.errors import FormatError
 from dvc_compat.fsutil import atomic_write
@@ -150,7 +151,8 @@ def lock_stage_from_dict(entry: Any) -> LockStage:
     cmd = entry["cmd"]
     if not isinstance(cmd, (str, list)):
         raise _EntryError("'cmd' must be a string or a list", "cmd")
-    deps, outs = [], []
+    deps: list[Any] = []
+    outs: list[Any] = []
     for section, target in (("deps", deps), ("outs", outs)):
         items = entry.get(section) or []
         if not isinstance(items, list):

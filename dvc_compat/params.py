@@ -16,9 +16,10 @@ import ast
 import json
 import os
 import sys
-from collections.abc import Mapping
+from collections.abc import Mapping, MutableMapping
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any
+from collections.abc import Iterable
 
 from dvc_compat.errors import FormatError
 from dvc_compat.fsutil import atomic_write
@@ -366,7 +367,7 @@ def _set_in(doc: Any, key: str, value: Any, allow_new: bool, name: str, new_map:
                 return
             node = node[idx]
             continue
-        if not isinstance(node, Mapping):
+        if not isinstance(node, MutableMapping):
             raise FormatError(name, f"cannot set '{key}': '{'.'.join(parts[:depth])}' is not a mapping", key=key)
         if part not in node:
             if not allow_new:
@@ -383,7 +384,7 @@ def _set_in(doc: Any, key: str, value: Any, allow_new: bool, name: str, new_map:
 
 def _assign(container: Any, slot: Any, value: Any, key: str, allow_new: bool, name: str, doc: Any) -> None:
     old = container[slot]
-    if isinstance(old, Mapping) and isinstance(value, Mapping) and value:
+    if isinstance(old, MutableMapping) and isinstance(value, Mapping) and value:
         for k, v in value.items():
             if k not in old and not allow_new:
                 raise unknown_key_error(name, f"{key}.{k}", doc)
@@ -510,7 +511,7 @@ def _edit_py(text: str, name: str, overrides: Mapping[str, Any], allow: set[str]
     for line in text.splitlines(keepends=True):
         line_starts.append(line_starts[-1] + len(line))
     for key, value in overrides.items():
-        node = _py_find(tree.body, key.split("."))
+        node: Any = _py_find(tree.body, key.split("."))  # an ast.Assign's target or value: has positions
         if node is None:
             if key in allow:
                 raise FormatError(name, f"adding '{key}' to a Python params file is not supported", key=key)

@@ -16,7 +16,8 @@ import json
 import posixpath
 from dataclasses import dataclass
 from pathlib import PurePosixPath
-from typing import Any, Mapping
+from typing import Any
+from collections.abc import Mapping
 
 from dvc_compat.model import DvcFile
 

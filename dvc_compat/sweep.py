@@ -28,7 +28,8 @@ import re
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
-from typing import Any, Literal, Sequence
+from typing import Any, Literal
+from collections.abc import Sequence
 
 from dvc_compat.errors import SweepSyntaxError
 from dvc_compat.params import parse_value

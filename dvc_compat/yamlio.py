@@ -17,7 +17,8 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any
+from collections.abc import Iterable
 
 import yaml
 
@@ -108,7 +109,7 @@ def _children(node: yaml.Node) -> list[yaml.Node]:
     return []
 
 
-class SafeLoader12(_BaseLoader):  # type: ignore[misc, valid-type]
+class SafeLoader12(_BaseLoader):
     """C safe loader with YAML 1.2 scalars (as ruamel, i.e. as DVC), duplicate-key detection, and the bounds of
     `dvc_compat.limits` checked on the composed document before anything is constructed."""
 
@@ -120,7 +121,7 @@ class SafeLoader12(_BaseLoader):  # type: ignore[misc, valid-type]
         return self.construct_document(node)
 
 
-    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict:  # type: ignore[override]
+    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict:
         pairs = node.value
         if len(pairs) > 1:
             texts = {k.value for k, _ in pairs if type(k) is yaml.ScalarNode}
@@ -145,7 +146,7 @@ class SafeLoader12(_BaseLoader):  # type: ignore[misc, valid-type]
                 )
             seen[key] = key_node
 
-    def construct_yaml_int(self, node: yaml.ScalarNode) -> int:  # type: ignore[override]
+    def construct_yaml_int(self, node: yaml.ScalarNode) -> int:
         try:
             return self._int(str(self.construct_scalar(node)))
         except ValueError:  # `0x_`: matches the int pattern, has no digits (ruamel crashes on it)
@@ -153,7 +154,7 @@ class SafeLoader12(_BaseLoader):  # type: ignore[misc, valid-type]
                     else f"integer of {len(node.value):,} characters is too long")  # Python's 4,300-digit limit
             raise yaml.constructor.ConstructorError(None, None, what, node.start_mark) from None
 
-    def construct_yaml_float(self, node: yaml.ScalarNode) -> float:  # type: ignore[override]
+    def construct_yaml_float(self, node: yaml.ScalarNode) -> float:
         try:
             return super().construct_yaml_float(node)
         except ValueError:  # `._`: matches the float pattern, has no digits (ruamel crashes on it)
@@ -189,7 +190,7 @@ class _TreeLoader(SafeLoader12):
         return data
 
 
-def _reset_resolvers(cls: type) -> None:
+def _reset_resolvers(cls: Any) -> None:
     cls.yaml_implicit_resolvers = {}
     first_chars = {
         "bool": list("tTfF"),
@@ -246,7 +247,8 @@ def load_yaml(text: str | bytes, path: str | Path = "<string>") -> Any:
 
     Every YAML file read from data comes through here: documents over the bounds of `dvc_compat.limits` (alias
     expansion, nesting) are refused before they are constructed."""
-    loader = SafeLoader12 if (b"&" if isinstance(text, bytes) else "&") in text else _TreeLoader
+    has_anchor = b"&" in text if isinstance(text, bytes) else "&" in text
+    loader = SafeLoader12 if has_anchor else _TreeLoader
     try:
         return yaml.load(text, Loader=loader)  # noqa: S506 - a safe loader
     except FormatError as exc:  # check_depth of a tree

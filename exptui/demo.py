@@ -199,6 +199,7 @@ def build_demo(
         raise ExptuiError(f"unknown demo pipeline '{pipeline}': choose one of {', '.join(PIPELINES)}")
     if experiments < 0:
         raise ExptuiError("--experiments must be 0 or more")
+    _check_example_packages(pipeline)
     dest = Path(dest).expanduser().absolute()
     say: Progress = progress or (_silent if quiet else print)
     source = pipelines_root() / pipeline
@@ -240,6 +241,28 @@ def _init_dvc(dest: Path) -> None:
     from dvc_compat.config import init_dvc_dir
 
     init_dvc_dir(dest)
+
+
+#: import name -> distribution, of what the example pipelines train with (the `examples` extra)
+EXAMPLE_PACKAGES = {"sklearn": "scikit-learn", "lightgbm": "lightgbm", "joblib": "joblib"}
+
+
+def _check_example_packages(pipeline: str) -> None:
+    """Before anything is written: the example pipelines need the `examples` extra, which a plain `pip install
+    exptui` leaves out (exptui itself never imports them)."""
+    import importlib.util
+
+    def absent(module: str) -> bool:
+        try:
+            return importlib.util.find_spec(module) is None
+        except (ImportError, ValueError):  # a broken install counts as absent
+            return True
+
+    missing = [dist for mod, dist in EXAMPLE_PACKAGES.items() if absent(mod)]
+    if missing:
+        raise ExptuiError(
+            f"the '{pipeline}' demo pipeline trains with {', '.join(missing)}, which this environment lacks: "
+            f"pip install 'exptui[examples]' (from a checkout: pip install -e '.[examples]')")
 
 
 def _stage_env() -> dict[str, str]:

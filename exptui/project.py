@@ -7,10 +7,11 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Callable, Iterable, Sequence
+from typing import TYPE_CHECKING, Any
+from collections.abc import Callable, Iterable, Sequence
 
 from exptui.errors import ExperimentNotFound, ExptuiError
-from exptui.records import Annotations, ExperimentRow
+from exptui.records import Annotations, ExperimentRow, RowKind
 from exptui.store.git import ZERO_OID, Git, RefConflict, RefUpdate
 from exptui.store.index import ExperimentIndex, parse_exp_ref, read_refs
 
@@ -32,7 +33,7 @@ class Project:
         self.last_record: Any = None  # the ExperimentRecord of the last workspace run
 
     @classmethod
-    def open(cls, path: str | os.PathLike[str] = ".") -> "Project":
+    def open(cls, path: str | os.PathLike[str] = ".") -> Project:
         """The project containing `path` (found from the git top level).
 
         Errors: not a git repository; a repository without commits (exptui never commits on the user's behalf).
@@ -132,7 +133,7 @@ class Project:
         hint = f" (did you mean {' or '.join(repr(c) for c in close)}?)" if close else ""
         raise ExperimentNotFound(f"no experiment or revision named '{text}'{hint}")
 
-    def _row_for_commit(self, sha: str, kind: str = "baseline", name: str | None = None, ref: str | None = None) -> ExperimentRow:
+    def _row_for_commit(self, sha: str, kind: RowKind = "baseline", name: str | None = None, ref: str | None = None) -> ExperimentRow:
         from exptui.store.index import _row
 
         data = self.index.commit_data([sha]).get(sha)
@@ -169,7 +170,7 @@ class Project:
 
     # --- plots --------------------------------------------------------------------------------------------------
 
-    def plot_files(self, rev: str) -> list["PlotFile"]:
+    def plot_files(self, rev: str) -> list[PlotFile]:
         """Plots files the dvc.yaml at `rev` declares (``workspace``: the work tree), with their x/y/title props.
         A dvc.yaml the parser rejects still yields its literal file paths."""
         from dvc_compat.errors import FormatError
@@ -361,7 +362,7 @@ class Project:
 
     # --- workspace ----------------------------------------------------------------------------------------------
 
-    def apply(self, name: str, force: bool = False) -> "ApplyResult":
+    def apply(self, name: str, force: bool = False) -> ApplyResult:
         """Write an experiment's files into the workspace without moving HEAD (like `dvc exp apply`).
 
         Refuses when a file the experiment would change has uncommitted changes, unless `force`. Git-tracked files
@@ -467,7 +468,7 @@ class Project:
     # --- housekeeping -------------------------------------------------------------------------------------------
 
     def gc(self, workspace: bool = False, all_branches: bool = False, all_tags: bool = False,
-           all_commits: bool = False, dry_run: bool = False) -> "GcPlan":
+           all_commits: bool = False, dry_run: bool = False) -> GcPlan:
         """Remove experiments whose baseline is not kept, and prune the index cache.
 
         With no flag: keep experiments whose baseline is reachable from any branch, tag or HEAD (i.e. drop those
@@ -515,7 +516,7 @@ class Project:
     def close(self) -> None:
         self.git.close()
 
-    def __enter__(self) -> "Project":
+    def __enter__(self) -> Project:
         return self
 
     def __exit__(self, *exc: object) -> None:

@@ -297,3 +297,42 @@ def test_demo_opens_the_dashboard_in_a_terminal(cli_demo: tuple[Path, subprocess
     text = output.decode("utf-8", "replace")
     assert "Opening the churn demo built earlier" in text
     assert "Traceback" not in text
+
+
+_HIDE_SKLEARN = """
+import sys
+
+class _Hidden:
+    '''An environment installed without the `examples` extra: scikit-learn cannot be imported.'''
+    def find_spec(self, name, path=None, target=None):
+        if name.split(".")[0] == "sklearn":
+            raise ModuleNotFoundError(f"No module named {name!r}")
+        return None
+
+sys.meta_path.insert(0, _Hidden())
+from exptui.cli import main
+main(sys.argv[1:])
+"""
+
+
+def test_demo_without_the_examples_extra_says_what_to_install(tmp_path: Path) -> None:
+    """exptui itself never imports scikit-learn/lightgbm/joblib (the `examples` extra): the demo, which trains with
+    them, says so in one line before it writes anything."""
+    dest = tmp_path / "demo"
+    proc = subprocess.run([sys.executable, "-c", _HIDE_SKLEARN, "demo", str(dest), "--no-tui"],
+                          capture_output=True, text=True, cwd=tmp_path, timeout=120)
+    assert proc.returncode != 0
+    lines = proc.stderr.strip().splitlines()
+    assert len(lines) == 1 and "Traceback" not in proc.stderr, proc.stderr
+    assert "scikit-learn" in lines[0] and "exptui[examples]" in lines[0]
+    assert not dest.exists()
+
+
+def test_exptui_itself_never_imports_the_example_packages() -> None:
+    """The `examples` extra is only for pipelines/: no module of exptui or dvc_compat imports it."""
+    root = Path(__file__).resolve().parent.parent
+    for package in ("exptui", "dvc_compat"):
+        for path in (root / package).rglob("*.py"):
+            text = path.read_text(encoding="utf-8")
+            for module in ("sklearn", "lightgbm", "joblib"):
+                assert f"import {module}" not in text and f"from {module}" not in text, (path, module)

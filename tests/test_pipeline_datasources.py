@@ -7,7 +7,6 @@ file, comments and other keys kept, object in the cache) before the stages readi
 from __future__ import annotations
 
 import json
-import os
 import shutil
 import subprocess
 import sys

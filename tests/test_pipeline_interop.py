@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import BIN, PIPELINES, copy_pipeline, git
+from conftest import BIN, copy_pipeline, git
 from exptui.pipeline.repro import reproduce
 from exptui.pipeline.status import pipeline_status
 

@@ -206,7 +206,7 @@ def test_apply_refuses_to_overwrite_uncommitted_changes(project: Project) -> Non
 
 def test_branch_remove_and_gc(project: Project) -> None:
     a = project.run(["train.lr=0.3"], name="a")
-    b = project.run(["train.lr=0.4"], name="b")
+    project.run(["train.lr=0.4"], name="b")
     assert project.branch("a", "from-a") == a.rev
     assert git(project.root, "rev-parse", "from-a").strip() == a.rev
     with pytest.raises(ExptuiError, match="already exists"):

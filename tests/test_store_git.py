@@ -43,7 +43,7 @@ def test_not_a_repo_and_no_commits(tmp_path: Path) -> None:
 def test_read_objects_batch_with_missing_and_paths(git_repo: Path) -> None:
     g = Git(git_repo)
     shas = [_blob(git_repo, f"blob {i}\n".encode()) for i in range(3)]
-    answers = g.read_objects([shas[0], "0" * 40, f"HEAD:.gitignore", "HEAD:nope", shas[2]])
+    answers = g.read_objects([shas[0], "0" * 40, "HEAD:.gitignore", "HEAD:nope", shas[2]])
     assert answers[0] == (shas[0], "blob", b"blob 0\n")
     assert answers[1] is None and answers[3] is None
     assert answers[2] is not None and answers[2][1] == "blob" and answers[2][2] == b""

@@ -8,7 +8,6 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-import pytest
 
 from tests.test_tui_screens import demo_template, make_app, repo, rows_by_name  # noqa: F401
 

@@ -20,13 +20,13 @@ if TYPE_CHECKING:  # pragma: no cover
     from exptui.records import ExperimentRow
 
 
-def _project(ctx: click.Context) -> "Project":
+def _project(ctx: click.Context) -> Project:
     from exptui.project import Project
 
     return Project.open((ctx.obj or {}).get("repo", "."))
 
 
-def _short(row: "ExperimentRow") -> str:
+def _short(row: ExperimentRow) -> str:
     return f"{row.name} ({row.rev[:7]})" if row.rev != "workspace" else "workspace"
 
 

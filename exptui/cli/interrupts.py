@@ -26,7 +26,7 @@ class interrupt_signals:
             self.signum = signum
         raise KeyboardInterrupt
 
-    def __enter__(self) -> "interrupt_signals":
+    def __enter__(self) -> interrupt_signals:
         if threading.current_thread() is threading.main_thread():
             for sig in (signal.SIGTERM, signal.SIGHUP):
                 self._old[sig] = signal.signal(sig, self._handler)

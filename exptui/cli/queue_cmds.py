@@ -6,8 +6,8 @@ The queue itself is `exptui.execution.queue_manager.QueueManager` (what the TUI 
 from __future__ import annotations
 
 import signal
-import sys
 import time
+from collections.abc import Set as AbstractSet
 from typing import Any
 
 import click
@@ -116,7 +116,7 @@ def _start_on_dask(mgr: Any, address: str, jobs: int, timeout: float | None) -> 
 _SUMMARY_ORDER = ("success", "failed", "crashed", "cancelled", "running", "queued")
 
 
-def _report(mgr: Any, interrupted_by: int | bool, waited: set[str], tokens: set[str] = frozenset()) -> None:
+def _report(mgr: Any, interrupted_by: int | bool, waited: set[str], tokens: AbstractSet[str] = frozenset()) -> None:
     """Recovery, then one summary line of the entries this `queue start --wait` waited for, and the exit code:
     128+signal when interrupted, 1 (with one line naming them) when any of them did not succeed, else 0."""
     if interrupted_by:  # the workers stopped their stages; the one line was "stopping running stages..."
@@ -216,11 +216,11 @@ def status(ctx: click.Context, as_json: bool) -> None:
     from exptui.query.cells import column_widths, fit
     from exptui.query.inert import inert
 
-    rows = [tuple(inert(c) for c in r) for r in rows]        # data made inert before it is measured
-    widths = column_widths(rows, 5)
+    cells: list[tuple[str, ...]] = [tuple(inert(c) for c in r) for r in rows]  # made inert before it is measured
+    widths = column_widths(cells, 5)
     # one write: 1,000 rows echoed one by one are 1,000 syscalls when stdout is unbuffered (PYTHONUNBUFFERED)
     write_text("\n".join("  ".join(fit(c, w) for c, w in zip(r[:5], widths)) + ("  " + r[5] if r[5] else "")
-                          for r in rows) + "\n")
+                          for r in cells) + "\n")
 
 
 @queue.command()

@@ -314,7 +314,7 @@ def _display(root: Path, path: Path) -> str:
 
 def remove_run_dir(path: Path) -> bool:
     """Best effort: a cleanup failure is logged by the caller and retried by `doctor`, never fatal."""
-    def onerror(func, p, exc_info):  # type: ignore[no-untyped-def]
+    def onerror(func, p, exc_info):
         try:
             os.chmod(p, 0o700)
             func(p)

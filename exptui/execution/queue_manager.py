@@ -14,7 +14,7 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping, Sequence, Set as AbstractSet
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -389,7 +389,7 @@ class QueueManager:
                 if interrupts == 1:
                     print("stopping running stages (Ctrl-C again to kill them)...", file=sys.stderr)
 
-    def settle(self, waited: set[str], tokens: set[str] = frozenset(), poll: float = 0.2) -> list[QueueEntry]:
+    def settle(self, waited: set[str], tokens: AbstractSet[str] = frozenset(), poll: float = 0.2) -> list[QueueEntry]:
         """After the workers a `queue start --wait` spawned have exited: the entries it waited for, settled.
 
         `waited`: ids queued when it started; `tokens`: its workers' tokens (entries queued later that they ran

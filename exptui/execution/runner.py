@@ -18,6 +18,7 @@ import os
 import threading
 import time
 from collections.abc import Callable
+from typing import IO
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -40,7 +41,7 @@ class CappedLog:
         self._head = open(self.path, "ab")
         self._head_written = self._head.tell()
         self._seg_index = 0
-        self._seg: object | None = None
+        self._seg: IO[bytes] | None = None
         self._seg_written = 0
         self._lock = threading.Lock()
         self.closed = False
@@ -66,10 +67,11 @@ class CappedLog:
                     self._next_segment()
                 room = self.seg_cap - self._seg_written
                 part, data = data[:room], data[room:]
-                self._seg.write(part)  # type: ignore[attr-defined]
+                assert self._seg is not None  # _next_segment opened it
+                self._seg.write(part)
                 self._seg_written += len(part)
             if self._seg is not None:
-                self._seg.flush()  # type: ignore[attr-defined]
+                self._seg.flush()
 
     def note(self, text: str) -> None:
         """A line of exptui's own (stage banners, the final status), marked so it stands out."""
@@ -77,7 +79,7 @@ class CappedLog:
 
     def _next_segment(self) -> None:
         if self._seg is not None:
-            self._seg.close()  # type: ignore[attr-defined]
+            self._seg.close()
             self._seg_index ^= 1
         self._seg = open(str(self.path) + _SEGMENTS[self._seg_index], "wb")
         self._seg_written = 0
@@ -88,7 +90,7 @@ class CappedLog:
                 return
             self.closed = True
             if self._seg is not None:
-                self._seg.close()  # type: ignore[attr-defined]
+                self._seg.close()
             self._head.close()
         finalize_log(self.path)
 
@@ -206,7 +208,7 @@ def run_pipeline(
     times: dict[str, float] = {}
     outcomes: dict[str, str] = {}
 
-    def events(ev: "repro.StageEvent") -> None:
+    def events(ev: repro.StageEvent) -> None:
         if ev.kind == "start":
             if on_stage is not None:
                 on_stage(ev.stage.address)
@@ -225,7 +227,6 @@ def run_pipeline(
             timeout=timeout, cancel=cancel, log_dir=None, log_note=log_note,
         )
     except StageFailed as exc:
-        outcome = getattr(exc, "outcome", None)
         status = "failed"
         if cancel is not None and cancel.is_set():
             status = "cancelled"

@@ -228,7 +228,7 @@ def _combine_kinds(kinds: set[str]) -> Kind:
     if not kinds:
         return "text"
     if len(kinds) == 1:
-        return next(iter(kinds))  # type: ignore[return-value]
+        return next(iter(kinds))  # type: ignore[arg-type]  # every member is a Kind literal
     return "mixed"
 
 

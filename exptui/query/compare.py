@@ -67,7 +67,7 @@ class Comparison:
         out = ["| " + " | ".join(_md(h) for h in header) + " |",
                "|:---|" + "|".join("---:" for _ in names) + "|"]
         for section in ("metrics", "params", "facts"):
-            lines = self.section(section)  # type: ignore[arg-type]
+            lines = self.section(section)
             if not lines:
                 continue
             out.append(f"| **{section}** |" + " |" * len(names))
@@ -92,7 +92,7 @@ class Comparison:
         names = self.names
         grid: list[list[str]] = [["", ""] + names]
         for section in ("metrics", "params", "facts"):
-            lines = self.section(section)  # type: ignore[arg-type]
+            lines = self.section(section)
             if not lines:
                 continue
             grid.append(["", section] + [""] * len(names))

@@ -46,7 +46,7 @@ import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any, Union
+from typing import Any
 
 from exptui.errors import ExptuiError
 from exptui.records import STATUSES, ExperimentRow
@@ -280,7 +280,7 @@ class MatchAll:
     pass
 
 
-Node = Union[Compare, InList, IsMissing, Truthy, NameSearch, And, Or, Not, MatchAll]
+Node = Compare | InList | IsMissing | Truthy | NameSearch | And | Or | Not | MatchAll
 
 
 # --------------------------------------------------------------------------- parser

@@ -65,7 +65,7 @@ def is_right_aligned(value: Any) -> bool:
 
 def format_created(moment: datetime | None, now: datetime | None = None) -> str:
     """``HH:MM`` if today, ``Mon DD`` if this year, else ``YYYY-MM-DD`` (local time)."""
-    if moment is None or moment is MISSING:  # type: ignore[comparison-overlap]
+    if moment is None or moment is MISSING:
         return MISSING_TEXT
     if moment.tzinfo is not None:
         moment = moment.astimezone()  # to local time, naive from here on

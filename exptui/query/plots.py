@@ -7,7 +7,8 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
-from typing import Any, Iterable
+from typing import Any
+from collections.abc import Iterable
 
 from dvc_compat.plots import PlotFile, parse_plot_records
 from exptui.records import ExperimentRow

@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import json
 from dataclasses import fields
-from typing import Any, Iterable
+from typing import Any
+from collections.abc import Iterable
 
 from exptui.query.format import json_safe
 from exptui.records import ExperimentRow, RunFacts

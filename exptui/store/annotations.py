@@ -16,7 +16,7 @@ import json
 import os
 import uuid
 from dataclasses import replace
-from typing import Callable
+from collections.abc import Callable
 
 from exptui.errors import ExptuiError
 from exptui.records import Annotations

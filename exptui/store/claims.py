@@ -286,7 +286,7 @@ class RunState:
             pass
 
     def workers(self) -> list[dict[str, Any]]:
-        out = []
+        out: list[dict[str, Any]] = []
         try:
             names = sorted(os.listdir(self.workers_dir))
         except FileNotFoundError:

@@ -16,7 +16,8 @@ import posixpath
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
+from collections.abc import Mapping, Sequence
 
 from exptui.errors import ExptuiError
 from exptui.store.git import Git, parse_commit
@@ -98,7 +99,7 @@ def _interpolated_names(data: Any, key: str | None = None, out: set[str] | None 
         return out
     if isinstance(data, str):
         for expr in _INTERP.findall(data):
-            out.add(re.split(r"[.\[]", expr, 1)[0].strip())
+            out.add(re.split(r"[.\[]", expr, maxsplit=1)[0].strip())
     elif isinstance(data, dict):
         for k, v in data.items():
             _interpolated_names(k, None, out)
@@ -137,7 +138,7 @@ def _has_value_interpolation(data: Any) -> bool:
 class _GitFileLoader:
     """A dvc_compat vars/params loader that reads files from one commit's tree instead of the disk."""
 
-    def __new__(cls, git: Git, commit: str, root: Path, max_bytes: int | None = None):
+    def __new__(cls, git: Git, commit: str, root: Path, max_bytes: int | None = None) -> Any:
         from dvc_compat.dvcyaml import _FileLoader
         from dvc_compat.params import parse_params, params_format
 
@@ -199,7 +200,7 @@ class CommitReader:
 
     # --- main entry ---------------------------------------------------------------------------------------------
 
-    def read(self, commits: Sequence[str], dvcfile_hint: dict[str, Sequence[str]] | None = None) -> dict[str, dict]:
+    def read(self, commits: Sequence[str], dvcfile_hint: Mapping[str, Sequence[str]] | None = None) -> dict[str, dict]:
         """Map commit sha -> plain dict (`tree`, `parents`, `time`, `message`, `params`, `metrics`, `errors`).
 
         `dvcfile_hint` maps a commit to the dvc.yaml paths to look for (its baseline's); default: its own tree's.
@@ -232,8 +233,8 @@ class CommitReader:
         # parse each distinct dvc.yaml blob once (read contents only for unseen blobs)
         unseen = sorted({b for files in per_commit_dvcfiles.values() for _p, b in files if b not in self._dvcfile_cache})
         if unseen:
-            first_commit = {}
-            first_path = {}
+            first_commit: dict[str, str] = {}
+            first_path: dict[str, str] = {}
             for sha, files in per_commit_dvcfiles.items():
                 for p, b in files:
                     first_commit.setdefault(b, sha)
@@ -300,10 +301,10 @@ class CommitReader:
             }
             if d.error is not None:
                 results[sha]["errors"][d.error[0]] = d.error[1]
-        for (sha, family, path), answer in zip(reqs, answers):
+        for (sha, family, path), hit in zip(reqs, answers):
             res = results[sha]
             d = declared[sha]
-            if answer is None:
+            if hit is None:
                 if family == "params":
                     if path == "params.yaml" and "params.yaml" not in d.params:
                         continue  # root params.yaml is optional
@@ -322,7 +323,7 @@ class CommitReader:
                     else:
                         res["errors"][path] = "file not found in this commit"
                 continue
-            blob, typ = answer
+            blob, typ = hit
             if typ == "tree":
                 for sub, sub_blob in tree_files.get(blob, []):
                     full = f"{path}/{sub}"

@@ -15,7 +15,8 @@ import subprocess
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any
+from collections.abc import Mapping
 
 from exptui.errors import ExptuiError
 from exptui.records import RunFacts
@@ -213,7 +214,7 @@ def record_experiment(
     rng = rng or random.Random()
     generated = name is None
     taken = _taken_names(git, baseline) if generated else set()
-    asked = name
+    asked = name or ""
     suffix = 1
     for _attempt in range(1000):
         if generated:

@@ -177,7 +177,8 @@ def _compute_packages_digest() -> str:
     seen = set()
     for dist in metadata.distributions():
         try:  # a half-installed package (an empty *.dist-info) must not stop an experiment from being recorded
-            name = (dist.metadata.get("Name") or "").strip().lower().replace("_", "-")
+            name = (dist.metadata.get("Name") or "")  # type: ignore[attr-defined]  # an email.message.Message at runtime
+            name = name.strip().lower().replace("_", "-")
             version = dist.version
         except Exception:  # noqa: BLE001 - stdlib returns None there; the importlib_metadata backport raises
             continue

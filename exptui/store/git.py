@@ -17,7 +17,7 @@ import threading
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 
 from dvc_compat.config import DEFAULT_CACHE_DIR
 from exptui.errors import ExptuiError, NotAGitRepo
@@ -114,7 +114,7 @@ class _BatchReader:
     deadlock on full pipes. If the process dies (killed, repo moved) it is restarted once per request.
     """
 
-    def __init__(self, git: "Git"):
+    def __init__(self, git: Git):
         self._git = git
         self._proc: subprocess.Popen[bytes] | None = None
         self._lock = threading.Lock()
@@ -226,7 +226,7 @@ class Git:
     # --- discovery ----------------------------------------------------------------------------------------------
 
     @classmethod
-    def discover(cls, path: str | os.PathLike[str] = ".") -> "Git":
+    def discover(cls, path: str | os.PathLike[str] = ".") -> Git:
         """The repository containing `path` (its top level). Raises NotAGitRepo with what to do."""
         p = Path(path).resolve()
         if not p.exists():

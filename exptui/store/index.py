@@ -16,12 +16,12 @@ import threading
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Iterable
+from collections.abc import Iterable
 
 from dvc_compat.exp_refs import CELERY_FAILED as DVC_FAILED_REF
 from dvc_compat.exp_refs import CELERY_STASH as DVC_QUEUE_REF
 from dvc_compat.exp_refs import EXPS_NAMESPACE, parse_exp_ref
-from exptui.records import Annotations, ExperimentRow, RunFacts
+from exptui.records import Annotations, ExperimentRow, RowKind, RunFacts
 from exptui.store.commit_data import EXTRACT_VERSION, CommitReader
 from exptui.store.facts import parse_trailers
 from exptui.store.git import Git
@@ -176,7 +176,7 @@ class ExperimentIndex:
         missing = [s for s in shas if s not in self.cache.commits]
         if missing:
             new = self.reader.read(missing, hints)
-            for sha, data in new.items():
+            for data in new.values():
                 facts, status = parse_trailers(data["message"])
                 data["facts"] = facts
                 data["status"] = status
@@ -306,8 +306,8 @@ class ExperimentIndex:
                     row.started = dvc_started[sha][2]
                 rows.append(row)
             rows.extend(queue_rows.pop(b, ()))
-        for rest in queue_rows.values():  # entries of baselines not shown (e.g. an old commit) still show
-            rows.extend(rest)
+        for orphans in queue_rows.values():  # entries of baselines not shown (e.g. an old commit) still show
+            rows.extend(orphans)
         self.cache.save()
         return rows
 
@@ -449,15 +449,15 @@ def _baseline_names(refs: RefSnapshot) -> dict[str, str]:
 
 
 def _row(
-    name: str, rev: str, baseline: str, kind: str, bname: str, data: dict, ann: Annotations | None, ref: str | None
+    name: str, rev: str, baseline: str, kind: RowKind, bname: str, data: dict, ann: Annotations | None, ref: str | None
 ) -> ExperimentRow:
     facts: RunFacts | None = data.get("facts")
     return ExperimentRow(
         name=name,
         rev=rev,
         baseline=baseline,
-        kind=kind,  # type: ignore[arg-type]
-        status=(data.get("status") or "success") if kind != "queued" else "queued",  # type: ignore[arg-type]
+        kind=kind,
+        status=(data.get("status") or "success") if kind != "queued" else "queued",
         baseline_name=bname,
         created=datetime.fromtimestamp(data["time"], timezone.utc) if data.get("time") else None,
         params={f: dict(v) for f, v in data["params"].items()},

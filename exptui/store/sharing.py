@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 import subprocess
 import uuid
-from typing import Sequence
+from collections.abc import Sequence
 
 from exptui.errors import ExptuiError
 from exptui.store.annotations import NOTES_REF, merge_remote

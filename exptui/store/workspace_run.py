@@ -42,7 +42,7 @@ class WorkspaceRun:
         self.info["stage"] = address
         self._write()
 
-    def __enter__(self) -> "WorkspaceRun":
+    def __enter__(self) -> WorkspaceRun:
         self._write()
         return self
 

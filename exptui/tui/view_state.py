@@ -27,7 +27,7 @@ class ViewState:
         return data
 
     @classmethod
-    def from_json(cls, data: object) -> "ViewState":
+    def from_json(cls, data: object) -> ViewState:
         """Lenient: unknown keys are ignored and a wrongly typed value falls back to its default."""
         state = cls()
         if not isinstance(data, dict):

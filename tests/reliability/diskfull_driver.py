@@ -47,7 +47,7 @@ def fill(mount: Path, free: int) -> None:
 def leftovers(repo: Path) -> list[str]:
     """Temp files exptui (or its atomic writes) left behind; git's own object store is git's business."""
     out = []
-    for dirpath, dirs, files in os.walk(repo):
+    for dirpath, _dirs, files in os.walk(repo):
         rel_dir = os.path.relpath(dirpath, repo)
         if rel_dir.startswith((os.path.join(".git", "objects"), os.path.join(".git", "refs"),
                                os.path.join(".git", "logs"))):

@@ -28,7 +28,6 @@ from hostile_repo import (
     deep_yaml,
     error_lines,
     exptui,
-    git,
     huge_metrics_json,
     make_template,
     refs,

@@ -25,7 +25,7 @@ import pytest
 from rich.cells import cell_len
 
 from tests.conftest import BIN, TEST_GIT_ENV, scoped_env
-from tests.reliability.corpus import NAMES, terminal_hazards
+from tests.reliability.corpus import terminal_hazards
 from tests.reliability.hostile_text_repo import (
     NOTE,
     PULLED_NAMES,

@@ -17,7 +17,8 @@ import asyncio
 import functools
 import os
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
+from collections.abc import Callable
 
 import pytest
 

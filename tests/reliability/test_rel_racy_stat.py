@@ -77,7 +77,7 @@ def test_index_copy_keeps_gits_racily_clean_check(repo: Path) -> None:
     git(repo, "add", "-A")
     git(repo, "commit", "-q", "-m", "params")
     os.utime(repo / ".git" / "index", ns=(tick, tick))  # ... and so was the index
-    assert "mtime: %d:%d\n" % divmod(tick, 10**9) in git(repo, "ls-files", "--debug")  # git: no zero padding
+    assert "mtime: {}:{}\n".format(*divmod(tick, 10**9)) in git(repo, "ls-files", "--debug")  # git: no zero padding
     stats = {f: f.stat() for f in files}
     for i, f in enumerate(files):
         _same_tick_rewrite(f, f"v: {2000 + i}\n", stats[f])

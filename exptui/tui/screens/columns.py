@@ -5,7 +5,8 @@ Works on a copy of the view state and returns it on apply (None on cancel), so t
 from __future__ import annotations
 
 import copy
-from typing import TYPE_CHECKING, ClassVar, Sequence
+from typing import TYPE_CHECKING, ClassVar
+from collections.abc import Sequence
 
 from rich.text import Text
 from textual.app import ComposeResult

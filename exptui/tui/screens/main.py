@@ -9,7 +9,8 @@ Row actions (apply, branch, remove, star, label, note) run in thread workers aga
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Callable, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
+from collections.abc import Callable
 
 from textual import on, work
 from textual.app import ComposeResult

@@ -17,7 +17,8 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass
-from typing import Callable, ClassVar, Iterable, Sequence
+from typing import ClassVar
+from collections.abc import Callable, Iterable, Sequence
 
 from rich.segment import Segment
 from rich.style import Style
@@ -139,7 +140,7 @@ class ExperimentTable(ScrollView, can_focus=True):
     class CursorMoved(Message):
         """The cursor moved to another row (key) or column (id)."""
 
-        def __init__(self, table: "ExperimentTable", row_key: str | None, column_id: str | None) -> None:
+        def __init__(self, table: ExperimentTable, row_key: str | None, column_id: str | None) -> None:
             super().__init__()
             self.table = table
             self.row_key = row_key

@@ -5,7 +5,8 @@ the bar what happened with `show_matches()` / `show_error()`. Typing is debounce
 """
 from __future__ import annotations
 
-from typing import Callable, ClassVar
+from typing import ClassVar
+from collections.abc import Callable
 
 from rich.text import Text
 from textual.app import ComposeResult
@@ -22,7 +23,7 @@ from exptui.query.inert import INPUT_ALLOWED, inert, is_inert
 class FilterSuggester(Suggester):
     """Inline completion (→ accepts) from the query layer: columns, operators, known values."""
 
-    def __init__(self, complete: Callable[[str], "str | None"]) -> None:
+    def __init__(self, complete: Callable[[str], str | None]) -> None:
         super().__init__(use_cache=False, case_sensitive=True)
         self._complete = complete
 
@@ -53,7 +54,7 @@ class FilterBar(Vertical):
             super().__init__()
             self.cleared = cleared
 
-    def __init__(self, complete: Callable[[str], "str | None"] | None = None, *, id: str | None = None) -> None:
+    def __init__(self, complete: Callable[[str], str | None] | None = None, *, id: str | None = None) -> None:
         super().__init__(id=id)
         self._complete = complete
 

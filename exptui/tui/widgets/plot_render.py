@@ -9,7 +9,7 @@ otherwise become a style, a link or a raw control.
 """
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 from exptui.query.inert import inert
 from exptui.query.plots import Curve, ParallelAxis, ParallelLine, ScatterSeries

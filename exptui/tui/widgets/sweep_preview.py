@@ -1,7 +1,8 @@
 """Live preview of a sweep's trials: one row per experiment that would be queued, one column per varied param."""
 from __future__ import annotations
 
-from typing import Any, Mapping
+from typing import Any
+from collections.abc import Mapping
 
 from textual.widgets import DataTable
 
