@@ -52,8 +52,9 @@ def test_scratch_dirs_of_a_sigkilled_run_queue_are_found_and_removed(repo: Path)
     proc.kill()
     proc.wait()
     assert left and all(p.exists() for p in left)
-    reported = findings(repo, "scratch-dir")
-    assert all(any(str(p) in line for line in reported) for p in left), reported
+    report = doctor(repo)
+    reported = [line for line in report.stdout.splitlines() if line.startswith("scratch-dir: ")]
+    assert all(any(str(p) in line for line in reported) for p in left), (left, report.stdout, report.stderr)
     fixed = doctor(repo, "--fix")
     assert fixed.returncode == 0, fixed.stdout
     assert not any(p.exists() for p in left)
