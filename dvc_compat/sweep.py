@@ -353,10 +353,18 @@ def expand_grid(overrides: Sequence[Override]) -> list[dict[tuple[str | None, st
 def sample_random(
     overrides: Sequence[Override], n: int, seed: int | None = None
 ) -> list[dict[tuple[str | None, str], Any]]:
-    """`n` random combinations: grid values drawn uniformly, distributions sampled; same seed, same list."""
+    """`n` random combinations: grid values drawn uniformly, distributions sampled; same seed, same list.
+
+    Each param draws from its own stream, seeded by (seed, file, key): the values drawn for `train.lr` with
+    `--seed 1` do not depend on the order of the overrides, nor on other params being swept or pinned to a
+    constant alongside it. So the sweep dialog (which lists every param) and `run --queue --random` (which lists
+    only those given) draw the same trials for the same seed.
+    """
     if n < 0:
         raise ValueError("n must be >= 0")
-    rng = random.Random(seed)
+    base = seed if seed is not None else random.SystemRandom().randrange(1 << 62)
+    streams = {o.target: random.Random(f"exptui-sweep:{base}:{o.target[0] or ''}:{o.target[1]}")
+               for o in overrides}
     out: list[dict[tuple[str | None, str], Any]] = []
     for o in overrides:
         if o.sweep.is_grid and not o.sweep.values:
@@ -365,8 +373,9 @@ def sample_random(
         combo: dict[tuple[str | None, str], Any] = {}
         for o in overrides:
             sw = o.sweep
+            rng = streams[o.target]
             if sw.is_grid:
-                combo[o.target] = sw.values[rng.randrange(len(sw.values))]
+                combo[o.target] = sw.values[0] if len(sw.values) == 1 else sw.values[rng.randrange(len(sw.values))]
             elif sw.kind == "uniform":
                 combo[o.target] = rng.uniform(float(sw.values[0]), float(sw.values[1]))
             elif sw.kind == "loguniform":
@@ -376,6 +385,24 @@ def sample_random(
                 combo[o.target] = rng.randint(int(sw.values[0]), int(sw.values[1]))
         out.append(combo)
     return out
+
+
+def type_mismatch(current: Any, value: Any) -> str | None:
+    """Why `value` cannot replace a param whose value is `current` (None if it can): a sweep of
+    `train.max_depth=abc` would queue trials that all fail later. Numbers take numbers (int or float), booleans take
+    booleans, lists and mappings take their own kind; a string param takes anything, and null replaces anything or
+    is replaced by anything (DVC writes what it is given: to change a param's type, edit the params file)."""
+    if value is DELETE or current is None or value is None or isinstance(current, str):
+        return None
+    if isinstance(current, bool):
+        return None if isinstance(value, bool) else "a boolean (true/false)"
+    if isinstance(current, (int, float)):
+        return None if isinstance(value, (int, float)) and not isinstance(value, bool) else "a number"
+    if isinstance(current, list):
+        return None if isinstance(value, list) else "a list"
+    if isinstance(current, dict):
+        return None if isinstance(value, dict) else "a mapping"
+    return None
 
 
 def group_by_file(

@@ -8,6 +8,7 @@ import sys
 import time
 from pathlib import Path
 
+import pytest
 
 from exptui.execution.queue_manager import QueueManager
 from exptui.store.claims import ProcessIdentity, RunInfo
@@ -23,9 +24,11 @@ def cli(repo: Path, *args: str, check: bool = True) -> subprocess.CompletedProce
     return proc
 
 
-def test_status_lists_every_state(qrepo: Path) -> None:
+def test_status_lists_every_state(qrepo: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    gate = tmp_path / "go"
+    monkeypatch.setenv("EXPTUI_TEST_GATE", str(gate))  # st-1 stays running until the checks below are done
     q = QueueManager(qrepo)
-    q.enqueue(["train.lr=0.1,0.2,0.3", "train.sleep=2"], name="st")
+    q.enqueue(["train.lr=0.1,0.2,0.3", "train.sleep=0"], name="st")
     q.kill("st-3")
     assert "3 queued" not in cli(qrepo, "queue", "status").stdout
     q.start(jobs=1, detach=True)
@@ -38,7 +41,8 @@ def test_status_lists_every_state(qrepo: Path) -> None:
     assert [e["status"] for e in data["entries"]] == ["running", "queued", "cancelled"]
     assert data["entries"][0]["elapsed"] >= 0 and len(data["workers"]) == 1
     assert data["entries"][0]["finished"] is None and data["entries"][2]["finished"] > 0  # cancelled: when
-    assert wait_for(lambda: not q.workers_running(), timeout=30)
+    gate.touch()
+    assert wait_for(lambda: not q.workers_running(), timeout=120)
     final = cli(qrepo, "queue", "status").stdout
     assert final.splitlines()[0].startswith("2 success · 1 cancelled · 0 workers")
 
@@ -172,3 +176,32 @@ def test_queued_stages_get_exptuis_python_without_an_activated_venv(qrepo: Path)
     assert done.returncode == 0, done.stdout + done.stderr
     line = next(x for x in cli(qrepo, "queue", "logs", "which").stdout.splitlines() if x.startswith("stage python:"))
     assert Path(line.split(":", 1)[1].strip()).parent == Path(sys.executable).parent
+
+
+def test_sweep_values_are_checked_against_the_params_type_before_queueing(qrepo: Path) -> None:
+    """`train.lr=abc` would queue trials that all fail later: one line naming the file, key and current value,
+    nothing queued; strings, numbers of the other kind and booleans for booleans stay allowed."""
+    for bad, kind in (("train.lr=0.1,abc", "a number"), ("train.escape=maybe", "a boolean"),
+                      ("train.spam=[1,2]", "a number")):
+        proc = cli(qrepo, "run", "--queue", "-S", bad, check=False)
+        assert proc.returncode != 0
+        assert proc.stderr.count("\n") == 1 and "Traceback" not in proc.stderr, proc.stderr
+        key = bad.split("=")[0]
+        assert "params.yaml" in proc.stderr and f"'{key}' is {kind}" in proc.stderr, proc.stderr
+        dry = cli(qrepo, "run", "--queue", "--dry", "-S", bad, check=False)
+        assert dry.returncode != 0 and f"'{key}' is {kind}" in dry.stderr
+    assert not git(qrepo, "for-each-ref", "refs/exptui/queue/")
+    ok = cli(qrepo, "run", "--queue", "--dry", "-S", "train.lr=1,0.25", "-S", "train.escape=true")
+    assert ok.stdout.count("train.lr=") == 2
+
+
+def test_random_draws_do_not_depend_on_constants_or_order(qrepo: Path) -> None:
+    """The sweep dialog lists every param (constants included) where the CLI lists only the swept ones: the same
+    seed must give the same trials either way."""
+    alone = cli(qrepo, "run", "--queue", "--dry", "--random", "4", "--seed", "3",
+                "-S", "train.lr=loguniform(0.01,0.3)").stdout.split()
+    with_more = cli(qrepo, "run", "--queue", "--dry", "--random", "4", "--seed", "3", "-S", "train.spam=2",
+                    "-S", "train.sleep=0.1,0.2", "-S", "train.lr=loguniform(0.01,0.3)").stdout.split()
+    lrs = [w for w in alone if w.startswith("train.lr=")]
+    assert len(set(lrs)) == 4
+    assert [w for w in with_more if w.startswith("train.lr=")] == lrs

@@ -43,6 +43,11 @@ if p.get("spam"):
     sys.stdout.flush()
 print("training lr=%s" % p["lr"], flush=True)
 time.sleep(float(p["sleep"]))
+gate = os.environ.get("EXPTUI_TEST_GATE")  # a test holds the stage here until it creates that file
+for _ in range(60000 if gate else 0):
+    if os.path.exists(gate):
+        break
+    time.sleep(0.01)
 runs = os.environ.get("EXPTUI_TEST_RUNS")
 if runs:
     fd = os.open(runs, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)

@@ -93,7 +93,8 @@ class QueueManager:
     def _validate(self, edits_list: Sequence[Mapping[str, Any]]) -> None:
         """Unknown keys or missing params files: one error naming the key, before anything is queued."""
         from dvc_compat.errors import FormatError
-        from dvc_compat.params import has_dotted, load_params, unknown_key_error
+        from dvc_compat.params import MISSING_DEFAULT, format_value, get_dotted, load_params, unknown_key_error
+        from dvc_compat.sweep import type_mismatch
 
         checked: set[tuple[str, str]] = set()
         loaded: dict[str, dict[str, Any]] = {}
@@ -109,11 +110,19 @@ class QueueManager:
                         loaded[file] = {}
                 data = loaded[file]
                 for key in [*edit.values, *edit.remove]:
-                    if (file, key) in checked or key in edit.allow_new:
+                    if (file, key) not in checked and key not in edit.allow_new:
+                        checked.add((file, key))
+                        if get_dotted(data, key, default=MISSING_DEFAULT) is MISSING_DEFAULT:
+                            raise unknown_key_error(file, key, data)
+                for key, value in edit.values.items():
+                    current = get_dotted(data, key, default=MISSING_DEFAULT)
+                    if current is MISSING_DEFAULT:
                         continue
-                    checked.add((file, key))
-                    if not has_dotted(data, key):
-                        raise unknown_key_error(file, key, data)
+                    kind = type_mismatch(current, value)
+                    if kind is not None:
+                        raise FormatError(file, f"'{key}' is {kind} (now {format_value(current)}); "
+                                          f"{key}={format_value(value)} is not: give {kind}, or change its "
+                                          "type in the params file first", key=key)
 
     def large_untracked(self, limit: int = LARGE_UNTRACKED) -> list[tuple[str, int]]:
         """Untracked, non-ignored files over `limit` bytes: the snapshot (like `git add -A`) would store them in
