@@ -29,9 +29,10 @@ from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any, Literal
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from dvc_compat.errors import SweepSyntaxError
+from dvc_compat.exp_refs import validate_exp_name
 from dvc_compat.params import parse_value
 
 __all__ = [
@@ -421,6 +422,80 @@ def group_by_file(
         if op in ("add", "force_add"):
             edit.allow_new.add(key)
     return edits
+
+
+#: descriptive trial names longer than this fall back to generated ones
+MAX_TRIAL_NAME = 60
+
+
+def _abbrev(key: str) -> str:
+    """`train.max_depth` -> `md`, `train.learning_rate` -> `lr`, `train.seed` -> `seed` (last segment: initials of
+    its words, or the word itself, cut to 6 characters)."""
+    last = re.split(r"[.\[\]]", key.rstrip("]"))[-1] or key
+    words = [w for w in re.split(r"[_\-\s]+", last) if w]
+    if len(words) > 1:
+        return "".join(w[0] for w in words).lower()
+    return (words[0] if words else last)[:6].lower()
+
+
+def _short_value(value: Any) -> str:
+    if isinstance(value, bool):
+        return "" if value else "no"
+    if isinstance(value, float):
+        return f"{value:.3g}"
+    if isinstance(value, int):
+        return str(value)
+    text = re.sub(r"[^A-Za-z0-9_.+]+", "_", str(value)).strip("._")
+    return text[:20]
+
+
+def trial_names(combos: Sequence[dict[tuple[str | None, str], Any]], taken: Callable[[str], bool]) -> list[str | None]:
+    """A name per trial that says what it is, from the params that vary across the sweep: ``md4-lr0.05``, a string
+    value as itself (``random_forest-md4``), a boolean as ``name``/``noname``; ``-2``, ``-3``... when two trials
+    (or an existing experiment, `taken`) would share a name. None for a trial with nothing varying (a sweep of one)
+    or whose name would be too long or invalid: the caller generates one then."""
+    if len(combos) < 2:
+        return [None] * len(combos)
+    keys = list(dict.fromkeys(k for combo in combos for k in combo))
+    varying = [k for k in keys if len({repr(c.get(k)) for c in combos}) > 1]
+    out: list[str | None] = []
+    used: set[str] = set()
+    for combo in combos:
+        parts = []
+        for file, key in varying:
+            value = combo.get((file, key), DELETE)
+            abbr = _abbrev(key)
+            if value is DELETE:
+                parts.append(f"no{abbr}")
+            elif isinstance(value, bool):
+                parts.append(f"{_short_value(value)}{abbr}")
+            elif isinstance(value, str):
+                parts.append(_short_value(value) or abbr)
+            else:
+                parts.append(f"{abbr}{_short_value(value)}")
+        base = "-".join(p for p in parts if p)
+        name: str | None = base or None
+        if name is not None:
+            n = 1
+            while name in used or taken(name):
+                n += 1
+                name = f"{base}-{n}"
+            try:
+                validate_exp_name(name)
+            except ValueError:
+                name = None
+            if name is not None and (len(name.encode()) > MAX_TRIAL_NAME or _looks_like_revision(name)):
+                name = None
+        if name is not None:
+            used.add(name)
+        out.append(name)
+    return out
+
+
+def _looks_like_revision(name: str) -> bool:
+    """Hex digits only (a sha), a leading '-' (an option), or git's HEAD names: never a generated name."""
+    return bool(re.fullmatch(r"[0-9a-fA-F]{4,}", name)) or name.startswith("-") or name.upper().endswith("HEAD") \
+        or name.casefold() == "workspace"
 
 
 def format_combination(combination: dict[tuple[str | None, str], Any]) -> str:

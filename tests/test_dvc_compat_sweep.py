@@ -193,3 +193,23 @@ def test_sweeps_expand_as_hydra_does(text: str) -> None:
     expected = [getattr(x, "text", x) for x in expected]  # Hydra wraps quoted choices in QuotedString
     got = list(parse_override(text).sweep.values)
     assert got == expected and [type(x) for x in got] == [type(x) for x in expected]
+
+
+def test_trial_names_say_what_varies_and_stay_unique() -> None:
+    from dvc_compat.sweep import trial_names
+
+    combos = expand_grid(parse_overrides(["train.max_depth=3,5", "train.learning_rate=0.05,0.1",
+                                          "train.model=random_forest", "train.use_gpu=true,false"]))
+    names = trial_names(combos, lambda n: n == "md3-lr0.05-ug")
+    assert names[:3] == ["md3-lr0.05-ug-2", "md3-lr0.05-noug", "md3-lr0.1-ug"]
+    assert len(set(names)) == len(names) == 8                      # the constant model is left out of every name
+    strings = trial_names(expand_grid(parse_overrides(["train.model=lightgbm,random_forest"])), lambda n: False)
+    assert strings == ["lightgbm", "random_forest"]
+    # random draws that round to the same text get a suffix, never a duplicate
+    same = trial_names([{(None, "lr"): 0.100001}, {(None, "lr"): 0.1000002}], lambda n: False)
+    assert same == ["lr0.1", "lr0.1-2"]
+    # nothing varies (one trial), or a name that would read as a sha or an option: the caller generates one
+    assert trial_names(expand_grid(parse_overrides(["a=1"])), lambda n: False) == [None]
+    assert trial_names([{(None, "x"): "abcd"}, {(None, "x"): "-rf"}], lambda n: False) == [None, "rf"]
+    assert all(n is None or len(n) <= 60 for n in trial_names(
+        [{(None, "k"): "v" * 50 + str(i), (None, "j"): "w" * 50} for i in range(2)], lambda n: False))

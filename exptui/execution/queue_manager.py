@@ -184,14 +184,16 @@ class QueueManager:
                  seed: int | None = None, *, yes: bool = True, allow_large: bool = False) -> list[QueueEntry]:
         """Queue one experiment per combination, all or nothing.
 
-        Names: `name` for one experiment, ``name-1..N`` for a sweep, else generated ``<adjective>-<noun>``.
+        Names: `name` for one experiment, ``name-1..N`` for a sweep; else, for a sweep, names from the params that
+        vary (``md4-lr0.05``, see `dvc_compat.sweep.trial_names`), and generated ``<adjective>-<noun>`` ones for a
+        single experiment (as DVC names them) or where no such name fits.
         The workspace (with uncommitted and untracked, non-ignored files) is snapshotted through a temporary
         index; params are edited on temp copies. `yes=False` refuses more than 1,000 experiments; untracked
         files over 50 MiB are refused unless `allow_large`.
         """
         from dvc_compat.exp_refs import generate_name
         from dvc_compat.params import apply_overrides
-        from exptui.store.experiments import validate_new_name
+        from exptui.store.experiments import name_problem, validate_new_name
 
         baseline = self.git.head()
         combos = self._combinations(overrides, random_n, seed, yes=yes)
@@ -217,10 +219,14 @@ class QueueManager:
                     raise ExptuiError(f"experiment name {n!r} is already used (queued or recorded) for this "
                                       "baseline; choose another name")
         else:
+            from dvc_compat.sweep import DELETE, trial_names
+
             rng = random.Random()
+            as_targets = [{(file, k[1:] if k.startswith("~") else k): (DELETE if k.startswith("~") else v)
+                           for file, vals in values.items() for k, v in vals.items()} for _t, values, _e in combos]
             names = []
-            for _ in combos:
-                n = generate_name(rng, lambda c: c in taken)
+            for descriptive in trial_names(as_targets, lambda c: c in taken or name_problem(None, c) is not None):
+                n = descriptive or generate_name(rng, lambda c: c in taken)
                 taken.add(n)
                 names.append(n)
         edits_by_entry = [edits for _t, _v, edits in combos]
