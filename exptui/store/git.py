@@ -17,16 +17,24 @@ import threading
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterable, Mapping, Sequence
+from typing import TYPE_CHECKING, Iterable, Mapping, Sequence
 
 from dvc_compat.config import DEFAULT_CACHE_DIR
 from exptui.errors import ExptuiError, NotAGitRepo
+
+if TYPE_CHECKING:  # pragma: no cover
+    from exptui.store.gitpython_odb import GitPythonOdb
 
 ZERO_OID = "0" * 40
 # Never snapshot DVC's cache, scratch space or machine-local config, even in a repo whose `.dvc/.gitignore` is
 # missing (DVC itself never commits them).
 SNAPSHOT_EXCLUDED_PATHS = (DEFAULT_CACHE_DIR, ".dvc/tmp", ".dvc/config.local")
 _HEX40 = re.compile(r"^[0-9a-f]{40}$")
+# One-name object requests of a short-lived process go to GitPython after this many: the batch reader answers one
+# in ~160 µs, GitPython in ~30 µs, and importing GitPython costs ~70 ms of CPU (100-200 ms wall), which ~1,000 reads
+# win back (the ski-rental rule: a short command that reads a few objects never pays for the import, a long one
+# pays at most about twice the best choice). benchmarks/bench_git_layer.py measures both.
+SINGLE_READS_BEFORE_GITPYTHON = 1000
 
 
 class GitError(ExptuiError):
@@ -213,7 +221,10 @@ class _BatchReader:
 class Git:
     """One repository, driven through the git CLI."""
 
-    def __init__(self, root: str | os.PathLike[str], git_dir: str | os.PathLike[str] | None = None):
+    def __init__(self, root: str | os.PathLike[str], git_dir: str | os.PathLike[str] | None = None,
+                 long_lived: bool = False):
+        """`long_lived`: this process will live for a while (the TUI, a queue worker), so single-object reads go
+        to GitPython from the first one; otherwise only after SINGLE_READS_BEFORE_GITPYTHON of them."""
         self.root = Path(root)
         self.git_dir = Path(git_dir) if git_dir is not None else self._find_git_dir(self.root)
         env = dict(os.environ)
@@ -222,11 +233,14 @@ class Git:
         env["LC_ALL"] = "C"  # error messages we parse are English
         self.env = env
         self._reader = _BatchReader(self)
+        self._single_reads = 0
+        self._gitpython_after = 0 if long_lived else SINGLE_READS_BEFORE_GITPYTHON
+        self._odb: GitPythonOdb | None = None
 
     # --- discovery ----------------------------------------------------------------------------------------------
 
     @classmethod
-    def discover(cls, path: str | os.PathLike[str] = ".") -> "Git":
+    def discover(cls, path: str | os.PathLike[str] = ".", long_lived: bool = False) -> "Git":
         """The repository containing `path` (its top level). Raises NotAGitRepo with what to do."""
         p = Path(path).resolve()
         if not p.exists():
@@ -240,7 +254,7 @@ class Git:
         lines = proc.stdout.splitlines()
         if len(lines) < 2 or not lines[0]:
             raise NotAGitRepo(f"{p} is inside a bare git repository; exptui needs a work tree")
-        return cls(lines[0], lines[1])
+        return cls(lines[0], lines[1], long_lived=long_lived)
 
     def _find_git_dir(self, root: Path) -> Path:
         out = subprocess.run(
@@ -330,15 +344,37 @@ class Git:
 
     def read_objects(self, names: Sequence[str]) -> list[tuple[str, str, bytes] | None]:
         """Contents of many objects (shas or `rev:path`) in one round trip: (sha, type, data) or None if missing."""
-        return self._reader.request([("contents", n) for n in names])  # type: ignore[return-value]
+        return self.batch([("contents", n) for n in names])  # type: ignore[return-value]
 
     def object_info(self, names: Sequence[str]) -> list[tuple[str, str] | None]:
         """(sha, type) of many objects in one round trip, without reading their contents; None if missing."""
-        return [None if a is None else (a[0], a[1]) for a in self._reader.request([("info", n) for n in names])]
+        return [None if a is None else (a[0], a[1]) for a in self.batch([("info", n) for n in names])]
 
     def batch(self, commands: Sequence[tuple[str, str]]) -> list[tuple[str, str, bytes | None] | None]:
-        """Mixed `contents`/`info` commands in one round trip."""
+        """Mixed `contents`/`info` commands in one round trip (one name: see `_single_odb`)."""
+        if len(commands) == 1:
+            odb = self._single_odb(commands[0][1])
+            if odb is not None:
+                cmd, name = commands[0]
+                if cmd == "contents":
+                    return [odb.read(name)]
+                info = odb.info(name)
+                return [None if info is None else (info[0], info[1], None)]
         return self._reader.request(commands)
+
+    def _single_odb(self, name: str) -> "GitPythonOdb | None":
+        """GitPython's object database for a one-name request once it pays for its import (see the module
+        docstring); None: use the batch reader (also for names GitPython's line protocol cannot carry)."""
+        if "\n" in name or "\0" in name:
+            return None
+        self._single_reads += 1
+        if self._single_reads <= self._gitpython_after:
+            return None
+        if self._odb is None:
+            from exptui.store.gitpython_odb import GitPythonOdb
+
+            self._odb = GitPythonOdb(self.git_dir, self.env)
+        return self._odb
 
     def read_blob(self, name: str) -> bytes | None:
         answer = self.read_objects([name])[0]
@@ -516,11 +552,16 @@ class Git:
         return [f":(exclude){p}" for p in present if p not in ignored]
 
     def close(self) -> None:
+        """End this repository's cat-file processes (ours and GitPython's) and reap them; the object stays usable
+        (the next read starts a process again)."""
         self._reader.close()
+        odb, self._odb = self._odb, None
+        if odb is not None:
+            odb.close()
 
     def __del__(self) -> None:  # pragma: no cover - best effort at interpreter exit
         try:
-            self._reader.close()
+            self.close()
         except Exception:  # noqa: BLE001
             pass
 
