@@ -153,3 +153,13 @@ def test_store_operations_leave_no_git_process_behind(git_repo: Path) -> None:
     finally:
         project.close()
     assert _new_children(before) == {}
+
+
+def test_listing_does_not_import_gitpython(git_repo: Path) -> None:
+    """`exptui show` reads in batches: a short command must not pay GitPython's import."""
+    make_pipeline(git_repo)
+    code = ("import sys; from exptui.project import Project; p = Project.open(sys.argv[1]); "
+            "rows = p.experiments(); p.close(); print(len(rows), 'git' in sys.modules)")
+    out = subprocess.run([sys.executable, "-c", code, str(git_repo)], capture_output=True, text=True, check=True)
+    count, imported = out.stdout.split()
+    assert int(count) >= 1 and imported == "False"
