@@ -15,8 +15,10 @@ a missing object is `None`, a dead or unstartable process becomes `GitError` in 
 """
 from __future__ import annotations
 
+import contextlib
 import os
 import re
+import subprocess
 import threading
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -27,6 +29,7 @@ if TYPE_CHECKING:  # pragma: no cover
     import git
 
 _HEX40 = re.compile(r"^[0-9a-f]{40}$")
+_MISSING = re.compile(r" (missing|ambiguous)['\"]$")  # the end of GitPython's "git returned: b'<name> missing'"
 
 
 class GitPythonOdb:
@@ -70,7 +73,7 @@ class GitPythonOdb:
                 except _Missing:
                     return None
                 except Exception as exc:  # noqa: BLE001 - anything from a dead process: restart once
-                    repo.git.clear_cache()  # terminates and reaps the persistent processes
+                    _end_processes(repo)
                     if attempt:
                         raise GitError(f"git cat-file stopped answering ({_one_line(exc)}); "
                                            "is the repository still there?") from None
@@ -80,7 +83,31 @@ class GitPythonOdb:
         with self._lock:
             repo, self._repo = self._repo, None
         if repo is not None:
+            _end_processes(repo)
             repo.close()
+
+
+def _end_processes(repo: "git.Repo") -> None:
+    """End and reap GitPython's persistent cat-file processes, whatever state they are in.
+
+    `Repo.close()` alone is not enough: GitPython 3.1.40 raises BrokenPipeError from its own clean-up when a
+    process died with a request still in its pipe, and then never waits for it (a zombie in a long-lived process).
+    """
+    for attr in ("cat_file_all", "cat_file_header"):
+        proc = getattr(getattr(repo.git, attr, None), "proc", None)
+        if proc is None:
+            continue
+        for pipe in (proc.stdin, proc.stdout, proc.stderr):  # EOF on stdin: cat-file exits by itself
+            if pipe is not None:
+                with contextlib.suppress(OSError):
+                    pipe.close()
+        try:
+            proc.wait(timeout=2)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+    with contextlib.suppress(Exception):  # forget the (now ended) processes; the next request starts new ones
+        repo.git.clear_cache()
 
 
 class _Missing(Exception):
@@ -103,12 +130,12 @@ def _request(repo: "git.Repo", name: str, contents: bool) -> tuple[Any, ...]:
 
 
 def _checked(ask: Any) -> Any:
-    """GitPython answers "<name> missing" / "<name> ambiguous" with a ValueError naming the object; anything
-    else (an empty answer from a dead process, a broken pipe) propagates."""
+    """GitPython raises ValueError both for git's "<name> missing" / "<name> ambiguous" answer and (before 3.2, with
+    the same words) for the empty answer of a dead process; only the first is a missing object."""
     try:
         return ask()
     except ValueError as exc:
-        if "could not be resolved" in str(exc):
+        if _MISSING.search(str(exc)):
             raise _Missing from None
         raise
 
