@@ -76,7 +76,10 @@ class GitPythonOdb:
                     _end_processes(repo)
                     if attempt:
                         raise GitError(f"git cat-file stopped answering ({_one_line(exc)}); "
-                                           "is the repository still there?") from None
+                                       "is the repository still there?") from None
+                except BaseException:  # Ctrl-C between a header and its data: never answer the next request with it
+                    _end_processes(repo)
+                    raise
         raise AssertionError("unreachable")
 
     def close(self) -> None:
