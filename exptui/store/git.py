@@ -467,13 +467,13 @@ class Git:
             return
         parts = [b"start\0"]
         for u in updates:
-            ref = u.ref.encode()
+            refname = u.ref.encode()
             if u.new is None:
                 old = b"" if u.old is None else u.old.encode()
-                parts.append(b"delete " + ref + b"\0" + old + b"\0")
+                parts.append(b"delete " + refname + b"\0" + old + b"\0")
             else:
                 old = b"" if u.old is None else u.old.encode()
-                parts.append(b"update " + ref + b"\0" + u.new.encode() + b"\0" + old + b"\0")
+                parts.append(b"update " + refname + b"\0" + u.new.encode() + b"\0" + old + b"\0")
         parts += [b"prepare\0", b"commit\0"]
         proc = subprocess.run(
             [*self.base_cmd(), "update-ref", "-m", message, "--stdin", "-z"],
