@@ -33,12 +33,12 @@ class Project:
         self.last_record: Any = None  # the ExperimentRecord of the last workspace run
 
     @classmethod
-    def open(cls, path: str | os.PathLike[str] = ".") -> Project:
-        """The project containing `path` (found from the git top level).
+    def open(cls, path: str | os.PathLike[str] = ".", long_lived: bool = False) -> Project:
+        """The project containing `path` (found from the git top level). `long_lived` (the TUI): see `Git`.
 
         Errors: not a git repository; a repository without commits (exptui never commits on the user's behalf).
         """
-        git = Git.discover(path)
+        git = Git.discover(path, long_lived=long_lived)
         git.head()  # raises with "make an initial commit" when there are no commits
         return cls(git)
 

@@ -21,11 +21,14 @@ def ui(ctx: click.Context, poll: float) -> None:
     from exptui.tui.widgets.experiment_table import ExperimentTable
 
     repo = (ctx.obj or {}).get("repo", ".") if ctx.obj else "."
-    project = Project.open(Path(repo))
+    project = Project.open(Path(repo), long_lived=True)
     known = {b.id for b in [*APP_BINDINGS, *MAIN_BINDINGS, *ExperimentTable.BINDINGS] if b.id}
     keymap = load_keymap(config_path(), known_ids=known)
 
     from exptui.tui.app import ExptuiApp
 
     root = Path(getattr(project, "root", repo)).resolve()
-    ExptuiApp(project, root, poll_interval=max(0.1, poll), keymap=keymap).run()
+    try:
+        ExptuiApp(project, root, poll_interval=max(0.1, poll), keymap=keymap).run()
+    finally:
+        project.close()  # its git cat-file processes end with the app, not at interpreter exit

@@ -69,7 +69,7 @@ class Worker:
 
     def __init__(self, root: str | os.PathLike[str], token: str | None = None, timeout: float | None = None,
                  git: Git | None = None):
-        self.git = git or Git.discover(root)
+        self.git = git or Git.discover(root, long_lived=True)
         self.root = self.git.root
         self.store = QueueStore(self.git)
         self.state = self.store.state
@@ -341,7 +341,10 @@ def main(argv: list[str] | None = None) -> int:
 
         # whatever any stage of this worker leaves running (daemons included) dies with it, however it dies
         group_reaper.guard_tag(run_token_of(worker.ident.token, ""))
-        worker.loop(only=args.entry, max_entries=args.max)
+        try:
+            worker.loop(only=args.entry, max_entries=args.max)
+        finally:
+            worker.git.close()  # reap its git cat-file processes before the exit status is reported
     except KeyboardInterrupt:  # a SIGINT before the handlers (a worker started by hand): no traceback
         return 128 + signal.SIGINT
     except Exception as exc:  # noqa: BLE001 - e.g. the repository vanished: one line in the .out file

@@ -1,10 +1,33 @@
-"""Git access for the store: the git CLI, one long-lived object reader, ref transactions.
+"""Git access for the store: the git CLI, one long-lived object reader, ref transactions, GitPython for single reads.
 
-Why the CLI and not GitPython/pygit2: listing refs through GitPython is quadratic on packed refs (30 s at 10k
-experiments), libgit2 listings came up short during a concurrent `pack-refs` and its multi-ref transactions are not
-atomic (see shared/RELIABILITY.md). The git CLI gives us `for-each-ref` (one call for every ref), `cat-file
---batch-command` (one process reading any number of objects) and `update-ref --stdin` (atomic, old-value-checked
-transactions). Nothing here imports a heavy module: `exptui show --json` goes through this file.
+Each operation goes to whichever of the git CLI and GitPython was faster, measured with
+`benchmarks/bench_git_layer.py` (1,000 experiment refs in DVC's layout, packed; fastest of 7 runs, wall time, with
+the median CPU time of the Python process; 2-core machine under load from other jobs, 2026-12-06):
+
+| operation | git CLI (here) | GitPython | kept |
+|---|---:|---:|---|
+| 1,000 blobs, one request | 18 ms, 7 ms CPU (`cat-file --batch-command`) | 30 ms, 22 ms CPU (`odb.stream` each) | CLI |
+| 200 blobs, one request each | 33 ms, 26 ms CPU | 10 ms, 5 ms CPU | GitPython |
+| 1,000 blob infos | 18 ms, 4 ms CPU | 17 ms, 15 ms CPU (`odb.info`) | CLI (a quarter of the CPU) |
+| 1,000 commits read and parsed | 24 ms, 10 ms CPU | 183 ms, 64 ms CPU (`repo.commit`) | CLI |
+| list 1,000 refs with their shas | 8 ms, 3 ms CPU (`for-each-ref`) | 2,621 ms (`repo.references` + `.commit`) | CLI |
+| 200 commands (`rev-parse HEAD`) | 857 ms, 107 ms CPU (`subprocess.run`) | 1,137 ms, 145 ms CPU (`repo.git`) | CLI |
+| import | `exptui.store.git` 97 ms | GitPython on top: +180 ms, 68 ms CPU | lazy |
+
+So: batches (every listing, `exptui show`) use our own `git cat-file --batch-command --buffer -z` process, which
+pipelines any number of requests in one round trip; a request for one object (a detail pane, a note, a templated
+dvc.yaml's params per commit) goes to GitPython's object database (`Repo.odb`, its persistent `cat-file --batch`),
+whose per-request cost is a fifth of ours — in long-lived processes (the TUI, queue workers: `long_lived=True`) from
+the first read, in short commands only after SINGLE_READS_BEFORE_GITPYTHON reads, when the saving has paid for
+importing GitPython (a short command that reads a few objects, as `exptui show --json` usually does, never
+imports it). Commands stay on
+`subprocess.run` (GitPython's `Git.execute` costs more per call and its import on top). Ref listing stays on one
+`git for-each-ref`: GitPython resolves each ref's sha by scanning packed-refs again, quadratic in the number of
+refs (2.6 s at 1,000). Ref transactions stay on `update-ref --stdin` (atomic, old-value-checked, all or nothing):
+GitPython's `SymbolicReference.set_reference`/`set_object` write one ref at a time and read the old value only for
+the reflog, never comparing it; pygit2's multi-ref transactions are not atomic either (see shared/RELIABILITY.md).
+Every failure leaves as one-line `GitError`/`RefConflict`/`RefLocked`, never a GitPython exception; `close()` ends
+and reaps both readers' processes.
 """
 from __future__ import annotations
 
@@ -18,15 +41,24 @@ import uuid
 from dataclasses import dataclass
 from pathlib import Path
 from collections.abc import Iterable, Mapping, Sequence
+from typing import TYPE_CHECKING
 
 from dvc_compat.config import DEFAULT_CACHE_DIR
 from exptui.errors import ExptuiError, NotAGitRepo
+
+if TYPE_CHECKING:  # pragma: no cover
+    from exptui.store.gitpython_odb import GitPythonOdb
 
 ZERO_OID = "0" * 40
 # Never snapshot DVC's cache, scratch space or machine-local config, even in a repo whose `.dvc/.gitignore` is
 # missing (DVC itself never commits them).
 SNAPSHOT_EXCLUDED_PATHS = (DEFAULT_CACHE_DIR, ".dvc/tmp", ".dvc/config.local")
 _HEX40 = re.compile(r"^[0-9a-f]{40}$")
+# One-name object requests of a short-lived process go to GitPython after this many: the batch reader answers one
+# in ~160 µs, GitPython in ~30 µs, and importing GitPython costs ~70 ms of CPU (100-200 ms wall), which ~1,000 reads
+# win back (the ski-rental rule: a short command that reads a few objects never pays for the import, a long one
+# pays at most about twice the best choice). benchmarks/bench_git_layer.py measures both.
+SINGLE_READS_BEFORE_GITPYTHON = 1000
 
 
 class GitError(ExptuiError):
@@ -213,7 +245,10 @@ class _BatchReader:
 class Git:
     """One repository, driven through the git CLI."""
 
-    def __init__(self, root: str | os.PathLike[str], git_dir: str | os.PathLike[str] | None = None):
+    def __init__(self, root: str | os.PathLike[str], git_dir: str | os.PathLike[str] | None = None,
+                 long_lived: bool = False):
+        """`long_lived`: this process will live for a while (the TUI, a queue worker), so single-object reads go
+        to GitPython from the first one; otherwise only after SINGLE_READS_BEFORE_GITPYTHON of them."""
         self.root = Path(root)
         self.git_dir = Path(git_dir) if git_dir is not None else self._find_git_dir(self.root)
         env = dict(os.environ)
@@ -222,11 +257,14 @@ class Git:
         env["LC_ALL"] = "C"  # error messages we parse are English
         self.env = env
         self._reader = _BatchReader(self)
+        self._single_reads = 0
+        self._gitpython_after = 0 if long_lived else SINGLE_READS_BEFORE_GITPYTHON
+        self._odb: GitPythonOdb | None = None
 
     # --- discovery ----------------------------------------------------------------------------------------------
 
     @classmethod
-    def discover(cls, path: str | os.PathLike[str] = ".") -> Git:
+    def discover(cls, path: str | os.PathLike[str] = ".", long_lived: bool = False) -> Git:
         """The repository containing `path` (its top level). Raises NotAGitRepo with what to do."""
         p = Path(path).resolve()
         if not p.exists():
@@ -240,7 +278,7 @@ class Git:
         lines = proc.stdout.splitlines()
         if len(lines) < 2 or not lines[0]:
             raise NotAGitRepo(f"{p} is inside a bare git repository; exptui needs a work tree")
-        return cls(lines[0], lines[1])
+        return cls(lines[0], lines[1], long_lived=long_lived)
 
     def _find_git_dir(self, root: Path) -> Path:
         out = subprocess.run(
@@ -330,15 +368,37 @@ class Git:
 
     def read_objects(self, names: Sequence[str]) -> list[tuple[str, str, bytes] | None]:
         """Contents of many objects (shas or `rev:path`) in one round trip: (sha, type, data) or None if missing."""
-        return self._reader.request([("contents", n) for n in names])  # type: ignore[return-value]
+        return self.batch([("contents", n) for n in names])  # type: ignore[return-value]
 
     def object_info(self, names: Sequence[str]) -> list[tuple[str, str] | None]:
         """(sha, type) of many objects in one round trip, without reading their contents; None if missing."""
-        return [None if a is None else (a[0], a[1]) for a in self._reader.request([("info", n) for n in names])]
+        return [None if a is None else (a[0], a[1]) for a in self.batch([("info", n) for n in names])]
 
     def batch(self, commands: Sequence[tuple[str, str]]) -> list[tuple[str, str, bytes | None] | None]:
-        """Mixed `contents`/`info` commands in one round trip."""
+        """Mixed `contents`/`info` commands in one round trip (one name: see `_single_odb`)."""
+        if len(commands) == 1:
+            odb = self._single_odb(commands[0][1])
+            if odb is not None:
+                cmd, name = commands[0]
+                if cmd == "contents":
+                    return [odb.read(name)]
+                info = odb.info(name)
+                return [None if info is None else (info[0], info[1], None)]
         return self._reader.request(commands)
+
+    def _single_odb(self, name: str) -> "GitPythonOdb | None":
+        """GitPython's object database for a one-name request once it pays for its import (see the module
+        docstring); None: use the batch reader (also for names GitPython's line protocol cannot carry)."""
+        if "\n" in name or "\0" in name:
+            return None
+        self._single_reads += 1
+        if self._single_reads <= self._gitpython_after:
+            return None
+        if self._odb is None:
+            from exptui.store.gitpython_odb import GitPythonOdb
+
+            self._odb = GitPythonOdb(self.git_dir, self.env)
+        return self._odb
 
     def read_blob(self, name: str) -> bytes | None:
         answer = self.read_objects([name])[0]
@@ -408,13 +468,13 @@ class Git:
             return
         parts = [b"start\0"]
         for u in updates:
-            ref = u.ref.encode()
+            refname = u.ref.encode()
             if u.new is None:
                 old = b"" if u.old is None else u.old.encode()
-                parts.append(b"delete " + ref + b"\0" + old + b"\0")
+                parts.append(b"delete " + refname + b"\0" + old + b"\0")
             else:
                 old = b"" if u.old is None else u.old.encode()
-                parts.append(b"update " + ref + b"\0" + u.new.encode() + b"\0" + old + b"\0")
+                parts.append(b"update " + refname + b"\0" + u.new.encode() + b"\0" + old + b"\0")
         parts += [b"prepare\0", b"commit\0"]
         proc = subprocess.run(
             [*self.base_cmd(), "update-ref", "-m", message, "--stdin", "-z"],
@@ -516,11 +576,16 @@ class Git:
         return [f":(exclude){p}" for p in present if p not in ignored]
 
     def close(self) -> None:
+        """End this repository's cat-file processes (ours and GitPython's) and reap them; the object stays usable
+        (the next read starts a process again)."""
         self._reader.close()
+        odb, self._odb = self._odb, None
+        if odb is not None:
+            odb.close()
 
     def __del__(self) -> None:  # pragma: no cover - best effort at interpreter exit
         try:
-            self._reader.close()
+            self.close()
         except Exception:  # noqa: BLE001
             pass
 
