@@ -386,7 +386,7 @@ class Git:
                 return [None if info is None else (info[0], info[1], None)]
         return self._reader.request(commands)
 
-    def _single_odb(self, name: str) -> "GitPythonOdb | None":
+    def _single_odb(self, name: str) -> GitPythonOdb | None:
         """GitPython's object database for a one-name request once it pays for its import (see the module
         docstring); None: use the batch reader (also for names GitPython's line protocol cannot carry)."""
         if "\n" in name or "\0" in name:

@@ -41,7 +41,7 @@ class GitPythonOdb:
         self._repo: git.Repo | None = None
         self._lock = threading.Lock()
 
-    def _open(self) -> "git.Repo":
+    def _open(self) -> git.Repo:
         if self._repo is None:
             import git
 
@@ -58,11 +58,11 @@ class GitPythonOdb:
 
     def read(self, name: str) -> tuple[str, str, bytes] | None:
         """(sha, type, contents) of one object (a sha or any `rev:path`), None if it does not exist."""
-        return self._ask(name, contents=True)  # type: ignore[return-value]
+        return self._ask(name, contents=True)
 
     def info(self, name: str) -> tuple[str, str] | None:
         """(sha, type) of one object without reading it, None if it does not exist."""
-        return self._ask(name, contents=False)  # type: ignore[return-value]
+        return self._ask(name, contents=False)
 
     def _ask(self, name: str, contents: bool) -> tuple[Any, ...] | None:
         with self._lock:
@@ -90,7 +90,7 @@ class GitPythonOdb:
             repo.close()
 
 
-def _end_processes(repo: "git.Repo") -> None:
+def _end_processes(repo: git.Repo) -> None:
     """End and reap GitPython's persistent cat-file processes, whatever state they are in.
 
     `Repo.close()` alone is not enough: GitPython 3.1.40 raises BrokenPipeError from its own clean-up when a
@@ -117,7 +117,7 @@ class _Missing(Exception):
     pass
 
 
-def _request(repo: "git.Repo", name: str, contents: bool) -> tuple[Any, ...]:
+def _request(repo: git.Repo, name: str, contents: bool) -> tuple[Any, ...]:
     if _HEX40.match(name):  # a full sha: the object database proper
         binsha = bytes.fromhex(name)
         if contents:
