@@ -167,3 +167,14 @@ def test_both_engines_show_the_same_view(rows, text, sort_names, descending, gro
         views.append(([(d.label, d.context, d.depth, d.last) for d in view.rows], view.matched,
                       [c.id for c in view.columns], table.to_csv()))
     assert views[0] == views[1]
+
+
+def test_numpy_scalars_from_a_store_filter_and_sort_like_python_numbers() -> None:
+    """A store handing over numpy scalars (np.float64 is a float subclass; np.int64 is not an int) changes nothing."""
+    values = [np.float64(0.5), np.float64("nan"), 0.7, np.int64(3), 2]
+    rows = [make_row(f"r{i}", params={"p.yaml": {"x": v}}) for i, v in enumerate(values)]
+    for text in ("x > 0.6", "x == 0.5", "x != 0.5", "x is missing", "x ~= '3'", "x < 1"):
+        by_mask, by_row = _mask_rows(rows, text)
+        assert by_mask == by_row, text
+    assert [r.name for r in TableModel(rows, engine="frame").set_grouped(False).set_sort("x:desc").shown_rows] == \
+        [r.name for r in TableModel(rows, engine="rows").set_grouped(False).set_sort("x:desc").shown_rows]

@@ -81,7 +81,10 @@ def classify(values: Sequence[Any]) -> TypedColumn:
             codes[i] = C_NONE
         elif isinstance(v, datetime):
             codes[i] = C_DATETIME
-        elif isinstance(v, (int, float)):  # subclasses: rare; keep them exact by comparing in Python
+        elif isinstance(v, float):  # a float subclass (numpy.float64) is still exactly a float
+            codes[i] = C_FLOAT
+            numbers[i] = v
+        elif isinstance(v, int):  # an int subclass: rare; kept exact by comparing in Python
             codes[i] = C_BIGINT
         else:
             codes[i] = C_OTHER
