@@ -1,8 +1,9 @@
 """Benchmark of the headless table model: parse, filter, sort and table views at 1k/10k rows.
 
-    /work/venv/bin/python benchmarks/bench_query.py [--rows 10000] [--repeat 5]
+    /work/venv/bin/python benchmarks/bench_query.py [--rows 10000] [--repeat 5] [--clock wall|cpu]
 
-Rows look like a real sweep: 20 params in two files, 8 metrics, 10 baselines, a few
+Table operations run once per engine (``rows``: per-row predicate and sort; ``[frame]``: DataFrame masks and
+lexsort, see exptui.query.table.ENGINES). Rows look like a real sweep: 20 params in two files, 8 metrics, 10 baselines, a few
 queued/failed rows with no metrics and some unreadable metrics files. Times are the best
 of ``--repeat`` runs (the machine is shared; best-of is the least noisy estimate).
 """
@@ -21,7 +22,9 @@ from exptui.query.compare import compare
 from exptui.query.filter import compile_filter
 from exptui.query.sort import parse_sort_spec, sort_rows
 from exptui.query.show_json import record
-from exptui.query.table import TableModel
+from exptui.query.frame import TableFrame
+from exptui.query.mask import compile_mask
+from exptui.query.table import ENGINES, TableModel
 from exptui.records import Annotations, ExperimentRow
 
 SIMPLE = "metrics.json:f1 > 0.5"
@@ -70,20 +73,40 @@ def make_rows(n: int, seed: int = 0) -> list[ExperimentRow]:
     return rows
 
 
+CLOCK: Callable[[], float] = time.perf_counter
+
+
 def best(fn: Callable[[], Any], repeat: int) -> float:
     times = []
     for _ in range(repeat):
-        t = time.perf_counter()
+        t = CLOCK()
         fn()
-        times.append(time.perf_counter() - t)
+        times.append(CLOCK() - t)
     return min(times)
+
+
+def _import_cost(module: str) -> float:
+    """What the first use of the frame engine costs a fresh process: importing pandas (and numpy)."""
+    import subprocess
+    import sys
+
+    def run(code: str) -> float:
+        t = time.perf_counter()
+        subprocess.run([sys.executable, "-c", code], check=True)
+        return time.perf_counter() - t
+
+    return min(run(f"import {module}") for _ in range(3)) - min(run("pass") for _ in range(3))
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rows", type=int, default=10_000)
     parser.add_argument("--repeat", type=int, default=5)
+    parser.add_argument("--clock", choices=["wall", "cpu"], default="wall",
+                        help="cpu: this process's CPU time (steadier than wall time on a machine other jobs load)")
     args = parser.parse_args()
+    global CLOCK
+    CLOCK = time.process_time if args.clock == "cpu" else time.perf_counter
     big = make_rows(args.rows)
     small = big[: max(args.rows // 10, 20)]
     columns = collect_columns(big)
@@ -107,22 +130,50 @@ def main() -> None:
     two = parse_sort_spec("train.model,metrics.json:f1:desc", index)
     measure(f"sort {len(big)} one key, leaderboard", lambda: sort_rows(big, one, within_baseline=False))
     measure(f"sort {len(big)} two keys, grouped", lambda: sort_rows(big, two))
+    frame = TableFrame(big)
+    simple_mask, complex_mask = compile_mask(simple.node), compile_mask(complex_.node)
+    simple_mask(frame), complex_mask(frame)  # the columns they touch, built once
+    measure(f"mask simple {len(big)} (frame built)", lambda: simple_mask(frame))
+    measure(f"mask complex {len(big)} (frame built)", lambda: complex_mask(frame))
+    measure(f"mask simple {len(big)} (fresh frame)", lambda: simple_mask(TableFrame(big)))
+    measure(f"mask complex {len(big)} (fresh frame)", lambda: complex_mask(TableFrame(big)))
+    for engine in ENGINES:
+        tag = "" if engine == "rows" else " [frame]"
+        table = TableModel(big, engine=engine)  # type: ignore[arg-type]
+        measure(f"table.set_rows {len(big)}{tag}", lambda: table.set_rows(big))
+
+        def view(text: str, sort: str = "") -> None:
+            table.set_filter(text)
+            table.set_sort(sort)
+            table.view()
+
+        def fresh(text: str, sort: str = "") -> None:
+            table.set_rows(big)
+            view(text, sort)
+
+        measure(f"table filter+view {len(big)} (keystroke){tag}", lambda: view(SIMPLE))
+        measure(f"table complex filter+view {len(big)} (keystroke){tag}", lambda: view(COMPLEX))
+        measure(f"table first filter+view {len(big)} after set_rows{tag}", lambda: fresh(SIMPLE))
+        table.set_grouped(False)
+        measure(f"table sort+view {len(big)} leaderboard{tag}", lambda: view("", "metrics.json:f1:desc"))
+        measure(f"table filter+sort+view {len(big)} leaderboard{tag}",
+                lambda: view(SIMPLE, "train.model,metrics.json:f1:desc"))
+        measure(f"table first sort+view {len(big)} leaderboard after set_rows{tag}",
+                lambda: fresh("", "metrics.json:f1:desc"))
+        table.set_grouped(True)
+        measure(f"table sort+view {len(big)} grouped{tag}", lambda: view("", "train.model,metrics.json:f1:desc"))
+        table.set_filter("").set_sort("")
+        table.set_only_changed(True)
+        measure(f"table view only-changed {len(big)}{tag}",
+                lambda: (setattr(table, "only_changed", True), table.view()))
+        table.set_only_changed(False)
     table = TableModel(big)
-    measure(f"table.set_rows {len(big)}", lambda: table.set_rows(big))
-
-    def view(text: str) -> None:
-        table.set_filter(text)
-        table.view()
-
-    measure(f"table filter+view {len(big)} (keystroke)", lambda: view(SIMPLE))
-    table.set_only_changed(True)
-    measure(f"table view only-changed {len(big)}", lambda: (setattr(table, "only_changed", True), table.view()))
-    table.set_only_changed(False).set_filter("")
     measure(f"to_json_records {len(big)}", table.to_json_records)
     measure(f"record x {len(big)} (show --json, no options)", lambda: [record(r) for r in big])
     measure(f"render_text {len(big)}", lambda: table.render_text(width=200))
     measure(f"to_markdown {len(big)}", table.to_markdown)
     measure("compare 5 experiments", lambda: compare(big[10:15]))
+    results.append(("import pandas (fresh process, wall time, minus bare startup)", _import_cost("pandas")))
 
     width = max(len(label) for label, _ in results)
     print(f"{'operation':<{width}}  {'ms':>9}")

@@ -20,13 +20,19 @@ from hypothesis import strategies as st
 from exptui.errors import ExptuiError
 from exptui.query.columns import collect_columns
 from exptui.query.filter import FilterError, compile_filter, parse_date_literal, tokenize
+from exptui.query.frame import TableFrame
+from exptui.query.mask import compile_mask
 from exptui.records import RunFacts
 from test_query_columns import make_row
 
 
 def names(rows, text, columns=None):
     predicate = compile_filter(text, columns if columns is not None else collect_columns(rows))
-    return [row.name for row in rows if predicate(row)]
+    matched = [row.name for row in rows if predicate(row)]
+    # the DataFrame mask (what TableModel runs) must agree with the row predicate on every case here
+    mask = compile_mask(predicate.node)(TableFrame(rows))
+    assert [row.name for row, hit in zip(rows, mask) if hit] == matched, text
+    return matched
 
 
 @pytest.fixture
@@ -394,6 +400,8 @@ def test_valid_expressions_match_reference(expr, rows) -> None:
     predicate = compile_filter(text, collect_columns(rows))
     for row in rows:
         assert predicate(row) == _reference(tree, row), (text, row.name)
+    mask = compile_mask(predicate.node)(TableFrame(rows))
+    assert [bool(hit) for hit in mask] == [_reference(tree, row) for row in rows], text
 
 
 def test_precedence_not_and_or() -> None:

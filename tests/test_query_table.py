@@ -11,7 +11,7 @@ from datetime import datetime, timedelta
 import pytest
 
 from exptui.query.filter import FilterError
-from exptui.query.table import ColumnPatternError, TableModel
+from exptui.query.table import ENGINES, ColumnPatternError, TableModel
 from exptui.records import RunFacts
 from test_query_columns import make_row
 
@@ -244,14 +244,15 @@ def test_assigned_state_invalidates_the_view(rows) -> None:
     assert table.view().rows[0].row is rows[3]
 
 
-def test_odd_data_never_crashes() -> None:
+@pytest.mark.parametrize("engine", ENGINES)
+def test_odd_data_never_crashes(engine) -> None:
     """Values a hand-edited params file can hold: a top-level list, None, sets, bytes, dates."""
     rows = [
         make_row("list-file", params={"p.yaml": [1, 2, 3], "q.yaml": {"when": datetime(2026, 1, 1)}}),  # type: ignore[dict-item]
         make_row("none-file", params={"p.yaml": None, "q.yaml": {"tags": {"a"}, "raw": b"\x00"}}),  # type: ignore[dict-item]
         make_row("ok", params={"q.yaml": {"when": "soon", "deep": {"er": {"x": 1}}}}),
     ]
-    table = TableModel(rows)
+    table = TableModel(rows, engine=engine)
     assert {c.key for c in table.columns} == {"when", "tags", "raw", "deep.er.x"}
     text = table.render_text()
     assert "list-file" in text and "soon" in text
@@ -293,11 +294,12 @@ def tables(draw):
 
 
 @settings(max_examples=150, deadline=None)
-@given(tables(), st.sampled_from(FILTERS), st.sampled_from(["", "f1", "f1:desc", "name:desc"]), st.booleans())
-def test_grouped_view_invariants(rows, text, sort, context) -> None:
+@given(tables(), st.sampled_from(FILTERS), st.sampled_from(["", "f1", "f1:desc", "name:desc"]), st.booleans(),
+       st.sampled_from(ENGINES))
+def test_grouped_view_invariants(rows, text, sort, context, engine) -> None:
     if not any(r.metrics for r in rows) and "f1" in text + sort:
         rows = [*rows, make_row("anchor", metrics={"m.json": {"f1": 0.5}})]
-    table = TableModel(rows).set_filter(text).set_sort(sort)
+    table = TableModel(rows, engine=engine).set_filter(text).set_sort(sort)
     table.show_context = context
     view = table.view()
     predicate = table.predicate

@@ -787,6 +787,12 @@ def _compile_in(node: InList) -> RowPredicate:
 
 
 def _compile_match(node: Compare, get: Callable[[ExperimentRow], Any]) -> RowPredicate:
+    matches = value_matcher(node)
+    return lambda row: matches(get(row))
+
+
+def value_matcher(node: Compare) -> Callable[[Any], bool]:
+    """The ``~=`` test on one cell value (shared by the row predicate and the column mask)."""
     lit = node.literal
     if not isinstance(lit.value, str):
         pattern_text = lit.text
@@ -800,8 +806,7 @@ def _compile_match(node: Compare, get: Callable[[ExperimentRow], Any]) -> RowPre
     except RegexError as exc:
         raise FilterError(str(exc), lit.pos) from None
 
-    def match(row: ExperimentRow) -> bool:
-        v = get(row)
+    def match(v: Any) -> bool:
         if v.__class__ is str:
             return search(v)
         if v is MISSING or v is ERROR:

@@ -11,7 +11,8 @@ regexes protect columns from ``drop`` and ``only_changed`` (``--drop '.*' --keep
 shows only f1). Patterns must match a column's whole label, id, ``file:key`` or key.
 Hidden columns are gone whatever ``keep`` says; pinned columns come first.
 
-Nothing here imports pandas unless ``to_dataframe()`` is called.
+Filter and sort run row by row (``engine="rows"``, the default: pandas is never imported unless
+``to_dataframe()`` is called) or over a DataFrame of the rows (``engine="frame"``); see ``ENGINES``.
 """
 from __future__ import annotations
 
@@ -22,7 +23,7 @@ import sys
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, Literal, cast
 
 from exptui.errors import ExptuiError
 from exptui.records import ExperimentRow
@@ -55,6 +56,14 @@ FIELD_HEADERS = {"created": "Created", "status": "State", "starred": "★", "lab
 MAX_CELL_WIDTH = 32
 MAX_NAME_WIDTH = 48
 _UNSET: Any = object()
+Engine = Literal["rows", "frame"]
+ENGINES: tuple[str, ...] = ("rows", "frame")
+"""``rows``: compiled per-row predicate and `sort.sort_flat`, pandas never imported (what a one-shot CLI
+command wants: importing pandas costs more than filtering 10,000 rows). ``frame``: the rows as a DataFrame
+(`exptui.query.frame`), filters as vectorised masks (`exptui.query.mask`), sorts as one ``np.lexsort``; the
+columns a filter or sort touches are built once per ``set_rows``, so repeated keystrokes over a big table are
+cheaper. Both give the same rows in the same order (tests/test_query_mask.py, tests/test_query_frame_sort.py).
+docs/performance.md has the measurements behind the default."""
 
 
 class ColumnPatternError(ExptuiError):
@@ -146,11 +155,13 @@ class TableModel:
     hide_unchanged_status = _ViewSetting()
     keep = _ViewSetting()
     drop = _ViewSetting()
+    engine = _ViewSetting()
 
     def __init__(self, rows: Iterable[ExperimentRow] = (), *, precision: int | None = DEFAULT_PRECISION,
                  directions: Directions = DEFAULT_DIRECTIONS, head: str | None = None,
-                 fields: Sequence[str] = DEFAULT_FIELDS) -> None:
+                 fields: Sequence[str] = DEFAULT_FIELDS, engine: Engine = "rows") -> None:
         self._view: TableView | None = None
+        self.engine: Engine = engine            # how filter and sort run; see ENGINES
         self.precision = precision
         self.directions = directions
         self._head = head
@@ -169,6 +180,7 @@ class TableModel:
         self._order: list[str] = []
         self._rows: list[ExperimentRow] = []
         self._view: TableView | None = None
+        self._mask_fn: tuple[Predicate, Any] | None = None
         self.set_rows(rows)
 
     # ------------------------------------------------------------------ data
@@ -223,6 +235,8 @@ class TableModel:
         """Replace all rows (columns are collected again; filter and sort stay)."""
         self._rows = list(rows)
         self._groups: list[RowGroup] | None = None
+        self._group_positions: list[tuple[int | None, list[int]]] = []
+        self._frame: Any = None
         self._baselines: dict[str, ExperimentRow] | None = None
         self.columns: list[Column] = collect_columns(self._rows)
         self.index = ColumnIndex(self.columns)
@@ -336,23 +350,66 @@ class TableModel:
     def shown_columns(self) -> list[Column]:
         return list(self.view().columns)
 
+    def frame(self) -> Any:
+        """The rows as a lazily filled DataFrame (`exptui.query.frame`); pandas is imported on first use."""
+        if self._frame is None:
+            from exptui.query.frame import TableFrame
+
+            self._frame = TableFrame(self._rows)
+        return self._frame
+
+    def _filter_mask(self) -> list[bool] | None:
+        """Which rows (by position) match the filter; None without a filter. The frame engine computes it
+        over whole columns, the rows engine calls the compiled predicate per row."""
+        predicate = self.predicate
+        if predicate is None:
+            return None
+        if self.engine == "rows":
+            test = predicate._fn
+            return [test(row) for row in self._rows]
+        if self._mask_fn is None or self._mask_fn[0] is not predicate:
+            from exptui.query.mask import compile_mask
+
+            self._mask_fn = (predicate, compile_mask(predicate.node))
+        return self._mask_fn[1](self.frame()).tolist()
+
+    def _sorted(self, positions: list[int]) -> list[ExperimentRow]:
+        """The rows at ``positions``, ordered by the sort keys (one lexsort over the frame's columns)."""
+        rows = self._rows
+        if not self.sort_keys or len(positions) < 2:
+            return [rows[i] for i in positions]
+        if self.engine == "rows":
+            return sort_flat([rows[i] for i in positions], self.sort_keys)
+        from exptui.query.frame import sorted_positions
+
+        keys = [(key.column, key.descending) for key in self.sort_keys]
+        return [rows[i] for i in sorted_positions(self.frame(), positions, keys).tolist()]
+
     def _compute_view(self) -> TableView:
         matched = 0
         display: list[DisplayRow] = []
-        test = self.predicate._fn if self.predicate is not None else None
+        mask = self._filter_mask()
         if not self.grouped:
-            rows = self._rows if test is None else [row for row in self._rows if test(row)]
-            matched = len(rows)
-            display = [DisplayRow(row) for row in sort_flat(rows, self.sort_keys)]
+            at = list(range(len(self._rows))) if mask is None else [i for i, hit in enumerate(mask) if hit]
+            matched = len(at)
+            display = [DisplayRow(row) for row in self._sorted(at)]
         else:
             if self._groups is None:  # grouping depends on rows and head only: reuse per keystroke
                 self._groups = group_rows(self._rows, self._head)
-            for group in self._groups:
-                children = group.rows if test is None else [row for row in group.rows if test(row)]
+                position = {id(row): i for i, row in enumerate(self._rows)}
+                self._group_positions = [
+                    (None if g.header is None else position[id(g.header)], [position[id(r)] for r in g.rows])
+                    for g in self._groups
+                ]
+            groups = cast("list[RowGroup]", self._groups)
+            for group, (header_at, children_at) in zip(groups, self._group_positions):
+                if mask is None and not self.sort_keys:
+                    children = group.rows
+                else:
+                    children = self._sorted(children_at if mask is None else [i for i in children_at if mask[i]])
                 matched += len(children)
-                children = sort_flat(children, self.sort_keys) if self.sort_keys else children
                 header = group.header
-                header_matches = header is not None and (test is None or test(header))
+                header_matches = header is not None and (mask is None or mask[header_at])  # type: ignore[index]
                 matched += header_matches
                 if header is not None and (header_matches or (children and self.show_context)):
                     display.append(DisplayRow(header, context=not header_matches))

@@ -1,0 +1,211 @@
+"""The table's data as a pandas DataFrame: one row per experiment, one column per column id.
+
+Filters (`exptui.query.mask`) and sorts run over whole columns instead of calling a getter per
+row per keystroke. A column is materialised the first time something asks for it and then
+kept until the rows change (``TableModel.set_rows`` builds a new frame): a 10,000-row table
+with 30 columns never pays for the columns nobody filters or sorts on.
+
+Each column is held two ways:
+
+* ``cells(column)``: the raw values (object dtype), ``MISSING``/``ERROR`` included, so any
+  test can still be applied per cell with exactly the row-by-row semantics;
+* ``typed(column)``: a ``TypedColumn`` with a small-int *code* per cell (what kind of value it
+  is) and a float64 *number* per cell (the value for plain numbers and bools, NaN otherwise),
+  which is what the vectorised comparisons use.
+
+pandas and numpy are imported by the query layer only through this module and `mask`.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Sequence
+
+import numpy as np
+import pandas as pd
+
+from exptui.query.columns import ERROR, MISSING, Column, field_column
+from exptui.records import ExperimentRow
+
+# cell codes
+C_MISSING, C_ERROR, C_INT, C_FLOAT, C_BOOL, C_STR, C_NONE, C_DATETIME, C_OTHER, C_BIGINT = range(10)
+EXACT_INT = 2 ** 53
+"""Ints beyond this do not survive float64: their rows are compared in Python (code ``C_BIGINT``)."""
+
+
+@dataclass(frozen=True)
+class TypedColumn:
+    """One column's cells classified once, for vectorised comparisons."""
+
+    codes: np.ndarray      # int8, one of the C_* codes
+    numbers: np.ndarray    # float64: ints, floats and bools (0/1) as numbers; NaN for everything else
+
+    @property
+    def is_number(self) -> np.ndarray:
+        """Plain int/float cells (bools excluded, as the filter does) that float64 holds exactly."""
+        return (self.codes == C_INT) | (self.codes == C_FLOAT)
+
+    @property
+    def present(self) -> np.ndarray:
+        """Neither missing nor from an unreadable file."""
+        return self.codes > C_ERROR
+
+
+def classify(values: Sequence[Any]) -> TypedColumn:
+    """Codes and numbers for a column's cell values (one Python pass, cached by the frame)."""
+    n = len(values)
+    codes = np.empty(n, dtype=np.int8)
+    numbers = np.full(n, math.nan)
+    for i, v in enumerate(values):
+        cls = v.__class__
+        if cls is float:
+            codes[i] = C_FLOAT
+            numbers[i] = v
+        elif cls is str:
+            codes[i] = C_STR
+        elif cls is int:
+            if -EXACT_INT <= v <= EXACT_INT:
+                codes[i] = C_INT
+                numbers[i] = v
+            else:
+                codes[i] = C_BIGINT
+        elif v is MISSING:
+            codes[i] = C_MISSING
+        elif v is ERROR:
+            codes[i] = C_ERROR
+        elif cls is bool:
+            codes[i] = C_BOOL
+            numbers[i] = 1.0 if v else 0.0
+        elif v is None:
+            codes[i] = C_NONE
+        elif isinstance(v, datetime):
+            codes[i] = C_DATETIME
+        elif isinstance(v, float):  # a float subclass (numpy.float64) is still exactly a float
+            codes[i] = C_FLOAT
+            numbers[i] = v
+        elif isinstance(v, int):  # an int subclass: rare; kept exact by comparing in Python
+            codes[i] = C_BIGINT
+        else:
+            codes[i] = C_OTHER
+    return TypedColumn(codes, numbers)
+
+
+class TableFrame:
+    """A lazily filled DataFrame over a fixed list of rows (position ``i`` is ``rows[i]``)."""
+
+    def __init__(self, rows: Sequence[ExperimentRow]) -> None:
+        self.rows = list(rows)
+        self.size = len(self.rows)
+        self._cells: dict[str, pd.Series] = {}
+        self._typed: dict[str, TypedColumn] = {}
+        self._lower_names: pd.Series | None = None
+        self._sort: dict[str, SortColumn] = {}
+
+    def cells(self, column: Column) -> pd.Series:
+        """The column's raw values (object dtype, sentinels kept), built on first use."""
+        series = self._cells.get(column.id)
+        if series is None:
+            get = column.getter()
+            values = np.empty(self.size, dtype=object)
+            values[:] = [get(row) for row in self.rows]
+            series = self._cells[column.id] = pd.Series(values, dtype=object, copy=False)
+        return series
+
+    def typed(self, column: Column) -> TypedColumn:
+        typed = self._typed.get(column.id)
+        if typed is None:
+            typed = self._typed[column.id] = classify(self.cells(column).array)
+        return typed
+
+    def sort_column(self, column: Column) -> SortColumn:
+        keys = self._sort.get(column.id)
+        if keys is None:
+            keys = self._sort[column.id] = sort_column(self.cells(column).array, self.typed(column))
+        return keys
+
+    def lower_names(self) -> pd.Series:
+        """Experiment names lower-cased (the quoted-text shorthand searches names case-insensitively)."""
+        if self._lower_names is None:
+            self._lower_names = self.cells(field_column("name")).str.lower()
+        return self._lower_names
+
+    def frame(self, columns: Sequence[Column]) -> pd.DataFrame:
+        """A DataFrame of these columns (named by id), e.g. for inspection or export."""
+        return pd.DataFrame({c.id: self.cells(c) for c in columns})
+
+    def select(self, mask: np.ndarray) -> list[ExperimentRow]:
+        rows = self.rows
+        return [rows[i] for i in np.flatnonzero(mask)]
+
+
+# --------------------------------------------------------------------------- sorting
+
+@dataclass(frozen=True)
+class SortColumn:
+    """A column's cells as numeric sort keys with `exptui.query.sort`'s order.
+
+    ``absent``: missing, unreadable or NaN (always last); ``rank``: numbers and dates 0, bools 1,
+    text (and lists, shown as text) 2, null 3; ``value``: the order within a rank (the number,
+    a date's timestamp, 0/1, or a text's place among the column's sorted texts).
+    """
+
+    absent: np.ndarray   # bool
+    rank: np.ndarray     # float64 (negated for descending)
+    value: np.ndarray    # float64
+
+
+def _sort_text(value: Any) -> str:
+    if isinstance(value, tuple):
+        return ", ".join(map(str, value))
+    return value if value.__class__ is str else str(value)
+
+
+def sort_column(cells: Any, typed: TypedColumn) -> SortColumn:
+    codes = typed.codes
+    numbers = typed.numbers
+    n = len(codes)
+    rank = np.full(n, 2.0)
+    value = np.zeros(n)
+    absent = (codes <= C_ERROR) | ((codes == C_FLOAT) & np.isnan(numbers))
+    numeric = (codes == C_INT) | (codes == C_FLOAT)
+    rank[numeric] = 0.0
+    value[numeric] = numbers[numeric]
+    when = np.flatnonzero(codes == C_DATETIME)
+    big = np.flatnonzero(codes == C_BIGINT)
+    if when.size:
+        rank[when] = 0.0
+        value[when] = [cells[i].timestamp() for i in when]
+    if big.size:  # ints float64 cannot hold: order every number of the column by its exact Python value
+        exact = np.flatnonzero(numeric | (codes == C_DATETIME) | (codes == C_BIGINT))
+        keys = [cells[i].timestamp() if codes[i] == C_DATETIME else cells[i] for i in exact]
+        places = {v: p for p, v in enumerate(sorted(set(keys)))}
+        rank[big] = 0.0
+        value[exact] = [places[v] for v in keys]
+    flags = codes == C_BOOL
+    rank[flags] = 1.0
+    value[flags] = numbers[flags]
+    nulls = codes == C_NONE
+    rank[nulls] = 3.0
+    texts = np.flatnonzero((codes == C_STR) | (codes == C_OTHER))
+    if texts.size:
+        places_of, _ = pd.factorize(pd.Series([_sort_text(cells[i]) for i in texts], dtype=object), sort=True)
+        value[texts] = places_of
+    rank[absent] = 0.0
+    value[absent] = 0.0
+    return SortColumn(absent, rank, value)
+
+
+def sorted_positions(frame: "TableFrame", positions: Sequence[int] | np.ndarray,
+                     keys: Sequence[tuple[Column, bool]]) -> np.ndarray:
+    """``positions`` reordered by ``(column, descending)`` keys: stable, absent values last for
+    every key; the same order as `exptui.query.sort.sort_flat`, as one ``np.lexsort``."""
+    at = np.asarray(positions, dtype=np.intp)
+    if not keys or at.size < 2:
+        return at
+    planes: list[np.ndarray] = []
+    for column, descending in reversed(keys):  # np.lexsort: the last plane is the primary key
+        sc = frame.sort_column(column)
+        sign = -1.0 if descending else 1.0
+        planes += [sign * sc.value[at], sign * sc.rank[at], sc.absent[at]]
+    return at[np.lexsort(planes)]

@@ -1,0 +1,58 @@
+"""Sorting over the DataFrame (`exptui.query.frame.sorted_positions`) against `sort.sort_flat`.
+
+`sort_flat` defines the order (stable, multi-key, absent and NaN last whatever the direction,
+numbers < bools < text < null in mixed columns); the lexsort over the frame's columns must give
+exactly the same sequence of rows on generated mixed tables and key lists.
+"""
+from __future__ import annotations
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from exptui.query.columns import collect_columns, field_column
+from exptui.query.frame import TableFrame, sorted_positions
+from exptui.query.sort import SortKey, parse_sort_spec, sort_flat
+from exptui.query.table import ENGINES, TableModel
+from test_query_columns import make_row
+from test_query_mask import tables
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(tables(), st.data())
+def test_lexsort_equals_sort_flat(rows, data) -> None:
+    columns = collect_columns(rows) + [field_column(name) for name in ("name", "created", "starred", "label",
+                                                                       "duration", "status")]
+    keys = [SortKey(column, data.draw(st.booleans()))
+            for column in data.draw(st.lists(st.sampled_from(columns), max_size=3))]
+    frame = TableFrame(rows)
+    positions = data.draw(st.permutations(range(len(rows))))
+    by_frame = [rows[i].name for i in sorted_positions(frame, positions, [(k.column, k.descending) for k in keys])]
+    assert by_frame == [r.name for r in sort_flat([rows[i] for i in positions], keys)]
+
+
+def test_awkward_values_sort_like_sort_flat() -> None:
+    values = [2**60 + 1, 2**60, 3, float("nan"), True, "b", "a", None, [1], -0.0, 0.0, float("inf")]
+    rows = [make_row(f"r{i}", params={"p.yaml": {"x": v}}) for i, v in enumerate(values)]
+    rows.append(make_row("none"))
+    frame = TableFrame(rows)
+    for spec in ("x", "x:desc"):
+        keys = parse_sort_spec(spec, collect_columns(rows))
+        got = [rows[i].name for i in sorted_positions(frame, range(len(rows)), [(k.column, k.descending)
+                                                                              for k in keys])]
+        assert got == [r.name for r in sort_flat(rows, keys)], spec
+    keys = parse_sort_spec("x", collect_columns(rows))
+    assert [r.name for r in sort_flat(rows, keys)][:4] == ["r9", "r10", "r2", "r1"]  # -0.0 == 0.0 keep order
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+def test_table_sorts_leaderboard_and_groups(engine) -> None:
+    rows = [make_row("main", kind="baseline", metrics={"m.json": {"f1": 0.5}}),
+            make_row("a", metrics={"m.json": {"f1": 0.7}}),
+            make_row("b", metrics={"m.json": {"f1": 0.9}}),
+            make_row("c"),
+            make_row("d", baseline="v1", metrics={"m.json": {"f1": 0.8}})]
+    table = TableModel(rows, engine=engine).set_sort("f1:desc")
+    assert [d.label for d in table.view().rows] == ["main", "├── b", "├── a", "└── c", "v1", "└── d"]
+    assert [r.name for r in table.set_grouped(False).shown_rows] == ["b", "d", "a", "main", "c"]
+    assert [r.name for r in table.set_filter("f1 < 0.85").shown_rows] == ["d", "a", "main"]
