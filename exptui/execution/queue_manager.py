@@ -222,7 +222,7 @@ class QueueManager:
             from dvc_compat.sweep import DELETE, trial_names
 
             rng = random.Random()
-            as_targets = [{(file, k[1:] if k.startswith("~") else k): (DELETE if k.startswith("~") else v)
+            as_targets: list[dict[tuple[str | None, str], Any]] = [{(file, k[1:] if k.startswith("~") else k): (DELETE if k.startswith("~") else v)
                            for file, vals in values.items() for k, v in vals.items()} for _t, values, _e in combos]
             names = []
             for descriptive in trial_names(as_targets, lambda c: c in taken or name_problem(None, c) is not None):

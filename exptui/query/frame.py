@@ -20,7 +20,8 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Sequence
+from typing import Any
+from collections.abc import Sequence
 
 import numpy as np
 import pandas as pd
@@ -196,7 +197,7 @@ def sort_column(cells: Any, typed: TypedColumn) -> SortColumn:
     return SortColumn(absent, rank, value)
 
 
-def sorted_positions(frame: "TableFrame", positions: Sequence[int] | np.ndarray,
+def sorted_positions(frame: TableFrame, positions: Sequence[int] | np.ndarray,
                      keys: Sequence[tuple[Column, bool]]) -> np.ndarray:
     """``positions`` reordered by ``(column, descending)`` keys: stable, absent values last for
     every key; the same order as `exptui.query.sort.sort_flat`, as one ``np.lexsort``."""

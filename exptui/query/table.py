@@ -23,7 +23,7 @@ import sys
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Literal, cast
+from typing import Any, Generic, Literal, TypeVar, overload
 
 from exptui.errors import ExptuiError
 from exptui.records import ExperimentRow
@@ -125,17 +125,24 @@ class TableView:
         return column_groups(self.columns)
 
 
-class _ViewSetting:
+_T = TypeVar("_T")
+
+
+class _ViewSetting(Generic[_T]):
     """An attribute whose assignment invalidates the cached view (``table.grouped = False``
     works as well as ``table.set_grouped(False)``)."""
 
     def __set_name__(self, owner: type, name: str) -> None:
         self.slot = "_" + name
 
+    @overload
+    def __get__(self, obj: None, objtype: type | None = None) -> _ViewSetting[_T]: ...
+    @overload
+    def __get__(self, obj: object, objtype: type | None = None) -> _T: ...
     def __get__(self, obj: Any, objtype: type | None = None) -> Any:
         return self if obj is None else getattr(obj, self.slot)
 
-    def __set__(self, obj: Any, value: Any) -> None:
+    def __set__(self, obj: Any, value: _T) -> None:
         setattr(obj, self.slot, value)
         obj._view = None
 
@@ -146,41 +153,41 @@ class TableModel:
     View settings may also be assigned directly; every assignment invalidates the view.
     """
 
-    predicate = _ViewSetting()
-    sort_keys = _ViewSetting()
-    grouped = _ViewSetting()
-    show_context = _ViewSetting()
-    only_changed = _ViewSetting()
-    drop_empty = _ViewSetting()
-    hide_unchanged_status = _ViewSetting()
-    keep = _ViewSetting()
-    drop = _ViewSetting()
-    engine = _ViewSetting()
+    predicate: _ViewSetting[Predicate | None] = _ViewSetting()
+    sort_keys: _ViewSetting[list[SortKey]] = _ViewSetting()
+    grouped: _ViewSetting[bool] = _ViewSetting()
+    show_context: _ViewSetting[bool] = _ViewSetting()
+    only_changed: _ViewSetting[bool] = _ViewSetting()
+    drop_empty: _ViewSetting[bool] = _ViewSetting()
+    hide_unchanged_status: _ViewSetting[bool] = _ViewSetting()
+    keep: _ViewSetting[list[BoundedRegex]] = _ViewSetting()
+    drop: _ViewSetting[list[BoundedRegex]] = _ViewSetting()
+    engine: _ViewSetting[Engine] = _ViewSetting()
 
     def __init__(self, rows: Iterable[ExperimentRow] = (), *, precision: int | None = DEFAULT_PRECISION,
                  directions: Directions = DEFAULT_DIRECTIONS, head: str | None = None,
                  fields: Sequence[str] = DEFAULT_FIELDS, engine: Engine = "rows") -> None:
         self._view: TableView | None = None
-        self.engine: Engine = engine            # how filter and sort run; see ENGINES
+        self.engine = engine                    # how filter and sort run; see ENGINES
         self.precision = precision
         self.directions = directions
         self._head = head
         self.fields: list[Column] = [field_column(name) for name in fields]
-        self.predicate: Predicate | None = None
-        self.sort_keys: list[SortKey] = []
-        self.grouped: bool = True               # False: flat leaderboard
-        self.show_context: bool = True          # baselines of matching experiments stay as headers
-        self.only_changed: bool = False
-        self.drop_empty: bool = True            # columns with no value in any shown row
-        self.hide_unchanged_status: bool = True  # the State column when every shown row succeeded
-        self.keep: list[BoundedRegex] = []
-        self.drop: list[BoundedRegex] = []
+        self.predicate = None
+        self.sort_keys = []
+        self.grouped = True               # False: flat leaderboard
+        self.show_context = True          # baselines of matching experiments stay as headers
+        self.only_changed = False
+        self.drop_empty = True            # columns with no value in any shown row
+        self.hide_unchanged_status = True  # the State column when every shown row succeeded
+        self.keep = []
+        self.drop = []
         self._hidden: set[str] = set()
         self._pinned: list[str] = []
         self._order: list[str] = []
         self._rows: list[ExperimentRow] = []
-        self._view: TableView | None = None
         self._mask_fn: tuple[Predicate, Any] | None = None
+        self._groups: list[RowGroup] | None = None
         self.set_rows(rows)
 
     # ------------------------------------------------------------------ data
@@ -234,7 +241,7 @@ class TableModel:
     def set_rows(self, rows: Iterable[ExperimentRow]) -> TableModel:
         """Replace all rows (columns are collected again; filter and sort stay)."""
         self._rows = list(rows)
-        self._groups: list[RowGroup] | None = None
+        self._groups = None
         self._group_positions: list[tuple[int | None, list[int]]] = []
         self._frame: Any = None
         self._baselines: dict[str, ExperimentRow] | None = None
@@ -401,7 +408,7 @@ class TableModel:
                     (None if g.header is None else position[id(g.header)], [position[id(r)] for r in g.rows])
                     for g in self._groups
                 ]
-            groups = cast("list[RowGroup]", self._groups)
+            groups = self._groups
             for group, (header_at, children_at) in zip(groups, self._group_positions):
                 if mask is None and not self.sort_keys:
                     children = group.rows
