@@ -16,7 +16,7 @@ from exptui.execution.queue_manager import UNSUCCESSFUL, QueueManager
 from exptui.records import STATUSES
 from exptui.store.claims import ProcessIdentity
 from exptui.store.entry_state import (
-    TRANSITIONS, EntryState, IllegalTransition, check_transition, may_follow, row_status,
+    TRANSITIONS, EntryState, IllegalTransition, check_transition, may_follow,
 )
 from exptui.store.queue import TERMINAL, DoneRecord
 from test_queue_support import git, qrepo  # noqa: F401 - fixture
@@ -34,13 +34,13 @@ def test_the_states_are_exactly_the_ones_the_store_writes_and_print_as_before() 
     assert TERMINAL == ("success", "failed", "cancelled", "crashed")
     assert UNSUCCESSFUL == (EntryState.FAILED, EntryState.CANCELLED, EntryState.CRASHED)
     state = EntryState.CRASHED
-    assert (str(state), f"{state}", json.dumps({"s": state}), row_status(state)) == (
+    assert (str(state), f"{state}", json.dumps({"s": state}), state.row_status) == (
         "crashed", "crashed", '{"s": "crashed"}', "crashed")
 
 
 @pytest.mark.parametrize("current, new", sorted(LEGAL))
 def test_every_legal_transition_is_accepted(current: str, new: str) -> None:
-    assert may_follow(current, new)
+    assert may_follow(current, new) and EntryState(current).may_become(EntryState(new))
     assert check_transition("exp-1", current, new) is EntryState(new)
 
 
@@ -49,7 +49,7 @@ ILLEGAL = sorted(set(itertools.product([s.value for s in EntryState], repeat=2))
 
 @pytest.mark.parametrize("current, new", ILLEGAL)
 def test_every_illegal_transition_is_rejected_with_one_clear_line(current: str, new: str) -> None:
-    assert not may_follow(current, new)
+    assert not may_follow(current, new) and not EntryState(current).may_become(EntryState(new))
     with pytest.raises(IllegalTransition) as info:
         check_transition("exp-1", current, new)
     message = str(info.value)

@@ -109,7 +109,7 @@ def run(ctx: click.Context, overrides: tuple[str, ...], name: str | None, temp: 
     finally:
         terminal.flush()
     echo(f"\nRecorded experiment {row.name} ({row.rev[:7]}) on {row.baseline_name or row.baseline[:7]}.")
-    large = getattr(project.last_record, "large_files", ())
+    large = project.last_record.large_files if project.last_record is not None else ()
     if large:
         echo("warning: large files were committed with the experiment (add them to .gitignore or track "
              "them with DVC): " + ", ".join(large), err=True)

@@ -5,19 +5,20 @@ Why one table: the store (claim, finish, cancel, retry), the queue manager (kill
 drifting apart, and an illegal move (retrying a success, claiming a cancelled entry) fails with one clear
 line instead of writing a ref that contradicts the entry's history.
 
-`EntryState` is a `StrEnum`: a state compares equal to its name (``EntryState.QUEUED == "queued"``) and prints
-and serialises to JSON as that name, so CLI and JSON output are unchanged.
+`EntryState` is a `str` enum: a state compares equal to its name (``EntryState.QUEUED == "queued"``) and prints,
+formats and serialises to JSON as that name, so CLI and JSON output are unchanged. (Not `enum.StrEnum`: Python
+3.10 is supported.)
 """
 from __future__ import annotations
 
-from enum import StrEnum
+from enum import Enum
 from typing import cast
 
 from exptui.errors import ExptuiError
 from exptui.records import STATUSES, Status
 
 
-class EntryState(StrEnum):
+class EntryState(str, Enum):
     """Where a queue entry is. Stored: ``done/<id>`` gives a terminal state, else ``claims/<id>`` running,
     else queued (see exptui.store.queue)."""
 
@@ -38,6 +39,16 @@ class EntryState(StrEnum):
         """The entry may be put back in the queue."""
         return may_follow(self, EntryState.QUEUED)
 
+    def may_become(self, new: EntryState) -> bool:
+        """Whether `new` may follow this state (see `TRANSITIONS`): what a front end asks before offering a key."""
+        return may_follow(self, new)
+
+    @property
+    def row_status(self) -> Status:
+        """The state as an experiments-table row's `status` (`exptui.records.Status`: the same names, kept in
+        step by `_same_names` below, so the query layer needs no import from the store)."""
+        return cast(Status, self.value)
+
     @classmethod
     def of_record(cls, text: object) -> EntryState:
         """The terminal state a stored ``done`` record names; a record naming no terminal state (written by a
@@ -47,6 +58,12 @@ class EntryState(StrEnum):
         except ValueError:
             return cls.CRASHED
         return state if state.terminal else cls.CRASHED
+
+    def __str__(self) -> str:
+        return self.value
+
+    def __format__(self, spec: str) -> str:
+        return format(self.value, spec)
 
 
 TERMINAL_STATES: frozenset[EntryState] = frozenset(
@@ -104,12 +121,6 @@ def check_transition(name: str, current: EntryState | str, new: EntryState | str
     if nxt not in TRANSITIONS[cur]:
         raise IllegalTransition(name, cur, nxt)
     return nxt
-
-
-def row_status(state: EntryState) -> Status:
-    """The state as an experiments-table row's `status` (`exptui.records.Status`: the same names, kept in step
-    by `_same_names` below, so the query layer needs no import from the store)."""
-    return cast(Status, state.value)
 
 
 def _same_names() -> None:

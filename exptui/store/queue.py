@@ -46,7 +46,7 @@ from exptui.records import ExperimentRow, RunFacts
 from exptui.store.claims import (
     CLAIM_GRACE, ProcessIdentity, RunInfo, RunState, owner_dead,
 )
-from exptui.store.entry_state import TERMINAL_STATES, EntryState, check_transition, row_status
+from exptui.store.entry_state import TERMINAL_STATES, EntryState, check_transition
 from exptui.store.git import ZERO_OID, Git, RefConflict, RefLocked, RefUpdate
 
 NS = "refs/exptui/"
@@ -623,7 +623,7 @@ class QueueStore:
             created = when(e.created)
             facts = RunFacts(created=created, started=when(e.started), finished=when(e.finished), error=e.reason)
             rows.append(ExperimentRow(
-                name=e.name, rev=e.rev, baseline=e.baseline, kind="queued", status=row_status(e.status),
+                name=e.name, rev=e.rev, baseline=e.baseline, kind="queued", status=e.status.row_status,
                 created=created, params=params, errors=errors, facts=facts,
                 stage=e.stage if e.status == EntryState.RUNNING else None,
                 started=e.started if e.status == EntryState.RUNNING else None,
