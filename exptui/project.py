@@ -21,6 +21,8 @@ from exptui.store.queue import QueueEntry as QueueEntry
 if TYPE_CHECKING:  # pragma: no cover
     from dvc_compat.plots import PlotFile
     from exptui.execution.queue_manager import QueueManager
+    # what `run(events=...)` receives; the CLI names it through this facade
+    from exptui.pipeline.repro import StageEvent as StageEvent
     from exptui.query.compare import DiffRow
     from exptui.store.apply import ApplyResult
     from exptui.store.experiments import ExperimentRecord
@@ -209,7 +211,7 @@ class Project:
         force: bool = False,
         sink: Callable[[bytes], None] | None = None,
         *,
-        events: Callable[[Any], None] | None = None,
+        events: Callable[[StageEvent], None] | None = None,
         targets: list[str] | None = None,
         message: str | None = None,
         command: str | None = None,
@@ -259,9 +261,9 @@ class Project:
                     env["DVC_EXP_NAME"] = name
                 with WorkspaceRun(self.git.git_dir, name) as marker:  # lets the TUI show the workspace as running
 
-                    def on_event(ev: Any) -> None:
-                        if getattr(ev, "kind", None) == "start":
-                            marker.stage(getattr(getattr(ev, "stage", None), "address", None))
+                    def on_event(ev: StageEvent) -> None:
+                        if ev.kind == "start":
+                            marker.stage(ev.stage.address)
                         if events is not None:
                             events(ev)
 
