@@ -119,3 +119,26 @@ def test_the_store_refuses_illegal_moves_and_leaves_the_refs_alone(qrepo: Path) 
     again = q.find("life-2")
     assert again.status is EntryState.QUEUED and again.previous is not None
     assert q.store.claim(again, me) is not None and again.attempt == 2
+
+
+def test_the_cli_refuses_an_illegal_move_in_one_line(qrepo: Path) -> None:  # noqa: F811
+    import subprocess
+    import sys
+
+    q = QueueManager(qrepo)
+    (entry,) = q.enqueue(["train.lr=0.1"], name="one")
+
+    def exptui(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run([sys.executable, "-m", "exptui", *args], cwd=qrepo, capture_output=True, text=True,
+                              timeout=120)
+
+    proc = exptui("queue", "retry", "one")
+    assert proc.returncode != 0
+    assert proc.stderr.splitlines() == ["error: one is queued: only failed, cancelled or crashed entries can be retried"]
+    assert q.store.claim(entry, ProcessIdentity.current()) is not None
+    assert q.store.finish(entry, DoneRecord("success", attempt=entry.attempt))
+    proc = exptui("queue", "kill", "one")
+    assert proc.returncode != 0
+    assert proc.stderr.splitlines() == [
+        "error: one is success: only queued or running entries can be cancelled (killed)"]
+    assert q.find("one").status is EntryState.SUCCESS
