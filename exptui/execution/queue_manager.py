@@ -17,13 +17,18 @@ import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from exptui.errors import ExperimentNotFound, ExptuiError
+from exptui.records import ExperimentRow
 from exptui.store.claims import ProcessIdentity, new_token
 from exptui.store.git import Git
 from exptui.store.entry_state import EntryState, check_transition
 from exptui.store.queue import EntrySpec, Overrides, QueueEntry, QueueStore, scratch_mkdtemp
+
+if TYPE_CHECKING:  # pragma: no cover
+    from exptui.execution.recovery import RecoveryReport
+    from exptui.project import Project
 
 #: `enqueue` refuses bigger sweeps unless `yes=True` (`--yes` on the command line)
 MAX_WITHOUT_YES = 1000
@@ -49,7 +54,7 @@ class WorkerInfo:
 class QueueManager:
     """One repository's queue. `project` is an `exptui.project.Project`, a `Git`, or a path."""
 
-    def __init__(self, project: Any):
+    def __init__(self, project: Project | Git | str | os.PathLike[str]):
         if isinstance(project, (str, os.PathLike)):
             git = Git.discover(project)
         elif isinstance(project, Git):
@@ -273,7 +278,7 @@ class QueueManager:
         """Every entry, oldest first, with running ones' stage and start time."""
         return self.store.entries()
 
-    def rows(self) -> list[Any]:
+    def rows(self) -> list[ExperimentRow]:
         return self.store.rows()
 
     def find(self, key: str) -> QueueEntry:
@@ -491,7 +496,7 @@ class QueueManager:
 
         return show_dead_as_crashed(entries)
 
-    def recover(self, entries: list[QueueEntry] | None = None) -> Any:
+    def recover(self, entries: list[QueueEntry] | None = None) -> RecoveryReport:
         """Declare entries of dead workers crashed, kill their orphans, clean their run dirs.
 
         `entries`: a fresh `entries()` listing to reuse (saves one listing)."""
