@@ -134,7 +134,8 @@ def test_the_cli_refuses_an_illegal_move_in_one_line(qrepo: Path) -> None:  # no
 
     proc = exptui("queue", "retry", "one")
     assert proc.returncode != 0
-    assert proc.stderr.splitlines() == ["error: one is queued: only failed, cancelled or crashed entries can be retried"]
+    assert proc.stderr.splitlines() == [
+        "error: one is queued: only failed, cancelled or crashed entries can be retried"]
     assert q.store.claim(entry, ProcessIdentity.current()) is not None
     assert q.store.finish(entry, DoneRecord("success", attempt=entry.attempt))
     proc = exptui("queue", "kill", "one")

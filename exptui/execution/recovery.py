@@ -102,8 +102,8 @@ def mark_crashed(store: QueueStore, entry: QueueEntry, reason: str) -> bool:
     duration = None if entry.started is None else time.time() - entry.started
     recorded = find_recorded(store, entry)
     if recorded is not None:
-        record = DoneRecord(EntryState.SUCCESS, None, recorded[0], recorded[1], str(log), entry.attempt or 1, time.time(),
-                            duration)
+        record = DoneRecord(EntryState.SUCCESS, None, recorded[0], recorded[1], str(log), entry.attempt or 1,
+                            time.time(), duration)
     else:
         record = DoneRecord(EntryState.CRASHED, reason, log_path=str(log), attempt=entry.attempt or 1,
                             finished=time.time(), duration=duration)

@@ -179,8 +179,8 @@ class Worker:
             stages = {name: {"outcome": kind, **({"seconds": round(result.stage_times[name], 3)}
                                                  if name in result.stage_times else {})}
                       for name, kind in result.stage_outcomes.items()}
-            record = DoneRecord(EntryState(status), reason, result.exp_ref, result.exp_rev, str(log_path), entry.attempt,
-                                time.time(), time.monotonic() - started, stages=stages)
+            record = DoneRecord(EntryState(status), reason, result.exp_ref, result.exp_rev, str(log_path),
+                                entry.attempt, time.time(), time.monotonic() - started, stages=stages)
         except Exception as exc:  # noqa: BLE001 - setup failures (clone, missing snapshot) fail this entry only
             record = DoneRecord(EntryState.FAILED, f"{type(exc).__name__}: {exc}", None, None, str(log_path),
                                 entry.attempt, time.time(), time.monotonic() - started)

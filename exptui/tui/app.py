@@ -61,8 +61,8 @@ class ExptuiCommands(Provider):
         for title, help_text, action in self._commands():
             score = matcher.match(title)
             if score > 0:
-                yield Hit(score, matcher.highlight(title), partial(exptui_app(self.app).run_dashboard_action, action),
-                          help=help_text)
+                yield Hit(score, matcher.highlight(title),
+                          partial(exptui_app(self.app).run_dashboard_action, action), help=help_text)
 
 
 class ExptuiApp(App[None]):
@@ -83,7 +83,8 @@ class ExptuiApp(App[None]):
         self._user_keymap = keymap or {}
         self._initial_view = view
         self._token: str | None = None
-        self._last_rows: list[ExperimentRow] | None = None   # the last list handed to the screen (compared in the thread)
+        # the last list handed to the screen (compared in the thread)
+        self._last_rows: list[ExperimentRow] | None = None
         self._wake = asyncio.Event()
         self._force = False
         self.reloads = 0             # how many reloads reached the table (tests wait on it)
@@ -98,7 +99,11 @@ class ExptuiApp(App[None]):
 
     @property
     def main(self) -> MainScreen:
-        return self.get_screen("main")  # type: ignore[return-value]
+        """The dashboard screen (KeyError before it is installed and once the app shuts down)."""
+        screen = self.get_screen("main")
+        if not isinstance(screen, MainScreen):
+            raise TypeError(f"the 'main' screen is a {type(screen).__name__}")
+        return screen
 
     def on_mount(self) -> None:
         if self._user_keymap:
