@@ -22,7 +22,18 @@ class FormatError(Exception):
 
 
 class SweepSyntaxError(ValueError):
-    """A bad `-S` override or sweep expression; names the offending token."""
+    """A bad `-S` override or sweep expression; names the offending token.
+
+    `override` (the whole `-S` text), `token` and `column` (1-based, in `override`) are set when the parser knows
+    them, so a form can point at the bad character of its own field.
+    """
+
+    def __init__(self, message: str, *, override: str | None = None, token: str | None = None,
+                 column: int | None = None):
+        super().__init__(message)
+        self.override = override
+        self.token = token
+        self.column = column
 
 
 class WriteError(OSError):

@@ -119,11 +119,8 @@ def _err(text: str, message: str, token: str | None = None, column: int | None =
         msg += f": '{token}'"
     if column is not None:
         msg += f" (column {column})"
-    exc = SweepSyntaxError(msg.replace("\r", "\\r").replace("\n", "\\n"))  # always one line
-    exc.override = text  # type: ignore[attr-defined]
-    exc.token = token  # type: ignore[attr-defined]
-    exc.column = column  # type: ignore[attr-defined]
-    return exc
+    return SweepSyntaxError(msg.replace("\r", "\\r").replace("\n", "\\n"),  # always one line
+                            override=text, token=token, column=column)
 
 
 def _split_top(s: str, text: str, offset: int) -> list[tuple[str, int]]:

@@ -12,12 +12,21 @@ from collections.abc import Callable, Iterable, Sequence
 
 from exptui.errors import ExperimentNotFound, ExptuiError
 from exptui.records import Annotations, ExperimentRow, RowKind
+# the queue's records, for the front ends (which reach the store only through this facade): what
+# `project.queue.entries()` returns and the states an entry goes through
+from exptui.store.entry_state import EntryState as EntryState
 from exptui.store.git import ZERO_OID, Git, RefConflict, RefUpdate
 from exptui.store.index import ExperimentIndex, parse_exp_ref, read_refs
+from exptui.store.queue import QueueEntry as QueueEntry
 
 if TYPE_CHECKING:  # pragma: no cover
     from dvc_compat.plots import PlotFile
+    from exptui.execution.queue_manager import QueueManager
+    # what `run(events=...)` receives; the CLI names it through this facade
+    from exptui.pipeline.repro import StageEvent as StageEvent
+    from exptui.query.compare import DiffRow
     from exptui.store.apply import ApplyResult
+    from exptui.store.experiments import ExperimentRecord
     from exptui.store.gc import GcPlan
 
 
@@ -29,8 +38,8 @@ class Project:
         self.root: Path = git.root
         self._index: ExperimentIndex | None = None
         self._rows: list[ExperimentRow] | None = None
-        self._queue: Any = None
-        self.last_record: Any = None  # the ExperimentRecord of the last workspace run
+        self._queue: QueueManager | None = None
+        self.last_record: ExperimentRecord | None = None  # of the last workspace run (its large_files warn)
 
     @classmethod
     def open(cls, path: str | os.PathLike[str] = ".", long_lived: bool = False) -> Project:
@@ -144,7 +153,7 @@ class Project:
 
     # --- comparing ----------------------------------------------------------------------------------------------
 
-    def diff(self, a: str, b: str | None = None) -> Any:
+    def diff(self, a: str, b: str | None = None) -> list[DiffRow]:
         """Params/metrics differences from `b` (default: `a`'s baseline) to `a`: list of
         exptui.query.compare.DiffRow (old = b, new = a)."""
         from exptui.query.compare import diff as query_diff
@@ -203,7 +212,7 @@ class Project:
         force: bool = False,
         sink: Callable[[bytes], None] | None = None,
         *,
-        events: Callable[[Any], None] | None = None,
+        events: Callable[[StageEvent], None] | None = None,
         targets: list[str] | None = None,
         message: str | None = None,
         command: str | None = None,
@@ -253,9 +262,9 @@ class Project:
                     env["DVC_EXP_NAME"] = name
                 with WorkspaceRun(self.git.git_dir, name) as marker:  # lets the TUI show the workspace as running
 
-                    def on_event(ev: Any) -> None:
-                        if getattr(ev, "kind", None) == "start":
-                            marker.stage(getattr(getattr(ev, "stage", None), "address", None))
+                    def on_event(ev: StageEvent) -> None:
+                        if ev.kind == "start":
+                            marker.stage(ev.stage.address)
                         if events is not None:
                             events(ev)
 
@@ -352,8 +361,8 @@ class Project:
         return self.git.commit_tree(tree, [baseline], "exptui: workspace snapshot for a --temp run\n")
 
     @property
-    def queue(self) -> Any:
-        """The queue manager (exptui.execution.queue_manager.QueueManager) for this repo."""
+    def queue(self) -> QueueManager:
+        """The queue manager for this repo (created on first use: listing experiments needs none)."""
         if self._queue is None:
             from exptui.execution.queue_manager import QueueManager
 

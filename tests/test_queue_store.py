@@ -12,6 +12,7 @@ from dvc_compat.errors import FormatError, SweepSyntaxError
 from exptui.errors import ExptuiError
 from exptui.execution.queue_manager import QueueManager
 from exptui.store.claims import ProcessIdentity
+from exptui.store.entry_state import IllegalTransition
 from exptui.store.queue import CLAIMS_NS, DONE_NS, QUEUE_NS, DoneRecord
 from test_queue_support import fingerprint, git, qrepo  # noqa: F401 - fixture
 
@@ -140,7 +141,10 @@ def test_terminal_state_retry_remove_and_cancel(qrepo: Path) -> None:
     # a queued entry is cancelled atomically (claim + done together): no worker can start it afterwards
     q.kill("t-2")
     assert q.find("t-2").status == "cancelled"
-    assert q.store.claim(q.find("t-2"), me) is None
+    assert b.status == "queued"  # a worker's stale listing: the claim ref already exists, the worker loses
+    assert q.store.claim(b, me) is None
+    with pytest.raises(IllegalTransition, match="t-2 is cancelled: only queued entries can be started"):
+        q.store.claim(q.find("t-2"), me)
     # retry both: back to queued, attempts counted, history kept under attempts/
     again = q.retry(failed=True)
     assert sorted(e.name for e in again) == ["t-1", "t-2"]

@@ -567,6 +567,91 @@ async def test_queue_screen_moves_with_vim_keys_and_retries_all_failed(repo: Pat
         assert [e.status for e in app.project.queue.entries()] == ["queued", "queued"]
 
 
+def _entries_in_every_state(project: Project) -> dict[str, str]:
+    """{state: entry id}: one queue entry in each state the store produces, made through the store's own
+    transitions (claim, finish, kill) in the real repo, without running a pipeline."""
+    from exptui.project import EntryState
+    from exptui.store.claims import ProcessIdentity, RunInfo
+    from exptui.store.queue import DoneRecord
+
+    queue = project.queue
+    entries = queue.enqueue(["train.max_depth=2,3,4,5,6,7"], name="st")
+    me = ProcessIdentity.current()          # this (live) process owns the running entry: it stays running
+    ids: dict[str, str] = {}
+    for entry, state in zip(entries, EntryState):
+        ids[state.value] = entry.id
+        if state in (EntryState.QUEUED, EntryState.CANCELLED):
+            if state is EntryState.CANCELLED:
+                queue.kill(entry.id)        # queued -> cancelled
+            continue
+        assert queue.store.claim(entry, me) is not None   # queued -> running
+        if state is EntryState.RUNNING:
+            queue.state.write(RunInfo(entry.id, entry.name, me, entry.attempt, stage="train"))
+        else:
+            reason = None if state is EntryState.SUCCESS else f"why it is {state.value}"
+            assert queue.store.finish(entry, DoneRecord(state, reason, attempt=entry.attempt))
+    assert {e.id: e.status.value for e in queue.entries()} == {i: s for s, i in ids.items()}
+    return ids
+
+
+@async_test
+async def test_queue_screen_shows_every_entry_state_and_offers_only_legal_moves(repo: Path) -> None:
+    from exptui.project import EntryState
+    from exptui.tui.screens.queue import QueueScreen
+    from exptui.tui.widgets.queue_table import STATUS_STYLES, QueueTable
+
+    from exptui.tui.widgets.experiment_table import status_text
+
+    app = make_app(repo)
+    ids = _entries_in_every_state(app.project)
+    async with app.run_test(size=SIZE) as pilot:
+        # the dashboard lists every entry not yet an experiment, its State column saying where it is
+        await wait_for(pilot, lambda: app.reloads > 0)
+        by_entry = {r.queue_id: r for r in app.main.table.rows if r.queue_id}
+        assert set(by_entry) == {i for s, i in ids.items() if s != "success"}   # a success is an experiment
+        for state, entry_id in ids.items():
+            if state != "success":
+                assert by_entry[entry_id].status == state
+                assert status_text(by_entry[entry_id], time.time()).split()[0] == state.capitalize()
+        assert status_text(by_entry[ids["running"]], time.time()).split()[1] == "train"
+        screen = QueueScreen(app.project)
+        await app.push_screen(screen)
+        table = screen.query_one(QueueTable)
+        await wait_for(pilot, lambda: table.row_count == len(EntryState))
+        for state in EntryState:
+            row = table.entries[ids[state.value]]
+            assert row.status is state
+            cells = table.get_row(ids[state.value])
+            assert (cells[1].plain, str(cells[1].style)) == (state.value, STATUS_STYLES[state])
+            assert cells[2].plain == ("train" if state is EntryState.RUNNING else "")   # stage: while running
+            expected_info = "" if state in (EntryState.QUEUED, EntryState.RUNNING, EntryState.SUCCESS) \
+                else f"why it is {state.value}"
+            if state is EntryState.CANCELLED:
+                expected_info = "cancelled by user before it started"
+            assert cells[6].plain == expected_info
+        title = str(screen.query_one("#queue-title").render())
+        assert all(f"1 {state.value}" in title for state in EntryState), title
+
+        async def press_on(state: EntryState, key: str) -> None:
+            table.move_cursor(row=table.get_row_index(ids[state.value]))
+            await pilot.press(key)
+            await pilot.pause()
+
+        # `r` on a success (final) and on a running entry: refused in the UI, the store is not asked
+        for state in (EntryState.SUCCESS, EntryState.RUNNING, EntryState.QUEUED):
+            await press_on(state, "r")
+            assert app.project.queue.find(ids[state.value]).status is state
+        # `K` on finished entries: nothing to kill, no confirmation dialog
+        for state in (EntryState.SUCCESS, EntryState.FAILED, EntryState.CANCELLED, EntryState.CRASHED):
+            await press_on(state, "K")
+            assert app.screen is screen
+        # `r` on each retryable state puts it back in the queue, and the table follows
+        for state in (EntryState.FAILED, EntryState.CANCELLED, EntryState.CRASHED):
+            await press_on(state, "r")
+            await wait_for(pilot, lambda: table.entries[ids[state.value]].status is EntryState.QUEUED, timeout=15)
+        assert app.project.queue.find(ids["success"]).status is EntryState.SUCCESS
+
+
 async def _start_kill_retry_remove(app: ExptuiApp, entry: Any) -> None:
     from textual.widgets import Input
 

@@ -16,7 +16,7 @@ import click
 from exptui.cli.output import TerminalSink, echo, write_data, write_json, write_text
 
 if TYPE_CHECKING:  # pragma: no cover
-    from exptui.project import Project
+    from exptui.project import Project, StageEvent
     from exptui.records import ExperimentRow
 
 
@@ -78,7 +78,7 @@ def run(ctx: click.Context, overrides: tuple[str, ...], name: str | None, temp: 
             return
         entries = manager.enqueue(list(overrides), name=name, random_n=random_n, seed=seed, yes=yes)
         for e in entries:
-            echo(f"queued {getattr(e, 'name', e)}")
+            echo(f"queued {e.name}")
         echo(f"{len(entries)} experiment{'s' if len(entries) != 1 else ''} queued.", err=True)
         if start:
             workers = manager.start(jobs=jobs, timeout=timeout)
@@ -92,15 +92,14 @@ def run(ctx: click.Context, overrides: tuple[str, ...], name: str | None, temp: 
         if not quiet:
             terminal.write(chunk)
 
-    def events(ev: Any) -> None:
+    def events(ev: StageEvent) -> None:
         if quiet:
             return
-        kind = getattr(ev, "kind", "")
-        stage = getattr(getattr(ev, "stage", None), "address", "")
+        kind, stage = ev.kind, ev.stage.address
         if kind == "start":
             echo(f"Running stage '{stage}':", err=True)
         elif kind in ("skipped", "restored", "run-cache", "frozen", "committed"):
-            echo(getattr(ev, "message", None) or f"Stage '{stage}': {kind}", err=True)
+            echo(ev.message or f"Stage '{stage}': {kind}", err=True)
 
     try:
         row = project.run(list(overrides), name=name, temp=temp, force=force, sink=sink, events=events,
@@ -109,7 +108,7 @@ def run(ctx: click.Context, overrides: tuple[str, ...], name: str | None, temp: 
     finally:
         terminal.flush()
     echo(f"\nRecorded experiment {row.name} ({row.rev[:7]}) on {row.baseline_name or row.baseline[:7]}.")
-    large = getattr(project.last_record, "large_files", ())
+    large = project.last_record.large_files if project.last_record is not None else ()
     if large:
         echo("warning: large files were committed with the experiment (add them to .gitignore or track "
              "them with DVC): " + ", ".join(large), err=True)

@@ -101,7 +101,7 @@ def repro(ctx: click.Context, targets: tuple[str, ...], force: bool, single_item
                     else "dvc.lock" for s in ran})
     if locks:
         term.line(f"Updated {', '.join(locks)}.")
-    tracked = locks + list(getattr(result, "dotdvc_files", ())) + result.gitignores
+    tracked = locks + result.dotdvc_files + result.gitignores
     if tracked:
         term.line("To track the changes with git, run:\n\n\tgit add " + " ".join(tracked) + "\n")
     term.line(result.summary())

@@ -18,16 +18,16 @@ def ui(ctx: click.Context, poll: float) -> None:
     from exptui.project import Project
     from exptui.tui.bindings import APP_BINDINGS, MAIN_BINDINGS
     from exptui.tui.config import config_path, load_keymap
-    from exptui.tui.widgets.experiment_table import ExperimentTable
+    from exptui.tui.widgets.experiment_table import TABLE_BINDINGS
 
     repo = (ctx.obj or {}).get("repo", ".") if ctx.obj else "."
     project = Project.open(Path(repo), long_lived=True)
-    known = {b.id for b in [*APP_BINDINGS, *MAIN_BINDINGS, *ExperimentTable.BINDINGS] if b.id}
+    known = {b.id for b in [*APP_BINDINGS, *MAIN_BINDINGS, *TABLE_BINDINGS] if b.id}
     keymap = load_keymap(config_path(), known_ids=known)
 
     from exptui.tui.app import ExptuiApp
 
-    root = Path(getattr(project, "root", repo)).resolve()
+    root = project.root.resolve()
     try:
         ExptuiApp(project, root, poll_interval=max(0.1, poll), keymap=keymap).run()
     finally:

@@ -17,19 +17,25 @@ import time
 from collections.abc import Mapping, Sequence, Set as AbstractSet
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from exptui.errors import ExperimentNotFound, ExptuiError
+from exptui.records import ExperimentRow
 from exptui.store.claims import ProcessIdentity, new_token
 from exptui.store.git import Git
-from exptui.store.queue import TERMINAL, EntrySpec, Overrides, QueueEntry, QueueStore, scratch_mkdtemp
+from exptui.store.entry_state import EntryState, check_transition
+from exptui.store.queue import EntrySpec, Overrides, QueueEntry, QueueStore, scratch_mkdtemp
+
+if TYPE_CHECKING:  # pragma: no cover
+    from exptui.execution.recovery import RecoveryReport
+    from exptui.project import Project
 
 #: `enqueue` refuses bigger sweeps unless `yes=True` (`--yes` on the command line)
 MAX_WITHOUT_YES = 1000
 #: untracked files bigger than this are refused: each queued snapshot would carry them into git
 LARGE_UNTRACKED = 50 * 2**20
-#: statuses `retry --failed` / `remove --failed` act on
-UNSUCCESSFUL = ("failed", "crashed", "cancelled")
+#: statuses `retry --failed` / `remove --failed` act on: those that may go back to the queue
+UNSUCCESSFUL: tuple[EntryState, ...] = tuple(s for s in EntryState if s.retryable)
 
 
 @dataclass(frozen=True)
@@ -48,7 +54,7 @@ class WorkerInfo:
 class QueueManager:
     """One repository's queue. `project` is an `exptui.project.Project`, a `Git`, or a path."""
 
-    def __init__(self, project: Any):
+    def __init__(self, project: Project | Git | str | os.PathLike[str]):
         if isinstance(project, (str, os.PathLike)):
             git = Git.discover(project)
         elif isinstance(project, Git):
@@ -278,7 +284,7 @@ class QueueManager:
         refs = self.git.for_each_ref([prefix], fields=("refname",))
         taken = {r[0][len(prefix):] for r in refs}
         taken.update(e.name for e in self.store.entries(with_run_info=False)
-                     if e.baseline == baseline and e.status != "success")
+                     if e.baseline == baseline and e.status != EntryState.SUCCESS)
         taken.update(self.store.reserved_names(baseline))
         return taken
 
@@ -287,7 +293,7 @@ class QueueManager:
         """Every entry, oldest first, with running ones' stage and start time."""
         return self.store.entries()
 
-    def rows(self) -> list[Any]:
+    def rows(self) -> list[ExperimentRow]:
         return self.store.rows()
 
     def find(self, key: str) -> QueueEntry:
@@ -348,7 +354,7 @@ class QueueManager:
         entries = self.store.entries()
         if self.recover(entries).changed:
             entries = self.store.entries()
-        queued = [e.id for e in entries if e.status == "queued"]
+        queued = [e.id for e in entries if e.status == EntryState.QUEUED]
         self.last_queued = queued
         n = min(jobs, len(queued))
         if n:
@@ -430,12 +436,11 @@ class QueueManager:
         """Cancel an entry: a running one's stages are stopped (SIGTERM, grace, SIGKILL), a queued one never
         starts. Either way it ends `cancelled` (or `crashed` if its worker turns out to be dead)."""
         entry = self.find(key)
-        if entry.status == "queued":
+        if entry.status == EntryState.QUEUED:
             if self.store.cancel_queued(entry, "cancelled by user before it started"):
                 return entry
             entry = self.find(entry.id)  # a worker claimed it meanwhile: cancel the run instead
-        if entry.status != "running":
-            raise ExptuiError(f"{entry.name} is {entry.status}, not running or queued")
+        check_transition(entry.name, entry.status, EntryState.CANCELLED)  # a finished entry is left as it is
         reason = entry.dead_reason
         if reason is not None:
             from exptui.execution.recovery import mark_crashed
@@ -458,9 +463,7 @@ class QueueManager:
             targets = [e for e in entries if e.status in UNSUCCESSFUL]
         out = []
         for e in targets:
-            if e.status not in UNSUCCESSFUL:
-                raise ExptuiError(f"{e.name} is {e.status}; only failed, crashed or cancelled entries can be "
-                                  "retried")
+            check_transition(e.name, e.status, EntryState.QUEUED)  # only failed, cancelled or crashed ones
             if not self.store.retry(e):
                 raise ExptuiError(f"{e.name} was changed by another process meanwhile; look again "
                                   "(exptui queue status)")
@@ -485,13 +488,13 @@ class QueueManager:
         chosen: dict[str, QueueEntry] = {}
         for key in targets:
             e = self.find(key)
-            if e.status == "running":
+            if e.status == EntryState.RUNNING:
                 raise ExptuiError(f"{e.name} is running; kill it first (exptui queue kill {e.name})")
             chosen[e.id] = e
         for e in entries:
-            if e.status == "running":
+            if e.status == EntryState.RUNNING:
                 continue
-            if all or (failed and e.status in UNSUCCESSFUL) or (success and e.status == "success"):
+            if all or (failed and e.status in UNSUCCESSFUL) or (success and e.status == EntryState.SUCCESS):
                 chosen[e.id] = e
         removed = []
         for e in chosen.values():
@@ -507,7 +510,7 @@ class QueueManager:
 
         return show_dead_as_crashed(entries)
 
-    def recover(self, entries: list[QueueEntry] | None = None) -> Any:
+    def recover(self, entries: list[QueueEntry] | None = None) -> RecoveryReport:
         """Declare entries of dead workers crashed, kill their orphans, clean their run dirs.
 
         `entries`: a fresh `entries()` listing to reuse (saves one listing)."""
@@ -529,7 +532,7 @@ class QueueManager:
         return h.hexdigest()
 
     def summary(self) -> dict[str, int]:
-        counts = {s: 0 for s in ("queued", "running", *TERMINAL)}
+        counts = {s.value: 0 for s in EntryState}
         for e in self.store.entries(with_run_info=False):
             counts[e.status] = counts.get(e.status, 0) + 1
         return counts

@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from exptui.store.claims import ProcessIdentity, clean_temp_files, kill_tagged, read_json, write_json_atomic
+from exptui.store.entry_state import EntryState, check_transition
 from exptui.store.queue import DoneRecord, QueueEntry, QueueStore
 
 #: a run dir without an owner file younger than this may still be in creation
@@ -101,10 +102,10 @@ def mark_crashed(store: QueueStore, entry: QueueEntry, reason: str) -> bool:
     duration = None if entry.started is None else time.time() - entry.started
     recorded = find_recorded(store, entry)
     if recorded is not None:
-        record = DoneRecord("success", None, recorded[0], recorded[1], str(log), entry.attempt or 1, time.time(),
-                            duration)
+        record = DoneRecord(EntryState.SUCCESS, None, recorded[0], recorded[1], str(log), entry.attempt or 1,
+                            time.time(), duration)
     else:
-        record = DoneRecord("crashed", reason, log_path=str(log), attempt=entry.attempt or 1,
+        record = DoneRecord(EntryState.CRASHED, reason, log_path=str(log), attempt=entry.attempt or 1,
                             finished=time.time(), duration=duration)
     try:
         with open(log, "ab") as fh:
@@ -136,7 +137,7 @@ def recover(store: QueueStore, remove_dirs: bool = True, entries: list[QueueEntr
         except (ExptuiError, OSError) as exc:  # no room for the terminal state: never fail the caller for it
             report.unrecorded.append((entry.name, reason, str(exc)))
     if remove_dirs:
-        running = {e.id for e in entries if e.status == "running" and e.dead_reason is None}
+        running = {e.id for e in entries if e.status == EntryState.RUNNING and e.dead_reason is None}
         clean_run_dirs(store, running, report)
         for owner in orphan_owner_files(store):
             try:
@@ -167,8 +168,9 @@ def show_dead_as_crashed(entries: list[QueueEntry]) -> list[QueueEntry]:
     could not be written yet (full disk); the next recovery with room records it."""
     for e in entries:
         reason = e.dead_reason
-        if e.status == "running" and reason is not None:
-            e.status, e.reason = "crashed", f"{reason} (not recorded yet: no room to write it)"
+        if e.status == EntryState.RUNNING and reason is not None:
+            e.status = check_transition(e.name, e.status, EntryState.CRASHED)
+            e.reason = f"{reason} (not recorded yet: no room to write it)"
     return entries
 
 

@@ -30,6 +30,7 @@ from pathlib import Path
 
 from exptui.execution.recovery import recover, run_token_of
 from exptui.store.claims import ProcessIdentity, RunInfo, kill_tagged
+from exptui.store.entry_state import EntryState
 from exptui.store.git import Git
 from exptui.store.queue import DoneRecord, QueueEntry, QueueStore
 
@@ -135,14 +136,10 @@ class Worker:
         for _listing in (0, 1):  # a ref missing from one listing is not proof: re-list once before giving up
             if listing is None:
                 listing = self.store.entries(with_run_info=False)
-            queued = [e for e in listing if e.status == "queued" and (only is None or e.id in only)]
+            queued = [e for e in listing if e.status == EntryState.QUEUED and (only is None or e.id in only)]
             listing = None
             for entry in queued:
-                claim = self.store.claim(entry, self.ident)
-                if claim is not None:
-                    entry.claim = claim
-                    entry.attempt = claim.attempt
-                    entry.status = "running"
+                if self.store.claim(entry, self.ident) is not None:  # won: `entry` is now running, claimed
                     return entry
         return None
 
@@ -182,10 +179,10 @@ class Worker:
             stages = {name: {"outcome": kind, **({"seconds": round(result.stage_times[name], 3)}
                                                  if name in result.stage_times else {})}
                       for name, kind in result.stage_outcomes.items()}
-            record = DoneRecord(status, reason, result.exp_ref, result.exp_rev, str(log_path), entry.attempt,
-                                time.time(), time.monotonic() - started, stages=stages)
+            record = DoneRecord(EntryState(status), reason, result.exp_ref, result.exp_rev, str(log_path),
+                                entry.attempt, time.time(), time.monotonic() - started, stages=stages)
         except Exception as exc:  # noqa: BLE001 - setup failures (clone, missing snapshot) fail this entry only
-            record = DoneRecord("failed", f"{type(exc).__name__}: {exc}", None, None, str(log_path),
+            record = DoneRecord(EntryState.FAILED, f"{type(exc).__name__}: {exc}", None, None, str(log_path),
                                 entry.attempt, time.time(), time.monotonic() - started)
             try:
                 with open(log_path, "ab") as fh:

@@ -46,6 +46,7 @@ from exptui.records import ExperimentRow, RunFacts
 from exptui.store.claims import (
     CLAIM_GRACE, ProcessIdentity, RunInfo, RunState, owner_dead,
 )
+from exptui.store.entry_state import TERMINAL_STATES, EntryState, check_transition
 from exptui.store.git import ZERO_OID, Git, RefConflict, RefLocked, RefUpdate
 
 NS = "refs/exptui/"
@@ -55,7 +56,8 @@ DONE_NS = NS + "done/"
 ATTEMPTS_NS = NS + "attempts/"
 RESERVED_NS = NS + "reserved/"
 
-TERMINAL = ("success", "failed", "cancelled", "crashed")
+#: the terminal states in display order (see exptui.store.entry_state for which state may follow which)
+TERMINAL: tuple[EntryState, ...] = tuple(s for s in EntryState if s in TERMINAL_STATES)
 #: a ref lock is held for milliseconds by a live `git update-ref`; one this old was left by a killed process
 STALE_REF_LOCK = 5.0
 _IDENT = "exptui <exptui@localhost>"
@@ -84,7 +86,7 @@ class ClaimRecord:
 class DoneRecord:
     """A terminal state. `exp_ref` / `exp_rev` name the recorded experiment (success only)."""
 
-    status: str
+    status: EntryState
     reason: str | None = None
     exp_ref: str | None = None
     exp_rev: str | None = None
@@ -95,9 +97,16 @@ class DoneRecord:
     sha: str = ""
     stages: dict[str, Any] = field(default_factory=dict)   # {stage: {"outcome": ran|restored|..., "seconds": s}}
 
+    def __post_init__(self) -> None:
+        # callers may pass the state's name ("failed"); a record only ever holds a terminal state
+        state = EntryState(self.status)
+        if not state.terminal:
+            raise ValueError(f"a terminal record cannot hold the state {state.value}")
+        object.__setattr__(self, "status", state)
+
     def to_json(self) -> dict[str, Any]:
         return {
-            "status": self.status, "reason": self.reason, "exp_ref": self.exp_ref, "exp_rev": self.exp_rev,
+            "status": self.status.value, "reason": self.reason, "exp_ref": self.exp_ref, "exp_rev": self.exp_rev,
             "log_path": self.log_path, "attempt": self.attempt, "finished": self.finished,
             "duration": self.duration, "stages": self.stages,
         }
@@ -113,7 +122,7 @@ class QueueEntry:
     baseline: str
     overrides: Overrides = field(default_factory=dict)
     created: float = 0.0
-    status: str = "queued"
+    status: EntryState = EntryState.QUEUED
     attempt: int = 0                          # attempts started so far (claims made)
     reason: str | None = None
     exp_ref: str | None = None
@@ -134,12 +143,12 @@ class QueueEntry:
 
     @property
     def terminal(self) -> bool:
-        return self.status in TERMINAL
+        return self.status.terminal
 
     @property
     def dead_reason(self) -> str | None:
         """For a running entry: why its owner counts as dead (None while it may be alive)."""
-        if self.status != "running" or self.claim is None:
+        if self.status != EntryState.RUNNING or self.claim is None:
             return None
         owner = self.run.owner if self.run is not None else self.claim.owner
         if self.run is None and time.time() - self.claim.time < CLAIM_GRACE:
@@ -348,22 +357,22 @@ class QueueStore:
                 owner = ProcessIdentity.from_dict(cdata.get("owner")) or ProcessIdentity(0, "", "?", "?")
                 entry.claim = ClaimRecord(owner, int(cdata.get("attempt", 1)), float(cdata.get("time", 0)), csha)
                 entry.attempt = entry.claim.attempt
-                entry.status = "running"
+                entry.status = EntryState.RUNNING
                 entry.started = entry.claim.time
             elif entry.previous is not None:
                 entry.attempt = entry.previous.attempt
             done = refs["done"].get(entry_id)
             if done is not None:
                 entry.done = _done_from(done[1], done[0])
-                entry.status = entry.done.status if entry.done.status in TERMINAL else "crashed"
+                entry.status = entry.done.status
                 entry.reason = entry.done.reason
                 entry.exp_ref = entry.done.exp_ref
                 entry.exp_rev = entry.done.exp_rev
                 entry.log_path = entry.done.log_path
                 entry.finished = entry.done.finished
-            elif entry.status == "running":
+            elif entry.claim is not None:
                 run = runs.get(entry_id)
-                if run is not None and run.owner.token == entry.claim.owner.token:  # type: ignore[union-attr]
+                if run is not None and run.owner.token == entry.claim.owner.token:
                     entry.run = run
                     entry.stage = run.stage
                     entry.started = run.started
@@ -449,7 +458,7 @@ class QueueStore:
     def _live_revs(self) -> set[str]:
         """Snapshot commits of entries that hold their name: present and not succeeded (a success's name is held
         by its experiment ref from then on)."""
-        return {e.rev for e in self.entries(with_run_info=False) if e.status != "success"}
+        return {e.rev for e in self.entries(with_run_info=False) if e.status != EntryState.SUCCESS}
 
     def reserved_names(self, baseline: str) -> set[str]:
         """Names held by live entries under `baseline` (see `create(reserve_names=True)`)."""
@@ -503,7 +512,15 @@ class QueueStore:
         return sha
 
     def claim(self, entry: QueueEntry, owner: ProcessIdentity) -> ClaimRecord | None:
-        """Create-only claim: the returned record when this process won the entry, None when another did."""
+        """Create-only claim: the returned record when this process won the entry, None when another did.
+
+        `entry` is as listed: queued; listed running means another worker won it already (None, as the
+        create-only ref would answer); a finished one is IllegalTransition. When the claim is won `entry` is
+        updated in place (running, under this claim), so the caller can run and finish it without listing again.
+        """
+        if entry.status == EntryState.RUNNING:
+            return None
+        check_transition(entry.name, entry.status, EntryState.RUNNING)
         attempt = (entry.previous.attempt if entry.previous is not None else 0) + 1
         now = time.time()
         sha = self._state_commit(f"exptui claim {entry.id}",
@@ -512,10 +529,17 @@ class QueueStore:
                                   RefUpdate(entry.ref, entry.rev, entry.rev)],
                                  message="exptui: claim"):
             return None
-        return ClaimRecord(owner, attempt, now, sha)
+        claim = ClaimRecord(owner, attempt, now, sha)
+        entry.claim, entry.attempt, entry.status, entry.started = claim, attempt, EntryState.RUNNING, now
+        return claim
 
     def finish(self, entry: QueueEntry, record: DoneRecord) -> bool:
-        """Create-only terminal state; False when the entry already had one (someone else decided first)."""
+        """Create-only terminal state; False when the entry already had one (someone else decided first).
+
+        `entry` is as its caller listed (or claimed) it: running, else IllegalTransition. It is left as it was, so
+        a caller that lost the race is told False rather than refused for its own stale copy.
+        """
+        check_transition(entry.name, entry.status, record.status)
         parents = [entry.previous.sha] if entry.previous is not None and entry.previous.sha else []
         sha = self._state_commit(f"exptui done {entry.id} {record.status}", record.to_json(), parents)
         if not self._update([RefUpdate(DONE_NS + entry.id, sha, ZERO_OID)], message="exptui: done"):
@@ -524,6 +548,7 @@ class QueueStore:
 
     def cancel_queued(self, entry: QueueEntry, reason: str = "cancelled before it started") -> bool:
         """Claim and finish a queued entry in one transaction, so no worker can start it meanwhile."""
+        check_transition(entry.name, entry.status, EntryState.CANCELLED)
         owner = ProcessIdentity.current()
         attempt = (entry.previous.attempt if entry.previous is not None else 0) + 1
         claim = self._state_commit(f"exptui claim {entry.id}",
@@ -531,14 +556,16 @@ class QueueStore:
         parents = [entry.previous.sha] if entry.previous is not None and entry.previous.sha else []
         done = self._state_commit(
             f"exptui done {entry.id} cancelled",
-            DoneRecord("cancelled", reason, attempt=attempt, finished=time.time()).to_json(), parents)
+            DoneRecord(EntryState.CANCELLED, reason, attempt=attempt, finished=time.time()).to_json(), parents)
         if not self._update([RefUpdate(CLAIMS_NS + entry.id, claim, ZERO_OID),
                                   RefUpdate(DONE_NS + entry.id, done, ZERO_OID)], message="exptui: cancel"):
             return False
         return True
 
     def retry(self, entry: QueueEntry) -> bool:
-        """Put a finished entry back in the queue (its terminal record moves to ``attempts/``); CAS-checked."""
+        """Put a finished entry back in the queue (its terminal record moves to ``attempts/``); CAS-checked.
+        Only a failed, cancelled or crashed entry may be retried (IllegalTransition otherwise)."""
+        check_transition(entry.name, entry.status, EntryState.QUEUED)
         if entry.done is None or entry.claim is None:
             return False
         updates = [
@@ -593,7 +620,7 @@ class QueueStore:
         dvc.yaml declares) through the store's `ExperimentIndex` (`index`, or a fresh one); metrics are left
         empty: a snapshot carries the baseline's metrics, which a queued row must not pretend to have.
         """
-        entries = [e for e in self.entries() if e.status != "success"]
+        entries = [e for e in self.entries() if e.status != EntryState.SUCCESS]
         if not entries:
             return []
         data = self._snapshot_params(entries, index)
@@ -608,10 +635,10 @@ class QueueStore:
             created = when(e.created)
             facts = RunFacts(created=created, started=when(e.started), finished=when(e.finished), error=e.reason)
             rows.append(ExperimentRow(
-                name=e.name, rev=e.rev, baseline=e.baseline, kind="queued", status=e.status,  # type: ignore[arg-type]
+                name=e.name, rev=e.rev, baseline=e.baseline, kind="queued", status=e.status.row_status,
                 created=created, params=params, errors=errors, facts=facts,
-                stage=e.stage if e.status == "running" else None,
-                started=e.started if e.status == "running" else None,
+                stage=e.stage if e.status == EntryState.RUNNING else None,
+                started=e.started if e.status == EntryState.RUNNING else None,
                 queue_id=e.id, ref=e.ref,
             ))
         return rows
@@ -630,10 +657,9 @@ class QueueStore:
             edited = {e.rev: {"params.yaml", *e.overrides} for e in entries}
             out = {}
             for sha, d in got.items():
-                params = {f: dict(v) for f, v in (d.get("params") or {}).items()}
-                wanted = edited.get(sha, set()) | set(params)  # params files only: a snapshot's metrics are stale
-                errors = {f: v for f, v in (d.get("errors") or {}).items() if f in wanted}
-                out[sha] = (params, errors)
+                got_params = {f: dict(v) for f, v in (d.get("params") or {}).items()}
+                wanted = edited.get(sha, set()) | set(got_params)  # params files only: a snapshot's metrics are stale
+                out[sha] = (got_params, {f: v for f, v in (d.get("errors") or {}).items() if f in wanted})
             if len(out) == len({e.rev for e in entries}):
                 return out
         except Exception:  # noqa: BLE001 - fall back to reading the edited files directly
@@ -717,11 +743,11 @@ def _done_from(data: Mapping[str, Any], sha: str) -> DoneRecord:
         return None if v in ("", None) else v
 
     return DoneRecord(
-        status=str(data.get("status") or "crashed"), reason=opt("reason"), exp_ref=opt("exp_ref"),
+        status=EntryState.of_record(data.get("status")), reason=opt("reason"), exp_ref=opt("exp_ref"),
         exp_rev=opt("exp_rev"), log_path=opt("log_path"), attempt=int(data.get("attempt") or 1),
         finished=float(data.get("finished") or 0.0),
         duration=None if data.get("duration") is None else float(data["duration"]), sha=sha,
-        stages=data.get("stages") if isinstance(data.get("stages"), dict) else {},
+        stages=stages if isinstance(stages := data.get("stages"), dict) else {},
     )
 
 

@@ -11,14 +11,17 @@ import asyncio
 import threading
 from functools import partial
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import ClassVar
 
 from textual import on, work
 from textual.app import App
-from textual.binding import Binding
+from textual.binding import BindingType
 from textual.command import DiscoveryHit, Hit, Hits, Provider
 from textual.worker import Worker, WorkerState
 
+from exptui.project import Project
+from exptui.records import ExperimentRow
+from exptui.tui.app_ref import exptui_app
 from exptui.tui.bindings import APP_BINDINGS, MAIN_BINDINGS
 from exptui.tui.messages import LoadFailed, RowsLoaded
 from exptui.tui.screens.confirm import ChoiceScreen
@@ -39,8 +42,7 @@ class ExptuiCommands(Provider):
     """Every dashboard action in the ctrl+p palette, titled like the help screen, with its current key."""
 
     def _commands(self) -> list[tuple[str, str, str]]:
-        app = self.app
-        keymap = getattr(app, "_keymap", {}) or {}
+        keymap = exptui_app(self.app).keymap
         commands = []
         for binding in [*MAIN_BINDINGS, *APP_BINDINGS]:
             if binding.action == "command_palette":
@@ -52,15 +54,15 @@ class ExptuiCommands(Provider):
 
     async def discover(self) -> Hits:
         for title, help_text, action in self._commands():
-            yield DiscoveryHit(title, partial(self.app.run_dashboard_action, action), help=help_text)
+            yield DiscoveryHit(title, partial(exptui_app(self.app).run_dashboard_action, action), help=help_text)
 
     async def search(self, query: str) -> Hits:
         matcher = self.matcher(query)
         for title, help_text, action in self._commands():
             score = matcher.match(title)
             if score > 0:
-                yield Hit(score, matcher.highlight(title), partial(self.app.run_dashboard_action, action),
-                          help=help_text)
+                yield Hit(score, matcher.highlight(title),
+                          partial(exptui_app(self.app).run_dashboard_action, action), help=help_text)
 
 
 class ExptuiApp(App[None]):
@@ -68,11 +70,11 @@ class ExptuiApp(App[None]):
 
     CSS_PATH = "styles/app.tcss"
     TITLE = "exptui"
-    BINDINGS: ClassVar[list[Binding]] = APP_BINDINGS
+    BINDINGS: ClassVar[list[BindingType]] = [*APP_BINDINGS]
     COMMANDS = App.COMMANDS | {ExptuiCommands}
     ENABLE_COMMAND_PALETTE = True
 
-    def __init__(self, project: Any, repo_root: Path, *, poll_interval: float = POLL_INTERVAL,
+    def __init__(self, project: Project, repo_root: Path, *, poll_interval: float = POLL_INTERVAL,
                  keymap: dict[str, str] | None = None, view: ViewState | None = None) -> None:
         super().__init__()
         self.project = project
@@ -81,7 +83,8 @@ class ExptuiApp(App[None]):
         self._user_keymap = keymap or {}
         self._initial_view = view
         self._token: str | None = None
-        self._last_rows: list | None = None   # the last list handed to the screen (compared in the thread)
+        # the last list handed to the screen (compared in the thread)
+        self._last_rows: list[ExperimentRow] | None = None
         self._wake = asyncio.Event()
         self._force = False
         self.reloads = 0             # how many reloads reached the table (tests wait on it)
@@ -90,8 +93,17 @@ class ExptuiApp(App[None]):
         self.project_lock = threading.RLock()
 
     @property
+    def keymap(self) -> dict[str, str]:
+        """Binding id -> keys, as applied by `set_keymap` (keys.toml): what the help and the palette show."""
+        return dict(self._keymap)
+
+    @property
     def main(self) -> MainScreen:
-        return self.get_screen("main")  # type: ignore[return-value]
+        """The dashboard screen (KeyError before it is installed and once the app shuts down)."""
+        screen = self.get_screen("main")
+        if not isinstance(screen, MainScreen):
+            raise TypeError(f"the 'main' screen is a {type(screen).__name__}")
+        return screen
 
     def on_mount(self) -> None:
         if self._user_keymap:
@@ -110,6 +122,7 @@ class ExptuiApp(App[None]):
     @work(exclusive=True, group="poll", exit_on_error=False)
     async def _poll(self) -> None:
         while True:
+            token: str | None
             try:
                 token = await asyncio.to_thread(self.project.changed_token)
             except Exception as exc:  # a transient git failure must not kill live updates
@@ -139,13 +152,11 @@ class ExptuiApp(App[None]):
             return
         self._last_rows = rows
         branch = ""
-        head_branch = getattr(getattr(self.project, "git", None), "head_branch", None)
-        if callable(head_branch):
-            try:
-                with self.project_lock:
-                    branch = head_branch() or "(detached)"
-            except Exception:  # the header can live without it
-                branch = ""
+        try:
+            with self.project_lock:
+                branch = self.project.git.head_branch() or "(detached)"
+        except Exception:  # the header can live without it
+            branch = ""
         self.post_message(RowsLoaded(rows, token, branch))
 
     def _live_main(self) -> MainScreen | None:
@@ -184,8 +195,11 @@ class ExptuiApp(App[None]):
 
             self.main.run_command(Command("reset", ""))
             return
-        if action in ("help", "quit_app"):
-            getattr(self, f"action_{action}")()
+        if action == "help":
+            self.action_help()
+            return
+        if action == "quit_app":
+            self.action_quit_app()
             return
         self.call_later(self.main.run_action, action)
 
@@ -194,22 +208,20 @@ class ExptuiApp(App[None]):
 
         if isinstance(self.screen, HelpScreen):
             return
-        if self.screen is self.main or getattr(self.screen, "is_modal", False):
+        if self.screen is self.main or self.screen.is_modal:
             self.push_screen(HelpScreen())
             return
         from exptui.tui.screens.help import screen_keys
 
-        title = getattr(self.screen, "HELP_TITLE", type(self.screen).__name__.removesuffix("Screen"))
+        title = type(self.screen).__name__.removesuffix("Screen")
         self.push_screen(HelpScreen(f"{title} view", screen_keys(self, self.screen)))
 
     def _owned_workers_running(self) -> bool:
         if not self.workers_started_here:
             return False
-        queue = getattr(self.project, "queue", None)
-        check = getattr(queue, "workers_running", None)
         try:
-            return bool(check()) if callable(check) else True
-        except Exception:
+            return self.project.queue.workers_running()
+        except Exception:  # when in doubt, ask before quitting
             return True
 
     def action_quit_app(self) -> None:
@@ -231,9 +243,6 @@ class ExptuiApp(App[None]):
 
     @work(thread=True, group="actions", exit_on_error=False)
     def _stop_workers_and_exit(self) -> None:
-        queue = getattr(self.project, "queue", None)
-        stop = getattr(queue, "stop", None)
-        if callable(stop):
-            stop()
+        self.project.queue.stop()
         self.call_from_thread(self.exit)
 

@@ -9,11 +9,15 @@ Fixed words that want styling are separate parts with a style, never markup arou
 """
 from __future__ import annotations
 
-from typing import Any, Union
+from typing import TYPE_CHECKING, Any, Union
 
 from rich.text import Text
 
 from exptui.query.inert import inert
+
+if TYPE_CHECKING:  # pragma: no cover
+    from textual.app import App
+    from textual.widget import Widget
 
 Part = Union[str, "tuple[str, str]", Text]
 
@@ -47,7 +51,7 @@ def as_text(message: str | Text) -> Text:
     return message if isinstance(message, Text) else lines(message)
 
 
-def notify(target: Any, message: str, **kwargs: Any) -> None:
+def notify(target: App[Any] | Widget, message: str, **kwargs: Any) -> None:
     """``target.notify(message)`` (an App, Screen or Widget) with the message as inert text, never markup: errors
     and confirmations quote names, paths and values."""
     target.notify(inert(str(message), multiline=True), markup=False, **kwargs)

@@ -33,11 +33,9 @@ from tests.reliability.hostile_text_repo import (
     copy_repo,
 )
 
-pytest.importorskip("textual")
-
-from exptui.project import Project  # noqa: E402
-from exptui.tui.app import ExptuiApp  # noqa: E402
-from exptui.tui.view_state import ViewState  # noqa: E402
+from exptui.project import Project
+from exptui.tui.app import ExptuiApp
+from exptui.tui.view_state import ViewState
 
 WIDE = (400, 50)
 

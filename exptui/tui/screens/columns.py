@@ -10,7 +10,7 @@ from collections.abc import Sequence
 
 from rich.text import Text
 from textual.app import ComposeResult
-from textual.binding import Binding
+from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Button, Checkbox, Input, Label, SelectionList, Static
@@ -36,7 +36,7 @@ def _prompt(column: Column, pinned: bool) -> Text:
 
 
 class ColumnsScreen(ModalScreen["ViewState | None"]):
-    BINDINGS: ClassVar[list[Binding]] = [
+    BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape", "cancel", "Cancel", show=False),
         Binding("ctrl+s", "apply", "Apply", show=False),
         Binding("p", "pin", "Pin/unpin", show=False),

@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import time
 from pathlib import Path
-from typing import Any
 
 from rich.text import Text
 from textual.app import ComposeResult
@@ -12,20 +11,16 @@ from textual.reactive import reactive
 from textual.screen import Screen
 from textual.widgets import Footer, Label
 
+from exptui.project import Project
 from exptui.query.compare import Comparison, compare
 from exptui.records import ExperimentRow
 from exptui.tui.text import assemble, notify, plain
 from exptui.tui.widgets.compare_table import CompareTable
 
 
-def export_dir(project: Any) -> Path:
+def export_dir(project: Project) -> Path:
     """`<git dir>/exptui/`: exptui's own files, never in the work tree (so exports are never committed)."""
-    git = getattr(project, "git", None)
-    for name in ("common_dir", "git_dir"):
-        value = getattr(git, name, None)
-        if value is not None:
-            return Path(value) / "exptui"
-    return Path(project.root) / ".git" / "exptui"
+    return project.git.git_dir / "exptui"
 
 
 class CompareScreen(Screen[None]):
@@ -43,7 +38,7 @@ class CompareScreen(Screen[None]):
 
     diff_only: reactive[bool] = reactive(False)
 
-    def __init__(self, project: Any, rows: list[ExperimentRow]) -> None:
+    def __init__(self, project: Project, rows: list[ExperimentRow]) -> None:
         super().__init__()
         self.project = project
         self.rows = list(rows)

@@ -11,7 +11,7 @@ from __future__ import annotations
 from typing import ClassVar
 
 from textual.app import ComposeResult
-from textual.binding import Binding
+from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen
 from rich.text import Text
@@ -24,7 +24,7 @@ from exptui.tui.text import as_text, plain
 class ConfirmScreen(ModalScreen[bool]):
     """Ask before doing something that cannot be undone. `y`/enter confirms, `n`/esc cancels."""
 
-    BINDINGS: ClassVar[list[Binding]] = [
+    BINDINGS: ClassVar[list[BindingType]] = [
         Binding("y", "answer(True)", "Yes", show=False),
         Binding("n,escape", "answer(False)", "No", show=False),
     ]
@@ -65,7 +65,7 @@ class InputScreen(ModalScreen["str | None"]):
     comes back, so looking at a note never rewrites it.
     """
 
-    BINDINGS: ClassVar[list[Binding]] = [Binding("escape", "cancel", "Cancel", show=False)]
+    BINDINGS: ClassVar[list[BindingType]] = [Binding("escape", "cancel", "Cancel", show=False)]
 
     def __init__(self, title: str, prompt: str | Text, *, value: str = "", placeholder: str = "") -> None:
         super().__init__(classes="dialog-screen")
@@ -101,7 +101,7 @@ class InputScreen(ModalScreen["str | None"]):
 class ChoiceScreen(ModalScreen["str | None"]):
     """Pick one of a few labelled choices (e.g. quit: keep the queue running / stop workers / cancel)."""
 
-    BINDINGS: ClassVar[list[Binding]] = [Binding("escape", "cancel", "Cancel", show=False)]
+    BINDINGS: ClassVar[list[BindingType]] = [Binding("escape", "cancel", "Cancel", show=False)]
 
     def __init__(self, title: str, message: str, choices: list[tuple[str, str]]) -> None:
         super().__init__(classes="dialog-screen")

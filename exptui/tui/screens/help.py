@@ -1,34 +1,42 @@
 """`?` help: generated from the live bindings, so remapped keys (keys.toml) show as they really are."""
 from __future__ import annotations
 
-from typing import ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
+from collections.abc import Sequence
 
 from rich.table import Table
 from rich.text import Text
 from textual.app import ComposeResult
-from textual.binding import Binding
+from textual.binding import Binding, BindingType
 from textual.containers import VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Label, Static
 
+from exptui.tui.app_ref import exptui_app
 from exptui.tui.bindings import COMMAND_LINE_HELP, HELP_SECTIONS
 
+if TYPE_CHECKING:  # pragma: no cover
+    from textual.app import App
+    from textual.dom import DOMNode
+    from textual.screen import Screen
 
-def _binding_index(app) -> dict[str, Binding]:
+#: (section title, [(keys, description, binding id)])
+Section = tuple[str, list[tuple[str, str, str]]]
+
+
+def _binding_index() -> dict[str, Binding]:
     """Binding id -> binding, after the keymap was applied (Textual rewrites `key` on keymap load)."""
     from exptui.tui.bindings import APP_BINDINGS, MAIN_BINDINGS
-    from exptui.tui.widgets.experiment_table import ExperimentTable
+    from exptui.tui.widgets.experiment_table import TABLE_BINDINGS
 
     index: dict[str, Binding] = {}
-    keymap = getattr(app, "_keymap", {}) or {}
-    for binding in [*ExperimentTable.BINDINGS, *MAIN_BINDINGS, *APP_BINDINGS]:
+    for binding in [*TABLE_BINDINGS, *MAIN_BINDINGS, *APP_BINDINGS]:
         if binding.id:
             index[binding.id] = binding
-    index["_keymap"] = keymap  # type: ignore[assignment]
     return index
 
 
-def key_label(app, binding: Binding, keymap: dict[str, str]) -> str:
+def key_label(app: App[Any], binding: Binding, keymap: dict[str, str]) -> str:
     keys = keymap.get(binding.id or "", binding.key)
     parts = []
     for key in keys.split(","):
@@ -40,7 +48,7 @@ def key_label(app, binding: Binding, keymap: dict[str, str]) -> str:
     return " ".join(dict.fromkeys(parts))
 
 
-def _section_table(app, sections, index: dict[str, Binding], keymap: dict[str, str], show_ids: bool) -> Table:
+def _section_table(sections: Sequence[Section], show_ids: bool) -> Table:
     table = Table.grid(padding=(0, 1))
     table.add_column(justify="right", style="bold", min_width=9)
     table.add_column()
@@ -54,11 +62,11 @@ def _section_table(app, sections, index: dict[str, Binding], keymap: dict[str, s
     return table
 
 
-def help_table(app, show_ids: bool = True, two_columns: bool = True) -> Table:
+def help_table(app: App[Any], show_ids: bool = True, two_columns: bool = True) -> Table:
     """Sections of keys and what they do (with binding ids, which keys.toml remaps), side by side when wide."""
-    index = _binding_index(app)
-    keymap: dict[str, str] = index.pop("_keymap")  # type: ignore[assignment]
-    sections = []
+    index = _binding_index()
+    keymap = exptui_app(app).keymap
+    sections: list[Section] = []
     for section in HELP_SECTIONS:
         rows = []
         for binding_id in section.binding_ids:
@@ -68,8 +76,8 @@ def help_table(app, show_ids: bool = True, two_columns: bool = True) -> Table:
         sections.append((section.title, rows))
     command_rows = [(command, meaning, "") for command, meaning in COMMAND_LINE_HELP]
     half = (len(sections) + 1) // 2
-    left = _section_table(app, sections[:half], index, keymap, show_ids)
-    right = _section_table(app, [*sections[half:]], index, keymap, show_ids)
+    left = _section_table(sections[:half], show_ids)
+    right = _section_table(sections[half:], show_ids)
     commands = Table.grid(padding=(0, 1))
     commands.add_column(style="bold")
     commands.add_column()
@@ -93,10 +101,10 @@ IDS_MIN_WIDTH = 118
 TWO_COLUMNS_MIN_WIDTH = 72
 
 
-def screen_keys(app, screen) -> list[tuple[str, str]]:
+def screen_keys(app: App[Any], screen: Screen[Any]) -> list[tuple[str, str]]:
     """(keys, description) of what `screen` (a view other than the dashboard) binds right now, its focused widget
     included, in binding order: `?` on the queue view should explain the queue view first."""
-    def own(node) -> set[tuple[str, str]]:  # what the class itself declares, not Textual's generic widget keys
+    def own(node: DOMNode) -> set[tuple[str, str]]:  # what the class itself declares, not Textual's generic widget keys
         declared = type(node).__dict__.get("BINDINGS", [])
         return {(b.action, b.description) for b in declared if isinstance(b, Binding)}
 
@@ -116,7 +124,7 @@ def screen_keys(app, screen) -> list[tuple[str, str]]:
 
 
 class HelpScreen(ModalScreen[None]):
-    BINDINGS: ClassVar[list[Binding]] = [Binding("escape,q,question_mark,f1", "dismiss", "Close", show=False)]
+    BINDINGS: ClassVar[list[BindingType]] = [Binding("escape,q,question_mark,f1", "dismiss", "Close", show=False)]
 
     def __init__(self, context: str | None = None, context_keys: list[tuple[str, str]] | None = None) -> None:
         super().__init__()

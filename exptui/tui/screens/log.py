@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import time
 from pathlib import Path
-from typing import Any
 
 from rich.text import Text
 from textual import work
@@ -19,6 +18,7 @@ from textual.screen import Screen
 from textual.widgets import Footer, Label, Log
 from textual.worker import get_current_worker
 
+from exptui.project import Project
 from exptui.query.inert import InertStream, inert
 from exptui.records import ExperimentRow
 from exptui.tui.text import assemble, plain
@@ -28,23 +28,15 @@ POLL_SECONDS = 0.25
 MAX_LINES = 50_000
 
 
-def log_source(project: Any, row: ExperimentRow) -> Path | None:
-    """Where the experiment's log lives: the queue's log file, else a log the store recorded for it."""
-    queue = project.queue
-    candidates: list[Any] = []
-    if queue is not None:
-        for key in dict.fromkeys(k for k in (row.name, row.queue_id) if k):
-            try:
-                candidates.append(queue.log_path(key))
-            except Exception:  # noqa: BLE001 - an unknown name just means "not a queue entry"
-                continue
-    recorded = getattr(project, "log_path", None)
-    if callable(recorded):
+def log_source(project: Project, row: ExperimentRow) -> Path | None:
+    """Where the experiment's log lives: the log file of the queue entry that ran it (by name or entry id; the
+    first that exists). Experiments run in the workspace (`exptui run`) print to the terminal and keep no log."""
+    paths: list[Path] = []
+    for key in dict.fromkeys(k for k in (row.name, row.queue_id) if k):
         try:
-            candidates.append(recorded(row))
-        except Exception:  # noqa: BLE001
-            pass
-    paths = [Path(c) for c in candidates if c]
+            paths.append(project.queue.log_path(key))
+        except Exception:  # noqa: BLE001 - an unknown name just means "not a queue entry"
+            continue
     return next((p for p in paths if p.is_file()), paths[0] if paths else None)
 
 
@@ -62,7 +54,7 @@ class LogScreen(Screen[None]):
 
     follow: reactive[bool] = reactive(True)
 
-    def __init__(self, project: Any, row: ExperimentRow) -> None:
+    def __init__(self, project: Project, row: ExperimentRow) -> None:
         super().__init__()
         self.project = project
         self.row = row
@@ -78,8 +70,8 @@ class LogScreen(Screen[None]):
         where = "no log recorded"
         if self.path is not None:
             try:
-                where = str(self.path.relative_to(Path(self.project.root)))
-            except (AttributeError, ValueError):
+                where = str(self.path.relative_to(self.project.root))
+            except ValueError:
                 where = str(self.path)
         mode = "following" if self.follow else "paused at position"
         return assemble("Log · ", plain(self.row.name), " · ", plain(self.row.status), " · ", plain(where),

@@ -14,13 +14,15 @@ from collections.abc import Callable
 
 from textual import on, work
 from textual.app import ComposeResult
-from textual.binding import Binding
+from textual.binding import BindingType
 from textual.screen import Screen
 from textual.timer import Timer
 from textual.widgets import Footer, Static
 
+from exptui.project import Project
 from exptui.query.inert import INPUT_ALLOWED
 from exptui.records import ExperimentRow
+from exptui.tui.app_ref import exptui_app
 from exptui.tui.bindings import MAIN_BINDINGS
 from exptui.tui.messages import ActionDone
 from exptui.tui.screens.confirm import ConfirmScreen, InputScreen
@@ -37,22 +39,13 @@ if TYPE_CHECKING:
 FILTER_DEBOUNCE = 0.06   # seconds after the last keystroke before the filter runs
 VIEW_SAVE_DELAY = 1.0    # seconds of quiet before the view state is written
 
-# secondary screens, imported when first opened: binding action -> (module, class, needs)
-SECONDARY_SCREENS: dict[str, tuple[str, str, str]] = {
-    "compare": ("exptui.tui.screens.compare", "CompareScreen", "rows"),
-    "sweep": ("exptui.tui.screens.sweep", "SweepScreen", "row"),
-    "queue_view": ("exptui.tui.screens.queue", "QueueScreen", "project"),
-    "log": ("exptui.tui.screens.log", "LogScreen", "row"),
-    "plots": ("exptui.tui.screens.plots", "PlotScreen", "rows"),
-}
-
 
 class MainScreen(Screen[None]):
     """Experiments of one repo, grouped under their baselines, live."""
 
-    BINDINGS: ClassVar[list[Binding]] = MAIN_BINDINGS
+    BINDINGS: ClassVar[list[BindingType]] = [*MAIN_BINDINGS]
 
-    def __init__(self, project: Any, view: ViewState, repo_root: Path) -> None:
+    def __init__(self, project: Project, view: ViewState, repo_root: Path) -> None:
         super().__init__(id="main")
         self.project = project
         self.view = view
@@ -382,9 +375,7 @@ class MainScreen(Screen[None]):
         self.app.push_screen(ColumnsScreen(self.columns, self.view), done)
 
     def action_refresh(self) -> None:
-        reload = getattr(self.app, "request_reload", None)
-        if reload:
-            reload(force=True)
+        exptui_app(self.app).request_reload(force=True)
 
     # ------------------------------------------------------------------ command line
     def action_command_line(self) -> None:
@@ -410,7 +401,7 @@ class MainScreen(Screen[None]):
     def run_command(self, command: Command) -> None:
         name, arg = command.name, command.argument
         if name == "q":
-            self.app.action_quit_app()
+            exptui_app(self.app).action_quit_app()
         elif name == "filter":
             self.filter_bar.display = bool(arg)
             self.filter_bar.input.value = arg
@@ -426,8 +417,9 @@ class MainScreen(Screen[None]):
             self.refresh_view()
             self.save_view()
         elif name in ("keep", "drop"):
+            patterns = self.view.keep if name == "keep" else self.view.drop
             if not arg:
-                getattr(self.view, name).clear()
+                patterns.clear()
             else:
                 from exptui.query.regex import RegexError, compile_regex
 
@@ -435,7 +427,7 @@ class MainScreen(Screen[None]):
                     compile_regex(arg, whole=True)  # the engine the table will use (RE2: linear time)
                 except RegexError as exc:
                     raise CommandError(f":{name} {exc}") from None
-                getattr(self.view, name).append(arg)
+                patterns.append(arg)
             self.refresh_view(columns_changed=True)
             self.save_view()
         elif name == "only-changed":
@@ -450,7 +442,7 @@ class MainScreen(Screen[None]):
             self.refresh_view(columns_changed=True)
             self.save_view()
         elif name == "help":
-            self.app.action_help()
+            exptui_app(self.app).action_help()
         elif name == "refresh":
             self.action_refresh()
         elif name in ("compare", "queue", "plots", "sweep", "log"):
@@ -585,7 +577,7 @@ class MainScreen(Screen[None]):
     @work(thread=True, group="actions", exit_on_error=False)
     def _run_action(self, done: str, call: Callable[[], object]) -> None:
         try:
-            with self.app.project_lock:
+            with exptui_app(self.app).project_lock:
                 call()
         except Exception as exc:  # ExptuiError carries a user message; anything else still must not crash the UI
             self.post_message(ActionDone(str(exc) or exc.__class__.__name__, error=True))
@@ -600,42 +592,49 @@ class MainScreen(Screen[None]):
         self.action_refresh()
 
     # ------------------------------------------------------------------ secondary screens
-    def open_secondary(self, action: str) -> None:
-        import importlib
+    # each screen's module is imported when the screen is first opened: startup loads only the dashboard
 
-        module_name, class_name, needs = SECONDARY_SCREENS[action]
-        screen_cls = getattr(importlib.import_module(module_name), class_name)  # imported when first opened
-        if needs == "project":
-            screen = screen_cls(self.project)
-        elif needs == "row":
-            row = self.table.cursor_row_obj
-            if row is None:
-                return
-            screen = screen_cls(self.project, row)
-        else:
-            rows = self.table.selected_rows()
-            if action == "compare" and len(rows) < 2:
-                base = self._baselines.get(rows[0].baseline) if rows else None
-                rows = [base, *rows] if base is not None and base is not rows[0] else rows
-            screen = screen_cls(self.project, rows)
+    def _open(self, screen: Screen[Any]) -> None:
         # whatever happened there (a sweep queued, an entry removed), the table catches up when it closes
         self.app.push_screen(screen, lambda _result: self.action_refresh())
 
+    def open_secondary(self, action: str) -> None:
+        """Open the view a key names (compare, sweep, queue_view, log, plots) over the cursor or selected rows."""
+        {"compare": self.action_compare, "sweep": self.action_sweep, "queue_view": self.action_queue_view,
+         "log": self.action_log, "plots": self.action_plots}[action]()
+
     def action_compare(self) -> None:
-        self.open_secondary("compare")
+        from exptui.tui.screens.compare import CompareScreen
+
+        rows = self.table.selected_rows()
+        if len(rows) < 2:  # one row is compared with its baseline
+            base = self._baselines.get(rows[0].baseline) if rows else None
+            rows = [base, *rows] if base is not None and base is not rows[0] else rows
+        self._open(CompareScreen(self.project, rows))
 
     def action_sweep(self) -> None:
-        self.open_secondary("sweep")
+        from exptui.tui.screens.sweep import SweepScreen
+
+        row = self.table.cursor_row_obj
+        if row is not None:
+            self._open(SweepScreen(self.project, row))
 
     def action_queue_view(self) -> None:
-        self.open_secondary("queue_view")
+        from exptui.tui.screens.queue import QueueScreen
+
+        self._open(QueueScreen(self.project))
 
     def action_log(self) -> None:
-        self.open_secondary("log")
+        from exptui.tui.screens.log import LogScreen
+
+        row = self.table.cursor_row_obj
+        if row is not None:
+            self._open(LogScreen(self.project, row))
 
     def action_plots(self) -> None:
-        self.open_secondary("plots")
+        from exptui.tui.screens.plots import PlotScreen
 
+        self._open(PlotScreen(self.project, self.table.selected_rows()))
 
 def _table_column(column: Column, mark: str = "") -> TableColumn:
     return TableColumn(column.id, (column.label or column.key) + mark, column.file, column.family,

@@ -11,6 +11,7 @@ from textual.containers import Horizontal
 from textual.screen import Screen
 from textual.widgets import Footer, Label, Select, Static, TabbedContent, TabPane
 
+from exptui.project import Project
 from exptui.records import ExperimentRow
 from exptui.tui.text import plain
 from exptui.query.plots import (
@@ -59,7 +60,7 @@ class StepData:
         return out
 
 
-def load_step_data(project: Any, rows: list[ExperimentRow]) -> StepData:
+def load_step_data(project: Project, rows: list[ExperimentRow]) -> StepData:
     """Read every declared plots file of every experiment (git reads; run it in a thread)."""
     data = StepData()
     for index, row in enumerate(rows):
@@ -89,7 +90,7 @@ class PlotScreen(Screen[None]):
         Binding("3", "tab('parallel')", "Parallel coords"),
     ]
 
-    def __init__(self, project: Any, rows: list[ExperimentRow]) -> None:
+    def __init__(self, project: Project, rows: list[ExperimentRow]) -> None:
         super().__init__()
         self.project = project
         self.rows = [r for r in self._widen(project, rows) if r.params or r.metrics]
@@ -97,7 +98,7 @@ class PlotScreen(Screen[None]):
         self.sub_title = f"{len(self.rows)} experiments"
 
     @staticmethod
-    def _widen(project: Any, rows: list[ExperimentRow]) -> list[ExperimentRow]:
+    def _widen(project: Project, rows: list[ExperimentRow]) -> list[ExperimentRow]:
         """One row alone makes no plot: use its baseline and every experiment of that baseline instead
         (from the Project's last listing: no git call on the UI thread)."""
         if len(rows) != 1 or rows[0].kind not in ("baseline", "experiment"):

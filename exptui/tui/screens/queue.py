@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import time
-from typing import Any
+from collections.abc import Callable
 
 from textual import work
 from textual.app import ComposeResult
@@ -11,16 +11,14 @@ from textual.screen import Screen
 from textual.widgets import Footer, Label
 from textual.worker import get_current_worker
 
+from exptui.project import EntryState, Project
 from exptui.records import ExperimentRow
+from exptui.tui.app_ref import exptui_app
 from exptui.tui.text import notify, plain
-from exptui.tui.widgets.queue_table import TERMINAL, QueueRow, QueueTable
+from exptui.tui.widgets.queue_table import QueueRow, QueueTable
 
 POLL_SECONDS = 0.5
 FULL_RELOAD_SECONDS = 5.0   # re-read even without a token change, to catch heartbeats going stale
-
-
-def _call(project: Any, method: str, *args: Any, **kwargs: Any) -> Any:
-    return getattr(project.queue, method)(*args, **kwargs)
 
 
 class QueueScreen(Screen[None]):
@@ -40,7 +38,7 @@ class QueueScreen(Screen[None]):
         Binding("ctrl+r", "reload", "Reload", show=False),
     ]
 
-    def __init__(self, project: Any) -> None:
+    def __init__(self, project: Project) -> None:
         super().__init__()
         self.project = project
         self.refreshes = 0
@@ -63,11 +61,12 @@ class QueueScreen(Screen[None]):
         """Entries and live worker count (runs in the worker thread)."""
         from exptui.query.overrides import summarize
 
-        entries = list(_call(self.project, "entries"))
-        params = summarize([getattr(e, "overrides", None) for e in entries])
+        queue = self.project.queue
+        entries = queue.entries()
+        params = summarize([e.overrides for e in entries])
         rows = [QueueRow.of(e, text) for e, text in zip(entries, params)]
         try:
-            workers = len(_call(self.project, "workers"))
+            workers = len(queue.workers(entries))
         except Exception:  # noqa: BLE001 - worker count is decoration; the table matters
             workers = -1
         return rows, workers
@@ -75,14 +74,13 @@ class QueueScreen(Screen[None]):
     @work(thread=True, exclusive=True, group="queue-poll")
     def _poll(self) -> None:
         worker = get_current_worker()
-        token: Any = object()
+        token: str | None = None
         last_full = 0.0
         while not worker.is_cancelled:
             try:
-                changed = getattr(self.project, "changed_token", None)
-                current = changed() if callable(changed) else None
+                current = self.project.changed_token()
                 now = time.monotonic()
-                if self._force or current != token or current is None or now - last_full > FULL_RELOAD_SECONDS:
+                if self._force or current != token or now - last_full > FULL_RELOAD_SECONDS:
                     self._force = False
                     token, last_full = current, now
                     rows, workers = self._read()
@@ -100,7 +98,7 @@ class QueueScreen(Screen[None]):
         self.refreshes += 1
         table = self.query_one(QueueTable)
         table.show(rows)
-        counts: dict[str, int] = {}
+        counts: dict[EntryState, int] = {}
         for row in rows:
             counts[row.status] = counts.get(row.status, 0) + 1
         summary = " · ".join(f"{n} {status}" for status, n in counts.items())
@@ -125,22 +123,23 @@ class QueueScreen(Screen[None]):
             notify(self, "no queue entry under the cursor", severity="warning")
         return row
 
-    def _run(self, what: str, method: str, *args: Any, **kwargs: Any) -> None:
-        self._act(what, method, args, kwargs)
-
     @work(thread=True, group="queue-actions")
-    def _act(self, what: str, method: str, args: tuple[Any, ...], kwargs: dict[str, Any]) -> None:
-        """Queue operations touch git and processes: run them off the UI thread, report in one line."""
+    def _run(self, what: str, action: Callable[[], object], *, count: bool = False) -> None:
+        """Queue operations touch git and processes: run `action` off the UI thread, report in one line
+        (`count`: with how many entries it acted on)."""
         try:
-            result = _call(self.project, method, *args, **kwargs)
+            result = action()
         except Exception as exc:  # noqa: BLE001 - ExptuiError and friends carry a user-facing message
             self.app.call_from_thread(notify, self, f"{what} failed: {exc}", severity="error")
             return
         self._force = True
-        if method == "start" and hasattr(self.app, "workers_started_here"):
-            self.app.workers_started_here = True   # the app asks about them when quitting
-        extra = f" ({len(result)})" if isinstance(result, (list, tuple)) and method != "start" else ""
+        extra = f" ({len(result)})" if count and isinstance(result, list) else ""
         self.app.call_from_thread(notify, self, f"{what}{extra}")
+
+    def _start(self, jobs: int) -> object:
+        started = self.project.queue.start(jobs)
+        exptui_app(self.app).workers_started_here = True   # the app asks about them when quitting
+        return started
 
     def action_start(self) -> None:
         from exptui.tui.screens.confirm import InputScreen
@@ -156,18 +155,19 @@ class QueueScreen(Screen[None]):
             if jobs < 1:
                 notify(self, "workers: start at least 1", severity="error")
                 return
-            self._run(f"started {jobs} worker{'s' if jobs != 1 else ''}", "start", jobs)
+            self._run(f"started {jobs} worker{'s' if jobs != 1 else ''}", lambda: self._start(jobs))
 
         self.app.push_screen(InputScreen("Start workers", "How many workers to run in parallel?", value="2"), started)
 
     def action_stop(self) -> None:
-        self._run("asked workers to stop after their current experiment", "stop")
+        self._run("asked workers to stop after their current experiment", lambda: self.project.queue.stop(),
+                  count=True)
 
     def action_kill(self) -> None:
         row = self._current()
         if row is None:
             return
-        if row.status not in ("running", "queued"):
+        if not row.status.may_become(EntryState.CANCELLED):
             notify(self, f"{row.name} is {row.status}: only running or queued entries can be killed",
                         severity="warning")
             return
@@ -175,7 +175,7 @@ class QueueScreen(Screen[None]):
 
         def confirmed(yes: bool | None) -> None:
             if yes:
-                self._run(f"asked {row.name} to stop", "kill", row.key)
+                self._run(f"asked {row.name} to stop", lambda: self.project.queue.kill(row.key))
 
         self.app.push_screen(
             ConfirmScreen("Kill experiment", f"Kill {row.name} ({row.status}) now? Running stage processes are "
@@ -185,31 +185,32 @@ class QueueScreen(Screen[None]):
         row = self._current()
         if row is None:
             return
-        if row.status not in TERMINAL - {"success", "done"}:
+        if not row.status.retryable:
             notify(self, f"only failed, crashed or cancelled entries can be retried ({row.name} is {row.status})",
                         severity="warning")
             return
-        self._run(f"re-queued {row.name}", "retry", row.key)
+        self._run(f"re-queued {row.name}", lambda: self.project.queue.retry(row.key), count=True)
 
     def action_retry_all(self) -> None:
-        retryable = [r for r in self.query_one(QueueTable).entries.values() if r.status in TERMINAL - {"success", "done"}]
+        retryable = [r for r in self.query_one(QueueTable).entries.values() if r.status.retryable]
         if not retryable:
             notify(self, "nothing to retry: no failed, crashed or cancelled entries", severity="warning")
             return
-        self._run("re-queued every failed, crashed or cancelled entry", "retry", failed=True)
+        self._run("re-queued every failed, crashed or cancelled entry",
+                  lambda: self.project.queue.retry(failed=True), count=True)
 
     def action_remove(self) -> None:
         row = self._current()
         if row is None:
             return
-        if row.status == "running":
+        if row.status == EntryState.RUNNING:
             notify(self, f"{row.name} is running: kill it first (K)", severity="warning")
             return
         from exptui.tui.screens.confirm import ConfirmScreen
 
         def confirmed(yes: bool | None) -> None:
             if yes:
-                self._run(f"removed {row.name}", "remove", [row.key])
+                self._run(f"removed {row.name}", lambda: self.project.queue.remove([row.key]), count=True)
 
         self.app.push_screen(
             ConfirmScreen("Remove queue entry", f"Remove {row.name} ({row.status}) from the queue?",
@@ -222,8 +223,7 @@ class QueueScreen(Screen[None]):
         from exptui.tui.screens.log import LogScreen
 
         experiment = ExperimentRow(
-            name=row.name, rev=row.rev, baseline=row.baseline, kind="queued",
-            status=row.status if row.status != "done" else "success",  # type: ignore[arg-type]
+            name=row.name, rev=row.rev, baseline=row.baseline, kind="queued", status=row.status.row_status,
             queue_id=row.key, stage=row.stage or None, started=row.started,
         )
         self.app.push_screen(LogScreen(self.project, experiment))

@@ -7,7 +7,7 @@ and optionally starts workers; the dialog dismisses with the queued entries.
 """
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Sequence
 
 from textual import on, work
 from textual.app import ComposeResult
@@ -18,11 +18,13 @@ from textual.widgets import Button, Input, Label, Static
 
 from dvc_compat.errors import SweepSyntaxError
 from dvc_compat.sweep import count, expand_grid, is_sweep, parse_overrides, sample_random
+from exptui.project import Project, QueueEntry
 from exptui.query.inert import INPUT_ALLOWED
 from exptui.records import ExperimentRow
+from exptui.tui.app_ref import exptui_app
 from exptui.tui.text import assemble, lines, notify, plain
 from exptui.tui.widgets.sweep_form import SWEEP_HINT, SweepField, override_text
-from exptui.tui.widgets.sweep_preview import SweepPreview
+from exptui.tui.widgets.sweep_preview import SweepPreview, Trial
 
 LARGE_SWEEP = 50            # above this the confirm button says so loudly
 MAX_PREVIEW_TRIALS = 5000   # bigger grids are counted, not expanded, while typing
@@ -42,7 +44,7 @@ def _int_or_none(text: str, what: str, minimum: int = 0) -> int | None:
     return number
 
 
-class SweepScreen(ModalScreen["list[Any] | None"]):
+class SweepScreen(ModalScreen["list[QueueEntry] | None"]):
     """Modal dialog; dismisses with the list of queued entries, or None when cancelled."""
 
     CSS_PATH = "../styles/screens.tcss"   # the app may load it too; it is read once either way
@@ -52,15 +54,15 @@ class SweepScreen(ModalScreen["list[Any] | None"]):
         Binding("ctrl+s", "queue", "Queue"),
     ]
 
-    def __init__(self, project: Any, row: ExperimentRow) -> None:
+    def __init__(self, project: Project, row: ExperimentRow) -> None:
         super().__init__(classes="sweep-dialog-screen")
         self.project = project
         self.row = row
         self.overrides: list[str] = []       # -S texts of the current form, valid or not
-        self.trials: list[dict[Any, Any]] = []
+        self.trials: Sequence[Trial] = []
         self.trial_count = 0
         self.problem: str | None = None      # why confirming is not possible right now
-        self.queued: list[Any] | None = None
+        self.queued: list[QueueEntry] | None = None
 
     # -- layout ----------------------------------------------------------------------------------
 
@@ -143,7 +145,7 @@ class SweepScreen(ModalScreen["list[Any] | None"]):
         field_ok = [f.validate_text() for f in self.fields()]
         self.problem = None
         self.trial_count = 0
-        preview: list[dict[Any, Any]] = []
+        preview: Sequence[Trial] = []
         try:
             random_n, seed, _name, _workers = self._options()
         except ValueError as exc:
@@ -241,12 +243,11 @@ class SweepScreen(ModalScreen["list[Any] | None"]):
         if workers > 0:
             try:
                 queue.start(workers)
-                if hasattr(self.app, "workers_started_here"):
-                    self.app.workers_started_here = True   # the app asks about them when quitting
+                exptui_app(self.app).workers_started_here = True   # the app asks about them when quitting
                 started = f", started {workers} worker{'s' if workers != 1 else ''}"
             except Exception as exc:  # noqa: BLE001 - the entries are queued; say why workers did not start
                 started = f"; workers not started: {exc}"
-        self.app.call_from_thread(self._done, list(entries), started)
+        self.app.call_from_thread(self._done, entries, started)
 
     def _failed(self, message: str) -> None:
         if not self.is_attached:
@@ -257,7 +258,7 @@ class SweepScreen(ModalScreen["list[Any] | None"]):
         status.add_class("-error")
         self.query_one("#sweep-confirm", Button).disabled = False
 
-    def _done(self, entries: list[Any], started: str) -> None:
+    def _done(self, entries: list[QueueEntry], started: str) -> None:
         self.queued = entries
         notify(self.app, f"queued {len(entries)} experiment{'s' if len(entries) != 1 else ''}{started}")
         self.dismiss(entries)

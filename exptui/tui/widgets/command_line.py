@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import ClassVar
 
-from textual.binding import Binding
+from textual.binding import Binding, BindingType
 from textual.message import Message
 from textual.widgets import Input
 
@@ -50,7 +50,7 @@ def parse_command(text: str) -> Command:
 class CommandLine(Input):
     """A one-line input that posts `Submitted(Command)`; esc closes it."""
 
-    BINDINGS: ClassVar[list[Binding]] = [Binding("escape", "close", "Close")]
+    BINDINGS: ClassVar[list[BindingType]] = [Binding("escape", "close", "Close")]
 
     class Run(Message):
         def __init__(self, command: Command) -> None:

@@ -10,7 +10,7 @@ from collections.abc import Callable
 
 from rich.text import Text
 from textual.app import ComposeResult
-from textual.binding import Binding
+from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
 from textual.message import Message
 from textual.suggester import Suggester
@@ -40,7 +40,7 @@ class FilterSuggester(Suggester):
 class FilterBar(Vertical):
     """Hidden until `/`; `esc` clears and closes, `enter` keeps the filter and returns to the table."""
 
-    BINDINGS: ClassVar[list[Binding]] = [
+    BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape", "clear_and_close", "Clear filter"),   # shown: the footer says how to get out
     ]
 

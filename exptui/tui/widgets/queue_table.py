@@ -15,78 +15,58 @@ from rich.text import Text
 from textual.binding import Binding
 from textual.widgets import DataTable
 
+from exptui.project import EntryState, QueueEntry
 from exptui.query.durations import format_duration
 from exptui.tui.text import plain
 
-STATUS_STYLES: dict[str, str] = {
-    "queued": "dim",
-    "running": "bold yellow",
-    "success": "green",
-    "done": "green",
-    "failed": "bold red",
-    "crashed": "bold magenta",
-    "cancelled": "dim italic",
+STATUS_STYLES: dict[EntryState, str] = {
+    EntryState.QUEUED: "dim",
+    EntryState.RUNNING: "bold yellow",
+    EntryState.SUCCESS: "green",
+    EntryState.FAILED: "bold red",
+    EntryState.CRASHED: "bold magenta",
+    EntryState.CANCELLED: "dim italic",
 }
-TERMINAL = frozenset({"success", "done", "failed", "crashed", "cancelled"})
 COLUMNS: tuple[tuple[str, str], ...] = (
     ("name", "Name"), ("status", "Status"), ("stage", "Stage"), ("elapsed", "Elapsed"),
     ("created", "Queued at"), ("params", "Params"), ("info", "Info"),
 )
 
 
-def _get(entry: Any, *names: str) -> Any:
-    for name in names:
-        value = entry.get(name) if isinstance(entry, dict) else getattr(entry, name, None)
-        if value is not None:
-            return value
-    return None
-
-
-def _epoch(value: Any) -> float | None:
-    if isinstance(value, datetime):
-        return value.timestamp()
-    if isinstance(value, (int, float)):
-        return float(value)
-    return None
-
-
 @dataclass(frozen=True)
 class QueueRow:
-    """What the table shows of one queue entry (read from whatever the queue manager returns)."""
+    """What the table shows of one queue entry."""
 
-    key: str
+    key: str                      # the entry id
     name: str
-    status: str
+    status: EntryState
     stage: str
-    started: float | None
+    started: float | None         # epoch seconds
     finished: float | None
     created: float | None
     params: str
-    info: str
+    info: str                     # why it failed, crashed or was cancelled
     rev: str
     baseline: str
 
     @classmethod
-    def of(cls, entry: Any, params: str | None = None) -> QueueRow:
+    def of(cls, entry: QueueEntry, params: str | None = None) -> QueueRow:
         """`params`: the text for the Params column (`exptui.query.overrides.summarize` of all entries shown);
         by default all of this entry's overrides."""
         from exptui.query.overrides import full_text
 
-        key = str(_get(entry, "id", "entry_id", "queue_id", "key", "name"))
-        facts = _get(entry, "facts")
-        error = _get(entry, "error", "reason") or (getattr(facts, "error", None) if facts else None)
         return cls(
-            key=key,
-            name=str(_get(entry, "name") or key),
-            status=str(_get(entry, "status", "state") or "queued"),
-            stage=str(_get(entry, "stage", "current_stage") or ""),
-            started=_epoch(_get(entry, "started", "started_at")),
-            finished=_epoch(_get(entry, "finished", "finished_at", "ended")),
-            created=_epoch(_get(entry, "created", "created_at", "queued_at")),
-            params=full_text(_get(entry, "overrides")) if params is None else params,
-            info=str(error or _get(entry, "worker", "host") or ""),
-            rev=str(_get(entry, "rev", "snapshot", "commit") or ""),
-            baseline=str(_get(entry, "baseline", "baseline_rev") or ""),
+            key=entry.id,
+            name=entry.name,
+            status=entry.status,
+            stage=entry.stage or "",
+            started=entry.started,
+            finished=entry.finished,
+            created=entry.created or None,
+            params=full_text(entry.overrides) if params is None else params,
+            info=entry.reason or "",
+            rev=entry.rev,
+            baseline=entry.baseline,
         )
 
     def elapsed(self, now: float | None = None) -> float | None:
@@ -98,15 +78,15 @@ class QueueRow:
     def cells(self, now: float | None = None) -> tuple[Text, ...]:
         """The row's cells: `Text`, never ``str`` (DataTable parses a ``str`` cell as markup), data made inert."""
         created = datetime.fromtimestamp(self.created).strftime("%m-%d %H:%M:%S") if self.created else ""
-        running = self.status == "running"
+        running = self.status == EntryState.RUNNING
         return (
             plain(self.name),
-            plain(self.status, style=STATUS_STYLES.get(self.status, "")),
+            plain(self.status.value, style=STATUS_STYLES[self.status]),
             plain(self.stage if running else "", style="yellow"),
             Text(format_duration(self.elapsed(now), tenths=False, missing="")),
             Text(created),
             plain(self.params),
-            plain(self.info, style="red" if self.status in {"failed", "crashed"} else "dim"),
+            plain(self.info, style="red" if self.status in (EntryState.FAILED, EntryState.CRASHED) else "dim"),
         )
 
 
@@ -158,7 +138,7 @@ class QueueTable(DataTable):
     def tick(self, now: float | None = None) -> None:
         """Advance the elapsed time of running entries (no reload needed)."""
         for key, row in self.entries.items():
-            if row.status == "running":
+            if row.status == EntryState.RUNNING:
                 self.update_cell(key, "elapsed", Text(format_duration(row.elapsed(now), tenths=False, missing="")))
 
     def current(self) -> QueueRow | None:

@@ -32,8 +32,8 @@ def override_text(file: str, key: str, value_text: str) -> str:
 def field_error(exc: SweepSyntaxError, override: str, value: str) -> str:
     """The parser's message without the `-S '...'` prefix, with the column counted within the field."""
     message = str(exc).removeprefix(f"-S '{override}': ")
-    column = getattr(exc, "column", None)
-    if isinstance(column, int):
+    column = exc.column
+    if column is not None:
         start = len(override) - len(value)          # 0-based index of the value's first character
         if column > start:
             message = re.sub(r"\(column \d+\)$", f"(column {column - start})", message)

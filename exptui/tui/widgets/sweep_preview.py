@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from typing import Any
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 
 from textual.widgets import DataTable
 
@@ -11,12 +11,13 @@ from exptui.tui.text import plain
 
 MAX_PREVIEW_ROWS = 200   # the table is a preview; the count above it is always exact
 
+#: one trial as dvc_compat.sweep expands it: {(params file, or None for the default one, dotted key): value}
+Trial = Mapping[tuple[str | None, str], Any]
 
-def _label(key: Any) -> str:
-    if isinstance(key, tuple) and len(key) == 2:
-        file, name = key
-        return f"{file}:{name}" if file else str(name)
-    return str(key)
+
+def _label(key: tuple[str | None, str]) -> str:
+    file, name = key
+    return f"{file}:{name}" if file else str(name)
 
 
 def _text(value: Any) -> str:
@@ -34,14 +35,14 @@ class SweepPreview(DataTable):
 
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(cursor_type="none", zebra_stripes=True, show_cursor=False, **kwargs)
-        self.trials: list[Mapping[Any, Any]] = []
+        self.trials: Sequence[Trial] = []
 
-    def show_trials(self, trials: list[Mapping[Any, Any]]) -> None:
+    def show_trials(self, trials: Sequence[Trial]) -> None:
         self.trials = trials
         self.clear(columns=True)
         if not trials:
             return
-        keys: list[Any] = []
+        keys: list[tuple[str | None, str]] = []
         for trial in trials:
             for key in trial:
                 if key not in keys:
