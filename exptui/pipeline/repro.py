@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING, Any
 
 from dvc_compat.model import HashInfo, LockStage, StageSpec
 from exptui.errors import PipelineError, StageFailed
-from exptui.pipeline.dag import repo_path
+from exptui.pipeline.dag import is_outside_repo, repo_path
 from exptui.pipeline.datasources import DataSourceStage
 from exptui.pipeline.state import Hashed, tmp_dir
 from exptui.pipeline.status import (
@@ -318,6 +318,12 @@ class _Reproducer:
                     f"stage '{stage.address}': dependency '{repo_path(stage, dep)}' does not exist "
                     "(create it, or add the stage that produces it)"
                 )
+        for out in stage.outs:
+            if out.cache and is_outside_repo(repo_path(stage, out.path)):
+                raise PipelineError(
+                    f"stage '{stage.address}': output '{out.path}' is outside the repository and DVC 3 cannot cache "
+                    "it: add `cache: false` to it in dvc.yaml, or write it inside the repository"
+                )
         _, missing = self.ws.current_params(stage)
         if missing:
             m = missing[0]
@@ -503,6 +509,8 @@ def ensure_gitignored(root: Path, paths: list[str]) -> list[str]:
         return []
     todo: list[str] = []
     for path in dict.fromkeys(paths):
+        if is_outside_repo(path):  # DVC ignores only outputs inside the repository
+            continue
         gi = root / posixpath.dirname(path) / ".gitignore"
         entry = "/" + posixpath.basename(path)
         try:
