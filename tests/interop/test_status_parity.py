@@ -110,3 +110,33 @@ def test_a_cached_output_outside_the_repo_is_refused_in_one_line(tmp_path: Path)
         "to it in dvc.yaml, or write it inside the repository")
     assert not target.exists()
     assert not (target.parent / ".gitignore").exists()
+
+
+# ---------------------------------------------------------------- 2. .gitignore written as each stage commits
+
+def test_a_directory_dep_sees_the_gitignore_dvc_writes_into_it(tmp_path: Path) -> None:
+    """Stage A writes the cached out `data/a.txt`; stage B depends on the directory `data`. DVC adds `/a.txt` to
+    `data/.gitignore` when it commits A, before B runs, so B's directory hash counts that file: exptui must write
+    it at the same moment, or `dvc status` sees B's dep as modified after `exptui repro`. Names are escaped as DVC
+    escapes them (`/b\\[1\\]\\*.txt`)."""
+    dvc_yaml = (
+        "stages:\n"
+        "  a:\n"
+        "    cmd: mkdir -p data && echo a > data/a.txt && echo b > 'data/b[1]*.txt'\n"
+        "    outs: [data/a.txt, 'data/b[1]*.txt']\n"
+        "  b:\n"
+        "    cmd: ls -a data > listing.txt\n"
+        "    deps: [data]\n"
+        "    outs: [listing.txt]\n"
+    )
+    theirs = make_repo(tmp_path / "theirs", dvc_yaml, {"data/keep.txt": "k\n"})
+    ours = make_repo(tmp_path / "ours", dvc_yaml, {"data/keep.txt": "k\n"})
+    dvc(theirs, "repro")
+    exptui(ours, "repro")
+    for name in ("data/.gitignore", ".gitignore", "listing.txt", "dvc.lock"):
+        assert (ours / name).read_bytes() == (theirs / name).read_bytes(), name
+    assert dvc(ours, "status").stdout.strip() == UP_TO_DATE
+    assert exptui(ours, "status").stdout.strip() == UP_TO_DATE
+    again = dvc(ours, "repro")
+    assert "Running stage" not in again.stdout
+    assert exptui(theirs, "status").stdout.strip() == UP_TO_DATE
