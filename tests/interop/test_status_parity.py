@@ -140,3 +140,163 @@ def test_a_directory_dep_sees_the_gitignore_dvc_writes_into_it(tmp_path: Path) -
     again = dvc(ours, "repro")
     assert "Running stage" not in again.stdout
     assert exptui(theirs, "status").stdout.strip() == UP_TO_DATE
+
+
+# ---------------------------------------------------------------- 3, 4, 7, 8. status: same stages, same words
+
+def assert_same_status(repo: Path, *args: str) -> dict[str, Any]:
+    """`exptui status --dvc-json ARGS` equals `dvc status --json ARGS`; returns it."""
+    theirs = dvc_status(repo, *args)
+    ours = json.loads(exptui(repo, "status", "--dvc-json", *args).stdout)
+    assert ours == theirs
+    return theirs
+
+
+STATUS_YAML = """\
+stages:
+  a:
+    cmd: cp in.txt a.txt
+    deps: [in.txt]
+    params: [p, q]
+    outs: [a.txt]
+  b:
+    cmd: cat a.txt > b.txt && echo '{}' > m.json
+    deps: [a.txt]
+    outs: [b.txt, {m.json: {cache: false}}]
+  callback:
+    cmd: echo cb
+  outs_only:
+    cmd: echo x > outs_only.txt
+    outs: [outs_only.txt]
+  always:
+    cmd: echo ac
+    deps: [in.txt]
+    always_changed: true
+  frozen_always:
+    cmd: echo fz > fz.txt
+    outs: [fz.txt]
+    always_changed: true
+    frozen: true
+  frozen_callback:
+    cmd: echo fcb
+    frozen: true
+"""
+
+
+def test_frozen_always_changed_and_callback_stages_are_changed_as_in_dvc(tmp_path: Path) -> None:
+    """DVC reports `always changed` for `always_changed` and callback stages even when frozen (a frozen stage's
+    deps are not looked at; its outs are)."""
+    repo = make_repo(tmp_path / "repo", STATUS_YAML, {"in.txt": "in\n", "params.yaml": "p: 1\nq: 2\nr: 3\n"})
+    dvc(repo, "repro", check=False)  # fails at the frozen stage whose out was never made, after running the rest
+    status = assert_same_status(repo)
+    assert status == {"callback": ["always changed"], "always": ["always changed"],
+                      "frozen_always": [{"changed outs": {"fz.txt": "deleted"}}, "always changed"],
+                      "frozen_callback": ["always changed"]}
+    text = exptui(repo, "status").stdout
+    assert "frozen_always: (frozen)\n\tno lock entry (never run)\n\tout fz.txt: deleted\n\talways changed\n" in text
+    assert "always:\n\talways changed\nfrozen_always:" in text
+
+
+def test_never_run_stages_are_described_in_dvcs_words(tmp_path: Path) -> None:
+    """No lock entry: DVC says the deps are `modified` (or `deleted`), the params files `new`, the outs `deleted`;
+    exptui says the same after its own `no lock entry (never run)` line."""
+    repo = make_repo(tmp_path / "repo", STATUS_YAML, {"in.txt": "in\n", "params.yaml": "p: 1\nq: 2\nr: 3\n"})
+    status = assert_same_status(repo)
+    assert status["a"] == [{"changed deps": {"in.txt": "modified", "params.yaml": "new"}},
+                           {"changed outs": {"a.txt": "deleted"}}]
+    assert exptui(repo, "status", "a").stdout == (
+        "a:\n\tno lock entry (never run)\n\tdep in.txt: modified\n\tparams file params.yaml: new\n"
+        "\tout a.txt: deleted\n")
+
+
+def test_every_kind_of_change_uses_dvcs_words(tmp_path: Path) -> None:
+    """After a run: a dep added to dvc.yaml since (DVC: `modified`, not `new`), a dep edited, a dep deleted, a
+    params file added (`new`), a param key edited / added / deleted, an out edited, an out deleted, an out whose
+    cache object is gone (`not in cache`), a changed command."""
+    repo = make_repo(tmp_path / "repo", (
+        "stages:\n"
+        "  a:\n"
+        "    cmd: cp in.txt a.txt && echo 2 > a2.txt && echo 3 > a3.txt\n"
+        "    deps: [in.txt, gone.txt]\n"
+        "    params: [p, q]\n"
+        "    outs: [a.txt, a2.txt, a3.txt]\n"
+        "  whole:\n"
+        "    cmd: echo w > w.txt\n"
+        "    params: [{cfg.yaml: }]\n"
+        "    outs: [w.txt]\n"
+    ), {"in.txt": "in\n", "gone.txt": "g\n", "extra.txt": "e\n", "params.yaml": "p: 1\nq: 2\n",
+        "cfg.yaml": "x: 1\ny: 2\n", "other.yaml": "k: 1\n"})
+    exptui(repo, "repro")
+    assert assert_same_status(repo) == {}
+    (repo / "dvc.yaml").write_text((repo / "dvc.yaml").read_text()
+                                   .replace("deps: [in.txt, gone.txt]", "deps: [in.txt, gone.txt, extra.txt]")
+                                   .replace("params: [p, q]", "params: [p, q, {other.yaml: [k]}]")
+                                   .replace("cp in.txt a.txt &&", "cp in.txt a.txt  &&"))
+    (repo / "in.txt").write_text("in, edited\n")
+    (repo / "gone.txt").unlink()
+    (repo / "params.yaml").write_text("p: 5\n")
+    (repo / "cfg.yaml").write_text("x: 1\nz: 3\n")
+    (repo / "a.txt").write_text("edited out\n")
+    (repo / "a2.txt").unlink()
+    a3 = (repo / "a3.txt").read_bytes()
+    import hashlib
+    md5 = hashlib.md5(a3).hexdigest()
+    (repo / ".dvc" / "cache" / "files" / "md5" / md5[:2] / md5[2:]).unlink()
+    (repo / "w.txt").unlink()
+    (repo / "w.txt").write_text("w\n")  # same content, new file: clean
+    status = assert_same_status(repo)
+    assert status == {
+        "a": [{"changed deps": {"in.txt": "modified", "gone.txt": "deleted", "extra.txt": "modified",
+                                "params.yaml": {"q": "deleted", "p": "modified"}, "other.yaml": "new"}},
+              {"changed outs": {"a.txt": "modified", "a2.txt": "deleted", "a3.txt": "not in cache"}},
+              "changed command"],
+        "whole": [{"changed deps": {"cfg.yaml": {"y": "deleted", "z": "new"}}}],
+    }
+    lines = exptui(repo, "status").stdout.splitlines()
+    assert lines[:2] == ["a:", "\tdep in.txt: modified"]
+    assert "\tdep extra.txt: modified" in lines and "\tparams file other.yaml: new" in lines
+    assert lines.index("\tout a3.txt: not in cache") < lines.index("\tchanged command")
+
+
+def test_status_target_lists_that_stage_alone_unless_with_deps(tmp_path: Path) -> None:
+    """`dvc status b` reports b only, `dvc status --with-deps b` (`-d`) b and its upstream."""
+    repo = make_repo(tmp_path / "repo", STATUS_YAML, {"in.txt": "in\n", "params.yaml": "p: 1\nq: 2\nr: 3\n"})
+    assert set(assert_same_status(repo, "b")) == {"b"}
+    assert set(assert_same_status(repo, "--with-deps", "b")) == {"a", "b"}
+    assert set(assert_same_status(repo, "-d", "b")) == {"a", "b"}
+    assert set(assert_same_status(repo, "a", "always")) == {"a", "always"}
+
+
+def test_interpolated_and_wdir_paths_are_printed_normalised_as_dvc_prints_them(tmp_path: Path) -> None:
+    """`${dir}/clf-model` with `dir: model/` is `model//clf-model` in dvc.lock but `model/clf-model` in `dvc status`;
+    a stage with `wdir` in `sub/dvc.yaml` has its paths printed from the repo root."""
+    repo = make_repo(tmp_path / "repo", (
+        "vars:\n"
+        "  - dir: model/\n"
+        "stages:\n"
+        "  train:\n"
+        "    cmd: mkdir -p model && cp in.txt ${dir}/clf-model\n"
+        "    deps: [in.txt]\n"
+        "    outs: ['${dir}/clf-model']\n"
+    ), {"in.txt": "in\n", "sub/dvc.yaml": (
+        "stages:\n"
+        "  s:\n"
+        "    wdir: work\n"
+        "    cmd: cp x.txt y.txt\n"
+        "    deps: [x.txt]\n"
+        "    params: [k]\n"
+        "    outs: [y.txt]\n"), "sub/work/x.txt": "x\n", "sub/work/params.yaml": "k: 1\n"})
+    dvc(repo, "repro", "train", "sub/dvc.yaml:s")
+    assert "path: model//clf-model" in (repo / "dvc.lock").read_text()
+    assert assert_same_status(repo) == {}
+    (repo / "model" / "clf-model").write_text("edited\n")
+    (repo / "sub" / "work" / "x.txt").write_text("x2\n")
+    (repo / "sub" / "work" / "params.yaml").write_text("k: 2\n")
+    (repo / "sub" / "work" / "y.txt").unlink()
+    assert assert_same_status(repo) == {
+        "train": [{"changed outs": {"model/clf-model": "modified"}}],
+        "sub/dvc.yaml:s": [{"changed deps": {"sub/work/x.txt": "modified", "sub/work/params.yaml": {"k": "modified"}}},
+                           {"changed outs": {"sub/work/y.txt": "deleted"}}],
+    }
+    text = exptui(repo, "status").stdout
+    assert "\tout model/clf-model: modified\n" in text and "\tparam sub/work/params.yaml:k: 1 -> 2\n" in text
