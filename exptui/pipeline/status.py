@@ -250,14 +250,21 @@ def _lock_by_path(entries: list[HashInfo]) -> dict[str, HashInfo]:
 
 def matches(ws: Workspace, stage: StageSpec, old: HashInfo, current: Hashed) -> bool:
     """Does the workspace hash equal the recorded one? DVC 2 entries (no `hash: md5`) hold an
-    md5-dos2unix digest, which differs from the raw md5 only for text files with CRLF."""
+    md5-dos2unix digest, which differs from the raw md5 only for text files with CRLF (for a directory: when one of
+    its files is such a file). Legacy digests are not kept in the stat cache: they are computed only when the raw
+    one differs."""
     if old.md5 == current.md5:
         return True
-    if old.legacy and not current.is_dir and old.md5:
-        from dvc_compat.hashing import legacy_md5_dos2unix
+    if not (old.legacy and old.md5) or old.is_dir != current.is_dir:
+        return False
+    path = ws.abspath(stage, old.path)
+    if current.is_dir:  # the same files as the DVC 3 hash (.dvcignore applied), each hashed md5-dos2unix
+        from dvc_compat.hashing import legacy_dir_md5
 
-        return legacy_md5_dos2unix(ws.abspath(stage, old.path)) == old.md5
-    return False
+        return legacy_dir_md5((rel, file_path) for rel, file_path, _ in ws.state.walk_files(path)) == old.md5
+    from dvc_compat.hashing import legacy_md5_dos2unix
+
+    return legacy_md5_dos2unix(path) == old.md5
 
 
 def dep_changes(ws: Workspace, stage: StageSpec, lock: LockStage | None) -> list[Change]:

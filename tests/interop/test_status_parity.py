@@ -300,3 +300,60 @@ def test_interpolated_and_wdir_paths_are_printed_normalised_as_dvc_prints_them(t
     }
     text = exptui(repo, "status").stdout
     assert "\tout model/clf-model: modified\n" in text and "\tparam sub/work/params.yaml:k: 1 -> 2\n" in text
+
+
+# ---------------------------------------------------------------- 5. DVC 2 locks: md5-dos2unix
+
+def dvc2_md5(path: Path) -> str:
+    """The md5-dos2unix DVC 2 recorded for a file or a directory, computed by dvc-data (the real thing)."""
+    from dvc_data.hashfile.hash import file_md5
+
+    if not path.is_dir():
+        return file_md5(str(path), name="md5-dos2unix")
+    import hashlib
+
+    entries = sorted((p.relative_to(path).as_posix(), file_md5(str(p), name="md5-dos2unix"))
+                     for p in path.rglob("*") if p.is_file())
+    manifest = json.dumps([{"md5": md5, "relpath": rel} for rel, md5 in entries], sort_keys=True)
+    return hashlib.md5(manifest.encode()).hexdigest() + ".dir"
+
+
+def to_dvc2_lock(repo: Path) -> None:
+    """Rewrite dvc.lock as DVC 2 wrote it: no `hash: md5` lines, md5-dos2unix digests."""
+    import yaml
+
+    lock = yaml.safe_load((repo / "dvc.lock").read_text())
+    for stage in lock["stages"].values():
+        for entry in stage.get("deps", []) + stage.get("outs", []):
+            entry.pop("hash")
+            entry["md5"] = dvc2_md5(repo / entry["path"])
+    (repo / "dvc.lock").write_text(yaml.safe_dump(lock, sort_keys=False))
+
+
+def test_a_dvc2_lock_with_crlf_text_deps_is_judged_by_md5_dos2unix(tmp_path: Path) -> None:
+    """A DVC 2 lock (`md5:` without `hash: md5`) holds md5-dos2unix digests: text files (DVC's binary heuristic)
+    hash with CRLF turned into LF, binary ones raw; a directory's manifest lists those digests. Turning CRLF into
+    LF changes nothing for DVC, an edit does; exptui must say the same, for a file dep and a directory dep."""
+    repo = make_repo(tmp_path / "repo", (
+        "stages:\n"
+        "  use:\n"
+        "    cmd: cat notes.txt > out.txt\n"
+        "    deps: [notes.txt, corpus]\n"
+        "    outs: [{out.txt: {cache: false}}]\n"
+    ), {"notes.txt": b"one\r\ntwo\r\n", "corpus/a.txt": b"alpha\r\nbeta\r\n", "corpus/deep/b.csv": b"x,y\r\n1,2\r\n",
+        "corpus/blob.bin": b"\x00\x01\r\n\x02\xff" * 50})
+    dvc(repo, "repro")
+    to_dvc2_lock(repo)
+    assert "hash:" not in (repo / "dvc.lock").read_text()
+    assert assert_same_status(repo) == {}
+    # CRLF -> LF: the same md5-dos2unix, clean for both
+    (repo / "notes.txt").write_bytes(b"one\ntwo\n")
+    (repo / "corpus" / "deep" / "b.csv").write_bytes(b"x,y\n1,2\n")
+    assert assert_same_status(repo) == {}
+    assert exptui(repo, "status").stdout.strip() == UP_TO_DATE
+    # the binary file is hashed raw: its CRLF matters
+    (repo / "corpus" / "blob.bin").write_bytes(b"\x00\x01\n\x02\xff" * 50)
+    assert assert_same_status(repo) == {"use": [{"changed deps": {"corpus": "modified"}}]}
+    (repo / "corpus" / "blob.bin").write_bytes(b"\x00\x01\r\n\x02\xff" * 50)
+    (repo / "notes.txt").write_bytes(b"one\ntwo\nthree\n")
+    assert assert_same_status(repo) == {"use": [{"changed deps": {"notes.txt": "modified"}}]}
