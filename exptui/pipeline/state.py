@@ -333,11 +333,25 @@ class StateDB:
         out.sort(key=lambda t: t[0])
         return out
 
+    def _shown(self, path: Path) -> str:
+        """`path` relative to the repo for messages (absolute when outside it)."""
+        try:
+            return Path(path).relative_to(self.root).as_posix()
+        except ValueError:
+            return str(path)
+
     def _hash_dir(self, path: Path) -> Hashed:
         entries: list[tuple[str, str]] = []
         size = 0
         self._prefetch(str(path))
         for rel, file_path, st in self.walk_files(path):
+            if rel == ".dvcignore" or rel.endswith("/.dvcignore"):
+                from exptui.errors import PipelineError
+
+                raise PipelineError(
+                    f"'{self._shown(path)}' holds a .dvcignore file ({rel}), which DVC refuses inside a tracked "
+                    "directory: move it to a directory above, or track a subdirectory instead"
+                )
             md5 = self.file_md5(file_path, st)
             self._memo[file_path] = Hashed(md5, st.st_size, isexec=bool(st.st_mode & stat.S_IXUSR))
             entries.append((rel, md5))

@@ -357,3 +357,44 @@ def test_a_dvc2_lock_with_crlf_text_deps_is_judged_by_md5_dos2unix(tmp_path: Pat
     (repo / "corpus" / "blob.bin").write_bytes(b"\x00\x01\r\n\x02\xff" * 50)
     (repo / "notes.txt").write_bytes(b"one\ntwo\nthree\n")
     assert assert_same_status(repo) == {"use": [{"changed deps": {"notes.txt": "modified"}}]}
+
+
+# ---------------------------------------------------------------- 6. .dvcignore in a subdirectory
+
+def test_a_dvcignore_in_a_subdirectory_is_honoured_as_by_dvc(tmp_path: Path) -> None:
+    """`nest/.dvcignore` listing `secret.txt`: a dep `nest/data` hashes without `nest/data/secret.txt` (nor
+    `nest/data/deep/secret.txt`), in both tools; editing the ignored file changes nothing, editing another does."""
+    dvc_yaml = ("stages:\n  use:\n    cmd: ls -R nest/data > listing.txt\n    deps: [nest/data]\n"
+                "    outs: [listing.txt]\n")
+    files: dict[str, str | bytes] = {"nest/.dvcignore": "secret.txt\n", "nest/data/a.txt": "a\n",
+                                     "nest/data/secret.txt": "s\n", "nest/data/deep/secret.txt": "s2\n",
+                                     "nest/data/deep/b.txt": "b\n"}
+    theirs = make_repo(tmp_path / "theirs", dvc_yaml, files)
+    ours = make_repo(tmp_path / "ours", dvc_yaml, files)
+    dvc(theirs, "repro")
+    exptui(ours, "repro")
+    assert (ours / "dvc.lock").read_text() == (theirs / "dvc.lock").read_text()
+    assert "nfiles: 2" in (ours / "dvc.lock").read_text()
+    for repo in (ours, theirs):
+        (repo / "nest" / "data" / "secret.txt").write_text("changed\n")
+        (repo / "nest" / "data" / "deep" / "secret.txt").write_text("changed\n")
+        assert assert_same_status(repo) == {}
+        (repo / "nest" / "data" / "deep" / "b.txt").write_text("b2\n")
+        assert assert_same_status(repo) == {"use": [{"changed deps": {"nest/data": "modified"}}]}
+
+
+def test_a_directory_holding_a_dvcignore_is_refused_as_by_dvc(tmp_path: Path) -> None:
+    """DVC refuses to hash a directory with a `.dvcignore` inside (".dvcignore file should not be in collected dir
+    path"); exptui refuses too, in one line naming the directory, instead of hashing the ignore file as data."""
+    repo = make_repo(tmp_path / "repo", ("stages:\n  use:\n    cmd: ls -R nest > listing.txt\n    deps: [nest]\n"
+                                         "    outs: [listing.txt]\n"),
+                     {"nest/.dvcignore": "secret.txt\n", "nest/data/a.txt": "a\n", "nest/data/secret.txt": "s\n"})
+    theirs = dvc(repo, "status", check=False)
+    assert theirs.returncode != 0 and ".dvcignore file should not be in collected dir path" in theirs.stderr
+    for command in ("status", "repro"):
+        ours = exptui(repo, command, check=False)
+        assert ours.returncode != 0 and "Traceback" not in ours.stderr
+        assert ours.stderr.strip().splitlines()[-1].endswith(
+            "'nest' holds a .dvcignore file (.dvcignore), which DVC refuses inside a tracked directory: move it to a "
+            "directory above, or track a subdirectory instead")
+    assert not (repo / "listing.txt").exists()
