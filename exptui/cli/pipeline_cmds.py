@@ -4,7 +4,6 @@ Imports stay minimal: a no-op `repro`/`status` must finish well under 0.25 s wit
 """
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 
 import click
