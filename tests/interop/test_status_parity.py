@@ -398,3 +398,32 @@ def test_a_directory_holding_a_dvcignore_is_refused_as_by_dvc(tmp_path: Path) ->
             "'nest' holds a .dvcignore file (.dvcignore), which DVC refuses inside a tracked directory: move it to a "
             "directory above, or track a subdirectory instead")
     assert not (repo / "listing.txt").exists()
+
+
+# ---------------------------------------------------------------- a real-world project: all of it at once
+
+def test_the_templated_multi_pipeline_project_has_dvcs_status_at_every_step(tmp_path: Path) -> None:
+    """test_interop's project (vars, foreach, matrix, `sub/dvc.yaml` with wdir, params in YAML/JSON/TOML/Python,
+    `dvc add` data, a metrics directory): `exptui status --dvc-json` equals `dvc status --json` never run, after
+    `dvc repro`, after edits of every kind, and after `exptui repro` (which leaves both clean)."""
+    from test_interop import init_pipeline
+
+    repo = init_pipeline(tmp_path / "repo")
+    assert_same_status(repo)
+    assert_same_status(repo, "sub/dvc.yaml")
+    dvc(repo, "repro", "-q", "-P")
+    assert assert_same_status(repo) == {}
+    (repo / "cfg.json").write_text('{"train": {"lr": 0.3, "epochs": 3}}\n')
+    (repo / "hp.py").write_text("SEED = 8\nRATE = 0.5\n\n\nclass Train:\n    layers = 2\n")
+    (repo / "opts.toml").write_text('[tune]\ndepth = 4\nname = "deeper"\n')  # not a key any stage tracks
+    (repo / "sub" / "work" / "sp.yaml").write_text("k: 4\n")
+    (repo / "models" / "beta.bin").unlink()
+    with (repo / "data" / "raw.csv").open("a") as f:
+        f.write("5,6\n")
+    status = assert_same_status(repo)
+    assert set(status) == {"data/raw.csv.dvc", "prepare", "train@alpha", "train@beta", "sub/dvc.yaml:count"}
+    assert set(assert_same_status(repo, "--with-deps", "summary")) == {"data/raw.csv.dvc", "prepare"}
+    assert assert_same_status(repo, "summary") == {}
+    exptui(repo, "repro", "-q")
+    assert dvc(repo, "status").stdout.strip() == UP_TO_DATE
+    assert assert_same_status(repo) == {}
