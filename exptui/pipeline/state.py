@@ -321,7 +321,9 @@ class StateDB:
                     if entry.name in _ALWAYS_IGNORED:
                         continue
                     sub_rel = f"{rel}{entry.name}"
-                    is_dir = entry.is_dir()
+                    # as DVC (os.walk without followlinks): a symlink to a directory is neither walked into nor
+                    # data (a link back up would otherwise loop); a symlink to a file is its target's content
+                    is_dir = entry.is_dir(follow_symlinks=False)
                     if matching:
                         repo_rel = sub_rel if top_rel == "." else f"{top_rel}/{sub_rel}"
                         if ignore.is_ignored(repo_rel, is_dir):

@@ -427,3 +427,23 @@ def test_the_templated_multi_pipeline_project_has_dvcs_status_at_every_step(tmp_
     exptui(repo, "repro", "-q")
     assert dvc(repo, "status").stdout.strip() == UP_TO_DATE
     assert assert_same_status(repo) == {}
+
+
+def test_symlinks_inside_a_directory_dep_hash_as_in_dvc(tmp_path: Path) -> None:
+    """DVC's walk does not follow a symlink to a directory (it is left out of the hash; a link back up cannot loop)
+    and hashes a symlink to a file as the file's content."""
+    dvc_yaml = "stages:\n  use:\n    cmd: echo used > used.txt\n    deps: [d]\n    outs: [used.txt]\n"
+    theirs = make_repo(tmp_path / "theirs", dvc_yaml, {"d/a.txt": "a\n", "other/o.txt": "o\n"})
+    ours = make_repo(tmp_path / "ours", dvc_yaml, {"d/a.txt": "a\n", "other/o.txt": "o\n"})
+    for repo in (theirs, ours):
+        (repo / "d" / "sub").mkdir()
+        (repo / "d" / "linkdir").symlink_to("../other")
+        (repo / "d" / "sub" / "loop").symlink_to("..")
+        (repo / "d" / "linkfile").symlink_to("a.txt")
+    dvc(theirs, "repro")
+    exptui(ours, "repro")
+    assert (ours / "dvc.lock").read_text() == (theirs / "dvc.lock").read_text()
+    assert "nfiles: 2" in (ours / "dvc.lock").read_text()
+    assert assert_same_status(ours) == {}
+    (ours / "other" / "o.txt").write_text("changed behind the link\n")
+    assert assert_same_status(ours) == {}
