@@ -447,3 +447,21 @@ def test_symlinks_inside_a_directory_dep_hash_as_in_dvc(tmp_path: Path) -> None:
     assert assert_same_status(ours) == {}
     (ours / "other" / "o.txt").write_text("changed behind the link\n")
     assert assert_same_status(ours) == {}
+
+
+def test_paths_outside_the_repo_are_printed_absolute_as_dvc_prints_them(tmp_path: Path) -> None:
+    """A dep `../shared.txt` of a stage with `wdir: ..` in `sub/dvc.yaml` leaves the repo: DVC prints its absolute
+    path; its paths inside the repo stay repo-relative."""
+    shared = tmp_path / "shared.txt"
+    shared.write_text("s\n")
+    repo = make_repo(tmp_path / "repo", "stages: {}\n", {"sub/dvc.yaml": (
+        "stages:\n  s:\n    wdir: ..\n    cmd: cp ../shared.txt copy.txt\n    deps: [../shared.txt]\n"
+        "    outs: [copy.txt]\n")})
+    (repo / "dvc.yaml").unlink()
+    real = str(Path(shared).resolve())
+    assert assert_same_status(repo) == {
+        "sub/dvc.yaml:s": [{"changed deps": {real: "modified"}}, {"changed outs": {"copy.txt": "deleted"}}]}
+    exptui(repo, "repro")
+    assert assert_same_status(repo) == {}
+    shared.write_text("s2\n")
+    assert assert_same_status(repo) == {"sub/dvc.yaml:s": [{"changed deps": {real: "modified"}}]}
