@@ -22,6 +22,7 @@ __all__ = [
     "parse_dir_manifest",
     "is_text_chunk",
     "legacy_md5_dos2unix",
+    "legacy_dir_md5",
     "DirHash",
     "walk_files",
     "hash_dir",
@@ -88,6 +89,13 @@ def legacy_md5_dos2unix(path: str | os.PathLike[str]) -> str:
                 break
             h.update(chunk.replace(b"\r\n", b"\n") if is_text_chunk(chunk) else chunk)
     return h.hexdigest()
+
+
+def legacy_dir_md5(files: Iterable[tuple[str, str | os.PathLike[str]]]) -> str:
+    """DVC 2's ``md5-dos2unix`` of a directory, from its (posix relpath, path) files (the caller walks it, leaving
+    out what ``.dvcignore`` ignores): the manifest lists each file's ``legacy_md5_dos2unix`` under ``md5``, and the
+    manifest bytes themselves are hashed with plain md5, as dvc-data digests a legacy tree."""
+    return dir_manifest((rel, legacy_md5_dos2unix(path)) for rel, path in files)[1]
 
 
 @dataclass(frozen=True)

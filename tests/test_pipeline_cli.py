@@ -91,7 +91,9 @@ def test_failing_stage_exit_code_2_and_one_error_line(repo: Path) -> None:
 def test_status_text_json_and_exit_code(repo: Path) -> None:
     never = run(repo, "status")
     assert never.returncode == 0
-    assert never.stdout == "prepare:\n\tno lock entry (never run)\ntrain:\n\tno lock entry (never run)\n"
+    assert never.stdout == ("prepare:\n\tno lock entry (never run)\n\tout data.txt: deleted\n"
+                            "train:\n\tno lock entry (never run)\n\tdep data.txt: deleted\n\tparams file params.yaml: new\n"
+                            "\tout model.txt: deleted\n")
     run(repo, "repro")
     clean = run(repo, "status")
     assert clean.returncode == 0 and clean.stdout == "Data and pipelines are up to date.\n"

@@ -102,6 +102,7 @@ def test_status_lists_data_sources_edited_in_place_as_dvc_does(repo: Path) -> No
     theirs = json.loads(dvc(repo, "status", "--json"))
     assert set(ours) == set(theirs) == {"data/raw.csv.dvc", "images.dvc", "prep"}
     assert ours["data/raw.csv.dvc"] == [{"kind": "out", "what": "modified", "path": "data/raw.csv"}]
+    assert json.loads(exptui(repo, "status", "--dvc-json").stdout) == theirs
 
 
 def test_repro_recommits_data_sources_byte_identical_to_dvc(repo: Path, tmp_path: Path) -> None:

@@ -273,7 +273,7 @@ def test_cmd_change_reruns(repo: Path) -> None:
     reproduce(repo)
     (repo / "dvc.yaml").write_text(DVC_YAML.replace(f"cmd: {PY} train.py", f"cmd: {PY} train.py --v2"))
     status = {s.address: [str(c) for c in s.changes] for s in pipeline_status(repo)}
-    assert status == {"prepare": [], "train": ["cmd changed"]}
+    assert status == {"prepare": [], "train": ["changed command"]}
     assert outcomes(reproduce(repo)) == {"prepare": "skipped", "train": "ran"}
 
 

@@ -109,19 +109,22 @@ def repro(ctx: click.Context, targets: tuple[str, ...], force: bool, single_item
 
 @click.command()
 @click.argument("targets", nargs=-1)
-@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+@click.option("-d", "--with-deps", is_flag=True, help="Also the stages upstream of TARGETS (as dvc status -d).")
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output (with old and new param values).")
+@click.option("--dvc-json", is_flag=True, help="Exactly what `dvc status --json` prints.")
 @click.pass_context
-def status(ctx: click.Context, targets: tuple[str, ...], as_json: bool) -> None:
-    """Show which stages changed and why (exit code 0 either way, like dvc status)."""
+def status(ctx: click.Context, targets: tuple[str, ...], with_deps: bool, as_json: bool, dvc_json: bool) -> None:
+    """Show which stages (all, or TARGETS alone) changed and why, in DVC's words (exit code 0 either way, like
+    dvc status)."""
     from exptui.pipeline.dag import load_pipeline
-    from exptui.pipeline.status import Workspace, ensure_stages, stage_status
+    from exptui.pipeline.status import Workspace, ensure_stages, stage_status, status_stages
 
     root = _root(ctx)
     pipeline = load_pipeline(root)
     ensure_stages(root, pipeline.stages)
     ws = Workspace(root)
     try:
-        statuses = [stage_status(ws, s) for s in pipeline.select(list(targets) or None)]
+        statuses = [stage_status(ws, s) for s in status_stages(pipeline, list(targets) or None, with_deps)]
     except OSError as exc:  # an unreadable dep: one line naming it
         from exptui.errors import PipelineError
 
@@ -129,6 +132,12 @@ def status(ctx: click.Context, targets: tuple[str, ...], as_json: bool) -> None:
     finally:
         ws.close()
     changed = [s for s in statuses if s.changed]
+    if dvc_json:
+        import json
+
+        dvc_data = {s.address: s.to_dvc() for s in changed}
+        echo(json.dumps({k: v for k, v in dvc_data.items() if v}))
+        return
     if as_json:
         import json
 

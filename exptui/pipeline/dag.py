@@ -23,12 +23,20 @@ def repo_path(stage: StageSpec, path: str) -> str:
     return posixpath.normpath(joined)
 
 
+def is_outside_repo(path: str) -> bool:
+    """Is the normalised repo-relative `path` (from `repo_path`) outside the repository (absolute, or `../...`)?"""
+    return path.startswith("/") or path == ".." or path.startswith("../")
+
+
 def _ancestors(path: str) -> Iterable[str]:
-    """`a/b/c` → `a/b`, `a` (not the path itself)."""
+    """`a/b/c` → `a/b`, `a` (not the path itself); `/tmp/x` → `/tmp` (not `/`: an absolute out, which DVC allows
+    with `cache: false`, must not make everything under the root its child). Ends also where `dirname` stops
+    moving (`dirname('/') == '/'`), so no path can make this loop forever."""
     while True:
-        path = posixpath.dirname(path)
-        if not path:
+        parent = posixpath.dirname(path)
+        if not parent or parent == path or parent == "/":
             return
+        path = parent
         yield path
 
 

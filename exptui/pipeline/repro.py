@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING, Any
 
 from dvc_compat.model import HashInfo, LockStage, StageSpec
 from exptui.errors import PipelineError, StageFailed
-from exptui.pipeline.dag import repo_path
+from exptui.pipeline.dag import is_outside_repo, repo_path
 from exptui.pipeline.datasources import DataSourceStage
 from exptui.pipeline.state import Hashed, tmp_dir
 from exptui.pipeline.status import (
@@ -140,7 +140,7 @@ class _Reproducer:
         self.cancel = cancel
         self.use_run_cache = run_cache
         self._run_cache: RunCache | None = None
-        self.gitignore_paths: list[str] = []
+        self.gitignores_changed: list[str] = []   # repo-relative .gitignore files this run added entries to
         self.dotdvc_paths: list[str] = []
         self.locks_written: list[str] = []   # stages whose dvc.lock entry this run rewrote
         self.log_note: str | None = None     # where a failure message sends the user, instead of the stage log
@@ -318,6 +318,12 @@ class _Reproducer:
                     f"stage '{stage.address}': dependency '{repo_path(stage, dep)}' does not exist "
                     "(create it, or add the stage that produces it)"
                 )
+        for out in stage.outs:
+            if out.cache and is_outside_repo(repo_path(stage, out.path)):
+                raise PipelineError(
+                    f"stage '{stage.address}': output '{out.path}' is outside the repository and DVC 3 cannot cache "
+                    "it: add `cache: false` to it in dvc.yaml, or write it inside the repository"
+                )
         _, missing = self.ws.current_params(stage)
         if missing:
             m = missing[0]
@@ -449,10 +455,17 @@ class _Reproducer:
         self.locks_written.append(stage.address)
 
     def _track_gitignore(self, stage: StageSpec) -> None:
-        self.gitignore_paths.extend(repo_path(stage, o.path) for o in stage.outs if o.cache)
+        """Add the stage's cached outs to their .gitignore files now, as DVC does when it commits a stage: a later
+        stage depending on the directory holding them hashes that .gitignore too (so must its lock entry)."""
+        paths = [repo_path(stage, o.path) for o in stage.outs if o.cache]
+        if not paths:
+            return
+        for changed in ensure_gitignored(self.root, paths):
+            self.gitignores_changed.append(changed)
+            self.ws.state.forget(self.root / changed)  # directories above it hash differently now
 
     def finish(self) -> list[str]:
-        return ensure_gitignored(self.root, self.gitignore_paths) if self.gitignore_paths else []
+        return list(dict.fromkeys(self.gitignores_changed))
 
 
 @contextmanager
@@ -494,6 +507,12 @@ def _display(root: Path, path: Path) -> str:
         return str(path)
 
 
+def gitignore_entry(path: str) -> str:
+    """The line DVC adds for `path` to the .gitignore of its directory: `/name`, with the characters that are special
+    in gitignore patterns (`\\ [ ] ! * # ?`) backslash-escaped, so the line matches that one name only."""
+    return "/" + "".join("\\" + c if c in "\\[]!*#?" else c for c in posixpath.basename(path))
+
+
 def ensure_gitignored(root: Path, paths: list[str]) -> list[str]:
     """Add `/name` lines to the .gitignore next to each cached out, as DVC does.
 
@@ -503,8 +522,10 @@ def ensure_gitignored(root: Path, paths: list[str]) -> list[str]:
         return []
     todo: list[str] = []
     for path in dict.fromkeys(paths):
+        if is_outside_repo(path):  # DVC ignores only outputs inside the repository
+            continue
         gi = root / posixpath.dirname(path) / ".gitignore"
-        entry = "/" + posixpath.basename(path)
+        entry = gitignore_entry(path)
         try:
             lines = gi.read_text(encoding="utf-8").splitlines()
         except (FileNotFoundError, UnicodeDecodeError):
@@ -524,7 +545,7 @@ def ensure_gitignored(root: Path, paths: list[str]) -> list[str]:
         if path in already:
             continue
         gi = root / posixpath.dirname(path) / ".gitignore"
-        entry = "/" + posixpath.basename(path)
+        entry = gitignore_entry(path)
         try:
             text = gi.read_text(encoding="utf-8")
         except FileNotFoundError:

@@ -321,7 +321,9 @@ class StateDB:
                     if entry.name in _ALWAYS_IGNORED:
                         continue
                     sub_rel = f"{rel}{entry.name}"
-                    is_dir = entry.is_dir()
+                    # as DVC (os.walk without followlinks): a symlink to a directory is neither walked into nor
+                    # data (a link back up would otherwise loop); a symlink to a file is its target's content
+                    is_dir = entry.is_dir(follow_symlinks=False)
                     if matching:
                         repo_rel = sub_rel if top_rel == "." else f"{top_rel}/{sub_rel}"
                         if ignore.is_ignored(repo_rel, is_dir):
@@ -333,11 +335,25 @@ class StateDB:
         out.sort(key=lambda t: t[0])
         return out
 
+    def _shown(self, path: Path) -> str:
+        """`path` relative to the repo for messages (absolute when outside it)."""
+        try:
+            return Path(path).relative_to(self.root).as_posix()
+        except ValueError:
+            return str(path)
+
     def _hash_dir(self, path: Path) -> Hashed:
         entries: list[tuple[str, str]] = []
         size = 0
         self._prefetch(str(path))
         for rel, file_path, st in self.walk_files(path):
+            if rel == ".dvcignore" or rel.endswith("/.dvcignore"):
+                from exptui.errors import PipelineError
+
+                raise PipelineError(
+                    f"'{self._shown(path)}' holds a .dvcignore file ({rel}), which DVC refuses inside a tracked "
+                    "directory: move it to a directory above, or track a subdirectory instead"
+                )
             md5 = self.file_md5(file_path, st)
             self._memo[file_path] = Hashed(md5, st.st_size, isexec=bool(st.st_mode & stat.S_IXUSR))
             entries.append((rel, md5))

@@ -2,22 +2,27 @@
 
 A pipeline stage is changed when its `cmd` differs from the lock, when a dependency or a tracked
 param differs (not checked for `frozen` stages), when it is `always_changed` (or a callback stage:
-a cmd with no deps and no outs), or when an output is missing, modified or — for cached outputs —
+a cmd with no deps and no outs; frozen or not), or when an output is missing, modified or — for cached outputs —
 no longer in the cache. Removing a dep from dvc.yaml does not count, as in DVC.
+
+Reasons use `dvc status`'s words, order and paths (tests/interop/test_status_parity.py compares them with the real
+`dvc status --json`); `StageStatus.to_dvc` gives DVC's JSON shape.
 """
 from __future__ import annotations
 
+import posixpath
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from dvc_compat.model import HashInfo, LockStage, StageSpec
 from exptui.errors import PipelineError
-from exptui.pipeline.dag import repo_path
+from exptui.pipeline.dag import is_outside_repo, repo_path
 from exptui.pipeline.state import Hashed, StateDB
 
 if TYPE_CHECKING:
     from exptui.pipeline.cache import ContentCache
+    from exptui.pipeline.dag import Pipeline
 
 _MISSING: Any = object()
 
@@ -27,15 +32,15 @@ class Change:
     """One reason a stage is changed."""
 
     kind: str                 # cmd | dep | param | out | lock | always_changed
-    what: str                 # modified | deleted | new | not in cache | changed | ...
-    path: str | None = None   # dep/out path, or params file
+    what: str                 # DVC's words: modified | deleted | new | not in cache | changed | always changed
+    path: str | None = None   # dep/out path or params file, repo-relative and normalised as `dvc status` prints it
     key: str | None = None    # param key
     old: Any = None
     new: Any = None
 
     def __str__(self) -> str:
         if self.kind == "cmd":
-            return "cmd changed"
+            return "changed command"
         if self.kind == "lock":
             return "no lock entry (never run)"
         if self.kind == "always_changed":
@@ -79,6 +84,27 @@ class StageStatus:
 
     def only(self, *kinds: str) -> list[Change]:
         return [c for c in self.changes if c.kind in kinds]
+
+    def to_dvc(self) -> list[str | dict[str, Any]]:
+        """This stage's entry as `dvc status --json` writes it: `{"changed deps": {path: word, params file:
+        {key: word}}}`, `{"changed outs": {...}}`, `"always changed"`, `"changed command"`, in that order."""
+        deps: dict[str, Any] = {}
+        outs: dict[str, str] = {}
+        for c in self.changes:
+            if c.kind == "dep" or (c.kind == "param" and c.key == "*"):
+                deps[c.path or ""] = c.what
+            elif c.kind == "param":
+                deps.setdefault(c.path or "", {})[c.key] = c.what
+            elif c.kind == "out":
+                outs[c.path or ""] = c.what
+        entry: list[str | dict[str, Any]] = []
+        if deps:
+            entry.append({"changed deps": deps})
+        if outs:
+            entry.append({"changed outs": outs})
+        entry += ["always changed" for c in self.changes if c.kind == "always_changed"]
+        entry += ["changed command" for c in self.changes if c.kind == "cmd"]
+        return entry
 
 
 class Workspace:
@@ -130,6 +156,15 @@ class Workspace:
     def hash(self, stage: StageSpec, path: str) -> Hashed | None:
         return self.state.hash(self.abspath(stage, path))
 
+    def shown(self, stage: StageSpec, path: str) -> str:
+        """`path` of `stage` as `dvc status` (run at the repo root) prints it: repo-relative and normalised
+        (`${dir}/model` with `dir: out/` is written `out//model`, printed `out/model`; a wdir stage's `x.txt` is
+        `sub/work/x.txt`); an absolute path as written; a path leading out of the repo as its absolute path."""
+        if posixpath.isabs(path):
+            return path
+        rel = repo_path(stage, path)
+        return posixpath.normpath(posixpath.join(self.root.as_posix(), rel)) if is_outside_repo(rel) else rel
+
     # ------------------------------------------------------------ params
     def params_file(self, stage: StageSpec, file: str) -> Any:
         """Parsed params file (dict), or _MISSING when it does not exist."""
@@ -168,7 +203,7 @@ class Workspace:
             data = self.params_file(stage, file)
             keys = wanted[file]
             if data is _MISSING:
-                missing.append(Change("param", "deleted", path=file, key="*"))
+                missing.append(Change("param", "deleted", path=self.shown(stage, file), key="*"))
                 continue
             if keys is None:
                 result[file] = {k: data[k] for k in sorted(data)}
@@ -177,7 +212,7 @@ class Workspace:
             for key in sorted(keys):
                 value = get_dotted(data, key, default=_MISSING)
                 if value is _MISSING:
-                    missing.append(Change("param", "deleted", path=file, key=key))
+                    missing.append(Change("param", "deleted", path=self.shown(stage, file), key=key))
                 else:
                     values[key] = value
             result[file] = values
@@ -215,17 +250,26 @@ def _lock_by_path(entries: list[HashInfo]) -> dict[str, HashInfo]:
 
 def matches(ws: Workspace, stage: StageSpec, old: HashInfo, current: Hashed) -> bool:
     """Does the workspace hash equal the recorded one? DVC 2 entries (no `hash: md5`) hold an
-    md5-dos2unix digest, which differs from the raw md5 only for text files with CRLF."""
+    md5-dos2unix digest, which differs from the raw md5 only for text files with CRLF (for a directory: when one of
+    its files is such a file). Legacy digests are not kept in the stat cache: they are computed only when the raw
+    one differs."""
     if old.md5 == current.md5:
         return True
-    if old.legacy and not current.is_dir and old.md5:
-        from dvc_compat.hashing import legacy_md5_dos2unix
+    if not (old.legacy and old.md5) or old.is_dir != current.is_dir:
+        return False
+    path = ws.abspath(stage, old.path)
+    if current.is_dir:  # the same files as the DVC 3 hash (.dvcignore applied), each hashed md5-dos2unix
+        from dvc_compat.hashing import legacy_dir_md5
 
-        return legacy_md5_dos2unix(ws.abspath(stage, old.path)) == old.md5
-    return False
+        return legacy_dir_md5((rel, file_path) for rel, file_path, _ in ws.state.walk_files(path)) == old.md5
+    from dvc_compat.hashing import legacy_md5_dos2unix
+
+    return legacy_md5_dos2unix(path) == old.md5
 
 
 def dep_changes(ws: Workspace, stage: StageSpec, lock: LockStage | None) -> list[Change]:
+    """DVC's words for deps: `deleted` (gone), `modified` (differs from the lock, or the lock has no hash for it:
+    a dep added since the last run or a stage never run)."""
     recorded = _lock_by_path(lock.deps) if lock else {}
     changes = []
     for dep in stage.deps:
@@ -234,49 +278,54 @@ def dep_changes(ws: Workspace, stage: StageSpec, lock: LockStage | None) -> list
         current = ws.hash(stage, dep)
         old = recorded.get(dep)
         if current is None:
-            changes.append(Change("dep", "deleted", path=dep))
-        elif old is None or not old.md5:
-            changes.append(Change("dep", "new", path=dep))
-        elif not matches(ws, stage, old, current):
-            changes.append(Change("dep", "modified", path=dep))
+            changes.append(Change("dep", "deleted", path=ws.shown(stage, dep)))
+        elif old is None or not old.md5 or not matches(ws, stage, old, current):
+            changes.append(Change("dep", "modified", path=ws.shown(stage, dep)))
     return changes
 
 
 def param_changes(ws: Workspace, stage: StageSpec, lock: LockStage | None) -> list[Change]:
+    """Per key `new`/`modified`/`deleted`; a params file the lock has no entry for is `new` as a whole, a missing
+    params file `deleted` as a whole (DVC's ParamsDependency status)."""
     current, missing = ws.current_params(stage)
     recorded = lock.params if lock else {}
     changes = list(missing)
     for file, values in current.items():
-        old_values = recorded.get(file, {})
+        shown = ws.shown(stage, file)
+        if file not in recorded:
+            changes.append(Change("param", "new", path=shown, key="*"))
+            continue
+        old_values = recorded[file]
         for key, value in values.items():
             old = old_values.get(key, _MISSING)
             if old is _MISSING:
-                changes.append(Change("param", "new", path=file, key=key, new=value))
+                changes.append(Change("param", "new", path=shown, key=key, new=value))
             elif old != value:
-                changes.append(Change("param", "modified", path=file, key=key, old=old, new=value))
+                changes.append(Change("param", "modified", path=shown, key=key, old=old, new=value))
         whole = any(spec.keys is None for spec in stage.params if spec.file == file)
         if whole:
             for key in old_values:
                 if key not in values:
-                    changes.append(Change("param", "deleted", path=file, key=key))
+                    changes.append(Change("param", "deleted", path=shown, key=key))
     return changes
 
 
 def out_changes(ws: Workspace, stage: StageSpec, lock: LockStage | None) -> list[Change]:
+    """DVC's words for outs: `not in cache` (a cached out whose recorded object is gone), `deleted`, `modified`
+    (differs from the lock, or the lock has no hash for it)."""
     recorded = _lock_by_path(lock.outs) if lock else {}
     changes = []
     for out in stage.outs:
         old = recorded.get(out.path)
+        shown = ws.shown(stage, out.path)
         if out.cache and old is not None and old.md5 and not ws.cache.has(old.md5, old.legacy):
-            changes.append(Change("out", "not in cache", path=out.path))
+            changes.append(Change("out", "not in cache", path=shown))
             continue
         current = ws.hash(stage, out.path)
         if current is None:
-            changes.append(Change("out", "deleted", path=out.path))
-        elif old is None or not old.md5:
-            changes.append(Change("out", "new", path=out.path))
-        elif not matches(ws, stage, old, current):
-            changes.append(Change("out", "modified", path=out.path))
+            changes.append(Change("out", "deleted", path=shown))
+        elif old is None or not old.md5 or not matches(ws, stage, old, current):
+            changes.append(Change("out", "modified", path=shown))
     return changes
 
 
@@ -288,44 +337,49 @@ def data_source_status(ws: Workspace, stage: StageSpec) -> StageStatus:
     from exptui.pipeline.datasources import DataSourceStage
 
     assert isinstance(stage, DataSourceStage)
-    status = StageStatus(stage)
-    for change in out_changes(ws, stage, LockStage(cmd="", outs=stage.recorded())):
-        status.changes.append(Change(change.kind, change.what, path=repo_path(stage, change.path or "")))
-    return status
+    return StageStatus(stage, out_changes(ws, stage, LockStage(cmd="", outs=stage.recorded())))
 
 
 def stage_status(ws: Workspace, stage: StageSpec) -> StageStatus:
-    """Why `stage` would run now (empty `changes` = up to date)."""
+    """Why `stage` would run now (empty `changes` = up to date), in `dvc status`'s order: deps and params (not for
+    a frozen stage), outs, `always changed` (`always_changed: true` or a callback stage, frozen or not), `changed
+    command`. A stage never run gets exptui's `no lock entry` first, then what DVC says of it (its deps modified,
+    its params files new, its outs deleted or modified)."""
     if not stage.cmd and stage.dvcfile.endswith(".dvc"):  # a data source (exptui.pipeline.datasources)
         return data_source_status(ws, stage)
     lock = ws.lock_entry(stage)
     status = StageStatus(stage)
     if lock is None:
         status.changes.append(Change("lock", "missing"))
-        return status
-    if lock.cmd != stage.cmd:
-        status.changes.append(Change("cmd", "changed"))
     if not stage.frozen:
-        if stage.always_changed:
-            status.changes.append(Change("always_changed", "always changed"))
-        elif is_callback(stage):
-            status.changes.append(Change("always_changed", "callback stage (no deps, no outs): always changed"))
         status.changes += dep_changes(ws, stage, lock)
         status.changes += param_changes(ws, stage, lock)
     status.changes += out_changes(ws, stage, lock)
+    if stage.always_changed or is_callback(stage):
+        status.changes.append(Change("always_changed", "always changed"))
+    if lock is not None and lock.cmd != stage.cmd:
+        status.changes.append(Change("cmd", "changed"))
     return status
 
 
+def status_stages(pipeline: Pipeline, targets: list[str] | None, with_deps: bool = False) -> list[StageSpec]:
+    """The stages `status` reports on, in run order: all without targets; else the targets alone, as `dvc status
+    TARGET` (upstream stages too with `with_deps`, as `dvc status --with-deps`)."""
+    if not targets or with_deps:
+        return pipeline.select(targets)
+    return pipeline.order(a for t in targets for a in pipeline.resolve_target(t))
+
+
 def pipeline_status(root: Path, targets: list[str] | None = None,
-                    cache_dir: Path | None = None) -> list[StageStatus]:
-    """Status of every selected stage (upstream included), in run order."""
+                    cache_dir: Path | None = None, with_deps: bool = False) -> list[StageStatus]:
+    """Status of every selected stage (see `status_stages`), in run order."""
     from exptui.pipeline.dag import load_pipeline
 
     ensure_dvc_repo(root, cache_dir)
     pipeline = load_pipeline(root)
     ws = Workspace(root, cache_dir=cache_dir)
     try:
-        return [stage_status(ws, stage) for stage in pipeline.select(targets)]
+        return [stage_status(ws, stage) for stage in status_stages(pipeline, targets, with_deps)]
     finally:
         ws.close()
 
