@@ -27,7 +27,7 @@ import re
 import shlex
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, Callable, Iterator
+from typing import Any, Callable, Iterable, Iterator
 
 from dvc_compat.errors import FormatError
 from dvc_compat.model import DvcFile, OutSpec, ParamSpec, StageSpec
@@ -667,7 +667,7 @@ def _expand(
         else:
             raise _Err(f"stage '{name}': 'foreach' must be a list or a mapping, not {_type_name(items)}",
                        ("foreach",))
-        for key, item, with_key in pairs:
+        for key, (item, with_key) in _collapse((k, (v, w)) for k, v, w in pairs).items():
             injected = {"item": item, **({"key": key} if with_key else {})}
             yield _with_injected(ctx, injected,
                                  lambda c, k=key: _entry(f"{name}@{k}", template, c, res, dir_abs, dvc_dir,
@@ -686,15 +686,24 @@ def _expand(
                     "matrix", k)
         template = {k: v for k, v in definition.items() if k != "matrix"}
         names = list(resolved)
+        combos = []
         for combo in itertools.product(*(list(enumerate(resolved[n])) for n in names)):
             item = {n: v for n, (_i, v) in zip(names, combo)}
             frags = [f"{n}{i}" if _is_composite(v) else to_str(v) for n, (i, v) in zip(names, combo)]
-            key = "-".join(frags)
+            combos.append(("-".join(frags), item))
+        for key, item in _collapse(combos).items():
             yield _with_injected(ctx, {"item": item, "key": key},
                                  lambda c, k=key: _entry(f"{name}@{k}", template, c, res, dir_abs, dvc_dir,
                                                          relpath, ()))
         return
     yield _entry(name, definition, ctx, res, dir_abs, dvc_dir, relpath, ())
+
+
+def _collapse(entries: Iterable[tuple[str, Any]]) -> dict[str, Any]:
+    """foreach/matrix entries by generated name: entries that render to the same name (``x`` listed twice, ``1``
+    and ``'1'``) become one stage, at the first one's position with the last one's value. DVC keys its entries
+    with a dict the same way, so `dvc stage list`/`dvc dag`/`dvc repro` show one such stage, not an error."""
+    return dict(entries)
 
 
 def _with_injected(ctx: _Context, injected: dict[str, Any], build: Any) -> StageSpec:

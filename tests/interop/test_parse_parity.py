@@ -1,0 +1,216 @@
+"""dvc.yaml parsing and params parity with the real `dvc` on small real repos (issue 12, parsing/params part).
+
+Every test builds a real git + DVC repo (`git init`, `dvc init`), asks the real `dvc` CLI what it makes of a
+dvc.yaml, and asks `exptui` (its CLI, as a subprocess) the same question:
+
+* foreach/matrix entries that render to the same name collapse into one stage (DVC keeps the first position and
+  the last value, dict semantics), where exptui used to reject the pipeline as "duplicate stage name";
+* `cmd: []` is a valid stage; `dvc repro` skips it when it has no deps/outs and fails on it otherwise;
+* what DVC rejects, exptui rejects with one line naming the file and the stage: null `deps`/`outs`/`params`
+  sections, `${}` in a boolean field (DVC checks the schema before interpolating), stage `vars` redefining the
+  `item`/`key` of a foreach, a broken params.yaml, remote deps whose DVC plugin is not installed.
+"""
+from __future__ import annotations
+
+import importlib.util
+import subprocess
+from pathlib import Path
+
+import pytest
+import yaml
+
+from conftest import BIN, git
+
+pytestmark = [pytest.mark.dvc, pytest.mark.timeout(300)]
+
+DVC = str(BIN / "dvc")
+EXPTUI = str(BIN / "exptui")
+
+
+def run(repo: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(list(args), cwd=repo, capture_output=True, text=True, timeout=120)
+
+
+def ok(repo: Path, *args: str) -> str:
+    proc = run(repo, *args)
+    assert proc.returncode == 0, f"{args} failed ({proc.returncode}):\n{proc.stdout}\n{proc.stderr}"
+    return proc.stdout
+
+
+@pytest.fixture
+def repo(tmp_path: Path) -> Path:
+    """An empty git + DVC repo with one commit."""
+    root = tmp_path / "repo"
+    root.mkdir()
+    git(root, "init", "-q", "-b", "main")
+    ok(root, DVC, "init", "-q")
+    git(root, "add", "-A")
+    git(root, "commit", "-q", "-m", "init")
+    return root
+
+
+def write(repo: Path, files: dict[str, str]) -> None:
+    for rel, text in files.items():
+        p = repo / rel
+        p.parent.mkdir(parents=True, exist_ok=True)
+        p.write_text(text)
+
+
+def dot_lines(text: str) -> list[str]:
+    """`dag --dot` output without indentation (DVC and exptui indent differently)."""
+    return [line.strip() for line in text.splitlines() if line.strip()]
+
+
+def lock_stages(repo: Path) -> dict:
+    path = repo / "dvc.lock"
+    return yaml.safe_load(path.read_text())["stages"] if path.exists() else {}
+
+
+def one_error_line(proc: subprocess.CompletedProcess[str]) -> str:
+    """exptui's failure: non-zero exit, one line on stderr, no traceback."""
+    assert proc.returncode != 0, proc.stdout
+    assert "Traceback" not in proc.stderr, proc.stderr
+    lines = [line for line in proc.stderr.splitlines() if line.strip()]
+    assert len(lines) == 1, proc.stderr
+    return lines[0]
+
+
+def twin(repo: Path) -> Path:
+    """A second clone of `repo` with the same working files, so dvc and exptui each run on their own copy."""
+    other = repo.parent / "twin"
+    subprocess.run(["cp", "-a", str(repo), str(other)], check=True)
+    return other
+
+
+# --- 1. same-name foreach/matrix entries collapse ----------------------------------------------------------
+
+DUPLICATES = """\
+stages:
+  gen:
+    foreach: [x, y, x]
+    do:
+      cmd: echo ${item} > out-${item}.txt
+      outs: ["out-${item}.txt"]
+  grid:
+    matrix:
+      v: [1, '1']
+      w: [a]
+    cmd: echo ${item.v}-${item.w} > grid-${key}.txt
+    outs: ["grid-${key}.txt"]
+  both:
+    cmd: cat out-x.txt out-y.txt grid-1-a.txt > both.txt
+    deps: [out-x.txt, out-y.txt, grid-1-a.txt]
+    outs: [both.txt]
+"""
+
+
+def test_same_name_foreach_and_matrix_entries_collapse_like_dvc(repo: Path) -> None:
+    write(repo, {"dvc.yaml": DUPLICATES})
+    dvc_names = ok(repo, DVC, "stage", "list", "--name-only").split()
+    assert dvc_names == ["gen@x", "gen@y", "grid@1-a", "both"]
+    assert dot_lines(ok(repo, EXPTUI, "dag", "--dot")) == dot_lines(ok(repo, DVC, "dag", "--dot"))
+    # and both run it the same way: same lock entries
+    other = twin(repo)
+    ok(repo, DVC, "repro", "-q")
+    ok(other, EXPTUI, "repro")
+    assert lock_stages(other) == lock_stages(repo)
+    assert set(lock_stages(repo)) == set(dvc_names)
+
+
+# --- 2. cmd: [] --------------------------------------------------------------------------------------------
+
+
+def test_empty_cmd_list_is_a_stage_that_repro_skips_like_dvc(repo: Path) -> None:
+    write(repo, {"dvc.yaml": "stages:\n  noop:\n    cmd: []\n  echo:\n    cmd: echo hi > hi.txt\n"
+                             "    outs: [hi.txt]\n"})
+    assert dot_lines(ok(repo, EXPTUI, "dag", "--dot")) == dot_lines(ok(repo, DVC, "dag", "--dot"))
+    other = twin(repo)
+    dvc_out = ok(repo, DVC, "repro")
+    ours = ok(other, EXPTUI, "repro")
+    assert "Stage 'noop' didn't change, skipping" in dvc_out
+    assert "Stage 'noop' didn't change, skipping" in ours
+    assert lock_stages(other) == lock_stages(repo)
+    assert list(lock_stages(repo)) == ["echo"]
+
+
+def test_empty_cmd_list_with_deps_fails_repro_like_dvc(repo: Path) -> None:
+    write(repo, {"data.txt": "d\n", "dvc.yaml": "stages:\n  empty:\n    cmd: []\n    deps: [data.txt]\n"})
+    dvc_proc = run(repo, DVC, "repro")
+    assert dvc_proc.returncode != 0 and "failed to reproduce 'empty'" in dvc_proc.stderr
+    line = one_error_line(run(repo, EXPTUI, "repro"))
+    assert "failed to reproduce 'empty'" in line and "cmd" in line
+    assert lock_stages(repo) == {}
+
+
+# --- 3. what DVC rejects, exptui rejects (file and stage named) --------------------------------------------
+
+REJECTED = {
+    "null deps": ("stages:\n  s:\n    cmd: echo\n    deps:\n", "'deps'"),
+    "null outs": ("stages:\n  s:\n    cmd: echo\n    outs:\n", "'outs'"),
+    "null params": ("stages:\n  s:\n    cmd: echo\n    params:\n", "'params'"),
+    "null metrics": ("stages:\n  s:\n    cmd: echo\n    metrics:\n", "'metrics'"),
+    "deps from ${}": ("vars:\n  - files: [a, b]\nstages:\n  s:\n    cmd: echo\n    deps: ${files}\n", "'deps'"),
+    "${} in frozen": ("stages:\n  s:\n    cmd: echo\n    frozen: ${flag}\n", "'frozen'"),
+    "${} in always_changed": ("stages:\n  s:\n    cmd: echo\n    always_changed: ${flag}\n", "'always_changed'"),
+    "${} in an out flag": ("stages:\n  s:\n    cmd: echo\n    outs:\n      - o:\n          cache: ${flag}\n",
+                           "'cache'"),
+    "${} in frozen of a foreach": ("stages:\n  s:\n    foreach: [a]\n    do:\n      cmd: echo\n"
+                                   "      frozen: ${flag}\n", "'frozen'"),
+    "vars redefine item": ("stages:\n  s:\n    foreach: [a]\n    do:\n      vars:\n        - item: 3\n"
+                           "      cmd: echo ${item}\n", "reserved"),
+    "vars redefine key": ("stages:\n  s:\n    foreach: {a: 1}\n    do:\n      vars:\n        - key: 3\n"
+                          "      cmd: echo ${item}\n", "reserved"),
+}
+
+
+@pytest.mark.parametrize("case", sorted(REJECTED))
+def test_what_dvc_rejects_exptui_rejects_naming_file_and_stage(repo: Path, case: str) -> None:
+    text, what = REJECTED[case]
+    write(repo, {"params.yaml": "flag: true\n", "dvc.yaml": text})
+    dvc_proc = run(repo, DVC, "stage", "list", "--fail")
+    assert dvc_proc.returncode != 0, dvc_proc.stdout
+    for command in (["dag"], ["status"], ["repro"]):
+        line = one_error_line(run(repo, EXPTUI, *command))
+        assert "dvc.yaml" in line and "stage 's" in line and what in line, (command, line)
+    git(repo, "add", "-A")
+    git(repo, "commit", "-q", "-m", case)
+    shown = run(repo, EXPTUI, "show", "--csv")
+    assert "dvc.yaml" in shown.stdout + shown.stderr and what in shown.stdout + shown.stderr, shown
+
+
+def test_checkpoint_outs_in_dvc_yaml_are_accepted_like_dvc(repo: Path) -> None:
+    """DVC 3 still accepts (and ignores) the DVC 2 `checkpoint: true` out flag in dvc.yaml."""
+    write(repo, {"dvc.yaml": "stages:\n  s:\n    cmd: echo 1 > o\n    outs:\n      - o:\n          checkpoint: true\n"})
+    assert ok(repo, DVC, "stage", "list", "--name-only").split() == ["s"]
+    other = twin(repo)
+    ok(repo, DVC, "repro", "-q")
+    ok(other, EXPTUI, "repro")
+    assert lock_stages(other) == lock_stages(repo)
+
+
+def test_broken_params_yaml_is_an_error_even_unused_like_dvc(repo: Path) -> None:
+    write(repo, {"params.yaml": "a: [1\n", "dvc.yaml": "vars: [params.yaml]\nstages:\n  s:\n    cmd: echo ${a}\n"})
+    dvc_proc = run(repo, DVC, "stage", "list", "--fail")
+    assert dvc_proc.returncode != 0 and "params.yaml" in dvc_proc.stderr
+    for command in (["dag"], ["status"], ["repro"]):
+        line = one_error_line(run(repo, EXPTUI, *command))
+        assert "params.yaml" in line, (command, line)
+    git(repo, "add", "-A")
+    git(repo, "commit", "-q", "-m", "broken")
+    shown = run(repo, EXPTUI, "show", "--csv")
+    assert "params.yaml" in shown.stdout + shown.stderr and "invalid YAML" in shown.stdout + shown.stderr, shown
+
+
+@pytest.mark.parametrize("url", ["s3://bucket/data.csv", "gs://bucket/data.csv", "azure://container/data.csv"])
+def test_remote_dep_without_its_plugin_is_one_line_like_dvc(repo: Path, url: str) -> None:
+    scheme = url.split(":", 1)[0]
+    plugin = {"s3": "dvc-s3", "gs": "dvc-gs", "azure": "dvc-azure"}[scheme]
+    if importlib.util.find_spec(plugin.replace("-", "_")) is not None:
+        pytest.skip(f"{plugin} is installed here")
+    write(repo, {"dvc.yaml": f"stages:\n  s:\n    cmd: echo\n    deps: [{url}]\n"})
+    dvc_proc = run(repo, DVC, "stage", "list")
+    expected = f"{scheme} is supported, but requires '{plugin}' to be installed"
+    assert dvc_proc.returncode != 0 and expected in dvc_proc.stderr
+    for command in (["dag"], ["status"], ["repro"]):
+        line = one_error_line(run(repo, EXPTUI, *command))
+        assert expected in line and "dvc.yaml" in line and "stage 's'" in line, (command, line)
