@@ -473,9 +473,8 @@ def _build_stage(name: str, d: Mapping[str, Any], dvcfile: str, dvc_dir: str) ->
             raise _Err(f"unknown key '{key}'{hint}", (key,))
     _expect("cmd" in d, "missing required key 'cmd'")
     cmd = d["cmd"]
-    if isinstance(cmd, list):
+    if isinstance(cmd, list):  # `cmd: []` is valid for DVC too (what repro does with it: exptui.pipeline.repro)
         _expect(all(isinstance(c, str) for c in cmd), "'cmd' list entries must be strings", "cmd")
-        _expect(bool(cmd), "'cmd' must not be empty", "cmd")
     else:
         _expect(isinstance(cmd, str), f"'cmd' must be a string or a list of strings, not {_type_name(cmd)}", "cmd")
     wdir_raw = d.get("wdir") or "."

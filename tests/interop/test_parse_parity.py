@@ -214,3 +214,12 @@ def test_remote_dep_without_its_plugin_is_one_line_like_dvc(repo: Path, url: str
     for command in (["dag"], ["status"], ["repro"]):
         line = one_error_line(run(repo, EXPTUI, *command))
         assert expected in line and "dvc.yaml" in line and "stage 's'" in line, (command, line)
+
+
+def test_forced_empty_cmd_list_fails_like_dvc(repo: Path) -> None:
+    write(repo, {"dvc.yaml": "stages:\n  noop:\n    cmd: []\n"})
+    dvc_proc = run(repo, DVC, "repro", "-f")
+    assert dvc_proc.returncode != 0 and "failed to reproduce 'noop'" in dvc_proc.stderr
+    line = one_error_line(run(repo, EXPTUI, "repro", "-f"))
+    assert "failed to reproduce 'noop'" in line and "cmd" in line
+    assert lock_stages(repo) == {}
