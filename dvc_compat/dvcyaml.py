@@ -32,6 +32,8 @@ from typing import Any, Callable, Iterable, Iterator
 from dvc_compat.errors import FormatError
 from dvc_compat.model import DvcFile, OutSpec, ParamSpec, StageSpec
 from dvc_compat.params import flatten, load_params, params_format, parse_params, suggest
+from dvc_compat.remote_deps import missing_plugin_message
+from dvc_compat.stage_shape import ShapeError, check_stage_shape, check_top_shape
 from dvc_compat.yamlio import find_line, load_yaml
 
 __all__ = [
@@ -54,6 +56,7 @@ STAGE_KEYS = (
 OUT_FLAGS = ("cache", "persist", "checkpoint", "remote", "push", "desc", "type", "labels", "meta")
 PLOT_PROPS = ("template", "x", "y", "x_label", "y_label", "title", "header")
 INVALID_STAGE_NAME_CHARS = frozenset("!\"#$%&'()*+,./:;<=>?@[\\]^`{|}~")
+RESERVED_NAMES = ("item", "key")  # what foreach/matrix put into the context of each generated stage
 _KEYCRE = re.compile(r"(?<!\\)\$\{(?P<inner>.*?)\}")
 
 
@@ -241,6 +244,8 @@ def _merge(into: dict, update: Mapping, path: str, sources: dict[str, str], sour
             _merge(into[k], v, full + ".", sources, source)
         elif k in into:
             top = full.split(".", 1)[0]
+            if top in RESERVED_NAMES and top not in sources:  # set by foreach/matrix, not by a file
+                raise _Err(f"attempted to modify reserved key '{top}' (foreach/matrix sets it) in '{source}'")
             raise _Err(
                 f"cannot redefine '{full}' from '{source}' as it already exists in '{sources.get(top, '?')}'"
             )
@@ -483,6 +488,10 @@ def _build_stage(name: str, d: Mapping[str, Any], dvcfile: str, dvc_dir: str) ->
     deps = d.get("deps") or []
     _expect(isinstance(deps, list) and all(isinstance(x, str) for x in deps),
             "'deps' must be a list of paths", "deps")
+    for i, dep in enumerate(deps):
+        missing = missing_plugin_message(dep)
+        _expect(missing is None, f"dependency '{dep}': {missing} (exptui never reads remote data itself)",
+                "deps", i)
     params = _build_params(d["params"]) if d.get("params") is not None else []
     outs: list[OutSpec] = []
     for kind in ("outs", "metrics", "plots"):
@@ -580,6 +589,10 @@ def _parse(data: Any, root: Path, relpath: str, parsing: Mapping[str, Any], load
             hint = f" (did you mean '{close[0]}'?)" if close else ""
             raise _Err(f"unknown top-level key '{key}'{hint}", (key,))
 
+    try:
+        check_top_shape(data)
+    except ShapeError as exc:
+        raise _Err(exc.message, exc.loc) from None
     ctx = _Context(loader)
     dir_abs = root / dvc_dir if dvc_dir != "." else root
     try:
@@ -674,7 +687,7 @@ def _expand(
         return
     if has_matrix:
         matrix = definition["matrix"]
-        _expect(isinstance(matrix, dict) and matrix, f"stage '{name}': 'matrix' must be a non-empty mapping",
+        _expect(isinstance(matrix, dict) and bool(matrix), f"stage '{name}': 'matrix' must be a non-empty mapping",
                 "matrix")
         try:
             resolved = res.value(matrix, ctx.data, None)
@@ -724,6 +737,10 @@ def _entry(
     loc: tuple[Any, ...],
 ) -> StageSpec:
     try:
+        try:
+            check_stage_shape(definition)
+        except ShapeError as exc:
+            raise _Err(exc.message, exc.loc) from None
         stage_ctx = ctx
         wdir_rel = dvc_dir
         wdir_abs = dir_abs

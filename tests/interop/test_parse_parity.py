@@ -13,6 +13,7 @@ dvc.yaml, and asks `exptui` (its CLI, as a subprocess) the same question:
 from __future__ import annotations
 
 import importlib.util
+import json
 import subprocess
 from pathlib import Path
 
@@ -73,6 +74,15 @@ def one_error_line(proc: subprocess.CompletedProcess[str]) -> str:
     lines = [line for line in proc.stderr.splitlines() if line.strip()]
     assert len(lines) == 1, proc.stderr
     return lines[0]
+
+
+def shown_rows(repo: Path) -> list[dict]:
+    """`exptui show --json` rows after committing the workspace (so both a commit and the workspace are read)."""
+    git(repo, "add", "-A")
+    git(repo, "commit", "-q", "-m", "state")
+    rows = json.loads(ok(repo, EXPTUI, "show", "--json"))
+    assert {r["kind"] for r in rows} == {"workspace", "baseline"}
+    return rows
 
 
 def twin(repo: Path) -> Path:
@@ -172,10 +182,8 @@ def test_what_dvc_rejects_exptui_rejects_naming_file_and_stage(repo: Path, case:
     for command in (["dag"], ["status"], ["repro"]):
         line = one_error_line(run(repo, EXPTUI, *command))
         assert "dvc.yaml" in line and "stage 's" in line and what in line, (command, line)
-    git(repo, "add", "-A")
-    git(repo, "commit", "-q", "-m", case)
-    shown = run(repo, EXPTUI, "show", "--csv")
-    assert "dvc.yaml" in shown.stdout + shown.stderr and what in shown.stdout + shown.stderr, shown
+    for row in shown_rows(repo):  # the workspace and the commit: an error naming the file and the stage
+        assert "stage 's" in row["errors"]["dvc.yaml"] and what in row["errors"]["dvc.yaml"], row
 
 
 def test_checkpoint_outs_in_dvc_yaml_are_accepted_like_dvc(repo: Path) -> None:
@@ -195,10 +203,8 @@ def test_broken_params_yaml_is_an_error_even_unused_like_dvc(repo: Path) -> None
     for command in (["dag"], ["status"], ["repro"]):
         line = one_error_line(run(repo, EXPTUI, *command))
         assert "params.yaml" in line, (command, line)
-    git(repo, "add", "-A")
-    git(repo, "commit", "-q", "-m", "broken")
-    shown = run(repo, EXPTUI, "show", "--csv")
-    assert "params.yaml" in shown.stdout + shown.stderr and "invalid YAML" in shown.stdout + shown.stderr, shown
+    for row in shown_rows(repo):
+        assert any("params.yaml" in e and "invalid YAML" in e for e in row["errors"].values()), row
 
 
 @pytest.mark.parametrize("url", ["s3://bucket/data.csv", "gs://bucket/data.csv", "azure://container/data.csv"])
