@@ -166,6 +166,9 @@ REJECTED = {
                            "'cache'"),
     "${} in frozen of a foreach": ("stages:\n  s:\n    foreach: [a]\n    do:\n      cmd: echo\n"
                                    "      frozen: ${flag}\n", "'frozen'"),
+    "null wdir": ("stages:\n  s:\n    cmd: echo\n    wdir:\n", "'wdir'"),
+    "null out flags": ("stages:\n  s:\n    cmd: echo\n    outs:\n      - o:\n", "'outs'"),
+    "null stage vars": ("stages:\n  s:\n    cmd: echo\n    vars:\n", "'vars'"),
     "vars redefine item": ("stages:\n  s:\n    foreach: [a]\n    do:\n      vars:\n        - item: 3\n"
                            "      cmd: echo ${item}\n", "reserved"),
     "vars redefine key": ("stages:\n  s:\n    foreach: {a: 1}\n    do:\n      vars:\n        - key: 3\n"
@@ -229,3 +232,13 @@ def test_forced_empty_cmd_list_fails_like_dvc(repo: Path) -> None:
     line = one_error_line(run(repo, EXPTUI, "repro", "-f"))
     assert "failed to reproduce 'noop'" in line and "cmd" in line
     assert lock_stages(repo) == {}
+
+
+@pytest.mark.parametrize("text", ["stages:\n", "params:\nstages: {}\n", "vars:\nstages: {}\n",
+                                  "metrics:\nstages: {}\n"])
+def test_null_top_level_sections_are_rejected_like_dvc(repo: Path, text: str) -> None:
+    write(repo, {"dvc.yaml": text})
+    assert run(repo, DVC, "stage", "list", "--fail").returncode != 0
+    key = text.split(":", 1)[0]
+    line = one_error_line(run(repo, EXPTUI, "dag"))
+    assert "dvc.yaml" in line and f"'{key}'" in line and "null" in line, line
