@@ -242,3 +242,15 @@ def test_null_top_level_sections_are_rejected_like_dvc(repo: Path, text: str) ->
     key = text.split(":", 1)[0]
     line = one_error_line(run(repo, EXPTUI, "dag"))
     assert "dvc.yaml" in line and f"'{key}'" in line and "null" in line, line
+
+
+def test_checkpoint_in_dvc_lock_is_rejected_like_dvc(repo: Path) -> None:
+    """A DVC 2 lock entry with `checkpoint: true`: DVC 3 refuses the lock file ("extra keys not allowed")."""
+    write(repo, {"dvc.yaml": "stages:\n  s:\n    cmd: echo hi > o\n    outs:\n      - o\n", "o": "hi\n",
+                 "dvc.lock": "schema: '2.0'\nstages:\n  s:\n    cmd: echo hi > o\n    outs:\n    - path: o\n"
+                             "      md5: 764efa883dda1e11db47671c4a3bbd9e\n      size: 3\n      checkpoint: true\n"})
+    dvc_proc = run(repo, DVC, "status")
+    assert dvc_proc.returncode != 0 and "checkpoint" in dvc_proc.stderr
+    for command in (["status"], ["repro"]):
+        line = one_error_line(run(repo, EXPTUI, *command))
+        assert "dvc.lock" in line and "stage 's'" in line and "checkpoint" in line, (command, line)
