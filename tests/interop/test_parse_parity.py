@@ -254,3 +254,28 @@ def test_checkpoint_in_dvc_lock_is_rejected_like_dvc(repo: Path) -> None:
     for command in (["status"], ["repro"]):
         line = one_error_line(run(repo, EXPTUI, *command))
         assert "dvc.lock" in line and "stage 's'" in line and "checkpoint" in line, (command, line)
+
+
+# --- 4. -S on JSON params: the bytes DVC writes ------------------------------------------------------------
+
+
+def test_set_param_on_json_files_writes_the_bytes_dvc_writes(repo: Path) -> None:
+    """A compact one-line file with non-ASCII text and a pretty-printed one: the queued experiment commit holds
+    the same bytes as the commit `dvc exp run --queue -S` makes."""
+    write(repo, {"compact.json": '{"a": 1, "b": {"c": "\u00e9t\u00e9", "d": [1, 2]}}\n',
+                 "pretty.json": '{\n  "z": 1.5,\n  "y": {\n    "x": 2\n  }\n}\n',
+                 "dvc.yaml": "stages:\n  s:\n    cmd: echo\n    params:\n      - compact.json:\n      - pretty.json:\n"})
+    git(repo, "add", "-A")
+    git(repo, "commit", "-q", "-m", "json params")
+    sets = ["-S", "compact.json:a=2", "-S", "compact.json:b.d=[3]", "-S", "pretty.json:y.x=0.25"]
+    ok(repo, DVC, "exp", "run", "-q", "--queue", *sets)
+    ok(repo, EXPTUI, "run", "--queue", "-n", "ours", *sets)
+    ours = git(repo, "for-each-ref", "--format=%(objectname)", "refs/exptui/queue/").split()
+    assert len(ours) == 1
+    for name in ("compact.json", "pretty.json"):
+        dvc_bytes = subprocess.run(["git", "show", f"refs/exps/celery/stash:{name}"], cwd=repo, check=True,
+                                   capture_output=True).stdout
+        our_bytes = subprocess.run(["git", "show", f"{ours[0]}:{name}"], cwd=repo, check=True,
+                                   capture_output=True).stdout
+        assert our_bytes == dvc_bytes, name
+    assert json.loads(dvc_bytes) == {"z": 1.5, "y": {"x": 0.25}}
