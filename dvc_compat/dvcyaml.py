@@ -160,15 +160,24 @@ class _Resolver:
         # params/vars files the stages use (exp show lists them as params)
         self.sources: Mapping[str, str] | None = None
         self.file_sources: set[str] = set()
-        self.used: dict[str, set[str]] = {}
+        self.used: dict[str, dict[str, None]] = {}  # file -> keys in order of first use (DVC's column order)
+        # while a foreach/matrix entry is resolved: ("item",) or ("item", "<matrix key>") -> (file, dotted path)
+        # of the value it was taken from, when the loop iterates over `${...}` from a params/vars file
+        self.origins: dict[tuple[str, ...], tuple[str, str]] = {}
 
-    def _track(self, expr: str) -> None:
-        if self.sources is None:
+    def _track(self, expr: str, value: Any) -> None:
+        """Record a used value of a params/vars file as DVC does: leaves and lists by their dotted path (list
+        items by index, ``opt.0``), never a whole mapping (a dict in `cmd` becomes flags untracked)."""
+        if self.sources is None or isinstance(value, dict):
             return
         parts = _expr_parts(expr)
+        for prefix, (file, base) in self.origins.items():
+            if parts[:len(prefix)] == prefix:
+                self.used.setdefault(file, {})[".".join((base, *parts[len(prefix):]))] = None
+                return
         src = self.sources.get(parts[0])
         if src is not None and src in self.file_sources:
-            self.used.setdefault(src, set()).add(".".join(parts))
+            self.used.setdefault(src, {})[".".join(parts)] = None
 
     def value(self, value: Any, ctx: Mapping[str, Any], key: str | None) -> Any:
         if isinstance(value, str):
@@ -199,7 +208,7 @@ class _Resolver:
         if exact:
             inner = spans[0][2]
             value = _select(ctx, inner, s)
-            self._track(inner)
+            self._track(inner, value)
             self._validate(value, key, s)
             if key == "cmd" and isinstance(value, dict):
                 return to_str(value, self.parsing)
@@ -208,7 +217,7 @@ class _Resolver:
         index = 0
         for start, end, inner in spans:
             value = _select(ctx, inner, s)
-            self._track(inner)
+            self._track(inner, value)
             self._validate(value, key, s)
             if isinstance(value, (list, tuple)) or (isinstance(value, dict) and key != "cmd"):
                 raise _Err(f"cannot interpolate data of type '{type(value).__name__}' in '{s}'")
@@ -647,7 +656,7 @@ def _parse(data: Any, root: Path, relpath: str, parsing: Mapping[str, Any], load
                 result.artifacts[rname] = rart
         except _Err as exc:
             raise exc.at("artifacts") from None
-    result.vars_params = {f: tuple(sorted(keys)) for f, keys in sorted(res.used.items())}
+    result.vars_params = {f: tuple(keys) for f, keys in res.used.items()}
     return result
 
 
@@ -669,18 +678,21 @@ def _expand(
             items = res.value(definition["foreach"], ctx.data, None)
         except _Err as exc:
             raise _Err(f"stage '{name}': {exc.message}", ("foreach",) + exc.loc) from None
+        # (generated name, item, whether `key` is set, the item's place in its list/mapping)
         if isinstance(items, dict):
-            pairs = [(to_str(k), v, True) for k, v in items.items()]
+            pairs = [(to_str(k), v, True, str(k)) for k, v in items.items()]
         elif isinstance(items, list):
             if any(_is_composite(v) for v in items):
-                pairs = [(str(i), v, False) for i, v in enumerate(items)]
+                pairs = [(str(i), v, False, str(i)) for i, v in enumerate(items)]
             else:
-                pairs = [(to_str(v), v, False) for v in items]
+                pairs = [(to_str(v), v, False, str(i)) for i, v in enumerate(items)]
         else:
             raise _Err(f"stage '{name}': 'foreach' must be a list or a mapping, not {_type_name(items)}",
                        ("foreach",))
-        for key, (item, with_key) in _collapse((k, (v, w)) for k, v, w in pairs).items():
+        origin = _file_origin(definition["foreach"], ctx)
+        for key, (item, with_key, place) in _collapse((k, (v, w, p)) for k, v, w, p in pairs).items():
             injected = {"item": item, **({"key": key} if with_key else {})}
+            res.origins = {("item",): (origin[0], f"{origin[1]}.{place}")} if origin else {}
             yield _with_injected(ctx, injected,
                                  lambda c, k=key: _entry(f"{name}@{k}", template, c, res, dir_abs, dvc_dir,
                                                          relpath, ("do",)))
@@ -702,13 +714,30 @@ def _expand(
         for combo in itertools.product(*(list(enumerate(resolved[n])) for n in names)):
             item = {n: v for n, (_i, v) in zip(names, combo)}
             frags = [f"{n}{i}" if _is_composite(v) else to_str(v) for n, (i, v) in zip(names, combo)]
-            combos.append(("-".join(frags), item))
-        for key, item in _collapse(combos).items():
+            places = {n: i for n, (i, _v) in zip(names, combo)}
+            combos.append(("-".join(frags), (item, places)))
+        origins = {n: o for n in names if (o := _file_origin(matrix[n], ctx)) is not None}
+        for key, (item, places) in _collapse(combos).items():
+            res.origins = {("item", n): (file, f"{base}.{places[n]}") for n, (file, base) in origins.items()}
             yield _with_injected(ctx, {"item": item, "key": key},
                                  lambda c, k=key: _entry(f"{name}@{k}", template, c, res, dir_abs, dvc_dir,
                                                          relpath, ()))
         return
+    res.origins = {}
     yield _entry(name, definition, ctx, res, dir_abs, dvc_dir, relpath, ())
+
+
+def _file_origin(raw: Any, ctx: _Context) -> tuple[str, str] | None:
+    """(params/vars file, dotted path) when a foreach/matrix iterates over exactly one ``${...}`` of such a file:
+    DVC then tracks each used item under its place in that file (``models.0``, ``grid.lr.2``)."""
+    if not isinstance(raw, str):
+        return None
+    spans, exact = _template(raw)
+    if not exact:
+        return None
+    parts = _expr_parts(spans[0][2])
+    src = ctx.sources.get(parts[0])
+    return (src, ".".join(parts)) if src is not None and src in ctx.files else None
 
 
 def _collapse(entries: Iterable[tuple[str, Any]]) -> dict[str, Any]:

@@ -365,7 +365,7 @@ stages:
 """, params__yaml="seed: 1\n", extra__yaml="e: 5\n",
         **{"config/model__yaml": "model: {layers: 4, opt: [adam], name: n}\n"})
     assert f.vars_params == {
-        "config/model.yaml": ("model.layers", "model.name", "model.opt.0"),
+        "config/model.yaml": ("model.layers", "model.opt.0", "model.name"),  # order of first use, as DVC
         "extra.yaml": ("e",),
         "params.yaml": ("seed",),
     }

@@ -22,7 +22,7 @@ from exptui.errors import ExptuiError
 from exptui.store.git import Git, parse_commit
 
 # Bump when what is extracted per commit changes: the on-disk index is then rebuilt.
-EXTRACT_VERSION = 5
+EXTRACT_VERSION = 6  # 6: tracked vars (values `${}` takes from undeclared params files)
 
 #: params/metrics files bigger than this are shown as an error cell, not parsed (EXPTUI_MAX_FILE_SIZE overrides)
 DEFAULT_MAX_FILE_SIZE = 2**20
@@ -84,6 +84,13 @@ def declared_files(dvcfiles: Sequence[Any]) -> Declared:
             out.params[_join(dvc_dir, p)] = None
         for m in dvcfile.metrics:
             out.metrics.setdefault(_join(dvc_dir, m), False)
+    # values `${}` takes from a params/vars file no stage declares: DVC's exp show/params show list those keys
+    # ("tracked vars"); a declared file (params.yaml: always in full) is shown as declared, never widened
+    declared = set(out.params) | {"params.yaml"}
+    for dvcfile in dvcfiles:
+        for path, keys in getattr(dvcfile, "vars_params", {}).items():
+            if path not in declared:
+                out.params[path] = tuple(dict.fromkeys((*(out.params.get(path) or ()), *keys)))
     return out
 
 

@@ -85,6 +85,16 @@ def shown_rows(repo: Path) -> list[dict]:
     return rows
 
 
+def flat(d: dict, prefix: str = "") -> dict:
+    out: dict = {}
+    for k, v in d.items():
+        if isinstance(v, dict):
+            out.update(flat(v, f"{prefix}{k}."))
+        else:
+            out[f"{prefix}{k}"] = v
+    return out
+
+
 def twin(repo: Path) -> Path:
     """A second clone of `repo` with the same working files, so dvc and exptui each run on their own copy."""
     other = repo.parent / "twin"
@@ -279,3 +289,64 @@ def test_set_param_on_json_files_writes_the_bytes_dvc_writes(repo: Path) -> None
                                    capture_output=True).stdout
         assert our_bytes == dvc_bytes, name
     assert json.loads(dvc_bytes) == {"z": 1.5, "y": {"x": 0.25}}
+
+
+# --- 5. tracked vars ---------------------------------------------------------------------------------------
+
+TRACKED_DVC_YAML = """\
+vars:
+  - config/model.yaml
+  - flags.json
+  - declared.yaml
+stages:
+  train:
+    cmd: echo ${model.layers} ${model.opt[0]} ${flags} ${dec.a} ${dec.b}
+    params:
+      - declared.yaml: [dec.a]
+  each:
+    foreach: ${names}
+    do:
+      cmd: echo ${item}
+  models:
+    foreach: ${models}
+    do:
+      cmd: echo ${key} ${item.lr}
+  grid:
+    matrix:
+      depth: ${depths}
+      kind: [x]
+    cmd: echo ${item.depth} ${item.kind}
+  side:
+    vars: [extra.yaml]
+    cmd: echo ${e}
+"""
+
+
+def test_show_lists_the_tracked_vars_dvc_exp_show_lists(repo: Path) -> None:
+    """Values `${}` takes from params/vars files no stage declares are params for `dvc exp show`: the same files,
+    keys (dotted, list items by index), values and key order in `exptui show --json` and its columns. A mapping
+    turned into flags is not tracked; a declared file keeps its declared keys only."""
+    write(repo, {
+        "config/model.yaml": "model: {layers: 4, opt: [adam, sgd], unused: 1}\nnames: [a, b, a]\n"
+                             "models: {big: {lr: 0.1}, small: {lr: 0.2}}\ndepths: [3, 5]\nother: 1\n",
+        "flags.json": '{"flags": {"verbose": true, "n": 2}}',
+        "declared.yaml": "dec: {a: 1, b: 2}\n",
+        "extra.yaml": "e: 5\nf: 6\n",
+        "params.yaml": "seed: 1\n",
+        "dvc.yaml": TRACKED_DVC_YAML,
+    })
+    git(repo, "add", "-A")
+    git(repo, "commit", "-q", "-m", "tracked vars")
+    dvc_params = json.loads(ok(repo, DVC, "exp", "show", "--json"))[0]["data"]["params"]
+    rows = json.loads(ok(repo, EXPTUI, "show", "--json"))
+    for row in rows:
+        assert not row["errors"], row["errors"]
+        ours = row["params"]
+        assert set(ours) == set(dvc_params)
+        for path, shown in dvc_params.items():
+            theirs = flat(shown["data"])  # declared keys come nested in DVC's JSON, exptui's are flattened
+            assert ours[path] == theirs, path
+            assert list(ours[path]) == list(theirs), path  # DVC's order: first use
+    assert dvc_params["config/model.yaml"]["data"] == {
+        "model.layers": 4, "model.opt.0": "adam", "names.2": "a", "names.1": "b", "models.big.lr": 0.1,
+        "models.small.lr": 0.2, "depths.0": 3, "depths.1": 5}
