@@ -812,10 +812,11 @@ def _entry(
 def find_dvcfiles(repo_root: str | os.PathLike[str]) -> list[str]:
     """Repo-relative paths of every ``dvc.yaml`` below `repo_root`, sorted, root first.
 
-    Skips ``.git``, ``.dvc``, hidden directories and whatever the repository's ``.dvcignore`` files ignore
+    Skips ``.git``, ``.hg`` and ``.dvc`` directories (other hidden directories are walked, as DVC walks them) and
+    whatever the repository's ``.dvcignore`` files ignore
     (`dvc_compat.ignore`: DVC's rules, ``!`` re-includes and ``.dvcignore`` files in subdirectories included).
     """
-    from dvc_compat.ignore import DvcIgnore
+    from dvc_compat.ignore import NEVER_WALKED, DvcIgnore
 
     root = Path(repo_root)
     ignored = DvcIgnore(root)
@@ -832,7 +833,7 @@ def find_dvcfiles(repo_root: str | os.PathLike[str]) -> list[str]:
         for e in entries:
             child = f"{rel}/{e.name}" if rel else e.name
             if e.is_dir(follow_symlinks=False):
-                if e.name.startswith(".") or ignored.is_ignored(child, True):
+                if e.name in NEVER_WALKED or ignored.is_ignored(child, True):
                     continue
                 stack.append(child)
             elif e.name == "dvc.yaml" and e.is_file() and not ignored.is_ignored(child):

@@ -193,6 +193,8 @@ class CommitReader:
 
     def dvcfile_paths(self, commit: str) -> tuple[str, ...]:
         """Every dvc.yaml in `commit`'s tree (root first). One ls-tree per commit asked; callers ask baselines."""
+        from dvc_compat.ignore import NEVER_WALKED
+
         cached = self._dvcfile_paths.get(commit)
         if cached is None:
             # check=False: a ref may name a baseline that is no object here (read() then leaves that commit out)
@@ -200,7 +202,7 @@ class CommitReader:
                                        check=False).split(b"\0")
             paths = [n.decode("utf-8", "surrogateescape") for n in names if n == b"dvc.yaml" or n.endswith(b"/dvc.yaml")]
             paths.sort(key=lambda p: (p.count("/"), p))
-            cached = tuple(p for p in paths if not any(part.startswith(".") for part in p.split("/")[:-1]))
+            cached = tuple(p for p in paths if not any(part in NEVER_WALKED for part in p.split("/")[:-1]))
             self._dvcfile_paths[commit] = cached
         return cached
 

@@ -350,3 +350,29 @@ def test_show_lists_the_tracked_vars_dvc_exp_show_lists(repo: Path) -> None:
     assert dvc_params["config/model.yaml"]["data"] == {
         "model.layers": 4, "model.opt.0": "adam", "names.2": "a", "names.1": "b", "models.big.lr": 0.1,
         "models.small.lr": 0.2, "depths.0": 3, "depths.1": 5}
+
+
+# --- 6. dvc.yaml in a hidden directory ---------------------------------------------------------------------
+
+
+def test_dvc_yaml_in_a_hidden_directory_is_collected_like_dvc(repo: Path) -> None:
+    write(repo, {
+        "dvc.yaml": "stages:\n  root:\n    cmd: echo root > root.txt\n    outs: [root.txt]\n",
+        ".pipelines/extra/dvc.yaml": "stages:\n  extra:\n    cmd: echo ${n} > extra.txt\n    params: [n]\n"
+                                     "    outs: [extra.txt]\n",
+        ".pipelines/extra/params.yaml": "n: 3\n",
+    })
+    names = ok(repo, DVC, "stage", "list", "--all", "--name-only").split()
+    assert sorted(names) == [".pipelines/extra/dvc.yaml:extra", "root"]
+    assert sorted(dot_lines(ok(repo, EXPTUI, "dag", "--dot"))) == sorted(dot_lines(ok(repo, DVC, "dag", "--dot")))
+    other = twin(repo)
+    ok(repo, DVC, "repro", "-q", "--all-pipelines")
+    ok(other, EXPTUI, "repro")
+    lock = ".pipelines/extra/dvc.lock"
+    assert yaml.safe_load((other / lock).read_text()) == yaml.safe_load((repo / lock).read_text())
+    git(repo, "add", "-A")
+    git(repo, "commit", "-q", "-m", "ran")
+    dvc_params = json.loads(ok(repo, DVC, "exp", "show", "--json"))[0]["data"]["params"]
+    assert dvc_params[".pipelines/extra/params.yaml"]["data"] == {"n": 3}
+    for row in json.loads(ok(repo, EXPTUI, "show", "--json")):
+        assert row["params"] == {p: flat(d["data"]) for p, d in dvc_params.items()}, row
