@@ -376,3 +376,25 @@ def test_dvc_yaml_in_a_hidden_directory_is_collected_like_dvc(repo: Path) -> Non
     assert dvc_params[".pipelines/extra/params.yaml"]["data"] == {"n": 3}
     for row in json.loads(ok(repo, EXPTUI, "show", "--json")):
         assert row["params"] == {p: flat(d["data"]) for p, d in dvc_params.items()}, row
+
+
+# --- 7. Hydra composition ----------------------------------------------------------------------------------
+
+
+def test_hydra_composition_is_refused_in_one_line_naming_the_setting(repo: Path) -> None:
+    """`dvc exp run` with `hydra.enabled` rebuilds params.yaml from conf/ (checked here with the real dvc); exptui
+    does not implement that, so its runs refuse before touching anything."""
+    write(repo, {"conf/config.yaml": "lr: 0.1\n", "params.yaml": "lr: 0.5\n",
+                 "dvc.yaml": "stages:\n  s:\n    cmd: echo ${lr} > out.txt\n    params: [lr]\n    outs: [out.txt]\n"})
+    ok(repo, DVC, "config", "hydra.enabled", "true")
+    git(repo, "add", "-A")
+    git(repo, "commit", "-q", "-m", "hydra")
+    ok(repo, DVC, "exp", "run", "-q", "--queue", "-S", "lr=0.2")
+    dvc_params = yaml.safe_load(git(repo, "show", "refs/exps/celery/stash:params.yaml"))
+    assert dvc_params == {"lr": 0.2}  # composed from conf/config.yaml, then overridden
+    for args in (["run", "-S", "lr=0.3"], ["run", "--temp"], ["run", "--queue", "-S", "lr=0.3"]):
+        line = one_error_line(run(repo, EXPTUI, *args))
+        assert "hydra.enabled" in line and ".dvc/config" in line, (args, line)
+    assert (repo / "params.yaml").read_text() == "lr: 0.5\n"
+    assert not (repo / "out.txt").exists()
+    assert git(repo, "for-each-ref", "refs/exptui/queue/", "refs/exps/").count("refs/exps/") == 1  # DVC's stash
