@@ -16,6 +16,8 @@ Modules (one job each):
 * `hydra_values` ``-S`` value typing exactly as Hydra's grammar;
 * `sweep`        ``[file:]key=value`` overrides, grids (``a,b``, ``range``, ``choice``) and random search;
 * `dvcyaml`      dvc.yaml: vars, ``${}``, foreach/matrix, validation -> `model.StageSpec`;
+* `stage_shape`  the types DVC's schema requires of a stage before ``${}`` is interpolated;
+* `remote_deps`  remote deps (``s3://``...) and the DVC plugin each needs;
 * `lockfile`     dvc.lock read/write, byte-identical to DVC;
 * `dotdvc`       ``.dvc`` files from ``dvc add``;
 * `hashing`      file md5, ``.dir`` manifests, legacy md5-dos2unix;

@@ -26,6 +26,7 @@ __all__ = [
     "DVCIGNORE_TEXT",
     "DEFAULT_LINK_TYPES",
     "DEFAULT_CACHE_DIR",
+    "hydra_composition_refusal",
 ]
 
 DVC_GITIGNORE = "/config.local\n/tmp\n/cache\n"
@@ -171,3 +172,16 @@ def init_dvc_dir(repo_root: str | os.PathLike[str]) -> list[str]:
         atomic_write(path, content.encode("utf-8"))
         created.append(rel)
     return created
+
+
+def hydra_composition_refusal(repo_root: str | os.PathLike[str]) -> str | None:
+    """Why an experiment cannot be made here when ``hydra.enabled`` is true in .dvc/config (or config.local);
+    None otherwise.
+
+    With it, every `dvc exp run` rebuilds params.yaml by Hydra composition (``conf/`` + the ``-S`` overrides), a
+    step exptui does not implement: running without it would record params DVC would not have used."""
+    cfg = load_config(repo_root)
+    if not cfg.get_bool("hydra", "enabled"):
+        return None
+    return ("'hydra.enabled' is true in .dvc/config: DVC composes params.yaml with Hydra for every experiment, "
+            "which exptui does not support; use `dvc exp run`, or turn it off with `dvc config hydra.enabled false`")

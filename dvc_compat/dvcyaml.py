@@ -28,11 +28,13 @@ import shlex
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 
 from dvc_compat.errors import FormatError
 from dvc_compat.model import DvcFile, OutSpec, ParamSpec, StageSpec
 from dvc_compat.params import flatten, load_params, params_format, parse_params, suggest
+from dvc_compat.remote_deps import missing_plugin_message
+from dvc_compat.stage_shape import ShapeError, check_stage_shape, check_top_shape
 from dvc_compat.yamlio import find_line, load_yaml
 
 __all__ = [
@@ -55,6 +57,7 @@ STAGE_KEYS = (
 OUT_FLAGS = ("cache", "persist", "checkpoint", "remote", "push", "desc", "type", "labels", "meta")
 PLOT_PROPS = ("template", "x", "y", "x_label", "y_label", "title", "header")
 INVALID_STAGE_NAME_CHARS = frozenset("!\"#$%&'()*+,./:;<=>?@[\\]^`{|}~")
+RESERVED_NAMES = ("item", "key")  # what foreach/matrix put into the context of each generated stage
 _KEYCRE = re.compile(r"(?<!\\)\$\{(?P<inner>.*?)\}")
 
 
@@ -158,15 +161,24 @@ class _Resolver:
         # params/vars files the stages use (exp show lists them as params)
         self.sources: Mapping[str, str] | None = None
         self.file_sources: set[str] = set()
-        self.used: dict[str, set[str]] = {}
+        self.used: dict[str, dict[str, None]] = {}  # file -> keys in order of first use (DVC's column order)
+        # while a foreach/matrix entry is resolved: ("item",) or ("item", "<matrix key>") -> (file, dotted path)
+        # of the value it was taken from, when the loop iterates over `${...}` from a params/vars file
+        self.origins: dict[tuple[str, ...], tuple[str, str]] = {}
 
-    def _track(self, expr: str) -> None:
-        if self.sources is None:
+    def _track(self, expr: str, value: Any) -> None:
+        """Record a used value of a params/vars file as DVC does: leaves and lists by their dotted path (list
+        items by index, ``opt.0``), never a whole mapping (a dict in `cmd` becomes flags untracked)."""
+        if self.sources is None or isinstance(value, dict):
             return
         parts = _expr_parts(expr)
+        for prefix, (file, base) in self.origins.items():
+            if parts[:len(prefix)] == prefix:
+                self.used.setdefault(file, {})[".".join((base, *parts[len(prefix):]))] = None
+                return
         src = self.sources.get(parts[0])
         if src is not None and src in self.file_sources:
-            self.used.setdefault(src, set()).add(".".join(parts))
+            self.used.setdefault(src, {})[".".join(parts)] = None
 
     def value(self, value: Any, ctx: Mapping[str, Any], key: str | None) -> Any:
         if isinstance(value, str):
@@ -197,7 +209,7 @@ class _Resolver:
         if exact:
             inner = spans[0][2]
             value = _select(ctx, inner, s)
-            self._track(inner)
+            self._track(inner, value)
             self._validate(value, key, s)
             if key == "cmd" and isinstance(value, dict):
                 return to_str(value, self.parsing)
@@ -206,7 +218,7 @@ class _Resolver:
         index = 0
         for start, end, inner in spans:
             value = _select(ctx, inner, s)
-            self._track(inner)
+            self._track(inner, value)
             self._validate(value, key, s)
             if isinstance(value, (list, tuple)) or (isinstance(value, dict) and key != "cmd"):
                 raise _Err(f"cannot interpolate data of type '{type(value).__name__}' in '{s}'")
@@ -242,6 +254,8 @@ def _merge(into: dict, update: Mapping, path: str, sources: dict[str, str], sour
             _merge(into[k], v, full + ".", sources, source)
         elif k in into:
             top = full.split(".", 1)[0]
+            if top in RESERVED_NAMES and top not in sources:  # set by foreach/matrix, not by a file
+                raise _Err(f"attempted to modify reserved key '{top}' (foreach/matrix sets it) in '{source}'")
             raise _Err(
                 f"cannot redefine '{full}' from '{source}' as it already exists in '{sources.get(top, '?')}'"
             )
@@ -474,9 +488,8 @@ def _build_stage(name: str, d: Mapping[str, Any], dvcfile: str, dvc_dir: str) ->
             raise _Err(f"unknown key '{key}'{hint}", (key,))
     _expect("cmd" in d, "missing required key 'cmd'")
     cmd = d["cmd"]
-    if isinstance(cmd, list):
+    if isinstance(cmd, list):  # `cmd: []` is valid for DVC too (what repro does with it: exptui.pipeline.repro)
         _expect(all(isinstance(c, str) for c in cmd), "'cmd' list entries must be strings", "cmd")
-        _expect(bool(cmd), "'cmd' must not be empty", "cmd")
     else:
         _expect(isinstance(cmd, str), f"'cmd' must be a string or a list of strings, not {_type_name(cmd)}", "cmd")
     wdir_raw = d.get("wdir") or "."
@@ -485,6 +498,10 @@ def _build_stage(name: str, d: Mapping[str, Any], dvcfile: str, dvc_dir: str) ->
     deps = d.get("deps") or []
     _expect(isinstance(deps, list) and all(isinstance(x, str) for x in deps),
             "'deps' must be a list of paths", "deps")
+    for i, dep in enumerate(deps):
+        missing = missing_plugin_message(dep)
+        _expect(missing is None, f"dependency '{dep}': {missing} (exptui never reads remote data itself)",
+                "deps", i)
     params = _build_params(d["params"]) if d.get("params") is not None else []
     outs: list[OutSpec] = []
     for kind in ("outs", "metrics", "plots"):
@@ -582,6 +599,10 @@ def _parse(data: Any, root: Path, relpath: str, parsing: Mapping[str, Any], load
             hint = f" (did you mean '{close[0]}'?)" if close else ""
             raise _Err(f"unknown top-level key '{key}'{hint}", (key,))
 
+    try:
+        check_top_shape(data)
+    except ShapeError as exc:
+        raise _Err(exc.message, exc.loc) from None
     ctx = _Context(loader)
     dir_abs = root / dvc_dir if dvc_dir != "." else root
     try:
@@ -636,7 +657,7 @@ def _parse(data: Any, root: Path, relpath: str, parsing: Mapping[str, Any], load
                 result.artifacts[rname] = rart
         except _Err as exc:
             raise exc.at("artifacts") from None
-    result.vars_params = {f: tuple(sorted(keys)) for f, keys in sorted(res.used.items())}
+    result.vars_params = {f: tuple(keys) for f, keys in res.used.items()}
     return result
 
 
@@ -658,18 +679,21 @@ def _expand(
             items = res.value(definition["foreach"], ctx.data, None)
         except _Err as exc:
             raise _Err(f"stage '{name}': {exc.message}", ("foreach",) + exc.loc) from None
+        # (generated name, item, whether `key` is set, the item's place in its list/mapping)
         if isinstance(items, dict):
-            pairs = [(to_str(k), v, True) for k, v in items.items()]
+            pairs = [(to_str(k), v, True, str(k)) for k, v in items.items()]
         elif isinstance(items, list):
             if any(_is_composite(v) for v in items):
-                pairs = [(str(i), v, False) for i, v in enumerate(items)]
+                pairs = [(str(i), v, False, str(i)) for i, v in enumerate(items)]
             else:
-                pairs = [(to_str(v), v, False) for v in items]
+                pairs = [(to_str(v), v, False, str(i)) for i, v in enumerate(items)]
         else:
             raise _Err(f"stage '{name}': 'foreach' must be a list or a mapping, not {_type_name(items)}",
                        ("foreach",))
-        for key, item, with_key in pairs:
+        origin = _file_origin(definition["foreach"], ctx)
+        for key, (item, with_key, place) in _collapse((k, (v, w, p)) for k, v, w, p in pairs).items():
             injected = {"item": item, **({"key": key} if with_key else {})}
+            res.origins = {("item",): (origin[0], f"{origin[1]}.{place}")} if origin else {}
             yield _with_injected(ctx, injected,
                                  lambda c, k=key: _entry(f"{name}@{k}", template, c, res, dir_abs, dvc_dir,
                                                          relpath, ("do",)))
@@ -687,15 +711,41 @@ def _expand(
                     "matrix", k)
         template = {k: v for k, v in definition.items() if k != "matrix"}
         names = list(resolved)
+        combos = []
         for combo in itertools.product(*(list(enumerate(resolved[n])) for n in names)):
             item = {n: v for n, (_i, v) in zip(names, combo)}
             frags = [f"{n}{i}" if _is_composite(v) else to_str(v) for n, (i, v) in zip(names, combo)]
-            key = "-".join(frags)
+            places = {n: i for n, (i, _v) in zip(names, combo)}
+            combos.append(("-".join(frags), (item, places)))
+        origins = {n: o for n in names if (o := _file_origin(matrix[n], ctx)) is not None}
+        for key, (item, places) in _collapse(combos).items():
+            res.origins = {("item", n): (file, f"{base}.{places[n]}") for n, (file, base) in origins.items()}
             yield _with_injected(ctx, {"item": item, "key": key},
                                  lambda c, k=key: _entry(f"{name}@{k}", template, c, res, dir_abs, dvc_dir,
                                                          relpath, ()))
         return
+    res.origins = {}
     yield _entry(name, definition, ctx, res, dir_abs, dvc_dir, relpath, ())
+
+
+def _file_origin(raw: Any, ctx: _Context) -> tuple[str, str] | None:
+    """(params/vars file, dotted path) when a foreach/matrix iterates over exactly one ``${...}`` of such a file:
+    DVC then tracks each used item under its place in that file (``models.0``, ``grid.lr.2``)."""
+    if not isinstance(raw, str):
+        return None
+    spans, exact = _template(raw)
+    if not exact:
+        return None
+    parts = _expr_parts(spans[0][2])
+    src = ctx.sources.get(parts[0])
+    return (src, ".".join(parts)) if src is not None and src in ctx.files else None
+
+
+def _collapse(entries: Iterable[tuple[str, Any]]) -> dict[str, Any]:
+    """foreach/matrix entries by generated name: entries that render to the same name (``x`` listed twice, ``1``
+    and ``'1'``) become one stage, at the first one's position with the last one's value. DVC keys its entries
+    with a dict the same way, so `dvc stage list`/`dvc dag`/`dvc repro` show one such stage, not an error."""
+    return dict(entries)
 
 
 def _with_injected(ctx: _Context, injected: dict[str, Any], build: Any) -> StageSpec:
@@ -717,6 +767,10 @@ def _entry(
     loc: tuple[Any, ...],
 ) -> StageSpec:
     try:
+        try:
+            check_stage_shape(definition)
+        except ShapeError as exc:
+            raise _Err(exc.message, exc.loc) from None
         stage_ctx = ctx
         wdir_rel = dvc_dir
         wdir_abs = dir_abs
@@ -759,10 +813,11 @@ def _entry(
 def find_dvcfiles(repo_root: str | os.PathLike[str]) -> list[str]:
     """Repo-relative paths of every ``dvc.yaml`` below `repo_root`, sorted, root first.
 
-    Skips ``.git``, ``.dvc``, hidden directories and whatever the repository's ``.dvcignore`` files ignore
+    Skips ``.git``, ``.hg`` and ``.dvc`` directories (other hidden directories are walked, as DVC walks them) and
+    whatever the repository's ``.dvcignore`` files ignore
     (`dvc_compat.ignore`: DVC's rules, ``!`` re-includes and ``.dvcignore`` files in subdirectories included).
     """
-    from dvc_compat.ignore import DvcIgnore
+    from dvc_compat.ignore import NEVER_WALKED, DvcIgnore
 
     root = Path(repo_root)
     ignored = DvcIgnore(root)
@@ -779,7 +834,7 @@ def find_dvcfiles(repo_root: str | os.PathLike[str]) -> list[str]:
         for e in entries:
             child = f"{rel}/{e.name}" if rel else e.name
             if e.is_dir(follow_symlinks=False):
-                if e.name.startswith(".") or ignored.is_ignored(child, True):
+                if e.name in NEVER_WALKED or ignored.is_ignored(child, True):
                     continue
                 stack.append(child)
             elif e.name == "dvc.yaml" and e.is_file() and not ignored.is_ignored(child):

@@ -15,9 +15,12 @@ import os
 import posixpath
 from pathlib import Path
 
-__all__ = ["DVCIGNORE", "DvcIgnore"]
+__all__ = ["DVCIGNORE", "NEVER_WALKED", "DvcIgnore"]
 
 DVCIGNORE = ".dvcignore"
+#: directory names DVC never looks into, at any depth (its default ignore patterns ``.git``, ``.hg/``, ``.dvc/``);
+#: other hidden directories are walked like any other (``.pipelines/extra/dvc.yaml`` is collected)
+NEVER_WALKED = frozenset({".git", ".hg", ".dvc"})
 
 
 class DvcIgnore:

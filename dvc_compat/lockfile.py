@@ -158,6 +158,10 @@ def lock_stage_from_dict(entry: Any) -> LockStage:
         if not isinstance(items, list):
             raise _EntryError(f"'{section}' must be a list", section)
         for i, item in enumerate(items):
+            if isinstance(item, Mapping) and "checkpoint" in item:  # DVC 3's lock schema has no such key
+                raise _EntryError(f"'checkpoint' of '{item.get('path')}' is a DVC 2 key that DVC 3 rejects in "
+                                  "dvc.lock; delete that line (or the stage's entry) and reproduce the stage",
+                                  section, i, "checkpoint")
             try:
                 target.append(hashinfo_from_dict(item))
             except _EntryError as exc:

@@ -322,7 +322,7 @@ def apply_overrides(
 
     YAML files are written as ``dvc exp run -S`` writes them (checked byte for byte against DVC): comments,
     key order and mapping styles are kept, but lists are rewritten in block style and scalars in ruamel's
-    default spelling, as DVC does.
+    default spelling, as DVC does. JSON files are rewritten as DVC rewrites them: on one line (key order kept).
     """
     p = Path(path)
     name = display or str(path)
@@ -460,21 +460,10 @@ def _edit_json(text: str, name: str, overrides: Mapping[str, Any], allow: set[st
         _set_in(doc, key, value, key in allow, name, dict)
     for key in removals:
         _del_in(doc, key, name)
-    indent = _json_indent(text)
-    out = json.dumps(doc, indent=indent, ensure_ascii=False)
-    return out + ("\n" if text.endswith("\n") or not text else "")
-
-
-def _json_indent(text: str) -> int | str | None:
-    lines = text.splitlines()
-    if len(lines) < 2:
-        return None if text.strip() else 2
-    second = lines[1]
-    stripped = second.lstrip(" \t")
-    lead = second[: len(second) - len(stripped)]
-    if not lead:
-        return None
-    return lead if "\t" in lead else len(lead)
+    # exactly what `dvc exp run -S` writes (its modify_json is a plain `json.dump`): one line, `", "`/`": "`
+    # separators, non-ASCII as \u escapes, no final newline. Keeping the file's own layout instead would make the
+    # experiment commit's params file differ from DVC's for the same edit.
+    return json.dumps(doc)
 
 
 def _edit_toml(text: str, name: str, overrides: Mapping[str, Any], allow: set[str], removals: list[str]) -> str:

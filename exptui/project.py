@@ -229,6 +229,7 @@ class Project:
         edited until the experiment is recorded (or the params are put back), so a second run, `apply`, a queue
         snapshot or a `dvc` command never sees or writes this run's in-flight files.
         """
+        from dvc_compat.config import hydra_composition_refusal
         from dvc_compat.sweep import check_paths, is_sweep, parse_overrides
         from exptui.pipeline.dag import load_pipeline
         from exptui.pipeline.repro import reproduce
@@ -244,6 +245,9 @@ class Project:
         if not (self.root / ".dvc").is_dir():  # as `dvc exp run`; and the queue refuses the same repo
             raise ExptuiError(f"'{self.root}' is not a DVC repository (no .dvc directory): run 'exptui init' "
                               "(or 'dvc init') first; nothing was run")
+        refusal = hydra_composition_refusal(self.root)
+        if refusal is not None:
+            raise ExptuiError(f"{refusal}; nothing was run")
         if name is not None:
             check_name_free(self.git, baseline, name, force)
         load_pipeline(self.root)  # a malformed dvc.yaml fails here, before any params file is edited

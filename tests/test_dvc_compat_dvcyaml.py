@@ -308,13 +308,14 @@ def test_empty_dvcfile(tmp_path: Path) -> None:
     assert load(tmp_path, "").stages == {}
 
 
-def test_find_dvcfiles_skips_hidden_and_ignored(tmp_path: Path) -> None:
-    for rel in ["dvc.yaml", "a/dvc.yaml", "a/b/dvc.yaml", ".git/dvc.yaml", ".dvc/dvc.yaml", ".hid/dvc.yaml",
-                "ignored/dvc.yaml", "c/other.yaml"]:
+def test_find_dvcfiles_skips_git_hg_dvc_and_ignored_but_not_other_hidden_dirs(tmp_path: Path) -> None:
+    for rel in ["dvc.yaml", "a/dvc.yaml", "a/b/dvc.yaml", ".git/dvc.yaml", ".dvc/dvc.yaml", "a/.hg/dvc.yaml",
+                ".hid/dvc.yaml", "ignored/dvc.yaml", "c/other.yaml"]:
         write(tmp_path, {rel: "stages: {}\n"})
     write(tmp_path, {".dvcignore": "# comment\nignored/\n"})
-    assert find_dvcfiles(tmp_path) == ["dvc.yaml", "a/dvc.yaml", "a/b/dvc.yaml"]
-    assert [f.path for f in load_project(tmp_path)] == ["dvc.yaml", "a/dvc.yaml", "a/b/dvc.yaml"]
+    expected = ["dvc.yaml", ".hid/dvc.yaml", "a/dvc.yaml", "a/b/dvc.yaml"]
+    assert find_dvcfiles(tmp_path) == expected
+    assert [f.path for f in load_project(tmp_path)] == expected
 
 
 def test_to_str_renders_like_dvc() -> None:
@@ -365,7 +366,7 @@ stages:
 """, params__yaml="seed: 1\n", extra__yaml="e: 5\n",
         **{"config/model__yaml": "model: {layers: 4, opt: [adam], name: n}\n"})
     assert f.vars_params == {
-        "config/model.yaml": ("model.layers", "model.name", "model.opt.0"),
+        "config/model.yaml": ("model.layers", "model.opt.0", "model.name"),  # order of first use, as DVC
         "extra.yaml": ("e",),
         "params.yaml": ("seed",),
     }

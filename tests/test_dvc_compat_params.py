@@ -183,11 +183,11 @@ def test_missing_file_created_only_for_new_keys(tmp_path: Path) -> None:
     assert load_params(p) == {"a": {"b": 1}}
 
 
-def test_json_override_keeps_order_and_indent(tmp_path: Path) -> None:
+def test_json_override_keeps_order_and_writes_one_line_like_dvc(tmp_path: Path) -> None:
     p = tmp_path / "p.json"
-    p.write_text('{\n    "z": 1,\n    "a": {\n        "lr": 0.1\n    }\n}\n')
+    p.write_text('{\n    "z": 1,\n    "a": {\n        "lr": 0.1, "n": "\u00e9"\n    }\n}\n')
     apply_overrides(p, {"a.lr": 0.5})
-    assert p.read_text() == '{\n    "z": 1,\n    "a": {\n        "lr": 0.5\n    }\n}\n'
+    assert p.read_text() == '{"z": 1, "a": {"lr": 0.5, "n": "\\u00e9"}}'
     assert json.loads(p.read_text())["a"]["lr"] == 0.5
 
 

@@ -197,10 +197,14 @@ class QueueManager:
         index; params are edited on temp copies. `yes=False` refuses more than 1,000 experiments; untracked
         files over 50 MiB are refused unless `allow_large`.
         """
+        from dvc_compat.config import hydra_composition_refusal
         from dvc_compat.exp_refs import generate_name
         from dvc_compat.params import apply_overrides
         from exptui.store.experiments import name_problem, validate_new_name
 
+        refusal = hydra_composition_refusal(self.root)
+        if refusal is not None:
+            raise ExptuiError(f"{refusal}; nothing queued")
         baseline = self.git.head()
         combos = self._combinations(overrides, random_n, seed, yes=yes)
         if not combos:

@@ -159,6 +159,8 @@ class _Reproducer:
         start = time.monotonic()
         if isinstance(stage, DataSourceStage):
             return self._data_source(stage, start)
+        if isinstance(stage.cmd, list) and not stage.cmd:
+            return self._empty_command(stage, start, forced)
         status = stage_status(self.ws, stage)
         reasons = [str(c) for c in status.changes]
         lock = self.ws.lock_entry(stage)
@@ -180,6 +182,17 @@ class _Reproducer:
                     msg = f"Stage '{stage.address}' is cached (run cache) - restoring outputs"
                     return self._done(stage, RUN_CACHE, msg, start, reasons, restored)
         return self._run(stage, start, reasons)
+
+    def _empty_command(self, stage: StageSpec, start: float, forced: bool) -> StageOutcome:
+        """`cmd: []`, as `dvc repro` treats it: a stage with nothing to depend on or produce never changes (skipped,
+        no lock entry); any other, or a forced one, has nothing to run and dvc.lock cannot record it, so the run
+        fails (DVC fails there too)."""
+        address = stage.address
+        if not (stage.deps or stage.outs or stage.params or forced):
+            return self._done(stage, SKIPPED, f"Stage '{address}' didn't change, skipping", start, [], None)
+        msg = (f"failed to reproduce '{address}': its 'cmd' is an empty list, which neither DVC nor exptui can run "
+               f"or record in dvc.lock; give the stage a command ({stage.dvcfile})")
+        raise _failed(msg, self._done(stage, FAILED, msg, start, [], None))
 
     def _data_source(self, stage: DataSourceStage, start: float) -> StageOutcome:
         """DVC's "Verifying data sources": data changed in place is committed again, missing data is an error.

@@ -23,7 +23,7 @@ from exptui.errors import ExptuiError
 from exptui.store.git import Git, parse_commit
 
 # Bump when what is extracted per commit changes: the on-disk index is then rebuilt.
-EXTRACT_VERSION = 5
+EXTRACT_VERSION = 6  # 6: tracked vars (values `${}` takes from undeclared params files)
 
 #: params/metrics files bigger than this are shown as an error cell, not parsed (EXPTUI_MAX_FILE_SIZE overrides)
 DEFAULT_MAX_FILE_SIZE = 2**20
@@ -85,6 +85,13 @@ def declared_files(dvcfiles: Sequence[Any]) -> Declared:
             out.params[_join(dvc_dir, p)] = None
         for m in dvcfile.metrics:
             out.metrics.setdefault(_join(dvc_dir, m), False)
+    # values `${}` takes from a params/vars file no stage declares: DVC's exp show/params show list those keys
+    # ("tracked vars"); a declared file (params.yaml: always in full) is shown as declared, never widened
+    declared = set(out.params) | {"params.yaml"}
+    for dvcfile in dvcfiles:
+        for path, keys in getattr(dvcfile, "vars_params", {}).items():
+            if path not in declared:
+                out.params[path] = tuple(dict.fromkeys((*(out.params.get(path) or ()), *keys)))
     return out
 
 
@@ -187,6 +194,8 @@ class CommitReader:
 
     def dvcfile_paths(self, commit: str) -> tuple[str, ...]:
         """Every dvc.yaml in `commit`'s tree (root first). One ls-tree per commit asked; callers ask baselines."""
+        from dvc_compat.ignore import NEVER_WALKED
+
         cached = self._dvcfile_paths.get(commit)
         if cached is None:
             # check=False: a ref may name a baseline that is no object here (read() then leaves that commit out)
@@ -194,7 +203,7 @@ class CommitReader:
                                        check=False).split(b"\0")
             paths = [n.decode("utf-8", "surrogateescape") for n in names if n == b"dvc.yaml" or n.endswith(b"/dvc.yaml")]
             paths.sort(key=lambda p: (p.count("/"), p))
-            cached = tuple(p for p in paths if not any(part.startswith(".") for part in p.split("/")[:-1]))
+            cached = tuple(p for p in paths if not any(part in NEVER_WALKED for part in p.split("/")[:-1]))
             self._dvcfile_paths[commit] = cached
         return cached
 
