@@ -810,10 +810,18 @@ def _entry(
 # --- projects ------------------------------------------------------------------------------------------------
 
 
+def _is_virtualenv(path: str) -> bool:
+    """A Python virtual environment (it holds ``pyvenv.cfg``): tens of thousands of files and never a pipeline.
+    DVC walks into one unless ``.dvcignore`` names it; exptui skips it, which only differs for a dvc.yaml placed
+    inside a virtualenv (docs/compatibility.md)."""
+    return os.path.isfile(os.path.join(path, "pyvenv.cfg"))
+
+
 def find_dvcfiles(repo_root: str | os.PathLike[str]) -> list[str]:
     """Repo-relative paths of every ``dvc.yaml`` below `repo_root`, sorted, root first.
 
-    Skips ``.git``, ``.hg`` and ``.dvc`` directories (other hidden directories are walked, as DVC walks them) and
+    Skips ``.git``, ``.hg`` and ``.dvc`` directories and Python virtual environments (other hidden directories are
+    walked, as DVC walks them) and
     whatever the repository's ``.dvcignore`` files ignore
     (`dvc_compat.ignore`: DVC's rules, ``!`` re-includes and ``.dvcignore`` files in subdirectories included).
     """
@@ -834,7 +842,7 @@ def find_dvcfiles(repo_root: str | os.PathLike[str]) -> list[str]:
         for e in entries:
             child = f"{rel}/{e.name}" if rel else e.name
             if e.is_dir(follow_symlinks=False):
-                if e.name in NEVER_WALKED or ignored.is_ignored(child, True):
+                if e.name in NEVER_WALKED or ignored.is_ignored(child, True) or _is_virtualenv(e.path):
                     continue
                 stack.append(child)
             elif e.name == "dvc.yaml" and e.is_file() and not ignored.is_ignored(child):

