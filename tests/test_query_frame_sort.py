@@ -56,3 +56,41 @@ def test_table_sorts_leaderboard_and_groups(engine) -> None:
     assert [d.label for d in table.view().rows] == ["main", "├── b", "├── a", "└── c", "v1", "└── d"]
     assert [r.name for r in table.set_grouped(False).shown_rows] == ["b", "d", "a", "main", "c"]
     assert [r.name for r in table.set_filter("f1 < 0.85").shown_rows] == ["d", "a", "main"]
+
+
+def _frame_order(rows, spec: str) -> tuple[list[str], list[str]]:
+    """(sorted_positions order, sort_flat order) of ``rows`` by ``spec``, as row names."""
+    keys = parse_sort_spec(spec, collect_columns(rows))
+    by_frame = sorted_positions(TableFrame(rows), range(len(rows)), [(k.column, k.descending) for k in keys])
+    return [rows[i].name for i in by_frame], [r.name for r in sort_flat(rows, keys)]
+
+
+def _f1_rows() -> list:
+    return [make_row("neg", metrics={"m.json": {"f1": -1}}),
+            make_row("big", metrics={"m.json": {"f1": 9007199254740993}}),  # above 2**53
+            make_row("nan", metrics={"m.json": {"f1": float("nan")}}),
+            make_row("err", metrics={"m.json": {"f1": 0.5}}, errors={"m.json": "unreadable"}),
+            make_row("none")]
+
+
+def test_big_int_with_nan_sorts_like_sort_flat() -> None:
+    """Regression: with an int above 2**53 in the column, NaN cells went into the set of exact values
+    whose sorted() order ranks the numbers. NaN compares False with everything and hashes by its id,
+    so "9007199254740993 before -1" came and went with the process (about 2 runs in 3)."""
+    rows = _f1_rows()
+    assert _frame_order(rows, "f1") == (["neg", "big", "nan", "err", "none"],) * 2
+    assert _frame_order(rows, "f1:desc") == (["big", "neg", "nan", "err", "none"],) * 2
+    # the outcome hung on the NaN object's address: try many, all kept alive so each has its own
+    tables = [_f1_rows() for _ in range(64)]
+    assert {tuple(_frame_order(t, "f1")[0]) for t in tables} == {("neg", "big", "nan", "err", "none")}
+
+
+def test_big_ints_among_many_nans_sort_like_sort_flat() -> None:
+    # several distinct NaN objects among big and small ints, floats and inf: NaNs last, numbers exact
+    values: list[float | int] = [float("nan") for _ in range(8)]
+    values += [2**53 + 1, -2**60, 2**53, 7, -1.5, 0.25, float("inf")]
+    rows = [make_row(f"r{i}", params={"p.yaml": {"x": v}}) for i, v in enumerate(values)]
+    numbers_up = ["r9", "r12", "r13", "r11", "r10", "r8", "r14"]  # -2**60, -1.5, 0.25, 7, 2**53, 2**53+1, inf
+    nans = [f"r{i}" for i in range(8)]
+    assert _frame_order(rows, "x") == (numbers_up + nans,) * 2
+    assert _frame_order(rows, "x:desc") == (numbers_up[::-1] + nans,) * 2

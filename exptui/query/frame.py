@@ -178,7 +178,10 @@ def sort_column(cells: Any, typed: TypedColumn) -> SortColumn:
         rank[when] = 0.0
         value[when] = [cells[i].timestamp() for i in when]
     if big.size:  # ints float64 cannot hold: order every number of the column by its exact Python value
-        exact = np.flatnonzero(numeric | (codes == C_DATETIME) | (codes == C_BIGINT))
+        # NaN cells are left out (they sort last anyway): NaN compares False with everything, so
+        # sorted() over a set holding one has no defined order, and where a NaN sits in a set
+        # depends on its id (hash(nan) is per object since Python 3.10): the order varied per process.
+        exact = np.flatnonzero((numeric | (codes == C_DATETIME) | (codes == C_BIGINT)) & ~absent)
         keys = [cells[i].timestamp() if codes[i] == C_DATETIME else cells[i] for i in exact]
         places = {v: p for p, v in enumerate(sorted(set(keys)))}
         rank[big] = 0.0
