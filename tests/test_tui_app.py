@@ -165,6 +165,27 @@ async def test_filter_narrows_rows_and_counts(repo: Path) -> None:
 
 
 @async_test
+async def test_large_tables_filter_and_sort_over_the_dataframe_engine(repo: Path,
+                                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    """From `FRAME_ENGINE_ROWS` rows on (lowered here: the demo has a handful), once pandas is imported in the
+    background the table model runs filter and sort over a DataFrame, with the same rows shown as the row engine."""
+    from exptui.tui.screens.main import MainScreen
+
+    monkeypatch.setattr(MainScreen, "FRAME_ENGINE_ROWS", 1)
+    app = make_app(repo)
+    async with app.run_test(size=SIZE) as pilot:
+        table = await loaded(app, pilot)
+        await wait_for(pilot, lambda: app.main.model.engine == "frame", timeout=60)
+        await pilot.press("slash")
+        await pilot.press(*"f1 > 0.5")
+        expected = sorted(n for n in EXPERIMENTS if f1_of(n) > 0.5)
+        await wait_for(pilot, lambda: sorted(names(table)) == expected)
+        await pilot.press("escape")
+        await wait_for(pilot, lambda: sorted(names(table)) == sorted(EXPERIMENTS))
+        assert app.main.model.engine == "frame"
+
+
+@async_test
 async def test_leaderboard_ranks_by_the_first_metric_and_headers_show_the_sort(repo: Path) -> None:
     app = make_app(repo)
     async with app.run_test(size=SIZE) as pilot:
