@@ -1,4 +1,4 @@
-"""`exptui doctor`: find partial state left by crashes and repair what belongs to exptui (RELIABILITY.md I4).
+"""`exptui doctor`: find partial state left by crashes and repair what belongs to exptui (docs/reliability.md).
 
 What it looks at:
 - stale ``*.lock`` files: git never removes them and every update of that ref fails until someone does. Ours

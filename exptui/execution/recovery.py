@@ -1,6 +1,6 @@
 """Crash recovery: turn entries whose worker died into `crashed`, kill their orphans, clean their leftovers.
 
-A running entry is declared dead only on proof (RELIABILITY.md I3): its owner process on this host is gone or
+A running entry is declared dead only on proof: its owner process on this host is gone or
 its pid now belongs to another process (start time differs), or, for an owner on another host, its heartbeat is
 stale. The terminal state is written create-only, so a worker that was merely slow and finishes at the same
 moment cannot be overwritten: exactly one of the two decisions lands.

@@ -4,7 +4,7 @@ Why a hand-written runner instead of `subprocess.run`:
 - the stage runs in its own session/process group, so a cancel or timeout can
   stop the whole tree (shell, python, its workers), not just the shell;
 - on Linux the child gets PR_SET_PDEATHSIG, so it dies with the runner even when
-  the runner is SIGKILLed (Dask/Ray leave orphans otherwise, see RELIABILITY.md), and
+  the runner is SIGKILLed (Dask/Ray leave orphans otherwise), and
   `group_reaper` kills the rest of its group (dash forks rather than execs `sh -c cmd`);
 - output is read as bytes from one pipe (stderr merged) in chunks and handed to a
   sink: a stage printing gigabytes never grows our memory, and the pipe is always

@@ -25,7 +25,7 @@ imports it). Commands stay on
 `git for-each-ref`: GitPython resolves each ref's sha by scanning packed-refs again, quadratic in the number of
 refs (2.6 s at 1,000). Ref transactions stay on `update-ref --stdin` (atomic, old-value-checked, all or nothing):
 GitPython's `SymbolicReference.set_reference`/`set_object` write one ref at a time and read the old value only for
-the reflog, never comparing it; pygit2's multi-ref transactions are not atomic either (see shared/RELIABILITY.md).
+the reflog, never comparing it; pygit2's multi-ref transactions are not atomic either (docs/reliability.md).
 Every failure leaves as one-line `GitError`/`RefConflict`/`RefLocked`, never a GitPython exception; `close()` ends
 and reaps both readers' processes.
 """

@@ -1,7 +1,7 @@
 """The durable experiment queue, kept entirely in git objects and refs.
 
 Why git and not a broker or a JSON file: refs give us exactly the primitive a queue needs, a create-only
-update that has one winner among any number of racing processes (measured 100/100, RELIABILITY.md), plus
+update that has one winner among any number of racing processes (measured 100/100, docs/reliability.md), plus
 all-or-nothing multi-ref transactions, and git objects make every entry immutable and gc-safe.
 
 Layout (all under ``refs/exptui/``, never under ``refs/exps/``: DVC parses everything there):
