@@ -1,4 +1,4 @@
-"""RELIABILITY.md, "disk full while writing": a failed cache write is one clear line, the old files are intact,
+"""Disk full while writing (docs/reliability.md): a failed cache write is one clear line, the old files are intact,
 no half-written object or ref is left, and the next run (with room again) completes.
 
 A real full disk needs a mount; a per-process file-size limit (RLIMIT_FSIZE, with SIGXFSZ ignored) makes every

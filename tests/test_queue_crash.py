@@ -1,6 +1,6 @@
 """Kill-anywhere: the queue's workers are SIGKILLed at seeded random moments, then the queue recovers.
 
-Invariants checked after each kill (RELIABILITY.md):
+Invariants checked after each kill (docs/reliability.md):
 - I3: after `recover()` nothing is "running"; every entry is queued or terminal; no stage process survives;
 - I2/I4: after re-running (and retrying what crashed) every entry is recorded exactly once in refs/exps
   with the right params and metrics; no duplicate experiments; no leftovers (run dirs, run files, locks);
