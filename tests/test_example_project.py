@@ -6,6 +6,7 @@ what the README tells a new user to do there, with exptui and with the real `dvc
 """
 from __future__ import annotations
 
+import asyncio
 import json
 import subprocess
 import sys
@@ -159,3 +160,26 @@ def test_fresh_clone_repro_show_queue_and_real_dvc_agree(clone: Path) -> None:
         params, metrics = _dvc_values(theirs[name])
         assert params == row["params"], name
         assert metrics == row["metrics"], name
+
+    # 5. the dashboard shows the same three rows, baseline metrics included
+    assert asyncio.run(_dashboard_rows(clone)) == [("workspace", "workspace", ours["workspace"]["metrics"]),
+                                                   ("baseline", "main", ours["main"]["metrics"]),
+                                                   ("experiment", "shallow", ours["shallow"]["metrics"])]
+
+
+async def _dashboard_rows(repo: Path) -> list[tuple[str, str, dict]]:
+    """(kind, name, metrics) of the rows the real Textual app shows once it has loaded."""
+    from exptui.project import Project
+    from exptui.tui.app import ExptuiApp
+    from exptui.tui.view_state import ViewState
+
+    app = ExptuiApp(Project.open(repo), repo, poll_interval=0.1, view=ViewState())
+    async with app.run_test(size=(120, 36)) as pilot:
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + 30
+        while app.reloads == 0 or len(app.main.table.rows) < 3:
+            assert loop.time() < deadline, "the dashboard did not load the clone's rows"
+            await pilot.pause(0.05)
+        header = app.main.table.render_line(0).text
+        assert "metrics.yaml" in header and "params.yaml" in header
+        return [(str(r.kind), r.name, r.metrics) for r in app.main.table.rows]
