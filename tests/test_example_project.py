@@ -123,7 +123,7 @@ def clone(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.mark.dvc
 def test_fresh_clone_repro_show_queue_and_real_dvc_agree(clone: Path) -> None:
     # 1. DVC sees one project at the root: the example pipelines under pipelines/ are .dvcignore'd
-    stages = _run([DVC, "stage", "list", "--name-only"], clone, 120).stdout.split()
+    stages = _run([DVC, "stage", "list", "--all", "--name-only"], clone, 120).stdout.split()
     assert stages == CHURN_STAGES
 
     # 2. the baseline runs with exptui's engine; DVC agrees it is up to date, git that nothing unexpected changed
