@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import os
 import posixpath
+from collections.abc import Callable
 from pathlib import Path
 
 __all__ = ["DVCIGNORE", "NEVER_WALKED", "DvcIgnore"]
@@ -24,10 +25,15 @@ NEVER_WALKED = frozenset({".git", ".hg", ".dvc"})
 
 
 class DvcIgnore:
-    """The ``.dvcignore`` files of the repository at `root` (read lazily, each once)."""
+    """The ``.dvcignore`` files of the repository at `root` (read lazily, each once).
 
-    def __init__(self, root: str | os.PathLike[str]) -> None:
+    `reader`, when given, returns the text of a repo-relative ``.dvcignore`` path (None: no such file) instead of
+    reading the work tree: a commit's tree is matched by its own ``.dvcignore`` files, not the workspace's.
+    """
+
+    def __init__(self, root: str | os.PathLike[str], reader: Callable[[str], str | None] | None = None) -> None:
         self.root = Path(root)
+        self._reader = reader
         self._specs: dict[str, object | None] = {}
         self._dirs: dict[str, bool] = {}
 
@@ -35,10 +41,13 @@ class DvcIgnore:
         """The compiled patterns of `directory`/.dvcignore (repo-relative, "" for the root); None without any."""
         if directory not in self._specs:
             spec = None
-            try:
-                text = (self.root / directory / DVCIGNORE).read_text(encoding="utf-8", errors="replace")
-            except OSError:
-                text = ""
+            if self._reader is not None:
+                text = self._reader(posixpath.join(directory, DVCIGNORE) if directory else DVCIGNORE) or ""
+            else:
+                try:
+                    text = (self.root / directory / DVCIGNORE).read_text(encoding="utf-8", errors="replace")
+                except OSError:
+                    text = ""
             lines = [s for s in (line.strip() for line in text.splitlines()) if s and not s.startswith("#")]
             if lines:
                 import pathspec

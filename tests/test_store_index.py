@@ -331,6 +331,24 @@ stages:
     assert "params.yaml" in row.params  # root params.yaml too
 
 
+def test_dvcignored_dvc_yaml_in_a_commit_is_not_read(project: Project) -> None:
+    """A dvc.yaml the commit's own .dvcignore hides is no part of the project in that commit (as `find_dvcfiles` in
+    the workspace and as DVC): its metrics are not missing files. This repository ignores pipelines/*/dvc.yaml."""
+    root = project.root
+    sub = root / "examples" / "one"
+    sub.mkdir(parents=True)
+    (sub / "dvc.yaml").write_text("stages:\n  s:\n    cmd: echo hi\n    metrics:\n      - m.json:\n          cache: false\n")
+    (root / ".dvcignore").write_text("# the examples are projects of their own\n/examples/*/dvc.yaml\n")
+    git(root, "add", "-A")
+    git(root, "commit", "-qm", "an ignored example pipeline")
+    record_experiment(project.git, root, project.git.head(), "with-ignored", {}, None)
+    rows = {r.name: r for r in project.experiments()}
+    for name in ("workspace", "with-ignored"):
+        assert not any(f.startswith("examples/") for f in [*rows[name].errors, *rows[name].metrics]), rows[name]
+        assert rows[name].params["params.yaml"]["train.lr"] == 0.1
+    assert project.index.reader.dvcfile_paths(project.git.head()) == ("dvc.yaml",)
+
+
 def test_broken_dvc_yaml_is_an_error_cell_not_a_failure(project: Project) -> None:
     root = project.root
     base = project.git.head()

@@ -23,7 +23,7 @@ from exptui.errors import ExptuiError
 from exptui.store.git import Git, parse_commit
 
 # Bump when what is extracted per commit changes: the on-disk index is then rebuilt.
-EXTRACT_VERSION = 6  # 6: tracked vars (values `${}` takes from undeclared params files)
+EXTRACT_VERSION = 7  # 7: a commit's .dvcignore hides its dvc.yaml files (6: tracked vars from undeclared params files)
 
 #: params/metrics files bigger than this are shown as an error cell, not parsed (EXPTUI_MAX_FILE_SIZE overrides)
 DEFAULT_MAX_FILE_SIZE = 2**20
@@ -203,9 +203,25 @@ class CommitReader:
                                        check=False).split(b"\0")
             paths = [n.decode("utf-8", "surrogateescape") for n in names if n == b"dvc.yaml" or n.endswith(b"/dvc.yaml")]
             paths.sort(key=lambda p: (p.count("/"), p))
-            cached = tuple(p for p in paths if not any(part in NEVER_WALKED for part in p.split("/")[:-1]))
+            paths = [p for p in paths if not any(part in NEVER_WALKED for part in p.split("/")[:-1])]
+            ignores = [n.decode("utf-8", "surrogateescape") for n in names
+                       if n == b".dvcignore" or n.endswith(b"/.dvcignore")]
+            if paths and ignores:
+                paths = self._not_dvcignored(commit, paths, ignores)
+            cached = tuple(paths)
             self._dvcfile_paths[commit] = cached
         return cached
+
+    def _not_dvcignored(self, commit: str, paths: list[str], ignores: list[str]) -> list[str]:
+        """`paths` less those the commit's own ``.dvcignore`` files ignore, as `find_dvcfiles` filters the
+        workspace (a repo that ignores `examples/*/dvc.yaml` shows no errors for their metrics in any commit)."""
+        from dvc_compat.ignore import DvcIgnore
+
+        answers = self.git.read_objects([f"{commit}:{p}" for p in ignores])
+        texts = {p: (a[2].decode("utf-8", "replace") if a and a[1] == "blob" else None)
+                 for p, a in zip(ignores, answers)}
+        ignored = DvcIgnore(_FAKE_ROOT, reader=texts.get)
+        return [p for p in paths if not ignored.is_ignored(p)]
 
     # --- main entry ---------------------------------------------------------------------------------------------
 
