@@ -440,7 +440,8 @@ async def test_sweep_dialog_keys_typed_right_after_tab_land_in_the_focused_field
         assert isinstance(screen, SweepScreen)
         fields = screen.fields()
         await wait_for(pilot, lambda: fields[6].text == "99")
-        assert app.focused is fields[6].query_one(Input)
+        assert app.focused is fields[6].query_one(Input) and fields[6].key == "train.max_depth"   # 6 Tabs past the 1st
+        assert fields[6].has_class("-current") and not fields[0].has_class("-current")
         assert [f.key for f in fields if f.changed] == [fields[6].key]
         # Up and Down move between fields too; typed keys follow the focus
         await pilot.press("up", "up", "8", "down", "7")
@@ -463,7 +464,7 @@ async def test_sweep_dialog_refuses_a_value_of_the_wrong_type_on_the_field(repo:
         field = _field(screen, "train.max_depth")
         assert field.has_class("-invalid")
         error = str(field.query_one(".sweep-error").render())
-        assert "train.max_depth=abc" in error and "a number" in error
+        assert "train.max_depth=abc" in error and "give a number" in error and "(5)" in error
         assert screen.problem is not None and screen.query_one("#sweep-confirm").disabled
         await _type(pilot, screen, "train.max_depth", "3,deep")     # one bad value in a list is enough
         assert "train.max_depth=deep" in str(field.query_one(".sweep-error").render())

@@ -33,8 +33,9 @@ from exptui.tui.widgets.sweep_form import SWEEP_HINT, SweepField, override_text
 from exptui.tui.widgets.sweep_preview import SweepPreview, Trial
 
 OPTION_DEFAULTS = {"sweep-random": "", "sweep-seed": "", "sweep-name": "", "sweep-workers": "0"}
-KEY_HINTS = (("ctrl+s", "queue"), ("enter", "next field (queues on the last)"), ("↑↓ tab", "move"),
+KEY_HINTS = (("ctrl+s", "queue"), ("enter", "next field, queue on the last"), ("tab ↑↓", "move"),
              ("esc", "cancel"))
+NARROW, SHORT = 100, 32     # below these terminal sizes the dialog packs tighter
 LARGE_SWEEP = 50            # above this the confirm button says so loudly
 MAX_PREVIEW_TRIALS = 5000   # bigger grids are counted, not expanded, while typing
 
@@ -107,10 +108,16 @@ class SweepScreen(ModalScreen["list[QueueEntry] | None"]):
             with Horizontal(id="sweep-buttons"):
                 yield Button("Cancel", id="sweep-cancel", compact=True)
                 yield Button("Queue", id="sweep-confirm", variant="primary", disabled=True, compact=True)
-        keys = [part for key, what in KEY_HINTS for part in ((key, "bold"), f" {what}", "  ·  ")][:-1]
+        keys = [part for key, what in KEY_HINTS for part in ((key, "bold"), f" {what}", " · ")][:-1]
         yield Static(assemble(*keys), id="sweep-keys")     # over the dashboard's footer: this dialog's keys
 
+    def on_resize(self) -> None:
+        """A small terminal gets a compact form (see screens.tcss): fields one line each, a narrower preview."""
+        self.set_class(self.size.width < NARROW, "-narrow")
+        self.set_class(self.size.height < SHORT, "-short")
+
     def on_mount(self) -> None:
+        self.on_resize()
         self._restore(self.drafts.take_for(self.row.key))
         fields = self.query(SweepField)
         if fields:

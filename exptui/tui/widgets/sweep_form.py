@@ -50,8 +50,7 @@ def type_error(override: Override, key: str, current: Any) -> str | None:
         kind = type_mismatch(current, value)
         if kind is not None:
             shown = format_value(value)
-            return (f"{key}={shown}: {key} is {kind} (now {format_value(current)}); give {kind}, "
-                    "or change its type in the params file first")
+            return f"{key}={shown}: give {kind}, like its value now ({format_value(current)})"
     return None
 
 
@@ -89,6 +88,12 @@ class SweepField(Vertical):
             yield Label(plain(self.key), classes="sweep-key")
             yield Input(value=self.shown, placeholder=self.shown, compact=True, restrict=INPUT_ALLOWED)
         yield Static("", classes="sweep-error", markup=False)
+
+    def on_descendant_focus(self) -> None:
+        self.add_class("-current")          # the key of the field the next keystroke goes to is marked
+
+    def on_descendant_blur(self) -> None:
+        self.remove_class("-current")
 
     @property
     def draft_key(self) -> str:
