@@ -392,6 +392,8 @@ async def test_sweep_dialog_enter_walks_the_inputs_and_queues_on_the_last(repo: 
 
 @async_test
 async def test_sweep_dialog_closed_unqueued_says_discarded_and_e_brings_it_back(repo: Path) -> None:
+    from textual.widgets import Input
+
     app = make_app(repo)
     async with app.run_test(size=SIZE) as pilot:
         screen = await _dashboard_sweep(app, pilot, "main")
@@ -401,7 +403,7 @@ async def test_sweep_dialog_closed_unqueued_says_discarded_and_e_brings_it_back(
 
         screen = await _dashboard_sweep(app, pilot, "main")
         await _type(pilot, screen, "train.max_depth", "3,7")
-        screen.query_one("#sweep-seed").value = "11"
+        screen.query_one("#sweep-seed", Input).value = "11"
         await pilot.press("escape")
         await wait_for(pilot, lambda: app.screen is app.main)
         assert any("sweep discarded" in m for m in _messages(app))
@@ -409,7 +411,7 @@ async def test_sweep_dialog_closed_unqueued_says_discarded_and_e_brings_it_back(
 
         screen = await _dashboard_sweep(app, pilot, "main")
         assert screen.restored and _field(screen, "train.max_depth").text == "3,7"
-        assert screen.query_one("#sweep-seed").value == "11" and screen.trial_count == 2
+        assert screen.query_one("#sweep-seed", Input).value == "11" and screen.trial_count == 2
         await pilot.press("escape")
         await wait_for(pilot, lambda: app.screen is app.main)
 

@@ -21,7 +21,7 @@ def _no_blink(app: Any) -> None:
         widget.cursor_blink = False
 
 
-def test_snapshot_compare(repo: Path, snap_compare: Any) -> None:
+def test_snapshot_compare(repo: Path, snap_compare: Any) -> None:  # noqa: F811 - the fixture
     from exptui.tui.screens.compare import CompareScreen
 
     app = make_app(repo)
@@ -35,7 +35,7 @@ def test_snapshot_compare(repo: Path, snap_compare: Any) -> None:
     assert snap_compare(app, terminal_size=SIZE, run_before=run_before)
 
 
-def test_snapshot_sweep_dialog(repo: Path, snap_compare: Any) -> None:
+def test_snapshot_sweep_dialog(repo: Path, snap_compare: Any) -> None:  # noqa: F811 - the fixture
     from textual.widgets import Input
 
     from exptui.tui.screens.sweep import SweepScreen
@@ -57,7 +57,7 @@ def test_snapshot_sweep_dialog(repo: Path, snap_compare: Any) -> None:
     assert snap_compare(app, terminal_size=SIZE, run_before=run_before)
 
 
-def test_snapshot_sweep_dialog_small_with_a_type_error(repo: Path, snap_compare: Any) -> None:
+def test_snapshot_sweep_dialog_small_with_a_type_error(repo: Path, snap_compare: Any) -> None:  # noqa: F811 - the fixture
     """80x24: the compact layout (one line per field), an inline type error, the dialog's own key line."""
     from textual.widgets import Input
 
