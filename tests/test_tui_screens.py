@@ -335,8 +335,18 @@ async def test_sweep_from_an_experiment_pins_its_other_params(repo: Path) -> Non
 # --------------------------------------------------------------------------- sweep dialog: keys, drafts, types
 
 
-def _messages(app: ExptuiApp) -> list[str]:
-    return [str(n.message) for n in app._notifications]
+def _record_notifications(app: ExptuiApp) -> list[str]:
+    """Every message the app is asked to show, kept past the toast's timeout (no wall-clock race in the asserts);
+    the notifications are still shown as usual."""
+    shown: list[str] = []
+    notify = app.notify
+
+    def recording(message: Any, *args: Any, **kwargs: Any) -> None:
+        shown.append(str(message))
+        notify(message, *args, **kwargs)
+
+    app.notify = recording  # type: ignore[method-assign]
+    return shown
 
 
 async def _dashboard_sweep(app: ExptuiApp, pilot: Any, name: str | None = None) -> SweepScreen:
@@ -395,18 +405,19 @@ async def test_sweep_dialog_closed_unqueued_says_discarded_and_e_brings_it_back(
     from textual.widgets import Input
 
     app = make_app(repo)
+    shown = _record_notifications(app)
     async with app.run_test(size=SIZE) as pilot:
         screen = await _dashboard_sweep(app, pilot, "main")
         await pilot.press("escape")                  # nothing typed: closes quietly, nothing kept
         await wait_for(pilot, lambda: app.screen is app.main)
-        assert not any("discarded" in m for m in _messages(app))
+        assert not any("discarded" in m for m in shown)
 
         screen = await _dashboard_sweep(app, pilot, "main")
         await _type(pilot, screen, "train.max_depth", "3,7")
         screen.query_one("#sweep-seed", Input).value = "11"
         await pilot.press("escape")
         await wait_for(pilot, lambda: app.screen is app.main)
-        assert any("sweep discarded" in m for m in _messages(app))
+        assert any("sweep discarded" in m for m in shown)
         assert app.project.queue.entries() == []
 
         screen = await _dashboard_sweep(app, pilot, "main")
