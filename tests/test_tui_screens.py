@@ -332,6 +332,183 @@ async def test_sweep_from_an_experiment_pins_its_other_params(repo: Path) -> Non
     assert {value(queued[n], "params", "train.max_depth") for n in ("lr-1", "lr-2")} == {9}
 
 
+# --------------------------------------------------------------------------- sweep dialog: keys, drafts, types
+
+
+def _record_notifications(app: ExptuiApp) -> list[str]:
+    """Every message the app is asked to show, kept past the toast's timeout (no wall-clock race in the asserts);
+    the notifications are still shown as usual."""
+    shown: list[str] = []
+    notify = app.notify
+
+    def recording(message: Any, *args: Any, **kwargs: Any) -> None:
+        shown.append(str(message))
+        notify(message, *args, **kwargs)
+
+    app.notify = recording  # type: ignore[method-assign]
+    return shown
+
+
+async def _dashboard_sweep(app: ExptuiApp, pilot: Any, name: str | None = None) -> SweepScreen:
+    """Open the dialog the way a user does: `e` on the dashboard (on the named row, else where the cursor is)."""
+    await wait_for(pilot, lambda: app.reloads > 0)
+    if name is not None:
+        app.main.table.move_cursor_to_key(next(r.key for r in app.main.table.rows if r.name == name))
+    await pilot.press("e")
+    await wait_for(pilot, lambda: isinstance(app.screen, SweepScreen))
+    await pilot.pause()
+    assert isinstance(app.screen, SweepScreen)
+    return app.screen
+
+
+def _inputs(screen: SweepScreen) -> list[Any]:
+    from textual.widgets import Input
+
+    return list(screen.query(Input))
+
+
+@async_test
+async def test_sweep_dialog_shows_its_own_keys_where_the_footer_was(repo: Path) -> None:
+    app = make_app(repo)
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await _dashboard_sweep(app, pilot, "main")
+        keys = screen.query_one("#sweep-keys")
+        text = str(keys.render())
+        assert "ctrl+s queue" in text and "esc cancel" in text and "enter" in text
+        # the bottom line of the terminal is the dialog's key line, not the dashboard's footer
+        assert keys.region.y == SIZE[1] - 1 and keys.region.width == SIZE[0]
+
+
+@async_test
+async def test_sweep_dialog_enter_walks_the_inputs_and_queues_on_the_last(repo: Path) -> None:
+    from textual.widgets import Input
+
+    app = make_app(repo)
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await _dashboard_sweep(app, pilot, "main")
+        await _type(pilot, screen, "train.max_depth", "3,7")
+        inputs = _inputs(screen)
+        inputs[0].focus()
+        await pilot.pause()
+        for expected in inputs[1:]:
+            await pilot.press("enter")
+            assert app.focused is expected           # never a button: Enter on Cancel would drop the form
+        assert isinstance(app.focused, Input) and app.focused.id == "sweep-workers"
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: app.screen is not screen, timeout=30)
+    assert screen.queued is not None and len(screen.queued) == 2
+    assert sorted(e.overrides["params.yaml"]["train.max_depth"] for e in app.project.queue.entries()) == [3, 7]
+
+
+@async_test
+async def test_sweep_dialog_closed_unqueued_says_discarded_and_e_brings_it_back(repo: Path) -> None:
+    from textual.widgets import Input
+
+    app = make_app(repo)
+    shown = _record_notifications(app)
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await _dashboard_sweep(app, pilot, "main")
+        await pilot.press("escape")                  # nothing typed: closes quietly, nothing kept
+        await wait_for(pilot, lambda: app.screen is app.main)
+        assert not any("discarded" in m for m in shown)
+
+        screen = await _dashboard_sweep(app, pilot, "main")
+        await _type(pilot, screen, "train.max_depth", "3,7")
+        screen.query_one("#sweep-seed", Input).value = "11"
+        await pilot.press("escape")
+        await wait_for(pilot, lambda: app.screen is app.main)
+        assert any("sweep discarded" in m for m in shown)
+        assert app.project.queue.entries() == []
+
+        screen = await _dashboard_sweep(app, pilot, "main")
+        assert screen.restored and _field(screen, "train.max_depth").text == "3,7"
+        assert screen.query_one("#sweep-seed", Input).value == "11" and screen.trial_count == 2
+        await pilot.press("escape")
+        await wait_for(pilot, lambda: app.screen is app.main)
+
+        other = await _dashboard_sweep(app, pilot, "deep-trees")   # another row's params: a fresh form
+        assert not other.restored and not other.is_filled()
+        await pilot.press("escape")
+        await wait_for(pilot, lambda: app.screen is app.main)
+
+        screen = await _dashboard_sweep(app, pilot, "main")
+        assert screen.restored
+        await pilot.press("ctrl+s")                  # queued: the draft is spent
+        await wait_for(pilot, lambda: app.screen is app.main, timeout=30)
+        assert len(app.project.queue.entries()) == 2
+        screen = await _dashboard_sweep(app, pilot, "main")
+        assert not screen.restored and not screen.is_filled()
+
+
+@async_test
+async def test_sweep_dialog_keys_typed_right_after_tab_land_in_the_focused_field(repo: Path) -> None:
+    from textual.widgets import Button, Input
+
+    app = make_app(repo)
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_for(pilot, lambda: app.reloads > 0)
+        await pilot.press("e", *["tab"] * 6, "9", "9")         # one burst, no pause between the keys
+        await wait_for(pilot, lambda: isinstance(app.screen, SweepScreen))
+        screen = app.screen
+        assert isinstance(screen, SweepScreen)
+        fields = screen.fields()
+        await wait_for(pilot, lambda: fields[6].text == "99")
+        assert app.focused is fields[6].query_one(Input) and fields[6].key == "train.max_depth"   # 6 Tabs past the 1st
+        assert fields[6].has_class("-current") and not fields[0].has_class("-current")
+        assert [f.key for f in fields if f.changed] == [fields[6].key]
+        # Up and Down move between fields too; typed keys follow the focus
+        await pilot.press("up", "up", "8", "down", "7")
+        assert fields[4].text == "8" and fields[5].text == "7" and app.focused is fields[5].query_one(Input)
+        # a full Tab round stops on inputs and buttons only: never on the preview table or a container
+        seen: list[Any] = []
+        for _ in range(len(_inputs(screen)) + 3):
+            await pilot.press("tab")
+            seen.append(app.focused)
+        assert all(isinstance(w, (Input, Button)) for w in seen), [type(w).__name__ for w in seen]
+        assert not any(isinstance(w, SweepPreview) for w in seen)
+
+
+@async_test
+async def test_sweep_dialog_refuses_a_value_of_the_wrong_type_on_the_field(repo: Path) -> None:
+    app = make_app(repo)
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await _dashboard_sweep(app, pilot, "main")
+        await _type(pilot, screen, "train.max_depth", "abc")
+        field = _field(screen, "train.max_depth")
+        assert field.has_class("-invalid")
+        error = str(field.query_one(".sweep-error").render())
+        assert "train.max_depth=abc" in error and "give a number" in error and "(5)" in error
+        assert screen.problem is not None and screen.query_one("#sweep-confirm").disabled
+        await _type(pilot, screen, "train.max_depth", "3,deep")     # one bad value in a list is enough
+        assert "train.max_depth=deep" in str(field.query_one(".sweep-error").render())
+        await pilot.press("ctrl+s")
+        await pilot.pause()
+        assert app.screen is screen and app.project.queue.entries() == []
+        # a string param takes any text; a number field takes a float range
+        await _type(pilot, screen, "train.model", "lightgbm,xgb")
+        await _type(pilot, screen, "train.max_depth", "3,7")
+        assert screen.problem is None and screen.trial_count == 4
+        assert not field.has_class("-invalid")
+
+
+@async_test
+async def test_sweep_keystroke_budget_a_2x2_grid_from_the_cursor_row(repo: Path) -> None:
+    """From a fresh dashboard: open the dialog, type two 2-value lists, queue; at most 12 key presses."""
+    app = make_app(repo)
+    keys = ["e", "1", ",", "2", "tab", "tab", "tab", "1", ",", "2", "ctrl+s"]
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_for(pilot, lambda: app.reloads > 0)
+        row = app.main.table.cursor_row_obj
+        assert row is not None
+        await pilot.press(*keys)
+        await wait_for(pilot, lambda: len(app.project.queue.entries()) == 4, timeout=30)
+        await wait_for(pilot, lambda: app.screen is app.main)
+    assert len(keys) <= 12
+    entries = app.project.queue.entries()
+    assert sorted((e.overrides["params.yaml"]["generate.seed"], e.overrides["params.yaml"]["prepare.seed"])
+                  for e in entries) == [(1, 1), (1, 2), (2, 1), (2, 2)]
+
+
 # --------------------------------------------------------------------------- plots and logs
 
 

@@ -21,7 +21,7 @@ def _no_blink(app: Any) -> None:
         widget.cursor_blink = False
 
 
-def test_snapshot_compare(repo: Path, snap_compare: Any) -> None:
+def test_snapshot_compare(repo: Path, snap_compare: Any) -> None:  # noqa: F811 - the fixture
     from exptui.tui.screens.compare import CompareScreen
 
     app = make_app(repo)
@@ -35,7 +35,7 @@ def test_snapshot_compare(repo: Path, snap_compare: Any) -> None:
     assert snap_compare(app, terminal_size=SIZE, run_before=run_before)
 
 
-def test_snapshot_sweep_dialog(repo: Path, snap_compare: Any) -> None:
+def test_snapshot_sweep_dialog(repo: Path, snap_compare: Any) -> None:  # noqa: F811 - the fixture
     from textual.widgets import Input
 
     from exptui.tui.screens.sweep import SweepScreen
@@ -55,3 +55,27 @@ def test_snapshot_sweep_dialog(repo: Path, snap_compare: Any) -> None:
         await pilot.pause(0.2)
 
     assert snap_compare(app, terminal_size=SIZE, run_before=run_before)
+
+
+def test_snapshot_sweep_dialog_small_with_a_type_error(repo: Path, snap_compare: Any) -> None:  # noqa: F811 - the fixture
+    """80x24: the compact layout (one line per field), an inline type error, the dialog's own key line."""
+    from textual.widgets import Input
+
+    from exptui.tui.screens.sweep import SweepScreen
+
+    app = make_app(repo)
+    base = rows_by_name(app.project)["main"]
+
+    async def run_before(pilot: Any) -> None:
+        await pilot.pause(0.3)
+        screen = SweepScreen(app.project, base)
+        await app.push_screen(screen)
+        await pilot.pause(0.1)
+        _no_blink(app)
+        for key, text in (("generate.seed", "1,2"), ("train.max_depth", "abc")):
+            field = next(f for f in screen.fields() if f.key == key)
+            field.query_one(Input).value = text
+            field.query_one(Input).focus()
+        await pilot.pause(0.2)
+
+    assert snap_compare(app, terminal_size=(80, 24), run_before=run_before)

@@ -25,6 +25,7 @@ from exptui.records import ExperimentRow
 from exptui.tui.app_ref import exptui_app
 from exptui.tui.bindings import MAIN_BINDINGS
 from exptui.tui.messages import ActionDone
+from exptui.tui.sweep_draft import DraftSlot
 from exptui.tui.screens.confirm import ConfirmScreen, InputScreen
 from exptui.tui.text import assemble, lines, notify, plain
 from exptui.tui.view_state import ViewState, save_view
@@ -72,6 +73,7 @@ class MainScreen(Screen[None]):
         self._pandas_ready = False
         self.branch = ""
         self._counts = {"total": 0, "shown": 0, "running": 0, "queued": 0, "failed": 0}
+        self.sweep_drafts = DraftSlot()     # a sweep form closed unqueued comes back on the next `e`
 
     # ------------------------------------------------------------------ layout
     def compose(self) -> ComposeResult:
@@ -645,7 +647,7 @@ class MainScreen(Screen[None]):
 
         row = self.table.cursor_row_obj
         if row is not None:
-            self._open(SweepScreen(self.project, row))
+            self._open(SweepScreen(self.project, row, self.sweep_drafts))
 
     def action_queue_view(self) -> None:
         from exptui.tui.screens.queue import QueueScreen

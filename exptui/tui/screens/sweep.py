@@ -4,6 +4,11 @@ Every field is parsed by dvc_compat.sweep as the user types; the trial count and
 a preview table update live; nothing is queued while any field is invalid.
 Confirming calls `project.queue.enqueue` once for the whole sweep (in a thread)
 and optionally starts workers; the dialog dismisses with the queued entries.
+
+Submitting must be obvious and losing a typed sweep hard: the dialog shows its own
+key line (the dashboard's footer is covered), Enter on the last input queues, and a
+filled form closed unqueued is kept in the dashboard's `DraftSlot` (a notification
+says so) and comes back the next time `e` opens the dialog on the same row.
 """
 from __future__ import annotations
 
@@ -22,10 +27,15 @@ from exptui.project import Project, QueueEntry
 from exptui.query.inert import INPUT_ALLOWED
 from exptui.records import ExperimentRow
 from exptui.tui.app_ref import exptui_app
+from exptui.tui.sweep_draft import DraftSlot, SweepDraft
 from exptui.tui.text import assemble, lines, notify, plain
 from exptui.tui.widgets.sweep_form import SWEEP_HINT, SweepField, override_text
 from exptui.tui.widgets.sweep_preview import SweepPreview, Trial
 
+OPTION_DEFAULTS = {"sweep-random": "", "sweep-seed": "", "sweep-name": "", "sweep-workers": "0"}
+KEY_HINTS = (("ctrl+s", "queue"), ("enter", "next field, queue on the last"), ("tab ↑↓", "move"),
+             ("esc", "cancel"))
+NARROW, SHORT = 100, 32     # below these terminal sizes the dialog packs tighter
 LARGE_SWEEP = 50            # above this the confirm button says so loudly
 MAX_PREVIEW_TRIALS = 5000   # bigger grids are counted, not expanded, while typing
 
@@ -52,12 +62,16 @@ class SweepScreen(ModalScreen["list[QueueEntry] | None"]):
     BINDINGS = [
         Binding("escape", "cancel", "Cancel"),
         Binding("ctrl+s", "queue", "Queue"),
+        Binding("down", "app.focus_next", "Next field", show=False),
+        Binding("up", "app.focus_previous", "Previous field", show=False),
     ]
 
-    def __init__(self, project: Project, row: ExperimentRow) -> None:
+    def __init__(self, project: Project, row: ExperimentRow, drafts: DraftSlot | None = None) -> None:
         super().__init__(classes="sweep-dialog-screen")
         self.project = project
         self.row = row
+        self.drafts = drafts if drafts is not None else DraftSlot()
+        self.restored = False                # True when the form came back from a draft
         self.overrides: list[str] = []       # -S texts of the current form, valid or not
         self.trials: Sequence[Trial] = []
         self.trial_count = 0
@@ -71,7 +85,7 @@ class SweepScreen(ModalScreen["list[QueueEntry] | None"]):
             yield Label(assemble("Queue a sweep from ", plain(self.row.name)), id="sweep-title")
             yield Static(SWEEP_HINT, id="sweep-hint", markup=False)
             with Horizontal(id="sweep-body"):
-                with VerticalScroll(id="sweep-form"):
+                with VerticalScroll(id="sweep-form", can_focus=False):   # Tab goes field to field
                     if not self.row.params:
                         yield Static("This experiment has no params to sweep.", classes="sweep-empty")
                     for file, values in self.row.params.items():
@@ -94,12 +108,51 @@ class SweepScreen(ModalScreen["list[QueueEntry] | None"]):
             with Horizontal(id="sweep-buttons"):
                 yield Button("Cancel", id="sweep-cancel", compact=True)
                 yield Button("Queue", id="sweep-confirm", variant="primary", disabled=True, compact=True)
+        keys = [part for key, what in KEY_HINTS for part in ((key, "bold"), f" {what}", " · ")][:-1]
+        yield Static(assemble(*keys), id="sweep-keys")     # over the dashboard's footer: this dialog's keys
+
+    def on_resize(self) -> None:
+        """A small terminal gets a compact form (see screens.tcss): fields one line each, a narrower preview."""
+        self.set_class(self.size.width < NARROW, "-narrow")
+        self.set_class(self.size.height < SHORT, "-short")
 
     def on_mount(self) -> None:
+        self.on_resize()
+        self._restore(self.drafts.take_for(self.row.key))
         fields = self.query(SweepField)
         if fields:
             fields.first().query_one(Input).focus()
         self.revalidate()
+
+    # -- draft -----------------------------------------------------------------------------------
+
+    def _inputs_by_draft_key(self) -> dict[str, Input]:
+        inputs = {field.draft_key: field.query_one(Input) for field in self.fields()}
+        inputs.update({name: self.query_one(f"#{name}", Input) for name in OPTION_DEFAULTS})
+        return inputs
+
+    def _restore(self, draft: SweepDraft | None) -> None:
+        if draft is None:
+            return
+        for name, widget in self._inputs_by_draft_key().items():
+            if name in draft.texts:
+                widget.value = draft.texts[name]
+        self.restored = True
+
+    def is_filled(self) -> bool:
+        """Something typed that closing would lose: a changed field or an option off its default."""
+        return any(f.changed for f in self.fields()) or any(
+            self.query_one(f"#{name}", Input).value.strip() != default for name, default in OPTION_DEFAULTS.items())
+
+    def _keep_draft(self) -> bool:
+        """Remember a filled form in the dashboard's slot (True), or forget the slot's draft for this row."""
+        if self.queued is not None or not self.is_filled():
+            if self.drafts.take_for(self.row.key) is not None:
+                self.drafts.draft = None
+            return False
+        texts = {name: widget.value for name, widget in self._inputs_by_draft_key().items()}
+        self.drafts.draft = SweepDraft(self.row.key, texts)
+        return True
 
     # -- validation ------------------------------------------------------------------------------
 
@@ -109,9 +162,13 @@ class SweepScreen(ModalScreen["list[QueueEntry] | None"]):
 
     @on(Input.Submitted)
     def _next_field(self, event: Input.Submitted) -> None:
-        """Enter moves on to the next input (ctrl+s queues), as in a form."""
+        """Enter moves on to the next input, as in a form; on the last input it queues (it never lands on Cancel,
+        where a second Enter would throw the form away)."""
         event.stop()
-        self.focus_next()
+        if event.input is list(self.query(Input))[-1]:
+            self.action_queue()
+        else:
+            self.focus_next(Input)
 
     def fields(self) -> list[SweepField]:
         return list(self.query(SweepField))
@@ -203,6 +260,8 @@ class SweepScreen(ModalScreen["list[QueueEntry] | None"]):
 
     @on(Button.Pressed, "#sweep-cancel")
     def action_cancel(self) -> None:
+        if self._keep_draft():
+            notify(self.app, "sweep discarded, not queued: press e on the same row to get the form back")
         self.dismiss(None)
 
     @on(Button.Pressed, "#sweep-confirm")
@@ -260,5 +319,6 @@ class SweepScreen(ModalScreen["list[QueueEntry] | None"]):
 
     def _done(self, entries: list[QueueEntry], started: str) -> None:
         self.queued = entries
+        self._keep_draft()          # queued: the draft for this row is spent
         notify(self.app, f"queued {len(entries)} experiment{'s' if len(entries) != 1 else ''}{started}")
         self.dismiss(entries)

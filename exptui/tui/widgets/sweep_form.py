@@ -3,7 +3,10 @@
 A field turns its text into one `-S` override (``[file:]key=text``) and asks
 dvc_compat.sweep to parse it, so the dialog accepts exactly what
 `exptui run --queue -S` accepts and shows the parser's message (which names
-the bad token) right under the field.
+the bad token) right under the field. A value of the wrong type for the param
+(``train.max_depth=abc`` where max_depth is a number) is refused here too, with the
+rule the queue applies (`dvc_compat.sweep.type_mismatch`), so the user sees it on the
+field instead of as an error after pressing queue.
 """
 from __future__ import annotations
 
@@ -16,7 +19,7 @@ from textual.widgets import Input, Label, Static
 
 from dvc_compat.errors import SweepSyntaxError
 from dvc_compat.params import format_value
-from dvc_compat.sweep import DEFAULT_FILE, Override, parse_override
+from dvc_compat.sweep import DEFAULT_FILE, Override, parse_override, type_mismatch
 from exptui.query.inert import INPUT_ALLOWED, inert
 from exptui.tui.text import lines, plain
 
@@ -38,6 +41,17 @@ def field_error(exc: SweepSyntaxError, override: str, value: str) -> str:
         if column > start:
             message = re.sub(r"\(column \d+\)$", f"(column {column - start})", message)
     return message
+
+
+def type_error(override: Override, key: str, current: Any) -> str | None:
+    """The first value of the field's sweep that cannot replace the param's current value, as one line; None if
+    all fit. Distribution bounds are checked too: `uniform(1,2)` over a boolean makes no sense either."""
+    for value in override.sweep.values:
+        kind = type_mismatch(current, value)
+        if kind is not None:
+            shown = format_value(value)
+            return f"{key}={shown}: give {kind}, like its value now ({format_value(current)})"
+    return None
 
 
 class SweepField(Vertical):
@@ -63,6 +77,7 @@ class SweepField(Vertical):
         super().__init__(classes="sweep-field")
         self.file = file
         self.key = key
+        self.current = value                     # the param's value in the row: its type is what a sweep must keep
         self.original = format_value(value)
         self.shown = inert(self.original)        # what the input starts with
         self.override: Override | None = None   # set when the text is a valid change
@@ -73,6 +88,17 @@ class SweepField(Vertical):
             yield Label(plain(self.key), classes="sweep-key")
             yield Input(value=self.shown, placeholder=self.shown, compact=True, restrict=INPUT_ALLOWED)
         yield Static("", classes="sweep-error", markup=False)
+
+    def on_descendant_focus(self) -> None:
+        self.add_class("-current")          # the key of the field the next keystroke goes to is marked
+
+    def on_descendant_blur(self) -> None:
+        self.remove_class("-current")
+
+    @property
+    def draft_key(self) -> str:
+        """This field's name in a saved draft (file and key: the same key may sit in two params files)."""
+        return override_text(self.file, self.key, "")
 
     @property
     def text(self) -> str:
@@ -93,9 +119,12 @@ class SweepField(Vertical):
                 self.error = f"{self.key}: empty value (clear means unchanged? type the value back: {self.shown})"
             else:
                 try:
-                    self.override = parse_override(self.as_override())
+                    override = parse_override(self.as_override())
                 except SweepSyntaxError as exc:
                     self.error = field_error(exc, self.as_override(), self.text.strip())
+                else:
+                    self.error = type_error(override, self.key, self.current)
+                    self.override = override if self.error is None else None
         self.set_class(self.error is not None, "-invalid")
         self.set_class(self.changed and self.error is None, "-changed")
         self.query_one(".sweep-error", Static).update(lines(self.error or ""))

@@ -27,7 +27,12 @@ def _text(value: Any) -> str:
 
 
 class SweepPreview(DataTable):
-    """Shows trials (mappings of param -> value); only the params that vary get a column."""
+    """Shows trials (mappings of param -> value); only the params that vary get a column.
+
+    Not focusable: it is a picture of the form, and a Tab stop on it would swallow keys meant for the fields.
+    """
+
+    can_focus = False
 
     DEFAULT_CSS = """
     SweepPreview { height: 1fr; min-height: 4; }
