@@ -455,3 +455,34 @@ def test_empty_mappings_flatten_away_as_dvc_flattens_them(project: Project) -> N
     assert rows["workspace"].params["params.yaml"] == expected
     shown = json.loads(exptui(project.root, "show", "--json").stdout)
     assert all(set(r["params"]["params.yaml"]) == set(expected) for r in shown)
+
+
+def test_listing_pauses_the_cyclic_gc_and_turns_it_back_on(project: Project) -> None:
+    import gc
+    import sys
+
+    from exptui.store.index import ExperimentIndex
+
+    project.run(["train.lr=0.3"], name="a")
+    warm = Project.open(project.root)
+    inside: list[str] = []  # collections that ran while the rows were being built
+
+    def on_collect(phase: str, info: dict) -> None:
+        frame = sys._getframe(1)
+        while frame is not None:
+            if frame.f_code is ExperimentIndex._rows.__code__:
+                inside.append(phase)
+                return
+            frame = frame.f_back
+
+    thresholds = gc.get_threshold()
+    gc.set_threshold(1)  # an enabled collector would now run on nearly every allocation
+    gc.callbacks.append(on_collect)
+    try:
+        rows = warm.experiments()
+        assert gc.isenabled()
+    finally:
+        gc.callbacks.remove(on_collect)
+        gc.set_threshold(*thresholds)
+    assert [r.name for r in rows if r.kind == "experiment"] == ["a"]
+    assert inside == []

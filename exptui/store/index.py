@@ -211,7 +211,9 @@ class ExperimentIndex:
         Baselines: HEAD; branch tips that have experiments; with `all_commits` every commit that has experiments;
         the last `num` commits of HEAD's first-parent history. Thread-safe.
         """
-        with self._lock:
+        from exptui.query.gc_pause import gc_paused
+
+        with self._lock, gc_paused():  # acyclic rows in bulk: see gc_pause for why and what it saves
             return self._rows(all_commits, include_workspace, num)
 
     def _rows(self, all_commits: bool, include_workspace: bool, num: int) -> list[ExperimentRow]:
