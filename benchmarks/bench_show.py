@@ -6,7 +6,8 @@ Each size gets a fresh DVC repo (one-stage pipeline: params.yaml with a `train` 
 `cache: false`) and N experiment commits in DVC's layout (`refs/exps/<b[:2]>/<b[2:]>/exp-<i>`, single parent,
 `dvc: commit experiment <sha256>`), each with its own params.yaml and metrics.json blobs, written in one
 `git fast-import` stream and packed (as `git gc` would leave them). Timings are wall time of whole processes
-(Python startup included), median of --runs:
+(Python startup included), median of --runs; CPU time (user+sys, git included) and the peak RSS of the exptui
+process are printed too:
 
   floor    `git for-each-ref refs/exps` + one `git cat-file --batch` reading every experiment's params.yaml and
            metrics.json (what any reader must do at least), no parsing
@@ -107,6 +108,7 @@ def make_repo(n: int, where: Path) -> Path:
 
 
 CPU: dict[str, list[float]] = {}
+RSS: dict[str, list[float]] = {}   # peak resident set size of the measured process, MiB
 
 
 def _children_cpu() -> float:
@@ -124,10 +126,22 @@ def timed(cmd: list[str], cwd: Path, env: dict[str, str], before=None, input: by
         before()
     cpu0 = _children_cpu()
     start = time.perf_counter()
-    sh(cmd, cwd, env, input)
+    proc = subprocess.Popen(cmd, cwd=cwd, env=env, stdin=subprocess.PIPE if input is not None else None,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    if input is not None:
+        assert proc.stdin is not None
+        proc.stdin.write(input)
+        proc.stdin.close()
+    assert proc.stderr is not None
+    err = proc.stderr.read()
+    _pid, status, usage = os.wait4(proc.pid, 0)  # peak RSS: the largest of it and the git processes it ran
+    proc.returncode = os.waitstatus_to_exitcode(status)
     wall = time.perf_counter() - start
+    if proc.returncode != 0:
+        raise SystemExit(f"{' '.join(cmd)} failed:\n{err.decode(errors='replace')}")
     if label:
         CPU.setdefault(label, []).append(_children_cpu() - cpu0)
+        RSS.setdefault(label, []).append(usage.ru_maxrss / 1024)
     return wall
 
 
@@ -178,7 +192,9 @@ def main() -> None:
                       f"warm {statistics.median(CPU[f'dvcwarm{n}']):.3f}s", file=sys.stderr)
             rows.append((n, setup, f, cold, warm, dvc_cold, dvc_warm))
             cpu_cold, cpu_warm = statistics.median(CPU[f"cold{n}"]), statistics.median(CPU[f"warm{n}"])
+            rss_cold, rss_warm = max(RSS[f"cold{n}"]), max(RSS[f"warm{n}"])
             print(f"n={n}: exptui CPU time (user+sys, git included): cold {cpu_cold:.3f}s warm {cpu_warm:.3f}s; "
+                  f"peak RSS cold {rss_cold:.0f} MiB warm {rss_warm:.0f} MiB; "
                   f"load average {os.getloadavg()[0]:.1f}", file=sys.stderr)
             print(f"n={n}: floor {f:.3f}s  exptui cold {cold:.3f}s warm {warm:.3f}s  "
                   f"dvc cold {dvc_cold if dvc_cold is None else round(dvc_cold, 2)}s "

@@ -189,6 +189,26 @@ def test_changed_token_is_cheap_and_tracks_refs_and_notes(project: Project) -> N
     assert row.rev
 
 
+def test_saving_the_view_state_leaves_the_change_token_alone(project: Project) -> None:
+    """The dashboard saves its view on every filter change and Escape; that must not make the poller reload."""
+    from exptui.store.workspace_run import WorkspaceRun
+    from exptui.tui.view_state import ViewState, load_view, save_view
+
+    project.run(["train.lr=0.3"], name="a")
+    project.experiments()  # the index cache exists too, as in a dashboard session
+    t0 = project.changed_token()
+    save_view(project.root, ViewState(filter="metrics:acc > 0.5"))
+    assert project.changed_token() == t0
+    save_view(project.root, ViewState(filter="", sort=[("params:params.yaml:train.lr", True)], leaderboard=True))
+    assert load_view(project.root).leaderboard  # it was written
+    assert project.changed_token() == t0
+    # what does change the listing in the same directory still changes the token
+    with WorkspaceRun(project.git.git_dir, "ws"):
+        assert (project.git.git_dir / "exptui" / "workspace-run.json").exists()
+        assert project.changed_token() != t0
+    assert project.changed_token() == t0  # marker gone: back to the same state
+
+
 # --- DVC interop -------------------------------------------------------------------------------------------------
 
 def _dvc(repo: Path, *args: str) -> subprocess.CompletedProcess[str]:
@@ -473,3 +493,34 @@ def test_empty_mappings_flatten_away_as_dvc_flattens_them(project: Project) -> N
     assert rows["workspace"].params["params.yaml"] == expected
     shown = json.loads(exptui(project.root, "show", "--json").stdout)
     assert all(set(r["params"]["params.yaml"]) == set(expected) for r in shown)
+
+
+def test_listing_pauses_the_cyclic_gc_and_turns_it_back_on(project: Project) -> None:
+    import gc
+    import sys
+
+    from exptui.store.index import ExperimentIndex
+
+    project.run(["train.lr=0.3"], name="a")
+    warm = Project.open(project.root)
+    inside: list[str] = []  # collections that ran while the rows were being built
+
+    def on_collect(phase: str, info: dict) -> None:
+        frame = sys._getframe(1)
+        while frame is not None:
+            if frame.f_code is ExperimentIndex._rows.__code__:
+                inside.append(phase)
+                return
+            frame = frame.f_back
+
+    thresholds = gc.get_threshold()
+    gc.set_threshold(1)  # an enabled collector would now run on nearly every allocation
+    gc.callbacks.append(on_collect)
+    try:
+        rows = warm.experiments()
+        assert gc.isenabled()
+    finally:
+        gc.callbacks.remove(on_collect)
+        gc.set_threshold(*thresholds)
+    assert [r.name for r in rows if r.kind == "experiment"] == ["a"]
+    assert inside == []

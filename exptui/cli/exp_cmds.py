@@ -151,6 +151,16 @@ def show(ctx: click.Context, as_json: bool, as_csv: bool, as_md: bool, all_commi
     """List experiments with their params and metrics (like `dvc exp show`)."""
     if sum((as_json, as_csv, as_md)) > 1:
         raise click.UsageError("choose one of --json, --csv, --md")
+    from exptui.query.gc_pause import gc_paused
+
+    # listing, table and output allocate acyclic objects in bulk: the cyclic collector only costs time here
+    with gc_paused():
+        _show(ctx, as_json, as_csv, as_md, all_commits, num, sort_by, filter_, only_changed, keep, drop, precision)
+
+
+def _show(ctx: click.Context, as_json: bool, as_csv: bool, as_md: bool, all_commits: bool, num: int,
+          sort_by: str | None, filter_: str | None, only_changed: bool, keep: tuple[str, ...],
+          drop: tuple[str, ...], precision: int | None) -> None:
     project = _project(ctx)
     rows = project.experiments(all_commits=all_commits, num=num)
     plain = not (sort_by or filter_ or only_changed or keep or drop)

@@ -163,6 +163,13 @@ def stop(ctx: click.Context) -> None:
 @click.pass_context
 def status(ctx: click.Context, as_json: bool) -> None:
     """Queued, running (elapsed time, current stage), finished and failed entries, and the workers."""
+    from exptui.query.gc_pause import gc_paused
+
+    with gc_paused():  # thousands of acyclic entry records: the cyclic collector only costs time here
+        _status(ctx, as_json)
+
+
+def _status(ctx: click.Context, as_json: bool) -> None:
     mgr = _manager(ctx)
     entries = mgr.entries()
     recovered = mgr.recover(entries)

@@ -72,6 +72,15 @@ def section(source: dict[str, Any], family: str, visible: dict[tuple[str, str], 
     return out
 
 
+def _facts(facts: RunFacts) -> dict[str, Any]:
+    """The facts as JSON values; plain ones (most) go through as they are, without a `json_safe` call each."""
+    out: dict[str, Any] = {}
+    for name in _FACT_FIELDS:
+        value = getattr(facts, name)
+        out[name] = value if value.__class__ in _JSON_PLAIN else json_safe(value)
+    return out
+
+
 def record(row: ExperimentRow, params: dict[str, dict[str, Any]] | None = None,
            metrics: dict[str, dict[str, Any]] | None = None) -> dict[str, Any]:
     """One ``exptui show --json`` object. Without `params`/`metrics`, all of the row's own values (`section`)."""
@@ -80,9 +89,7 @@ def record(row: ExperimentRow, params: dict[str, dict[str, Any]] | None = None,
     if metrics is None:
         metrics = section(row.metrics, "metrics", None, row.errors)
     created = row.created or (row.facts.created if row.facts else None)
-    facts = None
-    if row.facts is not None:
-        facts = {name: json_safe(getattr(row.facts, name)) for name in _FACT_FIELDS}
+    facts = None if row.facts is None else _facts(row.facts)
     ann = row.annotations
     return {
         "name": row.name,

@@ -211,7 +211,9 @@ class ExperimentIndex:
         Baselines: HEAD; branch tips that have experiments; with `all_commits` every commit that has experiments;
         the last `num` commits of HEAD's first-parent history. Thread-safe.
         """
-        with self._lock:
+        from exptui.query.gc_pause import gc_paused
+
+        with self._lock, gc_paused():  # acyclic rows in bulk: see gc_pause for why and what it saves
             return self._rows(all_commits, include_workspace, num)
 
     def _rows(self, all_commits: bool, include_workspace: bool, num: int) -> list[ExperimentRow]:
@@ -448,22 +450,29 @@ def _baseline_names(refs: RefSnapshot) -> dict[str, str]:
     return names
 
 
+_NO_ANNOTATIONS = Annotations()  # frozen: one shared instance for the rows that have none
+_UTC = timezone.utc
+
+
 def _row(
     name: str, rev: str, baseline: str, kind: RowKind, bname: str, data: dict, ann: Annotations | None, ref: str | None
 ) -> ExperimentRow:
-    facts: RunFacts | None = data.get("facts")
+    """One row from a cache entry: called once per experiment on every listing, so it does only what each row
+    needs (one lookup per key, the shared empty `Annotations`). The params/metrics/errors dicts are copies: rows
+    are handed out and the cache entry must not change with them."""
+    t = data.get("time")
     return ExperimentRow(
         name=name,
         rev=rev,
         baseline=baseline,
         kind=kind,
-        status=(data.get("status") or "success") if kind != "queued" else "queued",
+        status="queued" if kind == "queued" else (data.get("status") or "success"),
         baseline_name=bname,
-        created=datetime.fromtimestamp(data["time"], timezone.utc) if data.get("time") else None,
-        params={f: dict(v) for f, v in data["params"].items()},
-        metrics={f: dict(v) for f, v in data["metrics"].items()},
-        errors=dict(data["errors"]),
-        annotations=ann or Annotations(),
-        facts=facts,
+        created=datetime.fromtimestamp(t, _UTC) if t else None,
+        params={f: v.copy() for f, v in data["params"].items()},
+        metrics={f: v.copy() for f, v in data["metrics"].items()},
+        errors=data["errors"].copy(),
+        annotations=ann or _NO_ANNOTATIONS,
+        facts=data.get("facts"),
         ref=ref,
     )

@@ -2,8 +2,13 @@
 
 Git writes a loose ref by renaming a lock file into place, and deletes/packs refs by rewriting `packed-refs`; both
 change a directory's mtime or `packed-refs`' stat. So the mtimes of the ref directories exptui cares about, plus
-`packed-refs`, `HEAD`, DVC's queue reflog and exptui's own state directory, change whenever an experiment, a note or
+`packed-refs`, `HEAD`, DVC's queue reflog and exptui's own queue state, change whenever an experiment, a note or
 a queue entry does. Cost: one `scandir` per directory (a few dozen at most), well under 5 ms.
+
+Only state that changes what the listing shows is in the token. `.git/exptui/` itself is not: the dashboard saves
+its view (`view.json`) there on every filter change and Escape, and compare exports land there too; with the
+directory's mtime in the token each of those writes made the next poll reload every experiment (seconds at
+100,000). The files in it that do matter (`workspace-run.json`, `stop`) are stat'ed one by one instead.
 """
 from __future__ import annotations
 
@@ -12,13 +17,15 @@ import os
 from pathlib import Path
 
 from dvc_compat.exp_refs import CELERY_STASH, EXPS_NAMESPACE
+from exptui.store.workspace_run import FILE as WORKSPACE_RUN_FILE
 
 _REF_DIRS = (EXPS_NAMESPACE, "refs/exptui", "refs/notes", "refs/heads", "refs/tags")
 _FILES = ("packed-refs", "HEAD", f"logs/{CELERY_STASH}", "refs/notes/exptui")
 # exptui's state directories whose entries change when the queue does (run infos, worker registry); never the
-# run dirs (whole checkouts), the index cache or scratch space
-_STATE_DIRS = ("exptui", "exptui/run", "exptui/workers")
-_STATE_FILES = ("exptui/stop",)
+# run dirs (whole checkouts), the index cache, scratch space or `exptui/` itself (view state, exports: see above)
+_STATE_DIRS = ("exptui/run", "exptui/workers")
+# files directly in `exptui/` that change what the listing shows: the stop marker, a run in the workspace
+_STATE_FILES = ("exptui/stop", f"exptui/{WORKSPACE_RUN_FILE}")
 
 
 def _stat_key(path: str) -> str:

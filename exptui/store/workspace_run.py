@@ -1,7 +1,7 @@
 """A marker for a run in the workspace (`exptui run` without --temp/--queue), so the TUI shows it as running.
 
 `.git/exptui/workspace-run.json` holds ``{pid, host, started, stage, name}`` while the run lasts; it is written
-temp -> rename (the state directory's mtime changes, so `Project.changed_token` notices) and removed at the end.
+temp -> rename (a new inode and mtime, which `Project.changed_token` stats) and removed at the end.
 A marker whose process is gone (killed, rebooted) is ignored and cleaned by the next run: a crash never leaves the
 workspace "running" forever.
 """
