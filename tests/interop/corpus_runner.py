@@ -1,0 +1,345 @@
+"""Compare exptui with the real `dvc` over the vendored corpus (`tests/interop/corpus/`), facet by facet.
+
+Each case is a folder of pipeline-definition files: the dvc.yaml/dvc.lock/params/.dvcignore/.dvc files of a public
+DVC repository (`<owner>__<repo>`, see its `SOURCE`), or a small dvc.yaml translated from DVC's own
+`tests/func/parsing` suite (`dvc-parsing__<name>`). Code, data and models are never vendored, so no case can run;
+what can be compared without running is:
+
+* `stages`: every stage as resolved from dvc.yaml (vars/foreach/matrix/wdir interpolated): cmd, wdir, deps, outs
+  (with their cache/persist flags), params keys, frozen/always_changed; or the fact that loading fails;
+* `dag`: the edges between stages;
+* `status`: `dvc status --json` against the vendored dvc.lock (code deps are missing: `deleted`);
+* `lock`: the hashes and params values each stage's dvc.lock entry gives its declared deps and outs;
+* `params`: the params files and keys `dvc params show` lists (tracked vars included), flattened.
+
+DVC is asked in-process (`dvc.repo.Repo`: the same code as its CLI, without ~1 s of start-up per call), exptui
+through the functions its CLI calls. Run this file to print the table:
+`python tests/interop/corpus_runner.py [CASE...]`.
+"""
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+import posixpath
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+CORPUS = Path(__file__).resolve().parent / "corpus"
+FACETS = ("stages", "dag", "status", "lock", "params")
+#: a value standing for "this tool refused to load the project" (messages differ by design; the fact must not)
+ERROR = "<error>"
+GIT_ENV = {"GIT_AUTHOR_NAME": "Corpus", "GIT_AUTHOR_EMAIL": "corpus@example.invalid",
+           "GIT_COMMITTER_NAME": "Corpus", "GIT_COMMITTER_EMAIL": "corpus@example.invalid",
+           "GIT_CONFIG_NOSYSTEM": "1", "DVC_NO_ANALYTICS": "1"}
+
+
+@dataclass
+class CaseResult:
+    """What both tools said for one case: facet -> (dvc's value, exptui's value)."""
+
+    case: str
+    facets: dict[str, tuple[Any, Any]] = field(default_factory=dict)
+    seconds: float = 0.0
+
+    def matches(self, facet: str) -> bool:
+        theirs, ours = self.facets[facet]
+        return bool(theirs == ours)
+
+    def mismatched(self) -> list[str]:
+        return [f for f in FACETS if f in self.facets and not self.matches(f)]
+
+
+def cases() -> list[str]:
+    """Every case folder of the corpus, sorted."""
+    return sorted(p.name for p in CORPUS.iterdir() if p.is_dir() and (p / "SOURCE").is_file())
+
+
+# ---------------------------------------------------------------- a repo per case
+
+def _git(root: Path, *args: str) -> None:
+    env = {**os.environ, **GIT_ENV}
+    subprocess.run(["git", *args], cwd=root, check=True, capture_output=True, env=env)
+
+
+def prepare(case: str, dest: Path) -> Path:
+    """`git init` + `dvc init` in `dest`, the case's files on top (its own `.dvcignore` wins), all committed."""
+    from dvc.repo import Repo
+
+    dest.mkdir(parents=True)
+    _git(dest, "init", "-q", "-b", "main")
+    with _quiet():
+        Repo.init(os.fspath(dest)).close()
+    shutil.copytree(CORPUS / case, dest, dirs_exist_ok=True, ignore=shutil.ignore_patterns("SOURCE"))
+    _git(dest, "add", "-A")
+    _git(dest, "commit", "-q", "-m", "corpus case")
+    return dest
+
+
+@contextlib.contextmanager
+def _quiet() -> Iterator[None]:
+    """DVC logs warnings for what it tolerates; the comparison, not its log, is the result."""
+    logger = logging.getLogger("dvc")
+    level = logger.level
+    logger.setLevel(logging.CRITICAL)
+    try:
+        yield
+    finally:
+        logger.setLevel(level)
+
+
+@contextlib.contextmanager
+def _chdir(path: Path) -> Iterator[None]:
+    """`contextlib.chdir` (3.11+) for Python 3.10: DVC prints paths relative to the working directory."""
+    before = os.getcwd()
+    os.chdir(path)
+    try:
+        yield
+    finally:
+        os.chdir(before)
+
+
+def _attempt(fn: Callable[[], Any]) -> Any:
+    """`fn()`, or ERROR when the tool refuses the project (any exception: each tool has its own error types)."""
+    try:
+        return fn()
+    except Exception:  # noqa: BLE001 - the refusal itself is what is compared
+        return ERROR
+
+
+def _flat(data: Any, prefix: str = "") -> dict[str, Any]:
+    """Nested params as dotted keys (mappings only: lists stay values, as both tools show them)."""
+    out: dict[str, Any] = {}
+    for key, value in data.items():
+        if isinstance(value, dict) and value:
+            out.update(_flat(value, f"{prefix}{key}."))
+        else:
+            out[f"{prefix}{key}"] = value
+    return out
+
+
+# ---------------------------------------------------------------- DVC's answers
+
+def _rel(root: Path, fs_path: str) -> str:
+    rel = os.path.relpath(fs_path, root)
+    return fs_path if rel.startswith("..") and os.path.isabs(fs_path) else rel.replace(os.sep, "/")
+
+
+def _dvc_dep_path(root: Path, dep: Any) -> str:
+    return dep.def_path if "://" in str(dep.def_path) else _rel(root, dep.fs_path)
+
+
+def dvc_answers(root: Path) -> dict[str, Any]:
+    """The five facets as DVC gives them (its Python API, run from the repo root as its CLI would be)."""
+    from dvc.dependency.param import ParamsDependency
+    from dvc.repo import Repo
+    from dvc.stage import PipelineStage
+
+    answers: dict[str, Any] = {}
+    with _quiet(), _chdir(root):
+        repo = Repo(os.fspath(root))
+        try:
+            stages = _attempt(lambda: list(repo.index.stages))
+            if stages == ERROR:
+                answers.update(dict.fromkeys(("stages", "dag", "status", "lock"), ERROR))
+            else:
+                answers["stages"] = {s.addressing: _dvc_stage(root, s) for s in stages}
+                answers["dag"] = _attempt(lambda: sorted(
+                    (up.addressing, down.addressing) for down, up in repo.index.graph.edges()))
+                # without network access: an import's source repository is not asked for updates
+                answers["status"] = _attempt(lambda: repo.status(check_updates=False))
+                answers["lock"] = {
+                    s.addressing: {
+                        "deps": {_dvc_dep_path(root, d): (d.hash_info.value if d.hash_info else None)
+                                 for d in s.deps if not isinstance(d, ParamsDependency)},
+                        "params": {_rel(root, d.fs_path): dict(d.hash_info.value or {}) if d.hash_info else {}
+                                   for d in s.deps if isinstance(d, ParamsDependency)},
+                        "outs": {_dvc_dep_path(root, o): (o.hash_info.value if o.hash_info else None)
+                                 for o in s.outs},
+                    }
+                    for s in stages if isinstance(s, PipelineStage)
+                }
+            answers["params"] = _attempt(lambda: _dvc_params(repo))
+        finally:
+            repo.close()
+    return answers
+
+
+def _dvc_stage(root: Path, stage: Any) -> dict[str, Any]:
+    from dvc.dependency.param import ParamsDependency
+    from dvc.stage import PipelineStage
+
+    if not isinstance(stage, PipelineStage):
+        return _data_source(_rel(root, stage.wdir), [(_dvc_dep_path(root, o), bool(o.use_cache), bool(o.persist))
+                                                     for o in stage.outs], bool(stage.frozen))
+
+    params: dict[str, list[str]] = {}
+    for dep in stage.deps:
+        if isinstance(dep, ParamsDependency):
+            params.setdefault(_rel(root, dep.fs_path), []).extend(dep.params or ["*"])
+    return {
+        "cmd": stage.cmd,
+        "wdir": _rel(root, stage.wdir),
+        "deps": [_dvc_dep_path(root, d) for d in stage.deps if not isinstance(d, ParamsDependency)],
+        "params": {f: sorted(set(keys)) for f, keys in params.items()},
+        "outs": [(_dvc_dep_path(root, o), bool(o.use_cache), bool(o.persist)) for o in stage.outs],
+        "frozen": bool(stage.frozen),
+        "always_changed": bool(stage.always_changed),
+    }
+
+
+def _dvc_params(repo: Any) -> dict[str, Any]:
+    """`dvc params show` of the workspace: {file: {dotted key: value}} or {file: ERROR}."""
+    shown = repo.params.show()
+    data = shown.get("", shown.get("workspace", {})).get("data", {})
+    out: dict[str, Any] = {}
+    for path, entry in data.items():
+        out[path.replace(os.sep, "/")] = ERROR if "error" in entry else _flat(entry.get("data", {}))
+    return out
+
+
+# ---------------------------------------------------------------- exptui's answers
+
+def exptui_answers(root: Path) -> dict[str, Any]:
+    """The five facets as exptui gives them (the functions behind `exptui dag/status/show`)."""
+    from exptui.pipeline.dag import load_pipeline, repo_path
+    from exptui.pipeline.datasources import is_data_source
+    from exptui.pipeline.status import Workspace, stage_status
+
+    answers: dict[str, Any] = {}
+    pipeline = _attempt(lambda: load_pipeline(root))
+    if pipeline == ERROR:
+        answers.update(dict.fromkeys(("stages", "dag", "status", "lock"), ERROR))
+    else:
+        answers["stages"] = {s.address: _exptui_stage(s) for s in pipeline.stages}
+        answers["dag"] = sorted((up, down) for down, ups in pipeline.upstream.items() for up in ups)
+        ws = Workspace(root)
+        try:
+            def status() -> dict[str, Any]:
+                found = {s.address: stage_status(ws, s).to_dvc() for s in pipeline.order()}
+                return {k: v for k, v in found.items() if v}
+
+            answers["status"] = _attempt(status)
+
+            def lock() -> dict[str, Any]:
+                out: dict[str, Any] = {}
+                for s in pipeline.stages:
+                    if is_data_source(s):
+                        continue
+                    entry = ws.lock_entry(s)
+                    deps = {repo_path(s, h.path): h.md5 for h in entry.deps} if entry else {}
+                    outs = {repo_path(s, h.path): h.md5 for h in entry.outs} if entry else {}
+                    params = {repo_path(s, f): v for f, v in entry.params.items()} if entry else {}
+                    declared_params = {repo_path(s, p.file) for p in s.params}
+                    out[s.address] = {
+                        "deps": {_shown(s, d): deps.get(_shown(s, d)) for d in s.deps},
+                        "params": {f: params.get(f, {}) for f in declared_params},
+                        "outs": {_shown(s, o.path): outs.get(_shown(s, o.path)) for o in s.outs},
+                    }
+                return out
+
+            answers["lock"] = _attempt(lock)
+        finally:
+            ws.close()
+    answers["params"] = _attempt(lambda: _exptui_params(root))
+    return answers
+
+
+def _shown(stage: Any, path: str) -> str:
+    from exptui.pipeline.dag import repo_path
+
+    return path if "://" in path else repo_path(stage, path)
+
+
+def _exptui_stage(stage: Any) -> dict[str, Any]:
+    from exptui.pipeline.datasources import is_data_source
+
+    if is_data_source(stage):
+        return _data_source(posixpath.dirname(stage.address) or ".",
+                            [(_shown(stage, o.path), bool(o.cache), bool(o.persist)) for o in stage.outs],
+                            bool(stage.frozen))
+    params: dict[str, list[str]] = {}
+    for p in stage.params:
+        params.setdefault(_shown(stage, p.file), []).extend(p.keys or ["*"])
+    return {
+        "cmd": stage.cmd,
+        "wdir": stage.wdir or ".",
+        "deps": [_shown(stage, d) for d in stage.deps],
+        "params": {f: sorted(set(keys)) for f, keys in params.items()},
+        "outs": [(_shown(stage, o.path), bool(o.cache), bool(o.persist)) for o in stage.outs],
+        "frozen": bool(stage.frozen),
+        "always_changed": bool(stage.always_changed),
+    }
+
+
+def _data_source(wdir: str, outs: list[tuple[str, bool, bool]], frozen: bool) -> dict[str, Any]:
+    """A `.dvc` file (`dvc add`, `dvc import`) compared on what it tracks: its outs, folder and frozen flag. The
+    source of an import (its `deps`) is DVC's business (`dvc update`): exptui treats the data as a data source."""
+    return {"dvcfile": True, "wdir": wdir, "outs": outs, "frozen": frozen}
+
+
+def _exptui_params(root: Path) -> dict[str, Any]:
+    """What `exptui show` lists as params for the committed workspace: {file: {dotted key: value}} or ERROR."""
+    from exptui.store.commit_data import CommitReader
+    from exptui.store.git import Git
+
+    git = Git(root)
+    head = git.run("rev-parse", "HEAD").strip()
+    data = CommitReader(git).read([head])[head]
+    out: dict[str, Any] = {path: dict(values) for path, values in data["params"].items()}
+    metric_files = set(data.get("metric_files", ()))
+    for path in data["errors"]:
+        if path not in metric_files and not path.endswith(("dvc.yaml", "dvc.lock")):
+            out[path] = ERROR
+    return out
+
+
+# ---------------------------------------------------------------- one case, all cases
+
+def run_case(case: str, workdir: Path) -> CaseResult:
+    started = time.perf_counter()
+    root = prepare(case, workdir / case)
+    theirs = dvc_answers(root)
+    ours = exptui_answers(root)
+    result = CaseResult(case, {f: (theirs.get(f), ours.get(f)) for f in FACETS})
+    result.seconds = time.perf_counter() - started
+    return result
+
+
+def _table(results: list[CaseResult]) -> str:
+    width = max(len(r.case) for r in results)
+    lines = [f"{'case':<{width}}  " + "  ".join(f"{f:<6}" for f in FACETS) + "   s"]
+    for r in results:
+        marks = "  ".join(f"{'ok' if r.matches(f) else 'DIFF':<6}" for f in FACETS)
+        lines.append(f"{r.case:<{width}}  {marks}  {r.seconds:4.1f}")
+    full = sum(1 for r in results if not r.mismatched())
+    per_facet = ", ".join(f"{f} {sum(r.matches(f) for r in results)}/{len(results)}" for f in FACETS)
+    lines.append(f"\n{full} of {len(results)} cases match on every facet ({per_facet})")
+    return "\n".join(lines)
+
+
+def main(argv: list[str]) -> int:
+    os.environ.update(GIT_ENV)
+    names = argv or cases()
+    results = []
+    with tempfile.TemporaryDirectory(prefix="exptui-corpus-") as tmp:
+        for name in names:
+            results.append(run_case(name, Path(tmp)))
+            if argv:  # named cases: show the differences
+                for facet in results[-1].mismatched():
+                    theirs, ours = results[-1].facets[facet]
+                    print(f"--- {name} {facet}\n  dvc:    {theirs!r}\n  exptui: {ours!r}")
+    print(_table(results))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
+    sys.exit(main(sys.argv[1:]))
