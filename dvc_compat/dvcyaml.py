@@ -28,7 +28,7 @@ import shlex
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 
 from dvc_compat.errors import FormatError
 from dvc_compat.model import DvcFile, OutSpec, ParamSpec, StageSpec
@@ -174,9 +174,12 @@ class _Resolver:
         parts = _expr_parts(expr)
         for prefix, (file, base) in self.origins.items():
             if parts[:len(prefix)] == prefix:
-                self.used.setdefault(file, {})[".".join((base, *parts[len(prefix):]))] = None
+                full = (*base.split("."), *parts[len(prefix):])
+                # an item merged from two files (params.yaml and a vars file) is tracked in the one that set it
+                src = _source_of(self.sources, full)
+                self.used.setdefault(src if src in self.file_sources else file, {})[".".join(full)] = None
                 return
-        src = self.sources.get(parts[0])
+        src = _source_of(self.sources, parts)
         if src is not None and src in self.file_sources:
             self.used.setdefault(src, {})[".".join(parts)] = None
 
@@ -262,6 +265,18 @@ def _merge(into: dict, update: Mapping, path: str, sources: dict[str, str], sour
         else:
             into[k] = v
             sources.setdefault(full.split(".", 1)[0], source)
+            if full not in sources:  # a key merged into another file's mapping: its own origin (`_source_of`)
+                sources[full] = source
+
+
+def _source_of(sources: Mapping[str, str], parts: Sequence[str]) -> str | None:
+    """The file (or vars entry) that set the value at dotted path `parts`: the deepest recorded prefix, so
+    `models.model1.epochs` merged from `test_params.yaml` into params.yaml's `models` is `test_params.yaml`'s."""
+    for n in range(len(parts), 0, -1):
+        src = sources.get(".".join(parts[:n]))
+        if src is not None:
+            return src
+    return None
 
 
 class _Context:
@@ -737,7 +752,7 @@ def _file_origin(raw: Any, ctx: _Context) -> tuple[str, str] | None:
     if not exact:
         return None
     parts = _expr_parts(spans[0][2])
-    src = ctx.sources.get(parts[0])
+    src = _source_of(ctx.sources, parts)
     return (src, ".".join(parts)) if src is not None and src in ctx.files else None
 
 

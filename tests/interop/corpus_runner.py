@@ -198,7 +198,10 @@ def _dvc_stage(root: Path, stage: Any) -> dict[str, Any]:
 def _dvc_params(repo: Any) -> dict[str, Any]:
     """`dvc params show` of the workspace: {file: {dotted key: value}} or {file: ERROR}."""
     shown = repo.params.show()
-    data = shown.get("", shown.get("workspace", {})).get("data", {})
+    rev = shown.get("", shown.get("workspace", {}))
+    if "error" in rev:  # the project cannot be loaded: `dvc exp show` has an error for the whole row
+        return ERROR
+    data = rev.get("data", {})
     out: dict[str, Any] = {}
     for path, entry in data.items():
         out[path.replace(os.sep, "/")] = ERROR if "error" in entry else _flat(entry.get("data", {}))
@@ -286,17 +289,20 @@ def _data_source(wdir: str, outs: list[tuple[str, bool, bool]], frozen: bool) ->
 
 
 def _exptui_params(root: Path) -> dict[str, Any]:
-    """What `exptui show` lists as params for the committed workspace: {file: {dotted key: value}} or ERROR."""
+    """What `exptui show` lists as params for the committed workspace: {file: {dotted key: value}}, or ERROR when
+    the row has an error for a dvc.yaml (exptui shows it in the row's errors, DVC instead of the row)."""
     from exptui.store.commit_data import CommitReader
     from exptui.store.git import Git
 
     git = Git(root)
     head = git.run("rev-parse", "HEAD").strip()
     data = CommitReader(git).read([head])[head]
+    if any(path.endswith("dvc.yaml") for path in data["errors"]):
+        return ERROR  # the row's error cell; exptui still lists what it could read, DVC's row has none
     out: dict[str, Any] = {path: dict(values) for path, values in data["params"].items()}
     metric_files = set(data.get("metric_files", ()))
     for path in data["errors"]:
-        if path not in metric_files and not path.endswith(("dvc.yaml", "dvc.lock")):
+        if path not in metric_files:
             out[path] = ERROR
     return out
 

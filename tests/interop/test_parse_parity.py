@@ -352,6 +352,24 @@ def test_show_lists_the_tracked_vars_dvc_exp_show_lists(repo: Path) -> None:
         "models.small.lr": 0.2, "depths.0": 3, "depths.1": 5}
 
 
+def test_tracked_vars_merged_from_two_files_are_listed_under_the_file_that_set_each(repo: Path) -> None:
+    """`vars: [test_params.yaml]` merges its `models` into params.yaml's: a foreach item then holds values of both
+    files, and DVC tracks each used key in the file that set it (found by the corpus: dvc-parsing__foreach-mixed-
+    vars-files); exptui listed them all under params.yaml."""
+    write(repo, {
+        "params.yaml": "models:\n  m1: {thresh: 10}\n  m2: {thresh: 15}\n",
+        "test_params.yaml": "models:\n  m1: {epochs: 5}\n  m2: {epochs: 10}\n",
+        "dvc.yaml": "vars: [test_params.yaml]\nstages:\n  build:\n    foreach: ${models}\n    do:\n"
+                    "      cmd: echo ${item.thresh} ${item.epochs} ${models.m1.epochs}\n",
+    })
+    git(repo, "add", "-A")
+    git(repo, "commit", "-q", "-m", "merged vars")
+    dvc_params = json.loads(ok(repo, DVC, "exp", "show", "--json"))[0]["data"]["params"]
+    assert flat(dvc_params["test_params.yaml"]["data"]) == {"models.m1.epochs": 5, "models.m2.epochs": 10}
+    for row in json.loads(ok(repo, EXPTUI, "show", "--json")):
+        assert row["params"] == {p: flat(d["data"]) for p, d in dvc_params.items()}, row
+
+
 # --- 6. dvc.yaml in a hidden directory ---------------------------------------------------------------------
 
 
