@@ -229,8 +229,14 @@ def has_deps(stage: StageSpec) -> bool:
 
 
 def is_callback(stage: StageSpec) -> bool:
-    """A cmd with no deps and no outs: DVC treats it as always changed."""
-    return not has_deps(stage) and not stage.outs
+    """A cmd with no deps and no outs: DVC treats it as always changed. Not `cmd: []` (DVC's `is_callback` needs
+    a command): that stage does nothing, so it is never changed."""
+    return bool(stage.cmd) and not has_deps(stage) and not stage.outs
+
+
+def is_noop(stage: StageSpec) -> bool:
+    """`cmd: []` with no deps, params or outs: valid for DVC, never run by `dvc repro`, never in `dvc status`."""
+    return not stage.cmd and not has_deps(stage) and not stage.outs
 
 
 def can_run_cache(stage: StageSpec) -> bool:
@@ -349,7 +355,7 @@ def stage_status(ws: Workspace, stage: StageSpec) -> StageStatus:
         return data_source_status(ws, stage)
     lock = ws.lock_entry(stage)
     status = StageStatus(stage)
-    if lock is None:
+    if lock is None and not is_noop(stage):
         status.changes.append(Change("lock", "missing"))
     if not stage.frozen:
         status.changes += dep_changes(ws, stage, lock)

@@ -209,6 +209,27 @@ def test_never_run_stages_are_described_in_dvcs_words(tmp_path: Path) -> None:
         "\tout a.txt: deleted\n")
 
 
+def test_empty_cmd_list_stages_have_dvcs_status(tmp_path: Path) -> None:
+    """`cmd: []` is no callback for DVC (its `is_callback` needs a command): with nothing to depend on or produce
+    it is never in `dvc status` (exptui said `always changed` and `no lock entry`); with deps/params/outs it is
+    described as any never-run stage. Before and after `dvc repro` (which skips the no-op stage)."""
+    repo = make_repo(tmp_path / "repo", (
+        "stages:\n"
+        "  noop:\n    cmd: []\n"
+        "  with_dep:\n    cmd: []\n    deps: [in.txt]\n"
+        "  with_out:\n    cmd: []\n    outs: [o.txt]\n"
+        "  with_param:\n    cmd: []\n    params: [a]\n"
+        "  real:\n    cmd: cp in.txt r.txt\n    deps: [in.txt]\n    outs: [r.txt]\n"
+    ), {"in.txt": "in\n", "params.yaml": "a: 1\n"})
+    status = assert_same_status(repo)
+    assert "noop" not in status and set(status) == {"with_dep", "with_out", "with_param", "real"}
+    assert "noop" not in exptui(repo, "status").stdout
+    dvc(repo, "repro", "real")
+    assert_same_status(repo)
+    assert exptui(repo, "status", "noop").stdout.strip() == UP_TO_DATE
+    assert dvc(repo, "status", "noop").stdout.strip() == UP_TO_DATE
+
+
 def test_every_kind_of_change_uses_dvcs_words(tmp_path: Path) -> None:
     """After a run: a dep added to dvc.yaml since (DVC: `modified`, not `new`), a dep edited, a dep deleted, a
     params file added (`new`), a param key edited / added / deleted, an out edited, an out deleted, an out whose
