@@ -825,7 +825,7 @@ def _entry(
 # --- projects ------------------------------------------------------------------------------------------------
 
 
-def _is_virtualenv(path: str) -> bool:
+def is_virtualenv(path: str) -> bool:
     """A Python virtual environment (it holds ``pyvenv.cfg``): tens of thousands of files and never a pipeline.
     DVC walks into one unless ``.dvcignore`` names it; exptui skips it, which only differs for a dvc.yaml placed
     inside a virtualenv (docs/compatibility.md)."""
@@ -857,7 +857,7 @@ def find_dvcfiles(repo_root: str | os.PathLike[str]) -> list[str]:
         for e in entries:
             child = f"{rel}/{e.name}" if rel else e.name
             if e.is_dir(follow_symlinks=False):
-                if e.name in NEVER_WALKED or ignored.is_ignored(child, True) or _is_virtualenv(e.path):
+                if e.name in NEVER_WALKED or ignored.is_ignored(child, True) or is_virtualenv(e.path):
                     continue
                 stack.append(child)
             elif e.name == "dvc.yaml" and e.is_file() and not ignored.is_ignored(child):

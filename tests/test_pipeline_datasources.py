@@ -196,15 +196,19 @@ def test_isolated_run_refills_the_cache_from_the_workspace_or_fails_naming_the_m
     assert proc.returncode != 0 and "missing data source 'data/raw.csv'" in proc.stderr
 
 
-def test_discovery_skips_hidden_and_dvcignored_dirs_and_untracked_files_count(tmp_path: Path) -> None:
+def test_discovery_walks_hidden_dirs_skips_dvcignored_ones_virtualenvs_and_git(tmp_path: Path) -> None:
+    """Hidden directories are walked as DVC walks them (interop/test_status_parity.py checks it against dvc);
+    `.git` and Python virtualenvs never are."""
     root = tmp_path
     (root / ".dvc").mkdir()
-    for rel in ("a.dvc", "sub/b.csv.dvc", ".hidden/c.dvc", "skipme/d.dvc", "sub/deep/e.dvc"):
+    for rel in ("a.dvc", "sub/b.csv.dvc", ".hidden/c.dvc", "skipme/d.dvc", "sub/deep/e.dvc", ".venv/v.dvc",
+                ".git/g.dvc"):
         (root / rel).parent.mkdir(parents=True, exist_ok=True)
         (root / rel).write_text(f"outs:\n- md5: {'0' * 32}\n  size: 1\n  hash: md5\n  path: x\n")
+    (root / ".venv" / "pyvenv.cfg").write_text("home = /usr/bin\n")
     (root / "dir.dvc").mkdir()  # a directory named like a .dvc file is not one
     (root / ".dvcignore").write_text("skipme\n")
-    assert find_dotdvc_files(root) == ["a.dvc", "sub/b.csv.dvc", "sub/deep/e.dvc"]
+    assert find_dotdvc_files(root) == [".hidden/c.dvc", "a.dvc", "sub/b.csv.dvc", "sub/deep/e.dvc"]
     stages = {s.address: s for s in load_data_sources(root)}
     assert stages["sub/deep/e.dvc"].wdir == "sub/deep" and stages["sub/deep/e.dvc"].outs[0].path == "x"
     (root / "sub" / "b.csv.dvc").write_text("outs: 3\n")

@@ -218,8 +218,11 @@ def build_pipeline(dvcfiles: Iterable[DvcFile], extra_stages: Iterable[StageSpec
 
 def find_dotdvc_files(root: Path) -> list[str]:
     """Repo-relative paths of every `*.dvc` file (data added with `dvc add`) under `root`, sorted; the same walk
-    rules as dvc.yaml discovery. Here, not in `datasources`, so a repo without them never imports that."""
-    from dvc_compat.ignore import DvcIgnore
+    rules as dvc.yaml discovery: hidden directories are walked as DVC walks them (`.data/raw.csv.dvc` is a data
+    source), never `.git`/`.hg`/`.dvc` nor a Python virtualenv. Here, not in `datasources`, so a repo without them
+    never imports that."""
+    from dvc_compat.dvcyaml import is_virtualenv
+    from dvc_compat.ignore import NEVER_WALKED, DvcIgnore
 
     ignored = DvcIgnore(root)
     found: list[str] = []
@@ -236,8 +239,8 @@ def find_dotdvc_files(root: Path) -> list[str]:
             if e.name.endswith(".dvc"):
                 if e.name != ".dvc" and e.is_file() and not ignored.is_ignored(child):
                     found.append(child)
-            elif e.is_dir(follow_symlinks=False) and not e.name.startswith(".") and not ignored.is_ignored(
-                    child, True):
+            elif (e.is_dir(follow_symlinks=False) and e.name not in NEVER_WALKED
+                  and not ignored.is_ignored(child, True) and not is_virtualenv(e.path)):
                 stack.append(child)
     found.sort()
     return found

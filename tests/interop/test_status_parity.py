@@ -380,6 +380,30 @@ def test_a_dvc2_lock_with_crlf_text_deps_is_judged_by_md5_dos2unix(tmp_path: Pat
     assert assert_same_status(repo) == {"use": [{"changed deps": {"notes.txt": "modified"}}]}
 
 
+# ---------------------------------------------------------------- .dvc files in hidden directories
+
+def test_dvc_files_in_hidden_directories_are_data_sources_as_in_dvc(tmp_path: Path) -> None:
+    """`dvc add .data/raw.csv` writes `.data/raw.csv.dvc`; DVC collects it (hidden directories are walked), so it
+    heads the dag and data edited in place shows in status and is committed by repro. exptui skipped hidden
+    directories when looking for `.dvc` files, and saw a stage reading untracked data."""
+    repo = make_repo(tmp_path / "repo", (
+        "stages:\n  count:\n    cmd: wc -l < .data/raw.csv > count.txt\n    deps: [.data/raw.csv]\n"
+        "    outs: [count.txt]\n"))
+    (repo / ".data").mkdir()
+    (repo / ".data" / "raw.csv").write_text("a\nb\n")  # not committed: `dvc add` refuses files git tracks
+    dvc(repo, "add", "-q", ".data/raw.csv")
+    git(repo, "add", "-A")
+    git(repo, "commit", "-q", "-m", "add data")
+    assert sorted(exptui(repo, "dag", "--dot").stdout.split()) == sorted(dvc(repo, "dag", "--dot").stdout.split())
+    assert '".data/raw.csv.dvc" -> "count"' in dvc(repo, "dag", "--dot").stdout
+    assert_same_status(repo)
+    exptui(repo, "repro")
+    assert dvc(repo, "status").stdout.strip() == UP_TO_DATE
+    (repo / ".data" / "raw.csv").write_text("a\nb\nc\n")  # edited in place, not `dvc add`-ed again
+    status = assert_same_status(repo)
+    assert status[".data/raw.csv.dvc"] == [{"changed outs": {".data/raw.csv": "modified"}}]
+
+
 # ---------------------------------------------------------------- 6. .dvcignore in a subdirectory
 
 def test_a_dvcignore_in_a_subdirectory_is_honoured_as_by_dvc(tmp_path: Path) -> None:
