@@ -1,16 +1,22 @@
 """Compare exptui with the real `dvc` over the vendored corpus (`tests/interop/corpus/`), facet by facet.
 
 Each case is a folder of pipeline-definition files: the dvc.yaml/dvc.lock/params/.dvcignore/.dvc files of a public
-DVC repository (`<owner>__<repo>`, see its `SOURCE`), or a small dvc.yaml translated from DVC's own
-`tests/func/parsing` suite (`dvc-parsing__<name>`). Code, data and models are never vendored, so no case can run;
-what can be compared without running is:
+DVC repository (`<owner>__<repo>`, see its `SOURCE`), a small dvc.yaml translated from DVC's own
+`tests/func/parsing` suite (`dvc-parsing__<name>`), or an edge case of issue 12 with a few bytes of data
+(`synth__<name>`). Code, data and models of the public repositories are never vendored, so no case is run; what
+can be compared without running is:
 
 * `stages`: every stage as resolved from dvc.yaml (vars/foreach/matrix/wdir interpolated): cmd, wdir, deps, outs
   (with their cache/persist flags), params keys, frozen/always_changed; or the fact that loading fails;
 * `dag`: the edges between stages;
-* `status`: `dvc status --json` against the vendored dvc.lock (code deps are missing: `deleted`);
+* `status`: `dvc status --json` against the vendored dvc.lock (code deps are missing: `deleted`), without network
+  access (an import's source is not asked for updates);
 * `lock`: the hashes and params values each stage's dvc.lock entry gives its declared deps and outs;
-* `params`: the params files and keys `dvc params show` lists (tracked vars included), flattened.
+* `params`: the params files and keys `dvc exp show` lists for the commit (tracked vars included), flattened as
+  DVC flattens them (`dvc.utils.flatten`), or the fact that the row is an error.
+
+A `.dvc` file (`dvc add`/`dvc import`) is compared on what it tracks (outs, folder, frozen), not on an import's
+source (DVC's `dvc update` business). A tool's refusal is compared as a fact, not by its wording.
 
 DVC is asked in-process (`dvc.repo.Repo`: the same code as its CLI, without ~1 s of start-up per call), exptui
 through the functions its CLI calls. Run this file to print the table:
@@ -114,17 +120,6 @@ def _attempt(fn: Callable[[], Any]) -> Any:
         return ERROR
 
 
-def _flat(data: Any, prefix: str = "") -> dict[str, Any]:
-    """Nested params as dotted keys (mappings only: lists stay values, as both tools show them)."""
-    out: dict[str, Any] = {}
-    for key, value in data.items():
-        if isinstance(value, dict) and value:
-            out.update(_flat(value, f"{prefix}{key}."))
-        else:
-            out[f"{prefix}{key}"] = value
-    return out
-
-
 # ---------------------------------------------------------------- DVC's answers
 
 def _rel(root: Path, fs_path: str) -> str:
@@ -203,8 +198,10 @@ def _dvc_params(repo: Any) -> dict[str, Any]:
         return ERROR
     data = rev.get("data", {})
     out: dict[str, Any] = {}
+    from dvc.utils.flatten import flatten  # how DVC's exp show turns this nested data into columns
+
     for path, entry in data.items():
-        out[path.replace(os.sep, "/")] = ERROR if "error" in entry else _flat(entry.get("data", {}))
+        out[path.replace(os.sep, "/")] = ERROR if "error" in entry else flatten(entry.get("data", {}))
     return out
 
 

@@ -370,6 +370,22 @@ def test_tracked_vars_merged_from_two_files_are_listed_under_the_file_that_set_e
         assert row["params"] == {p: flat(d["data"]) for p, d in dvc_params.items()}, row
 
 
+def test_empty_mapping_params_are_no_columns_as_in_dvc_exp_show(repo: Path) -> None:
+    """Issue 12 said `empty_map: {}` is a column of `dvc exp show`; DVC 3.67.1 shows none (its table and CSV
+    flatten with `dvc.utils.flatten`, where an empty mapping leaves no key; only its raw nested `--json` holds
+    it), and neither does exptui: the same param columns, in the same order."""
+    write(repo, {"params.yaml": "a: 1\nempty_map: {}\nnested: {inner: {}, x: 2}\nempty_list: []\n",
+                 "dvc.yaml": "stages:\n  s:\n    cmd: echo ${a}\n    params: [a]\n"})
+    git(repo, "add", "-A")
+    git(repo, "commit", "-q", "-m", "empty map")
+    candidates = {"a", "empty_map", "nested.inner", "nested.x", "empty_list"}
+    theirs = [c for c in ok(repo, DVC, "exp", "show", "--csv").splitlines()[0].split(",") if c in candidates]
+    ours = [c for c in ok(repo, EXPTUI, "show", "--csv").splitlines()[0].split(",") if c in candidates]
+    assert theirs == ours == ["a", "nested.x", "empty_list"]
+    for row in json.loads(ok(repo, EXPTUI, "show", "--json")):
+        assert list(row["params"]["params.yaml"]) == ["a", "nested.x", "empty_list"]
+
+
 # --- 6. dvc.yaml in a hidden directory ---------------------------------------------------------------------
 
 
