@@ -14,7 +14,8 @@ import pytest
 
 from tests.interop.corpus_runner import CORPUS, FACETS, cases, run_case
 
-pytestmark = pytest.mark.dvc
+# DVC's own DeprecationWarnings (pygtrie steps) on every index load: not ours to fix
+pytestmark = [pytest.mark.dvc, pytest.mark.filterwarnings("ignore::DeprecationWarning")]
 
 #: (case, facet) -> why exptui answers differently on purpose (docs/compatibility.md lists the same)
 _CHECKPOINT = ("a DVC 2 `checkpoint` key in dvc.lock: DVC refuses the whole project wherever it loads it; exptui "
