@@ -15,6 +15,10 @@ can be compared without running is:
 * `params`: the params files and keys `dvc exp show` lists for the commit (tracked vars included), flattened as
   DVC flattens them (`dvc.utils.flatten`), or the fact that the row is an error.
 
+Cases whose `SOURCE` says `runnable: yes` (their commands need nothing but a POSIX shell) get a sixth facet,
+`repro`: `dvc repro --all-pipelines` in one copy and `exptui repro` in another, then the dvc.lock and .gitignore files of both
+(byte for byte) and each tool's status of the other's result (both up to date).
+
 A `.dvc` file (`dvc add`/`dvc import`) is compared on what it tracks (outs, folder, frozen), not on an import's
 source (DVC's `dvc update` business). A tool's refusal is compared as a fact, not by its wording.
 
@@ -39,7 +43,7 @@ from pathlib import Path
 from typing import Any
 
 CORPUS = Path(__file__).resolve().parent / "corpus"
-FACETS = ("stages", "dag", "status", "lock", "params")
+FACETS = ("stages", "dag", "status", "lock", "params", "repro")
 #: a value standing for "this tool refused to load the project" (messages differ by design; the fact must not)
 ERROR = "<error>"
 GIT_ENV = {"GIT_AUTHOR_NAME": "Corpus", "GIT_AUTHOR_EMAIL": "corpus@example.invalid",
@@ -56,6 +60,9 @@ class CaseResult:
     seconds: float = 0.0
 
     def matches(self, facet: str) -> bool:
+        """Both answers are equal (a facet a case does not have, `repro` of a case that cannot run, matches)."""
+        if facet not in self.facets:
+            return True
         theirs, ours = self.facets[facet]
         return bool(theirs == ours)
 
@@ -306,12 +313,51 @@ def _exptui_params(root: Path) -> dict[str, Any]:
 
 # ---------------------------------------------------------------- one case, all cases
 
+def runnable(case: str) -> bool:
+    return "runnable: yes" in (CORPUS / case / "SOURCE").read_text()
+
+
+def _written(root: Path) -> dict[str, bytes]:
+    """The files repro writes that git keeps: every dvc.lock and .gitignore (not DVC's own `.dvc/.gitignore`)."""
+    return {p.relative_to(root).as_posix(): p.read_bytes() for p in sorted(root.rglob("*"))
+            if p.name in ("dvc.lock", ".gitignore") and ".git" not in p.relative_to(root).parts[:-1]
+            and not p.relative_to(root).as_posix().startswith(".dvc/")}
+
+
+def repro_answers(case: str, workdir: Path) -> tuple[Any, Any]:
+    """(DVC's, exptui's) result of reproducing the case in two fresh copies: the files written, and whether the
+    other tool then calls the project up to date."""
+    from dvc.repo import Repo
+
+    from exptui.pipeline.repro import reproduce
+
+    theirs_root = prepare(case, workdir / f"{case}-dvc-repro")
+    ours_root = prepare(case, workdir / f"{case}-exptui-repro")
+    with _quiet(), _chdir(theirs_root):
+        repo = Repo(os.fspath(theirs_root))
+        try:
+            # `exptui repro` without targets brings every dvc.yaml up to date: `dvc repro --all-pipelines`
+            # (plain `dvc repro` takes only the root dvc.yaml's stages: docs/compatibility.md)
+            ran = _attempt(lambda: repo.reproduce(all_pipelines=True))
+        finally:
+            repo.close()
+    theirs: dict[str, Any] = {"ran": ran != ERROR, "files": _written(theirs_root)}
+    ran = _attempt(lambda: reproduce(ours_root, sink=lambda _chunk: None))
+    ours: dict[str, Any] = {"ran": ran != ERROR, "files": _written(ours_root)}
+    # each tool's status of the other's result: what a teammate using the other tool would see
+    theirs["status of the other's"] = exptui_answers(theirs_root)["status"]
+    ours["status of the other's"] = dvc_answers(ours_root)["status"]
+    return theirs, ours
+
+
 def run_case(case: str, workdir: Path) -> CaseResult:
     started = time.perf_counter()
     root = prepare(case, workdir / case)
     theirs = dvc_answers(root)
     ours = exptui_answers(root)
-    result = CaseResult(case, {f: (theirs.get(f), ours.get(f)) for f in FACETS})
+    result = CaseResult(case, {f: (theirs.get(f), ours.get(f)) for f in FACETS if f != "repro"})
+    if runnable(case):
+        result.facets["repro"] = repro_answers(case, workdir)
     result.seconds = time.perf_counter() - started
     return result
 
@@ -320,10 +366,11 @@ def _table(results: list[CaseResult]) -> str:
     width = max(len(r.case) for r in results)
     lines = [f"{'case':<{width}}  " + "  ".join(f"{f:<6}" for f in FACETS) + "   s"]
     for r in results:
-        marks = "  ".join(f"{'ok' if r.matches(f) else 'DIFF':<6}" for f in FACETS)
+        marks = "  ".join(f"{'ok' if r.matches(f) else 'DIFF' if f in r.facets else '-':<6}" for f in FACETS)
         lines.append(f"{r.case:<{width}}  {marks}  {r.seconds:4.1f}")
     full = sum(1 for r in results if not r.mismatched())
-    per_facet = ", ".join(f"{f} {sum(r.matches(f) for r in results)}/{len(results)}" for f in FACETS)
+    per_facet = ", ".join(f"{f} {sum(r.matches(f) for r in results if f in r.facets)}/"
+                          f"{sum(f in r.facets for r in results)}" for f in FACETS)
     lines.append(f"\n{full} of {len(results)} cases match on every facet ({per_facet})")
     return "\n".join(lines)
 
