@@ -366,7 +366,7 @@ def _table(results: list[CaseResult]) -> str:
     width = max(len(r.case) for r in results)
     lines = [f"{'case':<{width}}  " + "  ".join(f"{f:<6}" for f in FACETS) + "   s"]
     for r in results:
-        marks = "  ".join(f"{'ok' if r.matches(f) else 'DIFF' if f in r.facets else '-':<6}" for f in FACETS)
+        marks = "  ".join(f"{'-' if f not in r.facets else 'ok' if r.matches(f) else 'DIFF':<6}" for f in FACETS)
         lines.append(f"{r.case:<{width}}  {marks}  {r.seconds:4.1f}")
     full = sum(1 for r in results if not r.mismatched())
     per_facet = ", ".join(f"{f} {sum(r.matches(f) for r in results if f in r.facets)}/"
