@@ -120,11 +120,25 @@ def _chdir(path: Path) -> Iterator[None]:
 
 
 def _attempt(fn: Callable[[], Any]) -> Any:
-    """`fn()`, or ERROR when the tool refuses the project (any exception: each tool has its own error types)."""
+    """`fn()`, or ERROR when DVC refuses the project (any exception: DVC has many error types)."""
     try:
         return fn()
     except Exception:  # noqa: BLE001 - the refusal itself is what is compared
         return ERROR
+
+
+def _refused(fn: Callable[[], Any]) -> Any:
+    """`fn()`, or ERROR when exptui refuses the project with one of its own errors (the one-line kind). Any other
+    exception is a crash, never a match for DVC's refusal: it is returned as its own value."""
+    from dvc_compat.errors import FormatError
+    from exptui.errors import ExptuiError
+
+    try:
+        return fn()
+    except (ExptuiError, FormatError, OSError):
+        return ERROR
+    except Exception as exc:  # noqa: BLE001 - a crash is a mismatch to show, not a reason to stop the corpus
+        return f"<crash: {type(exc).__name__}: {exc}>"
 
 
 # ---------------------------------------------------------------- DVC's answers
@@ -221,7 +235,7 @@ def exptui_answers(root: Path) -> dict[str, Any]:
     from exptui.pipeline.status import Workspace, stage_status
 
     answers: dict[str, Any] = {}
-    pipeline = _attempt(lambda: load_pipeline(root))
+    pipeline = _refused(lambda: load_pipeline(root))
     if pipeline == ERROR:
         answers.update(dict.fromkeys(("stages", "dag", "status", "lock"), ERROR))
     else:
@@ -233,7 +247,7 @@ def exptui_answers(root: Path) -> dict[str, Any]:
                 found = {s.address: stage_status(ws, s).to_dvc() for s in pipeline.order()}
                 return {k: v for k, v in found.items() if v}
 
-            answers["status"] = _attempt(status)
+            answers["status"] = _refused(status)
 
             def lock() -> dict[str, Any]:
                 out: dict[str, Any] = {}
@@ -252,10 +266,10 @@ def exptui_answers(root: Path) -> dict[str, Any]:
                     }
                 return out
 
-            answers["lock"] = _attempt(lock)
+            answers["lock"] = _refused(lock)
         finally:
             ws.close()
-    answers["params"] = _attempt(lambda: _exptui_params(root))
+    answers["params"] = _refused(lambda: _exptui_params(root))
     return answers
 
 
@@ -342,8 +356,9 @@ def repro_answers(case: str, workdir: Path) -> tuple[Any, Any]:
         finally:
             repo.close()
     theirs: dict[str, Any] = {"ran": ran != ERROR, "files": _written(theirs_root)}
-    ran = _attempt(lambda: reproduce(ours_root, sink=lambda _chunk: None))
-    ours: dict[str, Any] = {"ran": ran != ERROR, "files": _written(ours_root)}
+    ran = _refused(lambda: reproduce(ours_root, sink=lambda _chunk: None))
+    crashed = isinstance(ran, str) and ran.startswith("<crash")
+    ours: dict[str, Any] = {"ran": ran if crashed else ran != ERROR, "files": _written(ours_root)}
     # each tool's status of the other's result: what a teammate using the other tool would see
     theirs["status of the other's"] = exptui_answers(theirs_root)["status"]
     ours["status of the other's"] = dvc_answers(ours_root)["status"]
