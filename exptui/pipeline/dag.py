@@ -255,12 +255,30 @@ def load_pipeline(root: Path) -> Pipeline:
     from dvc_compat.dvcyaml import load_project
 
     root = Path(root)
+    dvcfiles = load_project(root)
+    _refuse_dvc2_checkpoint_locks(root, dvcfiles)
     found = find_dotdvc_files(root)
     if not found:
-        return build_pipeline(load_project(root))
+        return build_pipeline(dvcfiles)
     from exptui.pipeline.datasources import load_data_sources
 
-    return build_pipeline(load_project(root), load_data_sources(root, found))
+    return build_pipeline(dvcfiles, load_data_sources(root, found))
+
+
+def _refuse_dvc2_checkpoint_locks(root: Path, dvcfiles: Iterable[DvcFile]) -> None:
+    """DVC 3 refuses a project whose dvc.lock holds a DVC 2 `checkpoint` key wherever it loads it (`dvc dag` too),
+    so `exptui dag` does as well, in the one line `status`/`repro` give. Only a lock naming the key is parsed here:
+    the others are read (once) by the commands that use them."""
+    from dvc_compat.lockfile import lockfile_path, parse_lock
+
+    for dvcfile in dvcfiles:
+        rel = lockfile_path(dvcfile.path)
+        try:
+            text = (root / rel).read_bytes()
+        except OSError:
+            continue
+        if b"checkpoint" in text:
+            parse_lock(text, rel)
 
 
 # ---------------------------------------------------------------- drawing

@@ -261,7 +261,7 @@ def test_checkpoint_in_dvc_lock_is_rejected_like_dvc(repo: Path) -> None:
                              "      md5: 764efa883dda1e11db47671c4a3bbd9e\n      size: 3\n      checkpoint: true\n"})
     dvc_proc = run(repo, DVC, "status")
     assert dvc_proc.returncode != 0 and "checkpoint" in dvc_proc.stderr
-    for command in (["status"], ["repro"]):
+    for command in (["status"], ["repro"], ["dag"]):
         line = one_error_line(run(repo, EXPTUI, *command))
         assert "dvc.lock" in line and "stage 's'" in line and "checkpoint" in line, (command, line)
 
