@@ -33,6 +33,9 @@ COMMANDS: dict[str, str] = {
     "gc": "exptui.cli.exp_cmds:gc",
     "push": "exptui.cli.exp_cmds:push",
     "pull": "exptui.cli.exp_cmds:pull",
+    # DVC's everyday comparison commands (issue 12)
+    "params": "exptui.cli.diff_cmds:params",
+    "metrics": "exptui.cli.diff_cmds:metrics",
     # queue (issue: queue)
     "queue": "exptui.cli.queue_cmds:queue",
     "doctor": "exptui.cli.queue_cmds:doctor",
