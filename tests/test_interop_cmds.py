@@ -1,0 +1,128 @@
+"""DVC's everyday commands in exptui (issue 12): `params diff`, `metrics diff`, `plots diff`, `exp save`,
+`repro --dry/--downstream/--keep-going`, and `push`/`pull` of the DVC remote's data, each judged by the real `dvc`
+on the same small repo (`--json` forms compared as data)."""
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from conftest import BIN, git
+
+pytestmark = pytest.mark.dvc
+
+DVC = str(BIN / "dvc")
+
+TRAIN_PY = """\
+import json, os, yaml
+p = yaml.safe_load(open("params.yaml"))
+os.makedirs("model", exist_ok=True)
+open("model/weights.bin", "w").write("w" * p["train"]["depth"] + p["model"])
+json.dump({"acc": p["train"]["lr"] * 3.33333333, "n": p["train"]["depth"], "nested": {"f1": 0.5}},
+          open("metrics.json", "w"))
+with open("curve.csv", "w") as f:
+    f.write("step,loss\\n" + "".join(f"{i},{p['train']['lr'] / (i + 1):.4f}\\n" for i in range(5)))
+"""
+
+PARAMS = """\
+train:
+  lr: 0.1
+  depth: 3
+  layers: [1, 2]
+model: a
+"""
+
+DVC_YAML = """\
+stages:
+  train:
+    cmd: python train.py
+    deps: [train.py]
+    params: [train, model]
+    outs: [model]
+    metrics: [metrics.json: {cache: false}]
+    plots: [curve.csv: {cache: false, x: step, y: loss}]
+"""
+
+
+def dvc(repo: Path, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
+    proc = subprocess.run([DVC, *args], cwd=repo, capture_output=True, text=True, timeout=300)
+    if check and proc.returncode != 0:
+        raise AssertionError(f"dvc {' '.join(args)} failed ({proc.returncode}):\n{proc.stdout}\n{proc.stderr}")
+    return proc
+
+
+def exptui(repo: Path, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
+    proc = subprocess.run([sys.executable, "-m", "exptui", "-C", str(repo), *args], capture_output=True, text=True,
+                          timeout=300)
+    if check and proc.returncode != 0:
+        raise AssertionError(f"exptui {' '.join(args)} failed ({proc.returncode}):\n{proc.stdout}\n{proc.stderr}")
+    return proc
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _module_env() -> Iterator[None]:
+    with pytest.MonkeyPatch.context() as mp:
+        for key, value in {"GIT_AUTHOR_NAME": "Test", "GIT_AUTHOR_EMAIL": "test@example.invalid",
+                           "GIT_COMMITTER_NAME": "Test", "GIT_COMMITTER_EMAIL": "test@example.invalid",
+                           "GIT_CONFIG_NOSYSTEM": "1", "DVC_NO_ANALYTICS": "1"}.items():
+            mp.setenv(key, value)
+        mp.setenv("PATH", f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}")
+        yield
+
+
+@pytest.fixture(scope="module")
+def small(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A DVC repo: one stage (params, a cached directory out, a metrics file, a plots file) run by `dvc repro` and
+    committed; then params changed and run again in the workspace (uncommitted), and saved by DVC as `saved1`."""
+    repo = tmp_path_factory.mktemp("small") / "repo"
+    repo.mkdir()
+    git(repo, "init", "-q", "-b", "main")
+    dvc(repo, "init", "-q")
+    for name, text in {"train.py": TRAIN_PY, "params.yaml": PARAMS, "dvc.yaml": DVC_YAML}.items():
+        (repo / name).write_text(text)
+    dvc(repo, "repro", "-q")
+    git(repo, "add", "-A")
+    git(repo, "commit", "-q", "-m", "baseline")
+    (repo / "params.yaml").write_text(PARAMS.replace("lr: 0.1", "lr: 0.2").replace("depth: 3", "depth: 4")
+                                      .replace("model: a", "model: b").replace("[1, 2]", "[1, 3]"))
+    dvc(repo, "repro", "-q")
+    dvc(repo, "exp", "save", "-n", "saved1")
+    return repo
+
+
+def copy(src: Path, dest: Path) -> Path:
+    shutil.copytree(src, dest, symlinks=True)
+    return dest
+
+
+# --- params diff / metrics diff ---------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("args", [["--all"], ["saved1", "HEAD"]], ids=["workspace-all", "exp-name"])
+@pytest.mark.parametrize("section", ["params", "metrics"])
+def test_params_and_metrics_diff_json_equal_dvcs(small: Path, section: str, args: list[str]) -> None:
+    theirs = json.loads(dvc(small, section, "diff", "--json", *args).stdout)
+    ours = json.loads(exptui(small, section, "diff", "--json", *args).stdout)
+    assert theirs, "the repo must have something to compare"
+    assert ours == theirs
+
+
+def test_params_and_metrics_diff_tables_have_dvcs_rows(small: Path) -> None:
+    """The same header (old rev, new rev) and the same rows and cells as DVC's table; metrics rounded to 5 digits
+    after the point, `--precision` changes it, `--md` a GitHub table; nothing changed prints nothing."""
+    for section, extra in (("params", []), ("metrics", []), ("metrics", ["--precision", "2", "--all"])):
+        theirs = [line.split() for line in dvc(small, section, "diff", *extra).stdout.splitlines()]
+        ours = [line.split() for line in exptui(small, section, "diff", *extra).stdout.splitlines()]
+        assert ours == theirs, (section, extra)
+    md = exptui(small, "params", "diff", "--md").stdout.splitlines()
+    assert md[0].split("|")[1:-1] == [" Path        ", " Param        ", " HEAD   ", " workspace "]
+    assert md[2] == "| params.yaml | model        | a      | b         |"
+    assert exptui(small, "metrics", "diff", "saved1", "workspace").stdout == ""
+    bad = exptui(small, "params", "diff", "nope", check=False)
+    assert bad.returncode != 0 and bad.stderr.strip().splitlines() == \
+        ["error: no experiment or revision named 'nope'"]
