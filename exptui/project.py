@@ -287,6 +287,32 @@ class Project:
         self._rows = None
         return self._row_for_record(record.ref, record.rev, record.name, baseline)
 
+    def save(self, name: str | None = None, force: bool = False, message: str | None = None) -> ExperimentRow:
+        """Record the workspace as an experiment of HEAD without running anything, like `dvc exp save`.
+
+        Stages whose lock entry no longer matches the workspace are committed first (`dvc commit --force`: deps,
+        params and outs hashed as they are, cached outs saved to the DVC cache, dvc.lock updated), then the
+        workspace is recorded as `run` records it. A taken name is refused unless `force`; the workspace keeps
+        its files.
+        """
+        from exptui.pipeline.commit import commit_workspace
+        from exptui.pipeline.workspace_lock import workspace_lock
+        from exptui.store.experiments import check_name_free, record_experiment
+
+        baseline = self.git.head()
+        if not (self.root / ".dvc").is_dir():
+            raise ExptuiError(f"'{self.root}' is not a DVC repository (no .dvc directory): run 'exptui init' "
+                              "(or 'dvc init') first; nothing was saved")
+        if name is not None:
+            check_name_free(self.git, baseline, name, force)
+        self.git.check_writable()
+        with workspace_lock(self.root):
+            locks = commit_workspace(self.root, self.dvc_cache_dir)
+            record = record_experiment(self.git, self.root, baseline, name, locks, None, message, force=force)
+        self.last_record = record
+        self._rows = None
+        return self._row_for_record(record.ref, record.rev, record.name, baseline)
+
     def _row_for_record(self, ref: str, rev: str, name: str, baseline: str) -> ExperimentRow:
         for r in self.experiments():
             if r.ref == ref:

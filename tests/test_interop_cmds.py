@@ -126,3 +126,59 @@ def test_params_and_metrics_diff_tables_have_dvcs_rows(small: Path) -> None:
     bad = exptui(small, "params", "diff", "nope", check=False)
     assert bad.returncode != 0 and bad.stderr.strip().splitlines() == \
         ["error: no experiment or revision named 'nope'"]
+
+
+# --- exp save ---------------------------------------------------------------------------------------------------
+
+def _exp_ref(repo: Path, name: str) -> str:
+    refs = [r for r in git(repo, "for-each-ref", "--format=%(refname)", "refs/exps").split() if r.endswith("/" + name)]
+    assert len(refs) == 1, refs
+    return refs[0]
+
+
+def _tree(repo: Path, rev: str) -> list[str]:
+    """Blobs of a commit; DVC's `exp save` also commits its own `.dvc/tmp/repro.dat` (force-added): left out."""
+    return [line for line in git(repo, "ls-tree", "-r", rev).splitlines() if not line.endswith(".dvc/tmp/repro.dat")]
+
+
+def test_exp_save_records_what_dvc_exp_save_records(small: Path, tmp_path: Path) -> None:
+    """Params changed and an out edited by hand, nothing run: `exptui exp save -n X` and `dvc exp save -n X` on two
+    copies make the same experiment (same tree: dvc.lock, params, metrics; same `dvc: commit experiment <hash>`
+    line), dvc lists exptui's, both leave `dvc status` clean and the out in the cache; a taken name fails in both
+    until `-f`."""
+    ours, theirs = copy(small, tmp_path / "ours"), copy(small, tmp_path / "theirs")
+    for repo in (ours, theirs):
+        (repo / "params.yaml").write_text((repo / "params.yaml").read_text().replace("lr: 0.2", "lr: 0.5"))
+        (repo / "model" / "weights.bin").write_text("edited by hand\n")
+    dvc(theirs, "exp", "save", "-n", "X")
+    out = exptui(ours, "exp", "save", "-n", "X")
+    assert out.stdout.strip() == "Experiment has been saved as: X"
+    a, b = _exp_ref(ours, "X"), _exp_ref(theirs, "X")
+    assert a == b
+    assert _tree(ours, a) == _tree(theirs, b)
+    assert git(ours, "log", "-1", "--format=%s", a) == git(theirs, "log", "-1", "--format=%s", b)
+    assert "Data and pipelines are up to date." in dvc(ours, "status").stdout
+    listed = json.loads(dvc(ours, "exp", "show", "--json").stdout)
+    names = {e["name"] for x in listed for group in (x.get("experiments") or []) for e in group["revs"]}
+    assert {"X", "saved1"} <= names
+    # the edited out went to the cache: a clean copy gets it back from `dvc exp apply`
+    (ours / "model" / "weights.bin").unlink()
+    dvc(ours, "exp", "apply", "X")
+    assert (ours / "model" / "weights.bin").read_text() == "edited by hand\n"
+
+    again = exptui(ours, "exp", "save", "-n", "X", check=False)
+    assert again.returncode != 0 and dvc(theirs, "exp", "save", "-n", "X", check=False).returncode != 0
+    assert again.stderr.strip() == \
+        "error: experiment 'X' already exists for baseline main; use -f to replace it or choose another name"
+    assert exptui(ours, "exp", "save", "-n", "X", "-f").returncode == 0
+
+
+def test_exp_save_refuses_missing_outputs_in_one_line(small: Path, tmp_path: Path) -> None:
+    repo = copy(small, tmp_path / "repo")
+    shutil.rmtree(repo / "model")
+    proc = exptui(repo, "exp", "save", "-n", "Y", check=False)
+    assert proc.returncode != 0
+    assert proc.stderr.strip() == ("error: stage 'train': output 'model' does not exist; run `exptui repro` (or "
+                                   "restore it) first; nothing was saved")
+    refs = git(repo, "for-each-ref", "--format=%(refname)", "refs/exps/").split()
+    assert [r for r in refs if "/exec/" not in r] == [_exp_ref(repo, "saved1")]
