@@ -182,3 +182,108 @@ def test_exp_save_refuses_missing_outputs_in_one_line(small: Path, tmp_path: Pat
                                    "restore it) first; nothing was saved")
     refs = git(repo, "for-each-ref", "--format=%(refname)", "refs/exps/").split()
     assert [r for r in refs if "/exec/" not in r] == [_exp_ref(repo, "saved1")]
+
+
+# --- repro --dry / --downstream / --keep-going ------------------------------------------------------------------
+
+BRANCHY = """\
+stages:
+  a:
+    cmd: echo a >> runs.log && cat seed > a.txt
+    deps: [seed]
+    outs: [a.txt]
+  b:
+    cmd: echo b >> runs.log && cat a.txt > b.txt
+    deps: [a.txt]
+    outs: [b.txt]
+  c:
+    cmd: echo c >> runs.log && test ! -f fail && cat a.txt > c.txt
+    deps: [a.txt]
+    outs: [c.txt]
+  d:
+    cmd: echo d >> runs.log && cat c.txt > d.txt
+    deps: [c.txt]
+    outs: [d.txt]
+  e:
+    cmd: echo e >> runs.log && cat seed seed > e.txt
+    deps: [seed]
+    outs: [e.txt]
+"""
+
+
+@pytest.fixture(scope="module")
+def branchy(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """a -> b, a -> c -> d, and e on its own, all run by `dvc repro` and committed; `seed` then changed."""
+    repo = tmp_path_factory.mktemp("branchy") / "repo"
+    repo.mkdir()
+    git(repo, "init", "-q", "-b", "main")
+    dvc(repo, "init", "-q")
+    (repo / "dvc.yaml").write_text(BRANCHY)
+    (repo / "seed").write_text("1\n")
+    (repo / ".gitignore").write_text("runs.log\nfail\n")
+    dvc(repo, "repro", "-q")
+    git(repo, "add", "-A")
+    git(repo, "commit", "-q", "-m", "baseline")
+    (repo / "runs.log").unlink()
+    (repo / "seed").write_text("2\n")
+    return repo
+
+
+def _ran(repo: Path) -> list[str]:
+    log = repo / "runs.log"
+    return log.read_text().split() if log.exists() else []
+
+
+def test_repro_dry_runs_nothing_and_names_what_dvc_would_run(branchy: Path, tmp_path: Path) -> None:
+    repo = copy(branchy, tmp_path / "repo")
+    (repo / "dvc.yaml").write_text(BRANCHY.replace("cat a.txt > c.txt", "cat a.txt a.txt > c.txt"))
+    git(repo, "add", "dvc.yaml")
+    (repo / "seed").write_text("1\n")   # only c's command changed
+    lock = (repo / "dvc.lock").read_bytes()
+    theirs = dvc(repo, "repro", "--dry").stdout
+    ours = exptui(repo, "repro", "--dry").stdout
+    assert _ran(repo) == [] and (repo / "dvc.lock").read_bytes() == lock
+    dvc_runs = {line.split("'")[1] for line in theirs.splitlines() if line.startswith("Running stage")}
+    our_runs = {line.split("'")[1] for line in ours.splitlines()
+                if line.startswith("Would run stage") and not line.endswith("changes its deps")}
+    assert dvc_runs == our_runs == {"c"}
+    lines = ours.splitlines()
+    assert lines[lines.index("Would run stage 'c'") + 1] == "  because changed command"
+    # what dvc's dry run calls unchanged because nothing ran before it: named with the stage it waits for
+    assert "Would run stage 'd' if its upstream changes its deps" in lines
+    assert "Stage 'e' didn't change, skipping" in lines
+    assert exptui(repo, "status").stdout.startswith("c:")   # still changed: nothing was run
+
+
+def test_repro_downstream_runs_the_stages_dvc_runs(branchy: Path, tmp_path: Path) -> None:
+    """`--downstream a`: a and everything after it (not e); `--downstream c`: c and d only."""
+    for target in ("a", "c"):
+        ours, theirs = copy(branchy, tmp_path / f"ours-{target}"), copy(branchy, tmp_path / f"theirs-{target}")
+        dvc(theirs, "repro", "--downstream", target)
+        exptui(ours, "repro", "--downstream", target)
+        assert sorted(_ran(ours)) == sorted(_ran(theirs)), target
+        assert (ours / "dvc.lock").read_text() == (theirs / "dvc.lock").read_text(), target
+    assert sorted(_ran(tmp_path / "ours-a")) == ["a", "b", "c", "d"]
+    assert _ran(tmp_path / "ours-c") == []    # unchanged: c's dep a.txt is as the lock says
+    assert exptui(branchy, "repro", "--downstream", check=False).returncode != 0
+
+
+def test_repro_keep_going_runs_independent_stages_like_dvc(branchy: Path, tmp_path: Path) -> None:
+    """c fails: b and e still run, d (after c) does not; both tools exit non-zero, the same lock entries are
+    written, and exptui's error line names the failed and the skipped stage."""
+    ours, theirs = copy(branchy, tmp_path / "ours"), copy(branchy, tmp_path / "theirs")
+    for repo in (ours, theirs):
+        (repo / "fail").write_text("")
+    dvc_proc = dvc(theirs, "repro", "-k", check=False)
+    proc = exptui(ours, "repro", "-k", check=False)
+    assert dvc_proc.returncode != 0 and proc.returncode != 0
+    assert sorted(_ran(ours)) == sorted(_ran(theirs)) == ["a", "b", "c", "e"]
+    assert (ours / "dvc.lock").read_text() == (theirs / "dvc.lock").read_text()
+    assert "Stage 'd' skipped: an upstream stage failed" in proc.stdout
+    assert proc.stderr.startswith("error: failed to reproduce 'c'; skipped after the failure: 'd' (stage 'c' "
+                                  "failed with exit code 1")
+    # without -k the first failure stops everything after it in run order
+    again = copy(branchy, tmp_path / "plain")
+    (again / "fail").write_text("")
+    assert exptui(again, "repro", check=False).returncode != 0
+    assert "e" not in _ran(again)
