@@ -26,6 +26,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from exptui.pipeline.repro import StageEvent as StageEvent
     from exptui.query.compare import DiffRow
     from exptui.store.apply import ApplyResult
+    from exptui.store.data_remote import DataTransfer as DataTransfer
     from exptui.store.experiments import ExperimentRecord
     from exptui.store.gc import GcPlan
 
@@ -540,6 +541,34 @@ class Project:
         out = pull(self.git, remote, names)
         self._rows = None
         return out
+
+    def push_data(self, git_remote: str, names: Sequence[str] | None = None,
+                  dvc_remote: str | None = None) -> DataTransfer:
+        """Send the cached outputs of experiments (all, or `names`) to the DVC remote (`dvc_remote`, else the
+        default one), as `dvc exp push` does besides the refs. Raises when no DVC remote is configured."""
+        from exptui.store.data_remote import transfer
+
+        revs = [sha for sha in (self.git.rev_parse(ref) for ref in self._refs_for(names)) if sha]
+        return transfer(self.git, revs, self.dvc_cache_dir, dvc_remote, "push", git_remote, list(names or ()))
+
+    def pull_data(self, refs: Sequence[str], git_remote: str, names: Sequence[str] | None = None,
+                  dvc_remote: str | None = None) -> DataTransfer:
+        """Fetch the cached outputs of the experiment `refs` (just pulled) from the DVC remote into the DVC cache,
+        so `apply` can restore them."""
+        from exptui.store.data_remote import transfer
+
+        revs = [sha for sha in (self.git.rev_parse(ref) for ref in refs) if sha]
+        return transfer(self.git, revs, self.dvc_cache_dir, dvc_remote, "pull", git_remote, list(names or ()))
+
+    def has_dvc_remote(self) -> bool:
+        """Does `.dvc/config` name a default DVC remote (`core.remote`)?"""
+        from dvc_compat.config import load_config
+        from dvc_compat.errors import FormatError
+
+        try:
+            return bool(load_config(self.root).core_remote)
+        except FormatError:
+            return True   # let the transfer report the broken config in its one line
 
     def _refs_for(self, names: Sequence[str] | None) -> list[str]:
         if names:

@@ -287,3 +287,67 @@ def test_repro_keep_going_runs_independent_stages_like_dvc(branchy: Path, tmp_pa
     (again / "fail").write_text("")
     assert exptui(again, "repro", check=False).returncode != 0
     assert "e" not in _ran(again)
+
+
+# --- push/pull: the DVC remote's side ----------------------------------------------------------------------------
+
+def test_push_pull_carry_cached_outputs_through_a_local_dvc_remote(small: Path, tmp_path: Path) -> None:
+    """`exptui push` sends an experiment's cached outs to the DVC remote (DVC's layout: `dvc exp pull` in another
+    clone gets them); a second clone's `exptui pull` fetches them and `exptui apply` restores the outputs;
+    `--no-data` moves the refs only."""
+    repo = copy(small, tmp_path / "repo")
+    remote = tmp_path / "remote.git"
+    git(tmp_path, "init", "-q", "--bare", "-b", "main", str(remote))
+    git(repo, "remote", "add", "origin", str(remote))
+    git(repo, "push", "-q", "origin", "main")
+    # in .dvc/config.local of each clone: the experiment commits predate the remote (DVC reads an experiment's
+    # remote from its own commit, config.local from the workspace)
+    store = str(tmp_path / "store")
+    dvc(repo, "remote", "add", "-d", "--local", "store", store)
+
+    pushed = exptui(repo, "push", "origin", "saved1")
+    assert pushed.stdout.splitlines()[0] == "pushed 2 data object(s) (0 already there) - DVC remote 'store'"
+    assert exptui(repo, "push", "origin", "saved1").stdout.startswith("pushed 0 data object(s) (2 already there)")
+
+    clone = tmp_path / "clone"
+    git(tmp_path, "clone", "-q", str(remote), str(clone))
+    dvc(clone, "remote", "add", "-d", "--local", "store", store)
+    pulled = exptui(clone, "pull", "origin", "saved1")
+    assert pulled.stdout.splitlines() == ["fetched 1 experiment ref(s) from origin",
+                                          "pulled 2 data object(s) (0 already there) - DVC remote 'store'"]
+    applied = exptui(clone, "apply", "saved1")
+    assert "1 output(s) restored from the cache" in applied.stdout
+    assert (clone / "model" / "weights.bin").read_text() == "wwwwb"
+    assert "Data and pipelines are up to date." in dvc(clone, "status").stdout
+
+    # DVC reads what exptui pushed
+    other = tmp_path / "other"
+    git(tmp_path, "clone", "-q", str(remote), str(other))
+    dvc(other, "remote", "add", "-d", "--local", "store", store)
+    dvc(other, "exp", "pull", "origin", "saved1")
+    dvc(other, "exp", "apply", "saved1")
+    assert (other / "model" / "weights.bin").read_text() == "wwwwb"
+
+    bare = tmp_path / "bare"
+    git(tmp_path, "clone", "-q", str(remote), str(bare))
+    dvc(bare, "remote", "add", "-d", "--local", "store", store)
+    assert exptui(bare, "pull", "--no-data", "origin", "saved1").stdout.splitlines() == \
+        ["fetched 1 experiment ref(s) from origin"]
+    assert not (bare / ".dvc" / "cache").exists()
+    assert "not in the local DVC cache" in exptui(bare, "apply", "saved1").stderr
+
+
+def test_push_to_a_remote_exptui_cannot_reach_names_the_dvc_command(small: Path, tmp_path: Path) -> None:
+    repo = copy(small, tmp_path / "repo")
+    remote = tmp_path / "remote.git"
+    git(tmp_path, "init", "-q", "--bare", "-b", "main", str(remote))
+    git(repo, "remote", "add", "origin", str(remote))
+    dvc(repo, "remote", "add", "-d", "s3store", "s3://bucket/path")
+    proc = exptui(repo, "push", "origin", "saved1")
+    assert proc.stderr.strip() == ("warning: DVC remote 's3store' (s3://bucket/path) is not a local path: exptui "
+                                   "moves data only to and from local-path remotes; run: dvc exp push -r s3store "
+                                   f"{remote} saved1".replace(f"{remote}", "origin"))
+    assert proc.stdout.strip() == "pushed 1 experiment ref(s) to origin"
+    unknown = exptui(repo, "push", "-r", "nope", "origin", check=False)
+    assert unknown.returncode == 1
+    assert unknown.stderr.strip() == "error: no DVC remote named 'nope' in .dvc/config (remotes: s3store)"
