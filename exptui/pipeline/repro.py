@@ -734,9 +734,9 @@ def _reproduce(root: Path, targets: list[str] | None, force: bool, sink: Sink | 
                 if skipped:
                     msg += "; skipped after the failure: " + ", ".join(f"'{a}'" for a in skipped)
                 msg += " (" + "; ".join(why for _, why in failures) + ")"
-                exc = _failed(msg)
-                exc.result = result  # type: ignore[attr-defined]
-                raise exc
+                failure = _failed(msg)
+                failure.result = result  # type: ignore[attr-defined]
+                raise failure
     finally:
         try:
             result.dotdvc_files = list(dict.fromkeys(rep.dotdvc_paths))
