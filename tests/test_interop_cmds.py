@@ -351,3 +351,29 @@ def test_push_to_a_remote_exptui_cannot_reach_names_the_dvc_command(small: Path,
     unknown = exptui(repo, "push", "-r", "nope", "origin", check=False)
     assert unknown.returncode == 1
     assert unknown.stderr.strip() == "error: no DVC remote named 'nope' in .dvc/config (remotes: s3store)"
+
+
+# --- plots diff ---------------------------------------------------------------------------------------------------
+
+def test_plots_diff_has_dvcs_data_in_the_terminal_json_and_html(small: Path, tmp_path: Path) -> None:
+    """The points of each revision are the ones `dvc plots diff --json` puts in its Vega data; the terminal chart
+    has the file's title and a legend of the revisions; `-o DIR` writes one self-contained page there."""
+    theirs = json.loads(dvc(small, "plots", "diff", "--json", "HEAD", "saved1").stdout)
+    ours = json.loads(exptui(small, "plots", "diff", "--json", "HEAD", "saved1").stdout)
+    [vega] = theirs["data"]["curve.csv"]
+    want = sorted((v["rev"], float(v["step"]), float(v["loss"])) for v in vega["content"]["data"]["values"])
+    [mine] = ours["data"]["curve.csv"]
+    assert (mine["revisions"], mine["x"], mine["y"]) == (vega["revisions"], "step", "loss")
+    assert sorted((v["rev"], v["step"], v["loss"]) for v in mine["values"]) == want
+
+    text = exptui(small, "plots", "diff", "--width", "60").stdout   # no revisions: HEAD and the workspace
+    assert "loss (curve.csv)" in text and text.rstrip().endswith("● HEAD  ● workspace")
+    assert "\x1b" not in text   # into a pipe: no colour codes
+
+    out = tmp_path / "plots"
+    proc = exptui(small, "plots", "diff", "saved1", "-o", str(out))
+    assert proc.stdout.strip() == f"file://{out / 'index.html'}"
+    page = (out / "index.html").read_text()
+    assert page.count("<polyline") == 2 and "saved1" in page and "<script" not in page
+    missing = exptui(small, "plots", "diff", "--targets", "nope.csv", check=False)
+    assert (missing.returncode, missing.stderr.strip()) == (1, "error: nothing to plot at HEAD, workspace: nope.csv")

@@ -37,6 +37,7 @@ COMMANDS: dict[str, str] = {
     # DVC's everyday comparison commands (issue 12)
     "params": "exptui.cli.diff_cmds:params",
     "metrics": "exptui.cli.diff_cmds:metrics",
+    "plots": "exptui.cli.plots_cmd:plots",
     # queue (issue: queue)
     "queue": "exptui.cli.queue_cmds:queue",
     "doctor": "exptui.cli.queue_cmds:doctor",
