@@ -377,3 +377,28 @@ def test_plots_diff_has_dvcs_data_in_the_terminal_json_and_html(small: Path, tmp
     assert page.count("<polyline") == 2 and "saved1" in page and "<script" not in page
     missing = exptui(small, "plots", "diff", "--targets", "nope.csv", check=False)
     assert (missing.returncode, missing.stderr.strip()) == (1, "error: nothing to plot at HEAD, workspace: nope.csv")
+
+
+def test_push_sends_dvc_added_data_and_dvc_status_c_agrees(tmp_path: Path) -> None:
+    """Data from `dvc add` (a `.dvc` file) travels with an experiment too: after `exptui push`, `dvc status -c`
+    (the DVC remote compared with the cache) finds nothing missing."""
+    repo = tmp_path / "repo"
+    repo.mkdir()
+    git(repo, "init", "-q", "-b", "main")
+    dvc(repo, "init", "-q")
+    (repo / "data").mkdir()
+    (repo / "data" / "a.csv").write_text("x\n1\n")
+    (repo / "data" / "b.csv").write_text("x\n2\n")
+    dvc(repo, "add", "-q", "data")
+    git(repo, "add", "-A")
+    git(repo, "commit", "-q", "-m", "data")
+    (repo / "data" / "b.csv").write_text("x\n3\n")   # changed in place: `exp save` commits it again
+    saved = exptui(repo, "exp", "save", "-n", "more-data")
+    assert saved.stdout.strip() == "Experiment has been saved as: more-data"
+    remote = tmp_path / "remote.git"
+    git(tmp_path, "init", "-q", "--bare", "-b", "main", str(remote))
+    git(repo, "remote", "add", "origin", str(remote))
+    dvc(repo, "remote", "add", "-d", "--local", "store", str(tmp_path / "store"))
+    pushed = exptui(repo, "push", "origin", "more-data")
+    assert pushed.stdout.splitlines()[0] == "pushed 3 data object(s) (0 already there) - DVC remote 'store'"
+    assert "Cache and remote 'store' are in sync." in dvc(repo, "status", "-c").stdout

@@ -70,51 +70,77 @@ def resolve_remote(root: Path, name: str | None) -> tuple[str, str, Path | None]
     return chosen, url, path if path.is_absolute() else (root / ".dvc" / path).resolve()
 
 
-def experiment_objects(git: Git, revs: Iterable[str], cache: ContentCache | None = None) -> dict[str, _Object]:
-    """{md5: object} of every cached out the commits `revs` record (manifests listed before their files when
-    `cache` has them; a manifest's files are added by `expand_dirs` once the manifest is there)."""
-    from dvc_compat.dotdvc import parse_dotdvc
+def experiment_objects(git: Git, revs: Iterable[str]) -> dict[str, _Object]:
+    """{md5: object} of every cached out the commits `revs` record (directory manifests, not yet their files:
+    `_expand_dirs` adds those once the manifest is at hand).
+
+    Experiments of one baseline share most files, so each dvc.lock (with its dvc.yaml) and `.dvc` file is parsed
+    once per blob. (A dvc.yaml whose `cache: false` out paths are interpolated from params could mark other paths
+    at another experiment; the cost of that is one object copied that git also holds, or one skipped that git has.)
+    """
+    found: dict[str, _Object] = {}
+    parsed: dict[tuple[str, str | None], list[_Object]] = {}
+    for rev in dict.fromkeys(revs):
+        blobs = {e.path: e.sha for e in git.ls_tree(rev) if e.type == "blob"}
+        for name, sha in blobs.items():
+            base = posixpath.basename(name)
+            if base == "dvc.lock":
+                key = (sha, blobs.get(name[: -len(".lock")] + ".yaml"))
+                if key not in parsed:
+                    parsed[key] = _lock_objects(git, rev, name, sha)
+            elif base.endswith(".dvc") and base != ".dvc":
+                key = (sha, None)
+                if key not in parsed:
+                    parsed[key] = _dotdvc_objects(git, name, sha)
+            else:
+                continue
+            for obj in parsed[key]:
+                found.setdefault(obj.md5, obj)
+    return found
+
+
+def _lock_objects(git: Git, rev: str, name: str, sha: str) -> list[_Object]:
+    """The cached outs a dvc.lock records (outs its dvc.yaml marks `cache: false` are in git: left out)."""
     from dvc_compat.errors import FormatError
     from dvc_compat.lockfile import parse_lock
     from exptui.store.outputs import parse_dvcfile_at
 
-    found: dict[str, _Object] = {}
-    for rev in dict.fromkeys(revs):
-        names = git.run("ls-tree", "-r", "--name-only", "-z", rev).split("\0")
-        for name in names:
-            base = posixpath.basename(name)
-            if base == "dvc.lock":
-                text = git.read_blob(f"{rev}:{name}")
-                if text is None:
-                    continue
-                try:
-                    lock = parse_lock(text, name)
-                except FormatError:
-                    continue
-                try:
-                    dvcfile = parse_dvcfile_at(git, rev, name[: -len(".lock")] + ".yaml")
-                except (FormatError, OSError, ValueError):
-                    dvcfile = None
-                folder = posixpath.dirname(name)
-                for stage_name, entry in lock.items():
-                    spec = dvcfile.stages.get(stage_name) if dvcfile is not None else None
-                    in_git = {o.path for o in spec.outs if not o.cache} if spec is not None else set()
-                    for out in entry.outs:
-                        if out.md5 and not out.legacy and out.path not in in_git:
-                            found.setdefault(out.md5, _Object(out.md5, posixpath.join(folder, out.path)))
-            elif base.endswith(".dvc") and base != ".dvc":
-                text = git.read_blob(f"{rev}:{name}")
-                if text is None:
-                    continue
-                try:
-                    dotdvc = parse_dotdvc(text, name)
-                except FormatError:
-                    continue
-                for out, flags in zip(dotdvc.outs, dotdvc.out_flags):
-                    if out.md5 and not out.legacy and flags.get("cache", True) is not False:
-                        found.setdefault(out.md5, _Object(out.md5, posixpath.join(posixpath.dirname(name),
-                                                                                  out.path)))
-    return found
+    text = git.read_blob(sha)
+    if text is None:
+        return []
+    try:
+        lock = parse_lock(text, name)
+    except FormatError:
+        return []
+    try:
+        dvcfile = parse_dvcfile_at(git, rev, name[: -len(".lock")] + ".yaml")
+    except (FormatError, OSError, ValueError):
+        dvcfile = None
+    folder = posixpath.dirname(name)
+    out: list[_Object] = []
+    for stage_name, entry in lock.items():
+        spec = dvcfile.stages.get(stage_name) if dvcfile is not None else None
+        in_git = {o.path for o in spec.outs if not o.cache} if spec is not None else set()
+        out.extend(_Object(h.md5, posixpath.join(folder, h.path)) for h in entry.outs
+                   if h.md5 and not h.legacy and h.path not in in_git)
+    return out
+
+
+def _dotdvc_objects(git: Git, name: str, sha: str) -> list[_Object]:
+    """The cached outs of a `.dvc` file (`dvc add` data)."""
+    from dvc_compat.dotdvc import parse_dotdvc
+    from dvc_compat.errors import FormatError
+
+    text = git.read_blob(sha)
+    if text is None:
+        return []
+    try:
+        dotdvc = parse_dotdvc(text, name)
+    except FormatError:
+        return []
+    folder = posixpath.dirname(name)
+    return [_Object(h.md5, posixpath.join(folder, h.path)) for h, flags in zip(dotdvc.outs, dotdvc.out_flags)
+            if h.md5 and not h.legacy and flags.get("cache", True) is not False]
 
 
 def _expand_dirs(objects: dict[str, _Object], cache: ContentCache) -> dict[str, _Object]:
