@@ -255,6 +255,21 @@ def test_repro_dry_runs_nothing_and_names_what_dvc_would_run(branchy: Path, tmp_
     assert exptui(repo, "status").stdout.startswith("c:")   # still changed: nothing was run
 
 
+def test_repro_dry_names_outputs_restored_from_the_cache_as_dvc_does(branchy: Path, tmp_path: Path) -> None:
+    repo = copy(branchy, tmp_path / "repo")
+    (repo / "seed").write_text("1\n")
+    (repo / "b.txt").unlink()
+    assert "Stage 'b' is cached - skipping run, checking out outputs" in dvc(repo, "repro", "--dry").stdout
+    lines = exptui(repo, "repro", "--dry").stdout.splitlines()
+    assert lines[lines.index("Would restore stage 'b' from the cache") + 1] == "  because out b.txt: deleted"
+    # c's out gone too: `dvc repro --dry` then fails on d (its dep is missing); exptui knows a restore brings back
+    # what the lock records, so nothing downstream changes
+    (repo / "c.txt").unlink()
+    lines = exptui(repo, "repro", "--dry").stdout.splitlines()
+    assert "Would restore stage 'c' from the cache" in lines and "Stage 'd' didn't change, skipping" in lines
+    assert not (repo / "b.txt").exists() and not (repo / "c.txt").exists() and _ran(repo) == []
+
+
 def test_repro_downstream_runs_the_stages_dvc_runs(branchy: Path, tmp_path: Path) -> None:
     """`--downstream a`: a and everything after it (not e); `--downstream c`: c and d only."""
     for target in ("a", "c"):

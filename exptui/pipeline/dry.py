@@ -16,6 +16,7 @@ from exptui.pipeline.dag import load_pipeline, repo_path
 from exptui.pipeline.datasources import DataSourceStage
 from exptui.pipeline.repro import plan_stages
 from exptui.pipeline.status import (
+    Change,
     Workspace,
     can_run_cache,
     data_source_status,
@@ -37,6 +38,7 @@ class PlannedStage:
     address: str
     action: str
     reasons: list[str] = field(default_factory=list)
+    changes: list[Change] = field(default_factory=list, repr=False)   # what `reasons` say, as status records
 
     def line(self) -> str:
         """One line in `dvc repro`'s words where it has them."""
@@ -62,18 +64,24 @@ def dry_run(root: Path, targets: list[str] | None = None, *, force: bool = False
     stages = plan_stages(pipeline, targets, single_item=single_item, downstream=downstream)
     ws = Workspace(root, cache_dir=cache_dir)
     out: list[PlannedStage] = []
-    acting: set[str] = set()   # stages that would run, restore or commit
+    acting: set[str] = set()   # stages that would run or commit (their outs may change)
+    restored: set[str] = set()  # repo paths of outs a restore would bring back as the lock records them
     try:
         for stage in stages:
             planned = _plan_one(ws, stage, force)
+            if planned.action == RUN and not force and planned.changes and all(
+                    c.kind == "dep" and c.path in restored for c in planned.changes):
+                planned = PlannedStage(stage.address, SKIP)   # its deps come back unchanged before it is looked at
+            if planned.action == RESTORE:
+                restored.update(repo_path(stage, o.path) for o in stage.outs)
             if planned.action == SKIP:
                 ups = [u for u in pipeline.upstream.get(stage.address, ()) if u in acting]
                 if ups and force_downstream:
                     planned = PlannedStage(stage.address, RUN, [f"forced: downstream of '{ups[0]}'"])
                 elif ups:
                     planned = PlannedStage(stage.address, MAYBE, [f"upstream stage '{u}' would run" for u in ups])
-            if planned.action in (RUN, RESTORE, COMMIT, MAYBE):
-                acting.add(stage.address)
+            if planned.action in (RUN, COMMIT, MAYBE):   # a restore brings back the outs the lock records:
+                acting.add(stage.address)                   # nothing downstream sees a change
             out.append(planned)
     finally:
         ws.close()
@@ -94,7 +102,7 @@ def _plan_one(ws: Workspace, stage: StageSpec, force: bool) -> PlannedStage:
     if stage.frozen:
         return PlannedStage(address, FROZEN, reasons)
     if force:
-        return PlannedStage(address, RUN, reasons or ["forced"])
+        return PlannedStage(address, RUN, reasons or ["forced"], list(status.changes))
     if not status.changed:
         return PlannedStage(address, SKIP)
     if can_run_cache(stage) and status.changes and all(c.kind == "out" for c in status.changes):
@@ -105,5 +113,5 @@ def _plan_one(ws: Workspace, stage: StageSpec, force: bool) -> PlannedStage:
         if git_kept_intact and all(o.path in recorded and recorded[o.path].md5 and ws.cache.has(recorded[o.path].md5 or "",
                                                                              recorded[o.path].legacy)
                for o in stage.outs if o.cache):
-            return PlannedStage(address, RESTORE, reasons)
-    return PlannedStage(address, RUN, reasons)
+            return PlannedStage(address, RESTORE, reasons, list(status.changes))
+    return PlannedStage(address, RUN, reasons, list(status.changes))
