@@ -26,6 +26,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from exptui.pipeline.repro import StageEvent as StageEvent
     from exptui.query.compare import DiffRow
     from exptui.store.apply import ApplyResult
+    from exptui.store.data_remote import DataTransfer as DataTransfer
     from exptui.store.experiments import ExperimentRecord
     from exptui.store.gc import GcPlan
 
@@ -287,6 +288,32 @@ class Project:
         self._rows = None
         return self._row_for_record(record.ref, record.rev, record.name, baseline)
 
+    def save(self, name: str | None = None, force: bool = False, message: str | None = None) -> ExperimentRow:
+        """Record the workspace as an experiment of HEAD without running anything, like `dvc exp save`.
+
+        Stages whose lock entry no longer matches the workspace are committed first (`dvc commit --force`: deps,
+        params and outs hashed as they are, cached outs saved to the DVC cache, dvc.lock updated), then the
+        workspace is recorded as `run` records it. A taken name is refused unless `force`; the workspace keeps
+        its files.
+        """
+        from exptui.pipeline.commit import commit_workspace
+        from exptui.pipeline.workspace_lock import workspace_lock
+        from exptui.store.experiments import check_name_free, record_experiment
+
+        baseline = self.git.head()
+        if not (self.root / ".dvc").is_dir():
+            raise ExptuiError(f"'{self.root}' is not a DVC repository (no .dvc directory): run 'exptui init' "
+                              "(or 'dvc init') first; nothing was saved")
+        if name is not None:
+            check_name_free(self.git, baseline, name, force)
+        self.git.check_writable()
+        with workspace_lock(self.root):
+            locks = commit_workspace(self.root, self.dvc_cache_dir)
+            record = record_experiment(self.git, self.root, baseline, name, locks, None, message, force=force)
+        self.last_record = record
+        self._rows = None
+        return self._row_for_record(record.ref, record.rev, record.name, baseline)
+
     def _row_for_record(self, ref: str, rev: str, name: str, baseline: str) -> ExperimentRow:
         for r in self.experiments():
             if r.ref == ref:
@@ -514,6 +541,34 @@ class Project:
         out = pull(self.git, remote, names)
         self._rows = None
         return out
+
+    def push_data(self, git_remote: str, names: Sequence[str] | None = None,
+                  dvc_remote: str | None = None) -> DataTransfer:
+        """Send the cached outputs of experiments (all, or `names`) to the DVC remote (`dvc_remote`, else the
+        default one), as `dvc exp push` does besides the refs. Raises when no DVC remote is configured."""
+        from exptui.store.data_remote import transfer
+
+        revs = [sha for sha in (self.git.rev_parse(ref) for ref in self._refs_for(names)) if sha]
+        return transfer(self.git, revs, self.dvc_cache_dir, dvc_remote, "push", git_remote, list(names or ()))
+
+    def pull_data(self, refs: Sequence[str], git_remote: str, names: Sequence[str] | None = None,
+                  dvc_remote: str | None = None) -> DataTransfer:
+        """Fetch the cached outputs of the experiment `refs` (just pulled) from the DVC remote into the DVC cache,
+        so `apply` can restore them."""
+        from exptui.store.data_remote import transfer
+
+        revs = [sha for sha in (self.git.rev_parse(ref) for ref in refs) if sha]
+        return transfer(self.git, revs, self.dvc_cache_dir, dvc_remote, "pull", git_remote, list(names or ()))
+
+    def has_dvc_remote(self) -> bool:
+        """Does `.dvc/config` name a default DVC remote (`core.remote`)?"""
+        from dvc_compat.config import load_config
+        from dvc_compat.errors import FormatError
+
+        try:
+            return bool(load_config(self.root).core_remote)
+        except FormatError:
+            return True   # let the transfer report the broken config in its one line
 
     def _refs_for(self, names: Sequence[str] | None) -> list[str]:
         if names:

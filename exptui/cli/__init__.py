@@ -33,6 +33,11 @@ COMMANDS: dict[str, str] = {
     "gc": "exptui.cli.exp_cmds:gc",
     "push": "exptui.cli.exp_cmds:push",
     "pull": "exptui.cli.exp_cmds:pull",
+    "exp": "exptui.cli.save_cmd:exp",
+    # DVC's everyday comparison commands (issue 12)
+    "params": "exptui.cli.diff_cmds:params",
+    "metrics": "exptui.cli.diff_cmds:metrics",
+    "plots": "exptui.cli.plots_cmd:plots",
     # queue (issue: queue)
     "queue": "exptui.cli.queue_cmds:queue",
     "doctor": "exptui.cli.queue_cmds:doctor",

@@ -16,7 +16,7 @@ import click
 from exptui.cli.output import TerminalSink, echo, write_data, write_json, write_text
 
 if TYPE_CHECKING:  # pragma: no cover
-    from exptui.project import Project, StageEvent
+    from exptui.project import DataTransfer, Project, StageEvent
     from exptui.records import ExperimentRow
 
 
@@ -358,21 +358,58 @@ def gc(ctx: click.Context, workspace: bool, all_branches: bool, all_tags: bool, 
     echo(f"removed {len(done.remove)} experiment(s); kept {len(done.keep)}")
 
 
+_NO_DVC_REMOTE = ("warning: no DVC remote is configured, so only the git refs moved; cached outputs stay here "
+                  "(add one with `dvc remote add -d NAME PATH`, or pass --no-data to skip this)")
+
+
+def _report_data(result: DataTransfer, verb: str) -> None:
+    if result.command is not None:
+        echo("warning: " + result.summary(verb), err=True)
+        return
+    echo(result.summary(verb))
+    if result.missing:
+        where = "the local DVC cache" if verb == "pushed" else f"DVC remote '{result.remote}'"
+        echo(f"warning: {len(result.missing)} output object(s) not in {where}: "
+             + ", ".join(sorted(set(result.missing))[:5]) + (", ..." if len(set(result.missing)) > 5 else ""),
+             err=True)
+
+
 @click.command()
 @click.argument("remote")
 @click.argument("names", nargs=-1)
+@click.option("--no-data", is_flag=True, help="Only the git refs and annotations, not the cached outputs.")
+@click.option("-r", "--dvc-remote", default=None, metavar="NAME",
+              help="The DVC remote for the cached outputs (default: core.remote of .dvc/config).")
 @click.pass_context
-def push(ctx: click.Context, remote: str, names: tuple[str, ...]) -> None:
-    """Push experiments (all, or NAMES) and their stars/labels/notes to git REMOTE."""
-    pushed = _project(ctx).push(remote, list(names) or None)
+def push(ctx: click.Context, remote: str, names: tuple[str, ...], no_data: bool, dvc_remote: str | None) -> None:
+    """Push experiments (all, or NAMES) and their stars/labels/notes to git REMOTE, and their cached outputs to
+    the DVC remote (as `dvc exp push`)."""
+    project = _project(ctx)
+    if not no_data:
+        if dvc_remote is None and not project.has_dvc_remote():
+            echo(_NO_DVC_REMOTE, err=True)
+        else:   # the data first: whoever pulls the refs can then find the outputs
+            _report_data(project.push_data(remote, list(names) or None, dvc_remote), "pushed")
+    pushed = project.push(remote, list(names) or None)
     echo(f"pushed {len(pushed)} experiment ref(s) to {remote}")
 
 
 @click.command()
 @click.argument("remote")
 @click.argument("names", nargs=-1)
+@click.option("--no-data", is_flag=True, help="Only the git refs and annotations, not the cached outputs.")
+@click.option("-r", "--dvc-remote", default=None, metavar="NAME",
+              help="The DVC remote for the cached outputs (default: core.remote of .dvc/config).")
 @click.pass_context
-def pull(ctx: click.Context, remote: str, names: tuple[str, ...]) -> None:
-    """Fetch experiments (all, or NAMES) and their annotations from git REMOTE."""
-    fetched = _project(ctx).pull(remote, list(names) or None)
+def pull(ctx: click.Context, remote: str, names: tuple[str, ...], no_data: bool, dvc_remote: str | None) -> None:
+    """Fetch experiments (all, or NAMES) and their annotations from git REMOTE, and their cached outputs from the
+    DVC remote into the DVC cache (as `dvc exp pull`); `exptui apply` then restores them."""
+    project = _project(ctx)
+    fetched = project.pull(remote, list(names) or None)
     echo(f"fetched {len(fetched)} experiment ref(s) from {remote}")
+    if no_data:
+        return
+    if dvc_remote is None and not project.has_dvc_remote():
+        echo(_NO_DVC_REMOTE.replace("cached outputs stay here", "cached outputs were not fetched"), err=True)
+        return
+    _report_data(project.pull_data(fetched, remote, list(names) or None, dvc_remote), "pulled")

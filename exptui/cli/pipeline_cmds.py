@@ -55,16 +55,27 @@ class _Terminal:
 @click.option("--timeout", type=click.FloatRange(min=0, min_open=True), default=None, metavar="SECONDS",
               help="Per-stage timeout (as `queue start --timeout`): the stage's processes get SIGTERM, then "
                    "SIGKILL, and repro fails.")
+@click.option("--dry", is_flag=True, help="Only print what would run (or be restored) and why; run nothing.")
+@click.option("--downstream", is_flag=True, help="TARGETS and the stages after them, not their upstream.")
+@click.option("-k", "--keep-going", is_flag=True,
+              help="After a failure, go on with the stages that do not depend on it; exit non-zero naming the "
+                   "failed and skipped stages.")
 @click.pass_context
 def repro(ctx: click.Context, targets: tuple[str, ...], force: bool, single_item: bool,
-          force_downstream: bool, no_run_cache: bool, quiet: bool, why: bool, timeout: float | None) -> None:
+          force_downstream: bool, no_run_cache: bool, quiet: bool, why: bool, timeout: float | None,
+          dry: bool, downstream: bool, keep_going: bool) -> None:
     """Bring the pipeline (or TARGET stages and their upstream) up to date.
 
     Unchanged stages are skipped; stages whose outputs are in the cache are restored
     instead of run. Each stage's output goes to the terminal and to
     .dvc/tmp/exptui/logs/<stage>.log.
     """
-    from exptui.pipeline.repro import FROZEN, RAN, RUN_CACHE, SKIPPED, StageEvent, reproduce
+    if downstream and not targets:
+        raise click.UsageError("--downstream needs a TARGET stage to start from")
+    if dry:
+        _dry(ctx, list(targets) or None, force, single_item, downstream, force_downstream)
+        return
+    from exptui.pipeline.repro import BLOCKED, FROZEN, RAN, RUN_CACHE, SKIPPED, StageEvent, reproduce
 
     root = _root(ctx)
     term = _Terminal()
@@ -81,7 +92,7 @@ def repro(ctx: click.Context, targets: tuple[str, ...], force: bool, single_item
             term.line(f"Stage '{ev.stage.address}' done in {ev.elapsed:.2f}s")
         elif ev.kind == "failed":
             pass  # the error line says it
-        elif ev.kind in (SKIPPED, FROZEN):
+        elif ev.kind in (SKIPPED, FROZEN, BLOCKED):
             term.line(ev.message)
         else:  # restored from the lock's cache objects or from the run cache
             term.line(f"{ev.message} ({ev.elapsed:.2f}s)")
@@ -91,7 +102,8 @@ def repro(ctx: click.Context, targets: tuple[str, ...], force: bool, single_item
 
     result = reproduce(root, list(targets) or None, force=force, sink=term, events=on_event,
                        force_downstream=force_downstream, single_item=single_item,
-                       run_cache=not no_run_cache, echo_commands=not quiet, timeout=timeout)
+                       run_cache=not no_run_cache, echo_commands=not quiet, timeout=timeout,
+                       downstream=downstream, keep_going=keep_going)
     if quiet:
         return
     if not result.changed:
@@ -105,6 +117,24 @@ def repro(ctx: click.Context, targets: tuple[str, ...], force: bool, single_item
     if tracked:
         term.line("To track the changes with git, run:\n\n\tgit add " + " ".join(tracked) + "\n")
     term.line(result.summary())
+
+
+def _dry(ctx: click.Context, targets: list[str] | None, force: bool, single_item: bool, downstream: bool,
+         force_downstream: bool) -> None:
+    from exptui.pipeline.dry import MAYBE, RESTORE, RUN, dry_run
+
+    plan = dry_run(_root(ctx), targets, force=force, single_item=single_item, downstream=downstream,
+                   force_downstream=force_downstream)
+    lines = []
+    for p in plan:
+        lines.append(p.line())
+        lines.extend(f"  because {r}" for r in p.reasons)
+    would = [p for p in plan if p.action in (RUN, RESTORE, MAYBE)]
+    if not any(p.action in (RUN, RESTORE) for p in plan) and not any(p.action == "commit" for p in plan):
+        lines.append("Data and pipelines are up to date.")
+    lines.append(f"(dry run: nothing was run; {len(would)} of {len(plan)} stage{'s' if len(plan) != 1 else ''} "
+                 "would run or be restored)")
+    echo("\n".join(lines))
 
 
 @click.command()

@@ -55,6 +55,7 @@ RAN = "ran"
 COMMITTED = "committed"        # a `.dvc` data source changed in place: re-hashed, saved, its .dvc file updated
 FAILED = "failed"
 FROZEN = "frozen"
+BLOCKED = "blocked"            # not run: a stage upstream of it failed (`--keep-going`)
 
 
 @dataclass
@@ -101,8 +102,9 @@ class ReproResult:
             counts[s.outcome] = counts.get(s.outcome, 0) + 1
         words = {RAN: "ran", SKIPPED: "unchanged", RESTORED: "restored from cache",
                  RUN_CACHE: "restored from run cache", FAILED: "failed", FROZEN: "frozen",
+                 BLOCKED: "skipped after a failure",
                  COMMITTED: "data source" + ("s" if counts.get(COMMITTED, 0) != 1 else "") + " committed"}
-        parts = [f"{counts[k]} {words[k]}" for k in (COMMITTED, RAN, RESTORED, RUN_CACHE, SKIPPED, FROZEN, FAILED)
+        parts = [f"{counts[k]} {words[k]}" for k in (COMMITTED, RAN, RESTORED, RUN_CACHE, SKIPPED, FROZEN, FAILED, BLOCKED)
                  if counts.get(k)]
         return f"{len(self.stages)} stage{'s' if len(self.stages) != 1 else ''}: " + ", ".join(parts) \
             + f" in {self.elapsed:.2f}s"
@@ -497,6 +499,20 @@ def _failed(message: str, outcome: StageOutcome | None = None) -> StageFailed:
     return exc
 
 
+def plan_stages(pipeline: Any, targets: list[str] | None, *, single_item: bool = False,
+                downstream: bool = False) -> list[StageSpec]:
+    """The stages a repro considers, in run order: all; TARGETS and their upstream; with `single_item` the
+    TARGETS alone; with `downstream` the TARGETS and every stage after them (as `dvc repro --downstream`)."""
+    if targets and (single_item or downstream):
+        wanted = [a for t in targets for a in pipeline.resolve_target(t)]
+        chosen = set(wanted)
+        if downstream:
+            for address in wanted:
+                chosen |= _downstream(pipeline, address)
+        return list(pipeline.order(chosen))
+    return list(pipeline.select(targets))
+
+
 def _downstream(pipeline: Any, address: str) -> set[str]:
     down = pipeline.downstream
     seen: set[str] = set()
@@ -609,6 +625,8 @@ def reproduce(
     log_dir: Path | None = None,
     echo_commands: bool = True,
     log_note: str | None = None,
+    downstream: bool = False,
+    keep_going: bool = False,
 ) -> ReproResult:
     """Bring the selected stages (default: all) up to date; see the module docstring.
 
@@ -620,7 +638,9 @@ def reproduce(
     stops the running stage the same way and prevents the next ones from starting.
     `echo_commands` writes `> cmd` lines to the sink (they always go to the stage log). `log_note` replaces the
     stage log's path in failure messages (an isolated run's stage logs vanish with its run dir: the message must
-    name the log that stays).
+    name the log that stays). `downstream`: the targets and the stages after them, not their upstream.
+    `keep_going` (`dvc repro -k`): a failed stage stops only the stages after it; the others still run, then
+    `StageFailed` names the failed and the skipped stages.
     """
     from exptui.pipeline.workspace_lock import workspace_lock
 
@@ -644,7 +664,7 @@ def reproduce(
             return _reproduce(root, targets, force, sink, events, cache_dir, env, started,
                               force_downstream=force_downstream, single_item=single_item, run_cache=run_cache,
                               timeout=timeout, cancel=cancel, log_dir=log_dir, echo_commands=echo_commands,
-                              log_note=log_note)
+                              log_note=log_note, downstream=downstream, keep_going=keep_going)
     finally:
         if tag is not None:  # a clean end (even a failed stage): what a stage left running is the user's, as in DVC
             group_reaper.release_tag(tag)
@@ -654,16 +674,13 @@ def _reproduce(root: Path, targets: list[str] | None, force: bool, sink: Sink | 
                events: Callable[[StageEvent], None] | None, cache_dir: Path | None, env: dict[str, str] | None,
                started: float, *, force_downstream: bool, single_item: bool, run_cache: bool,
                timeout: float | None, cancel: threading.Event | None, log_dir: Path | None,
-               echo_commands: bool, log_note: str | None = None) -> ReproResult:
+               echo_commands: bool, log_note: str | None = None, downstream: bool = False,
+               keep_going: bool = False) -> ReproResult:
     from exptui.pipeline.dag import load_pipeline
 
     pipeline = load_pipeline(root)
     ensure_stages(root, pipeline.stages)
-    if targets and single_item:
-        wanted = [a for t in targets for a in pipeline.resolve_target(t)]
-        stages = pipeline.order(wanted)
-    else:
-        stages = pipeline.select(targets)
+    stages = plan_stages(pipeline, targets, single_item=single_item, downstream=downstream)
     # as `dvc repro -f`: every stage of the plan (upstream included) is forced; `-s -f` for one stage
     forced: set[str] = {s.address for s in stages} if force else set()
     ws = Workspace(root, cache_dir=cache_dir)
@@ -674,13 +691,30 @@ def _reproduce(root: Path, targets: list[str] | None, force: bool, sink: Sink | 
     result = ReproResult()
     try:
         with _os_errors_as_one_line():
+            failures: list[tuple[str, str]] = []   # (address, why) of stages that failed under keep_going
+            blocked: set[str] = set()               # stages after a failed one: not run under keep_going
             for stage in stages:
+                if stage.address in blocked:
+                    result.stages.append(StageOutcome(stage.address, BLOCKED))
+                    rep.events(StageEvent(BLOCKED, stage, f"Stage '{stage.address}' skipped: an upstream stage "
+                                                         "failed"))
+                    continue
                 try:
                     if cancel is not None and cancel.is_set():
                         raise _failed(f"cancelled before stage '{stage.address}'")
                     outcome = rep.stage(stage, stage.address in forced)
-                except StageFailed as exc:
+                except PipelineError as exc:
                     failed = getattr(exc, "outcome", None)
+                    cancelled = cancel is not None and cancel.is_set()
+                    if keep_going and not cancelled:
+                        result.stages.append(failed or StageOutcome(stage.address, FAILED))
+                        if failed is None:  # refused before it ran (a missing dep...): no event said it yet
+                            rep.events(StageEvent(FAILED, stage, str(exc)))
+                        failures.append((stage.address, str(exc)))
+                        blocked |= _downstream(pipeline, stage.address)
+                        continue
+                    if not isinstance(exc, StageFailed):
+                        raise
                     if failed is not None:
                         result.stages.append(failed)
                     result.elapsed = time.monotonic() - started
@@ -693,6 +727,16 @@ def _reproduce(root: Path, targets: list[str] | None, force: bool, sink: Sink | 
                 result.stages.append(outcome)
                 if force_downstream and outcome.outcome not in (SKIPPED, FROZEN):
                     forced.update(_downstream(pipeline, stage.address))
+            if failures:
+                result.elapsed = time.monotonic() - started
+                skipped = [s.address for s in result.stages if s.outcome == BLOCKED]
+                msg = "failed to reproduce " + ", ".join(f"'{a}'" for a, _ in failures)
+                if skipped:
+                    msg += "; skipped after the failure: " + ", ".join(f"'{a}'" for a in skipped)
+                msg += " (" + "; ".join(why for _, why in failures) + ")"
+                failure = _failed(msg)
+                failure.result = result  # type: ignore[attr-defined]
+                raise failure
     finally:
         try:
             result.dotdvc_files = list(dict.fromkeys(rep.dotdvc_paths))

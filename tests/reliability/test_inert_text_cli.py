@@ -102,6 +102,11 @@ READ_ONLY_COMMANDS: list[tuple[str, ...]] = [
     ("status",),
     ("dag",),
     ("doctor",),
+    ("params", "diff", "HEAD", "plain"),
+    ("params", "diff", PULLED_NAMES[0], "plain", "--md", "--all"),
+    ("metrics", "diff", "HEAD", "plain"),
+    ("metrics", "diff", PULLED_NAMES[1], "plain", "--md"),
+    ("repro", "--dry"),
 ]
 
 

@@ -1,8 +1,6 @@
 """Plots of the chosen experiments in the terminal: metric vs param, curves over steps, parallel coordinates."""
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from typing import Any
 
 from textual import on, work
 from textual.app import ComposeResult
@@ -22,8 +20,8 @@ from exptui.query.plots import (
     metric_vs_param,
     numeric_keys,
     parallel_coordinates,
-    parse_plot_records,
 )
+from exptui.query.step_data import StepData, load_step_data
 from exptui.tui.widgets.plot_render import draw_curves, draw_parallel, draw_scatter
 from exptui.tui.widgets.plot_view import PlotLegend, PlotView
 
@@ -33,49 +31,6 @@ def lower_is_better(metric: str) -> bool:
     from exptui.query.direction import name_direction
 
     return name_direction(metric.rsplit(":", 1)[-1]) == "lower"
-
-
-@dataclass
-class StepData:
-    """Per-step plot records of every experiment, keyed by plots file: {path: [(row index, records)]}."""
-
-    files: dict[str, list[tuple[int, list[dict[str, Any]]]]] = field(default_factory=dict)
-    x_hints: dict[str, str | None] = field(default_factory=dict)
-    y_hints: dict[str, tuple[str, ...]] = field(default_factory=dict)   # declared y columns: listed first
-    titles: dict[str, str] = field(default_factory=dict)                # declared `title:` per file
-
-    def options(self) -> list[tuple[str, str]]:
-        """(label, value) per plottable column: value is ``path\\tcolumn``."""
-        out: list[tuple[str, str]] = []
-        for path, per_row in self.files.items():
-            columns: dict[str, None] = {}
-            present = {c for _, records in per_row for c in curve_columns(records, self.x_hints.get(path))[1]}
-            for column in self.y_hints.get(path, ()):
-                if column in present:
-                    columns.setdefault(column, None)
-            for _, records in per_row:
-                for column in curve_columns(records, self.x_hints.get(path))[1]:
-                    columns.setdefault(column, None)
-            out.extend((f"{path}: {column}", f"{path}\t{column}") for column in columns)
-        return out
-
-
-def load_step_data(project: Project, rows: list[ExperimentRow]) -> StepData:
-    """Read every declared plots file of every experiment (git reads; run it in a thread)."""
-    data = StepData()
-    for index, row in enumerate(rows):
-        for plot in project.plot_files(row.rev):
-            raw = project.read_plot(row.rev, plot.path)
-            if raw is None:
-                continue
-            records = parse_plot_records(plot.path, raw)
-            if records:
-                data.files.setdefault(plot.path, []).append((index, records))
-                data.x_hints.setdefault(plot.path, plot.x)
-                data.y_hints.setdefault(plot.path, plot.ys)
-                if plot.title:
-                    data.titles.setdefault(plot.path, plot.title)
-    return data
 
 
 class PlotScreen(Screen[None]):
