@@ -1,0 +1,198 @@
+"""`queue start --dask` on a cluster whose workers cannot see the repository.
+
+A real `dask scheduler` and two `dask worker` processes on 127.0.0.1; each worker runs in a private mount
+namespace (`unshare --mount`, as root) where the folder holding the test repositories is covered by an empty
+tmpfs, and in a working dir of its own. Everything an experiment needs must travel as data.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import yaml
+
+import distributed
+
+from conftest import PIPELINES, TEST_GIT_ENV
+from dvc_compat.config import init_dvc_dir
+from exptui.execution.dask_executor import DaskExecutor
+from exptui.execution.queue_manager import QueueManager
+from test_queue_support import make_repo, wait_for
+
+BIN = Path(sys.executable).parent
+EXPTUI = str(BIN / "exptui")
+
+
+class Cluster:
+    def __init__(self, address: str, hidden: Path, shared: Path, procs: list[subprocess.Popen[bytes]]) -> None:
+        self.address = address
+        self.hidden = hidden      # covered by a tmpfs on the workers: the repos live here
+        self.shared = shared      # seen by workers and tests: pid files, run counts, the gate, DVC remotes
+        self.procs = procs
+
+    @property
+    def gate(self) -> Path:
+        return self.shared / "gate"
+
+    def env(self) -> dict[str, str]:
+        return {**os.environ, **TEST_GIT_ENV, "PATH": f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}",
+                "EXPTUI_TEST_PIDS": str(self.shared / "pids"), "EXPTUI_TEST_RUNS": str(self.shared / "runs.txt"),
+                "EXPTUI_TEST_GATE": str(self.gate)}
+
+    def run_counts(self) -> dict[str, int]:
+        runs = self.shared / "runs.txt"
+        counts: dict[str, int] = {}
+        for line in (runs.read_text().split() if runs.exists() else []):
+            counts[line] = counts.get(line, 0) + 1
+        return counts
+
+    def reset(self) -> None:
+        for p in (self.shared / "pids").iterdir():
+            p.unlink()
+        (self.shared / "runs.txt").unlink(missing_ok=True)
+        self.gate.touch()
+
+
+def _unshare_problem(probe: Path) -> str | None:
+    probe.mkdir(parents=True, exist_ok=True)
+    try:
+        proc = subprocess.run(["unshare", "--mount", "sh", "-c", f"mount -t tmpfs none '{probe}'"],
+                              capture_output=True, text=True, timeout=30)
+    except (OSError, subprocess.TimeoutExpired) as exc:
+        return f"unshare --mount cannot run here: {exc}"
+    if proc.returncode != 0:
+        return f"unshare --mount + mount -t tmpfs failed (needs root): {proc.stderr.strip()}"
+    return None
+
+
+@pytest.fixture(scope="module")
+def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cluster]:
+    base = tmp_path_factory.mktemp("dask-remote")
+    hidden, shared = base / "hidden", base / "shared"
+    hidden.mkdir()
+    (shared / "pids").mkdir(parents=True)
+    problem = _unshare_problem(base / "probe")
+    if problem:
+        pytest.skip(problem)
+    procs: list[subprocess.Popen[bytes]] = []
+    sched_file = base / "scheduler.json"
+    env = Cluster("", hidden, shared, []).env()
+    try:
+        procs.append(subprocess.Popen(
+            [str(BIN / "dask"), "scheduler", "--host", "127.0.0.1", "--port", "0", "--no-dashboard",
+             "--scheduler-file", str(sched_file)],
+            cwd=base, env=env, stdout=subprocess.DEVNULL, stderr=open(base / "scheduler.log", "wb")))
+        assert wait_for(sched_file.exists, timeout=120), (base / "scheduler.log").read_text()
+        assert wait_for(lambda: "address" in sched_file.read_text(), timeout=30)
+        address = json.loads(sched_file.read_text())["address"]
+        for i in range(2):
+            wdir = base / f"w{i}"
+            wdir.mkdir()
+            script = ('mount -t tmpfs none "$1" && cd "$2" && exec "$3" worker "$4" --nthreads 1 --no-dashboard '
+                      '--local-directory "$2" --name "w$5"')
+            procs.append(subprocess.Popen(
+                ["unshare", "--mount", "sh", "-c", script, "sh", str(hidden), str(wdir), str(BIN / "dask"),
+                 address, str(i)],
+                env={**env, "TMPDIR": str(wdir)}, stdout=subprocess.DEVNULL,
+                stderr=open(base / f"w{i}.log", "wb")))
+        with distributed.Client(address, timeout="30s") as c:
+            c.wait_for_workers(2, timeout=120)
+            seen = c.run(os.path.exists, str(hidden / "marker"))
+        (hidden / "marker").touch()
+        with distributed.Client(address, timeout="30s") as c:
+            assert not any(c.run(os.path.exists, str(hidden / "marker")).values()), "workers see the repo folder"
+        assert len(seen) == 2
+        c_ = Cluster(address, hidden, shared, procs)
+        c_.gate.touch()
+        yield c_
+    finally:
+        for p in reversed(procs):
+            p.send_signal(signal.SIGTERM)
+        for p in procs:
+            try:
+                p.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                p.kill()
+
+
+def _repo(cluster: Cluster, name: str, sleep: float = 0.1) -> Path:
+    where = cluster.hidden / name
+    where.mkdir()
+    return make_repo(where, sleep=sleep)
+
+
+def _exptui(repo: Path, cluster: Cluster, *args: str, timeout: float = 300) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([EXPTUI, "-C", str(repo), *args], capture_output=True, text=True, timeout=timeout,
+                          env=cluster.env())
+
+
+def _exp_refs(repo: Path) -> list[str]:
+    out = subprocess.run(["git", "for-each-ref", "--format=%(refname)", "refs/exps/"], cwd=repo,
+                         capture_output=True, text=True).stdout.split()
+    return sorted(r.rsplit("/", 1)[1] for r in out)
+
+
+# -- the must-show: a churn sweep ------------------------------------------------------------------------------
+
+def _churn_repo(root: Path) -> Path:
+    repo = root / "churn"
+    shutil.copytree(PIPELINES / "churn", repo)
+    params = yaml.safe_load((repo / "params.yaml").read_text())
+    params["generate"]["n_rows"] = 400          # small data: the test is about the wire, not the model
+    params["train"]["n_estimators"] = 5
+    (repo / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
+    subprocess.run(["git", "init", "-q", "-b", "main"], cwd=repo, check=True)
+    init_dvc_dir(repo)
+    subprocess.run(["git", "add", "-A"], cwd=repo, check=True)
+    subprocess.run(["git", "commit", "-q", "-m", "churn"], cwd=repo, check=True, env={**os.environ, **TEST_GIT_ENV})
+    return repo
+
+
+@pytest.mark.dvc
+def test_a_churn_sweep_runs_on_workers_that_cannot_see_the_repo(cluster: Cluster) -> None:
+    repo = _churn_repo(cluster.hidden / "sweep")
+    QueueManager(repo).enqueue(["train.max_depth=2,3,4,5"], name="ch")
+    proc = _exptui(repo, cluster, "queue", "start", "--dask", cluster.address)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert proc.stdout.splitlines()[-1] == "4 success"
+    names = _exp_refs(repo)
+    assert names == ["ch-1", "ch-2", "ch-3", "ch-4"]          # each recorded once
+    depths = set()
+    for name in names:
+        metrics = yaml.safe_load(subprocess.run(["git", "show", f"refs/exps/{_prefix(repo)}/{name}:metrics.yaml"],
+                                                cwd=repo, capture_output=True, text=True, check=True).stdout)
+        assert 0.0 <= float(metrics["roc_auc"]) <= 1.0
+        params = yaml.safe_load(subprocess.run(["git", "show", f"refs/exps/{_prefix(repo)}/{name}:params.yaml"],
+                                               cwd=repo, capture_output=True, text=True, check=True).stdout)
+        depths.add(params["train"]["max_depth"])
+        message = subprocess.run(["git", "log", "-1", "--format=%B", f"refs/exps/{_prefix(repo)}/{name}"],
+                                 cwd=repo, capture_output=True, text=True, check=True).stdout
+        assert "Exptui-Host:" in message and "Exptui-Packages-Digest:" in message
+    assert depths == {2, 3, 4, 5}
+    shown = subprocess.run([str(BIN / "dvc"), "exp", "show", "--json"], cwd=repo, capture_output=True, text=True,
+                           env=cluster.env(), timeout=300)
+    assert shown.returncode == 0, shown.stderr
+    listed = {e["name"] for base in json.loads(shown.stdout) for exp in (base.get("experiments") or [])
+              for e in exp.get("revs", [])}
+    assert {"ch-1", "ch-2", "ch-3", "ch-4"} <= listed
+    applied = _exptui(repo, cluster, "apply", "ch-3")
+    assert applied.returncode == 0, applied.stdout + applied.stderr
+    model = repo / "models" / "model.joblib"
+    lock = yaml.safe_load((repo / "dvc.lock").read_text())
+    (out,) = [o for o in lock["stages"]["train"]["outs"] if o["path"] == "models/model.joblib"]
+    assert hashlib.md5(model.read_bytes()).hexdigest() == out["md5"]
+
+
+def _prefix(repo: Path) -> str:
+    head = subprocess.run(["git", "rev-parse", "HEAD"], cwd=repo, capture_output=True, text=True).stdout.strip()
+    return f"{head[:2]}/{head[2:]}"
