@@ -196,3 +196,108 @@ def test_a_churn_sweep_runs_on_workers_that_cannot_see_the_repo(cluster: Cluster
 def _prefix(repo: Path) -> str:
     head = subprocess.run(["git", "rev-parse", "HEAD"], cwd=repo, capture_output=True, text=True).stdout.strip()
     return f"{head[:2]}/{head[2:]}"
+
+
+# -- exactly once, client death -------------------------------------------------------------------------------
+
+def _stage_pid(cluster: Cluster, lr: str) -> int:
+    pid_file = cluster.shared / "pids" / f"{lr}.pid"
+    assert wait_for(pid_file.exists, timeout=120)
+    return int(pid_file.read_text())
+
+
+def _gone(pid: int) -> bool:
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().split(")")[-1].split()[0] == "Z"
+    except OSError:
+        return True
+
+
+def test_a_killed_dask_worker_neither_repeats_nor_leaves_its_stage(cluster: Cluster) -> None:
+    cluster.reset()
+    repo = _repo(cluster, "killworker")
+    q = QueueManager(repo)
+    held = q.enqueue(["train.lr=0.91"], name="held")
+    quick = q.enqueue(["train.lr=0.92"], name="quick")
+    cluster.gate.unlink()
+    ex = DaskExecutor(repo, cluster.address)
+    try:
+        for e in held + quick:
+            ex.submit(e)
+        stage = _stage_pid(cluster, "0.91")
+        (addr,) = [a for a, keys in ex.client.processing().items() if any("held" in str(k) for k in keys)]
+        worker_pid = ex.client.run(os.getpid, workers=[addr])[addr]
+        os.kill(worker_pid, signal.SIGKILL)
+        assert wait_for(lambda: _gone(stage), timeout=30), "the stage outlived its Dask worker"
+        cluster.gate.touch()
+        assert ex.wait(timeout=240)
+    finally:
+        cluster.gate.touch()
+        ex.shutdown()
+    assert [q.find(e.id).status for e in held + quick] == ["success", "success"]
+    assert _exp_refs(repo) == ["held", "quick"]
+    assert cluster.run_counts() == {"0.91": 1, "0.92": 1}
+    assert "runs again" in Path(q.find(held[0].id).log_path or "").read_text()
+
+
+def test_a_killed_client_stops_the_remote_stages_and_a_new_start_finishes(cluster: Cluster) -> None:
+    cluster.reset()
+    repo = _repo(cluster, "killclient")
+    q = QueueManager(repo)
+    entries = q.enqueue(["train.lr=0.81,0.82,0.83"], name="kc")
+    cluster.gate.unlink()
+    client = subprocess.Popen([EXPTUI, "-C", str(repo), "queue", "start", "--dask", cluster.address],
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=cluster.env())
+    try:
+        stages = [_stage_pid(cluster, lr) for lr in ("0.81", "0.82")]
+    finally:
+        client.kill()
+        client.wait()
+    killed = time.monotonic()
+    assert wait_for(lambda: all(_gone(p) for p in stages), timeout=10), "remote stages outlived the client"
+    assert time.monotonic() - killed <= 10
+    cluster.gate.touch()
+    status = _exptui(repo, cluster, "queue", "status")
+    assert status.returncode == 0, status.stderr
+    assert sorted(q.find(e.id).status for e in entries) == ["crashed", "crashed", "queued"]
+    assert _exptui(repo, cluster, "queue", "retry", "--failed").returncode == 0
+    again = _exptui(repo, cluster, "queue", "start", "--dask", cluster.address)
+    assert again.returncode == 0, again.stdout + again.stderr
+    assert again.stdout.splitlines()[-1] == "3 success"
+    assert _exp_refs(repo) == ["kc-1", "kc-2", "kc-3"]
+    assert cluster.run_counts() == {"0.81": 1, "0.82": 1, "0.83": 1}
+
+
+# -- logs and kill over the wire --------------------------------------------------------------------------------
+
+def test_queue_logs_follow_a_remote_experiment_and_queue_kill_stops_it(cluster: Cluster) -> None:
+    cluster.reset()
+    repo = _repo(cluster, "logs")
+    q = QueueManager(repo)
+    (entry,) = q.enqueue(["train.lr=0.71"], name="followed")
+    cluster.gate.unlink()
+    client = subprocess.Popen([EXPTUI, "-C", str(repo), "queue", "start", "--dask", cluster.address],
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=cluster.env())
+    follower = subprocess.Popen([EXPTUI, "-C", str(repo), "queue", "logs", "followed", "-f"],
+                                stdout=subprocess.PIPE, text=True, env=cluster.env())
+    lines: list[str] = []
+    assert follower.stdout is not None
+    reader = threading.Thread(target=lambda: lines.extend(iter(follower.stdout.readline, "")), daemon=True)
+    reader.start()
+    try:
+        stage = _stage_pid(cluster, "0.71")
+        assert wait_for(lambda: any("training lr=0.71" in line for line in lines), timeout=60), lines
+        assert q.find(entry.id).status == "running"            # streamed while it runs, not after
+        killed = _exptui(repo, cluster, "queue", "kill", "followed")
+        assert killed.returncode == 0, killed.stderr
+        assert wait_for(lambda: _gone(stage), timeout=20), "queue kill did not reach the remote stage"
+        client.communicate(timeout=120)
+    finally:
+        cluster.gate.touch()
+        for p in (client, follower):
+            if p.poll() is None:
+                p.kill()
+            p.wait()
+    assert q.find(entry.id).status == "cancelled"
+    assert _exp_refs(repo) == []
+    assert cluster.run_counts() == {}
