@@ -301,3 +301,112 @@ def test_queue_logs_follow_a_remote_experiment_and_queue_kill_stops_it(cluster: 
     assert q.find(entry.id).status == "cancelled"
     assert _exp_refs(repo) == []
     assert cluster.run_counts() == {}
+
+
+# -- data: through the task up to a limit, through a DVC remote beyond -----------------------------------------
+
+USE = """import hashlib, os
+data = open("data/big.bin", "rb").read()
+os.makedirs("out", exist_ok=True)
+open("out/summary.txt", "w").write("%d bytes\\n" % len(data))
+open("metrics.yaml", "w").write("md5: %s\\n" % hashlib.md5(data).hexdigest())
+"""
+
+USE_YAML = """stages:
+  use:
+    cmd: python use.py
+    deps:
+      - use.py
+      - data/big.bin
+    outs:
+      - out/summary.txt
+    metrics:
+      - metrics.yaml:
+          cache: false
+"""
+
+
+def _data_repo(root: Path, remote: Path | None, size: int = 6 << 20) -> tuple[Path, str]:
+    """A repo whose stage reads `dvc add`-ed data of `size` bytes (in the repo's cache, not in git)."""
+    repo = root / "repo"
+    repo.mkdir(parents=True)
+    subprocess.run(["git", "init", "-q", "-b", "main"], cwd=repo, check=True)
+    init_dvc_dir(repo)
+    data = hashlib.sha256(b"seed").digest() * (size // 32)
+    md5 = hashlib.md5(data).hexdigest()
+    (repo / "data").mkdir()
+    (repo / "data" / "big.bin").write_bytes(data)
+    (repo / "data" / ".gitignore").write_text("/big.bin\n")
+    (repo / "data" / "big.bin.dvc").write_text(f"outs:\n- md5: {md5}\n  size: {len(data)}\n  hash: md5\n"
+                                                "  path: big.bin\n")
+    obj = repo / ".dvc" / "cache" / "files" / "md5" / md5[:2] / md5[2:]
+    obj.parent.mkdir(parents=True)
+    obj.write_bytes(data)
+    if remote is not None:
+        with open(repo / ".dvc" / "config", "a") as fh:
+            fh.write(f"[core]\n    remote = store\n['remote \"store\"']\n    url = {remote}\n")
+    (repo / "use.py").write_text(USE)
+    (repo / "dvc.yaml").write_text(USE_YAML)
+    (repo / "params.yaml").write_text("seed: 1\n")
+    subprocess.run(["git", "add", "-A"], cwd=repo, check=True)
+    subprocess.run(["git", "commit", "-q", "-m", "data"], cwd=repo, check=True, env={**os.environ, **TEST_GIT_ENV})
+    return repo, md5
+
+
+def test_big_deps_travel_through_a_dvc_remote_and_only_hashes_go_with_the_task(cluster: Cluster) -> None:
+    remote = cluster.shared / "remote"
+    repo, md5 = _data_repo(cluster.hidden / "remote", remote)
+    q = QueueManager(repo)
+    (entry,) = q.enqueue(["seed=2"], name="viaremote")
+    ex = DaskExecutor(repo, cluster.address)
+    try:
+        ex.submit(entry)
+        assert ex.wait(timeout=240)
+        payload = ex.last_payload_size
+    finally:
+        ex.shutdown()
+    done = q.find(entry.id)
+    assert done.status == "success", done.reason
+    assert payload < 256 << 10, payload                 # the 6 MiB dep did not ride along
+    assert (remote / "files" / "md5" / md5[:2] / md5[2:]).stat().st_size == 6 << 20
+    lock = yaml.safe_load(subprocess.run(["git", "show", f"{done.exp_rev}:dvc.lock"], cwd=repo,
+                                         capture_output=True, text=True, check=True).stdout)
+    out_md5 = lock["stages"]["use"]["outs"][0]["md5"]
+    assert (remote / "files" / "md5" / out_md5[:2] / out_md5[2:]).is_file()      # pushed by the worker
+    assert (repo / ".dvc" / "cache" / "files" / "md5" / out_md5[:2] / out_md5[2:]).is_file()   # and fetched
+    metrics = subprocess.run(["git", "show", f"{done.exp_rev}:metrics.yaml"], cwd=repo, capture_output=True,
+                             text=True, check=True).stdout
+    assert metrics == f"md5: {md5}\n"
+
+
+def test_data_over_the_limit_without_a_remote_is_one_line_naming_it(cluster: Cluster) -> None:
+    repo, _ = _data_repo(cluster.hidden / "limit", None, size=2 << 20)
+    q = QueueManager(repo)
+    (entry,) = q.enqueue(["seed=3"], name="toobig")
+    proc = _exptui(repo, cluster, "queue", "start", "--dask", cluster.address, "--payload-limit", "1M")
+    assert proc.returncode == 1 and "Traceback" not in proc.stderr
+    reason = q.find(entry.id).reason or ""
+    assert q.find(entry.id).status == "failed"
+    assert reason.startswith("data/big.bin: 2.0 MiB of data") and "configure a DVC remote" in reason
+
+
+def test_resources_no_worker_offers_are_reported_unschedulable(cluster: Cluster) -> None:
+    repo = _repo(cluster, "gpu")
+    q = QueueManager(repo)
+    (entry,) = q.enqueue(["train.lr=0.61"], name="needsgpu")
+    proc = _exptui(repo, cluster, "queue", "start", "--dask", cluster.address, "--resources", "GPU=1", timeout=120)
+    assert proc.returncode == 1 and "Traceback" not in proc.stderr
+    assert q.find(entry.id).status == "failed"
+    assert q.find(entry.id).reason == "unschedulable: no Dask worker offers GPU=1 (2 workers connected)"
+    bad = _exptui(repo, cluster, "queue", "start", "--dask", cluster.address, "--resources", "GPU")
+    assert bad.returncode != 0 and bad.stderr.strip() == (
+        "error: --resources: 'GPU' is not NAME=NUMBER (e.g. --resources GPU=1)")
+
+
+def test_a_worker_with_other_packages_warns_and_the_same_ones_do_not() -> None:
+    from exptui.execution.remote_task import environment_warning
+    from exptui.store.facts import packages_digest
+
+    assert environment_warning(packages_digest()) is None
+    warning = environment_warning("0" * 64)
+    assert warning is not None and "differ from the client's" in warning and "000000000000" in warning

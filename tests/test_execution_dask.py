@@ -98,8 +98,8 @@ def test_cancel_stops_a_running_entry_on_dask(qrepo: Path, tmp_path: Path) -> No
 
 def test_a_killed_dask_worker_neither_loses_nor_repeats_the_experiment(qrepo: Path, tmp_path: Path,
                                                                       cluster) -> None:
-    """SIGKILL the Dask worker process running the task: Dask reschedules the task, but the exptui worker it
-    started lives on (own session) and finishes; the rescheduled task finds the entry claimed and runs nothing."""
+    """SIGKILL the Dask worker process running the task: its stage dies with it (PDEATHSIG, group reaper), Dask
+    runs the task again on the other worker, and the client, which holds the claim, records one experiment."""
     q = QueueManager(qrepo)
     (entry,) = q.enqueue(["train.lr=0.9", "train.sleep=3"], name="survivor")
     ex = DaskExecutor(qrepo, cluster.scheduler_address)

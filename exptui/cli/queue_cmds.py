@@ -111,16 +111,17 @@ def _start_on_dask(mgr: Any, address: str, jobs: int, timeout: float | None, res
     """Submit every queued entry to Dask and wait; Ctrl-C cancels (stages stopped gracefully, pending tasks
     dropped: those entries stay queued). Returns (whether interrupted, the ids submitted), or None when nothing
     was queued."""
-    from exptui.execution.dask_executor import DaskExecutor
+    from exptui.execution.dask_executor import DaskExecutor, parse_payload_limit
 
+    wanted = _parse_resources(resources)   # bad input is refused before anything is looked at
+    limit = parse_payload_limit(payload_limit)
     mgr.recover()
     queued = [e for e in mgr.store.entries(with_run_info=False) if e.status == "queued"]
     if not queued:
         echo("nothing queued (queue experiments with: exptui run --queue -S key=v1,v2)")
         return None
     mgr.git.check_writable()
-    executor = DaskExecutor(mgr.root, address, jobs=jobs, timeout=timeout, resources=_parse_resources(resources),
-                            payload_limit=payload_limit)
+    executor = DaskExecutor(mgr.root, address, jobs=jobs, timeout=timeout, resources=wanted, payload_limit=limit)
     interrupted = False
     try:
         n = executor.workers()

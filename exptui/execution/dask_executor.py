@@ -47,6 +47,13 @@ BEAT = 1.0
 CANCEL_WAIT = 15.0
 
 
+def parse_payload_limit(text: str | None) -> int | None:
+    """``--payload-limit`` (bytes, or a number with K, M or G) in bytes; None: the default."""
+    from exptui.execution.remote_payload import parse_size
+
+    return None if text is None else parse_size(text, "--payload-limit")
+
+
 class _EntryLog:
     """The entry's local log file, fed by the task's log events (ordered by offset, one run at a time)."""
 
@@ -97,12 +104,11 @@ class DaskExecutor:
 
     def __init__(self, repo: str | os.PathLike[str], address: str | None = "local", jobs: int = 1,
                  timeout: float | None = None, resources: dict[str, float] | None = None,
-                 payload_limit: int | str | None = None) -> None:
+                 payload_limit: int | None = None) -> None:
         try:
             import distributed
         except ImportError as exc:
             raise ExptuiError("the Dask executor needs the 'distributed' package: pip install 'exptui[dask]'") from exc
-        from exptui.execution.remote_payload import parse_size
         from exptui.execution.remote_payload import payload_limit as limit_of
 
         self.git = Git.discover(repo)
@@ -110,8 +116,7 @@ class DaskExecutor:
         self.state = RunState(self.git.git_dir)
         self.timeout = timeout
         self.resources = dict(resources or {})
-        self.limit = limit_of(parse_size(payload_limit, "--payload-limit") if isinstance(payload_limit, str)
-                              else payload_limit)
+        self.limit = limit_of(payload_limit)
         self.cluster: Any = None
         try:
             if address in (None, "", "local"):

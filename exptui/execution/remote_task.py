@@ -228,6 +228,7 @@ def run_task(payload: TaskPayload) -> TaskResult:
 
             sent |= pull(payload.remote, cache, payload.remote_hashes, log)
         _git(rd, "init", "-q")
+        _git(rd, "add", "-A", "--", ".")      # checkout_data_sources finds the .dvc files through the index
         point_dvc_cache(rd, cache)
         checkout_data_sources(rd, cache)
         before = _tree(rd)
