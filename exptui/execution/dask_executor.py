@@ -36,7 +36,7 @@ from typing import Any
 from exptui.errors import ExptuiError
 from exptui.execution.isolated import IsolatedResult
 from exptui.execution.runner import CappedLog
-from exptui.execution.worker import Worker, queue_command
+from exptui.execution.worker import Worker, queue_command, trace
 from exptui.store.claims import RunState, new_token
 from exptui.store.git import Git
 from exptui.store.queue import QueueEntry
@@ -154,6 +154,21 @@ class DaskExecutor:
         self._beater.start()
         self._slots: list[threading.Thread] = []
         self._wake = threading.Condition(self._lock)
+        self._warm = threading.Thread(target=self._warm_up, name="exptui-dask-warm-up", daemon=True)
+        self._warm.start()
+
+    def _warm_up(self) -> None:
+        """Import the engine and hash the packages here and on every worker while the first entries are packed:
+        a few hundred ms each the first time, off the first experiments' path."""
+        from exptui.execution import remote_payload  # noqa: F401 - the import is the warm-up
+        from exptui.execution.remote_task import warm_up
+        from exptui.execution.worker import warm_up as warm_here
+
+        warm_here()
+        try:
+            self.client.run(warm_up, wait=False)
+        except Exception:  # noqa: BLE001 - only a warm-up
+            pass
 
     # -- Executor ----------------------------------------------------------------------------------------------
 
@@ -320,6 +335,7 @@ class DaskExecutor:
             archive_commit,
             input_data,
             read_objects,
+            recorded_outs,
             write_objects,
         )
         from exptui.execution.remote_task import run_task
@@ -338,6 +354,7 @@ class DaskExecutor:
             cache = shared_cache_dir(self.root, worker.git)
             write_owner(run_dir, worker.ident)
             make_run_dir(self.root, worker.git.git_dir, entry.rev, run_dir)
+            trace(f"dask {entry.name}: run dir")
             why = self.unschedulable()
             if why is not None:
                 return ended("failed", why)
@@ -350,7 +367,8 @@ class DaskExecutor:
             else:
                 try:
                     objects = read_objects(cache, wanted, self.limit,
-                                           "configure a DVC remote (dvc remote add -d NAME URL) for big data")
+                                           "configure a DVC remote (dvc remote add -d NAME URL) for big data",
+                                           optional=recorded_outs(run_dir, cache))
                 except PayloadTooLarge as exc:
                     return ended("failed", str(exc))
             payload = TaskPayload(
@@ -361,6 +379,7 @@ class DaskExecutor:
                 remote=remote, remote_hashes=rels if remote is not None else [],
             )
             self.last_payload_size = payload.size()
+            trace(f"dask {entry.name}: payload {payload.size()} bytes")
             with self._lock:
                 self._logs[entry.id] = elog
             future = self.client.submit(run_task, payload, key=f"exptui-{entry.name}-{uuid.uuid4().hex[:8]}",
@@ -384,9 +403,11 @@ class DaskExecutor:
                     why = f"the Dask task failed: {type(exc).__name__}: {exc}"
                 return ended("cancelled" if cancel.is_set() else "failed", why)
             result = future.result()
+            trace(f"dask {entry.name}: result ({result.status})")
             with self._lock:
                 self._hosts[entry.id] = getattr(result.facts, "host", None)
             elog.settle(result.run_id, result.log_total, result.log_tail)
+            trace(f"dask {entry.name}: log settled")
             with self._lock:
                 duplicate = entry.id in self._recorded
                 self._recorded.add(entry.id)
@@ -407,6 +428,7 @@ class DaskExecutor:
             ref, sha, recorded = record_result(worker.git, run_dir, entry.baseline, entry.name, result.stages_lock,
                                                result.facts)
             log.note(f"recorded experiment {recorded} ({sha[:7]}) as {ref}")
+            trace(f"dask {entry.name}: recorded")
             outcome.exp_ref, outcome.exp_rev, outcome.name = ref, sha, recorded
             return outcome
         finally:

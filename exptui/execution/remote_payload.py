@@ -166,9 +166,13 @@ def object_paths(cache_dir: Path, md5: str, legacy: bool = False) -> list[str]:
     return out
 
 
-def read_objects(cache_dir: Path, wanted: dict[str, list[str]], limit: int, fix: str) -> dict[str, bytes]:
+def read_objects(cache_dir: Path, wanted: dict[str, list[str]], limit: int, fix: str,
+                 optional: dict[str, list[str]] | None = None) -> dict[str, bytes]:
     """{cache path: bytes} of `wanted` ({data path: cache paths}); over `limit` -> PayloadTooLarge naming the
-    biggest data. Objects absent from the cache are left out (the stage needing them says so)."""
+    biggest data. Objects absent from the cache are left out (the stage needing them says so).
+
+    `optional` data (the outs dvc.lock records, which let the worker restore unchanged stages instead of
+    running them again) is added, whole data paths at a time, only while the total stays under `limit`."""
     sizes: dict[str, int] = {}
     total = 0
     seen: set[str] = set()
@@ -187,6 +191,15 @@ def read_objects(cache_dir: Path, wanted: dict[str, list[str]], limit: int, fix:
         biggest = max(sizes, key=lambda k: sizes[k])
         raise PayloadTooLarge(f"{biggest}: {mib(sizes[biggest])} of data ({mib(total)} in all) is over the "
                               f"{mib(limit)} limit for sending it with a Dask task; {fix}")
+    for rels in (optional or {}).values():
+        todo = [r for r in dict.fromkeys(rels) if r not in seen]
+        try:
+            extra = sum((cache_dir / r).stat().st_size for r in todo)
+        except OSError:
+            continue   # not all in the cache: the stage runs on the worker
+        if total + extra <= limit:
+            seen.update(todo)
+            total += extra
     out: dict[str, bytes] = {}
     for rel in seen:
         try:
@@ -241,6 +254,25 @@ def list_objects(cache_dir: Path) -> set[str]:
 
 
 # -- what a pipeline reads but does not make ---------------------------------------------------------------
+
+def recorded_outs(run_dir: Path, cache_dir: Path) -> dict[str, list[str]]:
+    """{out path: cache paths} of every cached out the snapshot's dvc.lock files record."""
+    from dvc_compat.lockfile import read_lock
+
+    found: dict[str, list[str]] = {}
+    proc = subprocess.run(["git", "-C", str(run_dir), "ls-files", "-z", "--", "dvc.lock", "*/dvc.lock"],
+                          capture_output=True)
+    for rel in filter(None, proc.stdout.decode("utf-8", "surrogateescape").split("\0")):
+        try:
+            lock = read_lock(run_dir / rel, rel)
+        except Exception:  # noqa: BLE001 - a broken lock: the stages just run
+            continue
+        for name, stage in lock.items():
+            for out in stage.outs:
+                if out.md5:
+                    found[f"{rel}:{name}:{out.path}"] = object_paths(cache_dir, out.md5, out.legacy)
+    return found
+
 
 def input_data(run_dir: Path, cache_dir: Path) -> dict[str, list[str]]:
     """{data path: cache paths} of the data the stages read that no stage makes: `dvc add`-ed data (``.dvc``

@@ -168,6 +168,15 @@ def environment_warning(expected: str) -> str | None:
     return None
 
 
+def warm_up() -> None:
+    """Run on every worker when a client connects: the imports and the packages digest a first task needs."""
+    import exptui.execution.isolated  # noqa: F401
+    import exptui.pipeline.repro  # noqa: F401
+    from exptui.store.facts import packages_digest
+
+    packages_digest()
+
+
 def run_task(payload: TaskPayload) -> TaskResult:
     """The Dask task (see module docstring). Never raises for a failing stage: that is a `failed` result."""
     from datetime import datetime, timezone
