@@ -1,15 +1,13 @@
 """The Dask executor on a real `distributed` cluster (LocalCluster: real scheduler, real worker processes).
 
 What must hold is what holds for the local pool: every entry recorded exactly once with its params, the workspace
-untouched, cancel stops the stages, and losing a Dask worker neither loses nor repeats an experiment.
+untouched. Cancel, kill, lost workers and a lost client are tested on workers that cannot see the repository
+(tests/test_dask_remote.py).
 """
 from __future__ import annotations
 
-import os
-import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
@@ -76,47 +74,4 @@ def test_unreachable_scheduler_is_one_line(qrepo: Path) -> None:
     assert proc.stderr.startswith("error: cannot reach the Dask scheduler at tcp://127.0.0.1:9")
     assert QueueManager(qrepo).entries()[0].status == "queued"      # nothing lost
 
-
-def test_cancel_stops_a_running_entry_on_dask(qrepo: Path, tmp_path: Path) -> None:
-    q = QueueManager(qrepo)
-    (entry,) = q.enqueue(["train.lr=0.7", "train.sleep=60"], name="long")
-    ex = DaskExecutor(qrepo, "local", jobs=1)
-    try:
-        ex.submit(entry)
-        pid_file = tmp_path / "pids" / "0.7.pid"
-        assert wait_for(pid_file.exists, timeout=60)
-        assert wait_for(lambda: ex.running() == [entry.id], timeout=30)
-        assert ex.cancel(entry.id)
-        assert ex.wait(timeout=60)
-    finally:
-        ex.shutdown()
-    assert q.find(entry.id).status == "cancelled"
-    stage_pid = int(pid_file.read_text())
-    assert wait_for(lambda: not Path(f"/proc/{stage_pid}").exists(), timeout=10)
-    assert run_counts(tmp_path) == {}
-
-
-def test_a_killed_dask_worker_neither_loses_nor_repeats_the_experiment(qrepo: Path, tmp_path: Path,
-                                                                      cluster) -> None:
-    """SIGKILL the Dask worker process running the task: its stage dies with it (PDEATHSIG, group reaper), Dask
-    runs the task again on the other worker, and the client, which holds the claim, records one experiment."""
-    q = QueueManager(qrepo)
-    (entry,) = q.enqueue(["train.lr=0.9", "train.sleep=3"], name="survivor")
-    ex = DaskExecutor(qrepo, cluster.scheduler_address)
-    try:
-        ex.submit(entry)
-        assert wait_for((tmp_path / "pids" / "0.9.pid").exists, timeout=60)
-        processing = {addr: keys for addr, keys in ex.client.processing().items() if keys}
-        assert len(processing) == 1
-        (addr,) = processing
-        pid = ex.client.run(os.getpid, workers=[addr])[addr]
-        os.kill(pid, signal.SIGKILL)
-        assert wait_for(lambda: q.find(entry.id).status == "success", timeout=90)
-        ex.wait(timeout=90)
-    finally:
-        ex.shutdown(wait=False)
-    time.sleep(1.0)
-    assert run_counts(tmp_path) == {"0.9": 1}
-    refs = subprocess.run(["git", "for-each-ref", "--format=%(refname)", "refs/exps/"], cwd=qrepo,
-                          capture_output=True, text=True).stdout.split()
-    assert [r.rsplit("/", 1)[1] for r in refs] == ["survivor"]
+# cancel and a killed Dask worker: tests/test_dask_remote.py (workers that cannot see the repository)
