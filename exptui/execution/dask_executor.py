@@ -317,9 +317,13 @@ class DaskExecutor:
             log.event(msg)
 
     def remote_cancel(self, entry_id: str) -> None:
+        """Ask the entry's task to stop its stage (read by the task within `remote_task.POLL` seconds)."""
         with self._lock:
             self._cancel.add(entry_id)
-        self._send_beat()
+        try:
+            self._send_beat()
+        except Exception:  # noqa: BLE001 - scheduler unreachable: the next beat carries it, or the wait gives up
+            pass
 
     # -- one entry (called by RemoteWorker.execute in a slot thread) ---------------------------------------------
 
