@@ -91,7 +91,8 @@ def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cluster]:
         procs.append(subprocess.Popen(
             [str(BIN / "dask"), "scheduler", "--host", "127.0.0.1", "--port", "0", "--no-dashboard",
              "--scheduler-file", str(sched_file)],
-            cwd=base, env=env, stdout=subprocess.DEVNULL, stderr=open(base / "scheduler.log", "wb")))
+            cwd=base, env=env, stdout=subprocess.DEVNULL, stderr=open(base / "scheduler.log", "wb"),
+            start_new_session=True))
         assert wait_for(sched_file.exists, timeout=120), (base / "scheduler.log").read_text()
         assert wait_for(lambda: "address" in sched_file.read_text(), timeout=30)
         address = json.loads(sched_file.read_text())["address"]
@@ -104,7 +105,7 @@ def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cluster]:
                 ["unshare", "--mount", "sh", "-c", script, "sh", str(hidden), str(wdir), str(BIN / "dask"),
                  address, str(i)],
                 env={**env, "TMPDIR": str(wdir)}, stdout=subprocess.DEVNULL,
-                stderr=open(base / f"w{i}.log", "wb")))
+                stderr=open(base / f"w{i}.log", "wb"), start_new_session=True))
         with distributed.Client(address, timeout="30s") as c:
             c.wait_for_workers(2, timeout=120)
             seen = c.run(os.path.exists, str(hidden / "marker"))
@@ -115,14 +116,14 @@ def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cluster]:
         c_ = Cluster(address, hidden, shared, procs)
         c_.gate.touch()
         yield c_
-    finally:
+    finally:  # each in a session of its own: SIGKILL the whole group (nanny, worker process), nothing to save
         for p in reversed(procs):
-            p.send_signal(signal.SIGTERM)
-        for p in procs:
             try:
-                p.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                p.kill()
+                os.killpg(p.pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+        for p in procs:
+            p.wait()
 
 
 def _repo(cluster: Cluster, name: str, sleep: float = 0.1) -> Path:
