@@ -6,6 +6,8 @@ untouched. Cancel, kill, lost workers and a lost client are tested on workers th
 """
 from __future__ import annotations
 
+import os
+import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -75,3 +77,33 @@ def test_unreachable_scheduler_is_one_line(qrepo: Path) -> None:
     assert QueueManager(qrepo).entries()[0].status == "queued"      # nothing lost
 
 # cancel and a killed Dask worker: tests/test_dask_remote.py (workers that cannot see the repository)
+
+
+def test_resources_go_to_the_worker_that_offers_them(qrepo: Path, tmp_path: Path) -> None:
+    """Two workers, only one offers GPU=1: every experiment queued with resources GPU=1 runs on that one."""
+    with distributed.LocalCluster(n_workers=1, threads_per_worker=1, processes=True, dashboard_address=":0",
+                                  silence_logs=40) as c, distributed.Client(c) as probe:
+        gpu = subprocess.Popen([str(Path(sys.executable).parent / "dask"), "worker", c.scheduler_address,
+                                "--nthreads", "1", "--resources", "GPU=1", "--no-dashboard",
+                                "--local-directory", str(tmp_path / "gpu-worker")],
+                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+        try:
+            probe.wait_for_workers(2, timeout=120)
+            (gpu_addr,) = [a for a, w in probe.scheduler_info()["workers"].items() if w.get("resources")]
+            q = QueueManager(qrepo)
+            entries = q.enqueue(["train.lr=0.51,0.52"], name="gpu")
+            ex = DaskExecutor(qrepo, c.scheduler_address, resources={"GPU": 1})
+            try:
+                assert ex.unschedulable() is None
+                with distributed.get_task_stream(client=probe) as stream:
+                    for e in entries:
+                        ex.submit(e)
+                    assert ex.wait(timeout=180)
+            finally:
+                ex.shutdown()
+            assert [q.find(e.id).status for e in entries] == ["success", "success"]
+            ran_on = {t["worker"] for t in stream.data if str(t["key"]).startswith("exptui-gpu")}
+            assert ran_on == {gpu_addr}
+        finally:
+            os.killpg(gpu.pid, signal.SIGKILL)
+            gpu.wait()
