@@ -154,6 +154,7 @@ class DaskExecutor:
         self._beater.start()
         self._slots: list[threading.Thread] = []
         self._wake = threading.Condition(self._lock)
+        self._warm_futures: list[Any] = []
         self._warm = threading.Thread(target=self._warm_up, name="exptui-dask-warm-up", daemon=True)
         self._warm.start()
 
@@ -165,8 +166,10 @@ class DaskExecutor:
         from exptui.execution.worker import warm_up as warm_here
 
         warm_here()
-        try:
-            self.client.run(warm_up, wait=False)
+        try:  # one small task per worker (in its task thread, not its event loop); nobody waits for them
+            self._warm_futures = [self.client.submit(warm_up, pure=False, workers=[addr], allow_other_workers=False,
+                                                     key=f"exptui-warm-up-{uuid.uuid4().hex[:8]}")
+                                  for addr in self.client.scheduler_info().get("workers", {})]
         except Exception:  # noqa: BLE001 - only a warm-up
             pass
 
