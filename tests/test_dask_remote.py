@@ -289,6 +289,7 @@ def test_queue_logs_follow_a_remote_experiment_and_queue_kill_stops_it(cluster: 
         stage = _stage_pid(cluster, "0.71")
         assert wait_for(lambda: any("training lr=0.71" in line for line in lines), timeout=60), lines
         assert q.find(entry.id).status == "running"            # streamed while it runs, not after
+        assert wait_for(lambda: q.find(entry.id).stage == "train", timeout=30)   # `queue status` shows the stage
         killed = _exptui(repo, cluster, "queue", "kill", "followed")
         assert killed.returncode == 0, killed.stderr
         assert wait_for(lambda: _gone(stage), timeout=20), "queue kill did not reach the remote stage"
