@@ -412,3 +412,16 @@ def test_a_worker_with_other_packages_warns_and_the_same_ones_do_not() -> None:
     assert environment_warning(packages_digest()) is None
     warning = environment_warning("0" * 64)
     assert warning is not None and "differ from the client's" in warning and "000000000000" in warning
+
+
+def test_a_stage_printing_megabytes_is_streamed_in_bounded_bursts_and_its_end_kept(cluster: Cluster) -> None:
+    cluster.reset()
+    repo = _repo(cluster, "spam")
+    q = QueueManager(repo)
+    (entry,) = q.enqueue(["train.lr=0.41", "train.spam=3"], name="loud")
+    proc = _exptui(repo, cluster, "queue", "start", "--dask", cluster.address)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    log = Path(q.find(entry.id).log_path or "").read_bytes()
+    assert len(log) < 6 << 20                                   # capped, as a local run's log
+    assert b"\xff\xfe not utf-8 \xc3\x28 end\n" in log          # the end arrives, bytes as they were
+    assert b"training lr=0.41" in log and b"recorded experiment loud" in log

@@ -72,6 +72,9 @@ class _EntryLog:
                                   "output of the new run follows")
                 self.run, self.received = msg.get("run"), 0
             data, offset = msg.get("data") or b"", int(msg.get("offset", 0))
+            if offset > self.received and data:   # the task skipped a burst (see remote_task.STREAM_CAP)
+                self.log.note(f"... {offset - self.received} bytes of output not streamed ...")
+                self.received = offset
             if offset == self.received and data:
                 self.log.write(data)
                 self.received += len(data)

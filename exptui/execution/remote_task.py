@@ -48,6 +48,10 @@ POLL = 0.5
 CLIENT_GONE = 4.0
 #: bytes of the log's end returned with the result (for what the stream did not deliver)
 TAIL = 1 << 20
+#: most bytes of log sent per look: the scheduler keeps every event of a topic (up to its events-log-length), so a
+#: stage printing gigabytes must not pile them up there; what is skipped is said in the log, the end comes back
+#: with the result
+STREAM_CAP = 64 << 10
 
 
 class StreamLog(CappedLog):
@@ -70,12 +74,15 @@ class StreamLog(CappedLog):
                     del self.tail[:-TAIL]
 
     def take(self) -> tuple[int, bytes]:
-        """(offset, bytes) not yet sent."""
+        """(offset, bytes) not yet sent: at most the last `STREAM_CAP` of them (the offset says what was skipped)."""
         with self._plock:
             data = b"".join(self.pending)
             self.pending = []
             offset = self.sent
             self.sent += len(data)
+            if len(data) > STREAM_CAP:
+                offset += len(data) - STREAM_CAP
+                data = data[-STREAM_CAP:]
             return offset, data
 
 
