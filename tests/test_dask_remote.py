@@ -260,7 +260,9 @@ def test_a_killed_client_stops_the_remote_stages_and_a_new_start_finishes(cluste
     cluster.gate.touch()
     status = _exptui(repo, cluster, "queue", "status")
     assert status.returncode == 0, status.stderr
-    assert sorted(q.find(e.id).status for e in entries) == ["crashed", "crashed", "queued"]
+    statuses = [q.find(e.id).status for e in entries]
+    assert statuses[:2] == ["crashed", "crashed"]
+    assert statuses[2] in ("crashed", "queued")      # claimed (waiting in Dask's queue) or not yet when it died
     assert _exptui(repo, cluster, "queue", "retry", "--failed").returncode == 0
     again = _exptui(repo, cluster, "queue", "start", "--dask", cluster.address)
     assert again.returncode == 0, again.stdout + again.stderr

@@ -43,6 +43,10 @@ from exptui.store.queue import QueueEntry
 
 #: seconds between two client heartbeats (the tasks call the client gone after remote_task.CLIENT_GONE)
 BEAT = 1.0
+#: entries in flight per Dask worker thread. 2 (the next entry packed and waiting in Dask's queue while one runs)
+#: measured no faster than 1 (bench_queue.py --dask-only: +1.35 s against +1.40 s per experiment over the local
+#: pool) and shows claimed entries as running before they start: so 1
+PREFETCH = 1
 #: seconds a cancelled entry's task gets to stop its stage and answer before the client stops waiting for it
 CANCEL_WAIT = 15.0
 
@@ -146,6 +150,7 @@ class DaskExecutor:
         self._logs: dict[str, _EntryLog] = {}
         self._futures: dict[str, Any] = {}
         self._recorded: set[str] = set()
+        self._active: set[str] = set()      # claimed by a slot of this client and not finished
         self._results: dict[str, dict[str, Any]] = {}
         self._hosts: dict[str, str | None] = {}
         self.last_payload_size = 0          # bytes of data in the last task sent (tests and benchmarks read it)
@@ -193,21 +198,22 @@ class DaskExecutor:
                 self._pending.remove(entry_id)   # never claimed: it stays queued
                 self._wake.notify_all()
                 return True
-            running = entry_id in self._futures and entry_id not in self._results
+            running = entry_id in self._active
         if running:
             self.state.request_cancel(entry_id, "cancelled by user")   # the slot's heartbeat passes it on
         return running
 
     def running(self) -> list[str]:
+        """Entries claimed by this client and not finished (packing, waiting in Dask's queue, or running)."""
         with self._lock:
-            return [eid for eid in self._futures if eid not in self._results]
+            return sorted(self._active)
 
     def shutdown(self, wait: bool = True, cancel_running: bool = False) -> None:
         with self._wake:
             self._pending.clear()
             self._closed.set()
             self._wake.notify_all()
-            running = [eid for eid in self._futures if eid not in self._results]
+            running = sorted(self._active)
         if cancel_running:
             for eid in running:
                 self.state.request_cancel(eid, "cancelled: executor shut down")
@@ -228,9 +234,9 @@ class DaskExecutor:
         return len(self.client.scheduler_info().get("workers", {}))
 
     def slots(self) -> int:
-        """Tasks the cluster runs at once (its worker threads), at least 1."""
+        """Entries in flight: `PREFETCH` per worker thread of the cluster (at least one)."""
         info = self.client.scheduler_info().get("workers", {})
-        return max(1, sum(int(w.get("nthreads", 1)) for w in info.values()))
+        return PREFETCH * max(1, sum(int(w.get("nthreads", 1)) for w in info.values()))
 
     def unschedulable(self) -> str | None:
         """Why no worker can ever run a task with this executor's resources, or None."""
@@ -352,6 +358,8 @@ class DaskExecutor:
         from exptui.store.facts import packages_digest
 
         started = time.monotonic()
+        with self._lock:
+            self._active.add(entry.id)
         elog = _EntryLog(log_path, on_stage)
         log = elog.log
 
@@ -444,6 +452,7 @@ class DaskExecutor:
         finally:
             with self._lock:
                 self._logs.pop(entry.id, None)
+                self._active.discard(entry.id)
             log.close()
 
     def record_status(self, entry: QueueEntry, status: str) -> None:

@@ -257,6 +257,8 @@ def run_task(payload: TaskPayload) -> TaskResult:
         _git(rd, "add", "-A", "--", ".")
         point_dvc_cache(rd, cache)
         checkout_data_sources(rd, cache)
+        if wire.client_state()[1]:   # cancelled while it waited in Dask's queue: nothing runs
+            cancel.set()
         outcome = run_pipeline(rd, log.write, payload.run_token, cache_dir=cache, timeout=payload.timeout,
                                cancel=cancel, on_stage=on_stage, log=log, log_note="the entry's log")
         result = TaskResult(payload.entry_id, run_id, outcome.status, outcome.reason,
