@@ -309,10 +309,11 @@ def test_queue_logs_follow_a_remote_experiment_and_queue_kill_stops_it(cluster: 
 
 # -- data: through the task up to a limit, through a DVC remote beyond -----------------------------------------
 
-USE = """import hashlib, os
+USE = """import hashlib, os, yaml
 data = open("data/big.bin", "rb").read()
+pad = b"x" * (1024 * int(yaml.safe_load(open("params.yaml"))["out_kib"]))
 os.makedirs("out", exist_ok=True)
-open("out/summary.txt", "w").write("%d bytes\\n" % len(data))
+open("out/summary.txt", "wb").write(b"%d bytes\\n" % len(data) + pad)
 open("metrics.yaml", "w").write("md5: %s\\n" % hashlib.md5(data).hexdigest())
 """
 
@@ -351,7 +352,7 @@ def _data_repo(root: Path, remote: Path | None, size: int = 6 << 20) -> tuple[Pa
             fh.write(f"[core]\n    remote = store\n['remote \"store\"']\n    url = {remote}\n")
     (repo / "use.py").write_text(USE)
     (repo / "dvc.yaml").write_text(USE_YAML)
-    (repo / "params.yaml").write_text("seed: 1\n")
+    (repo / "params.yaml").write_text("seed: 1\nout_kib: 0\n")
     subprocess.run(["git", "add", "-A"], cwd=repo, check=True)
     subprocess.run(["git", "commit", "-q", "-m", "data"], cwd=repo, check=True, env={**os.environ, **TEST_GIT_ENV})
     return repo, md5
@@ -392,6 +393,18 @@ def test_data_over_the_limit_without_a_remote_is_one_line_naming_it(cluster: Clu
     reason = q.find(entry.id).reason or ""
     assert q.find(entry.id).status == "failed"
     assert reason.startswith("data/big.bin: 2.0 MiB of data") and "configure a DVC remote" in reason
+
+
+def test_outs_over_the_limit_without_a_remote_fail_naming_the_out(cluster: Cluster) -> None:
+    repo, _ = _data_repo(cluster.hidden / "outlimit", None, size=1024)
+    q = QueueManager(repo)
+    (entry,) = q.enqueue(["out_kib=2048"], name="bigout")
+    proc = _exptui(repo, cluster, "queue", "start", "--dask", cluster.address, "--payload-limit", "1M")
+    assert proc.returncode == 1 and "Traceback" not in proc.stderr
+    done = q.find(entry.id)
+    assert done.status == "failed" and _exp_refs(repo) == []
+    assert (done.reason or "").startswith("out/summary.txt: 2.0 MiB of data"), done.reason
+    assert "configure a DVC remote" in (done.reason or "")
 
 
 def test_resources_no_worker_offers_are_reported_unschedulable(cluster: Cluster) -> None:
