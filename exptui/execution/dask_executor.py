@@ -404,6 +404,7 @@ class DaskExecutor:
                                         pure=False, resources=self.resources or None)
             with self._lock:
                 self._futures[entry.id] = future
+            trace(f"dask {entry.name}: submitted")
             asked: float | None = None
             while not future.done():
                 if cancel.is_set() and asked is None:

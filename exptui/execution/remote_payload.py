@@ -209,8 +209,9 @@ def read_objects(cache_dir: Path, wanted: dict[str, list[str]], limit: int, fix:
     return out
 
 
-def write_objects(cache_dir: Path, objects: dict[str, bytes]) -> None:
-    """Store received objects: verified (named by md5), written to a temp name, renamed, read-only."""
+def write_objects(cache_dir: Path, objects: dict[str, bytes], durable: bool = True) -> None:
+    """Store received objects: verified (named by md5), written to a temp name, renamed, read-only. `durable`:
+    fsynced before the rename (the repo's cache); a task's scratch cache skips it."""
     for rel, data in objects.items():
         norm = posixpath.normpath(rel)
         if norm.startswith(("/", "../")) or norm == "..":
@@ -228,8 +229,9 @@ def write_objects(cache_dir: Path, objects: dict[str, bytes]) -> None:
         try:
             with os.fdopen(fd, "wb") as fh:
                 fh.write(data)
-                fh.flush()
-                os.fsync(fh.fileno())
+                if durable:
+                    fh.flush()
+                    os.fsync(fh.fileno())
             os.chmod(tmp, 0o444)
             os.replace(tmp, dest)
         except BaseException:

@@ -200,8 +200,10 @@ def run_task(payload: TaskPayload) -> TaskResult:
     from exptui.execution.isolated import checkout_data_sources, point_dvc_cache
     from exptui.execution.runner import run_pipeline
     from exptui.store.claims import kill_tagged
+    from exptui.execution.worker import trace
     from exptui.store.facts import finish_facts, start_facts
 
+    trace(f"task {payload.name}: start")
     run_id = uuid.uuid4().hex[:12]
     wire = Wire(payload, run_id)
     base = _scratch_base()
@@ -246,12 +248,13 @@ def run_task(payload: TaskPayload) -> TaskResult:
             warnings.append(warning)
             log.note(warning)
         unpack(payload.archive, rd)
-        write_objects(cache, payload.objects)
+        write_objects(cache, payload.objects, durable=False)   # scratch: gone with the task
         sent = set(payload.objects)
         if payload.remote:
             from exptui.execution.remote_dvc import pull
 
             sent |= pull(payload.remote, cache, payload.remote_hashes, log)
+        trace(f"task {payload.name}: unpacked")
         _init_repo(rd)
         # the index is what the run's changes are told against; checkout_data_sources finds the .dvc files in it
         _git(rd, "add", "-A", "--", ".")
@@ -259,6 +262,7 @@ def run_task(payload: TaskPayload) -> TaskResult:
         checkout_data_sources(rd, cache)
         if wire.client_state()[1]:   # cancelled while it waited in Dask's queue: nothing runs
             cancel.set()
+        trace(f"task {payload.name}: ready")
         outcome = run_pipeline(rd, log.write, payload.run_token, cache_dir=cache, timeout=payload.timeout,
                                cancel=cancel, on_stage=on_stage, log=log, log_note="the entry's log")
         result = TaskResult(payload.entry_id, run_id, outcome.status, outcome.reason,
@@ -266,6 +270,7 @@ def run_task(payload: TaskPayload) -> TaskResult:
                             warnings=warnings)
         if gone.is_set():
             result.status, result.reason = "cancelled", "the client is gone"
+        trace(f"task {payload.name}: stages done")
         if result.status == "success":
             changed, deleted = _changes(rd)
             result.files, result.deleted = pack_files(rd, changed), deleted
@@ -297,6 +302,7 @@ def run_task(payload: TaskPayload) -> TaskResult:
         shutil.rmtree(tmp, ignore_errors=True)
     result.log_total = log.sent
     result.log_tail = bytes(log.tail[-TAIL:])
+    trace(f"task {payload.name}: answered")
     return result
 
 
