@@ -23,8 +23,13 @@ Workloads (wall times, Python startup included):
                       (aim: within 1.3x)
   sleep 8 on 2        the same sweep shape on a one-stage pipeline that sleeps 2 s: the queue's own scheduling
                       without CPU contention (on 2 shared cores two CPU-bound stages slow each other down)
-  dask (--dask)       the same 8-on-2 sweep through `exptui queue start --dask local -j 2`: a LocalCluster of two
-                      worker processes is started, each entry is one Dask task running one exptui worker process
+  dask (--dask)       the same 8-on-2 sweep through `exptui queue start --dask ADDRESS` on a LocalCluster of two
+                      single-threaded worker processes started beforehand (its start-up reported on its own),
+                      next to the local pool's 8-on-2 sweep run just before it: per-experiment overhead of each
+                      = (first claim..last finish x 2 workers - seconds the stages ran) / 8. Each Dask task gets
+                      the snapshot as data and runs in a temp dir of its own (no shared disk), and it re-runs the
+                      stages the local pool restores from the shared cache (generate, prepare): counted as stage
+                      time, not overhead. `--dask-only` runs just this comparison.
   queue status        `exptui queue status` with the 9 entries in the queue, and with 1,009 (aim: < 0.2 s)
   dvc (--dvc)         `dvc exp run --queue` x 8 + `dvc queue start -j 2`, waited for, on the same repo
 
@@ -138,7 +143,7 @@ def stage_commands_time(repo: Path, env: dict[str, str], seed: int, runs: int) -
 
 def queue_once(repo: Path, env: dict[str, str], overrides: list[str], jobs: int,
                cpu: list[float] | None = None, spans: list[float] | None = None,
-               dask: bool = False) -> tuple[float, float, float]:
+               dask: str | None = None) -> tuple[float, float, float]:
     """(wall time of `queue start --wait`, summed seconds of the stages that ran, summed worker time per entry)
     for the entries these overrides queue. The stage seconds come from the same run, under the same load.
     `cpu`: the CPU seconds of the run are appended to it; `spans`: the seconds from the first claim to the
@@ -147,7 +152,7 @@ def queue_once(repo: Path, env: dict[str, str], overrides: list[str], jobs: int,
     for o in overrides:
         args += ["-S", o]
     names = [line.split()[-1] for line in sh(args, repo, env).stdout.splitlines() if line.startswith("queued ")]
-    start = [EXPTUI, "queue", "start", "-j", str(jobs)] + (["--dask", "local"] if dask else ["--wait"])
+    start = [EXPTUI, "queue", "start", "-j", str(jobs)] + (["--dask", dask] if dask else ["--wait"])
     t, used = timed_cpu(lambda: sh(start, repo, env))
     if cpu is not None:
         cpu.append(used)
@@ -187,6 +192,7 @@ def main() -> None:
     ap.add_argument("--dvc", action="store_true", help="also time DVC's queue on the same workload (slow)")
     ap.add_argument("--dask", action="store_true",
                     help="also run the 8-on-2 sweep with `queue start --dask local -j 2` (needs exptui[dask])")
+    ap.add_argument("--dask-only", action="store_true", help="only the local pool vs Dask comparison")
     ap.add_argument("--keep", action="store_true", help="keep the temp repos")
     args = ap.parse_args()
 
@@ -203,6 +209,10 @@ def main() -> None:
     try:
         repo = tmp / "churn"
         make_churn_repo(repo, env)
+        if args.dask or args.dask_only:
+            results.update(dask_comparison(repo, env))
+        if args.dask_only:
+            return report(results, args, tmp)
         stage, stage_cpu = stage_commands_time(repo, env, 1, args.runs)
         singles = [queue_once(repo, env, [f"train.seed={10 + i}"], 1) for i in range(args.runs)]
         single = statistics.median(t for t, _s, _w in singles)
@@ -233,10 +243,6 @@ def main() -> None:
         results[f"{k} experiments on {j} workers"] = sweep
         results[f"ideal ceil({k}/{j}) x one run"] = ideal
         results["sweep / ideal"] = sweep / ideal
-        if args.dask:
-            on_dask, _s, _w = queue_once(repo, env, [f"train.seed=range(60,{60 + k})"], j, dask=True)
-            results[f"{k} on a {j}-worker Dask LocalCluster (its start included)"] = on_dask
-            results["dask sweep / ideal"] = on_dask / ideal
         sleepy = tmp / "sleep"
         make_sleep_repo(sleepy, env)
         one = statistics.median(queue_once(sleepy, env, [f"train.lr={100 + i}"], 1)[0] for i in range(args.runs))
@@ -262,11 +268,44 @@ def main() -> None:
             make_churn_repo(dvc_repo, env)
             results[f"dvc: {k} queued on 2 workers"] = dvc_queue(dvc_repo, env, k)
     finally:
-        if args.keep:
-            print(f"repos kept in {tmp}")
-        else:
-            shutil.rmtree(tmp, ignore_errors=True)
+        if not args.dask_only:
+            report(results, args, tmp)
 
+
+def dask_comparison(repo: Path, env: dict[str, str], k: int = 8, j: int = 2) -> dict[str, float | None]:
+    """The same k-on-j sweep on the local pool and on a Dask LocalCluster (no shared disk path)."""
+    import distributed
+
+    out: dict[str, float | None] = {}
+    start = time.perf_counter()
+    cluster = distributed.LocalCluster(n_workers=j, threads_per_worker=1, processes=True, dashboard_address=":0",
+                                       silence_logs=40)
+    out[f"dask: LocalCluster start-up ({j} workers), once"] = time.perf_counter() - start
+    try:
+        spans: list[float] = []
+        wall, stages, _w = queue_once(repo, env, [f"train.seed=range(300,{300 + k})"], j, spans=spans)
+        local = (spans[0] * j - stages) / k
+        dspans: list[float] = []
+        dwall, dstages, _w = queue_once(repo, env, [f"train.seed=range(400,{400 + k})"], j, spans=dspans,
+                                        dask=cluster.scheduler_address)
+        remote = (dspans[0] * j - dstages) / k
+    finally:
+        cluster.close()
+    out[f"local pool: {k} on {j} (wall)"] = wall
+    out["  overhead per experiment"] = local
+    out[f"dask, no shared disk: {k} on {j} (wall, cluster up)"] = dwall
+    out["  overhead per experiment "] = remote
+    out["  stages ran, summed (local / dask)"] = None
+    out[f"    local {stages:.1f} s, dask {dstages:.1f} s"] = None
+    out["dask - local, per experiment"] = remote - local
+    return out
+
+
+def report(results: dict[str, float | None], args: argparse.Namespace, tmp: Path) -> None:
+    if args.keep:
+        print(f"repos kept in {tmp}")
+    else:
+        shutil.rmtree(tmp, ignore_errors=True)
     print(f"{'workload':<44} {'value':>9}   (runs={args.runs}, cpus={os.cpu_count()}, "
           f"load={os.getloadavg()[0]:.1f})")
     for name, value in results.items():

@@ -1,7 +1,8 @@
 """The Dask executor on a real `distributed` cluster (LocalCluster: real scheduler, real worker processes).
 
 What must hold is what holds for the local pool: every entry recorded exactly once with its params, the workspace
-untouched, cancel stops the stages, and losing a Dask worker neither loses nor repeats an experiment.
+untouched. Cancel, kill, lost workers and a lost client are tested on workers that cannot see the repository
+(tests/test_dask_remote.py).
 """
 from __future__ import annotations
 
@@ -9,7 +10,6 @@ import os
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
@@ -76,47 +76,34 @@ def test_unreachable_scheduler_is_one_line(qrepo: Path) -> None:
     assert proc.stderr.startswith("error: cannot reach the Dask scheduler at tcp://127.0.0.1:9")
     assert QueueManager(qrepo).entries()[0].status == "queued"      # nothing lost
 
-
-def test_cancel_stops_a_running_entry_on_dask(qrepo: Path, tmp_path: Path) -> None:
-    q = QueueManager(qrepo)
-    (entry,) = q.enqueue(["train.lr=0.7", "train.sleep=60"], name="long")
-    ex = DaskExecutor(qrepo, "local", jobs=1)
-    try:
-        ex.submit(entry)
-        pid_file = tmp_path / "pids" / "0.7.pid"
-        assert wait_for(pid_file.exists, timeout=60)
-        assert wait_for(lambda: ex.running() == [entry.id], timeout=30)
-        assert ex.cancel(entry.id)
-        assert ex.wait(timeout=60)
-    finally:
-        ex.shutdown()
-    assert q.find(entry.id).status == "cancelled"
-    stage_pid = int(pid_file.read_text())
-    assert wait_for(lambda: not Path(f"/proc/{stage_pid}").exists(), timeout=10)
-    assert run_counts(tmp_path) == {}
+# cancel and a killed Dask worker: tests/test_dask_remote.py (workers that cannot see the repository)
 
 
-def test_a_killed_dask_worker_neither_loses_nor_repeats_the_experiment(qrepo: Path, tmp_path: Path,
-                                                                      cluster) -> None:
-    """SIGKILL the Dask worker process running the task: Dask reschedules the task, but the exptui worker it
-    started lives on (own session) and finishes; the rescheduled task finds the entry claimed and runs nothing."""
-    q = QueueManager(qrepo)
-    (entry,) = q.enqueue(["train.lr=0.9", "train.sleep=3"], name="survivor")
-    ex = DaskExecutor(qrepo, cluster.scheduler_address)
-    try:
-        ex.submit(entry)
-        assert wait_for((tmp_path / "pids" / "0.9.pid").exists, timeout=60)
-        processing = {addr: keys for addr, keys in ex.client.processing().items() if keys}
-        assert len(processing) == 1
-        (addr,) = processing
-        pid = ex.client.run(os.getpid, workers=[addr])[addr]
-        os.kill(pid, signal.SIGKILL)
-        assert wait_for(lambda: q.find(entry.id).status == "success", timeout=90)
-        ex.wait(timeout=90)
-    finally:
-        ex.shutdown(wait=False)
-    time.sleep(1.0)
-    assert run_counts(tmp_path) == {"0.9": 1}
-    refs = subprocess.run(["git", "for-each-ref", "--format=%(refname)", "refs/exps/"], cwd=qrepo,
-                          capture_output=True, text=True).stdout.split()
-    assert [r.rsplit("/", 1)[1] for r in refs] == ["survivor"]
+def test_resources_go_to_the_worker_that_offers_them(qrepo: Path, tmp_path: Path) -> None:
+    """Two workers, only one offers GPU=1: every experiment queued with resources GPU=1 runs on that one."""
+    with distributed.LocalCluster(n_workers=1, threads_per_worker=1, processes=True, dashboard_address=":0",
+                                  silence_logs=40) as c, distributed.Client(c) as probe:
+        gpu = subprocess.Popen([str(Path(sys.executable).parent / "dask"), "worker", c.scheduler_address,
+                                "--nthreads", "1", "--resources", "GPU=1", "--no-dashboard",
+                                "--local-directory", str(tmp_path / "gpu-worker")],
+                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+        try:
+            probe.wait_for_workers(2, timeout=120)
+            (gpu_addr,) = [a for a, w in probe.scheduler_info()["workers"].items() if w.get("resources")]
+            q = QueueManager(qrepo)
+            entries = q.enqueue(["train.lr=0.51,0.52"], name="gpu")
+            ex = DaskExecutor(qrepo, c.scheduler_address, resources={"GPU": 1})
+            try:
+                assert ex.unschedulable() is None
+                with distributed.get_task_stream(client=probe) as stream:
+                    for e in entries:
+                        ex.submit(e)
+                    assert ex.wait(timeout=180)
+            finally:
+                ex.shutdown()
+            assert [q.find(e.id).status for e in entries] == ["success", "success"]
+            ran_on = {t["worker"] for t in stream.data if str(t["key"]).startswith("exptui-gpu")}
+            assert ran_on == {gpu_addr}
+        finally:
+            os.killpg(gpu.pid, signal.SIGKILL)
+            gpu.wait()

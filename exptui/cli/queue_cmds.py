@@ -37,11 +37,17 @@ def queue() -> None:
                    "them), or leave them running in the background.")
 @click.option("--timeout", type=float, default=None, help="Per-stage timeout in seconds.")
 @click.option("--dask", "dask_address", metavar="ADDRESS", default=None,
-              help="Run the queued entries on a Dask cluster instead: a scheduler address (tcp://host:8786; the "
-                   "repo must be at the same path on its workers) or 'local' for a LocalCluster of -j workers. "
+              help="Run the queued entries on a Dask cluster instead: a scheduler address (tcp://host:8786; its "
+                   "workers need exptui[dask], not the repository) or 'local' for a LocalCluster of -j workers. "
                    "Always waits.")
+@click.option("--resources", "resources", metavar="NAME=N[,NAME=N]", default=None,
+              help="With --dask: Dask worker resources each experiment needs (e.g. GPU=1).")
+@click.option("--payload-limit", "payload_limit", metavar="SIZE", default=None,
+              help="With --dask: most data sent with one task each way (default 256M; "
+                   "EXPTUI_DASK_PAYLOAD_LIMIT); more needs a DVC remote.")
 @click.pass_context
-def start(ctx: click.Context, jobs: int, wait: bool, timeout: float | None, dask_address: str | None) -> None:
+def start(ctx: click.Context, jobs: int, wait: bool, timeout: float | None, dask_address: str | None,
+          resources: str | None, payload_limit: str | None) -> None:
     """Start workers that run queued experiments until the queue is empty.
 
     With --wait: the exit status is 0 only when every entry it waited for succeeded; crashed, failed, cancelled
@@ -55,8 +61,12 @@ def start(ctx: click.Context, jobs: int, wait: bool, timeout: float | None, dask
             mgr = _manager(ctx)
         except KeyboardInterrupt:  # nothing started yet
             raise click.exceptions.Exit(128 + (sig.signum or signal.SIGINT)) from None
+        if dask_address is None and (resources or payload_limit):
+            from exptui.errors import ExptuiError
+
+            raise ExptuiError("--resources and --payload-limit go with --dask ADDRESS")
         if dask_address is not None:
-            result = _start_on_dask(mgr, dask_address, jobs, timeout)
+            result = _start_on_dask(mgr, dask_address, jobs, timeout, resources, payload_limit)
             if result is None:
                 return
             interrupted, waited = result
@@ -80,19 +90,38 @@ def start(ctx: click.Context, jobs: int, wait: bool, timeout: float | None, dask
                 {w.token for w in workers})
 
 
-def _start_on_dask(mgr: Any, address: str, jobs: int, timeout: float | None) -> tuple[bool, set[str]] | None:
+def _parse_resources(text: str | None) -> dict[str, float]:
+    """``GPU=1,MEM=4e9`` -> {"GPU": 1.0, "MEM": 4e9}; a bad item is one line naming it."""
+    from exptui.errors import ExptuiError
+
+    out: dict[str, float] = {}
+    for item in filter(None, (p.strip() for p in (text or "").split(","))):
+        name, sep, value = item.partition("=")
+        try:
+            if not sep or not name.strip():
+                raise ValueError
+            out[name.strip()] = float(value)
+        except ValueError:
+            raise ExptuiError(f"--resources: {item!r} is not NAME=NUMBER (e.g. --resources GPU=1)") from None
+    return out
+
+
+def _start_on_dask(mgr: Any, address: str, jobs: int, timeout: float | None, resources: str | None = None,
+                   payload_limit: str | None = None) -> tuple[bool, set[str]] | None:
     """Submit every queued entry to Dask and wait; Ctrl-C cancels (stages stopped gracefully, pending tasks
     dropped: those entries stay queued). Returns (whether interrupted, the ids submitted), or None when nothing
     was queued."""
-    from exptui.execution.dask_executor import DaskExecutor
+    from exptui.execution.dask_executor import DaskExecutor, parse_payload_limit
 
+    wanted = _parse_resources(resources)   # bad input is refused before anything is looked at
+    limit = parse_payload_limit(payload_limit)
     mgr.recover()
     queued = [e for e in mgr.store.entries(with_run_info=False) if e.status == "queued"]
     if not queued:
         echo("nothing queued (queue experiments with: exptui run --queue -S key=v1,v2)")
         return None
     mgr.git.check_writable()
-    executor = DaskExecutor(mgr.root, address, jobs=jobs, timeout=timeout)
+    executor = DaskExecutor(mgr.root, address, jobs=jobs, timeout=timeout, resources=wanted, payload_limit=limit)
     interrupted = False
     try:
         n = executor.workers()

@@ -10,13 +10,9 @@ Two ways to drain the queue exist, and both run the same code (`Worker.run_claim
   workers (or another executor) can never run an entry twice.
 
 `exptui.execution.dask_executor.DaskExecutor` is the second implementation (``pip install 'exptui[dask]'``,
-``exptui queue start --dask ADDRESS``): each entry becomes one Dask task that starts one ordinary worker process
-for that entry, so claims, heartbeats, stage ownership and recording are the same code on every executor.
-
-A remote worker needs the repository at the same path (one machine, or a shared filesystem). For machines without
-one, the next step is a ``git init`` + ``git fetch`` of the pinned ``refs/exptui/queue/<id>`` instead of the shared
-clone (isolated.make_run_dir is the one place to change), returning the result with a fetch of the experiment
-commit.
+``exptui queue start --dask ADDRESS``): the client claims each entry like a worker (`RemoteWorker`, a `Worker` whose
+`execute` step is replaced) and runs it on a Dask worker that does not need the repository: the snapshot and the
+cache objects travel as data, the result comes back as data and is recorded here (docs/scale-out.md).
 """
 from __future__ import annotations
 

@@ -24,15 +24,19 @@ import signal
 import sys
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from exptui.execution.recovery import recover, run_token_of
 from exptui.store.claims import ProcessIdentity, RunInfo, kill_tagged
 from exptui.store.entry_state import EntryState
 from exptui.store.git import Git
 from exptui.store.queue import DoneRecord, QueueEntry, QueueStore
+
+if TYPE_CHECKING:
+    from exptui.execution.isolated import IsolatedResult
 
 HEARTBEAT_INTERVAL = 1.0
 _TRACE = bool(os.environ.get("EXPTUI_TRACE"))
@@ -145,8 +149,6 @@ class Worker:
 
     def run_claimed(self, entry: QueueEntry) -> DoneRecord:
         """Run an entry this worker has claimed and write its terminal state."""
-        from exptui.execution.isolated import run_isolated
-
         log_path = self.store.log_path(entry.id, entry.attempt)
         run_dir = self.state.runs_dir / entry.id
         info = RunInfo(entry.id, entry.name, self.ident, entry.attempt, None, time.time(), time.time(),
@@ -167,12 +169,7 @@ class Worker:
 
         started = time.monotonic()
         try:
-            result = run_isolated(
-                self.root, entry.rev, entry.baseline, entry.name, log_path,
-                run_dir=run_dir, timeout=self.timeout, cancel=cancel, on_stage=on_stage,
-                run_token=run_token_of(self.ident.token, entry.id), git=self.git,
-                command=queue_command(entry), created=entry.created or None, keep_run_dir=True,
-            )
+            result = self.execute(entry, log_path, run_dir, cancel, on_stage)
             status, reason = result.status, result.reason
             if status == "cancelled":
                 reason = self.interrupted or self.state.cancel_requested(entry.id) or reason
@@ -199,6 +196,22 @@ class Worker:
         self.ran.append(entry.id)
         self._remove_later(run_dir)  # after the terminal state: cleanup is not on the result's path
         return record
+
+    def execute(self, entry: QueueEntry, log_path: Path, run_dir: Path, cancel: threading.Event,
+                on_stage: Callable[[str | None], None]) -> IsolatedResult:
+        """Run a claimed entry's pipeline and record its experiment; here, in a shared clone on this machine.
+
+        The one step a remote executor replaces (exptui.execution.dask_executor runs it on a Dask worker that
+        does not see the repository); claiming, heartbeats, cancel polling and the terminal state stay here.
+        """
+        from exptui.execution.isolated import run_isolated
+
+        return run_isolated(
+            self.root, entry.rev, entry.baseline, entry.name, log_path,
+            run_dir=run_dir, timeout=self.timeout, cancel=cancel, on_stage=on_stage,
+            run_token=run_token_of(self.ident.token, entry.id), git=self.git,
+            command=queue_command(entry), created=entry.created or None, keep_run_dir=True,
+        )
 
     def _finish(self, entry: QueueEntry, record: DoneRecord) -> bool:
         """Write the terminal state, retrying a few times (a full disk may get room back); on lasting failure stop
