@@ -172,9 +172,10 @@ class Worker:
                 run_dir=run_dir, timeout=self.timeout, cancel=cancel, on_stage=on_stage,
                 run_token=run_token_of(self.ident.token, entry.id), git=self.git,
                 command=queue_command(entry), created=entry.created or None, keep_run_dir=True,
+                pruned=lambda: self.interrupted is None and self.state.prune_requested(entry.id),
             )
             status, reason = result.status, result.reason
-            if status == "cancelled":
+            if status in ("cancelled", "pruned"):
                 reason = self.interrupted or self.state.cancel_requested(entry.id) or reason
             stages = {name: {"outcome": kind, **({"seconds": round(result.stage_times[name], 3)}
                                                  if name in result.stage_times else {})}
