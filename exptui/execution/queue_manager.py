@@ -288,7 +288,7 @@ class QueueManager:
         refs = self.git.for_each_ref([prefix], fields=("refname",))
         taken = {r[0][len(prefix):] for r in refs}
         taken.update(e.name for e in self.store.entries(with_run_info=False)
-                     if e.baseline == baseline and e.status != EntryState.SUCCESS)
+                     if e.baseline == baseline and not e.status.recorded)
         taken.update(self.store.reserved_names(baseline))
         return taken
 
@@ -358,23 +358,28 @@ class QueueManager:
         entries = self.store.entries()
         if self.recover(entries).changed:
             entries = self.store.entries()
-        queued = [e.id for e in entries if e.status == EntryState.QUEUED]
+        queued = [e.id for e in entries if e.status == EntryState.QUEUED and e.search is None]
         self.last_queued = queued
         n = min(jobs, len(queued))
         if n:
             self.git.check_writable()  # an unwritable object store fails here, not as "1 queued" and exit 0
-        started = [self._spawn(timeout) for _ in range(n)]
+        # an adaptive search's trials are started by its feeder (`search_feeder`), one worker each, so that at
+        # most -j run at once: plain workers are told which entries they may take when trials are queued too
+        only: list[str] = []
+        if any(e.search is not None and e.status == EntryState.QUEUED for e in entries):
+            only = [arg for entry_id in queued for arg in ("--entry", entry_id)]
+        started = [self._spawn(timeout, only) for _ in range(n)]
         if not detach:
             self.wait(started)
         return started
 
-    def _spawn(self, timeout: float | None) -> WorkerInfo:
+    def _spawn(self, timeout: float | None, extra: Sequence[str] = ()) -> WorkerInfo:
         token = new_token()
         logs = self.state.workers_dir
         logs.mkdir(parents=True, exist_ok=True)
         from exptui.execution.worker import signals_blocked, worker_command
 
-        cmd = worker_command(self.root, "--token", token)
+        cmd = worker_command(self.root, "--token", token, *extra)
         if timeout is not None:
             cmd += ["--timeout", str(timeout)]
         with open(logs / f"{token}.out", "ab") as out, signals_blocked():
@@ -382,6 +387,47 @@ class QueueManager:
                                     start_new_session=True, close_fds=True, cwd=self.root)
         self._spawned.append(proc)
         return WorkerInfo(token, proc.pid, ProcessIdentity.current().host, time.time())
+
+    def spawn_for(self, entry_id: str, timeout: float | None = None) -> subprocess.Popen[bytes]:
+        """A worker that runs exactly this entry and exits (how a search feeder starts a trial)."""
+        self._spawn(timeout, ["--entry", entry_id, "--max", "1"])
+        return self._spawned[-1]
+
+    # -- adaptive search ------------------------------------------------------------------------------------
+    def create_search(self, overrides: Sequence[str], **options: Any) -> Any:
+        """Store an adaptive search (see exptui.execution.search.create_search); trials are proposed by the
+        feeder that `queue start` runs."""
+        from exptui.execution.search import create_search
+
+        return create_search(self, overrides, **options)
+
+    def open_searches(self) -> list[Any]:
+        """Searches with trials left to propose, run or tell."""
+        from exptui.execution.search_feeder import open_searches
+
+        return open_searches(self)
+
+    def drive_searches(self, jobs: int, timeout: float | None = None, say: Any = None) -> list[str]:
+        """Drive the open searches in this process until they are finished (`queue start --wait`); returns the
+        ids of their trial entries."""
+        from exptui.execution.search_feeder import drive
+
+        return drive(self, jobs, timeout, **({"say": say} if say is not None else {}))
+
+    def start_feeder(self, jobs: int, timeout: float | None = None) -> int:
+        """A detached feeder process for the open searches (`queue start` without --wait); its pid."""
+        logs = self.state.workers_dir
+        logs.mkdir(parents=True, exist_ok=True)
+        from exptui.execution.worker import signals_blocked
+
+        cmd = [sys.executable, "-m", "exptui.execution.search_feeder", "--repo", str(self.root), "-j", str(jobs)]
+        if timeout is not None:
+            cmd += ["--timeout", str(timeout)]
+        with open(logs / f"search-feeder-{os.getpid()}.out", "ab") as out, signals_blocked():
+            proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT,
+                                    start_new_session=True, close_fds=True, cwd=self.root)
+        self._spawned.append(proc)
+        return proc.pid
 
     def _reap(self) -> None:
         self._spawned = [p for p in self._spawned if p.poll() is None]
