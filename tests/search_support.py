@@ -31,16 +31,18 @@ if runs:  # the first SEARCH_TEST_FREE trials run through; later ones wait for t
             break
         time.sleep(0.01)
 loss = (x - 1) ** 2 + (y + 2) ** 2 + random.Random(repr((x, y))).gauss(0, 0.05)
+live = p.get("live", True)  # false: no DVCLive files at all (final metrics only)
 os.makedirs("dvclive/plots/metrics", exist_ok=True)
-tsv = open("dvclive/plots/metrics/loss.tsv", "w")
+tsv = open("dvclive/plots/metrics/loss.tsv" if live else os.devnull, "w")
 tsv.write("step\tloss\n")
 for step in range(epochs):
     value = loss * (1 + (epochs - 1 - step) / epochs)
     tsv.write("%d\t%r\n" % (step, value))
     tsv.flush()
-    with open("dvclive/metrics.json.tmp", "w") as f:
-        json.dump({"loss": value, "step": step}, f)
-    os.replace("dvclive/metrics.json.tmp", "dvclive/metrics.json")
+    if live:
+        with open("dvclive/metrics.json.tmp", "w") as f:
+            json.dump({"loss": value, "step": step}, f)
+        os.replace("dvclive/metrics.json.tmp", "dvclive/metrics.json")
     print("step %d loss %r" % (step, value), flush=True)
     time.sleep(float(p.get("step_seconds") or 0))
     if step == 2 and p.get("hang_above") is not None and loss > float(p["hang_above"]):
@@ -72,6 +74,7 @@ PARAMS = """train:
   epochs: 1
   hang_above: null
   step_seconds: 0
+  live: true
 """
 
 
@@ -85,14 +88,16 @@ def git(cwd: Path, *args: str) -> str:
 
 
 def make_search_repo(tmp_path: Path, epochs: int = 1, hang_above: float | None = None,
-                     step_seconds: float = 0) -> Path:
+                     step_seconds: float = 0, live: bool = True) -> Path:
+    """The repo, committed. `live=False`: a pipeline without DVCLive (no dvclive outputs, none written)."""
     repo = tmp_path / "repo"
     repo.mkdir()
     git(repo, "init", "-q", "-b", "main")
     init_dvc_dir(repo)
     (repo / "stage.py").write_text(STAGE)
-    (repo / "dvc.yaml").write_text(DVC_YAML)
-    (repo / "params.yaml").write_text(PARAMS.replace("epochs: 1", f"epochs: {epochs}").replace(
+    dvc_yaml = DVC_YAML if live else DVC_YAML.split("      - dvclive/metrics.json:")[0]
+    (repo / "dvc.yaml").write_text(dvc_yaml)
+    (repo / "params.yaml").write_text(PARAMS.replace("live: true", f"live: {str(live).lower()}").replace("epochs: 1", f"epochs: {epochs}").replace(
         "hang_above: null", f"hang_above: {'null' if hang_above is None else hang_above}").replace(
         "step_seconds: 0", f"step_seconds: {step_seconds}"))
     git(repo, "add", "-A")

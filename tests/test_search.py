@@ -191,6 +191,17 @@ def test_the_median_pruner_stops_a_clearly_bad_trial_and_records_its_partial_met
     assert revs[name]["data"]["metrics"]["dvclive/metrics.json"]["data"]["step"] == recorded["step"]
 
 
+def test_a_pipeline_without_dvclive_still_searches_on_final_metrics_and_says_so_once(tmp_path: Path) -> None:
+    repo = make_search_repo(tmp_path, epochs=3, live=False)
+    exptui(repo, "run", "--queue", "--search", "tpe", "--trials", "3", "--metric", "loss", "--minimize",
+           "--prune", "median", "-S", "train.x=uniform(-5,5)")
+    done = exptui(repo, "queue", "start", "--wait")
+    assert "3 success" in done.stdout
+    assert done.stderr.count("write no DVCLive step metric 'loss'") == 1, done.stderr
+    assert "final metrics only, no pruning" in done.stderr
+    assert all(v is not None for _t, _p, _s, v in trial_results(repo))
+
+
 def test_read_live_metrics_tolerates_half_written_files(tmp_path: Path) -> None:
     assert read_live_metrics(tmp_path) is None
     plots = tmp_path / "dvclive" / "plots" / "metrics" / "train"
