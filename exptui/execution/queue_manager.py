@@ -388,9 +388,11 @@ class QueueManager:
         self._spawned.append(proc)
         return WorkerInfo(token, proc.pid, ProcessIdentity.current().host, time.time())
 
-    def spawn_for(self, entry_id: str, timeout: float | None = None) -> subprocess.Popen[bytes]:
-        """A worker that runs exactly this entry and exits (how a search feeder starts a trial)."""
-        self._spawn(timeout, ["--entry", entry_id, "--max", "1"])
+    def spawn_search_worker(self, search_id: str, timeout: float | None = None,
+                            linger: float = 10.0) -> subprocess.Popen[bytes]:
+        """A worker that runs only this adaptive search's trials, one after the other, waiting up to `linger` idle
+        seconds for the feeder's next proposal (how a search feeder starts its workers)."""
+        self._spawn(timeout, ["--search", search_id, "--linger", str(linger)])
         return self._spawned[-1]
 
     # -- adaptive search ------------------------------------------------------------------------------------

@@ -243,7 +243,7 @@ def drive(manager: Any, jobs: int, timeout: float | None = None, *, say: Callabl
     caller stops the workers (`QueueManager.wait(interrupted=True)`).
     """
     drivers: dict[str, SearchDriver] = {}
-    spawned: dict[str, Any] = {}          # entry id -> Popen of the worker started for it
+    spawned: dict[str, list[Any]] = {}    # search id -> Popen of the workers started for its trials
     seen: set[str] = set()
     try:
         while True:
@@ -284,12 +284,16 @@ def drive(manager: Any, jobs: int, timeout: float | None = None, *, say: Callabl
                     seen.add(entry.id)
                     entries.append(entry)
                     active += 1
-            # a worker for each queued trial that has none (a trial queued before a restart too)
-            spawned = {k: p for k, p in spawned.items() if p.poll() is None}
-            for driver in drivers.values():
-                for entry in trials_of(driver.spec, entries):
-                    if entry.status == EntryState.QUEUED and entry.id not in spawned:
-                        spawned[entry.id] = manager.spawn_for(entry.id, timeout)
+            # workers: as many as the search has trials queued or running (at most -j), each running trial after
+            # trial; a trial queued before a restart gets one too
+            for sid, driver in drivers.items():
+                alive = [p for p in spawned.get(sid, []) if p.poll() is None]
+                trials = trials_of(driver.spec, entries)
+                queued = sum(1 for e in trials if e.status == EntryState.QUEUED)
+                running = sum(1 for e in trials if e.status == EntryState.RUNNING)
+                while queued and len(alive) < min(jobs, queued + running):
+                    alive.append(manager.spawn_search_worker(sid, timeout))
+                spawned[sid] = alive
             if not drivers:
                 continue
             time.sleep(poll)
