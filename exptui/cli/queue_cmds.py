@@ -64,7 +64,7 @@ def start(ctx: click.Context, jobs: int, wait: bool, timeout: float | None, dask
             return
         searches = mgr.open_searches()
         try:
-            workers = mgr.start(jobs=jobs, detach=True, timeout=timeout)
+            workers = mgr.start(jobs=jobs, detach=True, timeout=timeout, searches=False)
         except KeyboardInterrupt:  # the workers spawned so far stop their stages, as on Ctrl-C during the wait
             mgr.wait(None, interrupted=True)
             _report(mgr, sig.signum or signal.SIGINT, set(mgr.last_queued))

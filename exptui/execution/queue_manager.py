@@ -346,8 +346,12 @@ class QueueManager:
         return bool(self.workers()) or any(p.poll() is None for p in self._spawned)
 
     # -- running --------------------------------------------------------------------------------------------
-    def start(self, jobs: int = 1, detach: bool = True, timeout: float | None = None) -> list[WorkerInfo]:
+    def start(self, jobs: int = 1, detach: bool = True, timeout: float | None = None,
+              searches: bool = True) -> list[WorkerInfo]:
         """Spawn up to `jobs` worker processes (never more than there are queued entries).
+
+        `searches` (with `detach`): also start a detached feeder when adaptive searches are open (the TUI's start
+        key); `queue start` passes False and drives them itself.
 
         Workers run in their own session, so they outlive the CLI or TUI that started them. With
         `detach=False` this call waits for them: a first Ctrl-C cancels running stages gracefully (their
@@ -369,6 +373,8 @@ class QueueManager:
         if any(e.search is not None and e.status == EntryState.QUEUED for e in entries):
             only = [arg for entry_id in queued for arg in ("--entry", entry_id)]
         started = [self._spawn(timeout, only) for _ in range(n)]
+        if searches and detach and self.open_searches():
+            self.start_feeder(jobs, timeout)
         if not detach:
             self.wait(started)
         return started

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -305,22 +305,20 @@ def metric_value(metrics: Mapping[str, Mapping[str, Any]], metric: str) -> float
 
 
 def recorded_series(git: Git, rev: str, metric: str, dvclive_dir: str = "dvclive") -> list[tuple[int, float]]:
-    """The (step, value) rows of `metric`'s DVCLive TSV in a recorded experiment (what a trial reported)."""
-    from exptui.execution.live_metrics import _read_tsv
-
+    """The (step, value) rows of `metric`'s DVCLive TSV in a recorded experiment (what a trial reported): header
+    ``step<TAB>name``, one row per step; rows that do not parse are skipped."""
     rel = "/".join(metric.split(":")[-1].split("."))
     answer = git.read_objects([f"{rev}:{dvclive_dir}/plots/metrics/{rel}.tsv"])[0]
     if answer is None or answer[1] != "blob":
         return []
-    tmp = scratch_mkdtemp(git, "series")
-    try:
-        path = tmp / "m.tsv"
-        path.write_bytes(answer[2])
-        return _read_tsv(path)
-    finally:
-        import shutil
-
-        shutil.rmtree(tmp, ignore_errors=True)
+    rows: list[tuple[int, float]] = []
+    for line in answer[2].decode("utf-8", "replace").splitlines()[1:]:
+        parts = line.split("\t")
+        try:
+            rows.append((int(float(parts[0])), float(parts[-1])))
+        except (ValueError, IndexError):
+            continue
+    return rows
 
 
 @dataclass
@@ -381,8 +379,3 @@ def make_pruner(spec: SearchSpec) -> Any:
     return optuna.pruners.NopPruner()
 
 
-def distributions_of(space: SearchSpace) -> dict[str, Any]:
-    return dict(space.distributions)
-
-
-Say = Callable[[str], None]

@@ -14,7 +14,8 @@ most ``jobs`` trials of the searches it drives queued or running, starts one wor
    prune: the worker records the partial run with status ``pruned``);
 4. proposes new trials while there is room.
 
-One feeder drives a search at a time: it holds ``.git/exptui/search-<id>.lock`` (flock; the kernel drops it when
+``queue stop`` stops proposing (the running trials finish; a later ``queue start`` resumes the search). One
+feeder drives a search at a time: it holds ``.git/exptui/search-<id>.lock`` (flock; the kernel drops it when
 the feeder dies), so a second ``queue start`` leaves that search alone. Run as ``python -m
 exptui.execution.search_feeder --repo ROOT -j N`` (what ``queue start`` without ``--wait`` spawns, detached).
 """
@@ -245,8 +246,12 @@ def drive(manager: Any, jobs: int, timeout: float | None = None, *, say: Callabl
     drivers: dict[str, SearchDriver] = {}
     spawned: dict[str, list[Any]] = {}    # search id -> Popen of the workers started for its trials
     seen: set[str] = set()
+    began = time.time()
     try:
         while True:
+            if manager.state.stop_requested_since(began):  # `queue stop` (or the dashboard quitting with workers)
+                say("stop requested: no new trials; the running ones finish (exptui queue start resumes the search)")
+                return sorted(seen)
             entries = manager.store.entries()
             if manager.recover(entries).changed:
                 entries = manager.store.entries()
