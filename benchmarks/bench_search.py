@@ -14,7 +14,7 @@ Parts:
                  best of all the random trials (the must-show claim of docs/search.md)
   queue          the same three searches run through `exptui run --queue` + `exptui queue start -j 1 --wait` for
                  --queue-seeds seeds: best loss reached and wall time
-  pruning        a TPE search of --trials trials with 8 epochs of 0.25 s each, with and without `--prune median`:
+  pruning        a TPE search of --trials trials with 10 epochs of 0.3 s each, with and without `--prune median`:
                  total trial seconds (each entry's duration: claim to terminal state) and best loss
 """
 from __future__ import annotations
@@ -130,7 +130,7 @@ def main() -> None:
         for kind in ("grid", "random", "tpe") if seed == 0 else ("random", "tpe"):
             print(json.dumps({"queue": queue_run(kind, seed, args.trials)}), flush=True)
     for kind in ("tpe", "tpe+median"):
-        print(json.dumps({"pruning": queue_run(kind, 0, args.trials, epochs=8, step_seconds=0.25)}), flush=True)
+        print(json.dumps({"pruning": queue_run(kind, 0, args.trials, epochs=10, step_seconds=0.3)}), flush=True)
 
 
 if __name__ == "__main__":

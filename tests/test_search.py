@@ -68,6 +68,23 @@ def test_the_sweep_syntax_maps_onto_optuna_distributions() -> None:
     assert space.combination({"train.max_depth": 3})[(None, "train.max_depth")] == 3
 
 
+def test_samplers_and_pruners_are_optuna_s_with_exptui_s_settings() -> None:
+    from exptui.execution.search import SearchSpec, make_pruner, make_sampler
+
+    spec = SearchSpec("1-a", "s", ("train.x=uniform(0,1)",), "tpe", 12, "f1", "maximize", "0" * 40, "0" * 40, seed=5)
+    tpe = make_sampler(spec, jobs=2)
+    assert isinstance(tpe, optuna.samplers.TPESampler) and tpe._n_startup_trials == 3
+    assert isinstance(make_sampler(spec.__class__(**{**spec.to_json(), "sampler": "random"}), 1),
+                      optuna.samplers.RandomSampler)
+    pytest.importorskip("cmaes")
+    assert isinstance(make_sampler(spec.__class__(**{**spec.to_json(), "sampler": "cmaes"}), 1),
+                      optuna.samplers.CmaEsSampler)
+    kinds = {"median": optuna.pruners.MedianPruner, "asha": optuna.pruners.SuccessiveHalvingPruner,
+             "hyperband": optuna.pruners.HyperbandPruner, None: optuna.pruners.NopPruner}
+    for prune, kind in kinds.items():
+        assert isinstance(make_pruner(spec.__class__(**{**spec.to_json(), "prune": prune})), kind)
+
+
 def test_bad_search_input_is_one_line_and_stores_nothing(tmp_path: Path) -> None:
     repo = make_search_repo(tmp_path)
     cases = [
@@ -76,6 +93,7 @@ def test_bad_search_input_is_one_line_and_stores_nothing(tmp_path: Path) -> None
         (["--search", "tpe", "--trials", "3", "--metric", "loss", "-S", "train.z=uniform(0,1)"],
          "params.yaml: unknown key 'train.z'"),
         (["--trials", "3", "-S", "train.x=uniform(0,1)"], "add --search"),
+        (["--search", "tpe", "--metric", "loss", "-S", "train.x=choice([1],[2])"], "not list values"),
     ]
     for args, message in cases:
         proc = exptui(repo, "run", "--queue", *args, check=False)
