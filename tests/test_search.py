@@ -156,6 +156,12 @@ def test_a_sigkilled_runner_resumes_the_search_with_no_trial_lost_or_repeated(tm
         runner.wait()
     before = trial_results(repo)
     assert [s for _t, _p, s, _v in before].count("success") == 2 and len(before) == 4
+    # an open search's trials stay: removed, they would be proposed again
+    first = next(e for e in mgr.store.entries() if e.search and e.status == EntryState.SUCCESS)
+    refused = exptui(repo, "queue", "remove", first.name, check=False)
+    assert refused.returncode == 1 and "trial of the adaptive search" in refused.stderr
+    exptui(repo, "queue", "remove", "--success")
+    assert [r[:2] for r in trial_results(repo)] == [r[:2] for r in before]   # (a queued one may start meanwhile)
     gate.write_text("")
     exptui(repo, "queue", "start", "-j", "2", "--wait")
     results = trial_results(repo)
@@ -218,6 +224,12 @@ def test_a_pipeline_without_dvclive_still_searches_on_final_metrics_and_says_so_
     assert done.stderr.count("write no DVCLive step metric 'loss'") == 1, done.stderr
     assert "final metrics only, no pruning" in done.stderr
     assert all(v is not None for _t, _p, _s, v in trial_results(repo))
+    # finished is recorded on the search's ref: removing its entries does not reopen it
+    (spec,) = list_searches(QueueManager(repo).git)
+    assert spec.finished
+    exptui(repo, "queue", "remove", "--success")
+    assert "nothing queued" in exptui(repo, "queue", "start", "--wait").stdout
+    assert QueueManager(repo).store.entries() == []
 
 
 def test_read_live_metrics_tolerates_half_written_files(tmp_path: Path) -> None:

@@ -549,11 +549,26 @@ class QueueManager:
             if e.status == EntryState.RUNNING:
                 raise ExptuiError(f"{e.name} is running; kill it first (exptui queue kill {e.name})")
             chosen[e.id] = e
+        named = set(chosen)
         for e in entries:
             if e.status == EntryState.RUNNING:
                 continue
             if all or (failed and e.status in UNSUCCESSFUL) or (success and e.status == EntryState.SUCCESS):
                 chosen[e.id] = e
+        searching = {e.id: e for e in chosen.values() if e.search is not None}
+        if searching:
+            from exptui.execution.search import is_finished, list_searches, trials_of
+
+            open_specs = {s.id: s for s in list_searches(self.git) if not is_finished(s, trials_of(s, entries))}
+            for e in searching.values():
+                spec = open_specs.get(str((e.search or {}).get("id")))
+                if spec is None:
+                    continue
+                if e.id in named:
+                    raise ExptuiError(f"{e.name} is a trial of the adaptive search {spec.name}, which is not "
+                                      "finished: removed, it would be proposed again; let the search finish "
+                                      "(exptui queue start) first")
+                del chosen[e.id]       # a bulk removal leaves an open search's trials alone
         removed = []
         for e in chosen.values():
             if self.store.remove(e):

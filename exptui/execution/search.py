@@ -65,6 +65,7 @@ class SearchSpec:
     seed: int | None = None
     prune: str | None = None           # median | asha | hyperband
     created: float = 0.0
+    finished: bool = False             # marked by the feeder once every trial was told (see `mark_finished`)
     sha: str = field(default="", compare=False)
 
     @property
@@ -84,7 +85,8 @@ class SearchSpec:
             sampler=str(data.get("sampler") or "tpe"), trials=int(data["trials"]), metric=str(data["metric"]),
             direction=str(data.get("direction") or "maximize"), baseline=str(data["baseline"]),
             tree=str(data["tree"]), seed=None if data.get("seed") is None else int(data["seed"]),
-            prune=data.get("prune") or None, created=float(data.get("created") or 0.0), sha=sha,
+            prune=data.get("prune") or None, created=float(data.get("created") or 0.0),
+            finished=bool(data.get("finished")), sha=sha,
         )
 
 
@@ -188,8 +190,23 @@ def trials_of(spec: SearchSpec, entries: Sequence[QueueEntry]) -> list[QueueEntr
 
 
 def is_finished(spec: SearchSpec, trials: Sequence[QueueEntry]) -> bool:
-    """All trials proposed and each ended in a state that counts (crashed ones are run again)."""
+    """Marked finished, or all trials proposed and each ended in a state that counts (crashed ones run again)."""
+    if spec.finished:
+        return True
     return len(trials) >= spec.trials and all(e.terminal and e.status != EntryState.CRASHED for e in trials)
+
+
+def mark_finished(git: Git, spec: SearchSpec, best: Mapping[str, Any] | None = None) -> bool:
+    """Record on the search's ref that it is finished (a child commit whose JSON says so, compare-and-swap), so
+    that removing its trial entries later (`queue remove --success`) never makes it look open again."""
+    data = {**spec.to_json(), "finished": True, "best": dict(best or {})}
+    message = f"exptui search {spec.id} finished\n\n{json.dumps(data, sort_keys=True, default=str)}\n"
+    sha = _commit(git, spec.tree, [spec.sha], message)
+    try:
+        git.update_refs([RefUpdate(spec.ref, sha, spec.sha)], message="exptui: search finished")
+    except RefConflict:
+        return False
+    return True
 
 
 def create_search(manager: QueueManager, overrides: Sequence[str], *, sampler: str = "tpe", trials: int,

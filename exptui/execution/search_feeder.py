@@ -33,8 +33,8 @@ from pathlib import Path
 from typing import IO, Any
 
 from exptui.execution.search import (
-    SearchSpec, enqueue_trial, is_finished, list_searches, make_pruner, make_sampler, require_optuna,
-    search_space, trial_outcome, trials_of,
+    SearchSpec, enqueue_trial, is_finished, list_searches, make_pruner, make_sampler, mark_finished,
+    require_optuna, search_space, trial_outcome, trials_of,
 )
 from exptui.store.entry_state import EntryState
 from exptui.store.queue import QueueEntry
@@ -205,6 +205,13 @@ class SearchDriver:
     def finished(self, trials: Sequence[QueueEntry]) -> bool:
         return is_finished(self.spec, trials) and all(e.id in self.told for e in trials)
 
+    def best(self) -> dict[str, Any]:
+        try:
+            trial = self.study.best_trial
+        except ValueError:
+            return {}
+        return {"value": trial.value, "params": trial.params, "trial": trial.number}
+
     def summary(self) -> str:
         try:
             best = self.study.best_trial
@@ -278,6 +285,7 @@ def drive(manager: Any, jobs: int, timeout: float | None = None, *, say: Callabl
                 driver.sync(trials)
                 if driver.finished(trials):
                     say(driver.summary())
+                    mark_finished(manager.git, driver.spec, driver.best())
                     driver.lock.close()
                     del drivers[sid]
                     continue
