@@ -200,7 +200,9 @@ def test_the_median_pruner_stops_a_clearly_bad_trial_and_records_its_partial_met
     # recorded as an experiment: status pruned, with the metrics the run reached
     recorded = json.loads(mgr.git.run("show", f"{entry.exp_rev}:dvclive/metrics.json"))
     assert recorded["step"] < 5
-    assert mgr.git.run("log", "-1", "--format=%B", entry.exp_rev or "").count("Exptui-Status: pruned") == 1
+    message = mgr.git.run("log", "-1", "--format=%B", entry.exp_rev or "")
+    assert message.count("Exptui-Status: pruned") == 1
+    assert f"[search {(entry.search or {}).get('id')} trial 3]" in message          # the experiment names its study
     listed = exptui(repo, "show", "--filter", "is pruned", "--csv").stdout
     experiments = [r for r in csv.DictReader(io.StringIO(listed)) if r["kind"] == "experiment"]
     assert [(r["name"], r["status"]) for r in experiments] == [(entry.name, "pruned")]

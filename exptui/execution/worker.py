@@ -333,8 +333,12 @@ def warm_up() -> threading.Thread:
 
 def queue_command(entry: QueueEntry) -> str:
     """The run-fact command of a queued run; carries the entry id, which is how `recover` recognises an
-    experiment recorded by a worker that died before it could write the entry's terminal state."""
-    return f"exptui queue {entry.id}: {entry.name} ({_overrides_text(entry)})"
+    experiment recorded by a worker that died before it could write the entry's terminal state. A trial of an
+    adaptive search names its search and trial number too, so the experiment itself says which study it is in."""
+    search = ""
+    if entry.search is not None:
+        search = f" [search {entry.search.get('id')} trial {entry.search.get('trial')}]"
+    return f"exptui queue {entry.id}: {entry.name} ({_overrides_text(entry)}){search}"
 
 
 def _overrides_text(entry: QueueEntry) -> str:
