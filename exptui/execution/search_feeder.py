@@ -15,7 +15,7 @@ most ``jobs`` trials of the searches it drives queued or running, starts one wor
 4. proposes new trials while there is room.
 
 ``queue stop`` stops proposing (the running trials finish; a later ``queue start`` resumes the search). One
-feeder drives a search at a time: it holds ``.git/exptui/search-<id>.lock`` (flock; the kernel drops it when
+feeder drives a search at a time: it holds ``.git/exptui/searches/<id>.feeder`` (flock; the kernel drops it when
 the feeder dies), so a second ``queue start`` leaves that search alone. Run as ``python -m
 exptui.execution.search_feeder --repo ROOT -j N`` (what ``queue start`` without ``--wait`` spawns, detached).
 """
@@ -222,7 +222,8 @@ class SearchDriver:
 
 
 def _try_lock(manager: Any, spec: SearchSpec) -> IO[bytes] | None:
-    path = manager.git.git_dir / "exptui" / f"search-{spec.id}.lock"
+    # not a `*.lock` name: `doctor` would take a held flock file for a stale ref lock and remove it
+    path = manager.git.git_dir / "exptui" / "searches" / f"{spec.id}.feeder"
     path.parent.mkdir(parents=True, exist_ok=True)
     fh = open(path, "ab")  # noqa: SIM115 - held for as long as the search is driven
     try:
