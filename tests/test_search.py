@@ -232,6 +232,7 @@ def test_a_pipeline_without_dvclive_still_searches_on_final_metrics_and_says_so_
     exptui(repo, "queue", "remove", "--success")
     assert "nothing queued" in exptui(repo, "queue", "start", "--wait").stdout
     assert QueueManager(repo).store.entries() == []
+    assert "no problems found" in exptui(repo, "doctor").stdout      # the feeder's flock file is no stale lock
 
 
 def test_read_live_metrics_tolerates_half_written_files(tmp_path: Path) -> None:
