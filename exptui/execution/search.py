@@ -193,7 +193,16 @@ def is_finished(spec: SearchSpec, trials: Sequence[QueueEntry]) -> bool:
     """Marked finished, or all trials proposed and each ended in a state that counts (crashed ones run again)."""
     if spec.finished:
         return True
-    return len(trials) >= spec.trials and all(e.terminal and e.status != EntryState.CRASHED for e in trials)
+    return len(trials) >= spec.trials and all(e.terminal and not needs_rerun(e) for e in trials)
+
+
+def needs_rerun(entry: QueueEntry) -> bool:
+    """A trial that ended without a result of its own: its worker died (crashed), or it was interrupted (Ctrl-C or
+    SIGTERM on `queue start --wait`). The search runs it again as the same trial; a `queue kill` is a choice and
+    counts (as failed)."""
+    if entry.status == EntryState.CRASHED:
+        return True
+    return entry.status == EntryState.CANCELLED and (entry.reason or "").startswith("interrupted")
 
 
 def mark_finished(git: Git, spec: SearchSpec, best: Mapping[str, Any] | None = None) -> bool:

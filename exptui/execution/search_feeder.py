@@ -34,7 +34,7 @@ from typing import IO, Any
 
 from exptui.execution.search import (
     SearchSpec, enqueue_trial, is_finished, list_searches, make_pruner, make_sampler, mark_finished,
-    require_optuna, search_space, trial_outcome, trials_of,
+    needs_rerun, require_optuna, search_space, trial_outcome, trials_of,
 )
 from exptui.store.entry_state import EntryState
 from exptui.store.queue import QueueEntry
@@ -86,7 +86,7 @@ class SearchDriver:
         self.count = len(trials)
         pending = []
         for entry in trials:
-            if entry.terminal and entry.status != EntryState.CRASHED:
+            if entry.terminal and not needs_rerun(entry):
                 self._add_finished(entry)
             else:
                 pending.append(entry)
@@ -151,9 +151,10 @@ class SearchDriver:
         for entry in trials:
             if entry.id in self.told:
                 continue
-            if entry.status == EntryState.CRASHED:
+            if entry.terminal and needs_rerun(entry):
                 if self.manager.store.retry(entry):
-                    self.say(f"{entry.name}: its worker died; running the trial again")
+                    why = "its worker died" if entry.status == EntryState.CRASHED else "it was interrupted"
+                    self.say(f"{entry.name}: {why}; running the trial again")
                 continue
             trial = self.live.get(entry.id)
             if entry.terminal:
@@ -290,7 +291,7 @@ def drive(manager: Any, jobs: int, timeout: float | None = None, *, say: Callabl
                     driver.lock.close()
                     del drivers[sid]
                     continue
-                active += sum(1 for e in trials if not e.terminal or e.status == EntryState.CRASHED)
+                active += sum(1 for e in trials if not e.terminal or needs_rerun(e))
             # new trials while there is room: one search after the other, oldest first
             for driver in drivers.values():
                 while active < jobs and driver.wants_more():
