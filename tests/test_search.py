@@ -174,6 +174,28 @@ def test_a_sigkilled_runner_resumes_the_search_with_no_trial_lost_or_repeated(tm
     assert len(refs) == 6
 
 
+def test_a_trial_interrupted_by_ctrl_c_runs_again_when_the_search_resumes(tmp_path: Path,
+                                                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    repo = make_search_repo(tmp_path)
+    gate = tmp_path / "gate"
+    monkeypatch.setenv("SEARCH_TEST_RUNS", str(tmp_path / "runs.txt"))
+    monkeypatch.setenv("SEARCH_TEST_GATE", str(gate))
+    monkeypatch.setenv("SEARCH_TEST_FREE", "0")           # the first trial waits at the gate
+    exptui(repo, "run", "--queue", "--search", "tpe", "--trials", "2", "--metric", "loss", "--minimize", *XY)
+    runner = subprocess.Popen([sys.executable, "-m", "exptui", "queue", "start", "--wait"], cwd=repo,
+                              stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    assert wait_for(lambda: (tmp_path / "runs.txt").exists(), timeout=300, interval=0.1)
+    runner.send_signal(signal.SIGINT)
+    out, _ = runner.communicate(timeout=300)
+    assert runner.returncode == 130 and "1 cancelled" in out, out
+    assert [s for _t, _p, s, _v in trial_results(repo)] == ["cancelled"]
+    gate.write_text("")
+    resumed = exptui(repo, "queue", "start", "--wait")
+    assert "it was interrupted; running the trial again" in resumed.stderr
+    results = trial_results(repo)
+    assert [(t, s) for t, _p, s, _v in results] == [(0, "success"), (1, "success")]
+
+
 # --- pruning ---------------------------------------------------------------------------------------------------
 
 
