@@ -93,6 +93,7 @@ def test_bad_search_input_is_one_line_and_stores_nothing(tmp_path: Path) -> None
         (["--search", "tpe", "--trials", "3", "--metric", "loss", "-S", "train.z=uniform(0,1)"],
          "params.yaml: unknown key 'train.z'"),
         (["--trials", "3", "-S", "train.x=uniform(0,1)"], "add --search"),
+        (["--search", "tpe", "--metric", "loss", "--dry", "-S", "train.x=uniform(0,1)"], "nothing to list"),
         (["--search", "tpe", "--metric", "loss", "-S", "train.x=choice([1],[2])"], "not list values"),
     ]
     for args, message in cases:

@@ -80,6 +80,9 @@ def run(ctx: click.Context, overrides: tuple[str, ...], name: str | None, temp: 
     if search is None and (trials is not None or metric is not None or prune is not None):
         raise click.UsageError("--trials, --metric and --prune belong to an adaptive search: add --search tpe "
                                "(or random, cmaes)")
+    if search is not None and dry:
+        raise click.UsageError("--dry lists a grid or random sweep's experiments; a --search proposes its trials "
+                               "one by one as results come in, so there is nothing to list before it runs")
     if search is not None:
         _queue_search(ctx, overrides, name, search, trials, metric, maximize, prune, seed, random_n, queue, start,
                       jobs, timeout)
