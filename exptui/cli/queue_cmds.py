@@ -104,7 +104,11 @@ def _start_on_dask(mgr: Any, address: str, jobs: int, timeout: float | None) -> 
     from exptui.execution.dask_executor import DaskExecutor
 
     mgr.recover()
-    queued = [e for e in mgr.store.entries(with_run_info=False) if e.status == "queued"]
+    listed = mgr.store.entries(with_run_info=False)
+    queued = [e for e in listed if e.status == "queued" and e.search is None]
+    if mgr.open_searches():  # a search's feeder starts local workers: its trials are not sent to Dask
+        echo("adaptive searches are not run on Dask (their feeder starts local workers): exptui queue start -j N",
+             err=True)
     if not queued:
         echo("nothing queued (queue experiments with: exptui run --queue -S key=v1,v2)")
         return None
