@@ -10,9 +10,9 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Literal
 
-Status = Literal["queued", "running", "success", "failed", "cancelled", "crashed"]
+Status = Literal["queued", "running", "success", "failed", "cancelled", "crashed", "pruned"]
 RowKind = Literal["workspace", "baseline", "experiment", "queued"]
-STATUSES: tuple[str, ...] = ("queued", "running", "success", "failed", "cancelled", "crashed")
+STATUSES: tuple[str, ...] = ("queued", "running", "success", "failed", "cancelled", "crashed", "pruned")
 
 
 @dataclass(frozen=True)

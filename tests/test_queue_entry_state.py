@@ -24,14 +24,16 @@ from test_queue_support import git, qrepo  # noqa: F401 - fixture
 LEGAL = {
     ("queued", "running"), ("queued", "cancelled"),
     ("running", "success"), ("running", "failed"), ("running", "cancelled"), ("running", "crashed"),
+    ("running", "pruned"),
     ("failed", "queued"), ("cancelled", "queued"), ("crashed", "queued"),
 }
 
 
 def test_the_states_are_exactly_the_ones_the_store_writes_and_print_as_before() -> None:
-    assert [s.value for s in EntryState] == ["queued", "running", "success", "failed", "cancelled", "crashed"]
+    assert [s.value for s in EntryState] == ["queued", "running", "success", "failed", "cancelled", "crashed",
+                                             "pruned"]
     assert tuple(s.value for s in EntryState) == STATUSES      # the table rows' statuses, same names
-    assert TERMINAL == ("success", "failed", "cancelled", "crashed")
+    assert TERMINAL == ("success", "failed", "cancelled", "crashed", "pruned")
     assert UNSUCCESSFUL == (EntryState.FAILED, EntryState.CANCELLED, EntryState.CRASHED)
     state = EntryState.CRASHED
     assert (str(state), f"{state}", json.dumps({"s": state}), state.row_status) == (
@@ -58,9 +60,10 @@ def test_every_illegal_transition_is_rejected_with_one_clear_line(current: str, 
     assert (info.value.current, info.value.new) == (current, new)
 
 
-def test_the_table_covers_every_state_and_only_success_is_final() -> None:
+def test_the_table_covers_every_state_and_only_recorded_runs_are_final() -> None:
     assert set(TRANSITIONS) == set(EntryState)
-    assert {s for s, after in TRANSITIONS.items() if not after} == {EntryState.SUCCESS}
+    assert {s for s, after in TRANSITIONS.items() if not after} == {EntryState.SUCCESS, EntryState.PRUNED}
+    assert {s for s in EntryState if s.recorded} == {EntryState.SUCCESS, EntryState.PRUNED}
     assert {s for s in EntryState if s.terminal} == set(TERMINAL)
     assert {s for s in EntryState if s.retryable} == set(UNSUCCESSFUL)
 
@@ -70,6 +73,10 @@ def test_messages_say_what_can_be_done() -> None:
         check_transition("a", "queued", "queued")
     with pytest.raises(IllegalTransition, match="queue a new run instead"):
         check_transition("a", "success", "queued")
+    with pytest.raises(IllegalTransition, match="a is pruned: .* retried .*queue a new run instead"):
+        check_transition("a", "pruned", "queued")
+    with pytest.raises(IllegalTransition, match="a is queued: only running entries can be pruned"):
+        check_transition("a", "queued", "pruned")
     with pytest.raises(IllegalTransition, match="a is failed: only queued or running entries can be cancelled"):
         check_transition("a", "failed", "cancelled")
 

@@ -442,7 +442,7 @@ async def test_sweep_dialog_closed_unqueued_says_discarded_and_e_brings_it_back(
 
 @async_test
 async def test_sweep_dialog_keys_typed_right_after_tab_land_in_the_focused_field(repo: Path) -> None:
-    from textual.widgets import Button, Input
+    from textual.widgets import Button, Input, Select
 
     app = make_app(repo)
     async with app.run_test(size=SIZE) as pilot:
@@ -459,12 +459,13 @@ async def test_sweep_dialog_keys_typed_right_after_tab_land_in_the_focused_field
         # Up and Down move between fields too; typed keys follow the focus
         await pilot.press("up", "up", "8", "down", "7")
         assert fields[4].text == "8" and fields[5].text == "7" and app.focused is fields[5].query_one(Input)
-        # a full Tab round stops on inputs and buttons only: never on the preview table or a container
+        # a full Tab round stops on inputs, the adaptive choices and buttons only: never on the preview table or a
+        # container
         seen: list[Any] = []
         for _ in range(len(_inputs(screen)) + 3):
             await pilot.press("tab")
             seen.append(app.focused)
-        assert all(isinstance(w, (Input, Button)) for w in seen), [type(w).__name__ for w in seen]
+        assert all(isinstance(w, (Input, Button, Select)) for w in seen), [type(w).__name__ for w in seen]
         assert not any(isinstance(w, SweepPreview) for w in seen)
 
 
@@ -489,6 +490,41 @@ async def test_sweep_dialog_refuses_a_value_of_the_wrong_type_on_the_field(repo:
         await _type(pilot, screen, "train.max_depth", "3,7")
         assert screen.problem is None and screen.trial_count == 4
         assert not field.has_class("-invalid")
+
+
+@async_test
+async def test_sweep_dialog_adaptive_stores_a_search_with_trials_metric_and_direction(repo: Path) -> None:
+    """"adaptive" next to grid and random: no preview (trials are proposed one by one), the metric is required,
+    and queueing stores the search the feeder runs (nothing queued yet: 0 workers were asked for)."""
+    pytest.importorskip("optuna")
+    from textual.widgets import Select
+
+    app = make_app(repo)
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await _dashboard_sweep(app, pilot, "main")
+        await _type(pilot, screen, "train.learning_rate", "loguniform(0.01,0.3)")
+        assert screen.problem is not None and "random trials" in screen.problem    # grid mode: needs a number
+        screen.query_one("#sweep-search", Select).value = "tpe"
+        await pilot.pause()
+        assert screen.problem is not None and "name the metric to maximize" in screen.problem
+        screen.query_one("#sweep-trials").value = "6"
+        screen.query_one("#sweep-metric").value = "f1"
+        screen.query_one("#sweep-direction", Select).value = "minimize"
+        await pilot.pause()
+        assert screen.problem is None and screen.trial_count == 6 and screen.trials == []
+        assert str(screen.query_one("#sweep-confirm").label) == "Search 6 trials"
+        assert "tpe: minimize f1" in str(screen.query_one("#sweep-status").render())
+        screen.query_one("#sweep-random").value = "4"
+        await pilot.pause()
+        assert screen.problem is not None and "two kinds of sweep" in screen.problem
+        screen.query_one("#sweep-random").value = ""
+        await pilot.pause()
+        await pilot.press("ctrl+s")
+        await wait_for(pilot, lambda: app.screen is not screen, timeout=60)
+    (search,) = app.project.queue.open_searches()
+    assert (search.sampler, search.trials, search.metric, search.direction) == ("tpe", 6, "f1", "minimize")
+    assert "train.learning_rate=loguniform(0.01,0.3)" in search.overrides
+    assert app.project.queue.entries() == []
 
 
 @async_test

@@ -41,7 +41,17 @@ def _short(row: ExperimentRow) -> str:
 @click.option("--queue", "queue", is_flag=True, help="Queue instead of running now.")
 @click.option("-f", "--force", is_flag=True, help="Re-run all stages and replace an experiment of the same name.")
 @click.option("--random", "random_n", type=int, default=None, metavar="N", help="Queue N random combinations.")
-@click.option("--seed", type=int, default=None, help="Seed for --random.")
+@click.option("--seed", type=int, default=None, help="Seed for --random and --search.")
+@click.option("--search", "search", type=click.Choice(["random", "tpe", "cmaes"]), default=None,
+              help="Adaptive search (needs --queue): Optuna's sampler proposes each trial from the finished ones "
+                   "(pip install 'exptui[search]'); `queue start -j N` runs at most N at a time.")
+@click.option("--trials", type=click.IntRange(min=1), default=None, metavar="N",
+              help="Trials of the --search (default 20).")
+@click.option("--metric", default=None, metavar="NAME", help="The metric --search optimises (e.g. f1).")
+@click.option("--maximize/--minimize", "maximize", default=True, show_default="--maximize",
+              help="Direction of --metric.")
+@click.option("--prune", type=click.Choice(["median", "asha", "hyperband"]), default=None,
+              help="Stop --search trials early whose DVCLive step metric falls behind (status: pruned).")
 @click.option("--yes", is_flag=True, help="Queue sweeps larger than 1,000 experiments without refusing.")
 @click.option("-j", "--jobs", type=int, default=1, help="Workers to start with --start.")
 @click.option("--start", is_flag=True, help="Start queue workers after queueing.")
@@ -54,7 +64,8 @@ def _short(row: ExperimentRow) -> str:
 @click.argument("targets", nargs=-1)
 @click.pass_context
 def run(ctx: click.Context, overrides: tuple[str, ...], name: str | None, temp: bool, queue: bool, force: bool,
-        random_n: int | None, seed: int | None, yes: bool, jobs: int, start: bool, dry: bool,
+        random_n: int | None, seed: int | None, search: str | None, trials: int | None, metric: str | None,
+        maximize: bool, prune: str | None, yes: bool, jobs: int, start: bool, dry: bool,
         message: str | None, quiet: bool, timeout: float | None, targets: tuple[str, ...]) -> None:
     """Run an experiment (like `dvc exp run`), or queue one or a sweep with --queue.
 
@@ -62,9 +73,20 @@ def run(ctx: click.Context, overrides: tuple[str, ...], name: str | None, temp: 
     exptui run -S train.lr=0.05              run now in the workspace; results stay there
     exptui run --temp -S train.lr=0.05       run in an isolated copy
     exptui run --queue -S 'train.lr=0.01,0.1' -S 'train.depth=range(3,7)' --start -j 2
+    exptui run --queue --search tpe --trials 24 --metric f1 --maximize -S 'train.lr=loguniform(0.01,0.3)'
     """
     from dvc_compat.sweep import is_sweep, parse_overrides
 
+    if search is None and (trials is not None or metric is not None or prune is not None):
+        raise click.UsageError("--trials, --metric and --prune belong to an adaptive search: add --search tpe "
+                               "(or random, cmaes)")
+    if search is not None and dry:
+        raise click.UsageError("--dry lists a grid or random sweep's experiments; a --search proposes its trials "
+                               "one by one as results come in, so there is nothing to list before it runs")
+    if search is not None:
+        _queue_search(ctx, overrides, name, search, trials, metric, maximize, prune, seed, random_n, queue, start,
+                      jobs, timeout)
+        return
     parsed = parse_overrides(list(overrides))
     project = _project(ctx)
     sweep = is_sweep(parsed) or random_n is not None
@@ -130,6 +152,30 @@ def _fmt(v: Any) -> str:
 
 
 # --- show -----------------------------------------------------------------------------------------------------
+
+
+def _queue_search(ctx: click.Context, overrides: tuple[str, ...], name: str | None, search: str,
+                  trials: int | None, metric: str | None, maximize: bool, prune: str | None, seed: int | None,
+                  random_n: int | None, queue: bool, start: bool, jobs: int, timeout: float | None) -> None:
+    """`run --queue --search ...`: store the search; `queue start` (or --start) proposes and runs the trials."""
+    if not queue:
+        raise click.UsageError("--search queues its trials: add --queue (and --start to run them)")
+    if random_n is not None:
+        raise click.UsageError("--random and --search are two kinds of sweep: give one of them")
+    if not metric:
+        raise click.UsageError("--search needs --metric NAME (the metric to optimise, e.g. --metric f1)")
+    manager = _project(ctx).queue
+    spec = manager.create_search(list(overrides), sampler=search, trials=trials or 20, metric=metric,
+                                 direction="maximize" if maximize else "minimize", seed=seed, prune=prune,
+                                 name=name)
+    echo(f"search {spec.name}: {spec.sampler}, {spec.trials} trials, {spec.direction} {spec.metric}"
+         + (f", pruning: {spec.prune}" if spec.prune else ""), err=True)
+    if start:
+        pid = manager.start_feeder(jobs, timeout)
+        echo(f"started the search feeder (pid {pid}, at most {jobs} trial{'s' if jobs != 1 else ''} at once); "
+             "follow it with `exptui queue status` or `exptui`.", err=True)
+    else:
+        echo("run it with: exptui queue start -j N [--wait]", err=True)
 
 
 @click.command()

@@ -72,21 +72,38 @@ def start(ctx: click.Context, jobs: int, wait: bool, timeout: float | None, dask
             interrupted, waited = result
             _report(mgr, interrupted and (sig.signum or signal.SIGINT), waited)
             return
+        searches = mgr.open_searches()
         try:
-            workers = mgr.start(jobs=jobs, detach=True, timeout=timeout)
+            workers = mgr.start(jobs=jobs, detach=True, timeout=timeout, searches=False)
         except KeyboardInterrupt:  # the workers spawned so far stop their stages, as on Ctrl-C during the wait
             mgr.wait(None, interrupted=True)
             _report(mgr, sig.signum or signal.SIGINT, set(mgr.last_queued))
             return
-        if not workers:
+        if not workers and not searches:
             echo("nothing queued (queue experiments with: exptui run --queue -S key=v1,v2)")
             return
-        echo(f"started {len(workers)} worker{'s' if len(workers) != 1 else ''}")
+        if workers:
+            echo(f"started {len(workers)} worker{'s' if len(workers) != 1 else ''}")
         if not wait:
+            if searches:
+                pid = mgr.start_feeder(jobs, timeout)
+                echo(f"started the search feeder (pid {pid}) for {len(searches)} search"
+                     f"{'es' if len(searches) != 1 else ''}")
             echo("follow with: exptui queue status / exptui queue logs NAME -f")
             return
-        interrupted = mgr.wait(workers)
-        _report(mgr, interrupted and (sig.signum or signal.SIGINT), set(mgr.last_queued),
+        trial_ids: list[str] = []
+        if searches:
+            try:  # in this process: each finished trial is reported here as it is told to the search
+                trial_ids = mgr.drive_searches(jobs, timeout, say=lambda text: echo(text, err=True))
+            except KeyboardInterrupt:
+                mgr.wait(None, interrupted=True)
+                ids = {s.id for s in searches}
+                trials = {e.id for e in mgr.store.entries(with_run_info=False)
+                          if e.search is not None and e.search.get("id") in ids}
+                _report(mgr, sig.signum or signal.SIGINT, set(mgr.last_queued) | trials)
+                return
+        interrupted = mgr.wait(None)
+        _report(mgr, interrupted and (sig.signum or signal.SIGINT), set(mgr.last_queued) | set(trial_ids),
                 {w.token for w in workers})
 
 
@@ -116,7 +133,11 @@ def _start_on_dask(mgr: Any, address: str, jobs: int, timeout: float | None, res
     wanted = _parse_resources(resources)   # bad input is refused before anything is looked at
     limit = parse_payload_limit(payload_limit)
     mgr.recover()
-    queued = [e for e in mgr.store.entries(with_run_info=False) if e.status == "queued"]
+    listed = mgr.store.entries(with_run_info=False)
+    queued = [e for e in listed if e.status == "queued" and e.search is None]
+    if mgr.open_searches():  # a search's feeder starts local workers: its trials are not sent to Dask
+        echo("adaptive searches are not run on Dask (their feeder starts local workers): exptui queue start -j N",
+             err=True)
     if not queued:
         echo("nothing queued (queue experiments with: exptui run --queue -S key=v1,v2)")
         return None
@@ -142,7 +163,7 @@ def _start_on_dask(mgr: Any, address: str, jobs: int, timeout: float | None, res
 
 
 #: the order of the summary line
-_SUMMARY_ORDER = ("success", "failed", "crashed", "cancelled", "running", "queued")
+_SUMMARY_ORDER = ("success", "pruned", "failed", "crashed", "cancelled", "running", "queued")
 
 
 def _report(mgr: Any, interrupted_by: int | bool, waited: set[str], tokens: AbstractSet[str] = frozenset()) -> None:
@@ -222,7 +243,7 @@ def _status(ctx: click.Context, as_json: bool) -> None:
                 "attempt": e.attempt, "reason": e.reason, "exp_ref": e.exp_ref, "log": e.log_path,
                 "overrides": e.overrides, "baseline": e.baseline, "rev": e.rev,
                 "duration": e.done.duration if e.done else None, "stages": e.done.stages if e.done else {},
-                "finished": e.finished,
+                "finished": e.finished, "search": e.search,
             } for e in entries],
             "workers": [w.__dict__ for w in workers],
         }, indent=2) + "\n")
@@ -230,7 +251,7 @@ def _status(ctx: click.Context, as_json: bool) -> None:
     counts: dict[str, int] = {}
     for e in entries:
         counts[e.status] = counts.get(e.status, 0) + 1
-    order = ("running", "queued", "success", "failed", "crashed", "cancelled")
+    order = ("running", "queued", "success", "pruned", "failed", "crashed", "cancelled")
     head = " · ".join(f"{counts[s]} {s}" for s in order if counts.get(s)) or "the queue is empty"
     echo(f"{head} · {len(workers)} worker{'s' if len(workers) != 1 else ''}")
     if not entries:

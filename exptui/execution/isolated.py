@@ -189,7 +189,7 @@ def copy_paths(repo_root: Path, run_dir: Path, paths: list[str]) -> None:
 
 
 def record_result(git: Git, run_dir: Path, baseline: str, name: str, stages_lock: dict,
-                  facts: object | None = None) -> tuple[str, str, str]:
+                  facts: object | None = None, status: str = "success") -> tuple[str, str, str]:
     """Commit the run dir's tree as an experiment of `baseline` and create its ref; (ref, sha, recorded name).
 
     Through the store's `record_experiment` (create-only ref; a name taken meanwhile gets a ``-2`` suffix,
@@ -198,7 +198,7 @@ def record_result(git: Git, run_dir: Path, baseline: str, name: str, stages_lock
     from exptui.store.experiments import record_experiment
 
     rec = record_experiment(git, run_dir, baseline, name, stages_lock, facts,  # type: ignore[arg-type]
-                            on_conflict="suffix")
+                            on_conflict="suffix", status=status)
     return rec.ref, rec.rev, rec.name
 
 
@@ -222,6 +222,7 @@ def run_isolated(
     git: Git | None = None,
     command: str | None = None,
     created: float | None = None,
+    pruned: Callable[[], bool] | None = None,
 ) -> IsolatedResult:
     """Run the pipeline of `snapshot_rev` in a fresh shared clone and record it as experiment `name`.
 
@@ -232,7 +233,10 @@ def run_isolated(
     - `on_stage(address|None)`: called when a stage starts and when the pipeline ends;
     - `run_token`: tags every stage process's environment (``EXPTUI_RUN_TOKEN``) so orphans can be found;
     - `copy`: ignored-but-needed paths copied from the repo into the run dir;
-    - `command` / `created`: run facts recorded in the experiment commit (what started it, when it was queued).
+    - `command` / `created`: run facts recorded in the experiment commit (what started it, when it was queued);
+    - `pruned`: asked when the run was cancelled; True (an adaptive search stopped the trial early) records what
+      the run reached (its partial DVCLive metrics, the lock of the stages that finished) as an experiment with
+      status ``pruned``.
 
     Never touches the user's workspace, index, HEAD or stash. Raises only for setup failures (clone); a failing
     stage is a result with status ``failed``.
@@ -279,6 +283,14 @@ def run_isolated(
             rd, out, token, cache_dir=cache, env=env, timeout=timeout, cancel=cancel, on_stage=on_stage, log=log,
             log_note=note,
         )
+        if outcome.status == "cancelled" and pruned is not None and pruned():
+            ref, sha, recorded = record_result(git, rd, baseline, name, _finished_stages_lock(rd),
+                                               facts_now(), status="pruned")
+            if log is not None:
+                log.note(f"pruned: recorded the partial run as experiment {recorded} ({sha[:7]}) as {ref}")
+            return IsolatedResult("pruned", outcome.reason, ref, sha, recorded,
+                                  None if log is None else log.path, time.monotonic() - started,
+                                  outcome.stage_times, outcome.stage_outcomes)
         if outcome.status != "success":
             if log is not None:
                 log.note(f"{outcome.status}: {outcome.reason}")
@@ -303,6 +315,17 @@ def run_isolated(
                 owner_file(rd).unlink()
             except FileNotFoundError:
                 pass
+
+
+def _finished_stages_lock(run_dir: Path) -> dict:
+    """{stage: lock entry} of the stages the run dir's ``dvc.lock`` records (those that finished before a
+    pruned trial was stopped): the experiment hash of a partial run."""
+    from dvc_compat.lockfile import read_lock
+
+    try:
+        return dict(read_lock(run_dir / "dvc.lock"))
+    except Exception:  # noqa: BLE001 - no lock yet (the first stage was stopped) or a half-written one
+        return {}
 
 
 def _display(root: Path, path: Path) -> str:

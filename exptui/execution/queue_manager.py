@@ -288,7 +288,7 @@ class QueueManager:
         refs = self.git.for_each_ref([prefix], fields=("refname",))
         taken = {r[0][len(prefix):] for r in refs}
         taken.update(e.name for e in self.store.entries(with_run_info=False)
-                     if e.baseline == baseline and e.status != EntryState.SUCCESS)
+                     if e.baseline == baseline and not e.status.recorded)
         taken.update(self.store.reserved_names(baseline))
         return taken
 
@@ -346,8 +346,12 @@ class QueueManager:
         return bool(self.workers()) or any(p.poll() is None for p in self._spawned)
 
     # -- running --------------------------------------------------------------------------------------------
-    def start(self, jobs: int = 1, detach: bool = True, timeout: float | None = None) -> list[WorkerInfo]:
+    def start(self, jobs: int = 1, detach: bool = True, timeout: float | None = None,
+              searches: bool = True) -> list[WorkerInfo]:
         """Spawn up to `jobs` worker processes (never more than there are queued entries).
+
+        `searches` (with `detach`): also start a detached feeder when adaptive searches are open (the TUI's start
+        key); `queue start` passes False and drives them itself.
 
         Workers run in their own session, so they outlive the CLI or TUI that started them. With
         `detach=False` this call waits for them: a first Ctrl-C cancels running stages gracefully (their
@@ -358,23 +362,30 @@ class QueueManager:
         entries = self.store.entries()
         if self.recover(entries).changed:
             entries = self.store.entries()
-        queued = [e.id for e in entries if e.status == EntryState.QUEUED]
+        queued = [e.id for e in entries if e.status == EntryState.QUEUED and e.search is None]
         self.last_queued = queued
         n = min(jobs, len(queued))
         if n:
             self.git.check_writable()  # an unwritable object store fails here, not as "1 queued" and exit 0
-        started = [self._spawn(timeout) for _ in range(n)]
+        # an adaptive search's trials are started by its feeder (`search_feeder`), one worker each, so that at
+        # most -j run at once: plain workers are told which entries they may take when trials are queued too
+        only: list[str] = []
+        if any(e.search is not None and e.status == EntryState.QUEUED for e in entries):
+            only = [arg for entry_id in queued for arg in ("--entry", entry_id)]
+        started = [self._spawn(timeout, only) for _ in range(n)]
+        if searches and detach and self.open_searches():
+            self.start_feeder(jobs, timeout)
         if not detach:
             self.wait(started)
         return started
 
-    def _spawn(self, timeout: float | None) -> WorkerInfo:
+    def _spawn(self, timeout: float | None, extra: Sequence[str] = ()) -> WorkerInfo:
         token = new_token()
         logs = self.state.workers_dir
         logs.mkdir(parents=True, exist_ok=True)
         from exptui.execution.worker import signals_blocked, worker_command
 
-        cmd = worker_command(self.root, "--token", token)
+        cmd = worker_command(self.root, "--token", token, *extra)
         if timeout is not None:
             cmd += ["--timeout", str(timeout)]
         with open(logs / f"{token}.out", "ab") as out, signals_blocked():
@@ -382,6 +393,49 @@ class QueueManager:
                                     start_new_session=True, close_fds=True, cwd=self.root)
         self._spawned.append(proc)
         return WorkerInfo(token, proc.pid, ProcessIdentity.current().host, time.time())
+
+    def spawn_search_worker(self, search_id: str, timeout: float | None = None,
+                            linger: float = 10.0) -> subprocess.Popen[bytes]:
+        """A worker that runs only this adaptive search's trials, one after the other, waiting up to `linger` idle
+        seconds for the feeder's next proposal (how a search feeder starts its workers)."""
+        self._spawn(timeout, ["--search", search_id, "--linger", str(linger)])
+        return self._spawned[-1]
+
+    # -- adaptive search ------------------------------------------------------------------------------------
+    def create_search(self, overrides: Sequence[str], **options: Any) -> Any:
+        """Store an adaptive search (see exptui.execution.search.create_search); trials are proposed by the
+        feeder that `queue start` runs."""
+        from exptui.execution.search import create_search
+
+        return create_search(self, overrides, **options)
+
+    def open_searches(self) -> list[Any]:
+        """Searches with trials left to propose, run or tell."""
+        from exptui.execution.search_feeder import open_searches
+
+        return open_searches(self)
+
+    def drive_searches(self, jobs: int, timeout: float | None = None, say: Any = None) -> list[str]:
+        """Drive the open searches in this process until they are finished (`queue start --wait`); returns the
+        ids of their trial entries."""
+        from exptui.execution.search_feeder import drive
+
+        return drive(self, jobs, timeout, **({"say": say} if say is not None else {}))
+
+    def start_feeder(self, jobs: int, timeout: float | None = None) -> int:
+        """A detached feeder process for the open searches (`queue start` without --wait); its pid."""
+        logs = self.state.workers_dir
+        logs.mkdir(parents=True, exist_ok=True)
+        from exptui.execution.worker import signals_blocked
+
+        cmd = [sys.executable, "-m", "exptui.execution.search_feeder", "--repo", str(self.root), "-j", str(jobs)]
+        if timeout is not None:
+            cmd += ["--timeout", str(timeout)]
+        with open(logs / f"search-feeder-{os.getpid()}.out", "ab") as out, signals_blocked():
+            proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT,
+                                    start_new_session=True, close_fds=True, cwd=self.root)
+        self._spawned.append(proc)
+        return proc.pid
 
     def _reap(self) -> None:
         self._spawned = [p for p in self._spawned if p.poll() is None]
@@ -495,11 +549,26 @@ class QueueManager:
             if e.status == EntryState.RUNNING:
                 raise ExptuiError(f"{e.name} is running; kill it first (exptui queue kill {e.name})")
             chosen[e.id] = e
+        named = set(chosen)
         for e in entries:
             if e.status == EntryState.RUNNING:
                 continue
             if all or (failed and e.status in UNSUCCESSFUL) or (success and e.status == EntryState.SUCCESS):
                 chosen[e.id] = e
+        searching = {e.id: e for e in chosen.values() if e.search is not None}
+        if searching:
+            from exptui.execution.search import is_finished, list_searches, trials_of
+
+            open_specs = {s.id: s for s in list_searches(self.git) if not is_finished(s, trials_of(s, entries))}
+            for e in searching.values():
+                spec = open_specs.get(str((e.search or {}).get("id")))
+                if spec is None:
+                    continue
+                if e.id in named:
+                    raise ExptuiError(f"{e.name} is a trial of the adaptive search {spec.name}, which is not "
+                                      "finished: removed, it would be proposed again; let the search finish "
+                                      "(exptui queue start) first")
+                del chosen[e.id]       # a bulk removal leaves an open search's trials alone
         removed = []
         for e in chosen.values():
             if self.store.remove(e):

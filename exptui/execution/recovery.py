@@ -58,8 +58,9 @@ def write_owner(run_dir: Path, owner: ProcessIdentity) -> None:
     write_json_atomic(owner_file(run_dir), {**owner.to_dict(), "time": time.time()}, durable=False)
 
 
-def find_recorded(store: QueueStore, entry: QueueEntry) -> tuple[str, str] | None:
-    """(ref, sha) of an experiment this entry's run already recorded, if its worker died right after.
+def find_recorded(store: QueueStore, entry: QueueEntry) -> tuple[str, str, EntryState] | None:
+    """(ref, sha, state) of an experiment this entry's run already recorded, if its worker died right after: the
+    state is `pruned` when the commit's ``Exptui-Status`` trailer says so (a pruned trial), else `success`.
 
     Recognised by the entry id in the commit's run-fact command (see worker.queue_command), under the entry's
     baseline, with the entry's name or a suffixed one.
@@ -78,7 +79,8 @@ def find_recorded(store: QueueStore, entry: QueueEntry) -> tuple[str, str] | Non
             continue
         name = parts[0].decode()[len(prefix):]
         if (name == entry.name or name.startswith(entry.name + "-")) and marker in parts[2]:
-            return parts[0].decode(), parts[1].decode()
+            state = EntryState.PRUNED if b"\nExptui-Status: pruned" in parts[2] else EntryState.SUCCESS
+            return parts[0].decode(), parts[1].decode(), state
     return None
 
 
@@ -102,7 +104,7 @@ def mark_crashed(store: QueueStore, entry: QueueEntry, reason: str) -> bool:
     duration = None if entry.started is None else time.time() - entry.started
     recorded = find_recorded(store, entry)
     if recorded is not None:
-        record = DoneRecord(EntryState.SUCCESS, None, recorded[0], recorded[1], str(log), entry.attempt or 1,
+        record = DoneRecord(recorded[2], None, recorded[0], recorded[1], str(log), entry.attempt or 1,
                             time.time(), duration)
     else:
         record = DoneRecord(EntryState.CRASHED, reason, log_path=str(log), attempt=entry.attempt or 1,

@@ -12,6 +12,10 @@ time) and polls for a cancel request (``queue kill``). Signals:
 - the same, second: SIGKILL the stage processes at once;
 - `queue stop` (a stop marker newer than the worker): finish the current entry, then exit.
 
+``--search ID`` (what an adaptive search's feeder starts): claim only that search's trials, and while none is
+queued wait for the feeder to propose the next one (up to ``--linger`` seconds idle, and never once the search has
+all its trials finished), so one worker process runs trial after trial instead of one process per trial.
+
 If the worker itself is SIGKILLed, its stage dies by PR_SET_PDEATHSIG and the group reaper (exptui.pipeline.
 group_reaper) kills the rest: the stage's process group and every process carrying the worker's environment tag;
 `recover()` (run by every other worker before each claim, by `queue status` and `doctor`) marks the entry crashed.
@@ -44,6 +48,8 @@ _TRACE = bool(os.environ.get("EXPTUI_TRACE"))
 WORKER_SIGNALS = frozenset({signal.SIGINT, signal.SIGTERM, signal.SIGHUP})
 #: attempts (with a growing pause) at writing an entry's terminal state before the worker gives up on a full disk
 FINISH_ATTEMPTS = 5
+#: how often a lingering search worker looks for the next trial
+LINGER_POLL = 0.2
 
 
 @contextmanager
@@ -91,18 +97,26 @@ class Worker:
         self._cleanups: list[threading.Thread] = []   # run dirs being removed while the next entry runs
 
     # -- the loop -------------------------------------------------------------------------------------------
-    def loop(self, only: list[str] | None = None, max_entries: int | None = None) -> int:
-        """Run entries until the queue is empty, a stop is requested, or `max_entries` ran. Returns the count."""
+    def loop(self, only: list[str] | None = None, max_entries: int | None = None, search: str | None = None,
+             linger: float = 0.0) -> int:
+        """Run entries until the queue is empty, a stop is requested, or `max_entries` ran. Returns the count.
+
+        `search`: only that adaptive search's trials; while none is queued, wait up to `linger` idle seconds for
+        the feeder to propose one (see the module docstring)."""
         self.state.register_worker(self.ident, started=self.started)
         count = 0
+        idle_since = time.monotonic()
         try:
             while not self.stop_event.is_set() and (max_entries is None or count < max_entries):
                 if self.state.stop_requested_since(self.started):
                     break
                 trace("claim")
-                entry = self.claim_next(only)
+                entry = self.claim_next(only, search)
                 trace(f"claimed {entry.name if entry else None}")
                 if entry is None:
+                    if search is not None and time.monotonic() - idle_since < linger and self._search_open(search):
+                        self.stop_event.wait(LINGER_POLL)
+                        continue
                     break
                 try:
                     self.run_claimed(entry)
@@ -113,6 +127,7 @@ class Worker:
                     break
                 trace("done")
                 count += 1
+                idle_since = time.monotonic()
                 if self.failure is not None:
                     break
         finally:
@@ -126,8 +141,16 @@ class Worker:
                 pass
         return count
 
-    def claim_next(self, only: list[str] | None = None) -> QueueEntry | None:
-        """Claim the oldest queued entry (create-only claim ref). None when nothing is left to claim."""
+    def _search_open(self, search: str) -> bool:
+        """Whether the adaptive search `search` may still get trials (a stored search with trials left)."""
+        from exptui.execution.search import is_finished, list_searches, trials_of
+
+        spec = next((s for s in list_searches(self.git) if s.id == search), None)
+        return spec is not None and not is_finished(spec, trials_of(spec, self.store.entries(with_run_info=False)))
+
+    def claim_next(self, only: list[str] | None = None, search: str | None = None) -> QueueEntry | None:
+        """Claim the oldest queued entry (create-only claim ref). None when nothing is left to claim.
+        `search`: only the trials of that adaptive search."""
         # one listing serves recovery and the claim (each listing is a git process); it is taken again only
         # when recovery changed something or a claim was lost
         listing: list[QueueEntry] | None = self.store.entries()
@@ -140,7 +163,8 @@ class Worker:
         for _listing in (0, 1):  # a ref missing from one listing is not proof: re-list once before giving up
             if listing is None:
                 listing = self.store.entries(with_run_info=False)
-            queued = [e for e in listing if e.status == EntryState.QUEUED and (only is None or e.id in only)]
+            queued = [e for e in listing if e.status == EntryState.QUEUED and (only is None or e.id in only)
+                      and (search is None or (e.search is not None and e.search.get("id") == search))]
             listing = None
             for entry in queued:
                 if self.store.claim(entry, self.ident) is not None:  # won: `entry` is now running, claimed
@@ -171,7 +195,7 @@ class Worker:
         try:
             result = self.execute(entry, log_path, run_dir, cancel, on_stage)
             status, reason = result.status, result.reason
-            if status == "cancelled":
+            if status in ("cancelled", "pruned"):
                 reason = self.interrupted or self.state.cancel_requested(entry.id) or reason
             stages = {name: {"outcome": kind, **({"seconds": round(result.stage_times[name], 3)}
                                                  if name in result.stage_times else {})}
@@ -211,6 +235,7 @@ class Worker:
             run_dir=run_dir, timeout=self.timeout, cancel=cancel, on_stage=on_stage,
             run_token=run_token_of(self.ident.token, entry.id), git=self.git,
             command=queue_command(entry), created=entry.created or None, keep_run_dir=True,
+            pruned=lambda: self.interrupted is None and self.state.prune_requested(entry.id),
         )
 
     def _finish(self, entry: QueueEntry, record: DoneRecord) -> bool:
@@ -321,8 +346,12 @@ def warm_up() -> threading.Thread:
 
 def queue_command(entry: QueueEntry) -> str:
     """The run-fact command of a queued run; carries the entry id, which is how `recover` recognises an
-    experiment recorded by a worker that died before it could write the entry's terminal state."""
-    return f"exptui queue {entry.id}: {entry.name} ({_overrides_text(entry)})"
+    experiment recorded by a worker that died before it could write the entry's terminal state. A trial of an
+    adaptive search names its search and trial number too, so the experiment itself says which study it is in."""
+    search = ""
+    if entry.search is not None:
+        search = f" [search {entry.search.get('id')} trial {entry.search.get('trial')}]"
+    return f"exptui queue {entry.id}: {entry.name} ({_overrides_text(entry)}){search}"
 
 
 def _overrides_text(entry: QueueEntry) -> str:
@@ -341,6 +370,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--entry", action="append", default=None, help="run only these entry ids")
     parser.add_argument("--max", type=int, default=None, help="stop after this many entries")
     parser.add_argument("--timeout", type=float, default=None, help="per-stage timeout in seconds")
+    parser.add_argument("--search", default=None, help="run only this adaptive search's trials")
+    parser.add_argument("--linger", type=float, default=0.0,
+                        help="with --search: seconds to wait idle for the next trial before exiting")
     args = parser.parse_args(argv)
     try:
         warm_up()
@@ -352,7 +384,7 @@ def main(argv: list[str] | None = None) -> int:
         # whatever any stage of this worker leaves running (daemons included) dies with it, however it dies
         group_reaper.guard_tag(run_token_of(worker.ident.token, ""))
         try:
-            worker.loop(only=args.entry, max_entries=args.max)
+            worker.loop(only=args.entry, max_entries=args.max, search=args.search, linger=args.linger)
         finally:
             worker.git.close()  # reap its git cat-file processes before the exit status is reported
     except KeyboardInterrupt:  # a SIGINT before the handlers (a worker started by hand): no traceback

@@ -260,8 +260,17 @@ class RunState:
     def cancel_path(self, entry_id: str) -> Path:
         return self.run_dir / f"{entry_id}.cancel"
 
-    def request_cancel(self, entry_id: str, reason: str = "cancelled by user") -> None:
-        write_json_atomic(self.cancel_path(entry_id), {"reason": reason, "time": time.time()})
+    def request_cancel(self, entry_id: str, reason: str = "cancelled by user", *, prune: bool = False) -> None:
+        """Ask the entry's worker to stop its stages. `prune`: an adaptive search stops the trial early; the
+        worker then records what the run reached as an experiment with status ``pruned``."""
+        body: dict[str, object] = {"reason": reason, "time": time.time()}
+        if prune:
+            body["prune"] = True
+        write_json_atomic(self.cancel_path(entry_id), body)
+
+    def prune_requested(self, entry_id: str) -> bool:
+        data = read_json(self.cancel_path(entry_id))
+        return bool(data is not None and data.get("prune"))
 
     def cancel_requested(self, entry_id: str) -> str | None:
         data = read_json(self.cancel_path(entry_id))

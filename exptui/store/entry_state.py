@@ -27,11 +27,18 @@ class EntryState(str, Enum):
     FAILED = "failed"
     CANCELLED = "cancelled"
     CRASHED = "crashed"
+    PRUNED = "pruned"
 
     @property
     def terminal(self) -> bool:
         """A run ended here (a terminal ``done/`` record exists)."""
         return self in TERMINAL_STATES
+
+    @property
+    def recorded(self) -> bool:
+        """The run left an experiment under ``refs/exps`` (a success, or a trial an adaptive search stopped
+        early with the metrics it reached): the table shows that experiment, not the entry."""
+        return self in (EntryState.SUCCESS, EntryState.PRUNED)
 
     @property
     def retryable(self) -> bool:
@@ -66,22 +73,25 @@ class EntryState(str, Enum):
 
 
 TERMINAL_STATES: frozenset[EntryState] = frozenset(
-    {EntryState.SUCCESS, EntryState.FAILED, EntryState.CANCELLED, EntryState.CRASHED})
+    {EntryState.SUCCESS, EntryState.FAILED, EntryState.CANCELLED, EntryState.CRASHED, EntryState.PRUNED})
 
 #: state -> the states that may follow it. Everything not listed here is refused by `check_transition`.
 TRANSITIONS: dict[EntryState, frozenset[EntryState]] = {
     # a worker claims it; `queue kill` cancels it before it starts (claim + done in one transaction)
     EntryState.QUEUED: frozenset({EntryState.RUNNING, EntryState.CANCELLED}),
     # the run ends; `queue kill` cancels it; recovery declares a dead worker's entry crashed, or success when
-    # the worker died right after recording the experiment
+    # the worker died right after recording the experiment; an adaptive search's pruner stops it early (its
+    # partial metrics are recorded as an experiment)
     EntryState.RUNNING: frozenset({EntryState.SUCCESS, EntryState.FAILED, EntryState.CANCELLED,
-                                   EntryState.CRASHED}),
+                                   EntryState.CRASHED, EntryState.PRUNED}),
     # `queue retry`: back in the queue (the terminal record moves to attempts/)
     EntryState.FAILED: frozenset({EntryState.QUEUED}),
     EntryState.CANCELLED: frozenset({EntryState.QUEUED}),
     EntryState.CRASHED: frozenset({EntryState.QUEUED}),
     # a success is final: its experiment exists under refs/exps; run it again with a new entry
     EntryState.SUCCESS: frozenset(),
+    # pruned: final like a success (its partial run is recorded); the search proposes new trials instead
+    EntryState.PRUNED: frozenset(),
 }
 
 #: how a move to each state reads in an error message ("only ... entries can be <verb>")
@@ -92,6 +102,7 @@ _VERBS: dict[EntryState, str] = {
     EntryState.SUCCESS: "finished",
     EntryState.FAILED: "finished",
     EntryState.CRASHED: "finished",
+    EntryState.PRUNED: "pruned",
 }
 
 
@@ -105,7 +116,7 @@ class IllegalTransition(ExptuiError):
         sources = [s.value for s in EntryState if new in TRANSITIONS[s]]
         allowed = " or ".join(", ".join(sources).rsplit(", ", 1)) if sources else "no"
         super().__init__(f"{name} is {current.value}: only {allowed} entries can be {_VERBS[new]}"
-                         + ("" if new != EntryState.QUEUED or current != EntryState.SUCCESS
+                         + ("" if new != EntryState.QUEUED or not current.recorded
                             else " (its experiment is recorded; queue a new run instead)"))
 
 

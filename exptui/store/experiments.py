@@ -175,6 +175,7 @@ def record_experiment(
     force: bool = False,
     on_conflict: str = "error",
     rng: random.Random | None = None,
+    status: str = "success",
 ) -> ExperimentRecord:
     """Commit the state of `worktree` as an experiment of `baseline` and create its ref.
 
@@ -187,6 +188,7 @@ def record_experiment(
     exists raises ExperimentExists unless the existing experiment has the same tree (then it is reused, like DVC)
     or `force` (then it is replaced with a compare-and-swap on its old value). `on_conflict="suffix"` (for queued
     runs, whose name was checked when queued) records as ``NAME-2``, ``NAME-3``... instead of failing.
+    `status` goes into the ``Exptui-Status`` trailer: ``pruned`` for a trial an adaptive search stopped early.
     """
     from dvc_compat.exp_refs import exp_hash as compute_hash
     from dvc_compat.exp_refs import exp_ref, generate_name
@@ -207,7 +209,7 @@ def record_experiment(
 
         facts = _replace(environment_facts(), created=now())
     large = _large_new_files(git, worktree, baseline, tree)
-    msg = experiment_message(h, facts, "success", message)
+    msg = experiment_message(h, facts, status, message)
     date = f"{int(time.time())} +0000"
     rev = git.commit_tree(tree, [baseline], msg, date=date)
 

@@ -136,6 +136,7 @@ class QueueEntry:
     run: RunInfo | None = None
     previous: DoneRecord | None = None        # the last retired attempt, when retried
     reserved: bool = False                    # its name is held under reserved/ (a user-given name)
+    search: dict[str, Any] | None = None      # a trial of an adaptive search: {"id", "trial", "params"}
 
     @property
     def ref(self) -> str:
@@ -302,6 +303,7 @@ class EntrySpec:
 
     name: str
     overrides: Overrides
+    meta: Mapping[str, Any] = field(default_factory=dict)   # more JSON for the entry (an adaptive search's trial)
 
 
 class QueueStore:
@@ -347,6 +349,7 @@ class QueueStore:
                 id=entry_id, name=str(meta.get("name") or entry_id), rev=sha,
                 baseline=str(meta.get("baseline", "")), overrides=meta.get("overrides") or {},
                 created=float(meta.get("created") or 0.0), reserved=bool(meta.get("reserved")),
+                search=search if isinstance(search := meta.get("search"), dict) else None,
             )
             if entry_id in refs["attempts"]:
                 asha, adata = refs["attempts"][entry_id]
@@ -420,15 +423,17 @@ class QueueStore:
                 original = trees.read_blob(workspace_tree, file)
                 edits[file] = writer.add("blob", apply(index, file, original))
             tree = trees.replace(workspace_tree, edits)
-            meta = {"id": entry_id, "name": spec.name, "baseline": baseline, "overrides": spec.overrides,
+            meta: dict[str, Any] = {"id": entry_id, "name": spec.name, "baseline": baseline, "overrides": spec.overrides,
                     "created": now, "tree_base": workspace_tree}
             if reserve_names:
                 meta["reserved"] = True
+            for key, value in spec.meta.items():
+                meta.setdefault(key, value)
             msg = f"exptui queue {entry_id} {spec.name}\n\n{json.dumps(meta, sort_keys=True)}\n"
             sha = writer.add("commit", _commit_bytes(tree, [baseline], msg, now))
             self._meta.remember(sha, json.loads(json.dumps(meta, sort_keys=True)))
             entries.append(QueueEntry(entry_id, spec.name, sha, baseline, spec.overrides, now,
-                                      reserved=reserve_names))
+                                      reserved=reserve_names, search=meta.get("search")))
         writer.flush()
         updates = [RefUpdate(e.ref, e.rev, ZERO_OID) for e in entries]
         if reserve_names:
@@ -458,7 +463,7 @@ class QueueStore:
     def _live_revs(self) -> set[str]:
         """Snapshot commits of entries that hold their name: present and not succeeded (a success's name is held
         by its experiment ref from then on)."""
-        return {e.rev for e in self.entries(with_run_info=False) if e.status != EntryState.SUCCESS}
+        return {e.rev for e in self.entries(with_run_info=False) if not e.status.recorded}
 
     def reserved_names(self, baseline: str) -> set[str]:
         """Names held by live entries under `baseline` (see `create(reserve_names=True)`)."""
@@ -620,7 +625,7 @@ class QueueStore:
         dvc.yaml declares) through the store's `ExperimentIndex` (`index`, or a fresh one); metrics are left
         empty: a snapshot carries the baseline's metrics, which a queued row must not pretend to have.
         """
-        entries = [e for e in self.entries() if e.status != EntryState.SUCCESS]
+        entries = [e for e in self.entries() if not e.status.recorded]
         if not entries:
             return []
         data = self._snapshot_params(entries, index)

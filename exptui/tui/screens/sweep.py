@@ -4,6 +4,9 @@ Every field is parsed by dvc_compat.sweep as the user types; the trial count and
 a preview table update live; nothing is queued while any field is invalid.
 Confirming calls `project.queue.enqueue` once for the whole sweep (in a thread)
 and optionally starts workers; the dialog dismisses with the queued entries.
+"adaptive" (tpe, random or cmaes) stores an adaptive search instead (`project.queue.create_search`): its
+trials are proposed one by one as results come in, by the feeder that starting workers here (or `queue start`)
+runs, so there is no preview and the dialog dismisses with no entries.
 
 Submitting must be obvious and losing a typed sweep hard: the dialog shows its own
 key line (the dashboard's footer is covered), Enter on the last input queues, and a
@@ -19,7 +22,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.screen import ModalScreen
-from textual.widgets import Button, Input, Label, Static
+from textual.widgets import Button, Input, Label, Select, Static
 
 from dvc_compat.errors import SweepSyntaxError
 from dvc_compat.sweep import count, expand_grid, is_sweep, parse_overrides, sample_random
@@ -32,7 +35,10 @@ from exptui.tui.text import assemble, lines, notify, plain
 from exptui.tui.widgets.sweep_form import SWEEP_HINT, SweepField, override_text
 from exptui.tui.widgets.sweep_preview import SweepPreview, Trial
 
-OPTION_DEFAULTS = {"sweep-random": "", "sweep-seed": "", "sweep-name": "", "sweep-workers": "0"}
+OPTION_DEFAULTS = {"sweep-random": "", "sweep-seed": "", "sweep-name": "", "sweep-workers": "0",
+                   "sweep-trials": "", "sweep-metric": ""}
+SEARCH_CHOICES = (("off", "off"), ("tpe", "tpe"), ("random", "random"), ("cmaes", "cmaes"))
+DEFAULT_TRIALS = 20         # an adaptive search's trials when the field is left empty (as `run --search`)
 KEY_HINTS = (("ctrl+s", "queue"), ("enter", "next field, queue on the last"), ("tab ↑↓", "move"),
              ("esc", "cancel"))
 NARROW, SHORT = 100, 32     # below these terminal sizes the dialog packs tighter
@@ -95,6 +101,15 @@ class SweepScreen(ModalScreen["list[QueueEntry] | None"]):
                 with Vertical(id="sweep-side"):
                     yield Label("", id="sweep-count")
                     yield SweepPreview(id="sweep-preview")
+            with Horizontal(id="sweep-adaptive"):
+                yield Label("adaptive", classes="option-label")
+                yield Select(SEARCH_CHOICES, value="off", allow_blank=False, id="sweep-search", compact=True)
+                yield Label("trials", classes="option-label")
+                yield Input(placeholder=str(DEFAULT_TRIALS), id="sweep-trials", type="integer", compact=True)
+                yield Label("metric", classes="option-label")
+                yield Input(placeholder=self._metric_hint(), id="sweep-metric", compact=True, restrict=INPUT_ALLOWED)
+                yield Select((("maximize", "maximize"), ("minimize", "minimize")), value="maximize",
+                             allow_blank=False, id="sweep-direction", compact=True)
             with Horizontal(id="sweep-options"):
                 yield Label("random trials", classes="option-label")
                 yield Input(placeholder="grid", id="sweep-random", type="integer", compact=True)
@@ -110,6 +125,13 @@ class SweepScreen(ModalScreen["list[QueueEntry] | None"]):
                 yield Button("Queue", id="sweep-confirm", variant="primary", disabled=True, compact=True)
         keys = [part for key, what in KEY_HINTS for part in ((key, "bold"), f" {what}", " · ")][:-1]
         yield Static(assemble(*keys), id="sweep-keys")     # over the dashboard's footer: this dialog's keys
+
+    def _metric_hint(self) -> str:
+        """A metric of the row, as an example for the metric field (shown inert: it is data)."""
+        for values in self.row.metrics.values():
+            for key in values:
+                return plain(key).plain
+        return "f1"
 
     def on_resize(self) -> None:
         """A small terminal gets a compact form (see screens.tcss): fields one line each, a narrower preview."""
@@ -160,6 +182,20 @@ class SweepScreen(ModalScreen["list[QueueEntry] | None"]):
     def _changed(self, event: Input.Changed) -> None:
         self.revalidate()
 
+    @on(Select.Changed)
+    def _select_changed(self, event: Select.Changed) -> None:
+        self.revalidate()
+
+    def search_options(self) -> tuple[str, int, str, str] | None:
+        """(sampler, trials, metric, direction) when "adaptive" is on, else None; ValueError for a bad trials."""
+        sampler = self.query_one("#sweep-search", Select).value
+        if sampler == "off" or not isinstance(sampler, str):
+            return None
+        trials = _int_or_none(self.query_one("#sweep-trials", Input).value, "trials", 1) or DEFAULT_TRIALS
+        metric = self.query_one("#sweep-metric", Input).value.strip()
+        direction = str(self.query_one("#sweep-direction", Select).value)
+        return sampler, trials, metric, direction
+
     @on(Input.Submitted)
     def _next_field(self, event: Input.Submitted) -> None:
         """Enter moves on to the next input, as in a form; on the last input it queues (it never lands on Cancel,
@@ -203,8 +239,10 @@ class SweepScreen(ModalScreen["list[QueueEntry] | None"]):
         self.problem = None
         self.trial_count = 0
         preview: Sequence[Trial] = []
+        search = None
         try:
             random_n, seed, _name, _workers = self._options()
+            search = self.search_options()
         except ValueError as exc:
             self.problem = str(exc)
             random_n = seed = None
@@ -217,6 +255,14 @@ class SweepScreen(ModalScreen["list[QueueEntry] | None"]):
                 parsed = parse_overrides(self.overrides)
                 if not changed:
                     self.problem = "change at least one value (a list, a range or a distribution)"
+                elif search is not None:
+                    if random_n is not None:
+                        self.problem = "random trials and adaptive search are two kinds of sweep: clear one"
+                    elif not is_sweep(parsed):
+                        self.problem = "adaptive: make at least one value a range, a list or a distribution"
+                    elif not search[2]:
+                        self.problem = f"adaptive: name the metric to {search[3]} (e.g. {self._metric_hint()})"
+                    self.trial_count = search[1]
                 elif random_n is not None:
                     self.trial_count = random_n
                     preview = sample_random(parsed, min(random_n, MAX_PREVIEW_TRIALS), seed)
@@ -228,7 +274,7 @@ class SweepScreen(ModalScreen["list[QueueEntry] | None"]):
                         preview = expand_grid(parsed)
                     if self.trial_count == 0:
                         self.problem = "the sweep is empty (a range with no values?)"
-                if not is_sweep(parsed) and random_n is None and self.problem is None:
+                if not is_sweep(parsed) and random_n is None and search is None and self.problem is None:
                     self.trial_count = 1
             except SweepSyntaxError as exc:
                 self.problem = str(exc)
@@ -240,21 +286,31 @@ class SweepScreen(ModalScreen["list[QueueEntry] | None"]):
         n = self.trial_count if self.problem is None else 0
         noun = "experiment" if n == 1 else "experiments"
         count_label = self.query_one("#sweep-count", Label)
-        count_label.update(f"{n} {noun}" + ("" if len(self.trials) >= n else f" (showing {len(self.trials)})"))
+        adaptive = self._adaptive_on()
+        if adaptive:
+            count_label.update(f"{n} adaptive trials (each proposed from the results so far)")
+        else:
+            count_label.update(f"{n} {noun}" + ("" if len(self.trials) >= n else f" (showing {len(self.trials)})"))
         status = self.query_one("#sweep-status", Static)
         status.update(lines(self.problem or self._summary()))     # quotes keys and values: text, never markup
         status.set_class(self.problem is not None, "-error")
         button = self.query_one("#sweep-confirm", Button)
         button.disabled = self.problem is not None or n == 0
-        button.label = f"Queue {n} {noun}" + ("  (large!)" if n > LARGE_SWEEP else "")
-        button.variant = "warning" if n > LARGE_SWEEP else "primary"
+        button.label = (f"Search {n} trials" if adaptive
+                        else f"Queue {n} {noun}" + ("  (large!)" if n > LARGE_SWEEP else ""))
+        button.variant = "warning" if n > LARGE_SWEEP and not adaptive else "primary"
+
+    def _adaptive_on(self) -> bool:
+        return self.query_one("#sweep-search", Select).value not in ("off", Select.BLANK)
 
     def _summary(self) -> str:
         """The swept `-S` arguments, and how many other params are pinned to the experiment's values."""
         changed = {f.as_override() for f in self.fields() if f.changed}
         swept = "  ".join(f"-S '{o}'" for o in self.overrides if o in changed)
         pinned = len(self.overrides) - len(changed)
-        return swept + (f"  (+{pinned} params pinned to {self.row.name}'s values)" if pinned else "")
+        search = self.search_options() if self._adaptive_on() else None
+        how = f"  {search[0]}: {search[3]} {search[2]}" if search is not None else ""
+        return swept + how + (f"  (+{pinned} params pinned to {self.row.name}'s values)" if pinned else "")
 
     # -- actions ---------------------------------------------------------------------------------
 
@@ -269,6 +325,9 @@ class SweepScreen(ModalScreen["list[QueueEntry] | None"]):
         self.revalidate()
         if self.problem is not None or self.trial_count == 0:
             notify(self, self.problem or "nothing to queue", severity="error")
+            return
+        if self._adaptive_on():
+            self._start_search()
             return
         if self.trial_count > LARGE_SWEEP:
             from exptui.tui.screens.confirm import ConfirmScreen
@@ -289,6 +348,35 @@ class SweepScreen(ModalScreen["list[QueueEntry] | None"]):
         self.query_one("#sweep-status", Static).update(plain(f"queueing {self.trial_count} experiments…"))
         self._enqueue(list(self.overrides), random_n, seed, name or None, workers)
 
+    def _start_search(self) -> None:
+        _random_n, seed, name, workers = self._options()
+        search = self.search_options()
+        assert search is not None  # adaptive is on and the form validated
+        self.query_one("#sweep-confirm", Button).disabled = True
+        self.query_one("#sweep-status", Static).update(plain(f"storing the search ({search[1]} trials)…"))
+        self._create_search(list(self.overrides), search, seed, name or None, workers)
+
+    @work(thread=True, exclusive=True, group="sweep-enqueue")
+    def _create_search(self, overrides: list[str], search: tuple[str, int, str, str], seed: int | None,
+                       name: str | None, workers: int) -> None:
+        queue = self.project.queue
+        sampler, trials, metric, direction = search
+        try:
+            spec = queue.create_search(overrides, sampler=sampler, trials=trials, metric=metric,
+                                       direction=direction, seed=seed, name=name)
+        except Exception as exc:  # noqa: BLE001 - ExptuiError/FormatError: one line, nothing stored
+            self.app.call_from_thread(self._failed, str(exc))
+            return
+        started = "; start workers to run it (Q, s)"
+        if workers > 0:
+            try:
+                queue.start_feeder(workers)
+                exptui_app(self.app).workers_started_here = True
+                started = f", running at most {workers} at once"
+            except Exception as exc:  # noqa: BLE001 - the search is stored; say why it did not start
+                started = f"; not started: {exc}"
+        self.app.call_from_thread(self._done, [], f"search {spec.name}: {trials} trials{started}")
+
     @work(thread=True, exclusive=True, group="sweep-enqueue")
     def _enqueue(self, overrides: list[str], random_n: int | None, seed: int | None,
                  name: str | None, workers: int) -> None:
@@ -306,7 +394,8 @@ class SweepScreen(ModalScreen["list[QueueEntry] | None"]):
                 started = f", started {workers} worker{'s' if workers != 1 else ''}"
             except Exception as exc:  # noqa: BLE001 - the entries are queued; say why workers did not start
                 started = f"; workers not started: {exc}"
-        self.app.call_from_thread(self._done, entries, started)
+        self.app.call_from_thread(self._done, entries,
+                                  f"queued {len(entries)} experiment{'s' if len(entries) != 1 else ''}{started}")
 
     def _failed(self, message: str) -> None:
         if not self.is_attached:
@@ -317,8 +406,8 @@ class SweepScreen(ModalScreen["list[QueueEntry] | None"]):
         status.add_class("-error")
         self.query_one("#sweep-confirm", Button).disabled = False
 
-    def _done(self, entries: list[QueueEntry], started: str) -> None:
+    def _done(self, entries: list[QueueEntry], message: str) -> None:
         self.queued = entries
         self._keep_draft()          # queued: the draft for this row is spent
-        notify(self.app, f"queued {len(entries)} experiment{'s' if len(entries) != 1 else ''}{started}")
+        notify(self.app, message)
         self.dismiss(entries)

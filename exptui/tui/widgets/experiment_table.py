@@ -131,6 +131,7 @@ class ExperimentTable(ScrollView, can_focus=True):
         "exp-table--status-queued",
         "exp-table--status-cancelled",
         "exp-table--status-crashed",
+        "exp-table--status-pruned",
     }
 
     DEFAULT_CSS = """

@@ -26,6 +26,7 @@ STATUS_STYLES: dict[EntryState, str] = {
     EntryState.FAILED: "bold red",
     EntryState.CRASHED: "bold magenta",
     EntryState.CANCELLED: "dim italic",
+    EntryState.PRUNED: "yellow",
 }
 COLUMNS: tuple[tuple[str, str], ...] = (
     ("name", "Name"), ("status", "Status"), ("stage", "Stage"), ("elapsed", "Elapsed"),
