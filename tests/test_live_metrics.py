@@ -105,3 +105,56 @@ def test_reader_caches_unchanged_files(tmp_path: Path) -> None:
     assert again is not None and again.series["f1"][-1] == (2, 0.9)
     reader.retain([])
     assert reader._files == {}
+
+
+# --- a running queue entry, end to end: the facade and `show --json` read its run dir live ----------------------
+
+
+def test_running_entry_live_metrics_through_the_facade_and_show_json(tmp_path: Path,
+                                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    import subprocess
+    import sys
+
+    from exptui.project import Project
+    from tests.live_support import git, make_live_repo, open_gate
+    from tests.test_queue_support import wait_for
+
+    repo = make_live_repo(tmp_path)
+    gate = tmp_path / "gate"
+    gate.mkdir()
+    monkeypatch.setenv("EXPTUI_TEST_LIVE_GATE", str(gate))
+    project = Project.open(repo)
+    (entry,) = project.queue.enqueue(["train.lr=2.0"], name="live-one")
+    project.queue.start(1)
+    try:
+        open_gate(gate, 2.0, 0)
+        assert wait_for(lambda: project.live_metrics().get(entry.id, LiveMetrics(None, {}, {})).step == 0, 120)
+        live = project.live_metrics()[entry.id]
+        assert live.latest == {"train.loss": 2.0, "acc": 0.5}
+        assert live.series == {"train.loss": [(0, 2.0)], "acc": [(0, 0.5)]}
+        assert set(project.live_metrics()) == {entry.id}  # the workspace runs nothing: no key for it
+
+        shown = subprocess.run([sys.executable, "-m", "exptui", "show", "--json"], cwd=repo, capture_output=True,
+                               text=True, timeout=120)
+        assert shown.returncode == 0, shown.stderr
+        rows = {r["name"]: r for r in json.loads(shown.stdout)}
+        assert rows["live-one"]["status"] == "running"
+        assert rows["live-one"]["live"] == {"step": 0, "latest": {"train.loss": 2.0, "acc": 0.5}}
+        assert "live" not in rows["main"]
+
+        open_gate(gate, 2.0, 1)
+        assert wait_for(lambda: project.live_metrics()[entry.id].step == 1, 60)
+        assert project.live_metrics()[entry.id].series["train.loss"] == [(0, 2.0), (1, 1.0)]
+        open_gate(gate, 2.0, 2)
+        assert wait_for(lambda: not project.queue.workers_running(), 120)
+    finally:
+        for step in range(3):
+            open_gate(gate, 2.0, step)
+        project.queue.stop()
+    assert project.live_metrics() == {}
+    # recorded with DVCLive's files; DVCLive itself made no experiment or ref of its own
+    refs = git(repo, "for-each-ref", "--format=%(refname)", "refs/exps").split()
+    assert [r.rsplit("/", 1)[-1] for r in refs] == ["live-one"]
+    (row,) = [r for r in project.experiments() if r.name == "live-one"]
+    assert row.status == "success"
+    assert row.metrics["dvclive/metrics.json"] == {"train.loss": pytest.approx(2 / 3), "acc": 0.7, "step": 2}
