@@ -406,6 +406,24 @@ class Project:
                 out[key] = live
         return out
 
+    def live_series_at(self, rev: str, dvclive_dir: str = "dvclive") -> dict[str, list[tuple[int, float]]]:
+        """The DVCLive series a finished experiment recorded (``dvclive/plots/metrics/**/*.tsv`` of its commit),
+        with the same dotted keys as `live_metrics`, so a plot can draw finished trials beside running ones."""
+        from exptui.execution.live_metrics import SERIES_DIR, parse_series_tsv
+
+        base = "/".join((dvclive_dir, *SERIES_DIR))
+        try:
+            listing = self.git.run("ls-tree", "-r", "-z", "--name-only", rev, "--", base)
+        except Exception:  # noqa: BLE001 - an unknown rev or no such folder: nothing recorded
+            return {}
+        out: dict[str, list[tuple[int, float]]] = {}
+        for path in sorted(p for p in listing.split("\0") if p.endswith(".tsv") and p.startswith(base + "/")):
+            raw = self.read_plot(rev, path)
+            rows = parse_series_tsv(raw) if raw is not None else []
+            if rows:
+                out[".".join(path[len(base) + 1:-len(".tsv")].split("/"))] = rows
+        return out
+
     # --- workspace ----------------------------------------------------------------------------------------------
 
     def apply(self, name: str, force: bool = False) -> ApplyResult:

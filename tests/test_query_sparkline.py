@@ -20,3 +20,11 @@ def test_long_series_are_bucketed_to_the_width() -> None:
     line = sparkline([float(i) for i in range(100)], width=10)
     assert len(line) == 10 and line[0] == BLOCKS[0] and line[-1] == BLOCKS[-1]
     assert list(line) == sorted(line)
+
+
+def test_series_records_merge_metrics_by_step() -> None:
+    from exptui.query.live_series import series_records
+
+    assert series_records({"a": [(0, 1.0), (1, 2.0)], "b.c": [(1, 5.0)]}) == [
+        {"step": 0, "a": 1.0}, {"step": 1, "a": 2.0, "b.c": 5.0}]
+    assert series_records({}) == []

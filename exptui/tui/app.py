@@ -163,6 +163,9 @@ class ExptuiApp(App[None]):
             return
         try:
             main.set_live(event.live)
+            for screen in self.screen_stack:   # the plots view draws running trials' curves live
+                if screen is not main and hasattr(screen, "set_live"):
+                    screen.set_live(event.live)
         except NoMatches:  # the app is shutting down: the table is already gone
             return
         self.live_updates += 1

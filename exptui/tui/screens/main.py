@@ -696,7 +696,7 @@ class MainScreen(Screen[None]):
     def action_plots(self) -> None:
         from exptui.tui.screens.plots import PlotScreen
 
-        self._open(PlotScreen(self.project, self.table.selected_rows()))
+        self._open(PlotScreen(self.project, self.table.selected_rows(), live=self.live))
 
 def _table_column(column: Column, mark: str = "") -> TableColumn:
     return TableColumn(column.id, (column.label or column.key) + mark, column.file, column.family,
