@@ -175,7 +175,7 @@ async def _dashboard_rows(repo: Path) -> list[tuple[str, str, dict]]:
     from exptui.tui.view_state import ViewState
 
     app = ExptuiApp(Project.open(repo), repo, poll_interval=0.1, view=ViewState())
-    async with app.run_test(size=(200, 36)) as pilot:  # wide: the dvclive/metrics.json group comes first
+    async with app.run_test(size=(120, 36)) as pilot:
         loop = asyncio.get_running_loop()
         deadline = loop.time() + 30
         while app.reloads == 0 or len(app.main.table.rows) < 3:
