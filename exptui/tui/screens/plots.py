@@ -87,11 +87,6 @@ def load_step_data(project: Project, rows: list[ExperimentRow]) -> StepData:
     for index, row in enumerate(rows):
         if row.status == "running":
             continue
-        series = project.live_series_at(row.rev)
-        if series:
-            data.files.setdefault(LIVE_PLOT_PATH, []).append((index, series_records(series)))
-            data.x_hints.setdefault(LIVE_PLOT_PATH, "step")
-            data.titles.setdefault(LIVE_PLOT_PATH, "DVCLive")
         for plot in project.plot_files(row.rev):
             raw = project.read_plot(row.rev, plot.path)
             if raw is None:
@@ -103,6 +98,11 @@ def load_step_data(project: Project, rows: list[ExperimentRow]) -> StepData:
                 data.y_hints.setdefault(plot.path, plot.ys)
                 if plot.title:
                     data.titles.setdefault(plot.path, plot.title)
+        series = project.live_series_at(row.rev)   # after the declared files: those stay the first choice
+        if series:
+            data.files.setdefault(LIVE_PLOT_PATH, []).append((index, series_records(series)))
+            data.x_hints.setdefault(LIVE_PLOT_PATH, "step")
+            data.titles.setdefault(LIVE_PLOT_PATH, "DVCLive")
     return data
 
 
