@@ -158,3 +158,33 @@ def test_running_entry_live_metrics_through_the_facade_and_show_json(tmp_path: P
     (row,) = [r for r in project.experiments() if r.name == "live-one"]
     assert row.status == "success"
     assert row.metrics["dvclive/metrics.json"] == {"train.loss": pytest.approx(2 / 3), "acc": 0.7, "step": 2}
+
+
+def test_dvclive_in_a_workspace_run_makes_no_git_changes_of_its_own(tmp_path: Path,
+                                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    """`exptui run` sets DVC_EXP_BASELINE_REV as `dvc exp run` does, which makes DVCLive act as inside a DVC
+    experiment (at its end it may `git add` its untracked files): the user's index and refs stay exptui's alone."""
+    import subprocess
+    import sys
+
+    from tests.live_support import git, make_live_repo, open_gate
+
+    repo = make_live_repo(tmp_path)
+    gate = tmp_path / "gate"
+    gate.mkdir()
+    for step in range(3):
+        open_gate(gate, 1.0, step)
+    monkeypatch.setenv("EXPTUI_TEST_LIVE_GATE", str(gate))
+    index_before = (repo / ".git" / "index").read_bytes()
+    proc = subprocess.run([sys.executable, "-m", "exptui", "run", "-n", "ws"], cwd=repo, capture_output=True,
+                          text=True, timeout=300)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert git(repo, "diff", "--cached", "--name-only") == ""          # nothing staged by DVCLive
+    assert (repo / ".git" / "index").read_bytes() == index_before
+    refs = git(repo, "for-each-ref", "--format=%(refname)").split()
+    assert [r for r in refs if not r.startswith("refs/heads/")] == [r for r in refs if r.endswith("/ws")]
+    assert len([r for r in refs if r.endswith("/ws")]) == 1
+    assert "?? dvclive/" in git(repo, "status", "--porcelain")          # its files are the workspace's results
+    head = git(repo, "rev-parse", "HEAD").strip()
+    files = git(repo, "ls-tree", "-r", "--name-only", f"refs/exps/{head[:2]}/{head[2:]}/ws", "dvclive").split()
+    assert files == ["dvclive/metrics.json", "dvclive/plots/metrics/acc.tsv", "dvclive/plots/metrics/train/loss.tsv"]
