@@ -11,6 +11,9 @@ from typing import TYPE_CHECKING, Any
 from collections.abc import Callable, Iterable, Sequence
 
 from exptui.errors import ExperimentNotFound, ExptuiError
+# what `Project.live_metrics()` returns (a plain record; the front ends name it through this facade)
+from exptui.execution.live_metrics import LiveMetrics as LiveMetrics
+from exptui.execution.live_metrics import LiveMetricsReader
 from exptui.records import Annotations, ExperimentRow, RowKind
 # the queue's records, for the front ends (which reach the store only through this facade): what
 # `project.queue.entries()` returns and the states an entry goes through
@@ -41,6 +44,7 @@ class Project:
         self._rows: list[ExperimentRow] | None = None
         self._queue: QueueManager | None = None
         self.last_record: ExperimentRecord | None = None  # of the last workspace run (its large_files warn)
+        self._live_reader: LiveMetricsReader | None = None
 
     @classmethod
     def open(cls, path: str | os.PathLike[str] = ".", long_lived: bool = False) -> Project:
@@ -399,6 +403,53 @@ class Project:
 
             self._queue = QueueManager(self)
         return self._queue
+
+    def live_metrics(self) -> dict[str, LiveMetrics]:
+        """DVCLive's live values of every running experiment, keyed like the table's rows (`ExperimentRow.key`):
+        the queue entry id of a running queue entry, ``"workspace"`` while an `exptui run` works in the workspace.
+
+        A queued run's checkout is the run dir its worker wrote into the entry's run file (``.git/exptui/runs/<entry
+        id>``, for the local pool and Dask alike), so this needs no git call; the reader keeps a stat cache, so a
+        poll of runs whose files did not change costs a directory listing and a few ``stat`` calls. Runs without
+        DVCLive output (yet) are left out.
+        """
+        from exptui.store.claims import RunState
+        from exptui.store.workspace_run import current
+
+        if self._live_reader is None:
+            self._live_reader = LiveMetricsReader()
+        reader = self._live_reader
+        dirs: dict[str, Path] = {}
+        for entry_id, info in RunState(self.git.git_dir).all().items():
+            if info.run_dir:
+                dirs[entry_id] = Path(info.run_dir)
+        if current(self.git.git_dir) is not None:
+            dirs["workspace"] = self.root
+        reader.retain(list(dirs.values()))
+        out: dict[str, LiveMetrics] = {}
+        for key, run_dir in dirs.items():
+            live = reader.read(run_dir)
+            if live is not None:
+                out[key] = live
+        return out
+
+    def live_series_at(self, rev: str, dvclive_dir: str = "dvclive") -> dict[str, list[tuple[int, float]]]:
+        """The DVCLive series a finished experiment recorded (``dvclive/plots/metrics/**/*.tsv`` of its commit),
+        with the same dotted keys as `live_metrics`, so a plot can draw finished trials beside running ones."""
+        from exptui.execution.live_metrics import SERIES_DIR, parse_series_tsv
+
+        base = "/".join((dvclive_dir, *SERIES_DIR))
+        try:
+            listing = self.git.run("ls-tree", "-r", "-z", "--name-only", rev, "--", base)
+        except Exception:  # noqa: BLE001 - an unknown rev or no such folder: nothing recorded
+            return {}
+        out: dict[str, list[tuple[int, float]]] = {}
+        for path in sorted(p for p in listing.split("\0") if p.endswith(".tsv") and p.startswith(base + "/")):
+            raw = self.read_plot(rev, path)
+            rows = parse_series_tsv(raw) if raw is not None else []
+            if rows:
+                out[".".join(path[len(base) + 1:-len(".tsv")].split("/"))] = rows
+        return out
 
     # --- workspace ----------------------------------------------------------------------------------------------
 

@@ -132,7 +132,8 @@ def test_fresh_clone_repro_show_queue_and_real_dvc_agree(clone: Path) -> None:
         assert (clone / out).is_file(), out
     assert "Data and pipelines are up to date." in _run([DVC, "status"], clone, 120).stdout
     changed = {line[3:] for line in git(clone, "status", "--porcelain").splitlines()}
-    assert changed <= {"dvc.lock", "metrics.yaml", "plots/roc.csv", "plots/train_curve.csv"}, changed
+    assert changed <= {"dvc.lock", "metrics.yaml", "plots/roc.csv", "plots/train_curve.csv", "dvclive/metrics.json",
+                       "dvclive/plots/metrics/train/logloss.tsv", "dvclive/plots/metrics/test/logloss.tsv"}, changed
 
     # 3. one queued experiment, run by a worker
     _run([*EXPTUI, "run", "--queue", "-S", "train.max_depth=3", "-n", "shallow"], clone)

@@ -133,11 +133,25 @@ def test_churn_metrics_and_plots_are_sane(churn: Path) -> None:
     assert float(curve[-1]["train_logloss"]) < float(curve[-1]["test_logloss"]) + 0.05
 
 
+def test_churn_logs_every_round_with_dvclive(churn: Path) -> None:
+    """The train stage's DVCLive files hold the same per-round losses as its curve, readable by exptui's reader."""
+    from exptui.execution.live_metrics import read_live_metrics
+
+    live = read_live_metrics(churn)
+    assert live is not None and live.step == 99
+    assert set(live.series) == {"train.logloss", "test.logloss"}
+    curve = read_csv(churn / "plots" / "train_curve.csv")
+    for key in ("train", "test"):
+        assert live.series[f"{key}.logloss"] == [(int(r["step"]) - 1, float(r[f"{key}_logloss"])) for r in curve]
+        assert live.latest[f"{key}.logloss"] == float(curve[-1][f"{key}_logloss"])
+
+
 def test_churn_is_deterministic(churn: Path, tmp_path: Path) -> None:
     again = copy_example("churn", tmp_path / "again")
     run_churn(again)
     for rel in ("data/churn.csv", "data/prepared/train.csv", "data/prepared/test.csv", "models/model.joblib",
-                "metrics.yaml", "plots/roc.csv", "plots/train_curve.csv"):
+                "metrics.yaml", "plots/roc.csv", "plots/train_curve.csv", "dvclive/metrics.json",
+                "dvclive/plots/metrics/test/logloss.tsv"):
         assert md5(again / rel) == md5(churn / rel), rel
 
 
@@ -165,6 +179,7 @@ def test_churn_models_differ(churn: Path, tmp_path: Path, model: str) -> None:
     assert metrics["roc_auc"] < baseline["roc_auc"]  # the synthetic signal is non-linear: boosting wins
     curve = read_csv(root / "plots" / "train_curve.csv")
     assert len(curve) == (100 if model == "random_forest" else 20)
+    assert (root / "dvclive/plots/metrics/test/logloss.tsv").read_text().count("\n") == len(curve) + 1
 
 
 @pytest.mark.parametrize("key, value, message", [
@@ -234,6 +249,17 @@ def test_sentiment_metrics(sentiment: Path) -> None:
     assert len(confusion) == 1000 and list(confusion[0]) == ["actual", "predicted"]
     vocabulary = (sentiment / "data" / "features" / "vocabulary.txt").read_text().split("\n")
     assert len([w for w in vocabulary if w]) == 500  # featurize.max_features
+
+
+def test_sentiment_logs_each_epoch_with_dvclive(sentiment: Path) -> None:
+    from exptui.execution.live_metrics import read_live_metrics
+
+    live = read_live_metrics(sentiment)
+    assert live is not None and live.step is not None and live.step >= 2
+    assert set(live.series) == {"train.log_loss", "train.accuracy"}
+    losses = [v for _, v in live.series["train.log_loss"]]
+    assert [s for s, _ in live.series["train.log_loss"]] == list(range(live.step + 1))
+    assert losses[-1] < losses[0] and live.latest["train.log_loss"] == losses[-1]
 
 
 def test_sentiment_is_deterministic(sentiment: Path, tmp_path: Path) -> None:

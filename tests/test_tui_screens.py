@@ -997,7 +997,8 @@ def test_declared_plots_merge_stage_and_top_level_props_and_interpolate_paths(gi
     git(sentiment, "init", "-q", "-b", "main")
     copy_pipeline("sentiment", sentiment)
     paths = [p.path for p in Project.open(sentiment).plot_files("workspace")]
-    assert paths == ["eval/confusion.csv"]          # `${eval_dir}/confusion.csv`, eval_dir from dvc.yaml's vars
+    assert paths == ["dvclive/plots/metrics",         # the train stage's DVCLive series
+                     "eval/confusion.csv"]            # `${eval_dir}/confusion.csv`, eval_dir from dvc.yaml's vars
 
 
 def test_declared_plots_of_a_broken_dvc_yaml_fall_back_to_literal_paths(git_repo: Path) -> None:

@@ -204,17 +204,27 @@ def show(ctx: click.Context, as_json: bool, as_csv: bool, as_md: bool, all_commi
         _show(ctx, as_json, as_csv, as_md, all_commits, num, sort_by, filter_, only_changed, keep, drop, precision)
 
 
+def _live_json(project: Any, rows: list[Any]) -> dict[str, dict[str, Any]] | None:
+    """The ``live`` fields of running rows (DVCLive's step and latest values); None when nothing runs."""
+    if not any(r.status == "running" for r in rows):
+        return None
+    from exptui.query.show_json import live_json
+
+    return {key: live_json(m.step, m.latest) for key, m in project.live_metrics().items()}
+
+
 def _show(ctx: click.Context, as_json: bool, as_csv: bool, as_md: bool, all_commits: bool, num: int,
           sort_by: str | None, filter_: str | None, only_changed: bool, keep: tuple[str, ...],
           drop: tuple[str, ...], precision: int | None) -> None:
     project = _project(ctx)
     rows = project.experiments(all_commits=all_commits, num=num)
     plain = not (sort_by or filter_ or only_changed or keep or drop)
+    live = _live_json(project, rows) if as_json else None
     if as_json and plain:
         from exptui.query.show_json import rows_to_json
 
         # indented for people, one line (C encoder, ~10x faster at 10k rows) for pipes and scripts
-        write_json(rows_to_json(rows, indent=2 if sys.stdout.isatty() else None) + "\n")
+        write_json(rows_to_json(rows, indent=2 if sys.stdout.isatty() else None, live=live) + "\n")
         return
     from exptui.query.filter import FilterError
     from exptui.query.table import TableModel
@@ -240,7 +250,7 @@ def _show(ctx: click.Context, as_json: bool, as_csv: bool, as_md: bool, all_comm
     if drop:
         table.set_drop(drop)
     if as_json:
-        write_json(table.to_json() + "\n")
+        write_json(table.to_json(live=live) + "\n")
     elif as_csv:
         write_data(table.to_csv(precision))
     elif as_md:

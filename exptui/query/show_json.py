@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 from dataclasses import fields
 from typing import Any
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 
 from exptui.query.format import json_safe
 from exptui.records import ExperimentRow, RunFacts
@@ -82,8 +82,12 @@ def _facts(facts: RunFacts) -> dict[str, Any]:
 
 
 def record(row: ExperimentRow, params: dict[str, dict[str, Any]] | None = None,
-           metrics: dict[str, dict[str, Any]] | None = None) -> dict[str, Any]:
-    """One ``exptui show --json`` object. Without `params`/`metrics`, all of the row's own values (`section`)."""
+           metrics: dict[str, dict[str, Any]] | None = None,
+           live: Mapping[str, dict[str, Any]] | None = None) -> dict[str, Any]:
+    """One ``exptui show --json`` object. Without `params`/`metrics`, all of the row's own values (`section`).
+
+    `live`: ``{row key: {"step": ..., "latest": {...}}}`` of running experiments (`Project.live_metrics`); a
+    running row found there gets a ``live`` field, every other row stays as it was (no key at all)."""
     if params is None:
         params = section(row.params, "params", None, row.errors)
     if metrics is None:
@@ -91,7 +95,7 @@ def record(row: ExperimentRow, params: dict[str, dict[str, Any]] | None = None,
     created = row.created or (row.facts.created if row.facts else None)
     facts = None if row.facts is None else _facts(row.facts)
     ann = row.annotations
-    return {
+    out = {
         "name": row.name,
         "rev": row.rev,
         "baseline": row.baseline,
@@ -107,7 +111,16 @@ def record(row: ExperimentRow, params: dict[str, dict[str, Any]] | None = None,
         "note": ann.note,
         "facts": facts,
     }
+    if live is not None and row.status == "running" and row.key in live:
+        out["live"] = live[row.key]
+    return out
 
 
-def rows_to_json(rows: Iterable[ExperimentRow], indent: int | None = None) -> str:
-    return json.dumps([record(r) for r in rows], indent=indent, ensure_ascii=False)
+def live_json(step: int | None, latest: Mapping[str, float]) -> dict[str, Any]:
+    """The ``live`` field of a running row: DVCLive's current step and latest values (non-finite as null)."""
+    return {"step": step, "latest": {k: json_safe(v) for k, v in latest.items()}}
+
+
+def rows_to_json(rows: Iterable[ExperimentRow], indent: int | None = None,
+                 live: Mapping[str, dict[str, Any]] | None = None) -> str:
+    return json.dumps([record(r, live=live) for r in rows], indent=indent, ensure_ascii=False)

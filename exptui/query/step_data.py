@@ -6,6 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol
 
+from exptui.query.live_series import LIVE_PLOT_PATH, series_records
 from exptui.query.plots import curve_columns, parse_plot_records
 from exptui.records import ExperimentRow
 
@@ -20,6 +21,8 @@ class PlotReader(Protocol):
 
     def read_plot(self, rev: str, path: str) -> bytes | None: ...
 
+    def live_series_at(self, rev: str) -> dict[str, list[tuple[int, float]]]: ...
+
 
 @dataclass
 class StepData:
@@ -29,6 +32,19 @@ class StepData:
     x_hints: dict[str, str | None] = field(default_factory=dict)
     y_hints: dict[str, tuple[str, ...]] = field(default_factory=dict)   # declared y columns: listed first
     titles: dict[str, str] = field(default_factory=dict)                # declared `title:` per file
+
+    def set_live(self, index: int, series: dict[str, list[tuple[int, float]]]) -> None:
+        """The live DVCLive series of the running row at `index` (replacing what it showed before)."""
+        per_row = [(i, records) for i, records in self.files.get(LIVE_PLOT_PATH, []) if i != index]
+        if series:
+            per_row.append((index, series_records(series)))
+            per_row.sort(key=lambda item: item[0])
+        if per_row:
+            self.files[LIVE_PLOT_PATH] = per_row
+            self.x_hints.setdefault(LIVE_PLOT_PATH, "step")
+            self.titles.setdefault(LIVE_PLOT_PATH, "DVCLive")
+        else:
+            self.files.pop(LIVE_PLOT_PATH, None)
 
     def columns(self, path: str) -> list[str]:
         """The plottable y columns of one plots file: the declared ones first, then the other numeric ones."""
@@ -43,16 +59,24 @@ class StepData:
                 columns.setdefault(column, None)
         return list(columns)
 
-    def options(self) -> list[tuple[str, str]]:
-        """(label, value) per plottable column: value is ``path\\tcolumn``."""
-        return [(f"{path}: {column}", f"{path}\t{column}") for path in self.files for column in self.columns(path)]
+    def options(self, live_first: bool = False) -> list[tuple[str, str]]:
+        """(label, value) per plottable column: value is ``path\\tcolumn``; DVCLive's first while trials run."""
+        paths = list(self.files)
+        if live_first and LIVE_PLOT_PATH in paths:
+            paths.remove(LIVE_PLOT_PATH)
+            paths.insert(0, LIVE_PLOT_PATH)
+        return [(f"{path}: {column}", f"{path}\t{column}") for path in paths for column in self.columns(path)]
 
 
 def load_step_data(project: PlotReader, rows: list[ExperimentRow], targets: tuple[str, ...] = ()) -> StepData:
-    """Read every declared plots file (or only `targets`) of every experiment (git reads; run it in a thread)."""
+    """Read every declared plots file (or only `targets`) of every experiment (git reads; run it in a thread), and
+    the DVCLive series each one recorded. Running rows are skipped: their snapshot holds the baseline's files, and
+    their curves come live from their checkouts (`StepData.set_live`)."""
     data = StepData()
     wanted = {t.rstrip("/") for t in targets}
     for index, row in enumerate(rows):
+        if row.status == "running":
+            continue
         for plot in project.plot_files(row.rev):
             if wanted and plot.path not in wanted:
                 continue
@@ -66,4 +90,11 @@ def load_step_data(project: PlotReader, rows: list[ExperimentRow], targets: tupl
                 data.y_hints.setdefault(plot.path, plot.ys)
                 if plot.title:
                     data.titles.setdefault(plot.path, plot.title)
+        if wanted and LIVE_PLOT_PATH not in wanted:
+            continue
+        series = project.live_series_at(row.rev)   # after the declared files: those stay the first choice
+        if series:
+            data.files.setdefault(LIVE_PLOT_PATH, []).append((index, series_records(series)))
+            data.x_hints.setdefault(LIVE_PLOT_PATH, "step")
+            data.titles.setdefault(LIVE_PLOT_PATH, "DVCLive")
     return data

@@ -20,7 +20,7 @@ import csv
 import io
 import json
 import sys
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Generic, Literal, TypeVar, overload
@@ -523,7 +523,7 @@ class TableModel:
         return FIELD_HEADERS.get(column.key, column.key) if column.is_field else column.label
 
     # ------------------------------------------------------------------ outputs
-    def to_json_records(self) -> list[dict[str, Any]]:
+    def to_json_records(self, live: Mapping[str, dict[str, Any]] | None = None) -> list[dict[str, Any]]:
         """The ``exptui show --json`` objects, one per shown row (pandas-free).
 
         ``params``/``metrics`` hold the visible columns' values; missing and unreadable
@@ -537,11 +537,11 @@ class TableModel:
         for row in view.experiment_rows:
             params = section(row.params, "params", visible, row.errors)
             metrics = section(row.metrics, "metrics", visible, row.errors)
-            records.append(record(row, params, metrics))
+            records.append(record(row, params, metrics, live))
         return records
 
-    def to_json(self, indent: int | None = 2) -> str:
-        return json.dumps(self.to_json_records(), indent=indent, ensure_ascii=False)
+    def to_json(self, indent: int | None = 2, live: Mapping[str, dict[str, Any]] | None = None) -> str:
+        return json.dumps(self.to_json_records(live), indent=indent, ensure_ascii=False)
 
     def to_csv(self, precision: int | None = None) -> str:
         """Every shown row; floats at full precision unless ``precision`` is given (as DVC)."""

@@ -23,7 +23,7 @@ from exptui.project import Project
 from exptui.records import ExperimentRow
 from exptui.tui.app_ref import exptui_app
 from exptui.tui.bindings import APP_BINDINGS, MAIN_BINDINGS
-from exptui.tui.messages import LoadFailed, RowsLoaded
+from exptui.tui.messages import LiveLoaded, LoadFailed, RowsLoaded
 from exptui.tui.screens.confirm import ChoiceScreen
 from exptui.tui.screens.main import MainScreen
 from exptui.tui.text import notify
@@ -88,6 +88,7 @@ class ExptuiApp(App[None]):
         self._wake = asyncio.Event()
         self._force = False
         self.reloads = 0             # how many reloads reached the table (tests wait on it)
+        self.live_updates = 0        # how many live-metrics updates reached the table
         self.workers_started_here = False  # set by the queue screen when it starts workers
         # one Project call at a time from this app's workers: a reload never interleaves with apply/remove
         self.project_lock = threading.RLock()
@@ -132,11 +133,42 @@ class ExptuiApp(App[None]):
                 self._force = False
                 worker = self._load_rows(token or "")
                 await worker.wait()
+            await self._poll_live()
             self._wake.clear()
             try:
                 await asyncio.wait_for(self._wake.wait(), timeout=self.poll_interval)
             except asyncio.TimeoutError:
                 pass
+
+    async def _poll_live(self) -> None:
+        """DVCLive values of the running rows, every poll while anything runs (stat-cached by the project, so an
+        unchanged run costs a few `stat` calls); handed to the dashboard only when they changed."""
+        main = self._live_main()
+        if main is None or not (main.has_running() or main.live):
+            return
+        try:
+            live = await asyncio.to_thread(self.project.live_metrics)
+        except Exception as exc:  # a run dir removed mid-read: the next poll reads again
+            self.post_message(LoadFailed(f"live metrics: {exc}"))
+            return
+        if live != main.live:
+            self.post_message(LiveLoaded(live))
+
+    @on(LiveLoaded)
+    def _live_loaded(self, event: LiveLoaded) -> None:
+        from textual.css.query import NoMatches
+
+        main = self._live_main()
+        if main is None:
+            return
+        try:
+            main.set_live(event.live)
+            for screen in self.screen_stack:   # the plots view draws running trials' curves live
+                if screen is not main and hasattr(screen, "set_live"):
+                    screen.set_live(event.live)
+        except NoMatches:  # the app is shutting down: the table is already gone
+            return
+        self.live_updates += 1
 
     @work(thread=True, exclusive=True, group="reload", exit_on_error=False)
     def _load_rows(self, token: str) -> None:

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from textual.message import Message
 
+from exptui.project import LiveMetrics
 from exptui.records import ExperimentRow
 
 
@@ -31,3 +32,11 @@ class ActionDone(Message):
         super().__init__()
         self.message = message
         self.error = error
+
+
+class LiveLoaded(Message):
+    """The poller read DVCLive's files of the running experiments: ``{row key: LiveMetrics}``."""
+
+    def __init__(self, live: dict[str, LiveMetrics]) -> None:
+        super().__init__()
+        self.live = live

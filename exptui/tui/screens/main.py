@@ -19,11 +19,13 @@ from textual.screen import Screen
 from textual.timer import Timer
 from textual.widgets import Footer, Static
 
-from exptui.project import Project
-from exptui.query.inert import INPUT_ALLOWED
+from exptui.project import LiveMetrics, Project
+from exptui.query.inert import INPUT_ALLOWED, inert
 from exptui.records import ExperimentRow
 from exptui.tui.app_ref import exptui_app
 from exptui.tui.bindings import MAIN_BINDINGS
+from exptui.tui.live_columns import IDS as LIVE_IDS
+from exptui.tui.live_columns import choose_metric, live_cell, live_columns, metric_keys
 from exptui.tui.messages import ActionDone
 from exptui.tui.sweep_draft import DraftSlot
 from exptui.tui.screens.confirm import ConfirmScreen, InputScreen
@@ -74,6 +76,9 @@ class MainScreen(Screen[None]):
         self.branch = ""
         self._counts = {"total": 0, "shown": 0, "running": 0, "queued": 0, "failed": 0}
         self.sweep_drafts = DraftSlot()     # a sweep form closed unqueued comes back on the next `e`
+        self.live: dict[str, LiveMetrics] = {}   # DVCLive values of running rows, by row key (the app's poller)
+        self.live_metric: str | None = None      # the metric of the live columns
+        self.live_wanted: str | None = None      # ... as asked with `:live KEY`
 
     # ------------------------------------------------------------------ layout
     def compose(self) -> ComposeResult:
@@ -147,6 +152,21 @@ class MainScreen(Screen[None]):
         self._baselines = {r.rev: r for r in rows if r.kind == "baseline"}
         self.refresh_view(columns_changed=True)
 
+    def has_running(self) -> bool:
+        return any(r.status == "running" for r in self.all_rows)
+
+    def set_live(self, live: dict[str, LiveMetrics]) -> None:
+        """New DVCLive values of the running rows: repaint those rows; the live columns come and go with them."""
+        old_keys = set(self.live)
+        self.live = live
+        metric = choose_metric(live, self.live_wanted)
+        if bool(live) != bool(old_keys) or metric != self.live_metric:
+            self.live_metric = metric
+            self.table.refresh_keys(old_keys | set(live))
+            self.refresh_view(columns_changed=True)
+        else:
+            self.table.refresh_keys(old_keys | set(live))
+
     @property
     def columns(self) -> list[Column]:
         return self.model.columns
@@ -197,12 +217,15 @@ class MainScreen(Screen[None]):
                 self.filter_bar.show_matches(None, None)
         table = self.table
         layout = [c.id for c in result.columns] + [f"{c}:{d}" for c, d in self.view.sort]
+        if self.live and self.live_metric:
+            layout.append(f"live:{self.live_metric}")
         if columns_changed or layout != self._shown_column_ids:
             self._shown_column_ids = layout
             pinned = set(self.view.pinned)
             marks = _sort_marks(self.view.sort)
             fixed = [_table_column(c, marks.get(c.id, "")) for c in result.columns if c.id in pinned]
-            scrolling = [TableColumn("created", "Created" + marks.get("created", ""), max_width=16)]
+            scrolling = live_columns(self.live_metric) if self.live and self.live_metric else []
+            scrolling += [TableColumn("created", "Created" + marks.get("created", ""), max_width=16)]
             scrolling += [_table_column(c, marks.get(c.id, "")) for c in result.columns if c.id not in pinned]
             table.set_columns(fixed, scrolling)
         table.update_rows(rows)
@@ -237,6 +260,8 @@ class MainScreen(Screen[None]):
         from exptui.query.direction import delta
         from exptui.query.format import format_cell
 
+        if column.id in LIVE_IDS:
+            return live_cell(self.live.get(row.key), column.id, self.live_metric), ""
         entry = self._getters.get(column.id)
         if entry is None:
             return "", ""
@@ -475,6 +500,13 @@ class MainScreen(Screen[None]):
             exptui_app(self.app).action_help()
         elif name == "refresh":
             self.action_refresh()
+        elif name == "live":
+            logged = metric_keys(self.live)
+            if arg and self.live and arg not in logged:
+                raise CommandError(inert(f":live {arg}: no running experiment logs it (logged: {', '.join(logged)})"))
+            self.live_wanted = arg or None
+            self.live_metric = None   # re-chosen: the layout follows
+            self.set_live(self.live)
         elif name in ("compare", "queue", "plots", "sweep", "log"):
             self.open_secondary("queue_view" if name == "queue" else name)
 
@@ -664,7 +696,7 @@ class MainScreen(Screen[None]):
     def action_plots(self) -> None:
         from exptui.tui.screens.plots import PlotScreen
 
-        self._open(PlotScreen(self.project, self.table.selected_rows()))
+        self._open(PlotScreen(self.project, self.table.selected_rows(), live=self.live))
 
 def _table_column(column: Column, mark: str = "") -> TableColumn:
     return TableColumn(column.id, (column.label or column.key) + mark, column.file, column.family,

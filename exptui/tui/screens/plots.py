@@ -9,7 +9,8 @@ from textual.containers import Horizontal
 from textual.screen import Screen
 from textual.widgets import Footer, Label, Select, Static, TabbedContent, TabPane
 
-from exptui.project import Project
+from exptui.project import LiveMetrics, Project
+from exptui.query.live_series import LIVE_PLOT_PATH
 from exptui.records import ExperimentRow
 from exptui.tui.text import plain
 from exptui.query.plots import (
@@ -45,24 +46,29 @@ class PlotScreen(Screen[None]):
         Binding("3", "tab('parallel')", "Parallel coords"),
     ]
 
-    def __init__(self, project: Project, rows: list[ExperimentRow]) -> None:
+    def __init__(self, project: Project, rows: list[ExperimentRow],
+                 live: dict[str, LiveMetrics] | None = None) -> None:
         super().__init__()
         self.project = project
         self.rows = [r for r in self._widen(project, rows) if r.params or r.metrics]
         self.step_data: StepData | None = None
+        self.live: dict[str, LiveMetrics] = dict(live or {})   # of the running rows, by row key (app's poller)
+        self._shown_options: list[tuple[str, str]] = []          # what the series select offers now
         self.sub_title = f"{len(self.rows)} experiments"
 
     @staticmethod
     def _widen(project: Project, rows: list[ExperimentRow]) -> list[ExperimentRow]:
         """One row alone makes no plot: use its baseline and every experiment of that baseline instead
         (from the Project's last listing: no git call on the UI thread)."""
-        if len(rows) != 1 or rows[0].kind not in ("baseline", "experiment"):
+        if len(rows) != 1 or (rows[0].kind not in ("baseline", "experiment") and rows[0].status != "running"):
             return rows
         try:
             listing = project.experiments(refresh=False)
         except Exception:  # noqa: BLE001 - without a listing, plot the one row
             return rows
-        family = [r for r in listing if r.baseline == rows[0].baseline and r.kind in ("baseline", "experiment")]
+        # a sweep's running trials too: their curves are drawn live next to the finished ones
+        family = [r for r in listing if r.baseline == rows[0].baseline
+                  and (r.kind in ("baseline", "experiment") or r.status == "running")]
         return family if len(family) > 1 else rows
 
     def compose(self) -> ComposeResult:
@@ -148,8 +154,11 @@ class PlotScreen(Screen[None]):
         if not self.is_attached:        # closed while the files were being read
             return
         self.step_data = data
+        for index, row in enumerate(self.rows):
+            if row.status == "running" and row.key in self.live:
+                data.set_live(index, self.live[row.key].series)
         select = self.query_one("#steps-series", Select)
-        options = data.options()
+        options = data.options(live_first=self._any_running())
         if not options:
             select.set_options([])
             select.prompt = "no plots files declared in dvc.yaml"
@@ -157,8 +166,36 @@ class PlotScreen(Screen[None]):
                 "Stages that write per-step data (declared under `plots:` in dvc.yaml) show up here."
             )
             return
+        self._shown_options = options
         select.set_options([(plain(label), value) for label, value in options])
         select.value = options[0][1]
+
+    def _any_running(self) -> bool:
+        return any(r.status == "running" for r in self.rows)
+
+    def set_live(self, live: dict[str, LiveMetrics]) -> None:
+        """New DVCLive values of running trials (from the app's poller): their curves move, the rest stay."""
+        self.live = dict(live)
+        data = self.step_data
+        if data is None:   # still loading: `_steps_loaded` applies `self.live`
+            return
+        changed = False
+        for index, row in enumerate(self.rows):
+            if row.status == "running" and row.key in live:
+                data.set_live(index, live[row.key].series)
+                changed = True
+        if not changed:
+            return
+        select = self.query_one("#steps-series", Select)
+        options = data.options(live_first=True)
+        current = select.value
+        if [v for _, v in options] != [v for _, v in self._shown_options]:
+            self._shown_options = options
+            select.set_options([(plain(label), value) for label, value in options])
+            values = [v for _, v in options]
+            select.value = current if isinstance(current, str) and current in values else values[0]
+        if isinstance(select.value, str) and select.value.startswith(LIVE_PLOT_PATH + "\t"):
+            self._draw_steps()
 
     def _steps_title(self, path: str, column: str) -> str:
         """dvc.yaml's `title:` for the file when it declares one: `Log loss per training step · test_logloss`."""

@@ -56,6 +56,7 @@ class TableColumn:
     family: str = "meta"            # meta | params | metrics | deps
     numeric: bool = False
     max_width: int = 24
+    reserve: bool = False           # always as wide as max_width (a value that grows while it runs: no jumps)
 
 
 META_NAME = TableColumn("name", "Experiment", max_width=44)
@@ -282,6 +283,16 @@ class ExperimentTable(ScrollView, can_focus=True):
                 ends.add(i)
         self._group_ends = ends
 
+    def refresh_keys(self, keys: Iterable[str]) -> None:
+        """Re-measure and repaint these rows: their cells changed without the row itself changing (live values)."""
+        for key in keys:
+            version = self._versions.get(key, 0)
+            self._cell_widths.pop((key, version), None)
+            self._versions[key] = version + 1
+        if self._measure(self.rows):
+            self._layout_version += 1
+        self._relayout()
+
     def _measure(self, rows: Sequence[ExperimentRow], columns: Sequence[TableColumn] | None = None) -> bool:
         """Fit column widths to the header and the rows shown now; True if any width changed.
 
@@ -319,6 +330,8 @@ class ExperimentTable(ScrollView, can_focus=True):
         """Cells needed to show `col` of `row` in full (running rows: all the State column may take)."""
         if col.id == "name":
             return self._name_len(row)
+        if col.reserve:
+            return col.max_width
         if col.id == "status":
             # a running row's text changes with every stage and second: reserve the column's full width so the
             # columns to its right stand still while the queue runs

@@ -5,12 +5,18 @@ Only the chosen family's library is imported (imports dominate a stage's time).
 Every model is single-threaded and seeded, so the same params give the same
 model bytes: experiments compare models, not thread scheduling.
 
-Reads params.yaml:train and data/prepared/. Writes models/model.joblib and
+Reads params.yaml:train and data/prepared/. Writes models/model.joblib,
 plots/train_curve.csv (step, train_logloss, test_logloss) for the
-"metrics over steps" view.
+"metrics over steps" view, and logs the same losses with DVCLive while it
+trains (dvclive/metrics.json and dvclive/plots/metrics/{train,test}/logloss.tsv):
+LightGBM through a callback after every boosting round, so a dashboard or a
+pruner can watch the run live. DVCLive is told not to save an experiment and
+not to edit dvc.yaml: the stage declares its files, and exptui (or `dvc exp
+run`) records them.
 """
 from __future__ import annotations
 
+import contextlib
 import inspect
 import os
 import warnings
@@ -22,6 +28,7 @@ import yaml
 PREPARED = "data/prepared"
 MODEL_OUT = "models/model.joblib"
 CURVE_OUT = "plots/train_curve.csv"
+LIVE_DIR = "dvclive"
 MODELS = ("lightgbm", "random_forest", "logistic_regression")
 #: logistic regression iterations recorded in the curve (each point is a refit: cheap on 8k rows)
 LOGREG_CURVE_STEPS = 20
@@ -63,7 +70,18 @@ def logloss(y: np.ndarray, p: np.ndarray) -> float:
     return float(-np.mean(y * np.log(p) + (1 - y) * np.log(1 - p)))
 
 
-def train_lightgbm(cfg: dict, names, x, y, x_test, y_test):
+class LiveLogloss:
+    """LightGBM callback: one DVCLive step per boosting round with the train and test logloss."""
+
+    def __init__(self, log_step):
+        self.log_step = log_step
+
+    def __call__(self, env) -> None:
+        losses = {data: value for data, metric, value, *_ in env.evaluation_result_list if metric == "binary_logloss"}
+        self.log_step(losses["train"], losses["test"])
+
+
+def train_lightgbm(cfg: dict, names, x, y, x_test, y_test, log_step):
     from lightgbm import LGBMClassifier
 
     depth = number(cfg, "max_depth", -1, int)
@@ -82,13 +100,14 @@ def train_lightgbm(cfg: dict, names, x, y, x_test, y_test):
         evals = {"eval_X": (x, x_test), "eval_y": (y, y_test)}
     else:
         evals = {"eval_set": [(x, y), (x_test, y_test)]}
-    model.fit(x, y, eval_names=["train", "test"], eval_metric="binary_logloss", **evals)
+    model.fit(x, y, eval_names=["train", "test"], eval_metric="binary_logloss", callbacks=[LiveLogloss(log_step)],
+              **evals)
     history = model.evals_result_
     curve = list(zip(history["train"]["binary_logloss"], history["test"]["binary_logloss"]))
     return model, curve
 
 
-def train_random_forest(cfg: dict, names, x, y, x_test, y_test):
+def train_random_forest(cfg: dict, names, x, y, x_test, y_test, log_step):
     from sklearn.ensemble import RandomForestClassifier
 
     depth = number(cfg, "max_depth", -1, int)
@@ -107,10 +126,11 @@ def train_random_forest(cfg: dict, names, x, y, x_test, y_test):
         sums[0] += tree.predict_proba(x)[:, 1]
         sums[1] += tree.predict_proba(x_test)[:, 1]
         curve.append((logloss(y, sums[0] / k), logloss(y_test, sums[1] / k)))
+        log_step(*curve[-1])
     return model, curve
 
 
-def train_logistic_regression(cfg: dict, names, x, y, x_test, y_test):
+def train_logistic_regression(cfg: dict, names, x, y, x_test, y_test, log_step):
     from sklearn.exceptions import ConvergenceWarning
     from sklearn.linear_model import LogisticRegression
 
@@ -126,6 +146,7 @@ def train_logistic_regression(cfg: dict, names, x, y, x_test, y_test):
             partial = LogisticRegression(C=c, max_iter=steps, random_state=seed).fit(x, y)
             curve.append((logloss(y, partial.predict_proba(x)[:, 1]),
                           logloss(y_test, partial.predict_proba(x_test)[:, 1])))
+            log_step(*curve[-1])
     model = LogisticRegression(C=c, max_iter=1000, random_state=seed).fit(x, y)
     return model, curve
 
@@ -152,7 +173,20 @@ def main() -> None:
         raise SystemExit(f"error: params.yaml: train.model must be one of {', '.join(MODELS)}; got '{kind}'")
     names, x, y = load_split("train")
     _, x_test, y_test = load_split("test")
-    model, curve = TRAINERS[kind](cfg, names, x, y, x_test, y_test)
+    with contextlib.ExitStack() as stack:
+        live = None
+
+        def log_step(train_loss: float, test_loss: float) -> None:
+            nonlocal live
+            if live is None:  # opened at the first step: a bad param fails fast, before DVCLive's imports
+                from dvclive import Live
+
+                live = stack.enter_context(Live(dir=LIVE_DIR, save_dvc_exp=False, dvcyaml=False))
+            live.log_metric("train/logloss", round(train_loss, 6))
+            live.log_metric("test/logloss", round(test_loss, 6))
+            live.next_step()
+
+        model, curve = TRAINERS[kind](cfg, names, x, y, x_test, y_test, log_step)
     os.makedirs(os.path.dirname(MODEL_OUT), exist_ok=True)
     joblib.dump(model, MODEL_OUT)
     write_curve(CURVE_OUT, curve)
