@@ -222,6 +222,7 @@ def run_isolated(
     git: Git | None = None,
     command: str | None = None,
     created: float | None = None,
+    sweep: tuple[str, str] | None = None,
 ) -> IsolatedResult:
     """Run the pipeline of `snapshot_rev` in a fresh shared clone and record it as experiment `name`.
 
@@ -232,7 +233,8 @@ def run_isolated(
     - `on_stage(address|None)`: called when a stage starts and when the pipeline ends;
     - `run_token`: tags every stage process's environment (``EXPTUI_RUN_TOKEN``) so orphans can be found;
     - `copy`: ignored-but-needed paths copied from the repo into the run dir;
-    - `command` / `created`: run facts recorded in the experiment commit (what started it, when it was queued).
+    - `command` / `created`: run facts recorded in the experiment commit (what started it, when it was queued);
+    - `sweep`: (id, label) of the sweep the entry was queued with, recorded as run facts too.
 
     Never touches the user's workspace, index, HEAD or stash. Raises only for setup failures (clone); a failing
     stage is a result with status ``failed``.
@@ -264,6 +266,8 @@ def run_isolated(
         # first time), and a worker warms it up in the background while this run clones and runs
         facts = start_facts(command=command or f"exptui run --temp -n {name}",
                             created=None if created is None else datetime.fromtimestamp(created, timezone.utc))
+        if sweep is not None:
+            facts = replace(facts, sweep=sweep[0], sweep_label=sweep[1])
         return finish_facts(replace(facts, started=started_at))
 
     try:

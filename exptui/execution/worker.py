@@ -172,6 +172,7 @@ class Worker:
                 run_dir=run_dir, timeout=self.timeout, cancel=cancel, on_stage=on_stage,
                 run_token=run_token_of(self.ident.token, entry.id), git=self.git,
                 command=queue_command(entry), created=entry.created or None, keep_run_dir=True,
+                sweep=(entry.sweep, entry.sweep_label) if entry.sweep and entry.sweep_label else None,
             )
             status, reason = result.status, result.reason
             if status == "cancelled":
