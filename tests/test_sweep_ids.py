@@ -69,3 +69,11 @@ def test_show_json_carries_the_sweep_in_the_facts(qrepo: Path) -> None:  # noqa:
     entries = q.enqueue(["train.lr=0.1,0.2"])
     records = [r for r in json.loads(rows_to_json(q.rows())) if r["kind"] == "queued"]
     assert {(r["facts"]["sweep"], r["facts"]["sweep_label"]) for r in records} == {(entries[0].id, "lr")}
+
+
+def test_run_queue_names_the_sweep_and_its_filter(qrepo: Path) -> None:  # noqa: F811
+    from test_queue_cli import cli
+
+    proc = cli(qrepo, "run", "--queue", "-S", "train.lr=0.1,0.2")
+    assert "2 experiments queued as sweep lr (filter: sweep == 'lr')." in proc.stderr
+    assert "sweep" not in cli(qrepo, "run", "--queue", "-S", "train.lr=0.3").stderr
