@@ -267,3 +267,33 @@ async def test_compare_highlights_the_best_of_each_row_and_r_picks_the_reference
         assert str(screen.query_one("#compare-title").render()).endswith(f"deltas vs {rows[1].name}")
         line = next(line for line in table.lines if line is not None and line.label == "f1")
         assert line.deltas[0].abs is None and line.deltas[1].abs == pytest.approx(f1(rows[0]) - f1(rows[1]))
+
+
+@async_test
+async def test_a_sweep_queued_from_the_dialog_is_named_and_shows_its_progress(demo: Path, tmp_path: Path) -> None:
+    """The real path: `e`, two values, ctrl+s; the queue rows come back through the store with the sweep's label."""
+    import shutil
+
+    from textual.widgets import Input
+
+    from exptui.tui.screens.sweep import SweepScreen
+
+    repo = tmp_path / "demo"
+    shutil.copytree(demo, repo, symlinks=True)
+    app = ExptuiApp(Project.open(repo), repo, poll_interval=0.1, view=ViewState())
+    shown = record_notifications(app)
+    async with app.run_test(size=(120, 36)) as pilot:
+        await wait_for(pilot, lambda: app.reloads > 0)
+        await pilot.press("e")
+        await wait_for(pilot, lambda: isinstance(app.screen, SweepScreen))
+        screen = app.screen
+        assert isinstance(screen, SweepScreen)
+        field = next(f for f in screen.fields() if f.key == "train.max_depth")
+        field.query_one(Input).focus()
+        field.query_one(Input).value = ""
+        await pilot.press("3", ",", "5", "ctrl+s")
+        await wait_for(pilot, lambda: app.screen is app.main, timeout=30)
+        line = app.main.query_one(SweepProgressLine)
+        await wait_for(pilot, lambda: line.display, timeout=30)
+        assert str(line.render()).strip() == "◔ sweep md: 0/2 done, ETA ?"
+    assert "queued 2 experiments as sweep md" in shown

@@ -320,5 +320,7 @@ class SweepScreen(ModalScreen["list[QueueEntry] | None"]):
     def _done(self, entries: list[QueueEntry], started: str) -> None:
         self.queued = entries
         self._keep_draft()          # queued: the draft for this row is spent
-        notify(self.app, f"queued {len(entries)} experiment{'s' if len(entries) != 1 else ''}{started}")
+        label = entries[0].sweep_label if entries else None
+        as_sweep = f" as sweep {label}" if label else ""
+        notify(self.app, f"queued {len(entries)} experiment{'s' if len(entries) != 1 else ''}{as_sweep}{started}")
         self.dismiss(entries)
