@@ -77,3 +77,44 @@ def test_run_queue_names_the_sweep_and_its_filter(qrepo: Path) -> None:  # noqa:
     proc = cli(qrepo, "run", "--queue", "-S", "train.lr=0.1,0.2")
     assert "2 experiments queued as sweep lr (filter: sweep == 'lr')." in proc.stderr
     assert "sweep" not in cli(qrepo, "run", "--queue", "-S", "train.lr=0.3").stderr
+
+
+def _row(name: str, f1: float | None, *, sweep: str | None = "s1", status: str = "success",
+         duration: float | None = 10.0, started: float | None = None) -> "ExperimentRow":
+    from exptui.records import ExperimentRow
+
+    metrics = {} if f1 is None else {"metrics.yaml": {"f1": f1, "loss": 1 - f1, "n_rows": 5}}
+    kind = "experiment" if status == "success" else "queued"
+    return ExperimentRow(name, name.ljust(40, "0"), "b" * 40, kind=kind, status=status,  # type: ignore[arg-type]
+                         metrics=metrics, started=started,
+                         facts=RunFacts(duration=duration, sweep=sweep, sweep_label=sweep and "md-lr"))
+
+
+def test_progress_counts_and_eta_from_finished_durations_and_workers() -> None:
+    from exptui.query.sweeps import all_progress, format_eta
+
+    rows = [_row("a", 0.5), _row("b", 0.6, duration=30.0), _row("c", None, status="running", started=1000.0),
+            _row("d", None, status="queued"), _row("e", None, status="failed", duration=None),
+            _row("x", 0.9, sweep=None)]
+    (sweep,) = all_progress(rows, workers=2, now=1005.0)
+    # mean 20 s; left: the running one 15 s, the queued one 20 s; over 2 workers
+    assert (sweep.total, sweep.done, sweep.running, sweep.queued, sweep.failed) == (5, 3, 1, 1, 1)
+    assert sweep.eta == 17.5
+    assert sweep.text() == "sweep md-lr: 3/5 done, 1 running, 1 failed, ETA 0:18"
+    assert format_eta(3723) == "1:02:03"
+    assert all_progress(rows[:2], workers=1, now=0)[0].text() == "sweep md-lr: 2/2 done"
+
+
+def test_best_cells_only_for_known_directions_and_never_when_all_are_equal() -> None:
+    from exptui.query.columns import collect_columns
+    from exptui.query.sweeps import best_cells, ranking_metric
+
+    rows = [_row("a", 0.5), _row("b", 0.7), _row("c", 0.7), _row("d", 0.2, sweep=None)]
+    columns = collect_columns(rows)
+    best = best_cells(rows, columns)
+    by_key = {c.key: best.get(c.id, set()) for c in columns}
+    assert by_key["f1"] == {rows[1].key, rows[2].key}          # ties share the highlight
+    assert by_key["loss"] == {rows[1].key, rows[2].key}        # lower is better
+    assert by_key["n_rows"] == set()                           # no known direction: not guessed (and all equal)
+    ranking = ranking_metric(columns)
+    assert ranking is not None and ranking[0].key == "f1" and ranking[1] == "higher"

