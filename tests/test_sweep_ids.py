@@ -9,7 +9,7 @@ from dvc_compat.sweep import sweep_label
 from exptui.execution.queue_manager import QueueManager
 from exptui.project import Project
 from exptui.query.table import TableModel
-from exptui.records import RunFacts
+from exptui.records import ExperimentRow, RunFacts
 from exptui.store.facts import parse_trailers, to_trailers
 from test_queue_support import git, qrepo  # noqa: F401
 
@@ -80,9 +80,7 @@ def test_run_queue_names_the_sweep_and_its_filter(qrepo: Path) -> None:  # noqa:
 
 
 def _row(name: str, f1: float | None, *, sweep: str | None = "s1", status: str = "success",
-         duration: float | None = 10.0, started: float | None = None) -> "ExperimentRow":
-    from exptui.records import ExperimentRow
-
+         duration: float | None = 10.0, started: float | None = None) -> ExperimentRow:
     metrics = {} if f1 is None else {"metrics.yaml": {"f1": f1, "loss": 1 - f1, "n_rows": 5}}
     kind = "experiment" if status == "success" else "queued"
     return ExperimentRow(name, name.ljust(40, "0"), "b" * 40, kind=kind, status=status,  # type: ignore[arg-type]
