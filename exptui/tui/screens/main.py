@@ -177,7 +177,9 @@ class MainScreen(Screen[None]):
 
         progress = all_progress(self.all_rows, self._workers(), time.time())
         self.query_one(SweepProgressLine).show(progress)
-        if any(p.running for p in progress) and not self.stage_order:
+        if not self._counts.get("running"):
+            self.stage_order = []           # read again for the next run: dvc.yaml may have changed meanwhile
+        elif not self.stage_order:
             self._load_stage_order()
         if not announce:
             return
