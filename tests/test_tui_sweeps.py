@@ -297,3 +297,38 @@ async def test_a_sweep_queued_from_the_dialog_is_named_and_shows_its_progress(de
         await wait_for(pilot, lambda: line.display, timeout=30)
         assert str(line.render()).strip() == "◔ sweep md: 0/2 done, ETA ?"
     assert "queued 2 experiments as sweep md" in shown
+
+
+@async_test
+async def test_better_sets_a_metrics_direction_for_the_highlight_and_keeps_it(demo: Path, tmp_path: Path) -> None:
+    """`:better precision lower` flips which precision is highlighted; the setting is kept in the view state and
+    `:better precision auto` goes back to the name's direction."""
+    import shutil
+
+    from exptui.tui.view_state import load_view
+
+    repo = tmp_path / "demo"
+    shutil.copytree(demo, repo, symlinks=True)
+    app = make_app(repo)
+    precision = TableColumn("metrics:metrics.yaml:precision", "precision", numeric=True)
+    async with app.run_test(size=(120, 36)) as pilot:
+        await wait_for(pilot, lambda: app.reloads > 0)
+        main = app.main
+
+        def best() -> set[str]:
+            return {r.name for r in main.shown_rows if main._cell(r, precision)[1] == "best"}
+
+        experiments = [r for r in main.all_rows if r.kind in ("baseline", "experiment")]   # one baseline group
+        values = {r.name: r.metrics["metrics.yaml"]["precision"] for r in experiments}
+        assert best() == {max(values, key=values.__getitem__)}
+        await pilot.press("colon", *"better precision lower", "enter")
+        await wait_for(pilot, lambda: main.view.directions == {precision.id: "lower"})
+        assert best() == {min(values, key=values.__getitem__)}
+        main.save_view_now()
+        assert load_view(repo).directions == {precision.id: "lower"}
+        await pilot.press("colon", *"better precision auto", "enter")
+        await wait_for(pilot, lambda: not main.view.directions)
+        assert best() == {max(values, key=values.__getitem__)}
+        await pilot.press("colon", *"better nosuch lower", "enter")
+        await pilot.pause()
+        assert "no metric named 'nosuch'" in str(main.query_one("#message-line").render())

@@ -13,6 +13,7 @@ from textual.widgets import Footer, Label
 
 from exptui.project import Project
 from exptui.query.compare import Comparison, compare
+from exptui.query.direction import DEFAULT_DIRECTIONS, Directions
 from exptui.records import ExperimentRow
 from exptui.tui.text import assemble, notify, plain
 from exptui.tui.widgets.compare_table import CompareTable
@@ -41,13 +42,15 @@ class CompareScreen(Screen[None]):
 
     diff_only: reactive[bool] = reactive(False)
 
-    def __init__(self, project: Project, rows: list[ExperimentRow]) -> None:
+    def __init__(self, project: Project, rows: list[ExperimentRow],
+                 directions: Directions = DEFAULT_DIRECTIONS) -> None:
         super().__init__()
+        self.directions = directions                         # the dashboard's (`:better` settings included)
         self.project = project
         self.marked = list(rows)                             # in table order; `r` picks the reference among them
         self.reference = 0
         self.rows = list(rows)                               # the reference first, the others in table order
-        self.full: Comparison = compare(self.rows)           # every line: the differing count, n/N
+        self.full: Comparison = compare(self.rows, directions=directions)   # every line: the ● count, n/N
         self.comparison: Comparison = self.full              # what is shown (diff-only drops equal lines)
         self.exported: Path | None = None
 
@@ -73,7 +76,7 @@ class CompareScreen(Screen[None]):
     def watch_diff_only(self, diff_only: bool) -> None:
         if not self.is_mounted:
             return
-        self.comparison = compare(self.rows, diff_only) if diff_only else self.full
+        self.comparison = compare(self.rows, diff_only, directions=self.directions) if diff_only else self.full
         self.query_one(CompareTable).show(self.comparison)
         self.query_one("#compare-title", Label).update(self._title())
 
@@ -84,8 +87,8 @@ class CompareScreen(Screen[None]):
         self.reference = (self.reference + 1) % len(self.marked)
         chosen = self.marked[self.reference]
         self.rows = [chosen, *(r for i, r in enumerate(self.marked) if i != self.reference)]
-        self.full = compare(self.rows)
-        self.comparison = compare(self.rows, True) if self.diff_only else self.full
+        self.full = compare(self.rows, directions=self.directions)
+        self.comparison = compare(self.rows, True, directions=self.directions) if self.diff_only else self.full
         self.query_one(CompareTable).show(self.comparison)
         self.query_one("#compare-title", Label).update(self._title())
 

@@ -36,6 +36,7 @@ from exptui.tui.widgets.status_header import StatusHeader
 from exptui.tui.widgets.sweep_progress import SweepProgressLine
 
 if TYPE_CHECKING:
+    from exptui.query.direction import Directions
     from exptui.query.table import Engine, TableModel
     from exptui.query.columns import Column
 
@@ -162,7 +163,13 @@ class MainScreen(Screen[None]):
         keystroke: it does not depend on the filter)."""
         from exptui.query.sweeps import best_cells
 
-        self._best = best_cells(self.all_rows, self.model.columns, self.model.directions)
+        self._best = best_cells(self.all_rows, self.model.columns, self._directions())
+
+    def _directions(self) -> Directions:
+        """Which way is better per metric: by name, unless `:better` said otherwise (kept in the view state)."""
+        from exptui.query.direction import DEFAULT_DIRECTIONS, Directions
+
+        return Directions(dict(self.view.directions)) if self.view.directions else DEFAULT_DIRECTIONS
 
     def _workers(self) -> int:
         """Workers busy right now, as the table sees them: one running row each (the ETA's parallelism)."""
@@ -197,7 +204,7 @@ class MainScreen(Screen[None]):
         members = [r for r in self.all_rows if r.sweep_id == sweep_id]
         sort = [(k.column, k.descending) for k in self.model.sort_keys]
         text = f"sweep {label} finished: {total} trials"
-        ranking = ranking_metric(self.model.columns, sort, self.model.directions)
+        ranking = ranking_metric(self.model.columns, sort, self._directions())
         if ranking is None:
             return text
         column, way = ranking
@@ -250,6 +257,8 @@ class MainScreen(Screen[None]):
                 keys.append(SortKey(column, descending))
         model.set_sort(keys)
         model.set_grouped(not view.leaderboard)
+        if dict(model.directions.overrides or {}) != view.directions:
+            model.directions = self._directions()
         model.set_only_changed(view.only_changed)
         model.set_keep(view.keep)
         model.set_drop(view.drop)
@@ -471,7 +480,7 @@ class MainScreen(Screen[None]):
         from exptui.query.sweeps import ranking_metric
 
         shown = [self._getters[c][0] for c in self._shown_column_ids if c in self._getters]
-        ranking = ranking_metric(shown, (), self.model.directions)
+        ranking = ranking_metric(shown, (), self._directions())
         if ranking is not None:
             return ranking[0].id, ranking[1] == "higher"
         for column in shown:
@@ -567,8 +576,34 @@ class MainScreen(Screen[None]):
             exptui_app(self.app).action_help()
         elif name == "refresh":
             self.action_refresh()
+        elif name == "better":
+            self._set_direction(arg)
         elif name in ("compare", "queue", "plots", "sweep", "log"):
             self.open_secondary("queue_view" if name == "queue" else name)
+
+    def _set_direction(self, arg: str) -> None:
+        """`:better METRIC higher|lower|auto`: which way is better for a metric (the best-value highlight, the
+        leaderboard's default ranking, a finished sweep's best trial), kept in the view state; `:better` lists."""
+        parts = arg.rsplit(None, 1)
+        if not parts:
+            settings = ", ".join(f"{c.rsplit(':', 1)[-1]} {w}" for c, w in self.view.directions.items())
+            self.show_message(f"better: {settings or 'by name only (f1, accuracy... higher; loss, error... lower)'}")
+            return
+        if len(parts) != 2 or parts[1].lower() not in ("higher", "lower", "auto"):
+            raise CommandError(":better takes a metric and higher, lower or auto, e.g. :better val_loss lower")
+        column = self.model.index.try_resolve(parts[0])
+        if column is None or column.family != "metrics":
+            raise CommandError(f":better: no metric named {parts[0]!r}")
+        way = parts[1].lower()
+        if way == "auto":
+            self.view.directions.pop(column.id, None)
+        else:
+            self.view.directions[column.id] = way
+        self._sync_model()
+        self._update_best()
+        self.refresh_view()
+        self.save_view()
+        self.show_message(f"{column.label}: {'by its name' if way == 'auto' else way + ' is better'}")
 
     def _resolve(self, ref: str) -> str:
         from exptui.query.columns import ColumnLookupError
@@ -732,7 +767,7 @@ class MainScreen(Screen[None]):
         if len(rows) < 2:  # one row is compared with its baseline
             base = self._baselines.get(rows[0].baseline) if rows else None
             rows = [base, *rows] if base is not None and base is not rows[0] else rows
-        self._open(CompareScreen(self.project, rows))
+        self._open(CompareScreen(self.project, rows, self._directions()))
 
     def action_sweep(self) -> None:
         from exptui.tui.screens.sweep import SweepScreen
