@@ -489,6 +489,25 @@ def trial_names(combos: Sequence[dict[tuple[str | None, str], Any]], taken: Call
     return out
 
 
+#: sweep labels longer than this are cut (they are shown in a header line and a column)
+MAX_SWEEP_LABEL = 24
+
+
+def sweep_label(combos: Sequence[dict[tuple[str | None, str], Any]], taken: Callable[[str], bool]) -> str:
+    """A short label for a sweep from the params it varies: ``md-lr`` for a grid over ``train.max_depth`` and
+    ``train.learning_rate`` (the abbreviations trial names use), ``sweep`` when nothing varies; ``-2``, ``-3``...
+    when `taken` says the label is already used (another sweep of the same params on the same baseline)."""
+    keys = list(dict.fromkeys(k for combo in combos for k in combo))
+    varying = [k for k in keys if len({repr(c.get(k, DELETE)) for c in combos}) > 1]
+    parts = list(dict.fromkeys(_abbrev(key) for _file, key in varying))
+    base = re.sub(r"[^A-Za-z0-9_.+-]+", "_", "-".join(parts))[:MAX_SWEEP_LABEL].strip("-_.") or "sweep"
+    label, n = base, 1
+    while taken(label):
+        n += 1
+        label = f"{base}-{n}"
+    return label
+
+
 def _looks_like_revision(name: str) -> bool:
     """Hex digits only (a sha), a leading '-' (an option), or git's HEAD names: never a generated name."""
     return bool(re.fullmatch(r"[0-9a-fA-F]{4,}", name)) or name.startswith("-") or name.upper().endswith("HEAD") \

@@ -147,6 +147,16 @@ class Project:
         hint = f" (did you mean {' or '.join(repr(c) for c in close)}?)" if close else ""
         raise ExperimentNotFound(f"no experiment or revision named '{text}'{hint}")
 
+    def stage_order(self) -> list[str]:
+        """The workspace pipeline's stage addresses in the order a run goes through them (the TUI's "stage i/n" of
+        a running row); empty when dvc.yaml cannot be read (the banner for that is elsewhere)."""
+        from exptui.pipeline.dag import load_pipeline
+
+        try:
+            return [stage.address for stage in load_pipeline(self.root).select(None)]
+        except Exception:  # noqa: BLE001 - only a progress hint: a broken dvc.yaml shows no "i/n"
+            return []
+
     def _row_for_commit(self, sha: str, kind: RowKind = "baseline", name: str | None = None, ref: str | None = None) -> ExperimentRow:
         from exptui.store.index import _row
 

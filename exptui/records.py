@@ -38,6 +38,8 @@ class RunFacts:
     packages_digest: str | None = None     # sha256 over sorted "name==version" of installed distributions
     exptui_version: str | None = None
     error: str | None = None               # why it failed, if it did
+    sweep: str | None = None               # id of the sweep this trial belongs to (its first queue entry's id)
+    sweep_label: str | None = None         # short name of that sweep, from the params it varies: "md-lr"
 
 
 @dataclass
@@ -64,6 +66,17 @@ class ExperimentRow:
     started: float | None = None            # epoch seconds, for elapsed time while running
     queue_id: str | None = None             # id of the queue entry, if it came from the queue
     ref: str | None = None                  # full ref name, e.g. refs/exps/ab/cdef.../name
+
+    @property
+    def sweep(self) -> str | None:
+        """The short label of the sweep this row is a trial of (``md-lr``); None outside a sweep."""
+        facts = self.facts
+        return None if facts is None else facts.sweep_label
+
+    @property
+    def sweep_id(self) -> str | None:
+        facts = self.facts
+        return None if facts is None else facts.sweep
 
     @property
     def key(self) -> str:

@@ -695,6 +695,20 @@ def test_dvc_exp_show_lists_exptui_experiments_under_their_baselines(exptui_made
     assert ours[(second, "later")].metrics["grid/a-3.yaml"] == {"auc": 0.53, "depth": 3}
 
 
+def test_a_queued_sweep_carries_its_id_and_label_and_dvc_still_lists_its_trials(exptui_made: ExptuiMade) -> None:
+    """`run --queue -S prepare.copies=3,4`: both trials carry one sweep id and the label `copies` (Exptui-Sweep
+    trailers after DVC's first line), and `dvc exp show` lists them as ordinary experiments."""
+    repo, first = exptui_made.path, exptui_made.first
+    records = {r["name"]: r for r in json.loads(exptui(repo, "show", "--json", "-A").stdout)
+               if r["kind"] == "experiment"}
+    sweeps = {(records[n]["facts"]["sweep"], records[n]["facts"]["sweep_label"]) for n in ("sw-1", "sw-2")}
+    assert len(sweeps) == 1 and next(iter(sweeps))[1] == "copies"
+    assert records["ours"]["facts"]["sweep"] is None and records["later"]["facts"]["sweep"] is None
+    message = git(repo, "log", "-1", "--format=%B", records["sw-1"]["rev"])
+    assert message.startswith("dvc: commit experiment ") and "\nExptui-Sweep-Label: copies\n" in message
+    assert {(first, "sw-1"), (first, "sw-2")} <= set(experiments(dvc_table(repo, "-A")))
+
+
 def test_dvc_exp_apply_branch_remove_act_on_exptui_experiments(exptui_made: ExptuiMade, tmp_path: Path) -> None:
     repo = copy(exptui_made.path, tmp_path / "repo")
     rows = exptui_table(repo, "-A")

@@ -101,7 +101,9 @@ def run(ctx: click.Context, overrides: tuple[str, ...], name: str | None, temp: 
         entries = manager.enqueue(list(overrides), name=name, random_n=random_n, seed=seed, yes=yes)
         for e in entries:
             echo(f"queued {e.name}")
-        echo(f"{len(entries)} experiment{'s' if len(entries) != 1 else ''} queued.", err=True)
+        label = entries[0].sweep_label if entries else None
+        in_sweep = f" as sweep {label} (filter: sweep == '{label}')" if label else ""
+        echo(f"{len(entries)} experiment{'s' if len(entries) != 1 else ''} queued{in_sweep}.", err=True)
         if start:
             workers = manager.start(jobs=jobs, timeout=timeout)
             echo(f"started {len(workers)} worker{'s' if len(workers) != 1 else ''}; "

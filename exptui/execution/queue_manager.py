@@ -228,12 +228,16 @@ class QueueManager:
                 if n in taken:
                     raise ExptuiError(f"experiment name {n!r} is already used (queued or recorded) for this "
                                       "baseline; choose another name")
-        else:
-            from dvc_compat.sweep import DELETE, trial_names
+        from dvc_compat.sweep import DELETE, sweep_label, trial_names
 
+        as_targets: list[dict[tuple[str | None, str], Any]] = [{(file, k[1:] if k.startswith("~") else k): (DELETE if k.startswith("~") else v)
+                       for file, vals in values.items() for k, v in vals.items()} for _t, values, _e in combos]
+        label = None
+        if len(combos) > 1:  # a sweep: its trials carry one id and label (see QueueStore.create)
+            labels = self._sweep_labels(baseline)
+            label = sweep_label(as_targets, labels.__contains__)
+        if name is None:
             rng = random.Random()
-            as_targets: list[dict[tuple[str | None, str], Any]] = [{(file, k[1:] if k.startswith("~") else k): (DELETE if k.startswith("~") else v)
-                           for file, vals in values.items() for k, v in vals.items()} for _t, values, _e in combos]
             names = []
             for descriptive in trial_names(as_targets, lambda c: c in taken or name_problem(None, c) is not None):
                 n = descriptive or generate_name(rng, lambda c: c in taken)
@@ -274,12 +278,19 @@ class QueueManager:
                                                    shared_cache_dir(self.root, self.git))
             # a user-given name is reserved in the same ref transaction (create-only): of several `run --queue
             # -n same` at once exactly one queues, the others are told
-            entries = self.store.create(specs, baseline, workspace_tree, apply, reserve_names=name is not None)
+            entries = self.store.create(specs, baseline, workspace_tree, apply, reserve_names=name is not None,
+                                        sweep_label=label)
         finally:
             import shutil
 
             shutil.rmtree(tmp, ignore_errors=True)
         return entries
+
+    def _sweep_labels(self, baseline: str) -> set[str]:
+        """Labels of the sweeps queued on `baseline` that still have entries (a new sweep of the same params gets
+        ``md-lr-2``)."""
+        return {e.sweep_label for e in self.store.entries(with_run_info=False)
+                if e.baseline == baseline and e.sweep_label}
 
     def _taken_names(self, baseline: str) -> set[str]:
         from dvc_compat.exp_refs import baseline_prefix

@@ -236,6 +236,7 @@ class Worker:
             run_token=run_token_of(self.ident.token, entry.id), git=self.git,
             command=queue_command(entry), created=entry.created or None, keep_run_dir=True,
             pruned=lambda: self.interrupted is None and self.state.prune_requested(entry.id),
+            sweep=(entry.sweep, entry.sweep_label) if entry.sweep and entry.sweep_label else None,
         )
 
     def _finish(self, entry: QueueEntry, record: DoneRecord) -> bool:

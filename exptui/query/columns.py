@@ -101,6 +101,7 @@ FIELD_GETTERS: dict[str, Callable[[ExperimentRow], Any]] = {
     "command": _fact("command"),
     "packages": _fact("packages_digest"),
     "failure": _fact("error"),
+    "sweep": _optional(lambda row: row.sweep),
 }
 """Fixed fields every row has; usable in filters (`status == 'failed'`) and sorts."""
 
@@ -108,7 +109,7 @@ FIELD_KINDS: dict[str, Kind] = {
     "name": "text", "rev": "text", "baseline": "text", "kind": "text", "status": "text",
     "created": "datetime", "starred": "bool", "label": "text", "note": "text", "stage": "text",
     "duration": "numeric", "host": "text", "python": "text", "command": "text",
-    "packages": "text", "failure": "text",
+    "packages": "text", "failure": "text", "sweep": "text",
 }
 FIELD_ALIASES: dict[str, str] = {
     "labels": "label", "state": "status", "experiment": "name", "exp": "name",

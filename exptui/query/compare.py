@@ -10,6 +10,7 @@ markdown fits a pull-request comment.
 """
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -18,13 +19,14 @@ from typing import Any, Literal
 from exptui.records import ExperimentRow
 from exptui.query.cells import column_widths, fit
 from exptui.query.columns import ERROR, MISSING, Column, collect_columns, field_column, is_number, same_value
-from exptui.query.direction import DEFAULT_DIRECTIONS, NO_DELTA, Delta, Directions, delta
+from exptui.query.direction import DEFAULT_DIRECTIONS, NO_DELTA, Delta, Directions, delta, known_direction
 from exptui.query.format import DEFAULT_PRECISION, format_cell, format_value, json_safe
 from exptui.query.inert import inert
 
 Section = Literal["metrics", "params", "facts"]
-FACT_FIELDS: tuple[str, ...] = ("status", "created", "duration", "host", "python", "packages", "command", "failure")
-FACT_TITLES = {"status": "status", "created": "created", "duration": "duration", "host": "host",
+FACT_FIELDS: tuple[str, ...] = ("status", "created", "duration", "sweep", "host", "python", "packages", "command",
+                                "failure")
+FACT_TITLES = {"status": "status", "created": "created", "duration": "duration", "sweep": "sweep", "host": "host",
                "python": "python", "packages": "packages digest", "command": "command", "failure": "failure"}
 
 
@@ -38,7 +40,8 @@ class CompareLine:
     values: tuple[Any, ...]
     texts: tuple[str, ...]
     deltas: tuple[Delta, ...]      # against the first experiment; the first is NO_DELTA
-    differs: bool                  # not the same value in every experiment
+    differs: bool                  # not the same value in every experiment (facts: not the same text as shown)
+    best: tuple[int, ...] = ()     # indices of the experiments with the best value (metrics of known direction)
 
 
 @dataclass(frozen=True)
@@ -148,8 +151,9 @@ def _md(text: str) -> str:
 def compare(rows: Sequence[ExperimentRow], diff_only: bool = False, *,
             precision: int | None = DEFAULT_PRECISION, directions: Directions = DEFAULT_DIRECTIONS,
             now: datetime | None = None) -> Comparison:
-    """Transpose ``rows`` into a comparison; ``diff_only`` keeps only metrics and params
-    whose value is not the same in every experiment (facts are always kept)."""
+    """Transpose ``rows`` into a comparison; ``diff_only`` keeps only the lines whose value is not the same in
+    every experiment (facts included: two runs on one host with one Python are not "different" there; a time is
+    compared as shown, so two durations of 1.2 s are equal)."""
     rows = tuple(rows)
     lines: list[CompareLine] = []
     columns = collect_columns(rows)
@@ -163,7 +167,7 @@ def compare(rows: Sequence[ExperimentRow], diff_only: bool = False, *,
     for name in FACT_FIELDS:
         column = field_column(name)
         line = _line("facts", column, FACT_TITLES[name], rows, precision, directions, now)
-        if all(v is MISSING for v in line.values):
+        if all(v is MISSING for v in line.values) or (diff_only and not line.differs):
             continue
         lines.append(line)
     return Comparison(rows, tuple(lines), precision)
@@ -176,8 +180,43 @@ def _line(section: Section, column: Column, label: str, rows: Sequence[Experimen
     texts = tuple(_fact_text(column, v, precision, now) for v in values)
     reference = values[0] if values else MISSING
     deltas = tuple(NO_DELTA if i == 0 else delta(v, reference, column, directions) for i, v in enumerate(values))
-    differs = any(not same_value(v, reference) for v in values[1:])
-    return CompareLine(section, column, label, values, texts, deltas, differs)
+    if section == "facts":  # what the user reads: times equal at the shown precision are the same
+        differs = any(text != texts[0] for text in texts[1:])
+        if not differs:
+            deltas = tuple(NO_DELTA for _ in values)
+    else:
+        differs = any(not same_value(v, reference) for v in values[1:])
+    return CompareLine(section, column, label, values, texts, deltas, differs, _best(column, values, directions))
+
+
+def _best(column: Column, values: Sequence[Any], directions: Directions) -> tuple[int, ...]:
+    """Indices of the best finite values of a metric whose direction is known; () when all are equal."""
+    way = known_direction(column, directions)
+    if way is None:
+        return ()
+    numbers = [(i, v) for i, v in enumerate(values) if is_number(v) and v == v and abs(v) != float("inf")]
+    if len(numbers) < 2:
+        return ()
+    target = max(v for _i, v in numbers) if way == "higher" else min(v for _i, v in numbers)
+    if all(v == target for _i, v in numbers):
+        return ()
+    return tuple(i for i, v in numbers if v == target)
+
+
+_QUEUE_COMMAND = re.compile(r"exptui queue \S+: .*? \((.*)\)")
+
+
+def display_command(command: str) -> str:
+    """A run's command as a person would type it: a queued run's recorded command carries the internal entry id
+    (``exptui queue 1733…-ab12: md3 (train.max_depth=3)``, which recovery needs); shown as
+    ``exptui run --queue -S train.max_depth=3``."""
+    match = _QUEUE_COMMAND.fullmatch(command)
+    if match is None:
+        return command
+    overrides = match.group(1)
+    if overrides == "no overrides":
+        return "exptui run --queue"
+    return "exptui run --queue " + " ".join(f"-S {part}" for part in overrides.split(" "))
 
 
 def _fact_text(column: Column, value: Any, precision: int | None, now: datetime | None) -> str:
@@ -187,6 +226,8 @@ def _fact_text(column: Column, value: Any, precision: int | None, now: datetime 
         return value.strftime("%Y-%m-%d %H:%M")
     if column.is_field and column.key == "packages" and isinstance(value, str):
         return value[:12]
+    if column.is_field and column.key == "command" and isinstance(value, str):
+        return display_command(value)
     return format_cell(column, value, precision, now)
 
 

@@ -22,6 +22,10 @@ LOWER_IS_BETTER_WORDS: frozenset[str] = frozenset({
     "loss", "losses", "error", "errors", "err", "mse", "rmse", "mae", "logloss", "perplexity", "ppl",
     "time", "latency", "duration", "runtime",
 })
+#: metrics known to be higher-is-better (a whole word of the key: ``val_f1``, ``test.roc_auc``, ``r2``)
+HIGHER_IS_BETTER_WORDS: frozenset[str] = frozenset({
+    "f1", "accuracy", "acc", "roc_auc", "auc", "precision", "recall", "r2",
+})
 _WORD_RE = re.compile(r"[A-Z]?[a-z]+|[A-Z]+(?![a-z])|\d+")
 _DIRECTION_WORDS: dict[str, Direction] = {
     "lower": "lower", "min": "lower", "minimize": "lower", "down": "lower",
@@ -73,6 +77,24 @@ class Directions:
 
 
 DEFAULT_DIRECTIONS = Directions()
+
+
+def known_direction(column: Column, directions: Directions = DEFAULT_DIRECTIONS) -> Direction | None:
+    """The direction of a metric only when it is known (an override, or a name in the lists above), unlike
+    `Directions.of`, which calls every other metric higher-is-better. Highlighting a "best" value and naming a
+    sweep's best trial use this: a guess there would mislead."""
+    if column.family != "metrics":
+        return None
+    if directions.overrides:
+        for name in (column.id, column.file_key, column.label, column.key):
+            if name in directions.overrides:
+                return _DIRECTION_WORDS[directions.overrides[name].lower()]
+    if name_direction(column.key) == "lower":
+        return "lower"
+    tokens = set(re.split(r"[^a-z0-9]+", column.key.lower()))
+    if tokens & HIGHER_IS_BETTER_WORDS or "roc_auc" in column.key.lower():
+        return "higher"
+    return None
 
 
 def direction(column: Column, directions: Directions = DEFAULT_DIRECTIONS) -> Direction | None:

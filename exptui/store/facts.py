@@ -43,6 +43,8 @@ _KEYS: dict[str, str] = {
     "packages_digest": "Packages-Digest",
     "exptui_version": "Version",
     "error": "Error",
+    "sweep": "Sweep",
+    "sweep_label": "Sweep-Label",
 }
 _FIELDS = {v.lower(): k for k, v in _KEYS.items()}
 _DATES = ("created", "started", "finished")

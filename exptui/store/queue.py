@@ -137,6 +137,8 @@ class QueueEntry:
     previous: DoneRecord | None = None        # the last retired attempt, when retried
     reserved: bool = False                    # its name is held under reserved/ (a user-given name)
     search: dict[str, Any] | None = None      # a trial of an adaptive search: {"id", "trial", "params"}
+    sweep: str | None = None                  # id of the sweep it was queued with (the sweep's first entry id)
+    sweep_label: str | None = None            # that sweep's short label, e.g. "md-lr"
 
     @property
     def ref(self) -> str:
@@ -157,6 +159,10 @@ class QueueEntry:
             return owner_dead(owner, None)
         heartbeat = self.run.heartbeat if self.run is not None else self.claim.time
         return owner_dead(owner, heartbeat)
+
+
+def _text_or_none(value: Any) -> str | None:
+    return value if isinstance(value, str) and value else None
 
 
 # --- raw git objects -----------------------------------------------------------------------------------------
@@ -350,6 +356,7 @@ class QueueStore:
                 baseline=str(meta.get("baseline", "")), overrides=meta.get("overrides") or {},
                 created=float(meta.get("created") or 0.0), reserved=bool(meta.get("reserved")),
                 search=search if isinstance(search := meta.get("search"), dict) else None,
+                sweep=_text_or_none(meta.get("sweep")), sweep_label=_text_or_none(meta.get("sweep_label")),
             )
             if entry_id in refs["attempts"]:
                 asha, adata = refs["attempts"][entry_id]
@@ -398,7 +405,8 @@ class QueueStore:
 
     # -- creating -------------------------------------------------------------------------------------------
     def create(self, specs: Sequence[EntrySpec], baseline: str, workspace_tree: str,
-               apply: ParamsApplier, *, reserve_names: bool = False) -> list[QueueEntry]:
+               apply: ParamsApplier, *, reserve_names: bool = False,
+               sweep_label: str | None = None) -> list[QueueEntry]:
         """Queue one entry per spec, all or nothing.
 
         `workspace_tree` is the workspace snapshot (temporary-index tree); each entry's tree is that tree with
@@ -406,6 +414,8 @@ class QueueStore:
         built (and every override validated) before the single ref transaction that queues them all.
         `reserve_names`: hold each spec's name under ``reserved/`` in that transaction; ExptuiError (nothing
         queued) when another live entry holds one, or another process takes one at the same moment.
+        `sweep_label`: the entries are the trials of one sweep; each carries that label and the sweep's id (the
+        first entry's id), which the worker copies into the experiment's run facts.
         """
         hexlen = len(baseline)
         writer = _ObjectWriter(self.git, hexlen)
@@ -418,6 +428,7 @@ class QueueStore:
             while entry_id in used_ids:
                 entry_id = new_entry_id(now + index / 1000)
             used_ids.add(entry_id)
+            sweep_id = entries[0].id if entries else entry_id
             edits: dict[str, str] = {}
             for file in spec.overrides:
                 original = trees.read_blob(workspace_tree, file)
@@ -429,11 +440,16 @@ class QueueStore:
                 meta["reserved"] = True
             for key, value in spec.meta.items():
                 meta.setdefault(key, value)
+            if sweep_label is not None:
+                meta["sweep"] = sweep_id
+                meta["sweep_label"] = sweep_label
             msg = f"exptui queue {entry_id} {spec.name}\n\n{json.dumps(meta, sort_keys=True)}\n"
             sha = writer.add("commit", _commit_bytes(tree, [baseline], msg, now))
             self._meta.remember(sha, json.loads(json.dumps(meta, sort_keys=True)))
             entries.append(QueueEntry(entry_id, spec.name, sha, baseline, spec.overrides, now,
-                                      reserved=reserve_names, search=meta.get("search")))
+                                      reserved=reserve_names, search=meta.get("search"),
+                                      sweep=sweep_id if sweep_label is not None else None,
+                                      sweep_label=sweep_label))
         writer.flush()
         updates = [RefUpdate(e.ref, e.rev, ZERO_OID) for e in entries]
         if reserve_names:
@@ -638,7 +654,8 @@ class QueueStore:
         for e in entries:
             params, errors = data.get(e.rev, ({}, {}))
             created = when(e.created)
-            facts = RunFacts(created=created, started=when(e.started), finished=when(e.finished), error=e.reason)
+            facts = RunFacts(created=created, started=when(e.started), finished=when(e.finished), error=e.reason,
+                             sweep=e.sweep, sweep_label=e.sweep_label)
             rows.append(ExperimentRow(
                 name=e.name, rev=e.rev, baseline=e.baseline, kind="queued", status=e.status.row_status,
                 created=created, params=params, errors=errors, facts=facts,

@@ -20,6 +20,7 @@ class ViewState:
     drop: list[str] = field(default_factory=list)
     only_changed: bool = False
     leaderboard: bool = False
+    directions: dict[str, str] = field(default_factory=dict)      # metric column id -> "higher" | "lower" (`:better`)
 
     def to_json(self) -> dict:
         data = asdict(self)
@@ -42,6 +43,9 @@ class ViewState:
                                   if isinstance(item, (list, tuple)) and len(item) == 2]
             elif f.name in ("filter",) and isinstance(value, str):
                 state.filter = value
+            elif f.name == "directions":
+                if isinstance(value, dict):
+                    state.directions = {str(k): v for k, v in value.items() if v in ("higher", "lower")}
             elif f.name in ("only_changed", "leaderboard") and isinstance(value, bool):
                 setattr(state, f.name, value)
             elif isinstance(value, list) and all(isinstance(v, str) for v in value):

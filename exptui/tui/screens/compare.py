@@ -13,6 +13,7 @@ from textual.widgets import Footer, Label
 
 from exptui.project import Project
 from exptui.query.compare import Comparison, compare
+from exptui.query.direction import DEFAULT_DIRECTIONS, Directions
 from exptui.records import ExperimentRow
 from exptui.tui.text import assemble, notify, plain
 from exptui.tui.widgets.compare_table import CompareTable
@@ -24,7 +25,9 @@ def export_dir(project: Project) -> Path:
 
 
 class CompareScreen(Screen[None]):
-    """`f` diff-only, `n`/`N` next/previous difference, `m` Markdown for a pull request, `esc` back."""
+    """`f` diff-only, `n`/`N` next/previous difference, `r` next reference column, `m` Markdown for a pull request,
+    `esc` back. The reference (deltas are against it) is always the first column; the best value of each metric
+    row is highlighted."""
 
     CSS_PATH = "../styles/screens.tcss"   # the app may load it too; it is read once either way
 
@@ -33,16 +36,21 @@ class CompareScreen(Screen[None]):
         Binding("f", "toggle_diff_only", "Diff only"),
         Binding("n", "jump(True)", "Next diff"),
         Binding("N", "jump(False)", "Prev diff"),
+        Binding("r", "next_reference", "Reference"),
         Binding("m", "export_markdown", "Markdown"),
     ]
 
     diff_only: reactive[bool] = reactive(False)
 
-    def __init__(self, project: Project, rows: list[ExperimentRow]) -> None:
+    def __init__(self, project: Project, rows: list[ExperimentRow],
+                 directions: Directions = DEFAULT_DIRECTIONS) -> None:
         super().__init__()
+        self.directions = directions                         # the dashboard's (`:better` settings included)
         self.project = project
-        self.rows = list(rows)
-        self.full: Comparison = compare(self.rows)           # every line: the differing count, n/N
+        self.marked = list(rows)                             # in table order; `r` picks the reference among them
+        self.reference = 0
+        self.rows = list(rows)                               # the reference first, the others in table order
+        self.full: Comparison = compare(self.rows, directions=directions)   # every line: the ● count, n/N
         self.comparison: Comparison = self.full              # what is shown (diff-only drops equal lines)
         self.exported: Path | None = None
 
@@ -52,7 +60,7 @@ class CompareScreen(Screen[None]):
         yield Footer()
 
     def _title(self) -> Text:
-        differing = sum(1 for line in self.full.lines if line.differs and line.section != "facts")
+        differing = sum(1 for line in self.full.lines if line.differs)    # the lines flagged ● in the table
         mode = "differences only" if self.diff_only else "all rows"
         ref = self.full.names[0] if self.full.names else "-"
         return assemble(f"Compare · {len(self.rows)} experiments · {differing} differing rows · {mode} · "
@@ -68,7 +76,19 @@ class CompareScreen(Screen[None]):
     def watch_diff_only(self, diff_only: bool) -> None:
         if not self.is_mounted:
             return
-        self.comparison = compare(self.rows, diff_only) if diff_only else self.full
+        self.comparison = compare(self.rows, diff_only, directions=self.directions) if diff_only else self.full
+        self.query_one(CompareTable).show(self.comparison)
+        self.query_one("#compare-title", Label).update(self._title())
+
+    def action_next_reference(self) -> None:
+        """Make the next compared experiment the reference (first column; deltas are against it)."""
+        if len(self.marked) < 2:
+            return
+        self.reference = (self.reference + 1) % len(self.marked)
+        chosen = self.marked[self.reference]
+        self.rows = [chosen, *(r for i, r in enumerate(self.marked) if i != self.reference)]
+        self.full = compare(self.rows, directions=self.directions)
+        self.comparison = compare(self.rows, True, directions=self.directions) if self.diff_only else self.full
         self.query_one(CompareTable).show(self.comparison)
         self.query_one("#compare-title", Label).update(self._title())
 

@@ -35,9 +35,11 @@ from exptui.tui.widgets.command_line import Command, CommandError, CommandLine
 from exptui.tui.widgets.experiment_table import ExperimentTable, TableColumn
 from exptui.tui.widgets.filter_bar import FilterBar
 from exptui.tui.widgets.status_header import StatusHeader
+from exptui.tui.widgets.sweep_progress import SweepProgressLine
 
 if TYPE_CHECKING:
-    from exptui.query.table import Engine
+    from exptui.query.direction import Directions
+    from exptui.query.table import Engine, TableModel
     from exptui.query.columns import Column
 
 FILTER_DEBOUNCE = 0.06   # seconds after the last keystroke before the filter runs
@@ -79,10 +81,15 @@ class MainScreen(Screen[None]):
         self.live: dict[str, LiveMetrics] = {}   # DVCLive values of running rows, by row key (the app's poller)
         self.live_metric: str | None = None      # the metric of the live columns
         self.live_wanted: str | None = None      # ... as asked with `:live KEY`
+        self._best: dict[str, set[str]] = {}        # metric column id -> keys of rows with the best value
+        self._ranks: dict[str, int] = {}            # leaderboard rank per row key
+        self._open_sweeps: set[str] = set()         # sweep ids seen unfinished: their end is announced
+        self.stage_order: list[str] = []            # workspace pipeline stages, for a running row's "(i/n)"
 
     # ------------------------------------------------------------------ layout
     def compose(self) -> ComposeResult:
         yield StatusHeader(id="status-header")
+        yield SweepProgressLine(id="sweep-progress")
         filter_bar = FilterBar(self._complete_filter, id="filter-bar")
         filter_bar.display = bool(self.view.filter)
         yield filter_bar
@@ -114,6 +121,7 @@ class MainScreen(Screen[None]):
             self.filter_bar.input.value = self.view.filter
         self._update_header()
         self._warm_frame_engine()
+        self.set_interval(1.0, self._tick_sweeps)
 
     @work(thread=True, group="warm-up", exit_on_error=False)
     def _warm_frame_engine(self) -> None:
@@ -150,7 +158,80 @@ class MainScreen(Screen[None]):
             self._getters = {c.id: (c, c.getter()) for c in [*columns, field_column("created")]}
             self._compiled_filter = None  # column names may now resolve differently
         self._baselines = {r.rev: r for r in rows if r.kind == "baseline"}
+        self._update_best()
         self.refresh_view(columns_changed=True)
+        self._update_sweeps(announce=True)
+
+    # ------------------------------------------------------------------ sweeps and best values
+    def _update_best(self) -> None:
+        """Which cells hold the best value of their metric, per baseline and per sweep (on every reload, not per
+        keystroke: it does not depend on the filter)."""
+        from exptui.query.sweeps import best_cells
+
+        self._best = best_cells(self.all_rows, self.model.columns, self._directions())
+
+    def _directions(self) -> Directions:
+        """Which way is better per metric: by name, unless `:better` said otherwise (kept in the view state)."""
+        from exptui.query.direction import DEFAULT_DIRECTIONS, Directions
+
+        return Directions(dict(self.view.directions)) if self.view.directions else DEFAULT_DIRECTIONS
+
+    def _workers(self) -> int:
+        """Workers busy right now, as the table sees them: one running row each (the ETA's parallelism)."""
+        return max(1, self._counts.get("running", 0))
+
+    def _update_sweeps(self, announce: bool = False) -> None:
+        """The progress line of unfinished sweeps; with `announce`, a notification for each sweep seen unfinished
+        that has now finished, naming its best trial."""
+        import time
+
+        from exptui.query.sweeps import all_progress
+
+        progress = all_progress(self.all_rows, self._workers(), time.time())
+        self.query_one(SweepProgressLine).show(progress)
+        if not self._counts.get("running"):
+            self.stage_order = []           # read again for the next run: dvc.yaml may have changed meanwhile
+        elif not self.stage_order:
+            self._load_stage_order()
+        if not announce:
+            return
+        for sweep in progress:
+            if not sweep.finished:
+                self._open_sweeps.add(sweep.id)
+            elif sweep.id in self._open_sweeps:
+                self._open_sweeps.discard(sweep.id)
+                notify(self, self._finished_text(sweep.id, sweep.label, sweep.total), timeout=10)
+
+    def _finished_text(self, sweep_id: str, label: str, total: int) -> str:
+        from exptui.query.format import format_cell
+        from exptui.query.sweeps import best_row, ranking_metric
+
+        members = [r for r in self.all_rows if r.sweep_id == sweep_id]
+        sort = [(k.column, k.descending) for k in self.model.sort_keys]
+        text = f"sweep {label} finished: {total} trials"
+        ranking = ranking_metric(self.model.columns, sort, self._directions())
+        if ranking is None:
+            return text
+        column, way = ranking
+        best = best_row(members, column, way)
+        if best is None:
+            return text
+        return f"{text}; best {column.label} {format_cell(column, column.getter()(best))}: {best.name}"
+
+    def _tick_sweeps(self) -> None:
+        if self.loaded and self.query_one(SweepProgressLine).display:
+            self._update_sweeps()
+
+    @work(thread=True, exclusive=True, group="stage-order", exit_on_error=False)
+    def _load_stage_order(self) -> None:
+        """The workspace pipeline's stages in run order (reads dvc.yaml through the project, off the UI thread)."""
+        order = self.project.stage_order()
+        self.app.call_from_thread(self._stage_order_loaded, order)
+
+    def _stage_order_loaded(self, order: list[str]) -> None:
+        self.stage_order = order
+        self.table.stage_order = order
+        self.table.refresh()
 
     def has_running(self) -> bool:
         return any(r.status == "running" for r in self.all_rows)
@@ -196,6 +277,8 @@ class MainScreen(Screen[None]):
                 keys.append(SortKey(column, descending))
         model.set_sort(keys)
         model.set_grouped(not view.leaderboard)
+        if dict(model.directions.overrides or {}) != view.directions:
+            model.directions = self._directions()
         model.set_only_changed(view.only_changed)
         model.set_keep(view.keep)
         model.set_drop(view.drop)
@@ -206,6 +289,8 @@ class MainScreen(Screen[None]):
         self._sync_model()
         result = self.model.view()
         rows = result.experiment_rows
+        if self.view.leaderboard:   # a ranking of results: the workspace is not one (it repeats its baseline)
+            rows = [r for r in rows if r.kind != "workspace"]
         self.shown_rows = rows
         if not self._filter_error:
             if self.view.filter.strip():
@@ -224,10 +309,13 @@ class MainScreen(Screen[None]):
             pinned = set(self.view.pinned)
             marks = _sort_marks(self.view.sort)
             fixed = [_table_column(c, marks.get(c.id, "")) for c in result.columns if c.id in pinned]
+            if self.view.leaderboard:
+                fixed.insert(0, TableColumn("rank", "#", numeric=True, max_width=5))
             scrolling = live_columns(self.live_metric) if self.live and self.live_metric else []
             scrolling += [TableColumn("created", "Created" + marks.get("created", ""), max_width=16)]
             scrolling += [_table_column(c, marks.get(c.id, "")) for c in result.columns if c.id not in pinned]
             table.set_columns(fixed, scrolling)
+        self._ranks = _ranks(rows, self.model) if self.view.leaderboard else {}
         table.update_rows(rows)
         self._count()
         self._update_header()
@@ -262,6 +350,9 @@ class MainScreen(Screen[None]):
 
         if column.id in LIVE_IDS:
             return live_cell(self.live.get(row.key), column.id, self.live_metric), ""
+        if column.id == "rank":
+            rank = self._ranks.get(row.key)
+            return ("" if rank is None else str(rank)), "dim"
         entry = self._getters.get(column.id)
         if entry is None:
             return "", ""
@@ -272,6 +363,8 @@ class MainScreen(Screen[None]):
         if value is ERROR:
             return "!", "error"
         text = format_cell(qcolumn, value)
+        if qcolumn.family == "metrics" and row.key in self._best.get(qcolumn.id, ()):
+            return text, "best"
         if qcolumn.family == "metrics" and row.kind not in ("baseline", "workspace"):
             base = self._baselines.get(row.baseline)
             if base is not None:
@@ -393,7 +486,8 @@ class MainScreen(Screen[None]):
         self.save_view()
 
     def action_toggle_leaderboard(self) -> None:
-        """Flat list of every experiment; with no sort yet, ranked by the first metric, best first."""
+        """Flat list of every experiment and baseline with a rank column; with no sort yet, ranked by a headline
+        metric, best first, and the cursor on the best."""
         self.view.leaderboard = not self.view.leaderboard
         self.table.grouped = not self.view.leaderboard
         if self.view.leaderboard and not self.view.sort:
@@ -401,15 +495,22 @@ class MainScreen(Screen[None]):
             if ranking is not None:
                 self.view.sort = [ranking]
         self.refresh_view()
+        if self.view.leaderboard:
+            self.table.action_first()
         self.save_view()
 
     def _first_metric_sort(self) -> tuple[str, bool] | None:
+        """A headline metric (f1 first, see `ranking_metric`), else the first numeric metric shown; best first."""
         from exptui.query.direction import direction
+        from exptui.query.sweeps import ranking_metric
 
-        for column_id in self._shown_column_ids:
-            entry = self._getters.get(column_id)
-            if entry is not None and entry[0].family == "metrics" and entry[0].kind == "numeric":
-                return column_id, direction(entry[0]) != "lower"
+        shown = [self._getters[c][0] for c in self._shown_column_ids if c in self._getters]
+        ranking = ranking_metric(shown, (), self._directions())
+        if ranking is not None:
+            return ranking[0].id, ranking[1] == "higher"
+        for column in shown:
+            if column.family == "metrics" and column.kind == "numeric":
+                return column.id, direction(column) != "lower"
         return None
 
     def action_toggle_only_changed(self) -> None:
@@ -507,8 +608,34 @@ class MainScreen(Screen[None]):
             self.live_wanted = arg or None
             self.live_metric = None   # re-chosen: the layout follows
             self.set_live(self.live)
+        elif name == "better":
+            self._set_direction(arg)
         elif name in ("compare", "queue", "plots", "sweep", "log"):
             self.open_secondary("queue_view" if name == "queue" else name)
+
+    def _set_direction(self, arg: str) -> None:
+        """`:better METRIC higher|lower|auto`: which way is better for a metric (the best-value highlight, the
+        leaderboard's default ranking, a finished sweep's best trial), kept in the view state; `:better` lists."""
+        parts = arg.rsplit(None, 1)
+        if not parts:
+            settings = ", ".join(f"{c.rsplit(':', 1)[-1]} {w}" for c, w in self.view.directions.items())
+            self.show_message(f"better: {settings or 'by name only (f1, accuracy... higher; loss, error... lower)'}")
+            return
+        if len(parts) != 2 or parts[1].lower() not in ("higher", "lower", "auto"):
+            raise CommandError(":better takes a metric and higher, lower or auto, e.g. :better val_loss lower")
+        column = self.model.index.try_resolve(parts[0])
+        if column is None or column.family != "metrics":
+            raise CommandError(f":better: no metric named {parts[0]!r}")
+        way = parts[1].lower()
+        if way == "auto":
+            self.view.directions.pop(column.id, None)
+        else:
+            self.view.directions[column.id] = way
+        self._sync_model()
+        self._update_best()
+        self.refresh_view()
+        self.save_view()
+        self.show_message(f"{column.label}: {'by its name' if way == 'auto' else way + ' is better'}")
 
     def _resolve(self, ref: str) -> str:
         from exptui.query.columns import ColumnLookupError
@@ -672,7 +799,7 @@ class MainScreen(Screen[None]):
         if len(rows) < 2:  # one row is compared with its baseline
             base = self._baselines.get(rows[0].baseline) if rows else None
             rows = [base, *rows] if base is not None and base is not rows[0] else rows
-        self._open(CompareScreen(self.project, rows))
+        self._open(CompareScreen(self.project, rows, self._directions()))
 
     def action_sweep(self) -> None:
         from exptui.tui.screens.sweep import SweepScreen
@@ -701,6 +828,26 @@ class MainScreen(Screen[None]):
 def _table_column(column: Column, mark: str = "") -> TableColumn:
     return TableColumn(column.id, (column.label or column.key) + mark, column.file, column.family,
                        numeric=column.kind == "numeric")
+
+
+def _ranks(rows: list[ExperimentRow], model: TableModel) -> dict[str, int]:
+    """Leaderboard ranks (1 = best) of the rows in shown order (baselines are results too); rows tied on the first
+    sort key share a rank ("1, 2, 2, 4"); the workspace has none."""
+    keys = model.sort_keys
+    get = keys[0].column.getter() if keys else None
+    out: dict[str, int] = {}
+    previous: object = object()
+    rank = position = 0
+    for row in rows:
+        if row.kind == "workspace":
+            continue
+        position += 1
+        value = get(row) if get is not None else object()
+        if get is None or value != previous:
+            rank = position
+        previous = value
+        out[row.key] = rank
+    return out
 
 
 def _sort_marks(sort: list[tuple[str, bool]]) -> dict[str, str]:

@@ -394,8 +394,10 @@ class SweepScreen(ModalScreen["list[QueueEntry] | None"]):
                 started = f", started {workers} worker{'s' if workers != 1 else ''}"
             except Exception as exc:  # noqa: BLE001 - the entries are queued; say why workers did not start
                 started = f"; workers not started: {exc}"
+        label = entries[0].sweep_label if entries else None
+        as_sweep = f" as sweep {label}" if label else ""
         self.app.call_from_thread(self._done, entries,
-                                  f"queued {len(entries)} experiment{'s' if len(entries) != 1 else ''}{started}")
+                                  f"queued {len(entries)} experiment{'s' if len(entries) != 1 else ''}{as_sweep}{started}")
 
     def _failed(self, message: str) -> None:
         if not self.is_attached:

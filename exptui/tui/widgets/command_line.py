@@ -15,7 +15,7 @@ from textual.widgets import Input
 
 COMMAND_NAMES: tuple[str, ...] = (
     "filter", "sort", "keep", "drop", "only-changed", "leaderboard", "reset", "q", "quit", "help",
-    "compare", "queue", "plots", "sweep", "log", "refresh", "live",
+    "compare", "queue", "plots", "sweep", "log", "refresh", "live", "better",
 )
 
 

@@ -64,8 +64,9 @@ META_STATUS = TableColumn("status", "State", max_width=22)
 META_CREATED = TableColumn("created", "Created", max_width=16)
 
 
-def status_text(row: ExperimentRow, now: float) -> str:
-    """What the State column says; queued/running rows also say where they are and for how long."""
+def status_text(row: ExperimentRow, now: float, stage_order: Sequence[str] = ()) -> str:
+    """What the State column says; queued/running rows also say where they are and for how long (a running
+    row: its stage, ``i/n`` when the stage is one of the pipeline's `stage_order`, and the elapsed time)."""
     from exptui.query.format import status_text as word
 
     if row.kind in ("baseline", "workspace") and row.status == "success":
@@ -75,6 +76,8 @@ def status_text(row: ExperimentRow, now: float) -> str:
         parts = [text]
         if row.stage:
             parts.append(inert(row.stage))
+            if row.stage in stage_order:
+                parts.append(f"{stage_order.index(row.stage) + 1}/{len(stage_order)}")
         if row.started:
             parts.append(format_duration(now - row.started, tenths=False))
         return " ".join(parts)
@@ -122,6 +125,7 @@ class ExperimentTable(ScrollView, can_focus=True):
         "exp-table--label",
         "exp-table--better",
         "exp-table--worse",
+        "exp-table--best",
         "exp-table--missing",
         "exp-table--error",
         "exp-table--dim",
@@ -178,6 +182,7 @@ class ExperimentTable(ScrollView, can_focus=True):
         self._scroll_width = 0
         self._eff_widths: dict[str, int] = {}
         self._cell_widths: dict[tuple[str, int], dict[str, int]] = {}   # (key, version) -> column id -> cells
+        self.stage_order: list[str] = []      # the pipeline's stages in run order: a running row's "(i/n)"
 
     # ------------------------------------------------------------------ data in
     @property
@@ -187,7 +192,9 @@ class ExperimentTable(ScrollView, can_focus=True):
     def set_columns(self, fixed: Sequence[TableColumn], scrolling: Sequence[TableColumn]) -> None:
         """Replace the column layout (after a keep/drop/pin/only-changed change); keeps the cursor column by id."""
         current = self.cursor_column_id
-        self.fixed_columns = [META_NAME, META_STATUS, *[c for c in fixed if c.id not in ("name", "status")]]
+        lead = [c for c in fixed if c.id == "rank"]     # the leaderboard's rank comes before the name
+        self.fixed_columns = [*lead, META_NAME, META_STATUS,
+                              *[c for c in fixed if c.id not in ("name", "status", "rank")]]
         self.scroll_columns = list(scrolling)
         self._measure(self.rows)
         ids = [c.id for c in self.columns]
@@ -556,7 +563,7 @@ class ExperimentTable(ScrollView, can_focus=True):
                 segs.append(Segment(fit(name, room), style))
             return [*segs, gap]
         if col.id == "status":
-            text = fit(status_text(row, time.time()), width)
+            text = fit(status_text(row, time.time(), self.stage_order), width)
             style = base + self._style(f"status-{row.status}")
             if cursor_cell:
                 style = style + cursor_cell
