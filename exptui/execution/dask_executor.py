@@ -30,6 +30,7 @@ import time
 import uuid
 from collections import deque
 from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -444,8 +445,11 @@ class DaskExecutor:
             if remote is not None:   # the outs went to the remote: fetch them, so `exptui apply` finds them here
                 pull_outs(remote, cache, result.stages_lock)
             apply_files(run_dir, result.files, result.deleted)
+            facts = result.facts
+            if entry.sweep and entry.sweep_label:   # the sweep is the client's knowledge, as in a local run
+                facts = replace(facts, sweep=entry.sweep, sweep_label=entry.sweep_label)
             ref, sha, recorded = record_result(worker.git, run_dir, entry.baseline, entry.name, result.stages_lock,
-                                               result.facts)
+                                               facts)
             log.note(f"recorded experiment {recorded} ({sha[:7]}) as {ref}")
             trace(f"dask {entry.name}: recorded")
             outcome.exp_ref, outcome.exp_rev, outcome.name = ref, sha, recorded
