@@ -32,6 +32,7 @@ from exptui.tui.view_state import ViewState, save_view
 from exptui.tui.widgets.command_line import Command, CommandError, CommandLine
 from exptui.tui.widgets.experiment_table import ExperimentTable, TableColumn
 from exptui.tui.widgets.filter_bar import FilterBar
+from exptui.tui.widgets.problem_banner import ProblemBanner, workspace_problems
 from exptui.tui.widgets.status_header import StatusHeader
 
 if TYPE_CHECKING:
@@ -50,6 +51,9 @@ class MainScreen(Screen[None]):
     #: masks and one lexsort, 2x faster per keystroke at 10k rows, docs/performance.md) once pandas has been
     #: imported in the background; below it the row engine is as fast and pandas' import (0.5-1.9 s) is never paid
     FRAME_ENGINE_ROWS: ClassVar[int] = 5_000
+    #: seconds a status-line message stays (tests shorten them)
+    MESSAGE_SECONDS: ClassVar[float] = 4.0
+    ERROR_SECONDS: ClassVar[float] = 8.0
 
     def __init__(self, project: Project, view: ViewState, repo_root: Path) -> None:
         super().__init__(id="main")
@@ -66,6 +70,7 @@ class MainScreen(Screen[None]):
         self._shown_column_ids: list[str] = []
         self._filter_timer: Timer | None = None
         self._save_timer: Timer | None = None
+        self._message_timer: Timer | None = None
         self._range_anchor: int | None = None
         self._getters: dict[str, tuple[Column, Callable[[ExperimentRow], Any]]] = {}
         self._baselines: dict[str, ExperimentRow] = {}
@@ -78,6 +83,7 @@ class MainScreen(Screen[None]):
     # ------------------------------------------------------------------ layout
     def compose(self) -> ComposeResult:
         yield StatusHeader(id="status-header")
+        yield ProblemBanner(id="problem-banner")
         filter_bar = FilterBar(self._complete_filter, id="filter-bar")
         filter_bar.display = bool(self.view.filter)
         yield filter_bar
@@ -145,6 +151,8 @@ class MainScreen(Screen[None]):
             self._getters = {c.id: (c, c.getter()) for c in [*columns, field_column("created")]}
             self._compiled_filter = None  # column names may now resolve differently
         self._baselines = {r.rev: r for r in rows if r.kind == "baseline"}
+        workspace = next((r for r in rows if r.kind == "workspace"), None)
+        self.query_one(ProblemBanner).show_problems(workspace_problems(workspace.errors) if workspace else [])
         self.refresh_view(columns_changed=True)
 
     @property
@@ -221,6 +229,9 @@ class MainScreen(Screen[None]):
         if not (self.repo_root / ".dvc").is_dir():  # a file system check, not git: allowed in the TUI
             text = ("This git repo is not a DVC repository yet: run `exptui init` (or `dvc init`), write the stages "
                     "in dvc.yaml, then `exptui repro`. Or take the tour: exptui demo /tmp/exptui-demo")
+        elif any(problem.startswith("dvc.yaml") for problem in self.query_one(ProblemBanner).problems):
+            text = ("No experiments yet, and none can run until dvc.yaml reads cleanly: fix the problem shown "
+                    "above, then press e to queue a sweep.")
         elif (self.repo_root / "dvc.yaml").is_file():
             text = ("No experiments yet. Press e to queue a sweep, then Q and s to start workers; or run one "
                     "from the shell: exptui run -S 'section.param=value'")
@@ -283,11 +294,29 @@ class MainScreen(Screen[None]):
             only_changed=self.view.only_changed, loading=not self.loaded,
         )
 
-    def show_message(self, text: str, *, error: bool = False) -> None:
+    def show_message(self, text: str, *, error: bool = False, sticky: bool = False) -> None:
+        """One line above the footer; it goes away after `MESSAGE_SECONDS` (errors: `ERROR_SECONDS`) so an old
+        confirmation never reads as news, unless `sticky` (a prompt waiting for the next key)."""
         line = self.query_one("#message-line", Static)
         line.set_class(error, "-error")
         line.update(lines(text))      # errors quote names, keys and values: shown, never markup
         line.display = bool(text)
+        if self._message_timer is not None:
+            self._message_timer.stop()
+            self._message_timer = None
+        if text and not sticky:
+            self._message_timer = self.set_timer(self.ERROR_SECONDS if error else self.MESSAGE_SECONDS,
+                                                 self._expire_message)
+
+    def _expire_message(self) -> None:
+        self._message_timer = None
+        self.show_message("")
+
+    @property
+    def message(self) -> str:
+        """The status line's text ("" when none is shown)."""
+        line = self.query_one("#message-line", Static)
+        return str(line.render()) if line.display else ""
 
     def save_view(self) -> None:
         """Persist the view soon, not per keystroke: the file lives in .git/exptui, whose mtime is part of the
@@ -499,7 +528,7 @@ class MainScreen(Screen[None]):
         if self._range_anchor is None:
             self._range_anchor = table.cursor_row
             table.toggle_mark()
-            self.show_message("range: move and press v again")
+            self.show_message("range: move and press v again", sticky=True)
         else:
             table.mark_range(self._range_anchor, table.cursor_row)
             self._range_anchor = None
