@@ -76,3 +76,52 @@ async def test_status_line_messages_expire(repo: Path) -> None:  # noqa: F811
         await wait_for(pilot, lambda: main.message == "")
         await pilot.press("v")         # a prompt waiting for the next key stays until that key
         assert "range" in main.message and main._message_timer is None
+
+
+@async_test
+async def test_queue_info_shows_the_last_error_line_of_a_failure_and_the_experiment_of_a_success(
+        repo: Path) -> None:  # noqa: F811
+    from exptui.tui.screens.queue import QueueScreen
+    from exptui.tui.widgets.queue_table import QueueTable
+    from tests.test_tui_screens import _entries_in_every_state
+
+    app = make_app(repo)
+    ids = _entries_in_every_state(app.project)
+    log = app.project.queue.log_path(ids["failed"])
+    log.parent.mkdir(parents=True, exist_ok=True)
+    log.write_bytes(b"$ python src/train.py\nTraceback (most recent call last):\n  File \"train.py\", line 3\n"
+                    b"ValueError: unknown model '\x1b[31mxgb'\n\n[exptui] failed: stage 'train' exited with 1\n")
+    async with app.run_test(size=(120, 30)) as pilot:
+        screen = QueueScreen(app.project)
+        await app.push_screen(screen)
+        table = screen.query_one(QueueTable)
+        await wait_for(pilot, lambda: len(table.entries) == 6)
+        failed = table.entries[ids["failed"]].info
+        assert failed.startswith("ValueError: unknown model '") and "\x1b" not in failed   # the cause, inert
+        success = table.entries[ids["success"]]
+        assert success.info == f"→ {success.name}"
+        assert table.entries[ids["crashed"]].info == "why it is crashed"   # no log: the stored reason
+
+
+@async_test
+async def test_queue_start_with_nothing_queued_says_so(repo: Path) -> None:  # noqa: F811
+    from exptui.tui.screens.confirm import InputScreen
+    from exptui.tui.screens.queue import QueueScreen
+    from exptui.tui.widgets.queue_table import QueueTable
+    from tests.test_tui_screens import _record_notifications
+
+    app = make_app(repo)
+    entry = app.project.queue.enqueue(["train.max_depth=2"], name="gone")[0]
+    app.project.queue.kill(entry.id)
+    async with app.run_test(size=SIZE) as pilot:
+        shown = _record_notifications(app)
+        screen = QueueScreen(app.project)
+        await app.push_screen(screen)
+        await wait_for(pilot, lambda: len(screen.query_one(QueueTable).entries) == 1)
+        await pilot.press("s")
+        assert not isinstance(app.screen, InputScreen)
+        assert any(m.startswith("nothing is queued") for m in shown), shown
+        app.project.queue.retry(entry.id)
+        await wait_for(pilot, lambda: screen.query_one(QueueTable).entries[entry.id].status == "queued")
+        await pilot.press("s")
+        assert isinstance(app.screen, InputScreen)     # with something queued, it asks how many workers
