@@ -9,7 +9,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal
 from textual.screen import Screen
-from textual.widgets import Footer, Label, Select, Static, TabbedContent, TabPane
+from textual.widgets import Footer, Label, Select, Static, TabbedContent, TabPane, Tabs
 
 from exptui.project import Project
 from exptui.records import ExperimentRow
@@ -24,7 +24,7 @@ from exptui.query.plots import (
     parallel_coordinates,
     parse_plot_records,
 )
-from exptui.tui.widgets.plot_render import draw_curves, draw_parallel, draw_scatter
+from exptui.tui.widgets.plot_render import draw_curves, draw_parallel, draw_scatter, has_mean_line, overlaps
 from exptui.tui.widgets.plot_view import PlotLegend, PlotView
 
 
@@ -85,9 +85,10 @@ class PlotScreen(Screen[None]):
 
     BINDINGS = [
         Binding("escape", "app.pop_screen", "Back"),
-        Binding("1", "tab('scatter')", "Metric vs param"),
-        Binding("2", "tab('steps')", "Over steps"),
-        Binding("3", "tab('parallel')", "Parallel coords"),
+        # priority: a focused axis dropdown (which searches as you type) must not swallow the tab keys
+        Binding("1", "tab('scatter')", "Metric vs param", priority=True),
+        Binding("2", "tab('steps')", "Over steps", priority=True),
+        Binding("3", "tab('parallel')", "Parallel coords", priority=True),
     ]
 
     def __init__(self, project: Project, rows: list[ExperimentRow]) -> None:
@@ -130,7 +131,8 @@ class PlotScreen(Screen[None]):
             with TabPane("Over steps", id="steps"):
                 with Horizontal(classes="plot-controls"):
                     yield Label("series", classes="control-label")
-                    yield Select([], id="steps-series", prompt="loading plots files…")
+                    # a placeholder: the real dropdown replaces it once the files are read (no stale blank choice)
+                    yield Label("loading plots files…", id="steps-loading", classes="control-label")
                 yield PlotView(id="steps-plot")
                 yield PlotLegend(id="steps-legend")
             with TabPane("Parallel coordinates", id="parallel"):
@@ -148,7 +150,11 @@ class PlotScreen(Screen[None]):
         self._load_steps()
 
     def action_tab(self, tab: str) -> None:
-        self.query_one(TabbedContent).active = tab
+        """Switch tabs. Focus goes to the tab bar first: a dropdown left focused on the old tab would, once hidden,
+        hand focus to a widget of that tab, and TabbedContent follows focus back there (the key seemed dead)."""
+        tabbed = self.query_one(TabbedContent)
+        tabbed.query_one(Tabs).focus()
+        tabbed.active = tab
 
     # -- metric vs param -------------------------------------------------------------------------
 
@@ -162,7 +168,10 @@ class PlotScreen(Screen[None]):
             return
         series = metric_vs_param(self.rows, x, y)
         view.set_draw(draw_scatter(series, lower_is_better(y)))
-        legend.show_names(series.names, series.indices)
+        extra = [("──", "mean per x")] if has_mean_line(series) else []
+        if overlaps(series):
+            extra.append(("×n", "experiments on one point"))
+        legend.show_names(series.names, series.indices, points=True, extra=extra)
 
     # -- parallel coordinates --------------------------------------------------------------------
 
@@ -193,17 +202,18 @@ class PlotScreen(Screen[None]):
         if not self.is_attached:        # closed while the files were being read
             return
         self.step_data = data
-        select = self.query_one("#steps-series", Select)
+        placeholder = self.query_one("#steps-loading", Label)
         options = data.options()
         if not options:
-            select.set_options([])
-            select.prompt = "no plots files declared in dvc.yaml"
+            placeholder.update("no plots files declared in dvc.yaml")
             self.query_one("#steps-legend", PlotLegend).update(
                 "Stages that write per-step data (declared under `plots:` in dvc.yaml) show up here."
             )
             return
-        select.set_options([(plain(label), value) for label, value in options])
-        select.value = options[0][1]
+        select: Select[str] = Select([(plain(label), value) for label, value in options], value=options[0][1],
+                                     allow_blank=False, id="steps-series")
+        placeholder.parent.mount(select, after=placeholder)   # type: ignore[union-attr]
+        placeholder.remove()
 
     def _steps_title(self, path: str, column: str) -> str:
         """dvc.yaml's `title:` for the file when it declares one: `Log loss per training step · test_logloss`."""
