@@ -125,3 +125,35 @@ async def test_queue_start_with_nothing_queued_says_so(repo: Path) -> None:  # n
         await wait_for(pilot, lambda: screen.query_one(QueueTable).entries[entry.id].status == "queued")
         await pilot.press("s")
         assert isinstance(app.screen, InputScreen)     # with something queued, it asks how many workers
+
+
+@async_test
+async def test_log_view_wraps_long_lines_and_its_header_follows_the_entry_to_its_end(repo: Path) -> None:  # noqa: F811
+    from textual.widgets import Label, Log
+
+    from exptui.project import EntryState
+    from exptui.store.claims import ProcessIdentity
+    from exptui.store.queue import DoneRecord
+    from exptui.tui.screens.log import LogScreen
+
+    app = make_app(repo)
+    queue = app.project.queue
+    entry = queue.enqueue(["train.max_depth=4"], name="wrapped")[0]
+    row = next(r for r in app.project.experiments() if r.queue_id == entry.id)
+    path = queue.log_path(entry.id)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    long_line = "loss " + "0123456789" * 20
+    path.write_text(f"start\n{long_line}\n")
+    async with app.run_test(size=SIZE) as pilot:
+        screen = LogScreen(app.project, row)
+        await app.push_screen(screen)
+        log = screen.query_one(Log)
+        await wait_for(pilot, lambda: any(line.startswith("↪ ") for line in log.lines))
+        assert max(len(line) for line in log.lines) <= log.scrollable_content_region.width
+        assert "".join(line.removeprefix("↪ ") for line in log.lines[1:]).startswith(long_line)
+        title = screen.query_one("#log-title", Label)
+        assert "queued" in str(title.render()) and "following new output (f: pause)" in str(title.render())
+        assert queue.store.claim(entry, ProcessIdentity.current()) is not None
+        assert queue.store.finish(entry, DoneRecord(EntryState.FAILED, "stage 'train' failed", attempt=entry.attempt))
+        await wait_for(pilot, lambda: "failed" in str(title.render()), timeout=20)
+        assert "ended" in str(title.render()) and "following" not in str(title.render())
