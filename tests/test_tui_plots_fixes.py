@@ -94,3 +94,16 @@ async def test_tab_keys_work_after_a_dropdown_was_used_and_no_loading_choice_is_
         # the series dropdown lists series only: no blank "loading plots files…" entry stayed behind
         assert not series._allow_blank and series.value != Select.BLANK
         assert not screen.query("#steps-loading")
+
+
+@async_test
+async def test_plots_open_at_once_with_a_loading_state(repo: Path) -> None:  # noqa: F811
+    app = make_app(repo)
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_for(pilot, lambda: app.reloads > 0)
+        await pilot.press("p")
+        screen = app.screen
+        assert isinstance(screen, PlotScreen)
+        assert screen.built or screen.query("#plots-loading")     # the screen is up before its plots are
+        await wait_for(pilot, lambda: screen.built and screen.step_data is not None)
+        assert not screen.query("#plots-loading") and "vs" in screen.query_one("#scatter-plot", PlotView).render().plain

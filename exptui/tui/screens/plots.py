@@ -9,6 +9,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal
 from textual.screen import Screen
+from textual.widget import Widget
 from textual.widgets import Footer, Label, Select, Static, TabbedContent, TabPane, Tabs
 
 from exptui.project import Project
@@ -96,6 +97,7 @@ class PlotScreen(Screen[None]):
         self.project = project
         self.rows = [r for r in self._widen(project, rows) if r.params or r.metrics]
         self.step_data: StepData | None = None
+        self.built = False        # the tabs are mounted (after the key lists were read in a worker)
         self.sub_title = f"{len(self.rows)} experiments"
 
     @staticmethod
@@ -112,44 +114,35 @@ class PlotScreen(Screen[None]):
         return family if len(family) > 1 else rows
 
     def compose(self) -> ComposeResult:
-        params = all_keys(self.rows, "params")
-        params.sort(key=lambda p: not self._varies(p))        # the params that differ come first
-        metrics = numeric_keys(self.rows, "metrics")
-        first_metric = metrics[0] if metrics else Select.NULL
         yield Label(f"Plots · {len(self.rows)} experiments", classes="screen-title")
-        with TabbedContent(initial="scatter"):
-            with TabPane("Metric vs param", id="scatter"):
-                with Horizontal(classes="plot-controls"):
-                    yield Label("x", classes="control-label")
-                    yield Select([(plain(p), p) for p in params], value=params[0] if params else Select.NULL,
-                                 allow_blank=not params, id="scatter-x", prompt="param")
-                    yield Label("y", classes="control-label")
-                    yield Select([(plain(m), m) for m in metrics], value=first_metric,
-                                 allow_blank=not metrics, id="scatter-y", prompt="metric")
-                yield PlotView(id="scatter-plot")
-                yield PlotLegend(id="scatter-legend")
-            with TabPane("Over steps", id="steps"):
-                with Horizontal(classes="plot-controls"):
-                    yield Label("series", classes="control-label")
-                    # a placeholder: the real dropdown replaces it once the files are read (no stale blank choice)
-                    yield Label("loading plots files…", id="steps-loading", classes="control-label")
-                yield PlotView(id="steps-plot")
-                yield PlotLegend(id="steps-legend")
-            with TabPane("Parallel coordinates", id="parallel"):
-                with Horizontal(classes="plot-controls"):
-                    yield Label("colour by", classes="control-label")
-                    yield Select([(plain(m), m) for m in metrics], value=first_metric,
-                                 allow_blank=not metrics, id="parallel-metric", prompt="metric")
-                yield PlotView(id="parallel-plot")
-                yield Static(id="parallel-axes", classes="plot-axes", markup=False)
+        # the tabs (three dropdowns, three plots) are built once the key lists are ready: the screen shows at once
+        yield Static("loading plots…", id="plots-loading", markup=False)
         yield Footer()
 
     def on_mount(self) -> None:
+        self._load_keys()
+
+    @work(thread=True, exclusive=True, group="plot-keys", exit_on_error=False)
+    def _load_keys(self) -> None:
+        """The params (those that differ first) and numeric metrics of the rows, off the UI thread."""
+        params = all_keys(self.rows, "params")
+        params.sort(key=lambda p: not self._varies(p))
+        metrics = numeric_keys(self.rows, "metrics")
+        self.app.call_from_thread(self._build, params, metrics)
+
+    async def _build(self, params: list[str], metrics: list[str]) -> None:
+        if not self.is_attached:
+            return
+        await self.mount(PlotTabs(params, metrics), after=self.query_one("#plots-loading"))
+        await self.query_one("#plots-loading").remove()
+        self.built = True
         self._draw_scatter()
         self._draw_parallel()
         self._load_steps()
 
     def action_tab(self, tab: str) -> None:
+        if not self.built:
+            return
         """Switch tabs. Focus goes to the tab bar first: a dropdown left focused on the old tab would, once hidden,
         hand focus to a widget of that tab, and TabbedContent follows focus back there (the key seemed dead)."""
         tabbed = self.query_one(TabbedContent)
@@ -235,3 +228,45 @@ class PlotScreen(Screen[None]):
         self.query_one("#steps-plot", PlotView).set_draw(draw_curves(curves, self._steps_title(path, column), x_label))
         drawn = [c for c in curves if c.xs]
         self.query_one("#steps-legend", PlotLegend).show_names([c.name for c in drawn], [c.index for c in drawn])
+
+
+class PlotTabs(Widget):
+    """The three plot tabs with their dropdowns, for the given param and metric keys."""
+
+    DEFAULT_CSS = """
+    PlotTabs { height: 1fr; }
+    """
+
+    def __init__(self, params: list[str], metrics: list[str]) -> None:
+        super().__init__()
+        self.params = params
+        self.metrics = metrics
+
+    def compose(self) -> ComposeResult:
+        params, metrics = self.params, self.metrics
+        first_metric = metrics[0] if metrics else Select.NULL
+        with TabbedContent(initial="scatter"):
+            with TabPane("Metric vs param", id="scatter"):
+                with Horizontal(classes="plot-controls"):
+                    yield Label("x", classes="control-label")
+                    yield Select([(plain(p), p) for p in params], value=params[0] if params else Select.NULL,
+                                 allow_blank=not params, id="scatter-x", prompt="param")
+                    yield Label("y", classes="control-label")
+                    yield Select([(plain(m), m) for m in metrics], value=first_metric,
+                                 allow_blank=not metrics, id="scatter-y", prompt="metric")
+                yield PlotView(id="scatter-plot")
+                yield PlotLegend(id="scatter-legend")
+            with TabPane("Over steps", id="steps"):
+                with Horizontal(classes="plot-controls"):
+                    yield Label("series", classes="control-label")
+                    # a placeholder: the real dropdown replaces it once the files are read (no stale blank choice)
+                    yield Label("loading plots files…", id="steps-loading", classes="control-label")
+                yield PlotView(id="steps-plot")
+                yield PlotLegend(id="steps-legend")
+            with TabPane("Parallel coordinates", id="parallel"):
+                with Horizontal(classes="plot-controls"):
+                    yield Label("colour by", classes="control-label")
+                    yield Select([(plain(m), m) for m in metrics], value=first_metric,
+                                 allow_blank=not metrics, id="parallel-metric", prompt="metric")
+                yield PlotView(id="parallel-plot")
+                yield Static(id="parallel-axes", classes="plot-axes", markup=False)
