@@ -8,6 +8,7 @@ Row actions (apply, branch, remove, star, label, note) run in thread workers aga
 """
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 from collections.abc import Callable
@@ -165,7 +166,7 @@ class MainScreen(Screen[None]):
         from exptui.query.sort import SortKey
 
         model, view = self.model, self.view
-        expression = view.filter.strip()
+        expression = _name_search(view.filter.strip(), model.index)
         if expression != self._compiled_filter:
             try:
                 model.set_filter(expression)
@@ -205,7 +206,8 @@ class MainScreen(Screen[None]):
                 self.filter_bar.show_matches(None, None)
         table = self.table
         layout = [c.id for c in result.columns] + [f"{c}:{d}" for c, d in self.view.sort]
-        if columns_changed or layout != self._shown_column_ids:
+        keep_columns = not rows and bool(self.view.filter.strip()) and bool(table.scroll_columns)
+        if (columns_changed or layout != self._shown_column_ids) and not keep_columns:
             self._shown_column_ids = layout
             pinned = set(self.view.pinned)
             marks = _sort_marks(self.view.sort)
@@ -214,6 +216,7 @@ class MainScreen(Screen[None]):
             scrolling += [_table_column(c, marks.get(c.id, "")) for c in result.columns if c.id not in pinned]
             table.set_columns(fixed, scrolling)
         table.update_rows(rows)
+        self.call_after_refresh(table.scroll_cursor_column_into_view)   # widths change with the rows shown
         self._count()
         self._update_header()
         self._update_empty_hint()
@@ -694,6 +697,22 @@ class MainScreen(Screen[None]):
         from exptui.tui.screens.plots import PlotScreen
 
         self._open(PlotScreen(self.project, self.table.selected_rows()))
+
+_BARE_WORD = re.compile(r"[^\s'\"`()\[\],=!<>~&|]+")
+
+
+def _name_search(expression: str, index: Any) -> str:
+    """`/deep` searches experiment names and labels: a single bare word that names no column becomes
+    ``'deep' or label ~= 'deep'`` (the filter language itself takes only a quoted string as a name search)."""
+    if not _BARE_WORD.fullmatch(expression) or expression.lower() in _FILTER_WORDS:
+        return expression
+    if index.try_resolve(expression) is not None:
+        return expression
+    return f"'{expression}' or label ~= '{re.escape(expression)}'"
+
+
+_FILTER_WORDS = frozenset({"and", "or", "not", "is", "has", "in", "true", "false", "null"})
+
 
 def _table_column(column: Column, mark: str = "") -> TableColumn:
     return TableColumn(column.id, (column.label or column.key) + mark, column.file, column.family,
