@@ -56,3 +56,29 @@ async def test_a_filter_matching_nothing_keeps_the_columns_and_clearing_keeps_th
             : table.cursor_column - len(table.fixed_columns)])
         avail = table.scrollable_content_region.width - table._fixed_width
         assert table.scroll_x <= x0 and x0 + table._eff_widths.get(column, 4) <= table.scroll_x + avail + 1
+
+
+@async_test
+async def test_s_on_a_new_column_replaces_the_sort_and_shift_s_adds_a_key(repo: Path) -> None:  # noqa: F811
+    from tests.test_tui_app import move_to_column
+
+    app = make_app(repo)
+    async with app.run_test(size=(120, 36)) as pilot:
+        await wait_for(pilot, lambda: app.reloads > 0)
+        table, main = app.main.table, app.main
+        main.MESSAGE_SECONDS = 600.0
+        await move_to_column(pilot, table, "metrics:metrics.yaml:f1")
+        await pilot.press("s")
+        assert main.view.sort == [("metrics:metrics.yaml:f1", False)] and main.message == "sorted by f1 ↑"
+        await move_to_column(pilot, table, "metrics:metrics.yaml:recall")
+        await pilot.press("s")                    # a new column: the sort is replaced, and the line says so
+        assert main.view.sort == [("metrics:metrics.yaml:recall", False)]
+        assert "replaced the previous sort; S adds a key" in main.message
+        await move_to_column(pilot, table, "metrics:metrics.yaml:f1")
+        await pilot.press("S")                    # shift+s: f1 becomes the second key
+        assert main.view.sort == [("metrics:metrics.yaml:recall", False), ("metrics:metrics.yaml:f1", False)]
+        assert main.message == "sorted by recall ↑, then f1 ↑"
+        await pilot.press("S")                    # on a key already sorted: its direction flips in place
+        assert main.view.sort == [("metrics:metrics.yaml:recall", False), ("metrics:metrics.yaml:f1", True)]
+        header = str(main.query_one("#status-header").render())
+        assert "sort recall ↑, f1 ↓" in header

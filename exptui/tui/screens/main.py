@@ -384,20 +384,35 @@ class MainScreen(Screen[None]):
 
     # ------------------------------------------------------------------ sort / modes / columns
     def action_sort_column(self) -> None:
-        """Cycle the cursor column: ascending -> descending -> off. It becomes the first sort key."""
+        """Sort by the cursor column alone (a new column replaces the sort); on a sorted column: ascending ->
+        descending -> off, other keys kept. `S` adds a key instead."""
+        self._sort_on_cursor(add=False)
+
+    def action_sort_add_column(self) -> None:
+        """Add the cursor column as the last sort key (or cycle it if it already is one)."""
+        self._sort_on_cursor(add=True)
+
+    def _sort_on_cursor(self, *, add: bool) -> None:
         column_id = self.table.cursor_column_id
         if column_id is None:
             return
         current = dict(self.view.sort)
-        rest = [(c, d) for c, d in self.view.sort if c != column_id]
         if column_id not in current:
-            self.view.sort = [(column_id, False), *rest]
+            self.view.sort = [*self.view.sort, (column_id, False)] if add else [(column_id, False)]
         elif not current[column_id]:
-            self.view.sort = [(column_id, True), *rest]
+            self.view.sort = [(c, True if c == column_id else d) for c, d in self.view.sort]
         else:
-            self.view.sort = rest
+            self.view.sort = [(c, d) for c, d in self.view.sort if c != column_id]
         self.refresh_view()
         self.save_view()
+        self.show_message(self._sort_words(replaced=not add and column_id not in current and bool(current)))
+
+    def _sort_words(self, *, replaced: bool) -> str:
+        if not self.view.sort:
+            return "sort off"
+        keys = ", then ".join(f"{c.rsplit(':', 1)[-1]} {'↓' if d else '↑'}" for c, d in self.view.sort)
+        hint = " (replaced the previous sort; S adds a key)" if replaced else ""
+        return f"sorted by {keys}{hint}"
 
     def action_toggle_leaderboard(self) -> None:
         """Flat list of every experiment; with no sort yet, ranked by the first metric, best first."""
