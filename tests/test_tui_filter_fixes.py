@@ -82,3 +82,24 @@ async def test_s_on_a_new_column_replaces_the_sort_and_shift_s_adds_a_key(repo: 
         assert main.view.sort == [("metrics:metrics.yaml:recall", False), ("metrics:metrics.yaml:f1", True)]
         header = str(main.query_one("#status-header").render())
         assert "sort recall ↑, f1 ↓" in header
+
+
+@async_test
+async def test_column_chooser_moves_with_j_k_and_shows_many_rows_at_80x24(repo: Path) -> None:  # noqa: F811
+    from textual.widgets import SelectionList
+
+    from exptui.tui.screens.columns import ColumnsScreen
+
+    app = make_app(repo)
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_for(pilot, lambda: app.reloads > 0)
+        await pilot.press("c")
+        await wait_for(pilot, lambda: isinstance(app.screen, ColumnsScreen))
+        await pilot.pause()
+        columns = app.screen.query_one(SelectionList)
+        assert columns.size.height >= 10           # was 3 at 80x24
+        start = columns.highlighted or 0
+        await pilot.press("j", "j")
+        assert columns.highlighted == start + 2
+        await pilot.press("k")
+        assert columns.highlighted == start + 1
