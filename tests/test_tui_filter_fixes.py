@@ -103,3 +103,19 @@ async def test_column_chooser_moves_with_j_k_and_shows_many_rows_at_80x24(repo: 
         assert columns.highlighted == start + 2
         await pilot.press("k")
         assert columns.highlighted == start + 1
+
+
+@async_test
+async def test_notes_show_as_a_column_once_an_experiment_has_one(repo: Path) -> None:  # noqa: F811
+    app = make_app(repo)
+    async with app.run_test(size=(120, 36)) as pilot:
+        await wait_for(pilot, lambda: app.reloads > 0)
+        table = app.main.table
+        assert "note" not in [c.id for c in table.columns]       # no notes: no empty column
+        deep = next(r for r in app.main.all_rows if r.name == "deep-trees")
+        app.project.note(deep.ref or deep.name, "best so far [bold]x")
+        app.main.action_refresh()
+        await wait_for(pilot, lambda: "note" in [c.id for c in table.columns])
+        row = next(r for r in table.rows if r.name == "deep-trees")
+        column = next(c for c in table.columns if c.id == "note")
+        assert app.main._cell(row, column)[0] == "best so far [bold]x"

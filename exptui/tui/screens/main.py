@@ -42,6 +42,7 @@ if TYPE_CHECKING:
 
 FILTER_DEBOUNCE = 0.06   # seconds after the last keystroke before the filter runs
 VIEW_SAVE_DELAY = 1.0    # seconds of quiet before the view state is written
+NOTE_WIDTH = 30          # cells of the Note column (longer notes end in …; compare and n show them whole)
 
 
 class MainScreen(Screen[None]):
@@ -72,6 +73,7 @@ class MainScreen(Screen[None]):
         self._filter_timer: Timer | None = None
         self._save_timer: Timer | None = None
         self._message_timer: Timer | None = None
+        self._has_notes = False
         self._range_anchor: int | None = None
         self._getters: dict[str, tuple[Column, Callable[[ExperimentRow], Any]]] = {}
         self._baselines: dict[str, ExperimentRow] = {}
@@ -149,9 +151,14 @@ class MainScreen(Screen[None]):
         self._choose_engine()
         columns = self.model.columns
         if [c.id for c in columns] != old_ids or not self._getters:
-            self._getters = {c.id: (c, c.getter()) for c in [*columns, field_column("created")]}
+            self._getters = {c.id: (c, c.getter())
+                             for c in [*columns, field_column("created"), field_column("note")]}
             self._compiled_filter = None  # column names may now resolve differently
         self._baselines = {r.rev: r for r in rows if r.kind == "baseline"}
+        has_notes = any(r.annotations.note for r in rows)
+        if has_notes != self._has_notes:
+            self._has_notes = has_notes
+            self._shown_column_ids = []     # the layout changes: the Note column comes or goes
         workspace = next((r for r in rows if r.kind == "workspace"), None)
         self.query_one(ProblemBanner).show_problems(workspace_problems(workspace.errors) if workspace else [])
         self.refresh_view(columns_changed=True)
@@ -213,6 +220,8 @@ class MainScreen(Screen[None]):
             marks = _sort_marks(self.view.sort)
             fixed = [_table_column(c, marks.get(c.id, "")) for c in result.columns if c.id in pinned]
             scrolling = [TableColumn("created", "Created" + marks.get("created", ""), max_width=16)]
+            if self._has_notes:   # notes are seen without pressing n: a column once any experiment has one
+                scrolling.append(TableColumn("note", "Note" + marks.get("note", ""), max_width=NOTE_WIDTH))
             scrolling += [_table_column(c, marks.get(c.id, "")) for c in result.columns if c.id not in pinned]
             table.set_columns(fixed, scrolling)
         table.update_rows(rows)
@@ -717,11 +726,14 @@ _BARE_WORD = re.compile(r"[^\s'\"`()\[\],=!<>~&|]+")
 
 
 def _name_search(expression: str, index: Any) -> str:
-    """`/deep` searches experiment names and labels: a single bare word that names no column becomes
+    """`/deep` searches experiment names and labels: a single bare word that is no column name, nor the start of
+    one (the user may be typing `f1 > 0.5`: the table must not jump to a name search at `f`), becomes
     ``'deep' or label ~= 'deep'`` (the filter language itself takes only a quoted string as a name search)."""
     if not _BARE_WORD.fullmatch(expression) or expression.lower() in _FILTER_WORDS:
         return expression
-    if index.try_resolve(expression) is not None:
+    from exptui.query.complete import inline_completion
+
+    if index.try_resolve(expression) is not None or inline_completion(expression, index) is not None:
         return expression
     return f"'{expression}' or label ~= '{re.escape(expression)}'"
 
