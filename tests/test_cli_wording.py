@@ -44,3 +44,16 @@ def test_diff_of_a_queued_entry_does_not_call_its_missing_metrics_changed(repo: 
     assert "train.max_depth" in proc.stdout
     assert "f1" not in proc.stdout and "accuracy" not in proc.stdout
     assert "waiting is queued: its metrics are not computed yet" in proc.stderr
+
+
+def test_a_demo_inside_a_checkout_is_excluded_from_that_checkouts_git_status(git_repo: Path) -> None:
+    from exptui.demo import ignore_in_enclosing_repo
+
+    dest = git_repo / "exptui-demo"
+    dest.mkdir()
+    git(dest, "init", "-q")                     # the demo is its own repository
+    assert "exptui-demo" in git(git_repo, "status", "--porcelain")
+    exclude = ignore_in_enclosing_repo(dest)
+    assert exclude is not None and exclude.name == "exclude"
+    assert git(git_repo, "status", "--porcelain").strip() == ""
+    assert ignore_in_enclosing_repo(dest) is None          # listed once
