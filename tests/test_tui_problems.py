@@ -5,7 +5,6 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from exptui.tui.screens.main import MainScreen
 from exptui.tui.widgets.problem_banner import ProblemBanner, workspace_problems
 from tests.test_tui_screens import async_test, demo_template, make_app, repo, wait_for  # noqa: F401
 

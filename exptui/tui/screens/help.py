@@ -172,7 +172,7 @@ class HelpScreen(ModalScreen[None]):
         inner = min(DIALOG_WIDTH, width * 98 // 100) - 8     # #help's width and max-width, less padding and border
         console = Console(width=max(20, inner), file=io.StringIO(), color_system="truecolor", legacy_windows=False)
         rendered = Text("\n").join(
-            Text.assemble(*((segment.text, segment.style) for segment in line if not segment.control))
+            Text.assemble(*((segment.text, segment.style or "") for segment in line if not segment.control))
             for line in console.render_lines(table, pad=False))
         self.app.call_from_thread(self._show_table, rendered, width)
 

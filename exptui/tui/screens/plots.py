@@ -128,7 +128,7 @@ class PlotScreen(Screen[None]):
         params = all_keys(self.rows, "params")
         params.sort(key=lambda p: not self._varies(p))
         metrics = numeric_keys(self.rows, "metrics")
-        self.app.call_from_thread(self._build, params, metrics)
+        self.app.call_from_thread(self.call_later, self._build, params, metrics)
 
     async def _build(self, params: list[str], metrics: list[str]) -> None:
         if not self.is_attached:

@@ -6,6 +6,8 @@ Text. Resizing re-renders (the result is cached per size and drawing).
 """
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from rich.text import Text
 from textual.widget import Widget
 from textual.widgets import Static
@@ -58,7 +60,7 @@ class PlotLegend(Static):
     """
 
     def show_names(self, names: list[str], indices: list[int] | None = None, *, points: bool = False,
-                   extra: list[tuple[str, str]] = ()) -> None:   # type: ignore[assignment]
+                   extra: Sequence[tuple[str, str]] = ()) -> None:
         """Each name after its swatch: the line style of a curve, or with `points` the scatter marker (past seven
         experiments the marker tells apart what the colour cannot). `extra`: (swatch, words) after the names,
         e.g. the mean line."""
