@@ -156,3 +156,32 @@ async def test_log_view_wraps_long_lines_and_its_header_follows_the_entry_to_its
         assert queue.store.finish(entry, DoneRecord(EntryState.FAILED, "stage 'train' failed", attempt=entry.attempt))
         await wait_for(pilot, lambda: "failed" in str(title.render()), timeout=20)
         assert "ended" in str(title.render()) and "following" not in str(title.render())
+
+
+@async_test
+async def test_sweep_dialog_keys_of_one_terminal_read_apply_in_order(repo: Path) -> None:  # noqa: F811
+    """As a terminal burst arrives (tmux `send-keys Down×6 C-u 99`): every key posted to the App before any is
+    handled, not `pilot.press`, which waits for idle between keys. Moves and edits must not fall behind the
+    typed text: focus moves are priority bindings, the field's own editing keys run as they reach it."""
+    from textual import events
+    from textual.widgets import Input
+
+    from exptui.tui.screens.sweep import SweepScreen
+
+    app = make_app(repo)
+    async with app.run_test(size=(120, 36)) as pilot:
+        await wait_for(pilot, lambda: app.reloads > 0)
+        await pilot.press("e")
+        await wait_for(pilot, lambda: isinstance(app.screen, SweepScreen))
+        screen = app.screen
+        assert isinstance(screen, SweepScreen)
+        fields = screen.fields()
+        await wait_for(pilot, lambda: app.focused is fields[0].query_one(Input))
+        burst = [events.Key("down", None)] * 6 + [events.Key("ctrl+u", None), events.Key("9", "9"),
+                                                   events.Key("9", "9")]
+        for key in burst:
+            app.post_message(key)
+        await wait_for(pilot, lambda: fields[6].text == "99")
+        await pilot.pause()
+        assert fields[6].text == "99" and not fields[0].changed, [f.text for f in fields]
+        assert app.focused is fields[6].query_one(Input)

@@ -62,8 +62,13 @@ class SweepScreen(ModalScreen["list[QueueEntry] | None"]):
     BINDINGS = [
         Binding("escape", "cancel", "Cancel"),
         Binding("ctrl+s", "queue", "Queue"),
-        Binding("down", "app.focus_next", "Next field", show=False),
-        Binding("up", "app.focus_previous", "Previous field", show=False),
+        # priority: focus must move when the key arrives, not when it has bubbled up from the focused Input. In a
+        # terminal burst (`Down`×6 then `99` in one read) the App forwards every key to the widget focused at
+        # that moment; a non-priority move ran only after the `99` had already been queued on the first field
+        Binding("down", "app.focus_next", "Next field", show=False, priority=True),
+        Binding("up", "app.focus_previous", "Previous field", show=False, priority=True),
+        Binding("tab", "app.focus_next", "Next field", show=False, priority=True),
+        Binding("shift+tab", "app.focus_previous", "Previous field", show=False, priority=True),
     ]
 
     def __init__(self, project: Project, row: ExperimentRow, drafts: DraftSlot | None = None) -> None:
