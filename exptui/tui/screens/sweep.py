@@ -29,6 +29,7 @@ from exptui.records import ExperimentRow
 from exptui.tui.app_ref import exptui_app
 from exptui.tui.sweep_draft import DraftSlot, SweepDraft
 from exptui.tui.text import assemble, lines, notify, plain
+from exptui.tui.widgets.burst_input import BurstInput
 from exptui.tui.widgets.sweep_form import SWEEP_HINT, SweepField, override_text
 from exptui.tui.widgets.sweep_preview import SweepPreview, Trial
 
@@ -102,13 +103,13 @@ class SweepScreen(ModalScreen["list[QueueEntry] | None"]):
                     yield SweepPreview(id="sweep-preview")
             with Horizontal(id="sweep-options"):
                 yield Label("random trials", classes="option-label")
-                yield Input(placeholder="grid", id="sweep-random", type="integer", compact=True)
+                yield BurstInput(placeholder="grid", id="sweep-random", type="integer", compact=True)
                 yield Label("seed", classes="option-label")
-                yield Input(placeholder="none", id="sweep-seed", type="integer", compact=True)
+                yield BurstInput(placeholder="none", id="sweep-seed", type="integer", compact=True)
                 yield Label("name prefix", classes="option-label")
-                yield Input(placeholder="auto", id="sweep-name", compact=True, restrict=INPUT_ALLOWED)
+                yield BurstInput(placeholder="auto", id="sweep-name", compact=True, restrict=INPUT_ALLOWED)
                 yield Label("workers", classes="option-label")
-                yield Input(value="0", id="sweep-workers", type="integer", compact=True)
+                yield BurstInput(value="0", id="sweep-workers", type="integer", compact=True)
             yield Static("", id="sweep-status", markup=False)
             with Horizontal(id="sweep-buttons"):
                 yield Button("Cancel", id="sweep-cancel", compact=True)
