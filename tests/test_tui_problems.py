@@ -185,3 +185,20 @@ async def test_sweep_dialog_keys_of_one_terminal_read_apply_in_order(repo: Path)
         await pilot.pause()
         assert fields[6].text == "99" and not fields[0].changed, [f.text for f in fields]
         assert app.focused is fields[6].query_one(Input)
+
+
+@async_test
+async def test_sweep_dialog_on_a_broken_workspace_names_the_file(repo: Path) -> None:  # noqa: F811
+    from exptui.tui.screens.sweep import SweepScreen
+
+    params = repo / "params.yaml"
+    params.write_text(params.read_text() + "train:\n\t[bold]bad: 1\n")
+    app = make_app(repo)
+    async with app.run_test(size=(120, 36)) as pilot:
+        await wait_for(pilot, lambda: "params.yaml:" in banner_text(app))
+        workspace = next(r for r in app.main.table.rows if r.kind == "workspace")
+        app.main.table.move_cursor_to_key(workspace.key)
+        await pilot.press("e")
+        await wait_for(pilot, lambda: isinstance(app.screen, SweepScreen))
+        text = str(app.screen.query_one(".sweep-empty").render())
+        assert text.startswith("No params to sweep: params.yaml:") and "Fix the file" in text, text

@@ -93,7 +93,11 @@ class SweepScreen(ModalScreen["list[QueueEntry] | None"]):
             with Horizontal(id="sweep-body"):
                 with VerticalScroll(id="sweep-form", can_focus=False):   # Tab goes field to field
                     if not self.row.params:
-                        yield Static("This experiment has no params to sweep.", classes="sweep-empty")
+                        # a broken params.yaml / dvc.yaml is why, more often than not: say which file and line
+                        problems = [r for r in self.row.errors.values() if r != "file not found"]
+                        yield Static(lines("No params to sweep: " + problems[0] + "\nFix the file, then press e again.")
+                                     if problems else "This experiment has no params to sweep.",
+                                     classes="sweep-empty", markup=False)
                     for file, values in self.row.params.items():
                         yield Label(plain(file), classes="sweep-file")
                         for key, value in values.items():
