@@ -420,3 +420,37 @@ def _write_marker(dest: Path, pipeline: str, complete: bool) -> None:
 
     marker = {"pipeline": pipeline, "exptui": __version__, "complete": complete}
     (dest / ".git" / MARKER).write_text(json.dumps(marker, sort_keys=True) + "\n", encoding="utf-8")
+
+
+def ignore_in_enclosing_repo(dest: Path) -> Path | None:
+    """A demo built inside another git checkout (the default `./exptui-demo` in a project) would show up in that
+    project's `git status` as an untracked folder: list it in the enclosing repo's `.git/info/exclude` (local to
+    that clone, no tracked file changes). Returns the exclude file written, or None (not inside a checkout,
+    already listed, or git refused)."""
+    parent = Path(dest).absolute().parent
+    try:
+        out = subprocess.run(["git", "-C", str(parent), "rev-parse", "--show-toplevel", "--git-path", "info/exclude"],
+                             capture_output=True, text=True, timeout=30, check=True).stdout.splitlines()
+    except (OSError, subprocess.SubprocessError):
+        return None
+    if len(out) < 2:
+        return None
+    top, exclude = Path(out[0]), Path(out[1])
+    exclude = exclude if exclude.is_absolute() else parent / exclude
+    try:
+        rel = Path(dest).resolve().relative_to(top.resolve())
+    except ValueError:
+        return None
+    line = "/" + rel.as_posix() + "/"
+    try:
+        existing = exclude.read_text(encoding="utf-8").splitlines() if exclude.is_file() else []
+        if line in existing:
+            return None
+        exclude.parent.mkdir(parents=True, exist_ok=True)
+        with open(exclude, "a", encoding="utf-8") as fh:
+            if existing and existing[-1].strip():
+                fh.write("\n")
+            fh.write(f"# the exptui demo (a separate git repo)\n{line}\n")
+    except OSError:
+        return None
+    return exclude

@@ -727,13 +727,42 @@ def test_exptui_without_a_repo_is_one_clear_error(tmp_path: Path) -> None:
 
 
 def test_bad_keys_file_stops_exptui_with_the_file_and_key(repo: Path, tmp_path: Path) -> None:
+    """Not TOML at all: one line naming the file, no traceback (an unknown binding id only warns, below)."""
     keys = tmp_path / "keys.toml"
-    keys.write_text('[keys]\n"main.fliter" = "f"\n')
+    keys.write_text('[keys\n"main.filter" = "f"\n')
     exe = Path(__import__("sys").executable).parent / "exptui"
     proc = subprocess.run([str(exe), "-C", str(repo)], capture_output=True, text=True, timeout=60,
                           env={**os.environ, "EXPTUI_CONFIG": str(keys)})
     assert proc.returncode != 0
-    assert proc.stderr.startswith("error: ") and str(keys) in proc.stderr and "main.fliter" in proc.stderr
+    assert proc.stderr.startswith("error: ") and str(keys) in proc.stderr and "Traceback" not in proc.stderr
+
+
+@async_test
+async def test_an_unknown_binding_id_in_keys_toml_is_a_warning_in_the_app(repo: Path, tmp_path: Path) -> None:
+    from exptui.tui.bindings import APP_BINDINGS, MAIN_BINDINGS
+    from exptui.tui.config import ConfigError, load_keymap
+
+    keys = tmp_path / "keys.toml"
+    keys.write_text('[keys]\n"main.fliter" = "f"\n"main.sort" = "S"\n')
+    known = {b.id for b in [*APP_BINDINGS, *MAIN_BINDINGS] if b.id}
+    with pytest.raises(ConfigError):           # without a warnings list it is still an error (library use)
+        load_keymap(keys, known_ids=known)
+    warnings: list[str] = []
+    keymap = load_keymap(keys, known_ids=known, warnings=warnings)
+    assert keymap == {"main.sort": "S"}        # the good line still applies
+    assert len(warnings) == 1 and str(keys) in warnings[0] and "did you mean 'main.filter'" in warnings[0]
+    app = make_app(repo, keymap=keymap, warnings=warnings)
+    shown: list[str] = []
+    notify = app.notify
+
+    def recording(message: Any, *args: Any, **kwargs: Any) -> None:
+        shown.append(str(message))
+        notify(message, *args, **kwargs)
+
+    app.notify = recording  # type: ignore[method-assign]
+    async with app.run_test(size=SIZE) as pilot:
+        await loaded(app, pilot)
+        assert shown == warnings and app.screen is app.main   # the app started and said what it ignored
 
 
 @async_test

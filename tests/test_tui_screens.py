@@ -841,6 +841,8 @@ async def test_queue_screen_shows_every_entry_state_and_offers_only_legal_moves(
                 else f"why it is {state.value}"
             if state is EntryState.CANCELLED:
                 expected_info = "cancelled by user before it started"
+            if state is EntryState.SUCCESS:             # the experiment it became (no exp ref here: its name)
+                expected_info = f"→ {row.name}"
             assert cells[6].plain == expected_info
         title = str(screen.query_one("#queue-title").render())
         assert all(f"1 {state.value}" in title for state in EntryState), title

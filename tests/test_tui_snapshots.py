@@ -114,6 +114,10 @@ def test_help_screen(snap_compare, snapshot_repo: Path) -> None:
     async def run_before(pilot) -> None:
         await until_loaded(pilot)
         await pilot.press("question_mark")
+        for _ in range(200):     # the key table is laid out by a worker
+            if getattr(pilot.app.screen, "loaded_width", None):
+                break
+            await pilot.pause(0.05)
         await pilot.pause()
 
     assert snap_compare(dashboard(snapshot_repo), terminal_size=(120, 36), run_before=run_before)

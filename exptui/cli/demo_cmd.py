@@ -55,7 +55,8 @@ def demo(ctx: click.Context, directory: Path | None, pipeline: str, experiments:
     The repo gets the example pipeline, its baseline run (committed) and a few finished
     experiments. Running it again on an earlier demo opens that demo (--fresh rebuilds it).
     """
-    from exptui.demo import build_demo, check_destination, demo_complete, demo_pipeline, demo_state
+    from exptui.demo import (build_demo, check_destination, demo_complete, demo_pipeline, demo_state,
+                             ignore_in_enclosing_repo)
 
     base = Path((ctx.obj or {}).get("repo", ".")).expanduser()  # `exptui -C DIR demo` builds under DIR
     dest = (base / (directory or Path(DEFAULT_DIR)).expanduser()).absolute()
@@ -75,6 +76,9 @@ def demo(ctx: click.Context, directory: Path | None, pipeline: str, experiments:
                             progress=lambda line: echo(line))
         total = sum(seconds for _, seconds in report.steps)
         echo(f"Demo ready in {total:.1f}s: baseline + {len(report.experiments)} experiment(s).")
+        excluded = ignore_in_enclosing_repo(dest)
+        if excluded is not None:
+            echo(f"It is inside another git checkout: listed in {excluded}, so that repo's git status stays clean.")
 
     if no_tui or not (sys.stdin.isatty() and sys.stdout.isatty()):
         echo(next_steps(dest, pipeline))

@@ -287,6 +287,11 @@ def diff(ctx: click.Context, a: str, b: str | None, as_json: bool, as_md: bool, 
     old, new = project.diff_pair(a, b)
     rows = compare.diff(old, new, include_unchanged=include_unchanged)
     old_name = old.baseline_name if old.kind == "baseline" and old.baseline_name else old.name
+    pending = [r for r in (old, new) if r.status in ("queued", "running")]
+    if pending:   # metrics not computed yet are not a change
+        from exptui.query.columns import MISSING
+
+        rows = [r for r in rows if not (r.column.family == "metrics" and MISSING in (r.old, r.new))]
     kwargs: dict[str, Any] = {} if precision is None else {"precision": precision}
     if as_json:
         write_json(json.dumps(compare.diff_to_json(rows), indent=2, ensure_ascii=False) + "\n")
@@ -294,6 +299,9 @@ def diff(ctx: click.Context, a: str, b: str | None, as_json: bool, as_md: bool, 
         write_text(compare.diff_to_markdown(rows, old_name, new.name, **kwargs))
     else:
         write_text(compare.diff_to_text(rows, old_name, new.name, **kwargs))
+    for row in pending:
+        echo(f"note: {row.name} is {row.status}: its metrics are not computed yet (not shown as changes)",
+             err=True)
 
 
 # --- workspace and refs ---------------------------------------------------------------------------------------

@@ -241,5 +241,6 @@ def init(ctx: click.Context) -> None:
         git.run("add", "--", *created)
     except GitError as exc:
         raise ExptuiError(f"created {', '.join(created)} but 'git add' failed: {exc}") from exc
+    first = "run 'exptui repro'" if (root / "dvc.yaml").is_file() else "write dvc.yaml, run 'exptui repro'"
     echo(f"Initialized a DVC repository in {root} ({', '.join(created)}; staged with git add).\n"
-         "Next: write dvc.yaml, run 'exptui repro', then 'git commit' and 'exptui run -S key=value'.")
+         f"Next: {first}, then 'git commit' and 'exptui run -S key=value'.")

@@ -10,8 +10,8 @@ import click
 
 
 @click.command("ui")
-@click.option("--poll", "poll", type=float, default=0.5, show_default=True,
-              help="Seconds between checks for new or changed experiments.")
+@click.option("--poll", "poll", type=click.FloatRange(min=0.1), default=0.5, show_default=True,
+              help="Seconds between checks for new or changed experiments (at least 0.1).")
 @click.pass_context
 def ui(ctx: click.Context, poll: float) -> None:
     """Open the experiments dashboard (the default when exptui runs with no command)."""
@@ -23,12 +23,13 @@ def ui(ctx: click.Context, poll: float) -> None:
     repo = (ctx.obj or {}).get("repo", ".") if ctx.obj else "."
     project = Project.open(Path(repo), long_lived=True)
     known = {b.id for b in [*APP_BINDINGS, *MAIN_BINDINGS, *TABLE_BINDINGS] if b.id}
-    keymap = load_keymap(config_path(), known_ids=known)
+    warnings: list[str] = []     # an unknown binding id is shown in the app, which still starts
+    keymap = load_keymap(config_path(), known_ids=known, warnings=warnings)
 
     from exptui.tui.app import ExptuiApp
 
     root = project.root.resolve()
     try:
-        ExptuiApp(project, root, poll_interval=max(0.1, poll), keymap=keymap).run()
+        ExptuiApp(project, root, poll_interval=poll, keymap=keymap, warnings=warnings).run()
     finally:
         project.close()  # its git cat-file processes end with the app, not at interpreter exit

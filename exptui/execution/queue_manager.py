@@ -111,8 +111,8 @@ class QueueManager:
                         loaded[file] = load_params(self.root / file, display=file)
                     except FileNotFoundError:
                         if edit.remove or any(k not in edit.allow_new for k in edit.values):
-                            raise FormatError(file, "params file does not exist; create it or fix the "
-                                              "file name before ':'") from None
+                            raise FormatError(file, "params file does not exist; create it, or name an "
+                                              "existing one as FILE:key=value") from None
                         loaded[file] = {}
                 data = loaded[file]
                 for key in [*edit.values, *edit.remove]:

@@ -48,7 +48,7 @@ class ExptuiCommands(Provider):
             if binding.action == "command_palette":
                 continue
             keys = keymap.get(binding.id or "", binding.key_display or binding.key)
-            commands.append((binding.description, f"key: {keys}", binding.action))
+            commands.append((binding.description, f"press {keys}", binding.action))
         commands.extend(PALETTE_EXTRA)
         return commands
 
@@ -75,13 +75,15 @@ class ExptuiApp(App[None]):
     ENABLE_COMMAND_PALETTE = True
 
     def __init__(self, project: Project, repo_root: Path, *, poll_interval: float = POLL_INTERVAL,
-                 keymap: dict[str, str] | None = None, view: ViewState | None = None) -> None:
+                 keymap: dict[str, str] | None = None, view: ViewState | None = None,
+                 warnings: list[str] | None = None) -> None:
         super().__init__()
         self.project = project
         self.repo_root = Path(repo_root)
         self.poll_interval = poll_interval
         self._user_keymap = keymap or {}
         self._initial_view = view
+        self.startup_warnings = list(warnings or [])   # e.g. keys.toml problems: shown once the dashboard is up
         self._token: str | None = None
         # the last list handed to the screen (compared in the thread)
         self._last_rows: list[ExperimentRow] | None = None
@@ -112,6 +114,8 @@ class ExptuiApp(App[None]):
         view = self._initial_view or load_view(self.repo_root)
         self.install_screen(MainScreen(self.project, view, self.repo_root), "main")
         self.push_screen("main")
+        for warning in self.startup_warnings:
+            notify(self, warning, severity="warning", timeout=15)
         self._poll()
 
     # ------------------------------------------------------------------ live refresh
@@ -269,8 +273,11 @@ class ExptuiApp(App[None]):
 
         self.push_screen(ChoiceScreen(
             "Workers are running",
-            "Queue workers started from this window are still running experiments.",
-            [("keep", "Quit, queue keeps running"), ("stop", "Stop workers and quit"), ("cancel", "Cancel")]),
+            "Queue workers started from this window are still running experiments.\n"
+            "Keep: they go on with the whole queue. Stop: each finishes the experiment it is running, then exits.\n"
+            "Neither kills a running experiment (K in the queue view does).",
+            [("keep", "Quit, queue keeps running"), ("stop", "Quit, stop after running ones"),
+             ("cancel", "Cancel")]),
             chosen)
 
     @work(thread=True, group="actions", exit_on_error=False)

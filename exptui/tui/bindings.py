@@ -20,6 +20,7 @@ MAIN_BINDINGS: list[Binding] = [
     # view
     Binding("slash", "open_filter", "Filter", id="main.filter", key_display="/"),
     Binding("s", "sort_column", "Sort", id="main.sort"),
+    Binding("S", "sort_add_column", "Add sort key", show=False, id="main.sort_add"),
     Binding("L", "toggle_leaderboard", "Leaderboard", show=False, id="main.leaderboard"),
     Binding("c", "columns", "Columns", id="main.columns"),
     Binding("o", "toggle_only_changed", "Only changed", show=False, id="main.only_changed"),
@@ -56,7 +57,7 @@ class HelpSection:
 HELP_SECTIONS: tuple[HelpSection, ...] = (
     HelpSection("Move", ("table.up", "table.down", "table.left", "table.right", "table.page_up",
                          "table.page_down", "table.top", "table.bottom")),
-    HelpSection("View", ("main.filter", "main.sort", "main.leaderboard", "main.columns", "main.only_changed",
+    HelpSection("View", ("main.filter", "main.sort", "main.sort_add", "main.leaderboard", "main.columns", "main.only_changed",
                          "main.command_line", "main.refresh", "main.escape")),
     HelpSection("Select", ("main.mark", "main.range_mark", "main.clear_marks", "main.star")),
     HelpSection("Experiment", ("main.apply", "main.branch", "main.remove", "main.label", "main.note")),

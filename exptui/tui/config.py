@@ -27,8 +27,11 @@ def config_path() -> Path:
     return Path(base) / "exptui" / "keys.toml"
 
 
-def load_keymap(path: Path | None = None, known_ids: set[str] | None = None) -> dict[str, str]:
-    """Binding id -> keys. Missing file = no remaps. Unknown ids are an error (a typo would silently do nothing)."""
+def load_keymap(path: Path | None = None, known_ids: set[str] | None = None,
+                warnings: list[str] | None = None) -> dict[str, str]:
+    """Binding id -> keys. Missing file = no remaps. An unknown id (a typo would silently do nothing) is an error,
+    or, when a `warnings` list is given, a line appended to it and skipped: the dashboard still starts and shows
+    the warning (an old keys file must not lock the user out after a binding is renamed)."""
     path = path or config_path()
     if not path.is_file():
         return {}
@@ -44,7 +47,15 @@ def load_keymap(path: Path | None = None, known_ids: set[str] | None = None) -> 
         if not isinstance(value, str) or not value.strip():
             raise ConfigError(f"{path}: keys.{binding_id} must be a non-empty string such as \"ctrl+f\"")
         if known_ids is not None and binding_id not in known_ids:
-            raise ConfigError(f"{path}: keys.{binding_id} is not a binding id; press ? in exptui to list them")
+            import difflib
+
+            close = difflib.get_close_matches(binding_id, sorted(known_ids), n=1)
+            hint = f"did you mean '{close[0]}'? " if close else ""
+            problem = f"{path}: keys.{binding_id} is not a binding id ({hint}press ? in exptui to list them)"
+            if warnings is None:
+                raise ConfigError(problem)
+            warnings.append(problem + "; ignored")
+            continue
         keymap[binding_id] = ",".join(part.strip() for part in value.split(","))
     return keymap
 

@@ -35,6 +35,18 @@ def _prompt(column: Column, pinned: bool) -> Text:
     return text
 
 
+class ColumnList(SelectionList[str]):
+    """The columns, movable with j/k as everywhere else in exptui."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("j", "cursor_down", "Down", show=False),
+        Binding("k", "cursor_up", "Up", show=False),
+    ]
+
+
+SHORT = 30   # terminal rows below which the dialog drops its spacing, so the list keeps most of the height
+
+
 class ColumnsScreen(ModalScreen["ViewState | None"]):
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape", "cancel", "Cancel", show=False),
@@ -55,8 +67,8 @@ class ColumnsScreen(ModalScreen["ViewState | None"]):
         with Vertical(id="columns-dialog", classes="dialog"):
             yield Label("Columns", classes="dialog-title")
             yield Checkbox("Only columns whose values differ  (o)", state.only_changed, id="only-changed")
-            yield Static("space show/hide · p pin left (◆) · ctrl+s apply · esc cancel", classes="dialog-hint")
-            yield SelectionList[str](
+            yield Static("space show/hide · j/k move · p pin left (◆) · ctrl+s apply · esc cancel", classes="dialog-hint")
+            yield ColumnList(
                 *[Selection(_prompt(c, c.id in pinned), c.id, c.id not in hidden) for c in self._columns],
                 id="columns-list")
             with Horizontal(classes="columns-regex"):
@@ -67,13 +79,19 @@ class ColumnsScreen(ModalScreen["ViewState | None"]):
                 yield Label("drop")
                 yield Input(f" {REGEX_SEPARATOR} ".join(state.drop), placeholder="hide: full-match regex, e.g. .*seed",
                             id="drop-input", restrict=INPUT_ALLOWED)
-            yield Static("", id="columns-error", classes="dialog-hint")
+            error = Static("", id="columns-error", classes="dialog-hint")
+            error.display = False          # takes a row only when there is an error to show
+            yield error
             with Horizontal(classes="dialog-buttons"):
                 yield Button("Cancel", id="cancel")
                 yield Button("Apply", id="apply", variant="primary")
 
     def on_mount(self) -> None:
+        self.on_resize()
         self.query_one(SelectionList).focus()
+
+    def on_resize(self) -> None:
+        self.set_class(self.app.size.height < SHORT, "-short")
 
     def action_pin(self) -> None:
         selection_list = self.query_one(SelectionList)
@@ -100,8 +118,9 @@ class ColumnsScreen(ModalScreen["ViewState | None"]):
             try:
                 compile_regex(pattern, whole=True)  # the engine the table will use (RE2: linear time)
             except RegexError as exc:
-                self.query_one("#columns-error", Static).update(
-                    Text(inert(f"{input_id.split('-')[0]}: {exc}"), style="bold red"))
+                error = self.query_one("#columns-error", Static)
+                error.update(Text(inert(f"{input_id.split('-')[0]}: {exc}"), style="bold red"))
+                error.display = True
                 return None
         return patterns
 

@@ -1,11 +1,14 @@
 """`?` help: generated from the live bindings, so remapped keys (keys.toml) show as they really are."""
 from __future__ import annotations
 
+import io
 from typing import TYPE_CHECKING, Any, ClassVar
 from collections.abc import Sequence
 
+from rich.console import Console
 from rich.table import Table
 from rich.text import Text
+from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import VerticalScroll
@@ -52,12 +55,12 @@ def _section_table(sections: Sequence[Section], show_ids: bool) -> Table:
     table = Table.grid(padding=(0, 1))
     table.add_column(justify="right", style="bold", min_width=9)
     table.add_column()
-    if show_ids:
-        table.add_column(style="dim")
+    if show_ids:   # set apart from the description ("Only changed  · main.only_changed"), never run together
+        table.add_column(style="dim italic")
     for title, rows in sections:
         table.add_row(Text(title, style="bold underline", justify="left"), "")
         for key, description, binding_id in rows:
-            table.add_row(key, description, *([binding_id] if show_ids else []))
+            table.add_row(Text(key), Text(description), *([Text(f"\u00a0· {binding_id}")] if show_ids else []))
         table.add_row("", "")
     return table
 
@@ -99,6 +102,7 @@ def help_table(app: App[Any], show_ids: bool = True, two_columns: bool = True) -
 # terminal widths below which the help drops the binding ids, then stacks its two columns
 IDS_MIN_WIDTH = 118
 TWO_COLUMNS_MIN_WIDTH = 72
+DIALOG_WIDTH = 112          # #help's width in app.tcss
 
 
 def screen_keys(app: App[Any], screen: Screen[Any]) -> list[tuple[str, str]]:
@@ -130,6 +134,7 @@ class HelpScreen(ModalScreen[None]):
         super().__init__()
         self.context = context
         self.context_keys = context_keys or []
+        self.loaded_width: int | None = None    # the width the key table was laid out for (None: still loading)
 
     def compose(self) -> ComposeResult:
         with VerticalScroll(id="help", classes="dialog"):
@@ -144,17 +149,38 @@ class HelpScreen(ModalScreen[None]):
                 here.add_row("", "")
                 yield Static(here, id="help-context")
                 yield Label("Dashboard", classes="dialog-title")
-            yield Static(self._table(), id="help-table")
+            yield Static("loading keys…", id="help-table", markup=False)   # filled by a worker: opens at once
             yield Static("Remap any key by its id in ~/.config/exptui/keys.toml ([keys] \"main.filter\" = \"f\")."
                          "  esc closes.", classes="dialog-hint", markup=False)
 
-    def _table(self) -> Table:
+    def _table(self, width: int) -> Table:
         """As much as fits: ids only when the terminal is wide, one column on a narrow one (nothing cut off)."""
-        width = self.app.size.width
         return help_table(self.app, show_ids=width >= IDS_MIN_WIDTH, two_columns=width >= TWO_COLUMNS_MIN_WIDTH)
 
+    def on_mount(self) -> None:
+        self._render_table(self.app.size.width)
+
     def on_resize(self) -> None:
-        self.query_one("#help-table", Static).update(self._table())
+        if self.loaded_width not in (None, self.app.size.width):
+            self._render_table(self.app.size.width)
+
+    @work(thread=True, exclusive=True, group="help-table", exit_on_error=False)
+    def _render_table(self, width: int) -> None:
+        """Lay the nested rich tables out off the UI thread (measuring them was most of the 1.2 s `?` took under
+        load) into plain styled lines, which the Static shows without measuring anything."""
+        table = self._table(width)
+        inner = min(DIALOG_WIDTH, width * 98 // 100) - 8     # #help's width and max-width, less padding and border
+        console = Console(width=max(20, inner), file=io.StringIO(), color_system="truecolor", legacy_windows=False)
+        rendered = Text("\n").join(
+            Text.assemble(*((segment.text, segment.style or "") for segment in line if not segment.control))
+            for line in console.render_lines(table, pad=False))
+        self.app.call_from_thread(self._show_table, rendered, width)
+
+    def _show_table(self, rendered: Text, width: int) -> None:
+        if not self.is_attached:
+            return
+        self.query_one("#help-table", Static).update(rendered)
+        self.loaded_width = width
 
     async def action_dismiss(self, result: None = None) -> None:
         self.dismiss(None)

@@ -7,6 +7,7 @@ widget shows plain text); `exptui queue logs` on a terminal keeps them as colour
 from __future__ import annotations
 
 import time
+from dataclasses import replace
 from pathlib import Path
 
 from rich.text import Text
@@ -25,7 +26,11 @@ from exptui.tui.text import assemble, plain
 from exptui.tui.widgets.log_tail import LogTail
 
 POLL_SECONDS = 0.25
+STATUS_SECONDS = 1.0      # how often a live entry's state is re-read for the header
 MAX_LINES = 50_000
+WRAP_FALLBACK = 80        # columns to wrap at before the view has a size
+MIN_WRAP = 20
+CONTINUATION = "↪ "
 
 
 def log_source(project: Project, row: ExperimentRow) -> Path | None:
@@ -47,7 +52,7 @@ class LogScreen(Screen[None]):
 
     BINDINGS = [
         Binding("escape", "app.pop_screen", "Back"),
-        Binding("f", "toggle_follow", "Follow"),
+        Binding("f", "toggle_follow", "Pause/follow"),
         Binding("g", "top", "Top", show=False),
         Binding("G", "bottom", "Bottom", show=False),
     ]
@@ -60,6 +65,7 @@ class LogScreen(Screen[None]):
         self.row = row
         self.path = log_source(project, row)
         self.bytes_read = 0
+        self._column = 0          # cells on the last (unfinished) line written, for wrapping the next chunk
 
     def compose(self) -> ComposeResult:
         yield Label(self._title(), id="log-title", classes="screen-title")
@@ -73,9 +79,12 @@ class LogScreen(Screen[None]):
                 where = str(self.path.relative_to(self.project.root))
             except ValueError:
                 where = str(self.path)
-        mode = "following" if self.follow else "paused at position"
-        return assemble("Log · ", plain(self.row.name), " · ", plain(self.row.status), " · ", plain(where),
-                        f" · {mode}")
+        if self.row.status in ("queued", "running"):
+            mode = "following new output (f: pause)" if self.follow else "paused, new output not shown (f: follow)"
+        else:
+            mode = "ended" if self.follow else "ended · scrolled away from the end (f: back to it)"
+        return assemble("Log · ", plain(self.row.name), " · ", plain(self.row.status, style="bold"), " · ",
+                        plain(where), f" · {mode}")
 
     def on_mount(self) -> None:
         log = self.query_one(Log)
@@ -108,7 +117,45 @@ class LogScreen(Screen[None]):
         if not self.is_attached:        # closed while the tail thread was reading
             return
         self.bytes_read = size
-        self.query_one(Log).write(text)
+        log = self.query_one(Log)
+        self.query_one(Log).write(self._wrap(text, log.scrollable_content_region.width or WRAP_FALLBACK))
+
+    def _wrap(self, text: str, width: int) -> str:
+        """Break lines longer than the view (the `Log` widget does not wrap and a long line's end would be out of
+        sight at 80 columns); continuation lines start with `↪`. Chunks may end mid-line: the column carries over."""
+        from rich.cells import cell_len, chop_cells
+
+        width = max(width, MIN_WRAP)
+        out: list[str] = []
+        for number, part in enumerate(text.split("\n")):
+            if number:
+                out.append("\n")
+                self._column = 0
+            while part:
+                room = width - self._column
+                if cell_len(part) <= room:
+                    out.append(part)
+                    self._column += cell_len(part)
+                    break
+                head = chop_cells(part, room)[0] if room > 0 else ""
+                out.append(head + "\n" + CONTINUATION)
+                self._column = cell_len(CONTINUATION)
+                part = part[len(head):]
+        return "".join(out)
+
+    def _status_changed(self, status: str) -> None:
+        if not self.is_attached or status == self.row.status:
+            return
+        self.row = replace(self.row, status=status)  # type: ignore[arg-type]
+        self.query_one("#log-title", Label).update(self._title())
+
+    def _entry_status(self) -> str | None:
+        """The queue entry's state now (a git read: called from the tail thread), None when it is not one."""
+        key = self.row.queue_id or self.row.name
+        try:
+            return self.project.queue.find(key).status.row_status
+        except Exception:  # noqa: BLE001 - a workspace experiment or a removed entry: nothing to follow
+            return None
 
     @work(thread=True, exclusive=True, group="log-tail")
     def _tail(self, path: Path) -> None:
@@ -117,11 +164,19 @@ class LogScreen(Screen[None]):
         tail = LogTail(path)
         shown = InertStream(strip_colour=True)   # the stage's bytes are data: inert, colour codes dropped
         announced_missing = False
+        live = self.row.status in ("queued", "running")
+        next_check = 0.0
         while not worker.is_cancelled:
             text = tail.read_new()
             if text:
                 self.app.call_from_thread(self._append, shown.feed(text), tail.offset)
                 continue               # more may be waiting: read again without sleeping
+            if live and time.monotonic() >= next_check:   # the header follows the entry to its final state
+                next_check = time.monotonic() + STATUS_SECONDS
+                status = self._entry_status()
+                if status is not None and status != self.row.status:
+                    live = status in ("queued", "running")
+                    self.app.call_from_thread(self._status_changed, status)
             if not announced_missing and not tail.exists():
                 announced_missing = True
                 self.app.call_from_thread(self._append, inert(f"waiting for {path} …\n", multiline=True), 0)

@@ -8,6 +8,7 @@ Row actions (apply, branch, remove, star, label, note) run in thread workers aga
 """
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 from collections.abc import Callable
@@ -34,6 +35,7 @@ from exptui.tui.view_state import ViewState, save_view
 from exptui.tui.widgets.command_line import Command, CommandError, CommandLine
 from exptui.tui.widgets.experiment_table import ExperimentTable, TableColumn
 from exptui.tui.widgets.filter_bar import FilterBar
+from exptui.tui.widgets.problem_banner import ProblemBanner, workspace_problems
 from exptui.tui.widgets.status_header import StatusHeader
 from exptui.tui.widgets.sweep_progress import SweepProgressLine
 
@@ -44,6 +46,7 @@ if TYPE_CHECKING:
 
 FILTER_DEBOUNCE = 0.06   # seconds after the last keystroke before the filter runs
 VIEW_SAVE_DELAY = 1.0    # seconds of quiet before the view state is written
+NOTE_WIDTH = 30          # cells of the Note column (longer notes end in …; compare and n show them whole)
 
 
 class MainScreen(Screen[None]):
@@ -54,6 +57,9 @@ class MainScreen(Screen[None]):
     #: masks and one lexsort, 2x faster per keystroke at 10k rows, docs/performance.md) once pandas has been
     #: imported in the background; below it the row engine is as fast and pandas' import (0.5-1.9 s) is never paid
     FRAME_ENGINE_ROWS: ClassVar[int] = 5_000
+    #: seconds a status-line message stays (tests shorten them)
+    MESSAGE_SECONDS: ClassVar[float] = 4.0
+    ERROR_SECONDS: ClassVar[float] = 8.0
 
     def __init__(self, project: Project, view: ViewState, repo_root: Path) -> None:
         super().__init__(id="main")
@@ -70,6 +76,8 @@ class MainScreen(Screen[None]):
         self._shown_column_ids: list[str] = []
         self._filter_timer: Timer | None = None
         self._save_timer: Timer | None = None
+        self._message_timer: Timer | None = None
+        self._has_notes = False
         self._range_anchor: int | None = None
         self._getters: dict[str, tuple[Column, Callable[[ExperimentRow], Any]]] = {}
         self._baselines: dict[str, ExperimentRow] = {}
@@ -89,6 +97,7 @@ class MainScreen(Screen[None]):
     # ------------------------------------------------------------------ layout
     def compose(self) -> ComposeResult:
         yield StatusHeader(id="status-header")
+        yield ProblemBanner(id="problem-banner")
         yield SweepProgressLine(id="sweep-progress")
         filter_bar = FilterBar(self._complete_filter, id="filter-bar")
         filter_bar.display = bool(self.view.filter)
@@ -155,9 +164,16 @@ class MainScreen(Screen[None]):
         self._choose_engine()
         columns = self.model.columns
         if [c.id for c in columns] != old_ids or not self._getters:
-            self._getters = {c.id: (c, c.getter()) for c in [*columns, field_column("created")]}
+            self._getters = {c.id: (c, c.getter())
+                             for c in [*columns, field_column("created"), field_column("note")]}
             self._compiled_filter = None  # column names may now resolve differently
         self._baselines = {r.rev: r for r in rows if r.kind == "baseline"}
+        has_notes = any(r.annotations.note for r in rows)
+        if has_notes != self._has_notes:
+            self._has_notes = has_notes
+            self._shown_column_ids = []     # the layout changes: the Note column comes or goes
+        workspace = next((r for r in rows if r.kind == "workspace"), None)
+        self.query_one(ProblemBanner).show_problems(workspace_problems(workspace.errors) if workspace else [])
         self._update_best()
         self.refresh_view(columns_changed=True)
         self._update_sweeps(announce=True)
@@ -258,7 +274,7 @@ class MainScreen(Screen[None]):
         from exptui.query.sort import SortKey
 
         model, view = self.model, self.view
-        expression = view.filter.strip()
+        expression = _name_search(view.filter.strip(), model.index)
         if expression != self._compiled_filter:
             try:
                 model.set_filter(expression)
@@ -304,7 +320,8 @@ class MainScreen(Screen[None]):
         layout = [c.id for c in result.columns] + [f"{c}:{d}" for c, d in self.view.sort]
         if self.live and self.live_metric:
             layout.append(f"live:{self.live_metric}")
-        if columns_changed or layout != self._shown_column_ids:
+        keep_columns = not rows and bool(self.view.filter.strip()) and bool(table.scroll_columns)
+        if (columns_changed or layout != self._shown_column_ids) and not keep_columns:
             self._shown_column_ids = layout
             pinned = set(self.view.pinned)
             marks = _sort_marks(self.view.sort)
@@ -313,10 +330,13 @@ class MainScreen(Screen[None]):
                 fixed.insert(0, TableColumn("rank", "#", numeric=True, max_width=5))
             scrolling = live_columns(self.live_metric) if self.live and self.live_metric else []
             scrolling += [TableColumn("created", "Created" + marks.get("created", ""), max_width=16)]
+            if self._has_notes:   # notes are seen without pressing n: a column once any experiment has one
+                scrolling.append(TableColumn("note", "Note" + marks.get("note", ""), max_width=NOTE_WIDTH))
             scrolling += [_table_column(c, marks.get(c.id, "")) for c in result.columns if c.id not in pinned]
             table.set_columns(fixed, scrolling)
         self._ranks = _ranks(rows, self.model) if self.view.leaderboard else {}
         table.update_rows(rows)
+        self.call_after_refresh(table.scroll_cursor_column_into_view)   # widths change with the rows shown
         self._count()
         self._update_header()
         self._update_empty_hint()
@@ -332,6 +352,9 @@ class MainScreen(Screen[None]):
         if not (self.repo_root / ".dvc").is_dir():  # a file system check, not git: allowed in the TUI
             text = ("This git repo is not a DVC repository yet: run `exptui init` (or `dvc init`), write the stages "
                     "in dvc.yaml, then `exptui repro`. Or take the tour: exptui demo /tmp/exptui-demo")
+        elif any(problem.startswith("dvc.yaml") for problem in self.query_one(ProblemBanner).problems):
+            text = ("No experiments yet, and none can run until dvc.yaml reads cleanly: fix the problem shown "
+                    "above, then press e to queue a sweep.")
         elif (self.repo_root / "dvc.yaml").is_file():
             text = ("No experiments yet. Press e to queue a sweep, then Q and s to start workers; or run one "
                     "from the shell: exptui run -S 'section.param=value'")
@@ -401,11 +424,29 @@ class MainScreen(Screen[None]):
             only_changed=self.view.only_changed, loading=not self.loaded,
         )
 
-    def show_message(self, text: str, *, error: bool = False) -> None:
+    def show_message(self, text: str, *, error: bool = False, sticky: bool = False) -> None:
+        """One line above the footer; it goes away after `MESSAGE_SECONDS` (errors: `ERROR_SECONDS`) so an old
+        confirmation never reads as news, unless `sticky` (a prompt waiting for the next key)."""
         line = self.query_one("#message-line", Static)
         line.set_class(error, "-error")
         line.update(lines(text))      # errors quote names, keys and values: shown, never markup
         line.display = bool(text)
+        if self._message_timer is not None:
+            self._message_timer.stop()
+            self._message_timer = None
+        if text and not sticky:
+            self._message_timer = self.set_timer(self.ERROR_SECONDS if error else self.MESSAGE_SECONDS,
+                                                 self._expire_message)
+
+    def _expire_message(self) -> None:
+        self._message_timer = None
+        self.show_message("")
+
+    @property
+    def message(self) -> str:
+        """The status line's text ("" when none is shown)."""
+        line = self.query_one("#message-line", Static)
+        return str(line.render()) if line.display else ""
 
     def save_view(self) -> None:
         """Persist the view soon, not per keystroke: the file lives in .git/exptui, whose mtime is part of the
@@ -470,20 +511,35 @@ class MainScreen(Screen[None]):
 
     # ------------------------------------------------------------------ sort / modes / columns
     def action_sort_column(self) -> None:
-        """Cycle the cursor column: ascending -> descending -> off. It becomes the first sort key."""
+        """Sort by the cursor column alone (a new column replaces the sort); on a sorted column: ascending ->
+        descending -> off, other keys kept. `S` adds a key instead."""
+        self._sort_on_cursor(add=False)
+
+    def action_sort_add_column(self) -> None:
+        """Add the cursor column as the last sort key (or cycle it if it already is one)."""
+        self._sort_on_cursor(add=True)
+
+    def _sort_on_cursor(self, *, add: bool) -> None:
         column_id = self.table.cursor_column_id
         if column_id is None:
             return
         current = dict(self.view.sort)
-        rest = [(c, d) for c, d in self.view.sort if c != column_id]
         if column_id not in current:
-            self.view.sort = [(column_id, False), *rest]
+            self.view.sort = [*self.view.sort, (column_id, False)] if add else [(column_id, False)]
         elif not current[column_id]:
-            self.view.sort = [(column_id, True), *rest]
+            self.view.sort = [(c, True if c == column_id else d) for c, d in self.view.sort]
         else:
-            self.view.sort = rest
+            self.view.sort = [(c, d) for c, d in self.view.sort if c != column_id]
         self.refresh_view()
         self.save_view()
+        self.show_message(self._sort_words(replaced=not add and column_id not in current and bool(current)))
+
+    def _sort_words(self, *, replaced: bool) -> str:
+        if not self.view.sort:
+            return "sort off"
+        keys = ", then ".join(f"{c.rsplit(':', 1)[-1]} {'↓' if d else '↑'}" for c, d in self.view.sort)
+        hint = " (replaced the previous sort; S adds a key)" if replaced else ""
+        return f"sorted by {keys}{hint}"
 
     def action_toggle_leaderboard(self) -> None:
         """Flat list of every experiment and baseline with a rank column; with no sort yet, ranked by a headline
@@ -658,7 +714,7 @@ class MainScreen(Screen[None]):
         if self._range_anchor is None:
             self._range_anchor = table.cursor_row
             table.toggle_mark()
-            self.show_message("range: move and press v again")
+            self.show_message("range: move and press v again", sticky=True)
         else:
             table.mark_range(self._range_anchor, table.cursor_row)
             self._range_anchor = None
@@ -824,6 +880,25 @@ class MainScreen(Screen[None]):
         from exptui.tui.screens.plots import PlotScreen
 
         self._open(PlotScreen(self.project, self.table.selected_rows(), live=self.live))
+
+_BARE_WORD = re.compile(r"[^\s'\"`()\[\],=!<>~&|]+")
+
+
+def _name_search(expression: str, index: Any) -> str:
+    """`/deep` searches experiment names and labels: a single bare word that is no column name, nor the start of
+    one (the user may be typing `f1 > 0.5`: the table must not jump to a name search at `f`), becomes
+    ``'deep' or label ~= 'deep'`` (the filter language itself takes only a quoted string as a name search)."""
+    if not _BARE_WORD.fullmatch(expression) or expression.lower() in _FILTER_WORDS:
+        return expression
+    from exptui.query.complete import inline_completion
+
+    if index.try_resolve(expression) is not None or inline_completion(expression, index) is not None:
+        return expression
+    return f"'{expression}' or label ~= '{re.escape(expression)}'"
+
+
+_FILTER_WORDS = frozenset({"and", "or", "not", "is", "has", "in", "true", "false", "null"})
+
 
 def _table_column(column: Column, mark: str = "") -> TableColumn:
     return TableColumn(column.id, (column.label or column.key) + mark, column.file, column.family,

@@ -7,7 +7,8 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal
 from textual.screen import Screen
-from textual.widgets import Footer, Label, Select, Static, TabbedContent, TabPane
+from textual.widget import Widget
+from textual.widgets import Footer, Label, Select, Static, TabbedContent, TabPane, Tabs
 
 from exptui.project import LiveMetrics, Project
 from exptui.query.live_series import LIVE_PLOT_PATH
@@ -23,7 +24,7 @@ from exptui.query.plots import (
     parallel_coordinates,
 )
 from exptui.query.step_data import StepData, load_step_data
-from exptui.tui.widgets.plot_render import draw_curves, draw_parallel, draw_scatter
+from exptui.tui.widgets.plot_render import draw_curves, draw_parallel, draw_scatter, has_mean_line, overlaps
 from exptui.tui.widgets.plot_view import PlotLegend, PlotView
 
 
@@ -41,9 +42,10 @@ class PlotScreen(Screen[None]):
 
     BINDINGS = [
         Binding("escape", "app.pop_screen", "Back"),
-        Binding("1", "tab('scatter')", "Metric vs param"),
-        Binding("2", "tab('steps')", "Over steps"),
-        Binding("3", "tab('parallel')", "Parallel coords"),
+        # priority: a focused axis dropdown (which searches as you type) must not swallow the tab keys
+        Binding("1", "tab('scatter')", "Metric vs param", priority=True),
+        Binding("2", "tab('steps')", "Over steps", priority=True),
+        Binding("3", "tab('parallel')", "Parallel coords", priority=True),
     ]
 
     def __init__(self, project: Project, rows: list[ExperimentRow],
@@ -54,6 +56,7 @@ class PlotScreen(Screen[None]):
         self.step_data: StepData | None = None
         self.live: dict[str, LiveMetrics] = dict(live or {})   # of the running rows, by row key (app's poller)
         self._shown_options: list[tuple[str, str]] = []          # what the series select offers now
+        self.built = False        # the tabs are mounted (after the key lists were read in a worker)
         self.sub_title = f"{len(self.rows)} experiments"
 
     @staticmethod
@@ -72,44 +75,40 @@ class PlotScreen(Screen[None]):
         return family if len(family) > 1 else rows
 
     def compose(self) -> ComposeResult:
-        params = all_keys(self.rows, "params")
-        params.sort(key=lambda p: not self._varies(p))        # the params that differ come first
-        metrics = numeric_keys(self.rows, "metrics")
-        first_metric = metrics[0] if metrics else Select.NULL
         yield Label(f"Plots · {len(self.rows)} experiments", classes="screen-title")
-        with TabbedContent(initial="scatter"):
-            with TabPane("Metric vs param", id="scatter"):
-                with Horizontal(classes="plot-controls"):
-                    yield Label("x", classes="control-label")
-                    yield Select([(plain(p), p) for p in params], value=params[0] if params else Select.NULL,
-                                 allow_blank=not params, id="scatter-x", prompt="param")
-                    yield Label("y", classes="control-label")
-                    yield Select([(plain(m), m) for m in metrics], value=first_metric,
-                                 allow_blank=not metrics, id="scatter-y", prompt="metric")
-                yield PlotView(id="scatter-plot")
-                yield PlotLegend(id="scatter-legend")
-            with TabPane("Over steps", id="steps"):
-                with Horizontal(classes="plot-controls"):
-                    yield Label("series", classes="control-label")
-                    yield Select([], id="steps-series", prompt="loading plots files…")
-                yield PlotView(id="steps-plot")
-                yield PlotLegend(id="steps-legend")
-            with TabPane("Parallel coordinates", id="parallel"):
-                with Horizontal(classes="plot-controls"):
-                    yield Label("colour by", classes="control-label")
-                    yield Select([(plain(m), m) for m in metrics], value=first_metric,
-                                 allow_blank=not metrics, id="parallel-metric", prompt="metric")
-                yield PlotView(id="parallel-plot")
-                yield Static(id="parallel-axes", classes="plot-axes", markup=False)
+        # the tabs (three dropdowns, three plots) are built once the key lists are ready: the screen shows at once
+        yield Static("loading plots…", id="plots-loading", markup=False)
         yield Footer()
 
     def on_mount(self) -> None:
+        self._load_keys()
+
+    @work(thread=True, exclusive=True, group="plot-keys", exit_on_error=False)
+    def _load_keys(self) -> None:
+        """The params (those that differ first) and numeric metrics of the rows, off the UI thread."""
+        params = all_keys(self.rows, "params")
+        params.sort(key=lambda p: not self._varies(p))
+        metrics = numeric_keys(self.rows, "metrics")
+        self.app.call_from_thread(self.call_later, self._build, params, metrics)
+
+    async def _build(self, params: list[str], metrics: list[str]) -> None:
+        if not self.is_attached:
+            return
+        await self.mount(PlotTabs(params, metrics), after=self.query_one("#plots-loading"))
+        await self.query_one("#plots-loading").remove()
+        self.built = True
         self._draw_scatter()
         self._draw_parallel()
         self._load_steps()
 
     def action_tab(self, tab: str) -> None:
-        self.query_one(TabbedContent).active = tab
+        if not self.built:
+            return
+        """Switch tabs. Focus goes to the tab bar first: a dropdown left focused on the old tab would, once hidden,
+        hand focus to a widget of that tab, and TabbedContent follows focus back there (the key seemed dead)."""
+        tabbed = self.query_one(TabbedContent)
+        tabbed.query_one(Tabs).focus()
+        tabbed.active = tab
 
     # -- metric vs param -------------------------------------------------------------------------
 
@@ -123,7 +122,10 @@ class PlotScreen(Screen[None]):
             return
         series = metric_vs_param(self.rows, x, y)
         view.set_draw(draw_scatter(series, lower_is_better(y)))
-        legend.show_names(series.names, series.indices)
+        extra = [("──", "mean per x")] if has_mean_line(series) else []
+        if overlaps(series):
+            extra.append(("×n", "experiments on one point"))
+        legend.show_names(series.names, series.indices, points=True, extra=extra)
 
     # -- parallel coordinates --------------------------------------------------------------------
 
@@ -157,18 +159,24 @@ class PlotScreen(Screen[None]):
         for index, row in enumerate(self.rows):
             if row.status == "running" and row.key in self.live:
                 data.set_live(index, self.live[row.key].series)
-        select = self.query_one("#steps-series", Select)
+        placeholder = self.query_one("#steps-loading", Label)
         options = data.options(live_first=self._any_running())
         if not options:
-            select.set_options([])
-            select.prompt = "no plots files declared in dvc.yaml"
+            placeholder.update("no plots files declared in dvc.yaml")
             self.query_one("#steps-legend", PlotLegend).update(
                 "Stages that write per-step data (declared under `plots:` in dvc.yaml) show up here."
             )
             return
+        self._mount_series(options)
+
+    def _mount_series(self, options: list[tuple[str, str]]) -> None:
+        """Replace the loading line with the series select (once the per-step files were read)."""
+        placeholder = self.query_one("#steps-loading", Label)
         self._shown_options = options
-        select.set_options([(plain(label), value) for label, value in options])
-        select.value = options[0][1]
+        select: Select[str] = Select([(plain(label), value) for label, value in options], value=options[0][1],
+                                     allow_blank=False, id="steps-series")
+        placeholder.parent.mount(select, after=placeholder)   # type: ignore[union-attr]
+        placeholder.remove()
 
     def _any_running(self) -> bool:
         return any(r.status == "running" for r in self.rows)
@@ -186,8 +194,12 @@ class PlotScreen(Screen[None]):
                 changed = True
         if not changed:
             return
-        select = self.query_one("#steps-series", Select)
         options = data.options(live_first=True)
+        if not self.query("#steps-series"):   # nothing was plottable before: the select comes now
+            if options and self.query("#steps-loading"):
+                self._mount_series(options)
+            return
+        select = self.query_one("#steps-series", Select)
         current = select.value
         if [v for _, v in options] != [v for _, v in self._shown_options]:
             self._shown_options = options
@@ -217,3 +229,45 @@ class PlotScreen(Screen[None]):
         self.query_one("#steps-plot", PlotView).set_draw(draw_curves(curves, self._steps_title(path, column), x_label))
         drawn = [c for c in curves if c.xs]
         self.query_one("#steps-legend", PlotLegend).show_names([c.name for c in drawn], [c.index for c in drawn])
+
+
+class PlotTabs(Widget):
+    """The three plot tabs with their dropdowns, for the given param and metric keys."""
+
+    DEFAULT_CSS = """
+    PlotTabs { height: 1fr; }
+    """
+
+    def __init__(self, params: list[str], metrics: list[str]) -> None:
+        super().__init__()
+        self.params = params
+        self.metrics = metrics
+
+    def compose(self) -> ComposeResult:
+        params, metrics = self.params, self.metrics
+        first_metric = metrics[0] if metrics else Select.NULL
+        with TabbedContent(initial="scatter"):
+            with TabPane("Metric vs param", id="scatter"):
+                with Horizontal(classes="plot-controls"):
+                    yield Label("x", classes="control-label")
+                    yield Select([(plain(p), p) for p in params], value=params[0] if params else Select.NULL,
+                                 allow_blank=not params, id="scatter-x", prompt="param")
+                    yield Label("y", classes="control-label")
+                    yield Select([(plain(m), m) for m in metrics], value=first_metric,
+                                 allow_blank=not metrics, id="scatter-y", prompt="metric")
+                yield PlotView(id="scatter-plot")
+                yield PlotLegend(id="scatter-legend")
+            with TabPane("Over steps", id="steps"):
+                with Horizontal(classes="plot-controls"):
+                    yield Label("series", classes="control-label")
+                    # a placeholder: the real dropdown replaces it once the files are read (no stale blank choice)
+                    yield Label("loading plots files…", id="steps-loading", classes="control-label")
+                yield PlotView(id="steps-plot")
+                yield PlotLegend(id="steps-legend")
+            with TabPane("Parallel coordinates", id="parallel"):
+                with Horizontal(classes="plot-controls"):
+                    yield Label("colour by", classes="control-label")
+                    yield Select([(plain(m), m) for m in metrics], value=first_metric,
+                                 allow_blank=not metrics, id="parallel-metric", prompt="metric")
+                yield PlotView(id="parallel-plot")
+                yield Static(id="parallel-axes", classes="plot-axes", markup=False)

@@ -11,10 +11,11 @@ from textual.screen import Screen
 from textual.widgets import Footer, Label
 from textual.worker import get_current_worker
 
-from exptui.project import EntryState, Project
+from exptui.project import EntryState, Project, QueueEntry
 from exptui.records import ExperimentRow
 from exptui.tui.app_ref import exptui_app
 from exptui.tui.text import notify, plain
+from exptui.tui.widgets.queue_info import info_text
 from exptui.tui.widgets.queue_table import QueueRow, QueueTable
 
 POLL_SECONDS = 0.5
@@ -43,6 +44,7 @@ class QueueScreen(Screen[None]):
         self.project = project
         self.refreshes = 0
         self._force = True
+        self._infos: dict[tuple[str, int, EntryState], str] = {}
 
     def compose(self) -> ComposeResult:
         yield Label("Queue", id="queue-title", classes="screen-title")
@@ -64,12 +66,21 @@ class QueueScreen(Screen[None]):
         queue = self.project.queue
         entries = queue.entries()
         params = summarize([e.overrides for e in entries])
-        rows = [QueueRow.of(e, text) for e, text in zip(entries, params)]
+        rows = [QueueRow.of(e, text, self._info(e)) for e, text in zip(entries, params)]
         try:
             workers = len(queue.workers(entries))
         except Exception:  # noqa: BLE001 - worker count is decoration; the table matters
             workers = -1
         return rows, workers
+
+    def _info(self, entry: QueueEntry) -> str:
+        """The Info cell; a finished entry's never changes, so its log tail is read once per attempt."""
+        if not entry.status.terminal:
+            return info_text(entry)
+        key = (entry.id, entry.attempt, entry.status)
+        if key not in self._infos:
+            self._infos[key] = info_text(entry)
+        return self._infos[key]
 
     @work(thread=True, exclusive=True, group="queue-poll")
     def _poll(self) -> None:
@@ -143,6 +154,11 @@ class QueueScreen(Screen[None]):
 
     def action_start(self) -> None:
         from exptui.tui.screens.confirm import InputScreen
+
+        if self.refreshes and not any(r.status == EntryState.QUEUED for r in self.query_one(QueueTable).entries.values()):
+            notify(self, "nothing is queued: queue a sweep with e on the experiments table (or retry an entry with "
+                         "r), then press s", severity="warning")
+            return
 
         def started(answer: str | None) -> None:
             if answer is None:

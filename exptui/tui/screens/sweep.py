@@ -32,6 +32,7 @@ from exptui.records import ExperimentRow
 from exptui.tui.app_ref import exptui_app
 from exptui.tui.sweep_draft import DraftSlot, SweepDraft
 from exptui.tui.text import assemble, lines, notify, plain
+from exptui.tui.widgets.burst_input import BurstInput
 from exptui.tui.widgets.sweep_form import SWEEP_HINT, SweepField, override_text
 from exptui.tui.widgets.sweep_preview import SweepPreview, Trial
 
@@ -68,8 +69,13 @@ class SweepScreen(ModalScreen["list[QueueEntry] | None"]):
     BINDINGS = [
         Binding("escape", "cancel", "Cancel"),
         Binding("ctrl+s", "queue", "Queue"),
-        Binding("down", "app.focus_next", "Next field", show=False),
-        Binding("up", "app.focus_previous", "Previous field", show=False),
+        # priority: focus must move when the key arrives, not when it has bubbled up from the focused Input. In a
+        # terminal burst (`Down`×6 then `99` in one read) the App forwards every key to the widget focused at
+        # that moment; a non-priority move ran only after the `99` had already been queued on the first field
+        Binding("down", "app.focus_next", "Next field", show=False, priority=True),
+        Binding("up", "app.focus_previous", "Previous field", show=False, priority=True),
+        Binding("tab", "app.focus_next", "Next field", show=False, priority=True),
+        Binding("shift+tab", "app.focus_previous", "Previous field", show=False, priority=True),
     ]
 
     def __init__(self, project: Project, row: ExperimentRow, drafts: DraftSlot | None = None) -> None:
@@ -93,7 +99,11 @@ class SweepScreen(ModalScreen["list[QueueEntry] | None"]):
             with Horizontal(id="sweep-body"):
                 with VerticalScroll(id="sweep-form", can_focus=False):   # Tab goes field to field
                     if not self.row.params:
-                        yield Static("This experiment has no params to sweep.", classes="sweep-empty")
+                        # a broken params.yaml / dvc.yaml is why, more often than not: say which file and line
+                        problems = [r for r in self.row.errors.values() if r != "file not found"]
+                        yield Static(lines("No params to sweep: " + problems[0] + "\nFix the file, then press e again.")
+                                     if problems else "This experiment has no params to sweep.",
+                                     classes="sweep-empty", markup=False)
                     for file, values in self.row.params.items():
                         yield Label(plain(file), classes="sweep-file")
                         for key, value in values.items():
@@ -112,13 +122,13 @@ class SweepScreen(ModalScreen["list[QueueEntry] | None"]):
                              allow_blank=False, id="sweep-direction", compact=True)
             with Horizontal(id="sweep-options"):
                 yield Label("random trials", classes="option-label")
-                yield Input(placeholder="grid", id="sweep-random", type="integer", compact=True)
+                yield BurstInput(placeholder="grid", id="sweep-random", type="integer", compact=True)
                 yield Label("seed", classes="option-label")
-                yield Input(placeholder="none", id="sweep-seed", type="integer", compact=True)
+                yield BurstInput(placeholder="none", id="sweep-seed", type="integer", compact=True)
                 yield Label("name prefix", classes="option-label")
-                yield Input(placeholder="auto", id="sweep-name", compact=True, restrict=INPUT_ALLOWED)
+                yield BurstInput(placeholder="auto", id="sweep-name", compact=True, restrict=INPUT_ALLOWED)
                 yield Label("workers", classes="option-label")
-                yield Input(value="0", id="sweep-workers", type="integer", compact=True)
+                yield BurstInput(value="0", id="sweep-workers", type="integer", compact=True)
             yield Static("", id="sweep-status", markup=False)
             with Horizontal(id="sweep-buttons"):
                 yield Button("Cancel", id="sweep-cancel", compact=True)

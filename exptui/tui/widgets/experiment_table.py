@@ -610,6 +610,12 @@ class ExperimentTable(ScrollView, can_focus=True):
         elif self.cursor_row >= top + body:
             self.scroll_to(y=self.cursor_row - body + 1, animate=False, immediate=True)
 
+    def scroll_cursor_column_into_view(self) -> None:
+        """After the rows (and so the column widths) changed, e.g. a filter was cleared: keep the cursor column
+        in sight."""
+        if 0 <= self.cursor_column < len(self.columns):
+            self._scroll_column_into_view()
+
     def _scroll_column_into_view(self) -> None:
         if self.cursor_column < len(self.fixed_columns):
             return

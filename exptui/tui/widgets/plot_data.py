@@ -20,6 +20,26 @@ def colour_for(index: int) -> tuple[int, int, int]:
     return PALETTE[index % len(PALETTE)]
 
 
+# Past the palette's seven colours, the marker changes too: (colour, marker) pairs stay distinct for 49 series.
+# Scatter points are one character each; curve markers draw the whole line (braille is the finest, so it goes first).
+POINT_MARKERS: tuple[str, ...] = ("●", "■", "▲", "◆", "✚", "✖", "○")
+LINE_MARKERS: tuple[str, ...] = ("braille", "•", "+", "x", "*", "o", "=")
+LINE_SWATCHES: tuple[str, ...] = ("━━", "••", "++", "xx", "**", "oo", "==")
+
+
+def marker_slot(index: int) -> int:
+    """Which marker the index-th experiment gets: the same for the first seven, then one per round of colours."""
+    return (index // len(PALETTE)) % len(POINT_MARKERS)
+
+
+def point_marker(index: int) -> str:
+    return POINT_MARKERS[marker_slot(index)]
+
+
+def line_marker(index: int) -> str:
+    return LINE_MARKERS[marker_slot(index)]
+
+
 def nice_ticks(low: float, high: float, target: int = 6) -> list[float]:
     """Round tick positions (1, 2, 2.5 or 5 x 10^k apart) covering [low, high]: `0 20 40 ... 100`, not `16.7 33.3`."""
     if not (math.isfinite(low) and math.isfinite(high)) or high <= low:

@@ -13,7 +13,7 @@ from collections.abc import Callable
 
 from exptui.query.inert import inert
 from exptui.query.plots import Curve, ParallelAxis, ParallelLine, ScatterSeries
-from exptui.tui.widgets.plot_data import colour_for, gradient, nice_ticks, tick_label
+from exptui.tui.widgets.plot_data import colour_for, gradient, line_marker, nice_ticks, point_marker, tick_label
 
 Draw = Callable[[object], None]
 """A function that draws on a cleared plotext figure (the figure is passed in)."""
@@ -58,15 +58,19 @@ def draw_scatter(series: ScatterSeries, lower_is_better: bool | None = None) -> 
         means: dict[float, list[float]] = {}
         for x, y in zip(series.xs, series.ys):
             means.setdefault(x, []).append(y)
-        if series.categories is None and len(means) > 1:   # a faint line through the mean per x value
+        if has_mean_line(series):   # a faint line through the mean per x value
             xs = sorted(means)
             trend = f.signal(xs, [sum(means[x]) / len(means[x]) for x in xs],  # type: ignore[attr-defined]
                              marker=_marker((90, 90, 110)))
             trend.lines()
             f.draw(trend)  # type: ignore[attr-defined]
         for x, y, index in zip(series.xs, series.ys, series.indices):
-            point = f.signal([x], [y], marker=_marker(colour_for(index), "●"))  # type: ignore[attr-defined]
+            point = f.signal([x], [y], marker=_marker(colour_for(index), point_marker(index)))  # type: ignore[attr-defined]
             f.draw(point)  # type: ignore[attr-defined]
+        # experiments on the very same point would hide each other: say how many share it
+        shift = 0.15 if series.categories else ((max(series.xs) - min(series.xs)) or 1.0) * 0.025
+        for (x, y), n in overlaps(series).items():
+            f.draw(f.text(x + shift, y, f"×{n}", alignment="left"))  # type: ignore[attr-defined]
         if series.categories:
             _ticks_with_labels(f, "x", [float(i + 1) for i in range(len(series.categories))], series.categories)
             f.ruler("x").lim(0.5, len(series.categories) + 0.5)  # type: ignore[attr-defined]
@@ -85,6 +89,19 @@ def draw_scatter(series: ScatterSeries, lower_is_better: bool | None = None) -> 
     return draw
 
 
+def overlaps(series: ScatterSeries) -> dict[tuple[float, float], int]:
+    """Points shared by more than one experiment -> how many share it."""
+    counts: dict[tuple[float, float], int] = {}
+    for x, y in zip(series.xs, series.ys):
+        counts[(x, y)] = counts.get((x, y), 0) + 1
+    return {point: n for point, n in counts.items() if n > 1}
+
+
+def has_mean_line(series: ScatterSeries) -> bool:
+    """Whether `draw_scatter` draws the mean line (numeric x with more than one value): the legend says so."""
+    return bool(series.xs) and series.categories is None and len(set(series.xs)) > 1
+
+
 def draw_curves(curves: list[Curve], title: str, x_label: str) -> Draw:
     """One line per experiment over steps; `Curve.index` picks the experiment's palette colour."""
 
@@ -94,7 +111,8 @@ def draw_curves(curves: list[Curve], title: str, x_label: str) -> Draw:
         for curve in curves:
             if not curve.xs:
                 continue
-            line = f.signal(curve.xs, curve.ys, marker=_marker(colour_for(curve.index)))  # type: ignore[attr-defined]
+            line = f.signal(curve.xs, curve.ys,  # type: ignore[attr-defined]
+                            marker=_marker(colour_for(curve.index), line_marker(curve.index)))
             line.lines()
             f.draw(line)  # type: ignore[attr-defined]
             drawn += 1

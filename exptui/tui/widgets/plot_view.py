@@ -6,12 +6,14 @@ Text. Resizing re-renders (the result is cached per size and drawing).
 """
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from rich.text import Text
 from textual.widget import Widget
 from textual.widgets import Static
 
 from exptui.query.inert import inert
-from exptui.tui.widgets.plot_data import colour_for
+from exptui.tui.widgets.plot_data import LINE_SWATCHES, colour_for, marker_slot, point_marker
 from exptui.tui.widgets.plot_render import Draw, render
 
 
@@ -57,14 +59,24 @@ class PlotLegend(Static):
     PlotLegend { height: auto; max-height: 3; padding: 0 1; }
     """
 
-    def show_names(self, names: list[str], indices: list[int] | None = None) -> None:
+    def show_names(self, names: list[str], indices: list[int] | None = None, *, points: bool = False,
+                   extra: Sequence[tuple[str, str]] = ()) -> None:
+        """Each name after its swatch: the line style of a curve, or with `points` the scatter marker (past seven
+        experiments the marker tells apart what the colour cannot). `extra`: (swatch, words) after the names,
+        e.g. the mean line."""
         text = Text()
         for position, name in enumerate(names):
             index = indices[position] if indices is not None else position
             r, g, b = colour_for(index)
             if text:
                 text.append("  ")
+            swatch = point_marker(index) if points else LINE_SWATCHES[marker_slot(index)]
             # no-break spaces: a long legend wraps between experiments, never between a swatch and its name
-            text.append("━━\u00a0", style=f"rgb({r},{g},{b})")
+            text.append(swatch + "\u00a0", style=f"rgb({r},{g},{b})")
             text.append(inert(name).replace(" ", "\u00a0"))
+        for swatch, words in extra:
+            if text:
+                text.append("  ")
+            text.append(swatch + "\u00a0", style="rgb(90,90,110)")
+            text.append(words.replace(" ", "\u00a0"), style="italic")
         self.update(text)

@@ -46,14 +46,15 @@ class QueueRow:
     finished: float | None
     created: float | None
     params: str
-    info: str                     # why it failed, crashed or was cancelled
+    info: str                     # the last error line of a failed entry, the experiment a success became
     rev: str
     baseline: str
 
     @classmethod
-    def of(cls, entry: QueueEntry, params: str | None = None) -> QueueRow:
+    def of(cls, entry: QueueEntry, params: str | None = None, info: str | None = None) -> QueueRow:
         """`params`: the text for the Params column (`exptui.query.overrides.summarize` of all entries shown);
-        by default all of this entry's overrides."""
+        by default all of this entry's overrides. `info`: the Info column (`queue_info.info_text`); by default the
+        entry's stored reason."""
         from exptui.query.overrides import full_text
 
         return cls(
@@ -65,7 +66,7 @@ class QueueRow:
             finished=entry.finished,
             created=entry.created or None,
             params=full_text(entry.overrides) if params is None else params,
-            info=entry.reason or "",
+            info=(entry.reason or "") if info is None else info,
             rev=entry.rev,
             baseline=entry.baseline,
         )

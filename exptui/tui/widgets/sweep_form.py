@@ -22,6 +22,7 @@ from dvc_compat.params import format_value
 from dvc_compat.sweep import DEFAULT_FILE, Override, parse_override, type_mismatch
 from exptui.query.inert import INPUT_ALLOWED, inert
 from exptui.tui.text import lines, plain
+from exptui.tui.widgets.burst_input import BurstInput
 
 SWEEP_HINT = "value · 3,5,7 · range(1,10,2) · choice(a,b) · uniform(a,b) · loguniform(a,b) · randint(a,b)"
 
@@ -86,7 +87,7 @@ class SweepField(Vertical):
     def compose(self) -> ComposeResult:
         with Horizontal():
             yield Label(plain(self.key), classes="sweep-key")
-            yield Input(value=self.shown, placeholder=self.shown, compact=True, restrict=INPUT_ALLOWED)
+            yield BurstInput(value=self.shown, placeholder=self.shown, compact=True, restrict=INPUT_ALLOWED)
         yield Static("", classes="sweep-error", markup=False)
 
     def on_descendant_focus(self) -> None:
