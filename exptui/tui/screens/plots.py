@@ -57,6 +57,7 @@ class PlotScreen(Screen[None]):
         self.live: dict[str, LiveMetrics] = dict(live or {})   # of the running rows, by row key (app's poller)
         self._shown_options: list[tuple[str, str]] = []          # what the series select offers now
         self.built = False        # the tabs are mounted (after the key lists were read in a worker)
+        self._pending_tab: str | None = None   # a tab key pressed before they were
         self.sub_title = f"{len(self.rows)} experiments"
 
     @staticmethod
@@ -97,15 +98,19 @@ class PlotScreen(Screen[None]):
         await self.mount(PlotTabs(params, metrics), after=self.query_one("#plots-loading"))
         await self.query_one("#plots-loading").remove()
         self.built = True
+        if self._pending_tab is not None:
+            self.action_tab(self._pending_tab)
         self._draw_scatter()
         self._draw_parallel()
         self._load_steps()
 
     def action_tab(self, tab: str) -> None:
-        if not self.built:
-            return
         """Switch tabs. Focus goes to the tab bar first: a dropdown left focused on the old tab would, once hidden,
-        hand focus to a widget of that tab, and TabbedContent follows focus back there (the key seemed dead)."""
+        hand focus to a widget of that tab, and TabbedContent follows focus back there (the key seemed dead).
+        Pressed while the tabs are still being built, the choice is kept and applied once they are."""
+        if not self.built:
+            self._pending_tab = tab
+            return
         tabbed = self.query_one(TabbedContent)
         tabbed.query_one(Tabs).focus()
         tabbed.active = tab
