@@ -8,7 +8,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 
 from exptui.errors import ExperimentNotFound, ExptuiError
 from exptui.records import Annotations, ExperimentRow, RowKind
@@ -80,6 +80,11 @@ class Project:
             return self._rows
         self._rows = self.index.rows(all_commits=all_commits, num=num)
         return self._rows
+
+    def experiments_json(self, all_commits: bool = False, num: int = 1) -> Iterator[str]:
+        """The listing of `experiments` as ``show --json`` records (one JSON text per row), streamed from the
+        index's pre-encoded pieces; does not replace the last listing."""
+        return self.index.json_lines(all_commits=all_commits, num=num)
 
     def changed_token(self) -> str:
         """A cheap (< 5 ms) token that changes whenever refs, notes or the queue change; the TUI polls it."""

@@ -1,0 +1,235 @@
+"""The index's on-disk form: append-only segment files of columns, each column checksummed.
+
+A segment (`.git/exptui/index/seg-<number>.bin`) holds the entries of some commits as separate columns:
+
+- ``sha``: the commit ids (one pickled list),
+- ``time``: their commit times (one pickled list), what the listing sorts experiments by,
+- ``json``: each commit's pre-encoded ``show --json`` fragments (one pickled list), what ``show --json`` prints,
+- ``data``: each commit's full extraction (params, metrics, errors, facts...), one pickle per entry with an
+  offsets table, so one entry (a baseline's dvc.yaml paths) is read without unpickling the others.
+
+A reader opens the header of every segment (a few hundred bytes), then reads and unpickles only the columns it
+asks for: ``show --json`` never unpickles a params or metrics dict. A listing that found new commits appends one
+small segment instead of rewriting the whole history; `compact` merges segments by copying bytes (no unpickling).
+
+Every header and column carries a CRC-32 and a length: a truncated or damaged file raises `IndexDamaged` (the
+caller rebuilds), never a wrong row. Files are written temp -> fsync -> rename, so a crash leaves a segment whole
+or absent. Commits never change, so two segments holding the same commit (two processes appending at once, a
+compaction interrupted before it removed its inputs) hold the same values; the later one wins.
+"""
+from __future__ import annotations
+
+import os
+import pickle
+import struct
+import zlib
+from array import array
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+MAGIC = b"EXPTUIX2"
+_HEAD = struct.Struct("<8sII")  # magic, header length, header crc
+PREFIX = "seg-"
+SUFFIX = ".bin"
+
+
+class IndexDamaged(Exception):
+    """A segment file is truncated, has a bad checksum or does not parse."""
+
+
+@dataclass
+class Segment:
+    """One segment file's header: where each column is and its checksum."""
+
+    path: Path
+    number: int
+    version: tuple
+    count: int
+    columns: dict[str, tuple[int, int, int]]  # name -> (offset, length, crc32)
+    size: int
+    fd: int  # kept open: a compaction may unlink the file while this process still reads its columns
+
+    def close(self) -> None:
+        try:
+            os.close(self.fd)
+        except OSError:
+            pass
+
+
+def segment_number(path: Path) -> int | None:
+    stem = path.name[len(PREFIX):-len(SUFFIX)]
+    return int(stem) if path.name.startswith(PREFIX) and path.name.endswith(SUFFIX) and stem.isdigit() else None
+
+
+def list_segments(directory: Path) -> list[Path]:
+    """Segment files in write order (by number)."""
+    try:
+        names = os.listdir(directory)
+    except OSError:
+        return []
+    found = []
+    for name in names:
+        path = directory / name
+        number = segment_number(path)
+        if number is not None:
+            found.append((number, path))
+    return [p for _n, p in sorted(found)]
+
+
+def read_header(path: Path, number: int) -> Segment | None:
+    """The segment's header (None: the file is gone, e.g. merged away by another process's compaction)."""
+    try:
+        fd = os.open(path, os.O_RDONLY)
+    except FileNotFoundError:
+        return None
+    except OSError as exc:
+        raise IndexDamaged(f"{path.name}: {exc.strerror or exc}") from None
+    try:
+        return _read_header(path, number, fd)
+    except BaseException:
+        os.close(fd)
+        raise
+
+
+def _read_header(path: Path, number: int, fd: int) -> Segment:
+    try:
+        head = os.pread(fd, _HEAD.size, 0)
+        if len(head) != _HEAD.size:
+            raise IndexDamaged(f"{path.name}: truncated header")
+        magic, length, crc = _HEAD.unpack(head)
+        if magic != MAGIC:
+            raise IndexDamaged(f"{path.name}: not an index segment")
+        raw = os.pread(fd, length, _HEAD.size)
+        size = os.fstat(fd).st_size
+    except OSError as exc:
+        raise IndexDamaged(f"{path.name}: {exc.strerror or exc}") from None
+    if len(raw) != length or zlib.crc32(raw) != crc:
+        raise IndexDamaged(f"{path.name}: damaged header")
+    try:
+        meta = pickle.loads(raw)
+        version, count, columns = meta["version"], meta["count"], meta["columns"]
+    except Exception:  # noqa: BLE001 - a checksummed header that does not parse is damage all the same
+        raise IndexDamaged(f"{path.name}: unreadable header") from None
+    end = max((off + ln for off, ln, _c in columns.values()), default=_HEAD.size + length)
+    if end > size:
+        raise IndexDamaged(f"{path.name}: truncated ({size} of {end} bytes)")
+    return Segment(path, number, version, count, columns, size, fd)
+
+
+def read_column(seg: Segment, name: str) -> bytes:
+    """A column's bytes, checked against its length and CRC."""
+    offset, length, crc = seg.columns[name]
+    try:
+        raw = os.pread(seg.fd, length, offset)
+    except OSError as exc:
+        raise IndexDamaged(f"{seg.path.name}: {exc.strerror or exc}") from None
+    if len(raw) != length or zlib.crc32(raw) != crc:
+        raise IndexDamaged(f"{seg.path.name}: column {name} damaged")
+    return raw
+
+
+def load_list(seg: Segment, name: str) -> list:
+    raw = read_column(seg, name)
+    try:
+        value = pickle.loads(raw)
+    except Exception:  # noqa: BLE001
+        raise IndexDamaged(f"{seg.path.name}: column {name} unreadable") from None
+    if not isinstance(value, list) or len(value) != seg.count:
+        raise IndexDamaged(f"{seg.path.name}: column {name} has the wrong length")
+    return value
+
+
+class Entries:
+    """The ``data`` column of one segment: one pickle per entry, unpickled on access."""
+
+    def __init__(self, seg: Segment):
+        self.seg = seg
+        self.blob = read_column(seg, "data")
+        offsets = array("Q")
+        try:
+            offsets.frombytes(read_column(seg, "data_offsets"))
+        except ValueError:
+            raise IndexDamaged(f"{seg.path.name}: bad offsets") from None
+        if len(offsets) != seg.count + 1 or offsets[-1] != len(self.blob):
+            raise IndexDamaged(f"{seg.path.name}: offsets do not match the data")
+        self.offsets = offsets
+
+    def raw(self, i: int) -> bytes:
+        return self.blob[self.offsets[i]:self.offsets[i + 1]]
+
+    def get(self, i: int) -> dict:
+        try:
+            value = pickle.loads(self.raw(i))
+        except Exception:  # noqa: BLE001
+            raise IndexDamaged(f"{self.seg.path.name}: entry {i} unreadable") from None
+        if not isinstance(value, dict):
+            raise IndexDamaged(f"{self.seg.path.name}: entry {i} is not a record")
+        return value
+
+
+def encode(version: tuple, shas: list[str], times: list[Any], fragments: list[Any], data: list[bytes]) -> bytes:
+    """A whole segment file; `data` holds one pickled entry per sha."""
+    offsets = array("Q", [0])
+    total = 0
+    for item in data:
+        total += len(item)
+        offsets.append(total)
+    payloads = {
+        "sha": pickle.dumps(shas, protocol=pickle.HIGHEST_PROTOCOL),
+        "time": pickle.dumps(times, protocol=pickle.HIGHEST_PROTOCOL),
+        "json": pickle.dumps(fragments, protocol=pickle.HIGHEST_PROTOCOL),
+        "data": b"".join(data),
+        "data_offsets": offsets.tobytes(),
+    }
+    columns: dict[str, tuple[int, int, int]] = {}
+    # the header's size depends on the offsets in it: lay the columns out after a generous fixed-size header
+    header_room = 512
+    offset = _HEAD.size + header_room
+    for name, payload in payloads.items():
+        columns[name] = (offset, len(payload), zlib.crc32(payload))
+        offset += len(payload)
+    meta = pickle.dumps({"version": version, "count": len(shas), "columns": columns}, protocol=4)
+    if len(meta) > header_room:  # pragma: no cover - a version tuple would have to grow tenfold
+        raise ValueError("index segment header too large")
+    meta_padded = meta + b"\0" * (header_room - len(meta))
+    # the checksum covers the padded header: pickle stops at its STOP opcode, the padding is never read as data
+    return (_HEAD.pack(MAGIC, header_room, zlib.crc32(meta_padded)) + meta_padded
+            + b"".join(payloads.values()))
+
+
+def write_segment(directory: Path, number: int, payload: bytes) -> Path:
+    from dvc_compat.fsutil import atomic_write
+
+    path = directory / f"{PREFIX}{number:08d}{SUFFIX}"
+    atomic_write(path, payload)
+    return path
+
+
+def encode_blob(version: tuple, value: Any) -> bytes:
+    """A single checksummed pickle (the notes cache): magic, length, crc, then the pickle."""
+    raw = pickle.dumps({"version": version, "value": value}, protocol=pickle.HIGHEST_PROTOCOL)
+    return _HEAD.pack(MAGIC, len(raw), zlib.crc32(raw)) + raw
+
+
+def decode_blob(path: Path, version: tuple) -> Any:
+    """The value `encode_blob` wrote (None: no file or another version); IndexDamaged if damaged."""
+    try:
+        data = path.read_bytes()
+    except FileNotFoundError:
+        return None
+    except OSError as exc:
+        raise IndexDamaged(f"{path.name}: {exc.strerror or exc}") from None
+    if len(data) < _HEAD.size:
+        raise IndexDamaged(f"{path.name}: truncated")
+    magic, length, crc = _HEAD.unpack(data[:_HEAD.size])
+    raw = data[_HEAD.size:]
+    if magic != MAGIC or len(raw) != length or zlib.crc32(raw) != crc:
+        raise IndexDamaged(f"{path.name}: damaged")
+    try:
+        meta = pickle.loads(raw)
+    except Exception:  # noqa: BLE001
+        raise IndexDamaged(f"{path.name}: unreadable") from None
+    if not isinstance(meta, dict) or meta.get("version") != version:
+        return None
+    return meta.get("value")
