@@ -260,6 +260,9 @@ class Git:
         self._single_reads = 0
         self._gitpython_after = 0 if long_lived else SINGLE_READS_BEFORE_GITPYTHON
         self._odb: GitPythonOdb | None = None
+        #: when a list: every object name asked of the object database (`batch`) is appended to it, so tests and
+        #: benchmarks can tell what a listing read (the index reads only commits it has not seen)
+        self.objects_requested: list[str] | None = None
 
     # --- discovery ----------------------------------------------------------------------------------------------
 
@@ -376,6 +379,8 @@ class Git:
 
     def batch(self, commands: Sequence[tuple[str, str]]) -> list[tuple[str, str, bytes | None] | None]:
         """Mixed `contents`/`info` commands in one round trip (one name: see `_single_odb`)."""
+        if self.objects_requested is not None:
+            self.objects_requested.extend(name for _cmd, name in commands)
         if len(commands) == 1:
             odb = self._single_odb(commands[0][1])
             if odb is not None:
