@@ -103,11 +103,23 @@ class Project:
         text = name_or_rev.strip()
         if not text:
             raise ExperimentNotFound("no experiment name given")
-        rows = self.index.rows(all_commits=True)  # every baseline, without replacing the last listing
         if text == "workspace":
-            for r in rows:
-                if r.kind == "workspace":
-                    return r
+            ws = self.index.workspace()
+            if ws is not None:
+                return ws
+        # the common cases without a listing (issue 13: 8 s at 100k): a full experiment ref, or a bare name under
+        # HEAD's baseline (which the listing's rules below would pick too: it wins over any other match)
+        if text.startswith("refs/"):
+            row = self.index.experiment_by_ref(text)
+            if row is not None:
+                return row
+        else:
+            head = self.git.rev_parse("HEAD")
+            if head is not None and "/" not in text:
+                row = self.index.experiment_by_ref(f"refs/exps/{head[:2]}/{head[2:]}/{text}")
+                if row is not None:
+                    return row
+        rows = self.index.rows(all_commits=True)  # every baseline, without replacing the last listing
         if text.startswith("refs/"):
             for r in rows:
                 if r.ref == text:
@@ -175,9 +187,11 @@ class Project:
             elif ra.kind == "baseline":
                 raise ExptuiError(f"'{a}' is a baseline: give a second revision to compare it with")
             else:
-                listed = self.experiments(refresh=False)
-                rb = next((r for r in listed if r.kind == "baseline" and r.rev == ra.baseline), None) \
-                    or self._row_for_commit(ra.baseline, "baseline", ra.baseline_name or None)
+                listed = self._rows or []  # the last listing if there is one: never a new listing for this
+                rb = next((r for r in listed if r.kind == "baseline" and r.rev == ra.baseline), None)
+                if rb is None:  # as the listing's baseline row: named after its branch (or tag, or short sha)
+                    rb = self._row_for_commit(ra.baseline, "baseline", ra.baseline_name or None)
+                    rb.baseline_name = rb.name
         else:
             rb = self.resolve(b)
         return rb, ra
