@@ -6,7 +6,8 @@ A segment (`.git/exptui/index/seg-<number>.bin`) holds the entries of some commi
 - ``time``: their commit times (one pickled list), what the listing sorts experiments by,
 - ``json``: each commit's pre-encoded ``show --json`` fragments (one pickled list), what ``show --json`` prints,
 - ``data``: each commit's full extraction (params, metrics, errors, facts...), one pickle per entry with an
-  offsets table, so one entry (a baseline's dvc.yaml paths) is read without unpickling the others.
+  offsets table and a CRC per entry, so one entry (a baseline's dvc.yaml paths) is read without reading the
+  others.
 
 A reader opens the header of every segment (a few hundred bytes), then reads and unpickles only the columns it
 asks for: ``show --json`` never unpickles a params or metrics dict. A listing that found new commits appends one
@@ -28,7 +29,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-MAGIC = b"EXPTUIX2"
+MAGIC = b"EXPTUIX3"
 _HEAD = struct.Struct("<8sII")  # magic, header length, header crc
 PREFIX = "seg-"
 SUFFIX = ".bin"
@@ -141,26 +142,49 @@ def load_list(seg: Segment, name: str) -> list:
 
 
 class Entries:
-    """The ``data`` column of one segment: one pickle per entry, unpickled on access."""
+    """The ``data`` column of one segment: one pickle per entry, each with its own CRC, unpickled on access.
+
+    A few entries (a baseline's, one new experiment's) are read one by one with `pread`, so a warm
+    ``show --json`` never reads the params and metrics of 100,000 experiments; from `BULK_AFTER` entries on the
+    whole column is read at once (the dashboard's listing needs every entry)."""
+
+    BULK_AFTER = 64
 
     def __init__(self, seg: Segment):
         self.seg = seg
-        self.blob = read_column(seg, "data")
-        offsets = array("Q")
+        self.blob: bytes | None = None
+        self.offsets = array("Q")
+        self.crcs = array("I")
         try:
-            offsets.frombytes(read_column(seg, "data_offsets"))
+            self.offsets.frombytes(read_column(seg, "data_offsets"))
+            self.crcs.frombytes(read_column(seg, "data_crcs"))
         except ValueError:
             raise IndexDamaged(f"{seg.path.name}: bad offsets") from None
-        if len(offsets) != seg.count + 1 or offsets[-1] != len(self.blob):
+        if (len(self.offsets) != seg.count + 1 or len(self.crcs) != seg.count
+                or self.offsets[-1] != seg.columns["data"][1]):
             raise IndexDamaged(f"{seg.path.name}: offsets do not match the data")
-        self.offsets = offsets
+        self._single_reads = 0
 
     def raw(self, i: int) -> bytes:
-        return self.blob[self.offsets[i]:self.offsets[i + 1]]
+        start, end = self.offsets[i], self.offsets[i + 1]
+        if self.blob is None and self._single_reads >= self.BULK_AFTER:
+            self.blob = read_column(self.seg, "data")
+        if self.blob is not None:
+            return self.blob[start:end]
+        self._single_reads += 1
+        try:
+            raw = os.pread(self.seg.fd, end - start, self.seg.columns["data"][0] + start)
+        except OSError as exc:
+            raise IndexDamaged(f"{self.seg.path.name}: {exc.strerror or exc}") from None
+        if len(raw) != end - start or zlib.crc32(raw) != self.crcs[i]:
+            raise IndexDamaged(f"{self.seg.path.name}: entry {i} damaged")
+        return raw
 
     def get(self, i: int) -> dict:
         try:
             value = pickle.loads(self.raw(i))
+        except IndexDamaged:
+            raise
         except Exception:  # noqa: BLE001
             raise IndexDamaged(f"{self.seg.path.name}: entry {i} unreadable") from None
         if not isinstance(value, dict):
@@ -171,16 +195,19 @@ class Entries:
 def encode(version: tuple, shas: list[str], times: list[Any], fragments: list[Any], data: list[bytes]) -> bytes:
     """A whole segment file; `data` holds one pickled entry per sha."""
     offsets = array("Q", [0])
+    crcs = array("I")
     total = 0
     for item in data:
         total += len(item)
         offsets.append(total)
+        crcs.append(zlib.crc32(item))
     payloads = {
         "sha": pickle.dumps(shas, protocol=pickle.HIGHEST_PROTOCOL),
         "time": pickle.dumps(times, protocol=pickle.HIGHEST_PROTOCOL),
         "json": pickle.dumps(fragments, protocol=pickle.HIGHEST_PROTOCOL),
         "data": b"".join(data),
         "data_offsets": offsets.tobytes(),
+        "data_crcs": crcs.tobytes(),
     }
     columns: dict[str, tuple[int, int, int]] = {}
     # the header's size depends on the offsets in it: lay the columns out after a generous fixed-size header
