@@ -188,10 +188,11 @@ class Project:
                 raise ExptuiError(f"'{a}' is a baseline: give a second revision to compare it with")
             else:
                 listed = self._rows or []  # the last listing if there is one: never a new listing for this
-                rb = next((r for r in listed if r.kind == "baseline" and r.rev == ra.baseline), None)
-                if rb is None:  # as the listing's baseline row: named after its branch (or tag, or short sha)
-                    rb = self._row_for_commit(ra.baseline, "baseline", ra.baseline_name or None)
-                    rb.baseline_name = rb.name
+                found = next((r for r in listed if r.kind == "baseline" and r.rev == ra.baseline), None)
+                if found is None:  # as the listing's baseline row: named after its branch (or tag, or short sha)
+                    found = self._row_for_commit(ra.baseline, "baseline", ra.baseline_name or None)
+                    found.baseline_name = found.name
+                rb = found
         else:
             rb = self.resolve(b)
         return rb, ra
