@@ -119,6 +119,7 @@ def record_json(row: ExperimentRow) -> str:
 
 
 _ENCODE = json.JSONEncoder(ensure_ascii=False).encode
+_encode_str = json.encoder.encode_basestring
 
 
 _NO_ANNOTATIONS = Annotations()
@@ -143,12 +144,13 @@ class experiment_json:  # noqa: N801 - a namespace of functions, used like a mod
 
     @staticmethod
     def assemble(name: str, rev: str, base: str, frags: tuple[str, str], ann: Any) -> str:
-        if ann is None:
-            ann = _NO_ANNOTATIONS
-        notes = _ENCODE({"starred": ann.starred, "labels": list(ann.labels), "note": ann.note})[1:-1] + ", " \
-            if ann != _NO_ANNOTATIONS else _EMPTY_ANNOTATIONS
-        return ('{"name": ' + _ENCODE(name) + ', "rev": ' + _ENCODE(rev) + ", " + base + frags[0] + notes
-                + frags[1] + "}")
+        if ann is None or ann is _NO_ANNOTATIONS or ann == _NO_ANNOTATIONS:
+            notes = _EMPTY_ANNOTATIONS
+        else:
+            notes = _ENCODE({"starred": ann.starred, "labels": list(ann.labels), "note": ann.note})[1:-1] + ", "
+        # the C string encoder that JSONEncoder(ensure_ascii=False) itself calls for a str, without its dispatch
+        return "".join(('{"name": ', _encode_str(name), ', "rev": ', _encode_str(rev), ", ", base, frags[0], notes,
+                        frags[1], "}"))
 
 
 def json_array_chunks(lines: Iterable[str], chunk: int = 2000) -> Iterator[str]:

@@ -361,11 +361,8 @@ class Git:
         """One `git for-each-ref` over `patterns`; each row holds the requested `%(field)` values."""
         fmt = "%00".join(f"%({f})" for f in fields)
         out = self.run_bytes("for-each-ref", f"--format={fmt}", *patterns)
-        rows: list[tuple[str, ...]] = []
-        for line in out.split(b"\n"):
-            if line:
-                rows.append(tuple(part.decode("utf-8", "replace") for part in line.split(b"\0")))
-        return rows
+        # one decode of the whole output, then splits: 100,000 refs are 300,000 fields
+        return [tuple(line.split("\0")) for line in out.decode("utf-8", "replace").split("\n") if line]
 
     # --- objects ------------------------------------------------------------------------------------------------
 

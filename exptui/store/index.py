@@ -185,8 +185,9 @@ class IndexCache:
     # --- entries ------------------------------------------------------------------------------------------------
 
     def __contains__(self, sha: str) -> bool:
-        self.load()
-        return sha in self.pending or sha in self._loc
+        if not self._loaded:
+            self.load()
+        return sha in self._loc or sha in self.pending
 
     def __len__(self) -> int:
         self.load()
@@ -212,12 +213,10 @@ class IndexCache:
         self.dirty = True
 
     def time_of(self, sha: str) -> Any:
-        data = self.pending.get(sha)
-        if data is not None:
-            return data.get("time")
         loc = self._loc.get(sha)
-        if loc is None:
-            return None
+        if loc is None or sha in self.pending:
+            data = self.pending.get(sha)
+            return None if data is None else data.get("time")
         times = self._times.get(loc[0])
         if times is None:
             times = self._times[loc[0]] = self._guard(lambda: load_list(self._segments[loc[0]], "time"))
@@ -564,10 +563,12 @@ class ExperimentIndex:
             bname = names.get(b, b[:7])
             plan.append(_row(bname, b, b, "baseline", bname, bdata, notes.get(b), None))
             exps = []
+            time_of = cache.time_of
             for ref, sha, name in by_baseline.get(b, ()):
-                if sha not in cache:
+                t = time_of(sha)
+                if t is None and sha not in cache:
                     continue
-                exps.append((cache.time_of(sha) or 0, name, sha, ref))
+                exps.append((t or 0, name, sha, ref))
             exps.sort(reverse=True)  # newest first; the same order as by (created, name) of the rows
             plan.extend((name, sha, b, bname, notes.get(sha), ref) for _t, name, sha, ref in exps)
             for sha, _bb, base, qname, status in dvc_queued:
