@@ -190,12 +190,16 @@ def timed(cmd: list[str], cwd: Path, env: dict[str, str], before=None, input: by
     return wall
 
 
-def floor(repo: Path, env: dict[str, str]) -> float:
+def floor(repo: Path, env: dict[str, str], label: str | None = None) -> float:
+    cpu0 = _children_cpu()
     start = time.perf_counter()
     refs = sh(["git", "for-each-ref", "--format=%(objectname)", "refs/exps"], repo, env).decode().split()
     req = "".join(f"{r}:params.yaml\n{r}:metrics.json\n" for r in refs).encode()
     sh(["git", "cat-file", "--batch"], repo, env, input=req)
-    return time.perf_counter() - start
+    wall = time.perf_counter() - start
+    if label:
+        CPU.setdefault(label, []).append(_children_cpu() - cpu0)
+    return wall
 
 
 def median(fn, runs: int) -> float:
@@ -222,7 +226,7 @@ def main() -> None:
             show = [EXPTUI, "show", "--json"]
             out = json.loads(sh(show, repo, env))
             assert sum(1 for r in out if r["kind"] == "experiment") == n, "exptui did not list every experiment"
-            f = median(lambda: floor(repo, env), args.runs)
+            f = median(lambda: floor(repo, env, f"floor{n}"), args.runs)
             cold = median(lambda: timed(show, repo, env, lambda: shutil.rmtree(index, ignore_errors=True),
                                         label=f"cold{n}"), args.runs)
             sh(show, repo, env)
@@ -272,13 +276,18 @@ def main() -> None:
     def cpu(label: str) -> str:
         return f"{statistics.median(CPU[label]):.2f}" if label in CPU else "—"
 
-    print("| experiments | git floor | exptui cold (CPU) | warm (CPU) | one new (CPU) | queue status, N queued (CPU) "
-          "| dvc cold | dvc warm |")
+    def ratio(label: str, n: int) -> str:  # CPU time over the floor's CPU time: steadier than wall on a busy box
+        if label not in CPU:
+            return "—"
+        return f"{statistics.median(CPU[label]) / max(statistics.median(CPU[f'floor{n}']), 1e-3):.1f}x"
+
+    print("wall s (CPU s, user+sys with git) and the CPU ratio to the git floor's CPU")
+    print("| experiments | git floor | exptui cold | warm | one new | queue status, N queued | dvc cold | dvc warm |")
     print("|---:|---:|---:|---:|---:|---:|---:|---:|")
     for n, _setup, f, cold, warm, dc, dw, new, qs in rows:
-        print(f"| {n:,} | {fmt(f)} | {fmt(cold)} ({cpu(f'cold{n}')}) {cold / f:.0f}x | {fmt(warm)} ({cpu(f'warm{n}')}) "
-              f"{warm / f:.1f}x | {fmt(new)} ({cpu(f'new{n}')}) {new / f:.1f}x | {fmt(qs)} ({cpu(f'queue{n}')}) "
-              f"| {fmt(dc)} | {fmt(dw)} |")
+        print(f"| {n:,} | {fmt(f)} ({cpu(f'floor{n}')}) | {fmt(cold)} ({cpu(f'cold{n}')}) {ratio(f'cold{n}', n)} | "
+              f"{fmt(warm)} ({cpu(f'warm{n}')}) {ratio(f'warm{n}', n)} | {fmt(new)} ({cpu(f'new{n}')}) "
+              f"{ratio(f'new{n}', n)} | {fmt(qs)} ({cpu(f'queue{n}')}) | {fmt(dc)} | {fmt(dw)} |")
 
 
 if __name__ == "__main__":
