@@ -1,6 +1,6 @@
 """The index's on-disk form: append-only segment files of columns, each column checksummed.
 
-A segment (`.git/exptui/index/seg-<number>.bin`) holds the entries of some commits as separate columns:
+A segment (`.git/exptui/index/seg-<number>-<writer>.bin`) holds the entries of some commits as separate columns:
 
 - ``sha``: the commit ids (one pickled list),
 - ``time``: their commit times (one pickled list), what the listing sorts experiments by,
@@ -59,12 +59,15 @@ class Segment:
 
 
 def segment_number(path: Path) -> int | None:
-    stem = path.name[len(PREFIX):-len(SUFFIX)]
-    return int(stem) if path.name.startswith(PREFIX) and path.name.endswith(SUFFIX) and stem.isdigit() else None
+    """The write-order number of ``seg-<number>-<writer>.bin`` (None: not a segment file)."""
+    if not (path.name.startswith(PREFIX) and path.name.endswith(SUFFIX)):
+        return None
+    number = path.name[len(PREFIX):-len(SUFFIX)].split("-", 1)[0]
+    return int(number) if number.isdigit() else None
 
 
 def list_segments(directory: Path) -> list[Path]:
-    """Segment files in write order (by number)."""
+    """Segment files in write order (by number, then name)."""
     try:
         names = os.listdir(directory)
     except OSError:
@@ -74,8 +77,8 @@ def list_segments(directory: Path) -> list[Path]:
         path = directory / name
         number = segment_number(path)
         if number is not None:
-            found.append((number, path))
-    return [p for _n, p in sorted(found)]
+            found.append((number, name, path))
+    return [p for _n, _name, p in sorted(found)]
 
 
 def read_header(path: Path, number: int) -> Segment | None:
@@ -228,8 +231,10 @@ def encode(version: tuple, shas: list[str], times: list[Any], fragments: list[An
 def write_segment(directory: Path, number: int, payload: bytes) -> Path:
     from dvc_compat.fsutil import atomic_write
 
-    path = directory / f"{PREFIX}{number:08d}{SUFFIX}"
-    atomic_write(path, payload)
+    # the writer's own name: two processes appending at once both pick the same next number, and a rename onto
+    # the other's file would leave this process reading that file's entries at its own entries' positions
+    path = directory / f"{PREFIX}{number:08d}-{os.getpid()}-{os.urandom(3).hex()}{SUFFIX}"
+    atomic_write(path, payload, durable=False)
     return path
 
 
