@@ -154,3 +154,29 @@ def test_appended_segments_are_merged_and_gc_prunes_the_index(project: Project) 
     after = Project.open(project.root)
     assert len(after.index.cache) == IndexCache.MAX_SEGMENTS + 1 and len(_segments(project)) == 1
     assert {r.name for r in after.experiments() if r.kind == "experiment"} == set(listed) - {"e0"}
+
+
+def test_two_writers_appending_at_once_keep_both_segments(project: Project) -> None:
+    """Two processes that loaded the same index append with the same next number: both files stay, each entry
+    is read back from its own file."""
+    from exptui.store.index import IndexCache
+
+    base = project.git.head()
+    _add_experiments(project.root, base, ["a", "b"])
+    project.experiments()
+    sha_a = git(project.root, "rev-parse", f"refs/exps/{base[:2]}/{base[2:]}/a").strip()
+    sha_b = git(project.root, "rev-parse", f"refs/exps/{base[:2]}/{base[2:]}/b").strip()
+    first, second = IndexCache(project.git), IndexCache(project.git)
+    first.load()
+    second.load()
+    data_a, data_b = first.get(sha_a), second.get(sha_b)
+    assert data_a is not None and data_b is not None
+    first.put("1" * 40, {**data_a, "time": 1})
+    second.put("2" * 40, {**data_b, "time": 2})
+    first.save()
+    second.save()
+    fresh = IndexCache(project.git)
+    got1, got2 = fresh.get("1" * 40), fresh.get("2" * 40)
+    assert got1 is not None and got2 is not None
+    assert (got1["params"], got1["time"]) == (data_a["params"], 1)
+    assert (got2["params"], got2["time"]) == (data_b["params"], 2)
