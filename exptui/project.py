@@ -116,7 +116,9 @@ class Project:
         else:
             head = self.git.rev_parse("HEAD")
             if head is not None and "/" not in text:
-                row = self.index.experiment_by_ref(f"refs/exps/{head[:2]}/{head[2:]}/{text}")
+                from dvc_compat.exp_refs import baseline_prefix
+
+                row = self.index.experiment_by_ref(baseline_prefix(head) + text)
                 if row is not None:
                     return row
         rows = self.index.rows(all_commits=True)  # every baseline, without replacing the last listing

@@ -511,7 +511,7 @@ def test_listing_pauses_the_cyclic_gc_and_turns_it_back_on(project: Project) -> 
     def on_collect(phase: str, info: dict) -> None:
         frame = sys._getframe(1)
         while frame is not None:
-            if frame.f_code is ExperimentIndex._rows.__code__:
+            if frame.f_code in (ExperimentIndex._plan.__code__, ExperimentIndex._materialize.__code__):
                 inside.append(phase)
                 return
             frame = frame.f_back
