@@ -135,6 +135,7 @@ def test_a_damaged_index_is_rebuilt_with_one_notice(project: Project, damage: st
     assert [r.metrics for r in rows if r.name == "e9"] == [{"metrics.json": {"acc": 0.09}}]
     again = exptui(project.root, "show", "--json")
     assert again.stdout == second and again.stderr == ""
+    assert (project.git.git_dir / "exptui" / "index" / "notes.bin").exists()  # the rebuilt caches are all kept
 
 
 def test_appended_segments_are_merged_and_gc_prunes_the_index(project: Project) -> None:

@@ -263,6 +263,9 @@ class IndexCache:
         try:
             self.dir.mkdir(parents=True, exist_ok=True)
             self._remove_stale_temp_files()
+            for path in self._stale:  # before writing: a rebuilt notes file has the same name as the damaged one
+                path.unlink(missing_ok=True)
+            self._stale = []
             if self._notes_dirty:
                 atomic_write(self.dir / self.NOTES, encode_blob(self._version, self._notes), durable=False)
                 self._notes_dirty = False
@@ -284,9 +287,6 @@ class IndexCache:
                 self.pending = {}
             if len(self._segments) > self.MAX_SEGMENTS:
                 self._rewrite(None)
-            for path in self._stale:
-                path.unlink(missing_ok=True)
-            self._stale = []
             (self.dir.parent / self.LEGACY).unlink(missing_ok=True)
             (self.dir / self.LEGACY).unlink(missing_ok=True)
         except (OSError, IndexDamaged):
