@@ -29,7 +29,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-MAGIC = b"EXPTUIX3"
+MAGIC = b"EXPTUIX4"
 _HEAD = struct.Struct("<8sII")  # magic, header length, header crc
 PREFIX = "seg-"
 SUFFIX = ".bin"
@@ -112,10 +112,12 @@ def _read_header(path: Path, number: int, fd: int) -> Segment:
         raise IndexDamaged(f"{path.name}: damaged header")
     try:
         meta = pickle.loads(raw)
-        version, count, columns = meta["version"], meta["count"], meta["columns"]
+        version, count = meta["version"], meta["count"]
+        base = _HEAD.size + length  # column offsets are stored relative to the end of the header
+        columns = {name: (base + off, ln, crc) for name, (off, ln, crc) in meta["columns"].items()}
     except Exception:  # noqa: BLE001 - a checksummed header that does not parse is damage all the same
         raise IndexDamaged(f"{path.name}: unreadable header") from None
-    end = max((off + ln for off, ln, _c in columns.values()), default=_HEAD.size + length)
+    end = max((off + ln for off, ln, _c in columns.values()), default=base)
     if end > size:
         raise IndexDamaged(f"{path.name}: truncated ({size} of {end} bytes)")
     return Segment(path, number, version, count, columns, size, fd)
@@ -213,19 +215,12 @@ def encode(version: tuple, shas: list[str], times: list[Any], fragments: list[An
         "data_crcs": crcs.tobytes(),
     }
     columns: dict[str, tuple[int, int, int]] = {}
-    # the header's size depends on the offsets in it: lay the columns out after a generous fixed-size header
-    header_room = 512
-    offset = _HEAD.size + header_room
+    offset = 0  # relative to the end of the header, whose size depends on what it holds
     for name, payload in payloads.items():
         columns[name] = (offset, len(payload), zlib.crc32(payload))
         offset += len(payload)
     meta = pickle.dumps({"version": version, "count": len(shas), "columns": columns}, protocol=4)
-    if len(meta) > header_room:  # pragma: no cover - a version tuple would have to grow tenfold
-        raise ValueError("index segment header too large")
-    meta_padded = meta + b"\0" * (header_room - len(meta))
-    # the checksum covers the padded header: pickle stops at its STOP opcode, the padding is never read as data
-    return (_HEAD.pack(MAGIC, header_room, zlib.crc32(meta_padded)) + meta_padded
-            + b"".join(payloads.values()))
+    return _HEAD.pack(MAGIC, len(meta), zlib.crc32(meta)) + meta + b"".join(payloads.values())
 
 
 def write_segment(directory: Path, number: int, payload: bytes) -> Path:
