@@ -89,14 +89,25 @@ def read_refs(git: Git, exps: tuple[str, ...] = (EXPS_NAMESPACE,)) -> RefSnapsho
 
 def _cache_version() -> tuple:
     """What a cache file must match to be used: the extraction rules and the shapes of the records it pickles
-    (a field added to RunFacts or Annotations invalidates old files instead of half-filling new rows), and the
-    size limit for files shown (a file refused under one limit is read again under a higher one)."""
+    (a field added to RunFacts or Annotations invalidates old files instead of half-filling new rows), the
+    size limit for files shown (a file refused under one limit is read again under a higher one), and the
+    ``show --json`` pieces of a sample row (a change to `show_json.record` invalidates the stored pieces)."""
     from dataclasses import fields
 
     from exptui.store.commit_data import display_file_limit
 
     return (EXTRACT_VERSION, tuple(f.name for f in fields(RunFacts)), tuple(f.name for f in fields(Annotations)),
-            display_file_limit())
+            display_file_limit(), _json_fingerprint())
+
+
+def _json_fingerprint() -> tuple[str, str]:
+    """The stored ``show --json`` pieces of a fixed sample commit, as this version of the code writes them."""
+    stamp = datetime(2020, 1, 2, 3, 4, 5, tzinfo=_UTC)
+    data = {"time": 1577934245, "status": "failed", "errors": {"bad.yaml": "bad"},
+            "params": {"p.yaml": {"a": 1, "b.c": 0.5}, "bad.yaml": {"x": 1}},
+            "metrics": {"m.json": {"f1": float("nan"), "s": "x"}},
+            "facts": RunFacts(created=stamp, started=stamp, finished=stamp, duration=1.5, command="c", host="h")}
+    return _commit_fragments("0" * 40, data)
 
 
 class IndexCache:
