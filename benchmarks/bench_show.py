@@ -1,6 +1,6 @@
 """`exptui show --json` on 100 / 1,000 / 10,000 experiments: cold, warm, the git floor, and `dvc exp show --json`.
 
-    /work/venv/bin/python benchmarks/bench_show.py [--sizes 100 1000 10000] [--dvc-max 1000] [--runs 3] [--keep]
+    .venv/bin/python benchmarks/bench_show.py [--n 100 1000 10000 100000] [--dvc-max 1000] [--runs 3] [--keep]
 
 Each size gets a fresh DVC repo (one-stage pipeline: params.yaml with a `train` section, metrics.json with
 `cache: false`) and N experiment commits in DVC's layout (`refs/exps/<b[:2]>/<b[2:]>/exp-<i>`, single parent,
@@ -12,7 +12,11 @@ process are printed too:
   floor    `git for-each-ref refs/exps` + one `git cat-file --batch` reading every experiment's params.yaml and
            metrics.json (what any reader must do at least), no parsing
   cold     `exptui show --json` with .git/exptui/index deleted (reads and parses everything)
-  warm     `exptui show --json` again (the per-commit cache file is used)
+  warm     `exptui show --json` again (the on-disk index is used)
+  one-new  `exptui show --json` after one more experiment was added (a new one before each run)
+  queue    `exptui queue status` in a second repo with N queued entries (written with git fast-import in the
+           layout `exptui run --queue` leaves, refs packed)
+Each row's ratio to the floor is printed too.
   dvc      `dvc exp show --json` cold (its .dvc/tmp/exps/cache deleted) and warm; only up to --dvc-max
            experiments (cold DVC takes ~17 ms per experiment: 200 s at 10k)
 """
@@ -103,7 +107,48 @@ def make_repo(n: int, where: Path) -> Path:
         stream.append(f"M 100644 inline params.yaml\ndata {len(p)}\n".encode() + p + b"\n")
         stream.append(f"M 100644 inline metrics.json\ndata {len(m)}\n".encode() + m + b"\n\n")
     sh(["git", "fast-import", "--quiet"], repo, env, input=b"".join(stream))
-    sh(["git", "gc", "-q"], repo, env)  # packed objects and refs, as a repo with history has them
+    # fast-import writes its objects as a pack already; packed refs as a repo with history has them (a full
+    # `git gc` repacked for deltas only and took most of the build time at 100k)
+    sh(["git", "pack-refs", "--all"], repo, env)
+    return repo
+
+
+def add_experiment(repo: Path, env: dict[str, str], k: int) -> None:
+    """One more experiment under HEAD (what a finished run adds), through git fast-import."""
+    baseline = sh(["git", "rev-parse", "HEAD"], repo, env).decode().strip()
+    rng = random.Random(-k)
+    p, m = params_text(rng).encode(), metrics_text(rng).encode()
+    msg = f"dvc: commit experiment {hashlib.sha256(p + m).hexdigest()}".encode()
+    stream = [f"commit refs/exps/{baseline[:2]}/{baseline[2:]}/new-{k}\n"
+              f"committer bench <bench@example.invalid> {int(time.time())} +0000\n".encode(),
+              f"data {len(msg)}\n".encode() + msg + b"\n", f"from {baseline}\n".encode(),
+              f"M 100644 inline params.yaml\ndata {len(p)}\n".encode() + p + b"\n",
+              f"M 100644 inline metrics.json\ndata {len(m)}\n".encode() + m + b"\n\n"]
+    sh(["git", "fast-import", "--quiet"], repo, env, input=b"".join(stream))
+
+
+def make_queue_repo(n: int, where: Path) -> Path:
+    """A repo with n queued entries (refs/exptui/queue/<id>, JSON body, params.yaml changed), as `exptui run
+    --queue -S train.lr=...` leaves them, refs packed."""
+    env = _env()
+    repo = make_repo(0, where / f"queue-{n}")
+    baseline = sh(["git", "rev-parse", "HEAD"], repo, env).decode().strip()
+    tree = sh(["git", "rev-parse", "HEAD^{tree}"], repo, env).decode().strip()
+    base_params = (repo / "params.yaml").read_text()
+    now = time.time() - n
+    stream = []
+    for i in range(n):
+        entry_id = f"{int((now + i / 1000) * 1000):013d}-{i % 0xffffff:06x}"
+        meta = {"baseline": baseline, "created": now, "id": entry_id, "name": f"lr{i}",
+                "overrides": {"params.yaml": {"train.lr": i}}, "tree_base": tree}
+        msg = f"exptui queue {entry_id} lr{i}\n\n{json.dumps(meta, sort_keys=True)}\n".encode()
+        p = base_params.replace("train:\n  lr:", f"train:\n  lr: {i}\n  old_lr:", 1).encode()
+        stream.append(f"commit refs/exptui/queue/{entry_id}\n"
+                      f"committer bench <bench@example.invalid> {int(now)} +0000\n".encode())
+        stream += [f"data {len(msg)}\n".encode() + msg + b"\n", f"from {baseline}\n".encode(),
+                   f"M 100644 inline params.yaml\ndata {len(p)}\n".encode() + p + b"\n\n"]
+    sh(["git", "fast-import", "--quiet"], repo, env, input=b"".join(stream))
+    sh(["git", "pack-refs", "--all"], repo, env)
     return repo
 
 
@@ -145,12 +190,16 @@ def timed(cmd: list[str], cwd: Path, env: dict[str, str], before=None, input: by
     return wall
 
 
-def floor(repo: Path, env: dict[str, str]) -> float:
+def floor(repo: Path, env: dict[str, str], label: str | None = None) -> float:
+    cpu0 = _children_cpu()
     start = time.perf_counter()
     refs = sh(["git", "for-each-ref", "--format=%(objectname)", "refs/exps"], repo, env).decode().split()
     req = "".join(f"{r}:params.yaml\n{r}:metrics.json\n" for r in refs).encode()
     sh(["git", "cat-file", "--batch"], repo, env, input=req)
-    return time.perf_counter() - start
+    wall = time.perf_counter() - start
+    if label:
+        CPU.setdefault(label, []).append(_children_cpu() - cpu0)
+    return wall
 
 
 def median(fn, runs: int) -> float:
@@ -159,7 +208,8 @@ def median(fn, runs: int) -> float:
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--sizes", type=int, nargs="+", default=[100, 1000, 10000])
+    ap.add_argument("--n", "--sizes", dest="sizes", type=int, nargs="+", default=[100, 1000, 10000])
+    ap.add_argument("--no-queue", action="store_true", help="skip the queue status repos")
     ap.add_argument("--dvc-max", type=int, default=1000)
     ap.add_argument("--runs", type=int, default=3)
     ap.add_argument("--keep", action="store_true")
@@ -176,11 +226,20 @@ def main() -> None:
             show = [EXPTUI, "show", "--json"]
             out = json.loads(sh(show, repo, env))
             assert sum(1 for r in out if r["kind"] == "experiment") == n, "exptui did not list every experiment"
-            f = median(lambda: floor(repo, env), args.runs)
+            f = median(lambda: floor(repo, env, f"floor{n}"), args.runs)
             cold = median(lambda: timed(show, repo, env, lambda: shutil.rmtree(index, ignore_errors=True),
                                         label=f"cold{n}"), args.runs)
             sh(show, repo, env)
             warm = median(lambda: timed(show, repo, env, label=f"warm{n}"), args.runs)
+            added = iter(range(10**6))
+            one_new = median(lambda: timed(show, repo, env, lambda: add_experiment(repo, env, next(added)),
+                                           label=f"new{n}"), args.runs)
+            queue_status = None
+            if not args.no_queue:
+                qrepo = make_queue_repo(n, tmp)
+                qstatus = [EXPTUI, "queue", "status"]
+                sh(qstatus, qrepo, env)  # its body cache written once, as after `exptui run --queue`
+                queue_status = median(lambda: timed(qstatus, qrepo, env, label=f"queue{n}"), args.runs)
             dvc_cold = dvc_warm = None
             if DVC and n <= args.dvc_max:
                 dvc_cache = repo / ".dvc" / "tmp" / "exps" / "cache"
@@ -190,13 +249,18 @@ def main() -> None:
                 dvc_warm = median(lambda: timed(dvc_show, repo, env, label=f"dvcwarm{n}"), max(1, args.runs - 1))
                 print(f"n={n}: dvc CPU time: cold {statistics.median(CPU[f'dvccold{n}']):.3f}s "
                       f"warm {statistics.median(CPU[f'dvcwarm{n}']):.3f}s", file=sys.stderr)
-            rows.append((n, setup, f, cold, warm, dvc_cold, dvc_warm))
+            rows.append((n, setup, f, cold, warm, dvc_cold, dvc_warm, one_new, queue_status))
             cpu_cold, cpu_warm = statistics.median(CPU[f"cold{n}"]), statistics.median(CPU[f"warm{n}"])
             rss_cold, rss_warm = max(RSS[f"cold{n}"]), max(RSS[f"warm{n}"])
-            print(f"n={n}: exptui CPU time (user+sys, git included): cold {cpu_cold:.3f}s warm {cpu_warm:.3f}s; "
-                  f"peak RSS cold {rss_cold:.0f} MiB warm {rss_warm:.0f} MiB; "
-                  f"load average {os.getloadavg()[0]:.1f}", file=sys.stderr)
-            print(f"n={n}: floor {f:.3f}s  exptui cold {cold:.3f}s warm {warm:.3f}s  "
+            cpu_new, rss_new = statistics.median(CPU[f"new{n}"]), max(RSS[f"new{n}"])
+            print(f"n={n}: exptui CPU time (user+sys, git included): cold {cpu_cold:.3f}s warm {cpu_warm:.3f}s "
+                  f"one-new {cpu_new:.3f}s; peak RSS cold {rss_cold:.0f} MiB warm {rss_warm:.0f} MiB "
+                  f"one-new {rss_new:.0f} MiB; load average {os.getloadavg()[0]:.1f}", file=sys.stderr)
+            if queue_status is not None:
+                print(f"n={n}: queue status {queue_status:.3f}s wall, CPU {statistics.median(CPU[f'queue{n}']):.3f}s, "
+                      f"peak RSS {max(RSS[f'queue{n}']):.0f} MiB", file=sys.stderr)
+            print(f"n={n}: floor {f:.3f}s  exptui cold {cold:.3f}s warm {warm:.3f}s one-new {one_new:.3f}s  "
+                  f"ratio to floor: cold {cold / f:.1f}x warm {warm / f:.1f}x one-new {one_new / f:.1f}x  "
                   f"dvc cold {dvc_cold if dvc_cold is None else round(dvc_cold, 2)}s "
                   f"warm {dvc_warm if dvc_warm is None else round(dvc_warm, 2)}s  (setup {setup:.1f}s)",
                   file=sys.stderr, flush=True)
@@ -209,10 +273,21 @@ def main() -> None:
     def fmt(v: float | None) -> str:
         return "—" if v is None else f"{v:.3f} s" if v < 10 else f"{v:.1f} s"
 
-    print("| experiments | git floor | exptui cold | exptui warm | dvc cold | dvc warm |")
-    print("|---:|---:|---:|---:|---:|---:|")
-    for n, _setup, f, cold, warm, dc, dw in rows:
-        print(f"| {n:,} | {fmt(f)} | {fmt(cold)} | {fmt(warm)} | {fmt(dc)} | {fmt(dw)} |")
+    def cpu(label: str) -> str:
+        return f"{statistics.median(CPU[label]):.2f}" if label in CPU else "—"
+
+    def ratio(label: str, n: int) -> str:  # CPU time over the floor's CPU time: steadier than wall on a busy box
+        if label not in CPU:
+            return "—"
+        return f"{statistics.median(CPU[label]) / max(statistics.median(CPU[f'floor{n}']), 1e-3):.1f}x"
+
+    print("wall s (CPU s, user+sys with git) and the CPU ratio to the git floor's CPU")
+    print("| experiments | git floor | exptui cold | warm | one new | queue status, N queued | dvc cold | dvc warm |")
+    print("|---:|---:|---:|---:|---:|---:|---:|---:|")
+    for n, _setup, f, cold, warm, dc, dw, new, qs in rows:
+        print(f"| {n:,} | {fmt(f)} ({cpu(f'floor{n}')}) | {fmt(cold)} ({cpu(f'cold{n}')}) {ratio(f'cold{n}', n)} | "
+              f"{fmt(warm)} ({cpu(f'warm{n}')}) {ratio(f'warm{n}', n)} | {fmt(new)} ({cpu(f'new{n}')}) "
+              f"{ratio(f'new{n}', n)} | {fmt(qs)} ({cpu(f'queue{n}')}) | {fmt(dc)} | {fmt(dw)} |")
 
 
 if __name__ == "__main__":

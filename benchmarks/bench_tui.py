@@ -8,8 +8,13 @@ Compares Textual's stock `DataTable` with exptui's Line-API `ExperimentTable` on
   until the next paint; the median over several keystrokes.
 
 - dashboard: the full app over an in-memory project (query-layer model + the virtual table).
+- real dashboard (`--real 1000,10000`): the full app over a real repository (`bench_show.make_repo`: N
+  experiments in DVC's layout) through the real `Project` and on-disk index, each in a fresh process: cold
+  (no index) and warm first paint (app start until the rows are on screen), a filter keystroke over real
+  metrics, the time to open each screen (`e` sweep, `p` plots, `?` help, `d` compare, `Q` queue: key press until
+  the new screen has painted), and the process's peak RSS. Wall times; CPU time of the process next to them.
 
-Run: /work/venv/bin/python benchmarks/bench_tui.py [--sizes 1000,10000]
+Run: .venv/bin/python benchmarks/bench_tui.py [--sizes 1000,10000] [--real 1000,10000] [--skip-widgets]
 """
 from __future__ import annotations
 
@@ -196,10 +201,117 @@ async def bench_dashboard(rows: list[ExperimentRow]) -> tuple[float, float]:
     return first, statistics.median(lat)
 
 
+SCREEN_KEYS = (("e", "e"), ("p", "p"), ("?", "question_mark"), ("d", "d"), ("Q", "Q"))
+
+
+async def bench_real_dashboard(repo: Path) -> dict:
+    """One run of the real app over `repo` (see the module docstring); the caller decides cold or warm."""
+    import resource
+
+    from exptui.project import Project
+    from exptui.tui.app import ExptuiApp
+    from exptui.tui.view_state import ViewState
+
+    cpu0 = time.process_time()
+    t0 = time.perf_counter()
+    project = Project.open(repo)
+    app = ExptuiApp(project, repo, poll_interval=60, view=ViewState())
+    out: dict = {}
+    async with app.run_test(size=(160, 48)) as pilot:
+        while not app.reloads:
+            await pilot.pause(0.005)
+        await pilot.pause()
+        out["first_paint"] = time.perf_counter() - t0
+        out["first_paint_cpu"] = time.process_time() - cpu0
+        lat = []
+        typed = ""
+        for char in "f1 > 0.5 and auc < 0.9":
+            typed += char
+            t0 = time.perf_counter()
+            app.main._apply_filter(typed)
+            await pilot.pause()
+            lat.append(time.perf_counter() - t0)
+        out["keystroke"] = statistics.median(lat)
+        app.main._apply_filter("")
+        await pilot.pause()
+        screens = {}
+        for label, key in SCREEN_KEYS:
+            depth = len(app.screen_stack)
+            t0 = time.perf_counter()
+            await pilot.press(key)
+            while len(app.screen_stack) == depth and time.perf_counter() - t0 < 20:
+                await pilot.pause(0.005)
+            await pilot.pause()
+            opened = len(app.screen_stack) > depth
+            screens[label] = (time.perf_counter() - t0) if opened else None
+            while len(app.screen_stack) > depth:
+                await pilot.press("escape")
+                await pilot.pause(0.01)
+        out["screens"] = screens
+    project.close()
+    out["rss_mib"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    out["cpu"] = time.process_time() - cpu0
+    return out
+
+
+def real_runs(sizes: list[int], runs: int) -> None:
+    """Fresh processes over bench_show's repos: cold (index deleted) then warm, `runs` times each."""
+    import json
+    import shutil
+    import subprocess
+    import tempfile
+
+    sys.path.insert(0, str(Path(__file__).resolve().parent))
+    import bench_show
+
+    tmp = Path(tempfile.mkdtemp(prefix="bench-tui-"))
+    try:
+        print("| rows | mode | first paint (CPU) | filter keystroke | e | p | ? | d | Q | peak RSS |")
+        print("|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|")
+        for n in sizes:
+            repo = bench_show.make_repo(n, tmp)
+            for mode in ("cold", "warm"):
+                results = []
+                for _ in range(runs):
+                    if mode == "cold":
+                        shutil.rmtree(repo / ".git" / "exptui" / "index", ignore_errors=True)
+                    proc = subprocess.run([sys.executable, __file__, "--child", str(repo)], capture_output=True,
+                                          text=True, env=bench_show._env())
+                    if proc.returncode != 0:
+                        raise SystemExit(proc.stderr)
+                    results.append(json.loads(proc.stdout.strip().splitlines()[-1]))
+
+                def med(key: str, results: list = results) -> float:
+                    return statistics.median(r[key] for r in results)
+
+                def scr(label: str, results: list = results) -> str:
+                    vals = [r["screens"][label] for r in results if r["screens"][label] is not None]
+                    return f"{statistics.median(vals) * 1000:.0f} ms" if vals else "—"
+
+                print(f"| {n:,} | {mode} | {med('first_paint'):.2f} s ({med('first_paint_cpu'):.2f}) | "
+                      f"{med('keystroke') * 1000:.0f} ms | " + " | ".join(scr(lbl) for lbl, _k in SCREEN_KEYS)
+                      + f" | {max(r['rss_mib'] for r in results):.0f} MiB |", flush=True)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", default="1000,10000")
+    parser.add_argument("--real", default="", help="sizes for the real-repository dashboard runs, e.g. 1000,10000")
+    parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--skip-widgets", action="store_true", help="only the real-repository runs")
+    parser.add_argument("--child", default=None, help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.child:
+        import json
+
+        print(json.dumps(asyncio.run(bench_real_dashboard(Path(args.child)))))
+        return
+    if args.real:
+        real_runs([int(s) for s in args.real.split(",")], args.runs)
+    if args.skip_widgets:
+        return
     sizes = [int(s) for s in args.sizes.split(",")]
     print(f"{'rows':>7} {'widget':<16} {'first paint':>12} {'filter keystroke':>17}")
     print("  (dashboard = the full app: Project rows -> exptui.query table model -> ExperimentTable)")

@@ -8,7 +8,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 
 from exptui.errors import ExperimentNotFound, ExptuiError
 # what `Project.live_metrics()` returns (a plain record; the front ends name it through this facade)
@@ -86,6 +86,12 @@ class Project:
         self._rows = self.index.rows(all_commits=all_commits, num=num)
         return self._rows
 
+    def experiments_json(self, all_commits: bool = False, num: int = 1,
+                         live: Mapping[str, dict[str, Any]] | None = None) -> Iterator[str]:
+        """The listing of `experiments` as ``show --json`` records (one JSON text per row), streamed from the
+        index's pre-encoded pieces; does not replace the last listing."""
+        return self.index.json_lines(all_commits=all_commits, num=num, live=live)
+
     def changed_token(self) -> str:
         """A cheap (< 5 ms) token that changes whenever refs, notes or the queue change; the TUI polls it."""
         from exptui.store.token import changed_token
@@ -103,11 +109,25 @@ class Project:
         text = name_or_rev.strip()
         if not text:
             raise ExperimentNotFound("no experiment name given")
-        rows = self.index.rows(all_commits=True)  # every baseline, without replacing the last listing
         if text == "workspace":
-            for r in rows:
-                if r.kind == "workspace":
-                    return r
+            ws = self.index.workspace()
+            if ws is not None:
+                return ws
+        # the common cases without a listing (issue 13: 8 s at 100k): a full experiment ref, or a bare name under
+        # HEAD's baseline (which the listing's rules below would pick too: it wins over any other match)
+        if text.startswith("refs/"):
+            row = self.index.experiment_by_ref(text)
+            if row is not None:
+                return row
+        else:
+            head = self.git.rev_parse("HEAD")
+            if head is not None and "/" not in text:
+                from dvc_compat.exp_refs import baseline_prefix
+
+                row = self.index.experiment_by_ref(baseline_prefix(head) + text)
+                if row is not None:
+                    return row
+        rows = self.index.rows(all_commits=True)  # every baseline, without replacing the last listing
         if text.startswith("refs/"):
             for r in rows:
                 if r.ref == text:
@@ -185,9 +205,12 @@ class Project:
             elif ra.kind == "baseline":
                 raise ExptuiError(f"'{a}' is a baseline: give a second revision to compare it with")
             else:
-                listed = self.experiments(refresh=False)
-                rb = next((r for r in listed if r.kind == "baseline" and r.rev == ra.baseline), None) \
-                    or self._row_for_commit(ra.baseline, "baseline", ra.baseline_name or None)
+                listed = self._rows or []  # the last listing if there is one: never a new listing for this
+                found = next((r for r in listed if r.kind == "baseline" and r.rev == ra.baseline), None)
+                if found is None:  # as the listing's baseline row: named after its branch (or tag, or short sha)
+                    found = self._row_for_commit(ra.baseline, "baseline", ra.baseline_name or None)
+                    found.baseline_name = found.name
+                rb = found
         else:
             rb = self.resolve(b)
         return rb, ra

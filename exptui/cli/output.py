@@ -16,6 +16,7 @@ from __future__ import annotations
 import codecs
 import sys
 from typing import BinaryIO, TextIO
+from collections.abc import Iterable
 
 import click
 
@@ -42,6 +43,15 @@ def write_json(text: str) -> None:
     """JSON text, with every character a terminal could act on as a JSON escape (the same data)."""
     sys.stdout.write(json_for_terminal(text))
     sys.stdout.flush()
+
+
+def write_json_chunks(chunks: Iterable[str]) -> None:
+    """`write_json` for a document written piece by piece (``show --json`` streams its rows); each piece is
+    escaped like `write_json` escapes a whole document (the escapes are per character)."""
+    out = sys.stdout
+    for chunk in chunks:
+        out.write(json_for_terminal(chunk))
+    out.flush()
 
 
 def write_data(text: str) -> None:

@@ -270,14 +270,12 @@ def _status(ctx: click.Context, as_json: bool) -> None:
             elapsed = format_duration(e.done.duration if e.done else None, tenths=False, missing="")
             info = e.reason or (e.exp_ref.rsplit("/", 1)[-1] if e.exp_ref else "")
         rows.append((e.name, e.status, e.stage or "", elapsed, params_text, info))
-    from exptui.query.cells import column_widths, fit
+    from exptui.query.cells import aligned_lines
     from exptui.query.inert import inert
 
     cells: list[tuple[str, ...]] = [tuple(inert(c) for c in r) for r in rows]  # made inert before it is measured
-    widths = column_widths(cells, 5)
     # one write: 1,000 rows echoed one by one are 1,000 syscalls when stdout is unbuffered (PYTHONUNBUFFERED)
-    write_text("\n".join("  ".join(fit(c, w) for c, w in zip(r[:5], widths)) + ("  " + r[5] if r[5] else "")
-                          for r in cells) + "\n")
+    write_text("\n".join(aligned_lines(cells, 5)) + "\n")
 
 
 @queue.command()

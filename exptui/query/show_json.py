@@ -10,10 +10,10 @@ from __future__ import annotations
 import json
 from dataclasses import fields
 from typing import Any
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 
 from exptui.query.format import json_safe
-from exptui.records import ExperimentRow, RunFacts
+from exptui.records import Annotations, ExperimentRow, RunFacts
 
 _FACT_FIELDS = tuple(f.name for f in fields(RunFacts))
 _JSON_PLAIN = frozenset({str, int, bool, type(None)})
@@ -124,3 +124,59 @@ def live_json(step: int | None, latest: Mapping[str, float]) -> dict[str, Any]:
 def rows_to_json(rows: Iterable[ExperimentRow], indent: int | None = None,
                  live: Mapping[str, dict[str, Any]] | None = None) -> str:
     return json.dumps([record(r, live=live) for r in rows], indent=indent, ensure_ascii=False)
+
+
+def record_json(row: ExperimentRow, live: Mapping[str, dict[str, Any]] | None = None) -> str:
+    """One record as the list encoder writes it (``ensure_ascii=False``, default separators)."""
+    return _ENCODE(record(row, live=live))
+
+
+_ENCODE = json.JSONEncoder(ensure_ascii=False).encode
+_encode_str = json.encoder.encode_basestring
+
+
+_NO_ANNOTATIONS = Annotations()
+_EMPTY_ANNOTATIONS = _ENCODE({"starred": False, "labels": [], "note": _NO_ANNOTATIONS.note})[1:-1] + ", "
+
+
+class experiment_json:  # noqa: N801 - a namespace of functions, used like a module
+    """An experiment's record from pieces encoded once: `fragments` (the part that depends on the commit only:
+    status, created, params, metrics, errors / facts) is stored in the index per commit, `base_part` is shared by
+    all experiments of one baseline, so a warm ``show --json`` encodes only the name and annotations per row.
+    `assemble` gives exactly ``record_json(row)`` (tests/test_store_index_segments.py checks that)."""
+
+    @staticmethod
+    def fragments(row: ExperimentRow) -> tuple[str, str]:
+        rec = record(row)
+        middle = {k: rec[k] for k in ("status", "created", "params", "metrics", "errors")}
+        return _ENCODE(middle)[1:-1] + ", ", _ENCODE({"facts": rec["facts"]})[1:-1]
+
+    @staticmethod
+    def base_part(baseline: str, baseline_name: str) -> str:
+        return _ENCODE({"baseline": baseline, "baseline_name": baseline_name, "kind": "experiment"})[1:-1] + ", "
+
+    @staticmethod
+    def assemble(name: str, rev: str, base: str, frags: tuple[str, str], ann: Any) -> str:
+        if ann is None or ann is _NO_ANNOTATIONS or ann == _NO_ANNOTATIONS:
+            notes = _EMPTY_ANNOTATIONS
+        else:
+            notes = _ENCODE({"starred": ann.starred, "labels": list(ann.labels), "note": ann.note})[1:-1] + ", "
+        # the C string encoder that JSONEncoder(ensure_ascii=False) itself calls for a str, without its dispatch
+        return "".join(('{"name": ', _encode_str(name), ', "rev": ', _encode_str(rev), ", ", base, frags[0], notes,
+                        frags[1], "}"))
+
+
+def json_array_chunks(lines: Iterable[str], chunk: int = 2000) -> Iterator[str]:
+    """``[line, line, ...]`` exactly as `json.dumps` of the list writes it, in pieces of `chunk` records: the
+    document is written as the rows come, never held whole."""
+    yield "["
+    batch: list[str] = []
+    first = True
+    for line in lines:
+        batch.append(line)
+        if len(batch) >= chunk:
+            yield ("" if first else ", ") + ", ".join(batch)
+            first, batch = False, []
+    if batch:
+        yield ("" if first else ", ") + ", ".join(batch)
+    yield "]"

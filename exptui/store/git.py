@@ -260,6 +260,9 @@ class Git:
         self._single_reads = 0
         self._gitpython_after = 0 if long_lived else SINGLE_READS_BEFORE_GITPYTHON
         self._odb: GitPythonOdb | None = None
+        #: when a list: every object name asked of the object database (`batch`) is appended to it, so tests and
+        #: benchmarks can tell what a listing read (the index reads only commits it has not seen)
+        self.objects_requested: list[str] | None = None
 
     # --- discovery ----------------------------------------------------------------------------------------------
 
@@ -358,11 +361,8 @@ class Git:
         """One `git for-each-ref` over `patterns`; each row holds the requested `%(field)` values."""
         fmt = "%00".join(f"%({f})" for f in fields)
         out = self.run_bytes("for-each-ref", f"--format={fmt}", *patterns)
-        rows: list[tuple[str, ...]] = []
-        for line in out.split(b"\n"):
-            if line:
-                rows.append(tuple(part.decode("utf-8", "replace") for part in line.split(b"\0")))
-        return rows
+        # one decode of the whole output, then splits: 100,000 refs are 300,000 fields
+        return [tuple(line.split("\0")) for line in out.decode("utf-8", "replace").split("\n") if line]
 
     # --- objects ------------------------------------------------------------------------------------------------
 
@@ -376,6 +376,8 @@ class Git:
 
     def batch(self, commands: Sequence[tuple[str, str]]) -> list[tuple[str, str, bytes | None] | None]:
         """Mixed `contents`/`info` commands in one round trip (one name: see `_single_odb`)."""
+        if self.objects_requested is not None:
+            self.objects_requested.extend(name for _cmd, name in commands)
         if len(commands) == 1:
             odb = self._single_odb(commands[0][1])
             if odb is not None:

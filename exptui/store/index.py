@@ -1,11 +1,12 @@
 """The experiment index: list every experiment with its params and metrics, fast.
 
 A listing is one `git for-each-ref` (experiments, branches, tags, the notes ref), one batched object read for
-commits not seen before, and one read of a cache file. The cache (`.git/exptui/index/commits.pickle`) maps a
-commit sha to what was extracted from it (tree, parents, time, message, flattened params/metrics, errors).
-Commits never change, so an entry never goes stale; deleting the file only costs a rebuild. It is written
-temp -> fsync -> rename, so a crash leaves the old file or the new one. Parsed annotations are cached the same way,
-keyed by the notes commit sha.
+commits not seen before, and reads of the on-disk index (`.git/exptui/index/`, see `index_segments`): per commit
+sha what was extracted from it (tree, parents, time, message, flattened params/metrics, errors) and its
+pre-encoded ``show --json`` pieces, in append-only segments of checksummed columns. Commits never change, so an
+entry never goes stale; a listing that found new commits appends one segment with only those; deleting the
+directory only costs a rebuild, a damaged file is rebuilt with a one-line notice. Parsed annotations are cached
+next to it, keyed by the notes commit sha.
 
 Nothing heavy is imported here (no pandas, textual or GitPython): `exptui show --json` runs through this module.
 """
@@ -16,7 +17,10 @@ import threading
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
-from collections.abc import Iterable
+from typing import Any
+from collections.abc import Callable, Iterable, Iterator, Mapping
+
+from dvc_compat.fsutil import atomic_write
 
 from dvc_compat.exp_refs import CELERY_FAILED as DVC_FAILED_REF
 from dvc_compat.exp_refs import CELERY_STASH as DVC_QUEUE_REF
@@ -25,8 +29,15 @@ from exptui.records import Annotations, ExperimentRow, RowKind, RunFacts
 from exptui.store.commit_data import EXTRACT_VERSION, CommitReader
 from exptui.store.facts import parse_trailers
 from exptui.store.git import Git
+from exptui.store.index_segments import (Entries, IndexDamaged, Segment, decode_blob, encode, encode_blob,
+                                         list_segments, load_list, read_header, segment_number, write_segment)
 
 EXPS_PREFIX = EXPS_NAMESPACE + "/"
+
+
+class IndexRebuilt(Exception):
+    """The index files were found damaged while listing: the listing starts over from an empty index."""
+
 NOTES_REF = "refs/notes/exptui"
 
 
@@ -44,18 +55,21 @@ class RefSnapshot:
     dvc_failed: str | None = None                                         # refs/exps/celery/failed
 
 
-def read_refs(git: Git) -> RefSnapshot:
+def read_refs(git: Git, exps: tuple[str, ...] = (EXPS_NAMESPACE,)) -> RefSnapshot:
+    """Every ref the listing uses; `exps`: the experiment refs to read (default all; one exact ref when resolving
+    a name: `ExperimentIndex.experiment_by_ref`)."""
     # `*objectname` (peeling) makes git read every object, so it is asked for tags only: 0.1 s saved at 10k refs
-    rows = git.for_each_ref([EXPS_NAMESPACE, "refs/heads", NOTES_REF], ("refname", "objectname"))
+    rows = git.for_each_ref([*exps, "refs/heads", NOTES_REF], ("refname", "objectname"))
     rows = [(ref, sha, "") for ref, sha in rows]
     rows += git.for_each_ref(["refs/tags"], ("refname", "objectname", "*objectname"))
     branch = git.head_branch()
     snap = RefSnapshot(head=None, head_branch=branch)
+    baselines: dict[str, str] = {}  # one string per baseline, not one copy per experiment (100k refs: ~10 MB)
     for ref, sha, peeled in rows:
         if ref.startswith(EXPS_PREFIX):
             parsed = parse_exp_ref(ref)
             if parsed is not None:
-                snap.exps.append((ref, sha, parsed[0], parsed[1]))
+                snap.exps.append((ref, sha, baselines.setdefault(parsed[0], parsed[0]), parsed[1]))
             elif ref == DVC_QUEUE_REF:
                 snap.dvc_queue = sha
             elif ref == DVC_FAILED_REF:
@@ -75,65 +89,266 @@ def read_refs(git: Git) -> RefSnapshot:
 
 def _cache_version() -> tuple:
     """What a cache file must match to be used: the extraction rules and the shapes of the records it pickles
-    (a field added to RunFacts or Annotations invalidates old files instead of half-filling new rows), and the
-    size limit for files shown (a file refused under one limit is read again under a higher one)."""
+    (a field added to RunFacts or Annotations invalidates old files instead of half-filling new rows), the
+    size limit for files shown (a file refused under one limit is read again under a higher one), and the
+    ``show --json`` pieces of a sample row (a change to `show_json.record` invalidates the stored pieces)."""
     from dataclasses import fields
 
     from exptui.store.commit_data import display_file_limit
 
     return (EXTRACT_VERSION, tuple(f.name for f in fields(RunFacts)), tuple(f.name for f in fields(Annotations)),
-            display_file_limit())
+            display_file_limit(), _json_fingerprint())
+
+
+def _json_fingerprint() -> tuple[str, str]:
+    """The stored ``show --json`` pieces of a fixed sample commit, as this version of the code writes them."""
+    stamp = datetime(2020, 1, 2, 3, 4, 5, tzinfo=_UTC)
+    data = {"time": 1577934245, "status": "failed", "errors": {"bad.yaml": "bad"},
+            "params": {"p.yaml": {"a": 1, "b.c": 0.5}, "bad.yaml": {"x": 1}},
+            "metrics": {"m.json": {"f1": float("nan"), "s": "x"}},
+            "facts": RunFacts(created=stamp, started=stamp, finished=stamp, duration=1.5, command="c", host="h")}
+    return _commit_fragments("0" * 40, data)
 
 
 class IndexCache:
-    """The on-disk per-commit cache (pickle of plain dicts)."""
+    """The on-disk per-commit cache: append-only segments of checksummed columns (`index_segments`).
 
-    FILE = "commits.pickle"
+    `load` reads only the segments' headers and commit ids; an entry's full data, the commit times and the
+    ``show --json`` fragments are read the first time they are asked for. Entries added by a listing are appended
+    as one new segment on `save`; every `MAX_SEGMENTS` appends the small segments are merged (bytes copied, nothing
+    unpickled). A damaged or truncated file is reported in one line on stderr and the index is rebuilt."""
 
-    def __init__(self, git: Git):
-        self.dir = git.git_dir / "exptui" / "index"
-        self.path = self.dir / self.FILE
-        self.commits: dict[str, dict] = {}
-        self.notes: tuple[str, dict[str, Annotations]] | None = None
+    DIR = "index"
+    NOTES = "notes.bin"
+    LEGACY = "commits.pickle"
+    MAX_SEGMENTS = 8
+
+    def __init__(self, git: Git, fragments: Callable[[str, dict], tuple[str, str] | None] | None = None):
+        self.dir = git.git_dir / "exptui" / self.DIR
+        self._fragments_of = fragments
+        self._notes: tuple[str, dict[str, Annotations]] | None = None
+        self._notes_dirty = False
+        self.pending: dict[str, dict] = {}
         self.dirty = False
         self._loaded = False
+        self._version: tuple = ()
+        self._segments: list[Segment] = []
+        self._stale: list[Path] = []  # segment files of another version: removed on the next save
+        self._loc: dict[str, tuple[int, int]] = {}
+        self._entries: dict[int, Entries] = {}
+        self._times: dict[int, list] = {}
+        self._json: dict[int, list] = {}
+        self._decoded: dict[str, dict] = {}
+
+    # --- loading ------------------------------------------------------------------------------------------------
 
     def load(self) -> None:
         if self._loaded:
             return
         self._loaded = True
+        self._version = _cache_version()
         try:
-            with open(self.path, "rb") as fh:
-                data = pickle.load(fh)
-        except (OSError, EOFError, pickle.UnpicklingError, AttributeError, ValueError, TypeError, ImportError):
-            return
-        if not isinstance(data, dict) or data.get("version") != _cache_version():
-            return
-        self.commits = data.get("commits", {})
-        notes = data.get("notes")
-        if notes is not None:
-            self.notes = notes
+            self._load()
+            notes = decode_blob(self.dir / self.NOTES, self._version)
+            if isinstance(notes, tuple) and len(notes) == 2:
+                self._notes = notes
+        except IndexDamaged as exc:
+            self._damaged(exc)  # nothing was handed out yet: the listing just reads every commit
+
+    def _load(self) -> None:
+        for path in list_segments(self.dir):
+            seg = read_header(path, segment_number(path) or 0)
+            if seg is None:
+                continue
+            if seg.version != self._version:
+                seg.close()
+                self._stale.append(path)
+                continue
+            k = len(self._segments)
+            self._segments.append(seg)
+            for i, sha in enumerate(load_list(seg, "sha")):
+                self._loc[sha] = (k, i)
+
+    def _damaged(self, exc: IndexDamaged) -> None:
+        """One line on stderr, then start from nothing: the next save writes a whole new index."""
+        import sys
+
+        from exptui.query.inert import inert
+
+        print(inert(f"exptui: the experiment index in {self.dir} is damaged ({exc}); rebuilding it"),
+              file=sys.stderr)
+        for seg in self._segments:
+            seg.close()
+        self._stale.extend(list_segments(self.dir))
+        self._stale.append(self.dir / self.NOTES)
+        self._segments, self._loc, self._entries, self._times, self._json = [], {}, {}, {}, {}
+        self._decoded, self._notes = {}, None
+        self.dirty = self._notes_dirty = True
+
+    def _guard(self, fn: Callable[[], Any]) -> Any:
+        """Run a read of the files; on damage: the notice, an empty index, and `IndexRebuilt` for the listing
+        to start over (it then reads every commit again), so a damaged file never yields a wrong or missing row."""
+        try:
+            return fn()
+        except IndexDamaged as exc:
+            self._damaged(exc)
+            raise IndexRebuilt from None
+
+    # --- entries ------------------------------------------------------------------------------------------------
+
+    def __contains__(self, sha: str) -> bool:
+        if not self._loaded:
+            self.load()
+        return sha in self._loc or sha in self.pending
+
+    def __len__(self) -> int:
+        self.load()
+        return len(self._loc.keys() | self.pending.keys())
+
+    def get(self, sha: str) -> dict | None:
+        self.load()
+        data = self.pending.get(sha) or self._decoded.get(sha)
+        if data is not None:
+            return data
+        loc = self._loc.get(sha)
+        if loc is None:
+            return None
+        data = self._guard(lambda: self._segment_entries(loc[0]).get(loc[1]))
+        self._decoded[sha] = data
+        return data
+
+    def put(self, sha: str, data: dict) -> None:
+        """A new entry, or a changed one (a baseline's dvc.yaml paths found later): appended on `save`."""
+        self.load()
+        self.pending[sha] = data
+        self._decoded.pop(sha, None)
+        self.dirty = True
+
+    def time_of(self, sha: str) -> Any:
+        loc = self._loc.get(sha)
+        if loc is None or sha in self.pending:
+            data = self.pending.get(sha)
+            return None if data is None else data.get("time")
+        times = self._times.get(loc[0])
+        if times is None:
+            times = self._times[loc[0]] = self._guard(lambda: load_list(self._segments[loc[0]], "time"))
+        return times[loc[1]]
+
+    def fragments(self, sha: str) -> tuple[str, str] | None:
+        """The commit's pre-encoded ``show --json`` pieces (`show_json.commit_fragments`), or None."""
+        if sha in self.pending:
+            return None
+        loc = self._loc.get(sha)
+        if loc is None:
+            return None
+        frags = self._json.get(loc[0])
+        if frags is None:
+            frags = self._json[loc[0]] = self._guard(lambda: load_list(self._segments[loc[0]], "json"))
+        return frags[loc[1]]
+
+    def _segment_entries(self, k: int) -> Entries:
+        entries = self._entries.get(k)
+        if entries is None:
+            entries = self._entries[k] = Entries(self._segments[k])
+        return entries
+
+    # --- notes --------------------------------------------------------------------------------------------------
+
+    @property
+    def notes(self) -> tuple[str, dict[str, Annotations]] | None:
+        self.load()
+        return self._notes
+
+    @notes.setter
+    def notes(self, value: tuple[str, dict[str, Annotations]] | None) -> None:
+        self.load()
+        self._notes = value
+        self._notes_dirty = True
+        self.dirty = True
+
+    # --- writing ------------------------------------------------------------------------------------------------
 
     def save(self) -> None:
         if not self.dirty:
             return
-        self.dir.mkdir(parents=True, exist_ok=True)
-        self._remove_stale_temp_files()
-        payload = {"version": _cache_version(), "commits": self.commits, "notes": self.notes}
-        from dvc_compat.fsutil import atomic_write
-
         try:
-            atomic_write(self.path, pickle.dumps(payload, protocol=pickle.HIGHEST_PROTOCOL))
-        except OSError:
+            self.dir.mkdir(parents=True, exist_ok=True)
+            self._remove_stale_temp_files()
+            for path in self._stale:  # before writing: a rebuilt notes file has the same name as the damaged one
+                path.unlink(missing_ok=True)
+            self._stale = []
+            if self._notes_dirty:
+                atomic_write(self.dir / self.NOTES, encode_blob(self._version, self._notes), durable=False)
+                self._notes_dirty = False
+            if self.pending:
+                shas = list(self.pending)
+                datas = [self.pending[s] for s in shas]
+                payload = encode(self._version, shas, [d.get("time") for d in datas],
+                                 [self._fragment(s, d) for s, d in zip(shas, datas)],
+                                 [pickle.dumps(d, protocol=pickle.HIGHEST_PROTOCOL) for d in datas])
+                number = max([seg.number for seg in self._segments] + [_newest_number(self.dir)]) + 1
+                path = write_segment(self.dir, number, payload)
+                seg = read_header(path, number)
+                if seg is not None:
+                    k = len(self._segments)
+                    self._segments.append(seg)
+                    for i, sha in enumerate(shas):
+                        self._loc[sha] = (k, i)
+                        self._decoded[sha] = self.pending[sha]
+                self.pending = {}
+            if len(self._segments) > self.MAX_SEGMENTS:
+                self._rewrite(None)
+            (self.dir.parent / self.LEGACY).unlink(missing_ok=True)
+            (self.dir / self.LEGACY).unlink(missing_ok=True)
+        except (OSError, IndexDamaged):
             return  # the cache is an optimisation: a read-only .git or a full disk must not break listing
         self.dirty = False
+
+    def _fragment(self, sha: str, data: dict) -> tuple[str, str] | None:
+        if self._fragments_of is None:
+            return None
+        try:
+            return self._fragments_of(sha, data)
+        except Exception:  # noqa: BLE001 - no fragment: that row is encoded from its data, the slower way
+            return None
+
+    def _rewrite(self, keep: set[str] | None) -> None:
+        """Merge every segment into one (without the entries not in `keep`), copying each entry's bytes."""
+        shas: list[str] = []
+        times: list[Any] = []
+        frags: list[Any] = []
+        datas: list[bytes] = []
+        for sha, (k, i) in self._loc.items():
+            if keep is not None and sha not in keep:
+                continue
+            seg = self._segments[k]
+            if k not in self._times:
+                self._times[k] = load_list(seg, "time")
+            if k not in self._json:
+                self._json[k] = load_list(seg, "json")
+            shas.append(sha)
+            times.append(self._times[k][i])
+            frags.append(self._json[k][i])
+            datas.append(self._segment_entries(k).raw(i))
+        number = max([seg.number for seg in self._segments] + [_newest_number(self.dir)]) + 1
+        path = write_segment(self.dir, number, encode(self._version, shas, times, frags, datas))
+        old = self._segments
+        merged = read_header(path, number)
+        self._segments = [merged] if merged is not None else []
+        self._loc = {sha: (0, i) for i, sha in enumerate(shas)} if merged is not None else {}
+        self._entries, self._times, self._json = {}, {}, {}
+        if keep is not None:
+            self._decoded = {s: d for s, d in self._decoded.items() if s in keep}
+        for s in old:
+            s.close()
+            s.path.unlink(missing_ok=True)
 
     def _remove_stale_temp_files(self, max_age: float = 3600.0) -> None:
         """Temp files of writers killed mid-write (an hour old: no live writer takes that long)."""
         import time
 
         now = time.time()
-        for tmp in self.dir.glob(".commits.*.tmp"):
+        for tmp in self.dir.glob(".*.tmp"):
             try:
                 if now - tmp.stat().st_mtime > max_age:
                     tmp.unlink()
@@ -141,15 +356,25 @@ class IndexCache:
                 continue
 
     def prune(self, keep: Iterable[str]) -> int:
-        """Drop entries for commits not in `keep`; returns how many were dropped."""
+        """Drop entries for commits not in `keep`; returns how many were dropped. Rewrites the index at once."""
         self.load()
         keep = set(keep)
-        drop = [sha for sha in self.commits if sha not in keep]
-        for sha in drop:
-            del self.commits[sha]
+        for sha in [s for s in self.pending if s not in keep]:
+            del self.pending[sha]
+        drop = [sha for sha in self._loc if sha not in keep]
         if drop:
-            self.dirty = True
+            try:
+                self.dir.mkdir(parents=True, exist_ok=True)
+                self._rewrite(keep)
+            except (OSError, IndexDamaged):
+                pass
         return len(drop)
+
+
+def _newest_number(directory: Path) -> int:
+    """The highest segment number on disk (another process may have appended since this one loaded)."""
+    paths = list_segments(directory)
+    return (segment_number(paths[-1]) or 0) if paths else 0
 
 
 class ExperimentIndex:
@@ -157,7 +382,7 @@ class ExperimentIndex:
 
     def __init__(self, git: Git, dvc_cache_dir: Path | None = None):
         self.git = git
-        self.cache = IndexCache(git)
+        self.cache = IndexCache(git, _commit_fragments)
         self.reader = CommitReader(git, dvc_cache_dir)
         self.last_refs: RefSnapshot | None = None
         # the TUI lists from a worker thread while actions (star, apply...) resolve names from others
@@ -168,39 +393,48 @@ class ExperimentIndex:
     def commit_data(self, shas: Iterable[str], hints: dict[str, tuple[str, ...]] | None = None) -> dict[str, dict]:
         """Cached extraction for `shas`, reading only commits never seen before."""
         with self._lock:
-            return self._commit_data(shas, hints)
+            return _retrying(lambda: self._commit_data(shas, hints))
 
     def _commit_data(self, shas: Iterable[str], hints: dict[str, tuple[str, ...]] | None = None) -> dict[str, dict]:
-        self.cache.load()
         shas = list(dict.fromkeys(shas))
-        missing = [s for s in shas if s not in self.cache.commits]
-        if missing:
-            new = self.reader.read(missing, hints)
-            for data in new.values():
-                facts, status = parse_trailers(data["message"])
-                data["facts"] = facts
-                data["status"] = status
-                data["message"] = data["message"].split("\n", 1)[0]
-            self.cache.commits.update(new)
-            self.cache.dirty = True
-        return {s: self.cache.commits[s] for s in shas if s in self.cache.commits}
+        self._ensure(shas, hints)
+        out = {}
+        for s in shas:
+            data = self.cache.get(s)
+            if data is not None:
+                out[s] = data
+        return out
+
+    def _ensure(self, shas: list[str], hints: dict[str, tuple[str, ...]] | None = None) -> None:
+        """Read the commits of `shas` the cache does not have (one batched read)."""
+        cache = self.cache
+        cache.load()
+        missing = [s for s in shas if s not in cache]
+        if not missing:
+            return
+        new = self.reader.read(missing, hints)
+        for sha, data in new.items():
+            facts, status = parse_trailers(data["message"])
+            data["facts"] = facts
+            data["status"] = status
+            data["message"] = data["message"].split("\n", 1)[0]
+            cache.put(sha, data)
 
     def annotations(self, notes_sha: str | None) -> dict[str, Annotations]:
         from exptui.store.annotations import read_all
 
-        self.cache.load()
+        cached = self.cache.notes
         if notes_sha is None:
             return {}
-        if self.cache.notes is not None and self.cache.notes[0] == notes_sha:
-            return self.cache.notes[1]
-        if self.cache.notes is not None:
+        if cached is not None and cached[0] == notes_sha:
+            return cached[1]
+        if cached is not None:
             from exptui.store.annotations import read_changes
 
-            notes = read_changes(self.git, self.cache.notes[0], notes_sha, self.cache.notes[1])
+            notes = read_changes(self.git, cached[0], notes_sha, cached[1])
         else:
             notes = read_all(self.git, notes_sha)
         self.cache.notes = (notes_sha, notes)
-        self.cache.dirty = True
         return notes
 
     # --- listing ------------------------------------------------------------------------------------------------
@@ -214,9 +448,59 @@ class ExperimentIndex:
         from exptui.query.gc_pause import gc_paused
 
         with self._lock, gc_paused():  # acyclic rows in bulk: see gc_pause for why and what it saves
-            return self._rows(all_commits, include_workspace, num)
+            return _retrying(lambda: self._materialize(self._plan(all_commits, include_workspace, num)))
 
-    def _rows(self, all_commits: bool, include_workspace: bool, num: int) -> list[ExperimentRow]:
+    def json_lines(self, all_commits: bool = False, num: int = 1,
+                   live: Mapping[str, dict[str, Any]] | None = None) -> Iterator[str]:
+        """The listing of `rows` as ``show --json`` objects, one string per row, equal to
+        ``json.dumps(show_json.record(row), ensure_ascii=False)``, but built from each commit's pre-encoded
+        fragments: the params/metrics of experiments already indexed are never unpickled. Every file read happens
+        before the first string is yielded (a damaged index is rebuilt first, never noticed halfway). `live`: as
+        `show_json.record`'s, for running rows (never pre-encoded: they are queue entries, not indexed commits)."""
+        from exptui.query.gc_pause import gc_paused
+        from exptui.query.show_json import experiment_json, record_json
+
+        with self._lock, gc_paused():
+            plan = _retrying(lambda: self._json_plan(all_commits, num))
+        with gc_paused():
+            bases: dict[tuple[str, str], str] = {}
+            for item in plan:
+                if isinstance(item, str):
+                    yield item
+                elif isinstance(item, ExperimentRow):
+                    yield record_json(item, live)
+                else:
+                    name, sha, b, bname, ann, frags = item
+                    base = bases.get((b, bname))
+                    if base is None:
+                        base = bases[(b, bname)] = experiment_json.base_part(b, bname)
+                    yield experiment_json.assemble(name, sha, base, frags, ann)
+
+    def _json_plan(self, all_commits: bool, num: int) -> list[Any]:
+        plan = self._plan(all_commits, True, num)
+        fragments = self.cache.fragments
+        for k, item in enumerate(plan):  # in place: at 100k rows a second list is ~1 MB of pointers
+            if isinstance(item, tuple):
+                name, sha, b, bname, ann, _ref = item
+                frags = fragments(sha)
+                if frags is None:  # just read (or indexed by a version without fragments): from its data
+                    plan[k] = self._lazy_row(item)
+                else:
+                    plan[k] = (name, sha, b, bname, ann, frags)
+        return plan
+
+    def _materialize(self, plan: list[Any]) -> list[ExperimentRow]:
+        return [self._lazy_row(item) if isinstance(item, tuple) else item for item in plan]
+
+    def _lazy_row(self, item: tuple) -> ExperimentRow:
+        name, sha, b, bname, ann, ref = item
+        data = self.cache.get(sha)
+        assert data is not None  # _plan made sure every listed commit is in the cache
+        return _row(name, sha, b, "experiment", bname, data, ann, ref)
+
+    def _plan(self, all_commits: bool, include_workspace: bool, num: int) -> list[Any]:
+        """The listing in order: `ExperimentRow`s, and for each experiment a tuple (name, sha, baseline,
+        baseline name, annotations, ref) whose row is built from the cache only when asked for."""
         refs = read_refs(self.git)
         self.last_refs = refs
         head = refs.head
@@ -249,7 +533,7 @@ class ExperimentIndex:
                 baselines.append(base)
 
         # read baselines first: experiments look for the dvc.yaml files their baseline has
-        base_data = self.commit_data(baselines)
+        base_data = self._commit_data(baselines)
         # a ref whose baseline is no commit here (non-hex, another repo's SHA-256...): DVC shows it under none
         baselines = [b for b in baselines if b in base_data]
         if len(baselines) > 2:  # HEAD first, then the newest baselines first
@@ -258,70 +542,109 @@ class ExperimentIndex:
         hints = {}
         want: list[str] = []
         for b in baselines:
-            paths = self._dvcfile_paths_of(b)
+            paths: tuple[str, ...] | None = None
             for _ref, sha, _name in by_baseline.get(b, ()):
                 want.append(sha)
-                hints[sha] = paths
+                if sha not in self.cache:  # the baseline's dvc.yaml paths: only for commits still to read
+                    if paths is None:
+                        paths = self._dvcfile_paths_of(b)
+                    hints[sha] = paths
             for sha, _bb, base, _n, _s in dvc_queued:
                 if base == b:
                     want.append(sha)
+                    if paths is None:
+                        paths = self._dvcfile_paths_of(b)
                     hints[sha] = paths
-        exp_data = self.commit_data(want, hints)
+        self._ensure(want, hints)
         notes = self.annotations(refs.notes)
 
         names = _baseline_names(refs)
         queue_rows: dict[str, list[ExperimentRow]] = {}
         for qrow in self._exptui_queue_rows(names):
             queue_rows.setdefault(qrow.baseline, []).append(qrow)
-        rows: list[ExperimentRow] = []
+        plan: list[Any] = []
         if include_workspace and head is not None:
             ws = self.workspace_row(head, names.get(head, head[:7]))
             if ws is not None:
-                rows.append(ws)
+                plan.append(ws)
+        cache = self.cache
         for b in baselines:
             bdata = base_data.get(b)
             if bdata is None:
                 continue
             bname = names.get(b, b[:7])
-            rows.append(_row(bname, b, b, "baseline", bname, bdata, notes.get(b), None))
+            plan.append(_row(bname, b, b, "baseline", bname, bdata, notes.get(b), None))
             exps = []
+            time_of = cache.time_of
             for ref, sha, name in by_baseline.get(b, ()):
-                data = exp_data.get(sha)
-                if data is None:
+                t = time_of(sha)
+                if t is None and sha not in cache:
                     continue
-                exps.append(_row(name, sha, b, "experiment", bname, data, notes.get(sha), ref))
-            exps.sort(key=lambda r: (r.created or _EPOCH, r.name), reverse=True)
-            rows.extend(exps)
+                exps.append((t or 0, name, sha, ref))
+            exps.sort(reverse=True)  # newest first; the same order as by (created, name) of the rows
+            plan.extend((name, sha, b, bname, notes.get(sha), ref) for _t, name, sha, ref in exps)
             for sha, _bb, base, qname, status in dvc_queued:
-                if base != b or sha not in exp_data:
+                qdata = cache.get(sha) if base == b else None
+                if qdata is None:
                     continue
-                row = _row(qname or sha[:7], sha, b, "queued", bname, exp_data[sha], None, None)
+                row = _row(qname or sha[:7], sha, b, "queued", bname, qdata, None, None)
                 row.status = status  # type: ignore[assignment]
                 # queued: not run yet; failed: the run left no result. Either way the stash commit carries the
                 # baseline's metrics, which are not this experiment's (DVC shows none either)
                 row.metrics = {}
-                mfiles = exp_data[sha].get("metric_files", ())
+                mfiles = qdata.get("metric_files", ())
                 row.errors = {f: e for f, e in row.errors.items()
                               if not any(f == m or f.startswith(m + "/") for m in mfiles)}
                 row.queue_id = f"dvc:{sha}"
                 if status == "running":
                     row.started = dvc_started[sha][2]
-                rows.append(row)
-            rows.extend(queue_rows.pop(b, ()))
+                plan.append(row)
+            plan.extend(queue_rows.pop(b, ()))
         for orphans in queue_rows.values():  # entries of baselines not shown (e.g. an old commit) still show
-            rows.extend(orphans)
-        self.cache.save()
-        return rows
+            plan.extend(orphans)
+        cache.save()
+        return plan
 
     def _dvcfile_paths_of(self, commit: str) -> tuple[str, ...]:
-        data = self.cache.commits.get(commit)
+        data = self.cache.get(commit)
         if data is not None and "dvcfiles" in data:
             return data["dvcfiles"]
         paths = self.reader.dvcfile_paths(commit)
         if data is not None:
-            data["dvcfiles"] = paths
-            self.cache.dirty = True
+            self.cache.put(commit, {**data, "dvcfiles": paths})
         return paths
+
+    def experiment_by_ref(self, ref: str) -> ExperimentRow | None:
+        """The row the listing (with `all_commits`) has for experiment `ref`, from one for-each-ref of that ref
+        and of branches/tags (for the baseline's name): resolving one name costs O(1), not a listing. None: no
+        such experiment (or its baseline is no commit here, so the listing would not show it either)."""
+        parsed = parse_exp_ref(ref)
+        if parsed is None or any(c in ref for c in "*?[\\"):  # for-each-ref would read a pattern as a glob
+            return None
+        with self._lock:
+            return _retrying(lambda: self._experiment_by_ref(ref, parsed[0], parsed[1]))
+
+    def _experiment_by_ref(self, ref: str, baseline: str, name: str) -> ExperimentRow | None:
+        refs = read_refs(self.git, (ref,))
+        sha = next((s for r, s, _b, _n in refs.exps if r == ref), None)
+        if sha is None or not self._commit_data([baseline]):
+            return None
+        if sha not in self.cache:
+            self._ensure([sha], {sha: self._dvcfile_paths_of(baseline)})
+        data = self.cache.get(sha)
+        if data is None:
+            return None
+        notes = self.annotations(refs.notes)
+        bname = _baseline_names(refs).get(baseline, baseline[:7])
+        self.cache.save()
+        return _row(name, sha, baseline, "experiment", bname, data, notes.get(sha), ref)
+
+    def workspace(self) -> ExperimentRow | None:
+        """The listing's workspace row, without the listing."""
+        refs = read_refs(self.git, ())
+        if refs.head is None:
+            return None
+        return self.workspace_row(refs.head, _baseline_names(refs).get(refs.head, refs.head[:7]))
 
     def _dvc_queue_entries(self, stash_sha: str | None, ref: str, status: str
                            ) -> list[tuple[str, str, str, str, str]]:
@@ -476,3 +799,18 @@ def _row(
         facts=data.get("facts"),
         ref=ref,
     )
+
+
+def _retrying(fn: Callable[[], Any]) -> Any:
+    """`fn`, once more if it found the index damaged (the second run starts from an empty index)."""
+    try:
+        return fn()
+    except IndexRebuilt:
+        return fn()
+
+
+def _commit_fragments(sha: str, data: dict) -> tuple[str, str]:
+    """What an experiment row of this commit prints in ``show --json`` that depends on the commit alone."""
+    from exptui.query.show_json import experiment_json
+
+    return experiment_json.fragments(_row("", sha, sha, "experiment", "", data, None, None))
