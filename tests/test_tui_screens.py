@@ -216,10 +216,13 @@ async def test_compare_markdown_export_contains_the_values(repo: Path) -> None:
         screen = CompareScreen(app.project, [base, exp])
         await app.push_screen(screen)
         await pilot.pause()
+        shown = _record_notifications(app)
         await pilot.press("f", "m")
         await wait_for(pilot, lambda: screen.exported is not None)
         path = screen.exported
         assert path is not None and path.parent == repo / ".git" / "exptui" and path.name.startswith("compare-")
+        # the message says where the file went, and claims no clipboard copy without a terminal (headless)
+        assert any(f"saved to .git/exptui/{path.name}" in m and "clipboard" not in m for m in shown)
         text = path.read_text()
         assert app.clipboard == text
         assert "main (reference) | slow-lr |" in text

@@ -100,7 +100,8 @@ class CompareScreen(Screen[None]):
             notify(self, "the experiments agree on every row", severity="information")
 
     def action_export_markdown(self) -> None:
-        """Write the table as Markdown under `.git/exptui/` and copy it to the clipboard."""
+        """Write the table as Markdown under `.git/exptui/` and say where; copy it to the clipboard through the
+        terminal (OSC 52), and say "sent to the clipboard" only when there is a terminal to send it to."""
         text = self.markdown()
         folder = export_dir(self.project)
         path = folder / f"compare-{time.strftime('%Y%m%d-%H%M%S')}.md"
@@ -113,8 +114,15 @@ class CompareScreen(Screen[None]):
             notify(self, f"cannot write {path}: {exc.strerror or exc}", severity="error")
             return
         self.exported = path
-        self.app.copy_to_clipboard(text)
-        notify(self, f"Markdown copied to the clipboard and saved to {path}")
+        self.app.copy_to_clipboard(text)   # OSC 52: only a real terminal (not a headless run) receives it
+        try:
+            shown = path.relative_to(self.project.root)
+        except ValueError:
+            shown = path
+        if self.app.is_headless:
+            notify(self, f"Markdown saved to {shown} (no terminal to copy it to)")
+        else:
+            notify(self, f"Markdown saved to {shown}; also sent to the clipboard (OSC 52, if the terminal allows it)")
 
     def markdown(self) -> str:
         """The shown comparison as a pull-request table (query.compare's Markdown: values, deltas, ✅/❌)."""
