@@ -791,7 +791,7 @@ def _entries_in_every_state(project: Project) -> dict[str, str]:
     from exptui.store.queue import DoneRecord
 
     queue = project.queue
-    entries = queue.enqueue(["train.max_depth=2,3,4,5,6,7"], name="st")
+    entries = queue.enqueue([f"train.max_depth={','.join(str(2 + i) for i in range(len(EntryState)))}"], name="st")
     me = ProcessIdentity.current()          # this (live) process owns the running entry: it stays running
     ids: dict[str, str] = {}
     for entry, state in zip(entries, EntryState):
@@ -824,9 +824,10 @@ async def test_queue_screen_shows_every_entry_state_and_offers_only_legal_moves(
         # the dashboard lists every entry not yet an experiment, its State column saying where it is
         await wait_for(pilot, lambda: app.reloads > 0)
         by_entry = {r.queue_id: r for r in app.main.table.rows if r.queue_id}
-        assert set(by_entry) == {i for s, i in ids.items() if s != "success"}   # a success is an experiment
+        # a success (and a pruned trial) is an experiment
+        assert set(by_entry) == {i for s, i in ids.items() if s not in ("success", "pruned")}
         for state, entry_id in ids.items():
-            if state != "success":
+            if state not in ("success", "pruned"):
                 assert by_entry[entry_id].status == state
                 assert status_text(by_entry[entry_id], time.time()).split()[0] == state.capitalize()
         assert status_text(by_entry[ids["running"]], time.time()).split()[1] == "train"

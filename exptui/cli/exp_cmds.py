@@ -261,7 +261,7 @@ def _show(ctx: click.Context, as_json: bool, as_csv: bool, as_md: bool, all_comm
     if drop:
         table.set_drop(drop)
     if as_json:
-        write_json(table.to_json(live=live) + "\n")
+        write_json(table.to_json(live=_live_json(project, rows)) + "\n")
     elif as_csv:
         write_data(table.to_csv(precision))
     elif as_md:
@@ -460,13 +460,13 @@ def push(ctx: click.Context, remote: str, names: tuple[str, ...], no_data: bool,
     """Push experiments (all, or NAMES) and their stars/labels/notes to git REMOTE, and their cached outputs to
     the DVC remote (as `dvc exp push`)."""
     project = _project(ctx)
-    if not no_data:
-        if dvc_remote is None and not project.has_dvc_remote():
-            echo(_NO_DVC_REMOTE, err=True)
-        else:   # the data first: whoever pulls the refs can then find the outputs
-            _report_data(project.push_data(remote, list(names) or None, dvc_remote), "pushed")
+    no_dvc_remote = not no_data and dvc_remote is None and not project.has_dvc_remote()
+    if not no_data and not no_dvc_remote:   # the data first: whoever pulls the refs can then find the outputs
+        _report_data(project.push_data(remote, list(names) or None, dvc_remote), "pushed")
     pushed = project.push(remote, list(names) or None)
     echo(f"pushed {len(pushed)} experiment ref(s) to {remote}")
+    if no_dvc_remote:   # said once the refs did move (a bad git remote is then the one error line)
+        echo(_NO_DVC_REMOTE, err=True)
 
 
 @click.command()

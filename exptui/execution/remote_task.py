@@ -258,6 +258,12 @@ def run_task(payload: TaskPayload) -> TaskResult:
         _init_repo(rd)
         # the index is what the run's changes are told against; checkout_data_sources finds the .dvc files in it
         _git(rd, "add", "-A", "--", ".")
+        # one commit of the snapshot, so the run dir is a checkout like a local run's: tools the stages call
+        # (DVCLive asks for HEAD's rev) refuse an empty repository
+        tree = _git(rd, "write-tree").decode().strip()
+        head = _git(rd, "-c", "user.name=exptui", "-c", "user.email=exptui@localhost", "commit-tree", tree,
+                    "-m", f"exptui snapshot of {payload.name}").decode().strip()
+        _git(rd, "update-ref", "HEAD", head)
         point_dvc_cache(rd, cache)
         checkout_data_sources(rd, cache)
         if wire.client_state()[1]:   # cancelled while it waited in Dask's queue: nothing runs

@@ -455,7 +455,7 @@ class _Reproducer:
                              outs=sorted(outs, key=lambda h: h.path))
         self._write_lock(stage, new_lock)
         if self.use_run_cache and may_save(stage) and not params_moved:
-            for out in stage.outs:  # DVC commits metrics/plots kept in git to the cache for the run cache
+            for out in stage.outs:  # DVC commits outs kept in git (cache: false) to the cache for the run cache
                 if not out.cache:
                     self.ws.cache.save(self.ws.abspath(stage, out.path), hashed[out.path])
             self.run_cache.save(new_lock)

@@ -23,10 +23,10 @@ def entry_dict(lock: LockStage) -> dict[str, Any]:
 
 
 def may_save(stage: StageSpec) -> bool:
-    """Eligible (dvc-internals §4.3) and no plain out kept out of the cache (metrics/plots may be)."""
-    if not can_run_cache(stage):
-        return False
-    return all(o.cache or o.kind in ("metrics", "plots") for o in stage.outs)
+    """Eligible (dvc-internals §4.3). Outs kept out of the cache (`cache: false`: metrics, plots, or plain outs
+    such as DVCLive's `metrics.json`) do not stop it: as DVC does, their content is committed to the cache for the
+    run-cache entry, and restored by copy."""
+    return can_run_cache(stage)
 
 
 class RunCache:
