@@ -44,7 +44,7 @@ def test_snapshot_live_over_steps_with_three_running_trials(repo: Path, snap_com
         screen = PlotScreen(app.project, [main, *trials], live=first)
         await app.push_screen(screen)
         screen.action_tab("steps")
-        for _ in range(200):              # the finished baseline's series are read from git in a worker
+        for _ in range(2400):              # the finished baseline's series are read from git in a worker
             if screen.step_data is not None:
                 break
             await pilot.pause(0.05)

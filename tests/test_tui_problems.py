@@ -94,7 +94,7 @@ async def test_queue_info_shows_the_last_error_line_of_a_failure_and_the_experim
         screen = QueueScreen(app.project)
         await app.push_screen(screen)
         table = screen.query_one(QueueTable)
-        await wait_for(pilot, lambda: len(table.entries) == 6)
+        await wait_for(pilot, lambda: len(table.entries) == len(ids))
         failed = table.entries[ids["failed"]].info
         assert failed.startswith("ValueError: unknown model '") and "\x1b" not in failed   # the cause, inert
         success = table.entries[ids["success"]]

@@ -58,7 +58,7 @@ def dashboard(repo: Path, view: ViewState | None = None) -> ExptuiApp:
 
 async def until_loaded(pilot) -> None:
     app = pilot.app
-    for _ in range(200):
+    for _ in range(2400):
         if app.reloads:
             break
         await pilot.pause(0.05)
@@ -93,7 +93,7 @@ def test_filter_bar_with_error(snap_compare, snapshot_repo: Path) -> None:
         # whatever the machine's speed; typing it all at once would make the snapshot depend on whether the
         # debounce fired between keystrokes.
         await pilot.press("slash", *"f1 > 0.5")
-        for _ in range(200):
+        for _ in range(2400):
             if "2 of 5" in str(count.render()):
                 break
             await pilot.pause(0.05)
@@ -101,7 +101,7 @@ def test_filter_bar_with_error(snap_compare, snapshot_repo: Path) -> None:
         await pilot.press(*" and nosuch > 1")
         for input_widget in pilot.app.screen.query("Input"):
             input_widget.cursor_blink = False
-        for _ in range(200):                 # the debounced filter has run and reported the error
+        for _ in range(2400):                 # the debounced filter has run and reported the error
             if bar.has_class("-error"):
                 break
             await pilot.pause(0.05)
@@ -114,7 +114,7 @@ def test_help_screen(snap_compare, snapshot_repo: Path) -> None:
     async def run_before(pilot) -> None:
         await until_loaded(pilot)
         await pilot.press("question_mark")
-        for _ in range(200):     # the key table is laid out by a worker
+        for _ in range(2400):     # the key table is laid out by a worker
             if getattr(pilot.app.screen, "loaded_width", None):
                 break
             await pilot.pause(0.05)

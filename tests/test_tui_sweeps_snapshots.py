@@ -26,10 +26,11 @@ def test_snapshot_table_with_a_running_sweep(snap_compare: Any, snapshot_repo: P
         await until_loaded(pilot)
         main = pilot.app.main
         main.set_rows(sweep_rows(list(main.all_rows), {"trees-300": "running", "lr-0.03": "queued"}))
-        for _ in range(200):                 # the stage order is read in a worker: wait for "train 3/4"
-            if main.stage_order:
+        for _ in range(2400):                # the stage order is read in a worker: wait for "train 3/4"
+            if main.stage_order:             # (up to 2 minutes: a loaded CI machine took more than 10 s)
                 break
             await pilot.pause(0.05)
+        assert main.stage_order, "the stage order was never loaded"
         await pilot.pause(0.1)
 
     assert snap_compare(dashboard(snapshot_repo), terminal_size=size, run_before=run_before)
