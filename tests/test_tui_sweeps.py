@@ -331,3 +331,21 @@ async def test_better_sets_a_metrics_direction_for_the_highlight_and_keeps_it(de
         await pilot.press("colon", *"better nosuch lower", "enter")
         await pilot.pause()
         assert "no metric named 'nosuch'" in str(main.query_one("#message-line").render())
+
+
+@async_test
+async def test_the_leaderboard_ranks_only_rows_with_a_value(demo: Path) -> None:
+    """Queued and running trials have no f1 yet: they get no rank (not a shared last one)."""
+    app = make_app(demo)
+    async with app.run_test(size=(120, 36)) as pilot:
+        await wait_for(pilot, lambda: app.reloads > 0)
+        main = app.main
+        main.set_rows(sweep_rows(list(main.all_rows), {"trees-300": "running", "lr-0.03": "queued"}))
+        await pilot.press("L")
+        await wait_for(pilot, lambda: main.view.leaderboard)
+        table = main.table
+        ranks = {r.name: table.cell_text(r, TableColumn("rank", "#")).plain for r in table.rows}
+        assert ranks["trees-300"] == ranks["lr-0.03"] == ""
+        ranked = sorted(int(v) for n, v in ranks.items() if v)
+        assert ranked[0] == 1 and len(ranked) == len([r for r in table.rows if r.status != "queued"
+                                                      and r.status != "running" and r.kind != "workspace"])

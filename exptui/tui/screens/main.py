@@ -907,7 +907,10 @@ def _table_column(column: Column, mark: str = "") -> TableColumn:
 
 def _ranks(rows: list[ExperimentRow], model: TableModel) -> dict[str, int]:
     """Leaderboard ranks (1 = best) of the rows in shown order (baselines are results too); rows tied on the first
-    sort key share a rank ("1, 2, 2, 4"); the workspace has none."""
+    sort key share a rank ("1, 2, 2, 4"); the workspace, and rows without a value to rank by (queued, running,
+    failed), have none."""
+    from exptui.query.columns import is_absent
+
     keys = model.sort_keys
     get = keys[0].column.getter() if keys else None
     out: dict[str, int] = {}
@@ -916,8 +919,10 @@ def _ranks(rows: list[ExperimentRow], model: TableModel) -> dict[str, int]:
     for row in rows:
         if row.kind == "workspace":
             continue
-        position += 1
         value = get(row) if get is not None else object()
+        if value is None or is_absent(value):
+            continue
+        position += 1
         if get is None or value != previous:
             rank = position
         previous = value
