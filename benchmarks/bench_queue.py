@@ -90,6 +90,9 @@ def make_churn_repo(path: Path, env: dict[str, str]) -> None:
     from dvc_compat.config import init_dvc_dir
 
     init_dvc_dir(path)
+    # DVCLive (in the train stage) asks git for HEAD, so the pipeline is committed before its first run
+    sh(["git", "add", "-A"], path, env)
+    sh(["git", "commit", "-q", "-m", "churn pipeline"], path, env)
     sh([EXPTUI, "repro", "-q"], path, env)
     sh(["git", "add", "-A"], path, env)
     sh(["git", "commit", "-q", "-m", "churn baseline"], path, env)
