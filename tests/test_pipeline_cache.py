@@ -61,3 +61,19 @@ def test_for_repo_reads_cache_dir_and_type(tmp_path: Path) -> None:
     cache = ContentCache.for_repo(tmp_path)
     assert cache.cache_dir == tmp_path / "shared" and cache.link_types == ["hardlink", "copy"]
     assert ContentCache.for_repo(tmp_path, tmp_path / "x").cache_dir == tmp_path / "x"
+
+
+def test_write_object_file_is_the_caches_atomic_read_only_write(tmp_path: Path) -> None:
+    from exptui.pipeline.cache import write_object_file
+
+    dest = tmp_path / "cache" / "files" / "md5" / "ab" / "cdef"
+    assert write_object_file(dest, data=b"sent")
+    assert dest.read_bytes() == b"sent" and dest.stat().st_mode & 0o777 == 0o444
+    assert write_object_file(dest, data=b"other")          # present: left as it is (read-only, no error)
+    assert dest.read_bytes() == b"sent"
+    src = tmp_path / "src.bin"
+    src.write_bytes(b"copied")
+    copy = tmp_path / "remote" / "x" / "y"
+    assert write_object_file(copy, src=src, durable=False) and copy.read_bytes() == b"copied"
+    assert not write_object_file(tmp_path / "r" / "z", src=tmp_path / "missing")
+    assert sorted(p.name for p in tmp_path.rglob("*") if p.is_file()) == ["cdef", "src.bin", "y"]   # no temp left

@@ -9,9 +9,6 @@ one of those the objects travel with the task, up to the payload limit.
 """
 from __future__ import annotations
 
-import os
-import shutil
-import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -41,25 +38,11 @@ def default_remote(root: Path) -> dict[str, Any] | None:
 
 
 def _copy(src: Path, dest: Path) -> bool:
-    """Copy one object (temp name, rename, read-only); False when `src` is missing."""
-    if dest.exists():
-        return True
-    if not src.is_file():
-        return False
-    dest.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=".exptui-", suffix=".tmp", dir=dest.parent)
-    os.close(fd)
-    try:
-        shutil.copyfile(src, tmp)
-        os.chmod(tmp, 0o444)
-        os.replace(tmp, dest)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
-        raise
-    return True
+    """Copy one object (the cache's atomic read-only write, no fsync: a remote or a scratch cache); False when
+    `src` is missing."""
+    from exptui.pipeline.cache import write_object_file
+
+    return write_object_file(dest, src=src, durable=False)
 
 
 def push(remote: dict[str, Any], cache_dir: Path, rels: list[str], log: CappedLog | None = None) -> list[str]:

@@ -20,7 +20,6 @@ import posixpath
 import re
 import subprocess
 import tarfile
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -212,6 +211,8 @@ def read_objects(cache_dir: Path, wanted: dict[str, list[str]], limit: int, fix:
 def write_objects(cache_dir: Path, objects: dict[str, bytes], durable: bool = True) -> None:
     """Store received objects: verified (named by md5), written to a temp name, renamed, read-only. `durable`:
     fsynced before the rename (the repo's cache); a task's scratch cache skips it."""
+    from exptui.pipeline.cache import write_object_file
+
     for rel, data in objects.items():
         norm = posixpath.normpath(rel)
         if norm.startswith(("/", "../")) or norm == "..":
@@ -224,22 +225,7 @@ def write_objects(cache_dir: Path, objects: dict[str, bytes], durable: bool = Tr
             expected = (parts[-2] + parts[-1]).removesuffix(".dir")
             if re.fullmatch(r"[0-9a-f]{32}", expected) and hashlib.md5(data).hexdigest() != expected:
                 raise ExptuiError(f"cache object {rel} arrived corrupt (md5 mismatch)")
-        dest.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=".exptui-", suffix=".tmp", dir=dest.parent)
-        try:
-            with os.fdopen(fd, "wb") as fh:
-                fh.write(data)
-                if durable:
-                    fh.flush()
-                    os.fsync(fh.fileno())
-            os.chmod(tmp, 0o444)
-            os.replace(tmp, dest)
-        except BaseException:
-            try:
-                os.unlink(tmp)
-            except OSError:
-                pass
-            raise
+        write_object_file(dest, data=data, durable=durable)
 
 
 def list_objects(cache_dir: Path) -> set[str]:

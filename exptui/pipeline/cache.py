@@ -30,6 +30,39 @@ def object_path(cache_dir: Path, md5: str, legacy: bool = False) -> Path:
     return Path(_object_path(cache_dir, md5, legacy=legacy))
 
 
+def write_object_file(dest: Path, data: bytes | None = None, src: Path | None = None, durable: bool = True) -> bool:
+    """Put one cache object (`data`, or a copy of the file `src`) under `dest` the way the cache's own writes do:
+    a temp file next to it, fsynced when `durable`, chmod 0444, renamed. A crash never leaves a torn object
+    under a valid name, and two writers of one object both end with a good one.
+
+    For objects that arrive from elsewhere (a Dask task's answer, a local-path DVC remote); the caller verifies
+    the md5 when it has to. Returns False when `src` is not a file; True when `dest` exists (already or now).
+    """
+    if dest.exists():
+        return True
+    if data is None and (src is None or not src.is_file()):
+        return False
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=".exptui-", suffix=".tmp", dir=dest.parent)
+    try:
+        with os.fdopen(fd, "wb") as out:
+            if data is not None:
+                out.write(data)
+            else:
+                assert src is not None
+                with open(src, "rb") as fh:
+                    shutil.copyfileobj(fh, out, _BUF)
+            if durable:
+                out.flush()
+                os.fsync(out.fileno())
+        os.chmod(tmp, 0o444)
+        os.replace(tmp, dest)
+    except BaseException:
+        _unlink(Path(tmp))
+        raise
+    return True
+
+
 class ContentCache:
     """One DVC cache directory (usually `<repo>/.dvc/cache`)."""
 
