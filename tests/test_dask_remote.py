@@ -25,7 +25,7 @@ import distributed
 
 from conftest import PIPELINES, TEST_GIT_ENV
 from dvc_compat.config import init_dvc_dir
-from exptui.execution.dask_executor import DaskExecutor
+from exptui.execution.dask_executor import DaskExecutor, RemoteWorker
 from exptui.execution.queue_manager import QueueManager
 from test_queue_support import make_repo, wait_for
 
@@ -75,6 +75,52 @@ def _unshare_problem(probe: Path) -> str | None:
     return None
 
 
+def _start_scheduler(base: Path, env: dict[str, str], procs: list[subprocess.Popen[bytes]]) -> str:
+    """A `dask scheduler` process on 127.0.0.1 (in a session of its own); its address."""
+    sched_file = base / "scheduler.json"
+    procs.append(subprocess.Popen(
+        [str(BIN / "dask"), "scheduler", "--host", "127.0.0.1", "--port", "0", "--no-dashboard",
+         "--scheduler-file", str(sched_file)],
+        cwd=base, env=env, stdout=subprocess.DEVNULL, stderr=open(base / "scheduler.log", "wb"),
+        start_new_session=True))
+    assert wait_for(sched_file.exists, timeout=120), (base / "scheduler.log").read_text()
+    assert wait_for(lambda: "address" in sched_file.read_text(), timeout=30)
+    return str(json.loads(sched_file.read_text())["address"])
+
+
+def _start_workers(base: Path, hidden: Path, address: str, env: dict[str, str], procs: list[subprocess.Popen[bytes]],
+                   n: int = 2) -> None:
+    """`n` single-threaded `dask worker`s, each in a mount namespace where `hidden` is an empty tmpfs."""
+    for i in range(n):
+        wdir = base / f"w{i}"
+        wdir.mkdir()
+        script = ('mount -t tmpfs none "$1" && cd "$2" && exec "$3" worker "$4" --nthreads 1 --no-dashboard '
+                  '--local-directory "$2" --name "w$5"')
+        procs.append(subprocess.Popen(
+            ["unshare", "--mount", "sh", "-c", script, "sh", str(hidden), str(wdir), str(BIN / "dask"),
+             address, str(i)],
+            env={**env, "TMPDIR": str(wdir)}, stdout=subprocess.DEVNULL,
+            stderr=open(base / f"w{i}.log", "wb"), start_new_session=True))
+    with distributed.Client(address, timeout="30s") as c:
+        c.wait_for_workers(n, timeout=120)
+        seen = c.run(os.path.exists, str(hidden / "marker"))
+    (hidden / "marker").touch()
+    with distributed.Client(address, timeout="30s") as c:
+        assert not any(c.run(os.path.exists, str(hidden / "marker")).values()), "workers see the repo folder"
+    assert len(seen) == n
+
+
+def _stop(procs: list[subprocess.Popen[bytes]]) -> None:
+    """Each runs in a session of its own: SIGKILL the whole group (nanny, worker process), nothing to save."""
+    for p in reversed(procs):
+        try:
+            os.killpg(p.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+    for p in procs:
+        p.wait()
+
+
 @pytest.fixture(scope="module")
 def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cluster]:
     base = tmp_path_factory.mktemp("dask-remote")
@@ -85,45 +131,15 @@ def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cluster]:
     if problem:
         pytest.skip(problem)
     procs: list[subprocess.Popen[bytes]] = []
-    sched_file = base / "scheduler.json"
     env = Cluster("", hidden, shared, []).env()
     try:
-        procs.append(subprocess.Popen(
-            [str(BIN / "dask"), "scheduler", "--host", "127.0.0.1", "--port", "0", "--no-dashboard",
-             "--scheduler-file", str(sched_file)],
-            cwd=base, env=env, stdout=subprocess.DEVNULL, stderr=open(base / "scheduler.log", "wb"),
-            start_new_session=True))
-        assert wait_for(sched_file.exists, timeout=120), (base / "scheduler.log").read_text()
-        assert wait_for(lambda: "address" in sched_file.read_text(), timeout=30)
-        address = json.loads(sched_file.read_text())["address"]
-        for i in range(2):
-            wdir = base / f"w{i}"
-            wdir.mkdir()
-            script = ('mount -t tmpfs none "$1" && cd "$2" && exec "$3" worker "$4" --nthreads 1 --no-dashboard '
-                      '--local-directory "$2" --name "w$5"')
-            procs.append(subprocess.Popen(
-                ["unshare", "--mount", "sh", "-c", script, "sh", str(hidden), str(wdir), str(BIN / "dask"),
-                 address, str(i)],
-                env={**env, "TMPDIR": str(wdir)}, stdout=subprocess.DEVNULL,
-                stderr=open(base / f"w{i}.log", "wb"), start_new_session=True))
-        with distributed.Client(address, timeout="30s") as c:
-            c.wait_for_workers(2, timeout=120)
-            seen = c.run(os.path.exists, str(hidden / "marker"))
-        (hidden / "marker").touch()
-        with distributed.Client(address, timeout="30s") as c:
-            assert not any(c.run(os.path.exists, str(hidden / "marker")).values()), "workers see the repo folder"
-        assert len(seen) == 2
+        address = _start_scheduler(base, env, procs)
+        _start_workers(base, hidden, address, env, procs)
         c_ = Cluster(address, hidden, shared, procs)
         c_.gate.touch()
         yield c_
-    finally:  # each in a session of its own: SIGKILL the whole group (nanny, worker process), nothing to save
-        for p in reversed(procs):
-            try:
-                os.killpg(p.pid, signal.SIGKILL)
-            except ProcessLookupError:
-                pass
-        for p in procs:
-            p.wait()
+    finally:
+        _stop(procs)
 
 
 def _repo(cluster: Cluster, name: str, sleep: float = 0.1) -> Path:
@@ -269,6 +285,98 @@ def test_a_killed_client_stops_the_remote_stages_and_a_new_start_finishes(cluste
     assert again.stdout.splitlines()[-1] == "3 success"
     assert _exp_refs(repo) == ["kc-1", "kc-2", "kc-3"]
     assert cluster.run_counts() == {"0.81": 1, "0.82": 1, "0.83": 1}
+
+
+def test_a_late_duplicate_result_is_dropped_with_a_line_and_no_second_experiment(cluster: Cluster) -> None:
+    """Two real runs of one entry's task (as when Dask re-runs it after losing a worker and both answer), and
+    one answer delivered twice: the client's record path takes the first, drops the others with a line in the
+    entry's log; a new client (another process's memory) drops it too, since git already has the experiment."""
+    from exptui.execution.remote_task import run_task
+    from exptui.execution.runner import CappedLog
+
+    cluster.reset()
+    repo = _repo(cluster, "duplicate")
+    (entry,) = QueueManager(repo).enqueue(["train.lr=0.51"], name="twice")
+    ex = DaskExecutor(repo, cluster.address)
+    worker = RemoteWorker(ex)
+    try:
+        claimed = worker.claim_next(only=[entry.id])
+        assert claimed is not None
+        run_dir = worker.state.runs_dir / entry.id
+        payload = ex.pack(worker, claimed, run_dir)
+        first, again = [ex.client.submit(run_task, payload, pure=False).result(timeout=240) for _ in range(2)]
+        assert (first.status, again.status) == ("success", "success") and first.run_id != again.run_id
+        log = CappedLog(worker.store.log_path(entry.id, claimed.attempt))
+        recorded = ex.record(worker, claimed, first, run_dir, log)
+        dropped = [ex.record(worker, claimed, r, run_dir, log) for r in (again, first)]
+        log.close()
+    finally:
+        worker.git.close()
+        ex.shutdown()
+    other = DaskExecutor(repo, cluster.address)
+    other_worker = RemoteWorker(other)
+    try:
+        log = CappedLog(other_worker.store.log_path(entry.id, claimed.attempt))
+        dropped.append(other.record(other_worker, claimed, again, run_dir, log))
+        log.close()
+    finally:
+        other_worker.git.close()
+        other.shutdown()
+    assert recorded.status == "success" and recorded.exp_ref
+    assert [(d.status, d.exp_ref, d.exp_rev) for d in dropped] == [("success", recorded.exp_ref,
+                                                                      recorded.exp_rev)] * 3
+    assert _exp_refs(repo) == ["twice"]                       # one experiment
+    assert cluster.run_counts() == {"0.51": 2}                # both runs were real
+    text = log.path.read_text()
+    assert text.count("a second result for twice") == 3 and text.count("recorded experiment twice") == 1
+    assert f"(run {again.run_id}) was dropped: already recorded as {recorded.exp_ref}" in text
+
+
+def test_a_lost_scheduler_is_one_line_and_a_new_scheduler_finishes_the_sweep(cluster: Cluster,
+                                                                            tmp_path: Path) -> None:
+    cluster.reset()
+    repo = _repo(cluster, "lostscheduler")
+    q = QueueManager(repo)
+    entries = q.enqueue(["train.lr=0.31,0.32,0.33"], name="ls")
+    env = cluster.env()
+    first: list[subprocess.Popen[bytes]] = []
+    second: list[subprocess.Popen[bytes]] = []
+    (tmp_path / "a").mkdir()
+    (tmp_path / "b").mkdir()
+    cluster.gate.unlink()
+    try:
+        address = _start_scheduler(tmp_path / "a", env, first)
+        _start_workers(tmp_path / "a", cluster.hidden, address, env, first)
+        client = subprocess.Popen([EXPTUI, "-C", str(repo), "queue", "start", "--dask", address],
+                                  stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+        try:
+            stages = [_stage_pid(cluster, lr) for lr in ("0.31", "0.32")]
+            os.killpg(first[0].pid, signal.SIGKILL)          # the scheduler, mid-sweep
+            _out, err = client.communicate(timeout=180)
+        finally:
+            if client.poll() is None:
+                client.kill()
+                client.wait()
+        assert client.returncode == 1 and "Traceback" not in err
+        assert err.strip().splitlines() == [
+            f"error: lost the connection to the Dask scheduler at {address}: 2 running entries put back in the "
+            "queue (ls-1, ls-2), nothing lost; run them with: exptui queue start --dask ADDRESS"], err
+        assert wait_for(lambda: all(_gone(p) for p in stages), timeout=60), "remote stages outlived the scheduler"
+        assert [q.find(e.id).status for e in entries] == ["queued"] * 3
+        _stop(first)
+        cluster.gate.touch()
+        address2 = _start_scheduler(tmp_path / "b", env, second)
+        _start_workers(tmp_path / "b", cluster.hidden, address2, env, second)
+        again = _exptui(repo, cluster, "queue", "start", "--dask", address2)
+        assert again.returncode == 0, again.stdout + again.stderr
+        assert again.stdout.splitlines()[-1] == "3 success"
+    finally:
+        cluster.gate.touch()
+        _stop(first)
+        _stop(second)
+    assert _exp_refs(repo) == ["ls-1", "ls-2", "ls-3"]
+    assert cluster.run_counts() == {"0.31": 1, "0.32": 1, "0.33": 1}
+    assert "lost the connection to the Dask scheduler" in q.store.log_path(entries[0].id, 1).read_text()
 
 
 # -- logs and kill over the wire --------------------------------------------------------------------------------

@@ -69,7 +69,11 @@ def start(ctx: click.Context, jobs: int, wait: bool, timeout: float | None, dask
             result = _start_on_dask(mgr, dask_address, jobs, timeout, resources, payload_limit)
             if result is None:
                 return
-            interrupted, waited = result
+            interrupted, waited, lost = result
+            if lost is not None and not interrupted:
+                from exptui.errors import ExptuiError
+
+                raise ExptuiError(lost)
             _report(mgr, interrupted and (sig.signum or signal.SIGINT), waited)
             return
         searches = mgr.open_searches()
@@ -123,11 +127,27 @@ def _parse_resources(text: str | None) -> dict[str, float]:
     return out
 
 
+def _quiet_dask_logs() -> None:
+    """Only CRITICAL records of distributed's own loggers reach the terminal: the CLI says what happened in its
+    own lines, and a lost scheduler would otherwise print reconnect tracebacks over them."""
+    import logging
+
+    try:
+        import distributed  # noqa: F401 - importing it installs its log handlers, which are quieted here
+    except ImportError:   # DaskExecutor says what to install
+        return
+
+    for name in ["distributed", *logging.root.manager.loggerDict]:
+        if name == "distributed" or name.startswith("distributed."):
+            for handler in logging.getLogger(name).handlers:
+                handler.setLevel(logging.CRITICAL)
+
+
 def _start_on_dask(mgr: Any, address: str, jobs: int, timeout: float | None, resources: str | None = None,
-                   payload_limit: str | None = None) -> tuple[bool, set[str]] | None:
+                   payload_limit: str | None = None) -> tuple[bool, set[str], str | None] | None:
     """Submit every queued entry to Dask and wait; Ctrl-C cancels (stages stopped gracefully, pending tasks
-    dropped: those entries stay queued). Returns (whether interrupted, the ids submitted), or None when nothing
-    was queued."""
+    dropped: those entries stay queued). Returns (whether interrupted, the ids submitted, one line when the
+    scheduler was lost), or None when nothing was queued."""
     from exptui.execution.dask_executor import DaskExecutor, parse_payload_limit
 
     wanted = _parse_resources(resources)   # bad input is refused before anything is looked at
@@ -142,6 +162,7 @@ def _start_on_dask(mgr: Any, address: str, jobs: int, timeout: float | None, res
         echo("nothing queued (queue experiments with: exptui run --queue -S key=v1,v2)")
         return None
     mgr.git.check_writable()
+    _quiet_dask_logs()
     executor = DaskExecutor(mgr.root, address, jobs=jobs, timeout=timeout, resources=wanted, payload_limit=limit)
     interrupted = False
     try:
@@ -159,7 +180,13 @@ def _start_on_dask(mgr: Any, address: str, jobs: int, timeout: float | None, res
     finally:
         if not interrupted:
             executor.shutdown(wait=False)
-    return interrupted, {e.id for e in queued}
+    lost = None
+    if executor.lost is not None:
+        back = sorted(executor.requeued)
+        lost = (f"{executor.lost}: {len(back)} running entr{'ies' if len(back) != 1 else 'y'} put back in the "
+                f"queue{' (' + ', '.join(back[:5]) + (' ...' if len(back) > 5 else '') + ')' if back else ''}, "
+                "nothing lost; run them with: exptui queue start --dask ADDRESS")
+    return interrupted, {e.id for e in queued}, lost
 
 
 #: the order of the summary line

@@ -155,6 +155,8 @@ class DaskExecutor:
         self._results: dict[str, dict[str, Any]] = {}
         self._hosts: dict[str, str | None] = {}
         self.last_payload_size = 0          # bytes of data in the last task sent (tests and benchmarks read it)
+        self.lost: str | None = None        # set once the scheduler is gone: why, in one line
+        self.requeued: list[str] = []       # names of the entries put back in the queue when it went
         self._closed = threading.Event()
         self._beat = 0
         self._send_beat()
@@ -221,11 +223,12 @@ class DaskExecutor:
         if wait:
             for t in list(self._slots):
                 t.join()
-        try:
-            self._variable.delete()
-        except Exception:  # noqa: BLE001 - the scheduler may be gone already
-            pass
-        self.client.close()
+        if self.lost is None:
+            try:
+                self._variable.delete()
+            except Exception:  # noqa: BLE001 - the scheduler may be gone already
+                pass
+        self.client.close(**({"timeout": 5} if self.lost is not None else {}))
         if self.cluster is not None:
             self.cluster.close()
 
@@ -297,13 +300,24 @@ class DaskExecutor:
                 if entry is None:
                     continue   # someone else (a local worker, another client) has it
                 try:
-                    worker.run_claimed(entry)
+                    record = worker.run_claimed(entry)
                 except Exception as exc:  # noqa: BLE001 - no room for the run file...: the entry crashes later
                     print(f"[exptui dask] {entry.name}: {exc}")
+                    continue
+                if self.lost is not None and record.status == "crashed":
+                    self._requeue(worker, entry)
         finally:
             me.exptui_busy = False  # type: ignore[attr-defined]
             self.state.unregister_worker(worker.ident.token)
             worker.git.close()
+
+    def _requeue(self, worker: Worker, entry: QueueEntry) -> None:
+        """Put an entry that crashed with the scheduler back in the queue (its crashed attempt is kept in its
+        history, as `queue retry` keeps it): the experiment did not fail, the cluster went away."""
+        listed = worker.store.get(entry.id)
+        if listed is not None and listed.status == "crashed" and worker.store.retry(listed):
+            with self._lock:
+                self.requeued.append(entry.name)
 
     # -- the wire ----------------------------------------------------------------------------------------------
 
@@ -329,6 +343,20 @@ class DaskExecutor:
         if log is not None:
             log.event(msg)
 
+    def _scheduler_lost(self) -> bool:
+        """Has the connection to the scheduler gone? (distributed cancels every future of a client that loses
+        it, then tries to reconnect for the connect timeout and closes.) The first time: no new claims."""
+        if self.lost is not None:
+            return True
+        if self.client.status in ("running", "newly-created"):
+            return False
+        with self._wake:
+            if self.lost is None:
+                self.lost = f"lost the connection to the Dask scheduler at {self.address}"
+                self._pending.clear()          # never claimed: they stay queued
+                self._wake.notify_all()
+        return True
+
     def remote_cancel(self, entry_id: str) -> None:
         """Ask the entry's task to stop its stage (read by the task within `remote_task.POLL` seconds)."""
         with self._lock:
@@ -342,21 +370,8 @@ class DaskExecutor:
 
     def execute(self, worker: Worker, entry: QueueEntry, log_path: Path, run_dir: Path,
                 cancel: threading.Event, on_stage: Callable[[str | None], None]) -> IsolatedResult:
-        from exptui.execution.isolated import make_run_dir, record_result, shared_cache_dir
-        from exptui.execution.recovery import run_token_of, write_owner
-        from exptui.execution.remote_dvc import default_remote, pull_outs, push
-        from exptui.execution.remote_payload import (
-            PayloadTooLarge,
-            TaskPayload,
-            apply_files,
-            archive_commit,
-            input_data,
-            read_objects,
-            recorded_outs,
-            write_objects,
-        )
+        from exptui.execution.remote_payload import PayloadTooLarge
         from exptui.execution.remote_task import run_task
-        from exptui.store.facts import packages_digest
 
         started = time.monotonic()
         with self._lock:
@@ -370,37 +385,17 @@ class DaskExecutor:
             return IsolatedResult(status, reason, log_path=log_path, elapsed=time.monotonic() - started)
 
         try:
-            cache = shared_cache_dir(self.root, worker.git)
-            write_owner(run_dir, worker.ident)
-            make_run_dir(self.root, worker.git.git_dir, entry.rev, run_dir)
-            trace(f"dask {entry.name}: run dir")
             why = self.unschedulable()
             if why is not None:
                 return ended("failed", why)
-            wanted = input_data(run_dir, cache)
-            remote = default_remote(self.root)
-            rels = sorted({rel for group in wanted.values() for rel in group})
-            objects: dict[str, bytes] = {}
-            if remote is not None:   # only hashes travel; the task pulls what it lacks
-                push(remote, cache, rels)
-            else:
-                try:
-                    objects = read_objects(cache, wanted, self.limit,
-                                           "configure a DVC remote (dvc remote add -d NAME URL) for big data",
-                                           optional=recorded_outs(run_dir, cache))
-                except PayloadTooLarge as exc:
-                    return ended("failed", str(exc))
-            payload = TaskPayload(
-                entry.id, entry.name, run_token_of(worker.ident.token, entry.id),
-                archive_commit(worker.git.git_dir, entry.rev), objects, command=queue_command(entry),
-                created=entry.created or None, packages_digest=packages_digest(), timeout=self.timeout,
-                client_var=self.var_name, log_topic=self.topic, limit=self.limit,
-                remote=remote, remote_hashes=rels if remote is not None else [],
-            )
-            self.last_payload_size = payload.size()
-            trace(f"dask {entry.name}: payload {payload.size()} bytes")
+            try:
+                payload = self.pack(worker, entry, run_dir)
+            except PayloadTooLarge as exc:
+                return ended("failed", str(exc))
             with self._lock:
                 self._logs[entry.id] = elog
+            if self.lost is not None:
+                return ended("crashed", self.lost)
             future = self.client.submit(run_task, payload, key=f"exptui-{entry.name}-{uuid.uuid4().hex[:8]}",
                                         pure=False, resources=self.resources or None)
             with self._lock:
@@ -408,6 +403,8 @@ class DaskExecutor:
             trace(f"dask {entry.name}: submitted")
             asked: float | None = None
             while not future.done():
+                if self._scheduler_lost():
+                    break
                 if cancel.is_set() and asked is None:
                     asked = time.monotonic()
                     self.remote_cancel(entry.id)   # the task stops its stage (SIGTERM, grace, SIGKILL)
@@ -415,6 +412,10 @@ class DaskExecutor:
                     future.cancel()                # not started yet, or its worker is unresponsive
                     return ended("cancelled", None)
                 time.sleep(0.1)
+            if future.status != "finished" and self._scheduler_lost():
+                # the connection is gone (its futures were cancelled): the task's stage stops by itself once the
+                # heartbeat Variable is unreachable (remote_task.CLIENT_GONE); the entry goes back in the queue
+                return ended("crashed", self.lost)
             if future.status != "finished":
                 try:
                     future.result()
@@ -428,37 +429,101 @@ class DaskExecutor:
                 self._hosts[entry.id] = getattr(result.facts, "host", None)
             elog.settle(result.run_id, result.log_total, result.log_tail)
             trace(f"dask {entry.name}: log settled")
-            with self._lock:
-                duplicate = entry.id in self._recorded
-                self._recorded.add(entry.id)
-            if duplicate:
-                log.note(f"a second result for {entry.name} (run {result.run_id}) was dropped: already recorded")
-                return ended("failed", "duplicate result")
-            outcome = IsolatedResult(result.status, result.reason, log_path=log_path,
-                                     elapsed=time.monotonic() - started, stage_times=result.stage_times,
-                                     stage_outcomes=result.stage_outcomes)
-            if result.status != "success":
-                if cancel.is_set():
-                    outcome.status = "cancelled"
-                return outcome
-            write_objects(cache, result.objects)
-            if remote is not None:   # the outs went to the remote: fetch them, so `exptui apply` finds them here
-                pull_outs(remote, cache, result.stages_lock)
-            apply_files(run_dir, result.files, result.deleted)
-            facts = result.facts
-            if entry.sweep and entry.sweep_label:   # the sweep is the client's knowledge, as in a local run
-                facts = replace(facts, sweep=entry.sweep, sweep_label=entry.sweep_label)
-            ref, sha, recorded = record_result(worker.git, run_dir, entry.baseline, entry.name, result.stages_lock,
-                                               facts)
-            log.note(f"recorded experiment {recorded} ({sha[:7]}) as {ref}")
-            trace(f"dask {entry.name}: recorded")
-            outcome.exp_ref, outcome.exp_rev, outcome.name = ref, sha, recorded
+            outcome = self.record(worker, entry, result, run_dir, log, cancelled=cancel.is_set())
+            outcome.elapsed = time.monotonic() - started
             return outcome
         finally:
             with self._lock:
                 self._logs.pop(entry.id, None)
                 self._active.discard(entry.id)
             log.close()
+
+    def pack(self, worker: Worker, entry: QueueEntry, run_dir: Path) -> Any:
+        """The `TaskPayload` of a claimed entry: the snapshot's tree as data and the cache objects (or, with a
+        local-path DVC remote, the hashes) of the data its stages read. PayloadTooLarge names data over the
+        limit. Leaves `run_dir` as the snapshot's shared clone, which `record` writes the result into."""
+        from exptui.execution.isolated import make_run_dir, shared_cache_dir
+        from exptui.execution.recovery import run_token_of, write_owner
+        from exptui.execution.remote_dvc import default_remote, push
+        from exptui.execution.remote_payload import TaskPayload, archive_commit, input_data, read_objects, \
+            recorded_outs
+        from exptui.store.facts import packages_digest
+
+        cache = shared_cache_dir(self.root, worker.git)
+        write_owner(run_dir, worker.ident)
+        make_run_dir(self.root, worker.git.git_dir, entry.rev, run_dir)
+        trace(f"dask {entry.name}: run dir")
+        wanted = input_data(run_dir, cache)
+        remote = default_remote(self.root)
+        rels = sorted({rel for group in wanted.values() for rel in group})
+        objects: dict[str, bytes] = {}
+        if remote is not None:   # only hashes travel; the task pulls what it lacks
+            push(remote, cache, rels)
+        else:
+            objects = read_objects(cache, wanted, self.limit,
+                                   "configure a DVC remote (dvc remote add -d NAME URL) for big data",
+                                   optional=recorded_outs(run_dir, cache))
+        payload = TaskPayload(
+            entry.id, entry.name, run_token_of(worker.ident.token, entry.id),
+            archive_commit(worker.git.git_dir, entry.rev), objects, command=queue_command(entry),
+            created=entry.created or None, packages_digest=packages_digest(), timeout=self.timeout,
+            client_var=self.var_name, log_topic=self.topic, limit=self.limit,
+            remote=remote, remote_hashes=rels if remote is not None else [],
+        )
+        self.last_payload_size = payload.size()
+        trace(f"dask {entry.name}: payload {payload.size()} bytes")
+        return payload
+
+    def record(self, worker: Worker, entry: QueueEntry, result: Any, run_dir: Path, log: CappedLog,
+               cancelled: bool = False) -> IsolatedResult:
+        """Record a task's `TaskResult` as the entry's experiment (objects into the repo's cache, changed files
+        into `run_dir`, the create-only experiment ref), at most once per entry.
+
+        A result for an entry already recorded (Dask ran the task again after losing a worker and both answers
+        arrived, or one answer was delivered twice) is dropped with a line in the log and answered with the
+        experiment that exists. "Already recorded" is asked of git (the entry id in an experiment's run facts,
+        as crash recovery asks), not only of this process's memory, so it holds across clients too."""
+        from exptui.execution.isolated import record_result, shared_cache_dir
+        from exptui.execution.recovery import find_recorded
+        from exptui.execution.remote_dvc import default_remote, pull_outs
+        from exptui.execution.remote_payload import apply_files, write_objects
+
+        log_path = log.path
+        with self._lock:
+            seen = entry.id in self._recorded
+            self._recorded.add(entry.id)
+        existing = find_recorded(worker.store, entry)
+        if seen or existing is not None:
+            log.note(f"a second result for {entry.name} (run {result.run_id}) was dropped: "
+                     f"already recorded{f' as {existing[0]}' if existing else ''}")
+            done = IsolatedResult("success", None, log_path=log_path)
+            if existing is not None:
+                done.exp_ref, done.exp_rev = existing[0], existing[1]
+                done.name = existing[0].rsplit("/", 1)[-1]
+            return done
+        outcome = IsolatedResult(result.status, result.reason, log_path=log_path, stage_times=result.stage_times,
+                                 stage_outcomes=result.stage_outcomes)
+        if result.status != "success":
+            with self._lock:
+                self._recorded.discard(entry.id)   # nothing recorded: a later success may still be
+            if cancelled:
+                outcome.status = "cancelled"
+            return outcome
+        cache = shared_cache_dir(self.root, worker.git)
+        remote = default_remote(self.root)
+        write_objects(cache, result.objects)
+        if remote is not None:   # the outs went to the remote: fetch them, so `exptui apply` finds them here
+            pull_outs(remote, cache, result.stages_lock)
+        apply_files(run_dir, result.files, result.deleted)
+        facts = result.facts
+        if entry.sweep and entry.sweep_label:   # the sweep is the client's knowledge, as in a local run
+            facts = replace(facts, sweep=entry.sweep, sweep_label=entry.sweep_label)
+        ref, sha, recorded = record_result(worker.git, run_dir, entry.baseline, entry.name, result.stages_lock,
+                                           facts)
+        log.note(f"recorded experiment {recorded} ({sha[:7]}) as {ref}")
+        trace(f"dask {entry.name}: recorded")
+        outcome.exp_ref, outcome.exp_rev, outcome.name = ref, sha, recorded
+        return outcome
 
     def record_status(self, entry: QueueEntry, status: str) -> None:
         with self._lock:
