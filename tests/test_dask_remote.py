@@ -528,6 +528,21 @@ def test_resources_no_worker_offers_are_reported_unschedulable(cluster: Cluster)
         "error: --resources: 'GPU' is not NAME=NUMBER (e.g. --resources GPU=1)")
 
 
+def test_a_stage_needing_a_resource_no_worker_offers_makes_its_entry_unschedulable(cluster: Cluster) -> None:
+    repo = _repo(cluster, "stagegpu")
+    (repo / "exptui.yaml").write_text("resources:\n  train: {GPU: 1}\n")
+    subprocess.run(["git", "add", "exptui.yaml"], cwd=repo, check=True)
+    subprocess.run(["git", "commit", "-q", "-m", "train needs a GPU"], cwd=repo, check=True,
+                   env={**os.environ, **TEST_GIT_ENV})
+    q = QueueManager(repo)
+    (entry,) = q.enqueue(["train.lr=0.62"], name="stagegpu")
+    proc = _exptui(repo, cluster, "queue", "start", "--dask", cluster.address, timeout=120)
+    assert proc.returncode == 1 and "Traceback" not in proc.stderr
+    assert q.find(entry.id).status == "failed"
+    assert q.find(entry.id).reason == ("unschedulable: no Dask worker offers GPU=1 (for stage train, exptui.yaml) "
+                                       "(2 workers connected)")
+
+
 def test_a_worker_with_other_packages_warns_and_the_same_ones_do_not() -> None:
     from exptui.execution.remote_task import environment_warning
     from exptui.store.facts import packages_digest

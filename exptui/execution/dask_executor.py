@@ -242,17 +242,20 @@ class DaskExecutor:
         info = self.client.scheduler_info().get("workers", {})
         return PREFETCH * max(1, sum(int(w.get("nthreads", 1)) for w in info.values()))
 
-    def unschedulable(self) -> str | None:
-        """Why no worker can ever run a task with this executor's resources, or None."""
-        if not self.resources:
+    def unschedulable(self, resources: dict[str, float] | None = None, stages: list[str] | None = None) -> str | None:
+        """Why no connected worker can run a task needing `resources` (default: this executor's), or None.
+        `stages`: the stages whose exptui.yaml entries asked for them (named in the line)."""
+        wanted = self.resources if resources is None else resources
+        if not wanted:
             return None
         info = self.client.scheduler_info().get("workers", {})
         for w in info.values():
             have = w.get("resources") or {}
-            if all(float(have.get(k, 0)) >= v for k, v in self.resources.items()):
+            if all(float(have.get(k, 0)) >= v for k, v in wanted.items()):
                 return None
-        want = ", ".join(f"{k}={v:g}" for k, v in self.resources.items())
-        return f"unschedulable: no Dask worker offers {want} ({len(info)} workers connected)"
+        want = ", ".join(f"{k}={v:g}" for k, v in wanted.items())
+        by = f" (for stage{'s' if len(stages) > 1 else ''} {', '.join(stages)}, exptui.yaml)" if stages else ""
+        return f"unschedulable: no Dask worker offers {want}{by} ({len(info)} workers connected)"
 
     def wait(self, timeout: float | None = None) -> bool:
         """Wait until every submitted entry has ended; False on timeout. Ctrl-C passes through."""
@@ -370,8 +373,10 @@ class DaskExecutor:
 
     def execute(self, worker: Worker, entry: QueueEntry, log_path: Path, run_dir: Path,
                 cancel: threading.Event, on_stage: Callable[[str | None], None]) -> IsolatedResult:
+        from exptui.execution.isolated import shared_cache_dir
         from exptui.execution.remote_payload import PayloadTooLarge
         from exptui.execution.remote_task import run_task
+        from exptui.execution.stage_resources import task_resources
 
         started = time.monotonic()
         with self._lock:
@@ -390,14 +395,19 @@ class DaskExecutor:
                 return ended("failed", why)
             try:
                 payload = self.pack(worker, entry, run_dir)
-            except PayloadTooLarge as exc:
+                resources, asking = task_resources(run_dir, shared_cache_dir(self.root, worker.git),
+                                                   self.resources)
+            except (PayloadTooLarge, ExptuiError) as exc:
                 return ended("failed", str(exc))
+            why = self.unschedulable(resources, asking)
+            if why is not None:
+                return ended("failed", why)
             with self._lock:
                 self._logs[entry.id] = elog
             if self.lost is not None:
                 return ended("crashed", self.lost)
             future = self.client.submit(run_task, payload, key=f"exptui-{entry.name}-{uuid.uuid4().hex[:8]}",
-                                        pure=False, resources=self.resources or None)
+                                        pure=False, resources=resources or None)
             with self._lock:
                 self._futures[entry.id] = future
             trace(f"dask {entry.name}: submitted")
