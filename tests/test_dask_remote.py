@@ -439,8 +439,9 @@ USE_YAML = """stages:
 """
 
 
-def _data_repo(root: Path, remote: Path | None, size: int = 6 << 20) -> tuple[Path, str]:
-    """A repo whose stage reads `dvc add`-ed data of `size` bytes (in the repo's cache, not in git)."""
+def _data_repo(root: Path, remote: Path | None, size: int = 6 << 20, via_dvc: bool = False) -> tuple[Path, str]:
+    """A repo whose stage reads `dvc add`-ed data of `size` bytes (in the repo's cache, not in git). `via_dvc`: the
+    default remote is a `remote://` URL on top of `remote` (a type only DVC's own machinery resolves)."""
     repo = root / "repo"
     repo.mkdir(parents=True)
     subprocess.run(["git", "init", "-q", "-b", "main"], cwd=repo, check=True)
@@ -455,7 +456,11 @@ def _data_repo(root: Path, remote: Path | None, size: int = 6 << 20) -> tuple[Pa
     obj = repo / ".dvc" / "cache" / "files" / "md5" / md5[:2] / md5[2:]
     obj.parent.mkdir(parents=True)
     obj.write_bytes(data)
-    if remote is not None:
+    if remote is not None and via_dvc:
+        with open(repo / ".dvc" / "config", "a") as fh:
+            fh.write(f"[core]\n    remote = store\n['remote \"base\"']\n    url = {remote}\n"
+                     "['remote \"store\"']\n    url = remote://base/sub\n")
+    elif remote is not None:
         with open(repo / ".dvc" / "config", "a") as fh:
             fh.write(f"[core]\n    remote = store\n['remote \"store\"']\n    url = {remote}\n")
     (repo / "use.py").write_text(USE)
@@ -490,6 +495,37 @@ def test_big_deps_travel_through_a_dvc_remote_and_only_hashes_go_with_the_task(c
     metrics = subprocess.run(["git", "show", f"{done.exp_rev}:metrics.yaml"], cwd=repo, capture_output=True,
                              text=True, check=True).stdout
     assert metrics == f"md5: {md5}\n"
+
+
+@pytest.mark.dvc
+def test_a_remote_type_exptui_does_not_copy_itself_goes_through_dvc_push_and_fetch(cluster: Cluster) -> None:
+    """A `remote://` URL (DVC resolves it; exptui's own copier only knows local paths): the client, the task and
+    the client again run `dvc push`/`dvc fetch`; the remote's config travels in the snapshot, no data does."""
+    base = cluster.shared / "dvcbase"
+    repo, md5 = _data_repo(cluster.hidden / "viadvc", base, size=3 << 20, via_dvc=True)
+    q = QueueManager(repo)
+    (entry,) = q.enqueue(["seed=4"], name="viadvc")
+    ex = DaskExecutor(repo, cluster.address)
+    try:
+        ex.submit(entry)
+        assert ex.wait(timeout=300)
+        payload = ex.last_payload_size
+    finally:
+        ex.shutdown()
+    done = q.find(entry.id)
+    assert done.status == "success", done.reason
+    assert payload < 256 << 10, payload                            # the 3 MiB dep did not ride along
+    assert (base / "sub" / "files" / "md5" / md5[:2] / md5[2:]).stat().st_size == 3 << 20   # the client's push
+    lock = yaml.safe_load(subprocess.run(["git", "show", f"{done.exp_rev}:dvc.lock"], cwd=repo,
+                                         capture_output=True, text=True, check=True).stdout)
+    (out_md5,) = [o["md5"] for o in lock["stages"]["use"]["outs"] if o["path"] == "out/summary.txt"]
+    assert (base / "sub" / "files" / "md5" / out_md5[:2] / out_md5[2:]).is_file()        # the task's push
+    assert (repo / ".dvc" / "cache" / "files" / "md5" / out_md5[:2] / out_md5[2:]).is_file()   # the client's fetch
+    metrics = subprocess.run(["git", "show", f"{done.exp_rev}:metrics.yaml"], cwd=repo, capture_output=True,
+                             text=True, check=True).stdout
+    assert metrics == f"md5: {md5}\n"
+    log = Path(done.log_path or "").read_text()
+    assert log.count("dvc push: DVC remote store (remote://base/sub)") == 2 and "dvc fetch: DVC remote store" in log
 
 
 def test_data_over_the_limit_without_a_remote_is_one_line_naming_it(cluster: Cluster) -> None:

@@ -153,6 +153,7 @@ class DaskExecutor:
         self._recorded: set[str] = set()
         self._active: set[str] = set()      # claimed by a slot of this client and not finished
         self._results: dict[str, dict[str, Any]] = {}
+        self._remotes: dict[str, dict[str, Any] | None] = {}   # the DVC remote each packed entry uses
         self._hosts: dict[str, str | None] = {}
         self.last_payload_size = 0          # bytes of data in the last task sent (tests and benchmarks read it)
         self.lost: str | None = None        # set once the scheduler is gone: why, in one line
@@ -394,7 +395,7 @@ class DaskExecutor:
             if why is not None:
                 return ended("failed", why)
             try:
-                payload = self.pack(worker, entry, run_dir)
+                payload = self.pack(worker, entry, run_dir, log)
                 resources, asking = task_resources(run_dir, shared_cache_dir(self.root, worker.git),
                                                    self.resources)
             except (PayloadTooLarge, ExptuiError) as exc:
@@ -448,13 +449,13 @@ class DaskExecutor:
                 self._active.discard(entry.id)
             log.close()
 
-    def pack(self, worker: Worker, entry: QueueEntry, run_dir: Path) -> Any:
+    def pack(self, worker: Worker, entry: QueueEntry, run_dir: Path, log: CappedLog | None = None) -> Any:
         """The `TaskPayload` of a claimed entry: the snapshot's tree as data and the cache objects (or, with a
         local-path DVC remote, the hashes) of the data its stages read. PayloadTooLarge names data over the
         limit. Leaves `run_dir` as the snapshot's shared clone, which `record` writes the result into."""
         from exptui.execution.isolated import make_run_dir, shared_cache_dir
         from exptui.execution.recovery import run_token_of, write_owner
-        from exptui.execution.remote_dvc import default_remote, push
+        from exptui.execution.remote_dvc import default_remote, dvc_remote, dvc_sync, push
         from exptui.execution.remote_payload import TaskPayload, archive_commit, input_data, read_objects, \
             recorded_outs
         from exptui.store.facts import packages_digest
@@ -467,7 +468,14 @@ class DaskExecutor:
         remote = default_remote(self.root)
         rels = sorted({rel for group in wanted.values() for rel in group})
         objects: dict[str, bytes] = {}
-        if remote is not None:   # only hashes travel; the task pulls what it lacks
+        if remote is None:
+            remote = dvc_remote(run_dir)   # another type, through DVC's machinery (remote_dvc)
+            rels = []
+        if remote is not None and remote.get("kind") == "dvc":
+            self._client_checkout(run_dir, cache)
+            # a failure is a line in the log (the task's fetch and the stages say what is missing)
+            dvc_sync(run_dir, "push", remote, log)
+        elif remote is not None:   # only hashes travel; the task pulls what it lacks
             push(remote, cache, rels)
         else:
             objects = read_objects(cache, wanted, self.limit,
@@ -481,8 +489,20 @@ class DaskExecutor:
             remote=remote, remote_hashes=rels if remote is not None else [],
         )
         self.last_payload_size = payload.size()
+        with self._lock:
+            self._remotes[entry.id] = remote
         trace(f"dask {entry.name}: payload {payload.size()} bytes")
         return payload
+
+    def _client_checkout(self, run_dir: Path, cache: Path) -> None:
+        """Let DVC in the client's checkout of the snapshot use the repo's cache and the repo's local config (the
+        credentials a `dvc push` there needs; this file stays on this machine, it is not in the payload)."""
+        from exptui.execution.isolated import point_dvc_cache
+
+        local = self.root / ".dvc" / "config.local"
+        if local.is_file():
+            (run_dir / ".dvc" / "config.local").write_bytes(local.read_bytes())
+        point_dvc_cache(run_dir, cache)
 
     def record(self, worker: Worker, entry: QueueEntry, result: Any, run_dir: Path, log: CappedLog,
                cancelled: bool = False) -> IsolatedResult:
@@ -495,7 +515,7 @@ class DaskExecutor:
         as crash recovery asks), not only of this process's memory, so it holds across clients too."""
         from exptui.execution.isolated import record_result, shared_cache_dir
         from exptui.execution.recovery import find_recorded
-        from exptui.execution.remote_dvc import default_remote, pull_outs
+        from exptui.execution.remote_dvc import dvc_sync, pull_outs
         from exptui.execution.remote_payload import apply_files, write_objects
 
         log_path = log.path
@@ -520,11 +540,15 @@ class DaskExecutor:
                 outcome.status = "cancelled"
             return outcome
         cache = shared_cache_dir(self.root, worker.git)
-        remote = default_remote(self.root)
+        with self._lock:
+            remote = self._remotes.get(entry.id)
         write_objects(cache, result.objects)
-        if remote is not None:   # the outs went to the remote: fetch them, so `exptui apply` finds them here
-            pull_outs(remote, cache, result.stages_lock)
         apply_files(run_dir, result.files, result.deleted)
+        # the outs went to the remote: fetch them, so `exptui apply` finds them here
+        if remote is not None and remote.get("kind") == "dvc":
+            dvc_sync(run_dir, "fetch", remote, log)
+        elif remote is not None:
+            pull_outs(remote, cache, result.stages_lock)
         facts = result.facts
         if entry.sweep and entry.sweep_label:   # the sweep is the client's knowledge, as in a local run
             facts = replace(facts, sweep=entry.sweep, sweep_label=entry.sweep_label)

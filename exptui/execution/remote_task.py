@@ -40,6 +40,7 @@ from exptui.execution.remote_payload import (
     unpack,
     write_objects,
 )
+from exptui.errors import ExptuiError
 from exptui.execution.runner import CappedLog
 
 #: seconds between two looks at the client (heartbeat, cancel) and two log sends
@@ -250,7 +251,7 @@ def run_task(payload: TaskPayload) -> TaskResult:
         unpack(payload.archive, rd)
         write_objects(cache, payload.objects, durable=False)   # scratch: gone with the task
         sent = set(payload.objects)
-        if payload.remote:
+        if payload.remote and payload.remote.get("kind") != "dvc":
             from exptui.execution.remote_dvc import pull
 
             sent |= pull(payload.remote, cache, payload.remote_hashes, log)
@@ -265,6 +266,15 @@ def run_task(payload: TaskPayload) -> TaskResult:
                     "-m", f"exptui snapshot of {payload.name}").decode().strip()
         _git(rd, "update-ref", "HEAD", head)
         point_dvc_cache(rd, cache)
+        through_dvc = bool(payload.remote and payload.remote.get("kind") == "dvc")
+        if through_dvc:   # a failure is a line in the log: a stage missing data says so itself
+            from exptui.execution.remote_dvc import dvc_sync
+
+            assert payload.remote is not None
+            fetched = dvc_sync(rd, "fetch", payload.remote, log)
+            if fetched is not None and fetched.startswith("no dvc"):
+                raise ExptuiError(fetched)
+            sent |= list_objects(cache)
         checkout_data_sources(rd, cache)
         if wire.client_state()[1]:   # cancelled while it waited in Dask's queue: nothing runs
             cancel.set()
@@ -282,7 +292,15 @@ def run_task(payload: TaskPayload) -> TaskResult:
             result.files, result.deleted = pack_files(rd, changed), deleted
             result.stages_lock = dict(outcome.stages_lock or {})
             new = sorted(list_objects(cache) - sent)
-            if payload.remote:
+            if through_dvc:
+                from exptui.execution.remote_dvc import dvc_sync
+
+                assert payload.remote is not None
+                pushed = dvc_sync(rd, "push", payload.remote, log)
+                if pushed is not None:
+                    raise ExptuiError(pushed)
+                new = [r for r in new if r.startswith("runs/")]
+            elif payload.remote:
                 from exptui.execution.remote_dvc import push
 
                 push(payload.remote, cache, [r for r in new if not r.startswith("runs/")], log)
@@ -296,7 +314,7 @@ def run_task(payload: TaskPayload) -> TaskResult:
             log.note(f"{result.status}: {result.reason}")
         result.facts = finish_facts(facts)
     except Exception as exc:  # noqa: BLE001 - a broken payload fails this entry with one line, not the worker
-        reason = f"{type(exc).__name__}: {exc}"
+        reason = str(exc) if isinstance(exc, ExptuiError) else f"{type(exc).__name__}: {exc}"
         log.note(f"failed: {reason}")
         result = TaskResult(payload.entry_id, run_id, "failed", reason, warnings=warnings)
     finally:
