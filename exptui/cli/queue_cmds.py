@@ -41,7 +41,8 @@ def queue() -> None:
                    "workers need exptui[dask], not the repository) or 'local' for a LocalCluster of -j workers. "
                    "Always waits.")
 @click.option("--resources", "resources", metavar="NAME=N[,NAME=N]", default=None,
-              help="With --dask: Dask worker resources each experiment needs (e.g. GPU=1).")
+              help="With --dask: Dask worker resources each experiment needs (e.g. GPU=1); per stage: "
+                   "resources: {train: {GPU: 1}} in exptui.yaml.")
 @click.option("--payload-limit", "payload_limit", metavar="SIZE", default=None,
               help="With --dask: most data sent with one task each way (default 256M; "
                    "EXPTUI_DASK_PAYLOAD_LIMIT); more needs a DVC remote.")

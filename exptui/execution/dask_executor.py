@@ -12,9 +12,11 @@ Only the Dask connection is shared (and, for big data, a DVC remote). The split 
 
 Exactly once: an entry is claimed before its task is submitted, and the client takes one result per claim. A task
 Dask runs again after losing a worker shows up as a new run id (a line in the log); a result arriving for an
-entry already recorded is dropped with a line in the log. If the client dies, its claims become `crashed` by
-the usual liveness rules (its pid is gone) and retryable; the tasks see the heartbeat Variable stop and kill
-their stages.
+entry already recorded (asked of git, see `DaskExecutor.record`) is dropped with a line in the log. If the client
+dies, its claims become `crashed` by the usual liveness rules (its pid is gone) and retryable; the tasks see the
+heartbeat Variable stop and kill their stages. If the scheduler is lost, the client claims nothing more, puts the
+entries it had claimed back in the queue (a crashed attempt each) and says so in one line; the tasks' stages
+stop as for a dead client.
 
 Why the shared-filesystem mode (a task starting an exptui worker on the repo's path) was dropped: the data path
 works on any cluster, one code path is tested instead of two, and it costs about the same per experiment on one
