@@ -439,16 +439,20 @@ class ExperimentIndex:
 
     # --- listing ------------------------------------------------------------------------------------------------
 
-    def rows(self, all_commits: bool = False, include_workspace: bool = True, num: int = 1) -> list[ExperimentRow]:
+    def rows(self, all_commits: bool = False, include_workspace: bool = True, num: int = 1,
+             shared: bool = False) -> list[ExperimentRow]:
         """Workspace row, then per baseline: the baseline row, its experiments (newest first), its queued entries.
 
         Baselines: HEAD; branch tips that have experiments; with `all_commits` every commit that has experiments;
         the last `num` commits of HEAD's first-parent history. Thread-safe.
+
+        `shared`: experiment rows hold the index's own params/metrics/errors dicts instead of copies (a one-shot
+        reader that never changes them, `show --filter/--sort-by/--limit`, saves a copy of every dict).
         """
         from exptui.query.gc_pause import gc_paused
 
         with self._lock, gc_paused():  # acyclic rows in bulk: see gc_pause for why and what it saves
-            return _retrying(lambda: self._materialize(self._plan(all_commits, include_workspace, num)))
+            return _retrying(lambda: self._materialize(self._plan(all_commits, include_workspace, num), shared))
 
     def json_lines(self, all_commits: bool = False, num: int = 1,
                    live: Mapping[str, dict[str, Any]] | None = None) -> Iterator[str]:
@@ -489,7 +493,10 @@ class ExperimentIndex:
                     plan[k] = (name, sha, b, bname, ann, frags)
         return plan
 
-    def _materialize(self, plan: list[Any]) -> list[ExperimentRow]:
+    def _materialize(self, plan: list[Any], shared: bool = False) -> list[ExperimentRow]:
+        if shared:
+            get = self.cache.get
+            return [_shared_row(item, get(item[1])) if isinstance(item, tuple) else item for item in plan]
         return [self._lazy_row(item) if isinstance(item, tuple) else item for item in plan]
 
     def _lazy_row(self, item: tuple) -> ExperimentRow:
@@ -798,6 +805,19 @@ def _row(
         annotations=ann or _NO_ANNOTATIONS,
         facts=data.get("facts"),
         ref=ref,
+    )
+
+
+def _shared_row(item: tuple, data: dict | None) -> ExperimentRow:
+    """An experiment row of a plan item that holds the cache entry's dicts themselves (read-only use)."""
+    name, sha, b, bname, ann, ref = item
+    assert data is not None  # _plan made sure every listed commit is in the cache
+    t = data.get("time")
+    return ExperimentRow(
+        name=name, rev=sha, baseline=b, kind="experiment", status=data.get("status") or "success",
+        baseline_name=bname, created=datetime.fromtimestamp(t, _UTC) if t else None,
+        params=data["params"], metrics=data["metrics"], errors=data["errors"],
+        annotations=ann or _NO_ANNOTATIONS, facts=data.get("facts"), ref=ref,
     )
 
 
