@@ -190,6 +190,11 @@ class CommitReader:
         self.dvc_cache_dir = dvc_cache_dir
         self.max_bytes = display_file_limit()
 
+    def forget_parsed(self) -> None:
+        """Drop the parsed params/metrics blobs (kept to parse each distinct blob once): between the chunks of a
+        cold listing, so they do not keep every chunk's values alive."""
+        self._parsed_blobs.clear()
+
     # --- dvc.yaml discovery -------------------------------------------------------------------------------------
 
     def dvcfile_paths(self, commit: str) -> tuple[str, ...]:
