@@ -478,6 +478,12 @@ def parse_file_bytes(data: bytes, path: str, fmt: str, max_bytes: int | None = N
                 return False, f"{path}: expected a mapping at the top level"
             check_depth(value, path)
             return True, value
+        if fmt == "yaml":  # the common params case: plain `key: value` lines, read without PyYAML's constructor
+            from dvc_compat.yaml_plain import load_plain
+
+            plain = load_plain(data)
+            if plain is not None:
+                return True, plain
         return True, parse_params(data, path, fmt)
     except FormatError as exc:
         return False, str(exc)
