@@ -190,10 +190,16 @@ class CommitReader:
         self.dvc_cache_dir = dvc_cache_dir
         self.max_bytes = display_file_limit()
 
+    #: parsed blobs kept between the chunks of a cold listing (each distinct blob is parsed once while it is here);
+    #: more than this after a chunk means the blobs are mostly distinct (a sweep's params): keeping them saves nothing
+    PARSED_KEEP = 5000
+
     def forget_parsed(self) -> None:
-        """Drop the parsed params/metrics blobs (kept to parse each distinct blob once): between the chunks of a
-        cold listing, so they do not keep every chunk's values alive."""
-        self._parsed_blobs.clear()
+        """Between the chunks of a cold listing: drop the parsed params/metrics blobs once there are more than
+        `PARSED_KEEP`, so a blob shared across chunks is still parsed once in most repos while 100,000 distinct
+        blobs (a sweep's params) do not keep every chunk's values alive."""
+        if len(self._parsed_blobs) > self.PARSED_KEEP:
+            self._parsed_blobs.clear()
 
     # --- dvc.yaml discovery -------------------------------------------------------------------------------------
 
