@@ -7,7 +7,8 @@ Each size gets a fresh DVC repo (one-stage pipeline: params.yaml with a `train` 
 `dvc: commit experiment <sha256>`), each with its own params.yaml and metrics.json blobs, written in one
 `git fast-import` stream and packed (as `git gc` would leave them). Timings are wall time of whole processes
 (Python startup included), median of --runs; CPU time (user+sys, git included) and the peak RSS of the exptui
-process are printed too:
+process (with the git processes it ran) are printed too, both from wait4() as GNU `time -v` reports them, taken in
+a small helper process (see `_RUSAGE` for why not from this process's own children):
 
   floor    `git for-each-ref refs/exps` + one `git cat-file --batch` reading every experiment's params.yaml and
            metrics.json (what any reader must do at least), no parsing
@@ -155,6 +156,22 @@ def make_queue_repo(n: int, where: Path) -> Path:
 CPU: dict[str, list[float]] = {}
 RSS: dict[str, list[float]] = {}   # peak resident set size of the measured process, MiB
 
+# Runs a command and prints its wait4() resource usage as JSON on fd 3, as GNU time (`/usr/bin/time -v`) measures
+# it: the peak RSS and CPU time of the command's process, the children it waited for (git) included. It is a small
+# process of its own on purpose: a child forked from this benchmark (which holds a 100k-row listing) would start
+# with the benchmark's pages resident, and Linux carries that high-water mark across exec() into ru_maxrss (that
+# made warm `show --json` at 100k read 351 MiB here against ~200 MB by GNU time).
+_RUSAGE = """\
+import json, os, sys, time
+fd, cmd = int(sys.argv[1]), sys.argv[2:]
+start = time.perf_counter()
+pid = os.posix_spawnp(cmd[0], cmd, os.environ)
+_pid, status, ru = os.wait4(pid, 0)
+wall = time.perf_counter() - start
+os.write(fd, json.dumps({"rc": os.waitstatus_to_exitcode(status), "maxrss_kib": ru.ru_maxrss,
+                         "cpu": ru.ru_utime + ru.ru_stime, "wall": wall}).encode())
+"""
+
 
 def _children_cpu() -> float:
     import resource
@@ -169,24 +186,28 @@ def timed(cmd: list[str], cwd: Path, env: dict[str, str], before=None, input: by
     machine CPU time is the steadier figure."""
     if before is not None:
         before()
-    cpu0 = _children_cpu()
-    start = time.perf_counter()
-    proc = subprocess.Popen(cmd, cwd=cwd, env=env, stdin=subprocess.PIPE if input is not None else None,
+    read_fd, write_fd = os.pipe()
+    # through the small _RUSAGE process (see there): the command's own wall time, CPU time and peak RSS, as GNU
+    # time measures them (the helper's own start-up is not in them)
+    proc = subprocess.Popen([sys.executable, "-c", _RUSAGE, str(write_fd), *cmd], cwd=cwd, env=env,
+                            pass_fds=(write_fd,), stdin=subprocess.PIPE if input is not None else None,
                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    os.close(write_fd)
     if input is not None:
         assert proc.stdin is not None
         proc.stdin.write(input)
         proc.stdin.close()
     assert proc.stderr is not None
     err = proc.stderr.read()
-    _pid, status, usage = os.wait4(proc.pid, 0)  # peak RSS: the largest of it and the git processes it ran
-    proc.returncode = os.waitstatus_to_exitcode(status)
-    wall = time.perf_counter() - start
-    if proc.returncode != 0:
+    proc.wait()
+    with os.fdopen(read_fd, "rb") as f:
+        report = json.loads(f.read() or b"{}")
+    if proc.returncode != 0 or report.get("rc") != 0:
         raise SystemExit(f"{' '.join(cmd)} failed:\n{err.decode(errors='replace')}")
+    wall = report["wall"]
     if label:
-        CPU.setdefault(label, []).append(_children_cpu() - cpu0)
-        RSS.setdefault(label, []).append(usage.ru_maxrss / 1024)
+        CPU.setdefault(label, []).append(report["cpu"])
+        RSS.setdefault(label, []).append(report["maxrss_kib"] / 1024)
     return wall
 
 
@@ -249,7 +270,7 @@ def main() -> None:
                 dvc_warm = median(lambda: timed(dvc_show, repo, env, label=f"dvcwarm{n}"), max(1, args.runs - 1))
                 print(f"n={n}: dvc CPU time: cold {statistics.median(CPU[f'dvccold{n}']):.3f}s "
                       f"warm {statistics.median(CPU[f'dvcwarm{n}']):.3f}s", file=sys.stderr)
-            rows.append((n, setup, f, cold, warm, dvc_cold, dvc_warm, one_new, queue_status))
+            rows.append((n, setup, f, cold, warm, dvc_cold, dvc_warm, one_new, queue_status, os.getloadavg()[0]))
             cpu_cold, cpu_warm = statistics.median(CPU[f"cold{n}"]), statistics.median(CPU[f"warm{n}"])
             rss_cold, rss_warm = max(RSS[f"cold{n}"]), max(RSS[f"warm{n}"])
             cpu_new, rss_new = statistics.median(CPU[f"new{n}"]), max(RSS[f"new{n}"])
@@ -281,13 +302,20 @@ def main() -> None:
             return "—"
         return f"{statistics.median(CPU[label]) / max(statistics.median(CPU[f'floor{n}']), 1e-3):.1f}x"
 
-    print("wall s (CPU s, user+sys with git) and the CPU ratio to the git floor's CPU")
-    print("| experiments | git floor | exptui cold | warm | one new | queue status, N queued | dvc cold | dvc warm |")
-    print("|---:|---:|---:|---:|---:|---:|---:|---:|")
-    for n, _setup, f, cold, warm, dc, dw, new, qs in rows:
+    def rss(label: str) -> str:
+        return f"{max(RSS[label]):.0f}" if label in RSS else "—"
+
+    print("wall s (CPU s, user+sys with git), the CPU ratio to the git floor's CPU, peak RSS in MiB (wait4, as GNU "
+          "time), the 1-minute load average when the size finished")
+    print("| experiments | git floor | exptui cold | warm | one new | queue status, N queued | peak RSS cold / warm / "
+          "one new / queue | dvc cold | dvc warm | load |")
+    print("|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+    for n, _setup, f, cold, warm, dc, dw, new, qs, load in rows:
         print(f"| {n:,} | {fmt(f)} ({cpu(f'floor{n}')}) | {fmt(cold)} ({cpu(f'cold{n}')}) {ratio(f'cold{n}', n)} | "
               f"{fmt(warm)} ({cpu(f'warm{n}')}) {ratio(f'warm{n}', n)} | {fmt(new)} ({cpu(f'new{n}')}) "
-              f"{ratio(f'new{n}', n)} | {fmt(qs)} ({cpu(f'queue{n}')}) | {fmt(dc)} | {fmt(dw)} |")
+              f"{ratio(f'new{n}', n)} | {fmt(qs)} ({cpu(f'queue{n}')}) {ratio(f'queue{n}', n)} | "
+              f"{rss(f'cold{n}')} / {rss(f'warm{n}')} / {rss(f'new{n}')} / {rss(f'queue{n}')} | {fmt(dc)} | {fmt(dw)} "
+              f"| {load:.1f} |")
 
 
 if __name__ == "__main__":

@@ -187,23 +187,30 @@ def _queue_search(ctx: click.Context, overrides: tuple[str, ...], name: str | No
 @click.option("-A", "--all-commits", is_flag=True, help="Experiments of every commit, not only HEAD and branch tips.")
 @click.option("-n", "--num", type=int, default=1, help="Show the last N commits of HEAD's first-parent history.")
 @click.option("--sort-by", "sort_by", default=None, metavar="COL[:desc]", help="Sort experiments within baselines.")
+@click.option("--sort-order", "sort_order", type=click.Choice(["asc", "desc"]), default=None,
+              help="Direction of --sort-by keys that name none (as `dvc exp show`; default asc).")
 @click.option("--filter", "filter_", default=None, metavar="EXPR", help="Only rows matching, e.g. 'acc > 0.8'.")
+@click.option("--limit", "limit", type=click.IntRange(min=0), default=None, metavar="N",
+              help="Print the first N rows (after --filter and --sort-by; workspace and baselines count).")
 @click.option("--only-changed", is_flag=True, help="Hide columns whose value is the same in every row.")
 @click.option("--keep", multiple=True, metavar="RE", help="Columns to keep (regex; repeatable).")
 @click.option("--drop", multiple=True, metavar="RE", help="Columns to drop (regex; repeatable).")
 @click.option("--precision", type=int, default=None, help="Significant digits for floats (default 5).")
 @click.pass_context
 def show(ctx: click.Context, as_json: bool, as_csv: bool, as_md: bool, all_commits: bool, num: int,
-         sort_by: str | None, filter_: str | None, only_changed: bool, keep: tuple[str, ...],
-         drop: tuple[str, ...], precision: int | None) -> None:
+         sort_by: str | None, sort_order: str | None, filter_: str | None, limit: int | None,
+         only_changed: bool, keep: tuple[str, ...], drop: tuple[str, ...], precision: int | None) -> None:
     """List experiments with their params and metrics (like `dvc exp show`)."""
     if sum((as_json, as_csv, as_md)) > 1:
         raise click.UsageError("choose one of --json, --csv, --md")
+    if sort_order is not None and not sort_by:
+        raise click.UsageError("--sort-order needs --sort-by COL")
     from exptui.query.gc_pause import gc_paused
 
     # listing, table and output allocate acyclic objects in bulk: the cyclic collector only costs time here
     with gc_paused():
-        _show(ctx, as_json, as_csv, as_md, all_commits, num, sort_by, filter_, only_changed, keep, drop, precision)
+        _show(ctx, as_json, as_csv, as_md, all_commits, num, sort_by, sort_order == "desc", filter_, limit,
+              only_changed, keep, drop, precision)
 
 
 def _live_json(project: Any, rows: list[Any]) -> dict[str, dict[str, Any]] | None:
@@ -216,10 +223,10 @@ def _live_json(project: Any, rows: list[Any]) -> dict[str, dict[str, Any]] | Non
 
 
 def _show(ctx: click.Context, as_json: bool, as_csv: bool, as_md: bool, all_commits: bool, num: int,
-          sort_by: str | None, filter_: str | None, only_changed: bool, keep: tuple[str, ...],
-          drop: tuple[str, ...], precision: int | None) -> None:
+          sort_by: str | None, descending: bool, filter_: str | None, limit: int | None, only_changed: bool,
+          keep: tuple[str, ...], drop: tuple[str, ...], precision: int | None) -> None:
     project = _project(ctx)
-    plain = not (sort_by or filter_ or only_changed or keep or drop)
+    plain = not (sort_by or filter_ or only_changed or keep or drop or limit is not None)
     if as_json and plain and not sys.stdout.isatty():
         from itertools import chain
 
@@ -231,13 +238,19 @@ def _show(ctx: click.Context, as_json: bool, as_csv: bool, as_md: bool, all_comm
         lines = project.experiments_json(all_commits=all_commits, num=num, live=live)
         write_json_chunks(chain(json_array_chunks(lines), ["\n"]))
         return
-    rows = project.experiments(all_commits=all_commits, num=num)
+    if plain:
+        rows = project.experiments(all_commits=all_commits, num=num)
+    else:
+        # pushdown: the table reads the index's own dicts (never changed here) instead of a copy per experiment;
+        # the filter and sort then run over the columns they name, and only the rows printed are formatted
+        rows = project.index.rows(all_commits=all_commits, num=num, shared=True)
     if as_json and plain:
         from exptui.query.show_json import rows_to_json
 
         write_json(rows_to_json(rows, indent=2, live=_live_json(project, rows)) + "\n")  # indented for people
         return
     from exptui.query.filter import FilterError
+    from exptui.query.sort import parse_sort_spec
     from exptui.query.table import TableModel
 
     kwargs: dict[str, Any] = {"head": project.git.rev_parse("HEAD")}
@@ -253,7 +266,9 @@ def _show(ctx: click.Context, as_json: bool, as_csv: bool, as_md: bool, all_comm
             # one error line, then the expression with a caret under the mistake
             raise ExptuiError(exc.message + "\n  " + exc.caret(filter_).replace("\n", "\n  ")) from None
     if sort_by:
-        table.set_sort(sort_by)
+        table.set_sort(parse_sort_spec(sort_by, table.index, default_descending=descending))
+    if limit is not None:
+        table.set_limit(limit)
     if only_changed:
         table.set_only_changed(True)
     if keep:
@@ -261,7 +276,7 @@ def _show(ctx: click.Context, as_json: bool, as_csv: bool, as_md: bool, all_comm
     if drop:
         table.set_drop(drop)
     if as_json:
-        write_json(table.to_json(live=_live_json(project, rows)) + "\n")
+        write_json(table.to_json(live=_live_json(project, table.shown_rows)) + "\n")
     elif as_csv:
         write_data(table.to_csv(precision))
     elif as_md:

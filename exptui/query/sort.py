@@ -46,11 +46,13 @@ class SortKey:
 _DIRECTION_SUFFIXES = {"desc": True, "descending": True, "asc": False, "ascending": False}
 
 
-def parse_sort_spec(spec: str, columns: Iterable[Column] | ColumnIndex) -> list[SortKey]:
+def parse_sort_spec(spec: str, columns: Iterable[Column] | ColumnIndex,
+                    default_descending: bool = False) -> list[SortKey]:
     """``"metrics.yaml:f1:desc,train.max_depth"`` -> sort keys.
 
     Comma-separated column references (any form the filter accepts); each may end in
-    ``:desc``/``:asc`` or `` desc``, or start with ``-`` (descending) / ``+``.
+    ``:desc``/``:asc`` or `` desc``, or start with ``-`` (descending) / ``+``. A key without a direction
+    is descending when `default_descending` is set (``exptui show --sort-order desc``, as DVC's).
     """
     index = as_index(columns)
     keys: list[SortKey] = []
@@ -58,7 +60,7 @@ def parse_sort_spec(spec: str, columns: Iterable[Column] | ColumnIndex) -> list[
         text = part.strip()
         if not text:
             continue
-        descending = False
+        descending = default_descending
         if text[0] in "+-" and len(text) > 1:
             descending = text[0] == "-"
             text = text[1:].strip()

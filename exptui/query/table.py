@@ -163,6 +163,7 @@ class TableModel:
     keep: _ViewSetting[list[BoundedRegex]] = _ViewSetting()
     drop: _ViewSetting[list[BoundedRegex]] = _ViewSetting()
     engine: _ViewSetting[Engine] = _ViewSetting()
+    limit: _ViewSetting[int | None] = _ViewSetting()
 
     def __init__(self, rows: Iterable[ExperimentRow] = (), *, precision: int | None = DEFAULT_PRECISION,
                  directions: Directions = DEFAULT_DIRECTIONS, head: str | None = None,
@@ -182,6 +183,7 @@ class TableModel:
         self.hide_unchanged_status = True  # the State column when every shown row succeeded
         self.keep = []
         self.drop = []
+        self.limit = None                 # at most this many rows shown, in view order (None: all)
         self._hidden: set[str] = set()
         self._pinned: list[str] = []
         self._order: list[str] = []
@@ -283,6 +285,15 @@ class TableModel:
         if isinstance(keys, str):
             keys = parse_sort_spec(keys, self.index)
         self.sort_keys = list(keys or [])
+        self._changed()
+        return self
+
+    def set_limit(self, limit: int | None) -> TableModel:
+        """Show at most ``limit`` rows (workspace and baseline rows count), the first ones in view order: the
+        filter and sort run over every row first, as ``exptui show --limit`` promises."""
+        if limit is not None and limit < 0:
+            raise ValueError("limit must be 0 or more")
+        self.limit = limit
         self._changed()
         return self
 
@@ -424,6 +435,8 @@ class TableModel:
                     display.append(DisplayRow(None, title=group.name))
                 for i, row in enumerate(children):
                     display.append(DisplayRow(row, depth=1, last=i == len(children) - 1))
+        if self.limit is not None:
+            display = _first_rows(display, self.limit)
         shown = [d.row for d in display if d.row is not None]
         return TableView(tuple(display), tuple(self._visible_fields(shown)),
                          tuple(self._visible_columns(shown)), matched, len(self._rows))
@@ -664,6 +677,24 @@ class TableModel:
 
 
 # --------------------------------------------------------------------------- helpers
+
+def _first_rows(display: list[DisplayRow], limit: int) -> list[DisplayRow]:
+    """The first ``limit`` display rows that hold a row; a title line stays only before a kept row, and the
+    last kept experiment closes its tree (``└──``), since the rows after it are not shown."""
+    out: list[DisplayRow] = []
+    kept = 0
+    for d in display:
+        if kept >= limit:
+            break
+        out.append(d)
+        kept += d.row is not None
+    while out and out[-1].row is None:
+        out.pop()
+    if out and out[-1].depth == 1 and not out[-1].last:
+        last = out[-1]
+        out[-1] = DisplayRow(last.row, last.depth, True, last.context, last.title)
+    return out
+
 
 def _compile_patterns(patterns: Iterable[str], option: str) -> list[BoundedRegex]:
     """Keep/drop patterns, matched against whole column names by RE2 (names come from data: linear time)."""

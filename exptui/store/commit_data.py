@@ -190,6 +190,17 @@ class CommitReader:
         self.dvc_cache_dir = dvc_cache_dir
         self.max_bytes = display_file_limit()
 
+    #: parsed blobs kept between the chunks of a cold listing (each distinct blob is parsed once while it is here);
+    #: more than this after a chunk means the blobs are mostly distinct (a sweep's params): keeping them saves nothing
+    PARSED_KEEP = 5000
+
+    def forget_parsed(self) -> None:
+        """Between the chunks of a cold listing: drop the parsed params/metrics blobs once there are more than
+        `PARSED_KEEP`, so a blob shared across chunks is still parsed once in most repos while 100,000 distinct
+        blobs (a sweep's params) do not keep every chunk's values alive."""
+        if len(self._parsed_blobs) > self.PARSED_KEEP:
+            self._parsed_blobs.clear()
+
     # --- dvc.yaml discovery -------------------------------------------------------------------------------------
 
     def dvcfile_paths(self, commit: str) -> tuple[str, ...]:
@@ -473,6 +484,12 @@ def parse_file_bytes(data: bytes, path: str, fmt: str, max_bytes: int | None = N
                 return False, f"{path}: expected a mapping at the top level"
             check_depth(value, path)
             return True, value
+        if fmt == "yaml":  # the common params case: plain `key: value` lines, read without PyYAML's constructor
+            from dvc_compat.yaml_plain import load_plain
+
+            plain = load_plain(data)
+            if plain is not None:
+                return True, plain
         return True, parse_params(data, path, fmt)
     except FormatError as exc:
         return False, str(exc)

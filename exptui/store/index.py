@@ -122,6 +122,8 @@ class IndexCache:
     NOTES = "notes.bin"
     LEGACY = "commits.pickle"
     MAX_SEGMENTS = 8
+    LARGE = 4096      # segments of this many entries or more are never merged on append (see `_rewrite`)
+    CHUNK = 5000      # a cold listing reads, stores and frees commits this many at a time (`ExperimentIndex._ensure`)
 
     def __init__(self, git: Git, fragments: Callable[[str, dict], tuple[str, str] | None] | None = None):
         self.dir = git.git_dir / "exptui" / self.DIR
@@ -268,7 +270,10 @@ class IndexCache:
 
     # --- writing ------------------------------------------------------------------------------------------------
 
-    def save(self) -> None:
+    def save(self, retain: bool = True) -> None:
+        """Append the pending entries as one segment (and merge small segments). `retain=False`: the entries are
+        not kept decoded in memory once written (a cold listing writes 100,000 commits in chunks and frees each
+        chunk: it reads them back as pieces), unless writing failed (read-only .git): then they stay pending."""
         if not self.dirty:
             return
         try:
@@ -294,10 +299,11 @@ class IndexCache:
                     self._segments.append(seg)
                     for i, sha in enumerate(shas):
                         self._loc[sha] = (k, i)
-                        self._decoded[sha] = self.pending[sha]
+                        if retain:
+                            self._decoded[sha] = self.pending[sha]
                 self.pending = {}
-            if len(self._segments) > self.MAX_SEGMENTS:
-                self._rewrite(None)
+            if sum(seg.count < self.LARGE for seg in self._segments) > self.MAX_SEGMENTS:
+                self._rewrite(None, only_small=True)
             (self.dir.parent / self.LEGACY).unlink(missing_ok=True)
             (self.dir / self.LEGACY).unlink(missing_ok=True)
         except (OSError, IndexDamaged):
@@ -312,14 +318,17 @@ class IndexCache:
         except Exception:  # noqa: BLE001 - no fragment: that row is encoded from its data, the slower way
             return None
 
-    def _rewrite(self, keep: set[str] | None) -> None:
-        """Merge every segment into one (without the entries not in `keep`), copying each entry's bytes."""
+    def _rewrite(self, keep: set[str] | None, only_small: bool = False) -> None:
+        """Merge every segment into one (without the entries not in `keep`), copying each entry's bytes.
+        `only_small`: merge only the segments under `LARGE` entries; large ones (a cold listing's chunks) stay
+        as they are, so appending never copies the whole history (nor holds it in memory)."""
+        merge = {k for k, seg in enumerate(self._segments) if not only_small or seg.count < self.LARGE}
         shas: list[str] = []
         times: list[Any] = []
         frags: list[Any] = []
         datas: list[bytes] = []
         for sha, (k, i) in self._loc.items():
-            if keep is not None and sha not in keep:
+            if keep is not None and sha not in keep or k not in merge:
                 continue
             seg = self._segments[k]
             if k not in self._times:
@@ -332,10 +341,16 @@ class IndexCache:
             datas.append(self._segment_entries(k).raw(i))
         number = max([seg.number for seg in self._segments] + [_newest_number(self.dir)]) + 1
         path = write_segment(self.dir, number, encode(self._version, shas, times, frags, datas))
-        old = self._segments
+        kept = [k for k in range(len(self._segments)) if k not in merge]  # large segments, in their order
+        renumber = {k: j for j, k in enumerate(kept)}
+        old = [self._segments[k] for k in sorted(merge)]
         merged = read_header(path, number)
-        self._segments = [merged] if merged is not None else []
-        self._loc = {sha: (0, i) for i, sha in enumerate(shas)} if merged is not None else {}
+        loc = {sha: (renumber[k], i) for sha, (k, i) in self._loc.items() if k in renumber}
+        self._segments = [self._segments[k] for k in kept]
+        if merged is not None:
+            loc.update((sha, (len(self._segments), i)) for i, sha in enumerate(shas))
+            self._segments.append(merged)
+        self._loc = loc
         self._entries, self._times, self._json = {}, {}, {}
         if keep is not None:
             self._decoded = {s: d for s, d in self._decoded.items() if s in keep}
@@ -412,13 +427,21 @@ class ExperimentIndex:
         missing = [s for s in shas if s not in cache]
         if not missing:
             return
-        new = self.reader.read(missing, hints)
-        for sha, data in new.items():
-            facts, status = parse_trailers(data["message"])
-            data["facts"] = facts
-            data["status"] = status
-            data["message"] = data["message"].split("\n", 1)[0]
-            cache.put(sha, data)
+        # a cold listing of 100,000 commits: read, store and free them a chunk at a time, so peak memory is one
+        # chunk's (the listing reads them back as pre-encoded pieces); a few new commits are kept decoded
+        chunked = len(missing) > cache.CHUNK
+        for start in range(0, len(missing), cache.CHUNK):
+            new = self.reader.read(missing[start:start + cache.CHUNK], hints)
+            for sha, data in new.items():
+                facts, status = parse_trailers(data["message"])
+                data["facts"] = facts
+                data["status"] = status
+                data["message"] = data["message"].split("\n", 1)[0]
+                cache.put(sha, data)
+            del new
+            if chunked:
+                cache.save(retain=False)
+                self.reader.forget_parsed()
 
     def annotations(self, notes_sha: str | None) -> dict[str, Annotations]:
         from exptui.store.annotations import read_all
@@ -439,16 +462,20 @@ class ExperimentIndex:
 
     # --- listing ------------------------------------------------------------------------------------------------
 
-    def rows(self, all_commits: bool = False, include_workspace: bool = True, num: int = 1) -> list[ExperimentRow]:
+    def rows(self, all_commits: bool = False, include_workspace: bool = True, num: int = 1,
+             shared: bool = False) -> list[ExperimentRow]:
         """Workspace row, then per baseline: the baseline row, its experiments (newest first), its queued entries.
 
         Baselines: HEAD; branch tips that have experiments; with `all_commits` every commit that has experiments;
         the last `num` commits of HEAD's first-parent history. Thread-safe.
+
+        `shared`: experiment rows hold the index's own params/metrics/errors dicts instead of copies (a one-shot
+        reader that never changes them, `show --filter/--sort-by/--limit`, saves a copy of every dict).
         """
         from exptui.query.gc_pause import gc_paused
 
         with self._lock, gc_paused():  # acyclic rows in bulk: see gc_pause for why and what it saves
-            return _retrying(lambda: self._materialize(self._plan(all_commits, include_workspace, num)))
+            return _retrying(lambda: self._materialize(self._plan(all_commits, include_workspace, num), shared))
 
     def json_lines(self, all_commits: bool = False, num: int = 1,
                    live: Mapping[str, dict[str, Any]] | None = None) -> Iterator[str]:
@@ -489,7 +516,10 @@ class ExperimentIndex:
                     plan[k] = (name, sha, b, bname, ann, frags)
         return plan
 
-    def _materialize(self, plan: list[Any]) -> list[ExperimentRow]:
+    def _materialize(self, plan: list[Any], shared: bool = False) -> list[ExperimentRow]:
+        if shared:
+            get = self.cache.get
+            return [_shared_row(item, get(item[1])) if isinstance(item, tuple) else item for item in plan]
         return [self._lazy_row(item) if isinstance(item, tuple) else item for item in plan]
 
     def _lazy_row(self, item: tuple) -> ExperimentRow:
@@ -798,6 +828,19 @@ def _row(
         annotations=ann or _NO_ANNOTATIONS,
         facts=data.get("facts"),
         ref=ref,
+    )
+
+
+def _shared_row(item: tuple, data: dict | None) -> ExperimentRow:
+    """An experiment row of a plan item that holds the cache entry's dicts themselves (read-only use)."""
+    name, sha, b, bname, ann, ref = item
+    assert data is not None  # _plan made sure every listed commit is in the cache
+    t = data.get("time")
+    return ExperimentRow(
+        name=name, rev=sha, baseline=b, kind="experiment", status=data.get("status") or "success",
+        baseline_name=bname, created=datetime.fromtimestamp(t, _UTC) if t else None,
+        params=data["params"], metrics=data["metrics"], errors=data["errors"],
+        annotations=ann or _NO_ANNOTATIONS, facts=data.get("facts"), ref=ref,
     )
 
 

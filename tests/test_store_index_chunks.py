@@ -1,0 +1,61 @@
+"""A cold listing of many commits reads, stores and frees them a chunk at a time (issue 13: peak memory of a cold
+`show --json` at 100k); large segments are never merged on append. The output is what one whole read gives."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from exptui.project import Project
+from exptui.store.index import IndexCache
+
+try:  # tests/ may or may not be a package
+    from tests.test_store_index_segments import _add_experiments, _segments
+    from tests.test_store_support import project  # noqa: F401 (fixture)
+except ImportError:  # pragma: no cover
+    from test_store_index_segments import _add_experiments, _segments
+    from test_store_support import project  # noqa: F401 (fixture)
+
+
+def _json(root: Path) -> list[str]:
+    with Project.open(root) as p:
+        return list(p.experiments_json())
+
+
+def test_a_cold_listing_in_chunks_equals_one_whole_read(project: Project, monkeypatch: pytest.MonkeyPatch) -> None:
+    base = project.git.head()
+    _add_experiments(project.root, base, [f"e{i}" for i in range(23)])
+    whole = _json(project.root)  # one read of every commit (fewer than CHUNK)
+    assert len(_segments(project)) == 1
+    for seg in _segments(project):
+        seg.unlink()
+    monkeypatch.setattr(IndexCache, "CHUNK", 5)
+    monkeypatch.setattr(IndexCache, "LARGE", 5)
+    with Project.open(project.root) as p:
+        chunked = list(p.experiments_json())
+        assert not p.index.cache._decoded or len(p.index.cache._decoded) <= 1  # chunks were freed once written
+    assert chunked == whole
+    assert len(_segments(project)) == 5  # 23 commits in chunks of 5 (the baseline, read first, rides in the first)
+    # warm, and one more experiment: appended as a small segment, the large ones are left alone
+    assert _json(project.root) == whole
+    _add_experiments(project.root, base, ["new"], start=23)
+    again = _json(project.root)
+    assert len(again) == len(whole) + 1 and len(_segments(project)) == 6
+    rows = {r.name: r.metrics for r in Project.open(project.root).experiments() if r.kind == "experiment"}
+    assert rows["e7"] == {"metrics.json": {"acc": 0.07}} and rows["new"] == {"metrics.json": {"acc": 0.23}}
+
+
+def test_small_segments_merge_without_touching_large_ones(project: Project, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(IndexCache, "CHUNK", 4)
+    monkeypatch.setattr(IndexCache, "LARGE", 4)
+    base = project.git.head()
+    _add_experiments(project.root, base, [f"e{i}" for i in range(8)])
+    Project.open(project.root).experiments()
+    large = set(_segments(project))
+    for k in range(IndexCache.MAX_SEGMENTS + 1):
+        _add_experiments(project.root, base, [f"n{k}"], start=8 + k)
+        Project.open(project.root).experiments()
+    after = set(_segments(project))
+    assert large <= after and len(after - large) <= 2  # the small ones were merged, the large ones kept
+    names = {r.name for r in Project.open(project.root).experiments() if r.kind == "experiment"}
+    assert names == {f"e{i}" for i in range(8)} | {f"n{k}" for k in range(IndexCache.MAX_SEGMENTS + 1)}
