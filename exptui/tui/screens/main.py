@@ -82,6 +82,7 @@ class MainScreen(Screen[None]):
         self._getters: dict[str, tuple[Column, Callable[[ExperimentRow], Any]]] = {}
         self._baselines: dict[str, ExperimentRow] = {}
         self.loaded = False
+        self.loading_total: int | None = None   # while only the top rows of the first load are shown: of how many
         self._pandas_ready = False
         self.branch = ""
         self._counts = {"total": 0, "shown": 0, "running": 0, "queued": 0, "failed": 0}
@@ -153,12 +154,17 @@ class MainScreen(Screen[None]):
         return True
 
     # ------------------------------------------------------------------ data
-    def set_rows(self, rows: list[ExperimentRow]) -> None:
-        """Take a fresh full list from the project and re-derive the view; keyed, so nothing flickers."""
+    def set_rows(self, rows: list[ExperimentRow], loading_total: int | None = None) -> None:
+        """Take a fresh full list from the project and re-derive the view; keyed, so nothing flickers.
+
+        `loading_total`: `rows` are only the top of a first load whose listing has this many rows (the rest
+        follow in another `set_rows`): shown at once, the header says "loading N of M…", and nothing that
+        needs every row happens yet (the empty-repo hint, sweep progress and "sweep finished" notices)."""
         from exptui.query.columns import field_column
 
         self.all_rows = rows
-        self.loaded = True
+        self.loaded = loading_total is None
+        self.loading_total = loading_total
         old_ids = [c.id for c in self.model.columns]
         self.model.set_rows(rows)
         self._choose_engine()
@@ -176,7 +182,8 @@ class MainScreen(Screen[None]):
         self.query_one(ProblemBanner).show_problems(workspace_problems(workspace.errors) if workspace else [])
         self._update_best()
         self.refresh_view(columns_changed=True)
-        self._update_sweeps(announce=True)
+        if self.loaded:
+            self._update_sweeps(announce=True)
 
     # ------------------------------------------------------------------ sweeps and best values
     def _update_best(self) -> None:
@@ -422,6 +429,7 @@ class MainScreen(Screen[None]):
             marked=len(self.table.marked),
             filter=self.view.filter, sort=self.view.sort, leaderboard=self.view.leaderboard,
             only_changed=self.view.only_changed, loading=not self.loaded,
+            loading_of=(len(self.all_rows), self.loading_total) if self.loading_total is not None else None,
         )
 
     def show_message(self, text: str, *, error: bool = False, sticky: bool = False) -> None:
