@@ -181,6 +181,8 @@ class MainScreen(Screen[None]):
         workspace = next((r for r in rows if r.kind == "workspace"), None)
         self.query_one(ProblemBanner).show_problems(workspace_problems(workspace.errors) if workspace else [])
         self._update_best()
+        self._count_all()
+        self.table.note_rows(rows)      # new row objects: from here on a refresh only reorders known rows
         self.refresh_view(columns_changed=True)
         if self.loaded:
             self._update_sweeps(announce=True)
@@ -309,6 +311,15 @@ class MainScreen(Screen[None]):
         model.pinned = list(view.pinned)
 
     def refresh_view(self, columns_changed: bool = False) -> None:
+        """Derive what is shown from `all_rows` and the view state (every keystroke in the filter bar lands
+        here). The cyclic collector is paused meanwhile: at 100,000 rows a full collection walks millions of
+        long-lived objects and landed in a keystroke now and then (seconds); see `exptui.query.gc_pause`."""
+        from exptui.query.gc_pause import gc_paused
+
+        with gc_paused():
+            self._refresh_view(columns_changed)
+
+    def _refresh_view(self, columns_changed: bool) -> None:
         self._sync_model()
         result = self.model.view()
         rows = result.experiment_rows
@@ -318,9 +329,7 @@ class MainScreen(Screen[None]):
         if not self._filter_error:
             if self.view.filter.strip():
                 # count experiments, like the header: baselines shown as group headers are context
-                shown = sum(1 for r in rows if r.kind not in ("baseline", "workspace"))
-                total = sum(1 for r in self.all_rows if r.kind not in ("baseline", "workspace"))
-                self.filter_bar.show_matches(shown, total)
+                self.filter_bar.show_matches(_experiments_in(rows), self._counts["total"])
             else:
                 self.filter_bar.show_matches(None, None)
         table = self.table
@@ -342,7 +351,7 @@ class MainScreen(Screen[None]):
             scrolling += [_table_column(c, marks.get(c.id, "")) for c in result.columns if c.id not in pinned]
             table.set_columns(fixed, scrolling)
         self._ranks = _ranks(rows, self.model) if self.view.leaderboard else {}
-        table.update_rows(rows)
+        table.update_rows(rows, changed=False)     # set_rows noted new row objects with the table already
         self.call_after_refresh(table.scroll_cursor_column_into_view)   # widths change with the rows shown
         self._count()
         self._update_header()
@@ -406,16 +415,25 @@ class MainScreen(Screen[None]):
         return text, ""
 
     # ------------------------------------------------------------------ header / messages
+    def _count_all(self) -> None:
+        """Experiment counts over all rows for the header: once per `set_rows`, never per keystroke."""
+        total = running = queued = failed = 0
+        for r in self.all_rows:
+            if r.kind in ("baseline", "workspace"):
+                continue
+            total += 1
+            status = r.status
+            if status == "success":
+                continue
+            running += status == "running"
+            queued += status == "queued"
+            failed += status in ("failed", "crashed")
+        self._counts = {"total": total, "shown": self._counts.get("shown", 0), "running": running,
+                        "queued": queued, "failed": failed}
+
     def _count(self) -> None:
-        """Experiment counts for the header, recomputed only when rows or the view change (not per keypress)."""
-        experiments = [r for r in self.all_rows if r.kind not in ("baseline", "workspace")]
-        self._counts = {
-            "total": len(experiments),
-            "shown": sum(1 for r in self.shown_rows if r.kind not in ("baseline", "workspace")),
-            "running": sum(1 for r in experiments if r.status == "running"),
-            "queued": sum(1 for r in experiments if r.status == "queued"),
-            "failed": sum(1 for r in experiments if r.status in ("failed", "crashed")),
-        }
+        """The shown count for the header (the rest is `_count_all`'s, per reload)."""
+        self._counts["shown"] = _experiments_in(self.shown_rows)
 
     def _update_header(self) -> None:
         header = self.query_one(StatusHeader)
@@ -943,6 +961,11 @@ def _sort_marks(sort: list[tuple[str, bool]]) -> dict[str, str]:
     many = len(sort) > 1
     return {column_id: (" ↓" if descending else " ↑") + (str(i + 1) if many else "")
             for i, (column_id, descending) in enumerate(sort)}
+
+
+def _experiments_in(rows: list[ExperimentRow]) -> int:
+    """How many of `rows` are experiments (baselines shown as group headers and the workspace are context)."""
+    return len(rows) - sum(1 for r in rows if r.kind in ("baseline", "workspace"))
 
 
 def _names(rows: list[ExperimentRow]) -> str:
