@@ -145,8 +145,8 @@ class TableFrame:
             self._row_array = np.empty(self.size, dtype=object)
             self._row_array[:] = self.rows
         if isinstance(positions, range):
-            return self._row_array[positions.start:positions.stop:positions.step].tolist()  # type: ignore[no-any-return]
-        return self._row_array[np.asarray(positions, dtype=np.intp)].tolist()  # type: ignore[no-any-return]
+            return self._row_array[positions.start:positions.stop:positions.step].tolist()
+        return self._row_array[np.asarray(positions, dtype=np.intp)].tolist()
 
 
 # --------------------------------------------------------------------------- sorting

@@ -187,10 +187,15 @@ class ExptuiApp(App[None]):
         def first_rows(rows: list[ExperimentRow], total: int) -> None:
             self.post_message(RowsLoaded(rows, token, branch, loading_total=total))
 
-        stream = {"first": self.FIRST_ROWS, "on_first": first_rows} if self._last_rows is None else {}
+        from exptui.query.gc_pause import freeze_once, gc_paused
+
+        streamed = self._last_rows is None
         try:
-            with self.project_lock:
-                rows = list(self.project.experiments(**stream))
+            with self.project_lock, gc_paused():
+                rows = list(self.project.experiments(first=self.FIRST_ROWS if streamed else 0,
+                                                     on_first=first_rows if streamed else None))
+                if len(rows) >= MainScreen.FRAME_ENGINE_ROWS:
+                    freeze_once()   # the first big listing: never walked by the cyclic collector (gc_pause)
         except Exception as exc:
             self.post_message(LoadFailed(str(exc) or exc.__class__.__name__))
             return

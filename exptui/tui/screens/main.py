@@ -9,6 +9,8 @@ Row actions (apply, branch, remove, star, label, note) run in thread workers aga
 from __future__ import annotations
 
 import re
+from collections import Counter
+from operator import attrgetter
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 from collections.abc import Callable
@@ -155,6 +157,14 @@ class MainScreen(Screen[None]):
 
     # ------------------------------------------------------------------ data
     def set_rows(self, rows: list[ExperimentRow], loading_total: int | None = None) -> None:
+        """See `_set_rows`; the cyclic collector is paused meanwhile (columns, best cells, the model: many
+        acyclic objects at once, see `exptui.query.gc_pause`)."""
+        from exptui.query.gc_pause import gc_paused
+
+        with gc_paused():
+            self._set_rows(rows, loading_total)
+
+    def _set_rows(self, rows: list[ExperimentRow], loading_total: int | None) -> None:
         """Take a fresh full list from the project and re-derive the view; keyed, so nothing flickers.
 
         `loading_total`: `rows` are only the top of a first load whose listing has this many rows (the rest
@@ -326,10 +336,11 @@ class MainScreen(Screen[None]):
         if self.view.leaderboard:   # a ranking of results: the workspace is not one (it repeats its baseline)
             rows = [r for r in rows if r.kind != "workspace"]
         self.shown_rows = rows
+        self._count()
         if not self._filter_error:
             if self.view.filter.strip():
                 # count experiments, like the header: baselines shown as group headers are context
-                self.filter_bar.show_matches(_experiments_in(rows), self._counts["total"])
+                self.filter_bar.show_matches(self._counts["shown"], self._counts["total"])
             else:
                 self.filter_bar.show_matches(None, None)
         table = self.table
@@ -353,7 +364,6 @@ class MainScreen(Screen[None]):
         self._ranks = _ranks(rows, self.model) if self.view.leaderboard else {}
         table.update_rows(rows, changed=False)     # set_rows noted new row objects with the table already
         self.call_after_refresh(table.scroll_cursor_column_into_view)   # widths change with the rows shown
-        self._count()
         self._update_header()
         self._update_empty_hint()
 
@@ -965,7 +975,11 @@ def _sort_marks(sort: list[tuple[str, bool]]) -> dict[str, str]:
 
 def _experiments_in(rows: list[ExperimentRow]) -> int:
     """How many of `rows` are experiments (baselines shown as group headers and the workspace are context)."""
-    return len(rows) - sum(1 for r in rows if r.kind in ("baseline", "workspace"))
+    kinds = Counter(map(_KIND, rows))      # C-level passes: a filter keystroke at 100,000 rows counts them
+    return len(rows) - kinds["baseline"] - kinds["workspace"]
+
+
+_KIND = attrgetter("kind")
 
 
 def _names(rows: list[ExperimentRow]) -> str:
