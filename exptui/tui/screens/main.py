@@ -298,7 +298,8 @@ class MainScreen(Screen[None]):
             try:
                 model.set_filter(expression)
             except FilterError as exc:     # the model keeps the last good filter while the user types on
-                self.filter_bar.show_error(exc.message, exc.column)
+                if self.all_rows:   # before the first rows arrive no column is known: a saved filter is not wrong
+                    self.filter_bar.show_error(exc.message, exc.column)
                 self._filter_error = True
             else:
                 self._compiled_filter = expression
