@@ -132,3 +132,23 @@ async def test_saving_the_view_state_never_triggers_a_reload(big_repo: Path) -> 
         after = len(polls)
         await wait_for(pilot, lambda: len(polls) >= after + 3, timeout=60)
         assert len(listings) == 1 and app.reloads == 1
+
+
+@async_test
+async def test_a_reload_keeps_the_unchanged_rows_as_the_same_objects(big_repo: Path) -> None:
+    """One new experiment: the table gets it, and every other row is the object it already had (the comparison
+    with the last listing happened once, in the loading thread)."""
+    from tests.test_tui_app import record_experiment
+
+    app = ExptuiApp(Project.open(big_repo), big_repo, poll_interval=0.05, view=ViewState())
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_for(pilot, lambda: app.reloads > 0, timeout=120)
+        before = {row.key: row for row in app.main.all_rows}
+        record_experiment(big_repo, "late-one", {"train.lr": 0.5}, {"f1": 0.99})
+        await wait_for(pilot, lambda: app.reloads > 1, timeout=120)
+        after = app.main.all_rows
+        new = [row for row in after if row.key not in before]
+        assert [row.name for row in new] == ["late-one"]
+        kept = [row for row in after if row.key in before]
+        assert len(kept) == N + 2 and all(row is before[row.key] for row in kept)
+        assert any(row.name == "late-one" for row in app.main.table.rows)
