@@ -203,7 +203,8 @@ class MainScreen(Screen[None]):
         keystroke: it does not depend on the filter)."""
         from exptui.query.sweeps import best_cells
 
-        self._best = best_cells(self.all_rows, self.model.columns, self._directions())
+        frame = self.model.frame() if self.model.engine == "frame" else None   # its columns serve the filter too
+        self._best = best_cells(self.all_rows, self.model.columns, self._directions(), frame=frame)
 
     def _directions(self) -> Directions:
         """Which way is better per metric: by name, unless `:better` said otherwise (kept in the view state)."""
