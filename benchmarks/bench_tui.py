@@ -14,7 +14,13 @@ Compares Textual's stock `DataTable` with exptui's Line-API `ExperimentTable` on
   metrics, the time to open each screen (`e` sweep, `p` plots, `?` help, `d` compare, `Q` queue: key press until
   the new screen has painted), and the process's peak RSS. Wall times; CPU time of the process next to them.
 
+- table at scale (`--real --n 1000 10000 100000`): the main table over bench_show's repos (built with git
+  fast-import), cold and warm, each in a fresh process timed from its spawn: first rows on screen (the top of the
+  listing is painted first), all rows in, a filter keystroke until the match count is shown (median and worst
+  of 22), a sort keystroke (`s` on f1: median and worst of 8), peak RSS, and the load average at the end.
+
 Run: .venv/bin/python benchmarks/bench_tui.py [--sizes 1000,10000] [--real 1000,10000] [--skip-widgets]
+     .venv/bin/python benchmarks/bench_tui.py --real --n 1000 10000 100000 [--runs 1]
 """
 from __future__ import annotations
 
@@ -87,7 +93,9 @@ class SyntheticProject:
         self.rows = rows
         self.token = "0"
 
-    def experiments(self) -> list[ExperimentRow]:
+    def experiments(self, first: int = 0, on_first=None) -> list[ExperimentRow]:
+        if on_first is not None and len(self.rows) > first:   # as the real Project: the top rows first
+            on_first(list(self.rows[:first]), len(self.rows))
         return list(self.rows)
 
     def changed_token(self) -> str:
@@ -295,18 +303,159 @@ def real_runs(sizes: list[int], runs: int) -> None:
         shutil.rmtree(tmp, ignore_errors=True)
 
 
+# ----------------------------------------------------------------------------------------------------- table at scale
+# `--real --n 1000 10000 100000`: the main table over bench_show's repos, each figure from a fresh process, measured
+# from the parent's spawn (Python start included) as a user sees it:
+#   first rows  app start until the first rows are on screen (streamed: the top of the listing comes first)
+#   all rows    ... until the whole listing is in the table (the header no longer says "loading")
+#   keystroke   one filter character (f1 > 0.5 and auc < 0.9, typed one by one, debounce excluded) until the
+#               match count is shown and the table repainted: median and worst of 22
+#   sort        `s` on the f1 column (ascending, descending, off, ...) until repainted: median and worst of 8
+#   RSS         the process's peak resident memory; CPU: the process's CPU time until all rows were in
+
+FILTER_TYPED = "f1 > 0.5 and auc < 0.9"
+
+
+async def bench_table_child(repo: Path, spawned: float) -> dict:
+    import resource
+
+    from exptui.project import Project
+    from exptui.tui.app import ExptuiApp
+    from exptui.tui.view_state import ViewState
+
+    project = Project.open(repo)
+    app = ExptuiApp(project, repo, poll_interval=60, view=ViewState())
+    out: dict = {}
+    async with app.run_test(size=(160, 48)) as pilot:
+        main = None
+        while not (app.partial_loads or app.reloads):
+            await pilot.pause(0.002)
+        await pilot.pause()
+        out["first_rows"] = time.time() - spawned
+        out["streamed"] = bool(app.partial_loads)
+        while not app.reloads:
+            await pilot.pause(0.005)
+        await pilot.pause()
+        out["all_rows"] = time.time() - spawned
+        out["cpu_all_rows"] = time.process_time()
+        main = app.main
+        out["rows"] = len(main.all_rows)
+        while not main._pandas_ready:      # the frame engine (pandas imported in the background)
+            await pilot.pause(0.01)
+        out["engine"] = main.model.engine
+        lat, cpu = [], []
+        typed = ""
+        for char in FILTER_TYPED:
+            typed += char
+            t0, c0 = time.perf_counter(), time.process_time()
+            main._apply_filter(typed)
+            await pilot.pause()
+            lat.append(time.perf_counter() - t0)
+            cpu.append(time.process_time() - c0)
+        out["keystroke"] = lat
+        out["keystroke_cpu"] = cpu
+        out["matches"] = main._counts["shown"]
+        main._apply_filter("")
+        await pilot.pause()
+        table = main.table
+        ids = [c.id for c in table.columns]
+        table.cursor_column = next(i for i, c in enumerate(ids) if c.endswith(":f1"))
+        sort_lat, sort_cpu = [], []
+        for _ in range(8):
+            t0, c0 = time.perf_counter(), time.process_time()
+            await pilot.press("s")
+            await pilot.pause()
+            sort_lat.append(time.perf_counter() - t0)
+            sort_cpu.append(time.process_time() - c0)
+        out["sort"] = sort_lat
+        out["sort_cpu"] = sort_cpu
+    project.close()
+    out["rss_mib"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    return out
+
+
+def table_runs(sizes: list[int], runs: int) -> None:
+    """Fresh processes over bench_show's repos (built with git fast-import), cold (index deleted) then warm."""
+    import json
+    import os
+    import shutil
+    import tempfile
+
+    sys.path.insert(0, str(Path(__file__).resolve().parent))
+    import bench_show
+
+    tmp = Path(tempfile.mkdtemp(prefix="bench-tui-table-"))
+    try:
+        print("| rows | mode | first rows | all rows (CPU) | filter keystroke median / worst (CPU median) "
+              "| sort median / worst (CPU median) | peak RSS | load |")
+        print("|---:|---|---:|---:|---:|---:|---:|---:|")
+        for n in sizes:
+            t0 = time.perf_counter()
+            repo = bench_show.make_repo(n, tmp)
+            print(f"(built {n:,} experiments in {time.perf_counter() - t0:.1f} s)", flush=True)
+            for mode in ("cold", "warm"):
+                results = []
+                for _ in range(runs):
+                    if mode == "cold":
+                        shutil.rmtree(repo / ".git" / "exptui" / "index", ignore_errors=True)
+                    spawned = time.time()
+                    proc = subprocess_run([sys.executable, __file__, "--table-child", str(repo), str(spawned)],
+                                          env=bench_show._env())
+                    results.append(json.loads(proc.strip().splitlines()[-1]))
+
+                def med(key: str, results: list = results) -> float:
+                    return statistics.median(r[key] for r in results)
+
+                keys = [x for r in results for x in r["keystroke"]]
+                sorts = [x for r in results for x in r["sort"]]
+                key_cpu = statistics.median(x for r in results for x in r["keystroke_cpu"])
+                sort_cpu = statistics.median(x for r in results for x in r["sort_cpu"])
+                streamed = "" if all(r["streamed"] for r in results) else " (not streamed)"
+                print(f"| {n:,} | {mode} | {med('first_rows'):.2f} s{streamed} | {med('all_rows'):.2f} s "
+                      f"({med('cpu_all_rows'):.2f}) | {statistics.median(keys) * 1000:.0f} / {max(keys) * 1000:.0f} ms"
+                      f" ({key_cpu * 1000:.0f}) | {statistics.median(sorts) * 1000:.0f} / {max(sorts) * 1000:.0f} ms"
+                      f" ({sort_cpu * 1000:.0f}) | "
+                      f"{max(r['rss_mib'] for r in results):.0f} MiB | {os.getloadavg()[0]:.1f} |", flush=True)
+            shutil.rmtree(repo, ignore_errors=True)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+def subprocess_run(cmd: list[str], env: dict[str, str]) -> str:
+    import subprocess
+
+    proc = subprocess.run(cmd, capture_output=True, text=True, env=env)
+    if proc.returncode != 0:
+        raise SystemExit(proc.stderr)
+    return proc.stdout
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", default="1000,10000")
-    parser.add_argument("--real", default="", help="sizes for the real-repository dashboard runs, e.g. 1000,10000")
+    parser.add_argument("--real", default="", nargs="?", const="",
+                        help="sizes for the real-repository dashboard runs, e.g. 1000,10000")
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--skip-widgets", action="store_true", help="only the real-repository runs")
     parser.add_argument("--child", default=None, help=argparse.SUPPRESS)
+    parser.add_argument("--n", type=int, nargs="+", default=None,
+                        help="with --real: the main table at these sizes (first rows, all rows, filter and sort "
+                             "keystrokes, peak RSS), e.g. --real --n 1000 10000 100000")
+    parser.add_argument("--table-child", nargs=2, default=None, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
         import json
 
         print(json.dumps(asyncio.run(bench_real_dashboard(Path(args.child)))))
+        return
+    if args.table_child:
+        import json
+
+        repo, spawned = args.table_child
+        print(json.dumps(asyncio.run(bench_table_child(Path(repo), float(spawned)))))
+        return
+    if args.n:
+        table_runs(args.n, args.runs)
         return
     if args.real:
         real_runs([int(s) for s in args.real.split(",")], args.runs)

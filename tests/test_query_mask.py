@@ -165,7 +165,9 @@ def test_both_engines_show_the_same_view(rows, text, sort_names, descending, gro
             return  # a filter or sort naming a column these rows lack: refused the same way by both
         view = table.view()
         views.append(([(d.label, d.context, d.depth, d.last) for d in view.rows], view.matched,
-                      [c.id for c in view.columns], table.to_csv()))
+                      [c.id for c in view.columns], table.to_csv(), [id(r) for r in view.experiment_rows]))
+        # what the dashboard reads (the rows of the lines, without making the lines) agrees with the lines
+        assert [id(r) for r in view.experiment_rows] == [id(d.row) for d in view.rows if d.row is not None]
     assert views[0] == views[1]
 
 

@@ -116,3 +116,31 @@ def test_best_cells_only_for_known_directions_and_never_when_all_are_equal() -> 
     assert by_key["n_rows"] == set()                           # no known direction: not guessed (and all equal)
     ranking = ranking_metric(columns)
     assert ranking is not None and ranking[0].key == "f1" and ranking[1] == "higher"
+
+
+def test_best_cells_over_the_frame_are_the_same_cells() -> None:
+    """The dashboard's vectorised path (the frame's typed columns, numpy per group) marks exactly the cells the
+    row-by-row path marks, over values of every kind: ties, missing, NaN, infinities, bools, text, big ints."""
+    import random
+
+    from exptui.query.columns import collect_columns
+    from exptui.query.frame import TableFrame
+    from exptui.query.sweeps import best_cells
+
+    odd: list[object] = [float("nan"), float("inf"), -float("inf"), True, "n/a", 3, 0.25, None]
+    for seed in range(12):
+        rng = random.Random(seed)
+        rows = []
+        for i in range(60):
+            f1 = rng.choice([*odd, rng.random(), rng.random(), 0.5, 0.5]) if rng.random() < 0.4 else \
+                round(rng.random(), 2)
+            sweep = rng.choice(["s1", "s2", None])
+            row = _row(f"r{i}", None, sweep=sweep)
+            row.baseline = rng.choice(["b" * 40, "c" * 40])
+            if f1 is not None or rng.random() < 0.8:
+                row.metrics = {"metrics.yaml": {"f1": f1, "loss": rng.choice([0.1, 0.2, 0.3, float("nan")])}}
+            rows.append(row)
+        if seed == 11:
+            rows[0].metrics = {"metrics.yaml": {"f1": 2 ** 60 + 1, "loss": 0.1}}   # beyond float64: Python path
+        columns = collect_columns(rows)
+        assert best_cells(rows, columns, frame=TableFrame(rows)) == best_cells(rows, columns), seed

@@ -12,8 +12,13 @@ the cost per experiment stays flat as the repository grows.
 The collector is only paused, never left off: it is re-enabled when the outermost pause ends (pauses nest and may
 be entered from several threads, e.g. the dashboard lists in a worker thread while the UI thread runs), and only if
 it was enabled when the outermost pause began. Cyclic garbage made meanwhile is collected afterwards, as usual.
-`gc.freeze()` was measured too (freeze the built rows so later collections skip them) but not used: in a
-long-lived process (the dashboard) it would also pin every cycle that exists at that moment until an unfreeze.
+`gc.freeze()` was measured too (freeze the built rows so later collections skip them) but not used for listings:
+in a long-lived process (the dashboard) it would also pin every cycle that exists at that moment until an
+unfreeze. The dashboard uses it once (`freeze_once`), right after its first large load: rows built while the
+collector was paused are all still "young", so the first collections after the load walk every one of them (a
+young, a middle and a full collection: about a second at 100,000 rows, landing in whatever the user does next, a
+keystroke or a repaint). Frozen, they are never walked; they are still freed by reference counting when a reload
+replaces them. What it pins is only the cyclic garbage of the app's start-up, once.
 """
 from __future__ import annotations
 
@@ -44,3 +49,17 @@ def gc_paused() -> Iterator[None]:
             _depth -= 1
             if _depth == 0 and _reenable:
                 gc.enable()
+
+
+_frozen = False
+
+
+def freeze_once() -> bool:
+    """`gc.freeze()` the first time it is called in this process (see the module docstring); True if it froze."""
+    global _frozen
+    with _lock:
+        if _frozen:
+            return False
+        _frozen = True
+    gc.freeze()
+    return True

@@ -8,6 +8,7 @@ and a clock passed in, so the TUI's header and notifications stay deterministic 
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from typing import Any
 from dataclasses import dataclass
 
 from exptui.query.columns import Column, is_number
@@ -128,11 +129,14 @@ def best_row(rows: Iterable[ExperimentRow], column: Column, way: Direction) -> E
 
 
 def best_cells(rows: Sequence[ExperimentRow], columns: Iterable[Column],
-               directions: Directions = DEFAULT_DIRECTIONS) -> dict[str, set[str]]:
+               directions: Directions = DEFAULT_DIRECTIONS, frame: Any = None) -> dict[str, set[str]]:
     """{metric column id: keys of the rows holding the best value} per baseline (its experiments and itself) and
     per sweep, for metrics whose direction is known. A group where every value is the same has no best.
 
-    Runs on every reload of the dashboard, so each column's values are read once (10k rows, 5 metrics: ~0.1 s)."""
+    Runs on every reload of the dashboard, so each column's values are read once (10k rows, 5 metrics: ~0.1 s).
+    `frame`: a `exptui.query.frame.TableFrame` over these same rows (the dashboard's, from 5,000 rows): the
+    columns are then read as the frame's typed columns, which a filter or sort on those metrics reuses, and each
+    group's best is taken in numpy (the same cells as without it: tests/test_sweep_ids.py)."""
     baselines: dict[str, list[int]] = {}
     sweeps: dict[str, list[int]] = {}
     for i, row in enumerate(rows):
@@ -144,10 +148,21 @@ def best_cells(rows: Sequence[ExperimentRow], columns: Iterable[Column],
     groups = [g for g in (*baselines.values(), *sweeps.values()) if len(g) > 1]
     out: dict[str, set[str]] = {}
     inf = float("inf")
+    arrays: list[Any] | None = None
     for column in columns:
         way = known_direction(column, directions)
         if way is None:
             continue
+        if frame is not None:
+            if arrays is None:
+                import numpy as np
+
+                arrays = [np.asarray(g, dtype=np.intp) for g in groups]
+            found = _best_keys_in_frame(frame, column, way, arrays, rows)
+            if found is not None:
+                if found:
+                    out[column.id] = found
+                continue
         get = column.getter()
         values: list[float | None] = []
         for row in rows:
@@ -165,3 +180,30 @@ def best_cells(rows: Sequence[ExperimentRow], columns: Iterable[Column],
         if keys:
             out[column.id] = keys
     return out
+
+
+def _best_keys_in_frame(frame: Any, column: Column, way: Direction, groups: list[Any],
+                        rows: Sequence[ExperimentRow]) -> set[str] | None:
+    """`best_cells` for one column over the frame's typed column; None when a cell needs Python's exact
+    comparison (an int beyond float64's exact range)."""
+    import numpy as np
+
+    from exptui.query.frame import C_BIGINT, C_FLOAT, C_INT
+
+    typed = frame.typed(column)
+    codes, numbers = typed.codes, typed.numbers
+    if (codes == C_BIGINT).any():
+        return None
+    usable = ((codes == C_INT) | (codes == C_FLOAT)) & np.isfinite(numbers)
+    keys: set[str] = set()
+    for group in groups:
+        at = group[usable[group]]
+        if at.size < 2:
+            continue
+        values = numbers[at]
+        low, high = values.min(), values.max()
+        if low == high:
+            continue
+        target = high if way == "higher" else low
+        keys.update(rows[i].key for i in at[values == target].tolist())
+    return keys

@@ -106,19 +106,52 @@ def _row_title(row: ExperimentRow) -> str:
     return row.name or row.rev[:7]
 
 
-@dataclass(frozen=True)
-class TableView:
-    """What to show: ordered display rows, visible field columns and data columns."""
+ViewPart = tuple["DisplayRow | None", "list[ExperimentRow]", int]
+"""A run of the view: an optional header line, then rows at one depth (1: a baseline's experiments)."""
 
-    rows: tuple[DisplayRow, ...]
-    fields: tuple[Column, ...]
-    columns: tuple[Column, ...]
-    matched: int            # rows that matched the filter (context headers not counted)
-    total: int              # rows in the table
+
+class TableView:
+    """What to show: ordered display rows, visible field columns and data columns.
+
+    Held as runs (`ViewPart`) and expanded into one `DisplayRow` per line only when ``rows`` is read: the
+    dashboard reads ``experiment_rows`` alone, and at 100,000 rows making a line object per row was a large part
+    of a filter keystroke."""
+
+    __slots__ = ("_parts", "fields", "columns", "matched", "total", "_rows", "_experiment_rows")
+
+    def __init__(self, parts: list[ViewPart], fields: tuple[Column, ...], columns: tuple[Column, ...],
+                 matched: int, total: int) -> None:
+        self._parts = parts
+        self.fields = fields
+        self.columns = columns
+        self.matched = matched      # rows that matched the filter (context headers not counted)
+        self.total = total          # rows in the table
+        self._rows: tuple[DisplayRow, ...] | None = None
+        self._experiment_rows: list[ExperimentRow] | None = None
+
+    @property
+    def rows(self) -> tuple[DisplayRow, ...]:
+        if self._rows is None:
+            lines: list[DisplayRow] = []
+            for header, children, depth in self._parts:
+                if header is not None:
+                    lines.append(header)
+                end = len(children) - 1
+                lines.extend(DisplayRow(row, depth=depth, last=depth > 0 and i == end)
+                             for i, row in enumerate(children))
+            self._rows = tuple(lines)
+        return self._rows
 
     @property
     def experiment_rows(self) -> list[ExperimentRow]:
-        return [d.row for d in self.rows if d.row is not None]
+        if self._experiment_rows is None:
+            shown: list[ExperimentRow] = []
+            for header, children, _depth in self._parts:
+                if header is not None and header.row is not None:
+                    shown.append(header.row)
+                shown.extend(children)
+            self._experiment_rows = shown
+        return list(self._experiment_rows)
 
     @property
     def groups(self) -> list[ColumnGroup]:
@@ -245,6 +278,7 @@ class TableModel:
         self._rows = list(rows)
         self._groups = None
         self._group_positions: list[tuple[int | None, list[int]]] = []
+        self._group_arrays: list[tuple[int | None, Any]] | None = None
         self._frame: Any = None
         self._baselines: dict[str, ExperimentRow] | None = None
         self.columns: list[Column] = collect_columns(self._rows)
@@ -376,9 +410,9 @@ class TableModel:
             self._frame = TableFrame(self._rows)
         return self._frame
 
-    def _filter_mask(self) -> list[bool] | None:
+    def _filter_mask(self) -> Any:
         """Which rows (by position) match the filter; None without a filter. The frame engine computes it
-        over whole columns, the rows engine calls the compiled predicate per row."""
+        over whole columns (a numpy bool array), the rows engine calls the compiled predicate per row (a list)."""
         predicate = self.predicate
         if predicate is None:
             return None
@@ -389,28 +423,39 @@ class TableModel:
             from exptui.query.mask import compile_mask
 
             self._mask_fn = (predicate, compile_mask(predicate.node))
-        return self._mask_fn[1](self.frame()).tolist()
+        return self._mask_fn[1](self.frame())
 
-    def _sorted(self, positions: list[int]) -> list[ExperimentRow]:
-        """The rows at ``positions``, ordered by the sort keys (one lexsort over the frame's columns)."""
+    def _sorted(self, positions: Any) -> list[ExperimentRow]:
+        """The rows at ``positions`` (a list, or a numpy array with the frame engine), ordered by the sort keys
+        (one lexsort over the frame's columns)."""
         rows = self._rows
+        if self.engine == "frame":
+            if self.sort_keys and len(positions) > 1:
+                from exptui.query.frame import sorted_positions
+
+                keys = [(key.column, key.descending) for key in self.sort_keys]
+                positions = sorted_positions(self.frame(), positions, keys)
+            return self.frame().rows_at(positions)
         if not self.sort_keys or len(positions) < 2:
             return [rows[i] for i in positions]
-        if self.engine == "rows":
-            return sort_flat([rows[i] for i in positions], self.sort_keys)
-        from exptui.query.frame import sorted_positions
-
-        keys = [(key.column, key.descending) for key in self.sort_keys]
-        return [rows[i] for i in sorted_positions(self.frame(), positions, keys).tolist()]
+        return sort_flat([rows[i] for i in positions], self.sort_keys)
 
     def _compute_view(self) -> TableView:
         matched = 0
-        display: list[DisplayRow] = []
+        parts: list[ViewPart] = []
         mask = self._filter_mask()
+        vector = self.engine == "frame"
         if not self.grouped:
-            at = list(range(len(self._rows))) if mask is None else [i for i, hit in enumerate(mask) if hit]
+            if mask is None:
+                at: Any = range(len(self._rows))
+            elif vector:
+                import numpy as np
+
+                at = np.flatnonzero(mask)
+            else:
+                at = [i for i, hit in enumerate(mask) if hit]
             matched = len(at)
-            display = [DisplayRow(row) for row in self._sorted(at)]
+            parts.append((None, self._sorted(at), 0))
         else:
             if self._groups is None:  # grouping depends on rows and head only: reuse per keystroke
                 self._groups = group_rows(self._rows, self._head)
@@ -419,27 +464,39 @@ class TableModel:
                     (None if g.header is None else position[id(g.header)], [position[id(r)] for r in g.rows])
                     for g in self._groups
                 ]
+                self._group_arrays = None
             groups = self._groups
-            for group, (header_at, children_at) in zip(groups, self._group_positions):
+            positions: list[tuple[int | None, Any]] = self._group_positions
+            if vector and (mask is not None or self.sort_keys):
+                if self._group_arrays is None:   # the same positions as numpy arrays: masked in C per keystroke
+                    import numpy as np
+
+                    self._group_arrays = [(h, np.asarray(c, dtype=np.intp)) for h, c in self._group_positions]
+                positions = self._group_arrays
+            for group, (header_at, children_at) in zip(groups, positions):
                 if mask is None and not self.sort_keys:
                     children = group.rows
+                elif mask is None:
+                    children = self._sorted(children_at)
+                elif vector:
+                    children = self._sorted(children_at[mask[children_at]])
                 else:
-                    children = self._sorted(children_at if mask is None else [i for i in children_at if mask[i]])
+                    children = self._sorted([i for i in children_at if mask[i]])
                 matched += len(children)
                 header = group.header
-                header_matches = header is not None and (mask is None or mask[header_at])  # type: ignore[index]
+                header_matches = header is not None and (mask is None or bool(mask[header_at]))
                 matched += header_matches
                 if header is not None and (header_matches or (children and self.show_context)):
-                    display.append(DisplayRow(header, context=not header_matches))
+                    parts.append((DisplayRow(header, context=not header_matches), children, 1))
                 elif children:  # no baseline row to show: a title line keeps the tree readable
-                    display.append(DisplayRow(None, title=group.name))
-                for i, row in enumerate(children):
-                    display.append(DisplayRow(row, depth=1, last=i == len(children) - 1))
+                    parts.append((DisplayRow(None, title=group.name), children, 1))
         if self.limit is not None:
-            display = _first_rows(display, self.limit)
-        shown = [d.row for d in display if d.row is not None]
-        return TableView(tuple(display), tuple(self._visible_fields(shown)),
-                         tuple(self._visible_columns(shown)), matched, len(self._rows))
+            parts = _first_parts(parts, self.limit)
+        view = TableView(parts, (), (), matched, len(self._rows))
+        shown = view.experiment_rows
+        view.fields = tuple(self._visible_fields(shown))
+        view.columns = tuple(self._visible_columns(shown))
+        return view
 
     def _visible_fields(self, shown: list[ExperimentRow]) -> list[Column]:
         fields = []
@@ -678,21 +735,21 @@ class TableModel:
 
 # --------------------------------------------------------------------------- helpers
 
-def _first_rows(display: list[DisplayRow], limit: int) -> list[DisplayRow]:
-    """The first ``limit`` display rows that hold a row; a title line stays only before a kept row, and the
-    last kept experiment closes its tree (``└──``), since the rows after it are not shown."""
-    out: list[DisplayRow] = []
+def _first_parts(parts: list[ViewPart], limit: int) -> list[ViewPart]:
+    """The runs holding the first ``limit`` rows (baseline and experiment rows count, title lines do not). A cut
+    run's last kept experiment closes its tree (``└──``), since `TableView.rows` marks the end of each run."""
+    out: list[ViewPart] = []
     kept = 0
-    for d in display:
+    for header, children, depth in parts:
         if kept >= limit:
             break
-        out.append(d)
-        kept += d.row is not None
-    while out and out[-1].row is None:
-        out.pop()
-    if out and out[-1].depth == 1 and not out[-1].last:
-        last = out[-1]
-        out[-1] = DisplayRow(last.row, last.depth, True, last.context, last.title)
+        if header is not None and header.row is not None:
+            kept += 1
+        taken = children[:max(limit - kept, 0)]
+        kept += len(taken)
+        if header is not None and header.row is None and not len(taken):
+            continue                     # a title line only stays before a kept row
+        out.append((header, taken, depth))
     return out
 
 

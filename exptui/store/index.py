@@ -463,7 +463,8 @@ class ExperimentIndex:
     # --- listing ------------------------------------------------------------------------------------------------
 
     def rows(self, all_commits: bool = False, include_workspace: bool = True, num: int = 1,
-             shared: bool = False) -> list[ExperimentRow]:
+             shared: bool = False, *, first: int = 0,
+             on_first: Callable[[list[ExperimentRow], int], None] | None = None) -> list[ExperimentRow]:
         """Workspace row, then per baseline: the baseline row, its experiments (newest first), its queued entries.
 
         Baselines: HEAD; branch tips that have experiments; with `all_commits` every commit that has experiments;
@@ -471,11 +472,24 @@ class ExperimentIndex:
 
         `shared`: experiment rows hold the index's own params/metrics/errors dicts instead of copies (a one-shot
         reader that never changes them, `show --filter/--sort-by/--limit`, saves a copy of every dict).
+
+        With `on_first`, the first `first` rows of the listing (the top of the dashboard) are built first and
+        handed to `on_first(rows, total)` before the rest are: at 100,000 experiments building every row object
+        is most of a warm listing, and a screen shows forty. Not called when the listing has no more rows than
+        `first` (or called again if a damaged index is rebuilt midway).
         """
         from exptui.query.gc_pause import gc_paused
 
+        def listing() -> list[ExperimentRow]:
+            plan = self._plan(all_commits, include_workspace, num)
+            if on_first is None or len(plan) <= first:
+                return self._materialize(plan, shared)
+            head = self._materialize(plan[:first], shared)
+            on_first(head, len(plan))
+            return head + self._materialize(plan[first:], shared)
+
         with self._lock, gc_paused():  # acyclic rows in bulk: see gc_pause for why and what it saves
-            return _retrying(lambda: self._materialize(self._plan(all_commits, include_workspace, num), shared))
+            return _retrying(listing)
 
     def json_lines(self, all_commits: bool = False, num: int = 1,
                    live: Mapping[str, dict[str, Any]] | None = None) -> Iterator[str]:

@@ -73,6 +73,8 @@ class ExptuiApp(App[None]):
     BINDINGS: ClassVar[list[BindingType]] = [*APP_BINDINGS]
     COMMANDS = App.COMMANDS | {ExptuiCommands}
     ENABLE_COMMAND_PALETTE = True
+    #: rows of the first load painted before the rest are built: a tall terminal's screenful and then some
+    FIRST_ROWS: ClassVar[int] = 300
 
     def __init__(self, project: Project, repo_root: Path, *, poll_interval: float = POLL_INTERVAL,
                  keymap: dict[str, str] | None = None, view: ViewState | None = None,
@@ -90,6 +92,7 @@ class ExptuiApp(App[None]):
         self._wake = asyncio.Event()
         self._force = False
         self.reloads = 0             # how many reloads reached the table (tests wait on it)
+        self.partial_loads = 0       # how many first-rows-only lists reached the table (streamed first paint)
         self.live_updates = 0        # how many live-metrics updates reached the table
         self.workers_started_here = False  # set by the queue screen when it starts workers
         # one Project call at a time from this app's workers: a reload never interleaves with apply/remove
@@ -176,24 +179,41 @@ class ExptuiApp(App[None]):
 
     @work(thread=True, exclusive=True, group="reload", exit_on_error=False)
     def _load_rows(self, token: str) -> None:
+        """The whole listing; on the first load its top `FIRST_ROWS` rows are painted before the rest are built
+        (the table says "loading N of M…" meanwhile). Later reloads hand over complete lists only: the table
+        already shows rows, and a partial list would shrink it for a moment."""
+        branch = self._branch()
+
+        def first_rows(rows: list[ExperimentRow], total: int) -> None:
+            self.post_message(RowsLoaded(rows, token, branch, loading_total=total))
+
+        from exptui.query.gc_pause import freeze_once, gc_paused
+
+        streamed = self._last_rows is None
         try:
-            with self.project_lock:
-                rows = list(self.project.experiments())
+            with self.project_lock, gc_paused():
+                rows = list(self.project.experiments(first=self.FIRST_ROWS if streamed else 0,
+                                                     on_first=first_rows if streamed else None))
+                if len(rows) >= MainScreen.FRAME_ENGINE_ROWS:
+                    freeze_once()   # the first big listing: never walked by the cyclic collector (gc_pause)
         except Exception as exc:
             self.post_message(LoadFailed(str(exc) or exc.__class__.__name__))
             return
+        if self._last_rows is not None:
+            rows = _reuse_unchanged(rows, self._last_rows)
         if rows == self._last_rows:
             # the token moved (a heartbeat, a lock file) but nothing shown changed: no UI work at all
             self._token = token
             return
         self._last_rows = rows
-        branch = ""
+        self.post_message(RowsLoaded(rows, token, branch))
+
+    def _branch(self) -> str:
         try:
             with self.project_lock:
-                branch = self.project.git.head_branch() or "(detached)"
+                return self.project.git.head_branch() or "(detached)"
         except Exception:  # the header can live without it
-            branch = ""
-        self.post_message(RowsLoaded(rows, token, branch))
+            return ""
 
     def _live_main(self) -> MainScreen | None:
         """The main screen, or None once the app is shutting down (a load that finishes late has no table)."""
@@ -204,8 +224,15 @@ class ExptuiApp(App[None]):
 
     @on(RowsLoaded)
     def _rows_loaded(self, event: RowsLoaded) -> None:
-        self._token = event.token
         main = self._live_main()
+        if event.loading_total is not None:   # the top rows of a first load: painted, not yet a reload
+            if main is not None and not main.loaded:
+                with self.batch_update():
+                    main.branch = event.branch
+                    main.set_rows(event.rows, loading_total=event.loading_total)
+                self.partial_loads += 1
+            return
+        self._token = event.token
         if main is None:
             return
         with self.batch_update():
@@ -285,3 +312,21 @@ class ExptuiApp(App[None]):
         self.project.queue.stop()
         self.call_from_thread(self.exit)
 
+
+
+def _reuse_unchanged(rows: list[ExperimentRow], previous: list[ExperimentRow]) -> list[ExperimentRow]:
+    """`rows` with every row equal to the previous listing's row of the same key replaced by that (old) object.
+
+    Every listing builds new row objects; comparing them with the last ones happens here, in the loading thread,
+    once: the table then sees unchanged rows as the very objects it already has (an identity check per row instead
+    of a dataclass comparison on the UI thread: ~1 s per reload at 100,000 rows), and an unchanged listing compares
+    equal by identity."""
+    from exptui.query.gc_pause import gc_paused
+
+    with gc_paused():
+        old = {row.key: row for row in previous}
+        out = []
+        for row in rows:
+            before = old.get(row.key)
+            out.append(before if before is not None and before == row else row)
+        return out

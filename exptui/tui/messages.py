@@ -10,11 +10,15 @@ from exptui.records import ExperimentRow
 class RowsLoaded(Message):
     """A background reload finished: the full, unfiltered experiment list and the change token it matches."""
 
-    def __init__(self, rows: list[ExperimentRow], token: str, branch: str = "") -> None:
+    def __init__(self, rows: list[ExperimentRow], token: str, branch: str = "", *,
+                 loading_total: int | None = None) -> None:
         super().__init__()
         self.rows = rows
         self.token = token
         self.branch = branch        # HEAD's branch (empty when detached), for the header
+        #: set on the first rows of a first load (the top of the table, painted while the rest are built): how
+        #: many rows the whole listing has; None for a complete list
+        self.loading_total = loading_total
 
 
 class LoadFailed(Message):

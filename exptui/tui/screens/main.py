@@ -9,6 +9,8 @@ Row actions (apply, branch, remove, star, label, note) run in thread workers aga
 from __future__ import annotations
 
 import re
+from collections import Counter
+from operator import attrgetter
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 from collections.abc import Callable
@@ -82,6 +84,7 @@ class MainScreen(Screen[None]):
         self._getters: dict[str, tuple[Column, Callable[[ExperimentRow], Any]]] = {}
         self._baselines: dict[str, ExperimentRow] = {}
         self.loaded = False
+        self.loading_total: int | None = None   # while only the top rows of the first load are shown: of how many
         self._pandas_ready = False
         self.branch = ""
         self._counts = {"total": 0, "shown": 0, "running": 0, "queued": 0, "failed": 0}
@@ -153,12 +156,25 @@ class MainScreen(Screen[None]):
         return True
 
     # ------------------------------------------------------------------ data
-    def set_rows(self, rows: list[ExperimentRow]) -> None:
-        """Take a fresh full list from the project and re-derive the view; keyed, so nothing flickers."""
+    def set_rows(self, rows: list[ExperimentRow], loading_total: int | None = None) -> None:
+        """See `_set_rows`; the cyclic collector is paused meanwhile (columns, best cells, the model: many
+        acyclic objects at once, see `exptui.query.gc_pause`)."""
+        from exptui.query.gc_pause import gc_paused
+
+        with gc_paused():
+            self._set_rows(rows, loading_total)
+
+    def _set_rows(self, rows: list[ExperimentRow], loading_total: int | None) -> None:
+        """Take a fresh full list from the project and re-derive the view; keyed, so nothing flickers.
+
+        `loading_total`: `rows` are only the top of a first load whose listing has this many rows (the rest
+        follow in another `set_rows`): shown at once, the header says "loading N of M…", and nothing that
+        needs every row happens yet (the empty-repo hint, sweep progress and "sweep finished" notices)."""
         from exptui.query.columns import field_column
 
         self.all_rows = rows
-        self.loaded = True
+        self.loaded = loading_total is None
+        self.loading_total = loading_total
         old_ids = [c.id for c in self.model.columns]
         self.model.set_rows(rows)
         self._choose_engine()
@@ -175,8 +191,11 @@ class MainScreen(Screen[None]):
         workspace = next((r for r in rows if r.kind == "workspace"), None)
         self.query_one(ProblemBanner).show_problems(workspace_problems(workspace.errors) if workspace else [])
         self._update_best()
+        self._count_all()
+        self.table.note_rows(rows)      # new row objects: from here on a refresh only reorders known rows
         self.refresh_view(columns_changed=True)
-        self._update_sweeps(announce=True)
+        if self.loaded:
+            self._update_sweeps(announce=True)
 
     # ------------------------------------------------------------------ sweeps and best values
     def _update_best(self) -> None:
@@ -184,7 +203,8 @@ class MainScreen(Screen[None]):
         keystroke: it does not depend on the filter)."""
         from exptui.query.sweeps import best_cells
 
-        self._best = best_cells(self.all_rows, self.model.columns, self._directions())
+        frame = self.model.frame() if self.model.engine == "frame" else None   # its columns serve the filter too
+        self._best = best_cells(self.all_rows, self.model.columns, self._directions(), frame=frame)
 
     def _directions(self) -> Directions:
         """Which way is better per metric: by name, unless `:better` said otherwise (kept in the view state)."""
@@ -279,7 +299,8 @@ class MainScreen(Screen[None]):
             try:
                 model.set_filter(expression)
             except FilterError as exc:     # the model keeps the last good filter while the user types on
-                self.filter_bar.show_error(exc.message, exc.column)
+                if self.all_rows:   # before the first rows arrive no column is known: a saved filter is not wrong
+                    self.filter_bar.show_error(exc.message, exc.column)
                 self._filter_error = True
             else:
                 self._compiled_filter = expression
@@ -302,18 +323,26 @@ class MainScreen(Screen[None]):
         model.pinned = list(view.pinned)
 
     def refresh_view(self, columns_changed: bool = False) -> None:
+        """Derive what is shown from `all_rows` and the view state (every keystroke in the filter bar lands
+        here). The cyclic collector is paused meanwhile: at 100,000 rows a full collection walks millions of
+        long-lived objects and landed in a keystroke now and then (seconds); see `exptui.query.gc_pause`."""
+        from exptui.query.gc_pause import gc_paused
+
+        with gc_paused():
+            self._refresh_view(columns_changed)
+
+    def _refresh_view(self, columns_changed: bool) -> None:
         self._sync_model()
         result = self.model.view()
         rows = result.experiment_rows
         if self.view.leaderboard:   # a ranking of results: the workspace is not one (it repeats its baseline)
             rows = [r for r in rows if r.kind != "workspace"]
         self.shown_rows = rows
+        self._count()
         if not self._filter_error:
             if self.view.filter.strip():
                 # count experiments, like the header: baselines shown as group headers are context
-                shown = sum(1 for r in rows if r.kind not in ("baseline", "workspace"))
-                total = sum(1 for r in self.all_rows if r.kind not in ("baseline", "workspace"))
-                self.filter_bar.show_matches(shown, total)
+                self.filter_bar.show_matches(self._counts["shown"], self._counts["total"])
             else:
                 self.filter_bar.show_matches(None, None)
         table = self.table
@@ -335,9 +364,8 @@ class MainScreen(Screen[None]):
             scrolling += [_table_column(c, marks.get(c.id, "")) for c in result.columns if c.id not in pinned]
             table.set_columns(fixed, scrolling)
         self._ranks = _ranks(rows, self.model) if self.view.leaderboard else {}
-        table.update_rows(rows)
+        table.update_rows(rows, changed=False)     # set_rows noted new row objects with the table already
         self.call_after_refresh(table.scroll_cursor_column_into_view)   # widths change with the rows shown
-        self._count()
         self._update_header()
         self._update_empty_hint()
 
@@ -399,16 +427,25 @@ class MainScreen(Screen[None]):
         return text, ""
 
     # ------------------------------------------------------------------ header / messages
+    def _count_all(self) -> None:
+        """Experiment counts over all rows for the header: once per `set_rows`, never per keystroke."""
+        total = running = queued = failed = 0
+        for r in self.all_rows:
+            if r.kind in ("baseline", "workspace"):
+                continue
+            total += 1
+            status = r.status
+            if status == "success":
+                continue
+            running += status == "running"
+            queued += status == "queued"
+            failed += status in ("failed", "crashed")
+        self._counts = {"total": total, "shown": self._counts.get("shown", 0), "running": running,
+                        "queued": queued, "failed": failed}
+
     def _count(self) -> None:
-        """Experiment counts for the header, recomputed only when rows or the view change (not per keypress)."""
-        experiments = [r for r in self.all_rows if r.kind not in ("baseline", "workspace")]
-        self._counts = {
-            "total": len(experiments),
-            "shown": sum(1 for r in self.shown_rows if r.kind not in ("baseline", "workspace")),
-            "running": sum(1 for r in experiments if r.status == "running"),
-            "queued": sum(1 for r in experiments if r.status == "queued"),
-            "failed": sum(1 for r in experiments if r.status in ("failed", "crashed")),
-        }
+        """The shown count for the header (the rest is `_count_all`'s, per reload)."""
+        self._counts["shown"] = _experiments_in(self.shown_rows)
 
     def _update_header(self) -> None:
         header = self.query_one(StatusHeader)
@@ -422,6 +459,7 @@ class MainScreen(Screen[None]):
             marked=len(self.table.marked),
             filter=self.view.filter, sort=self.view.sort, leaderboard=self.view.leaderboard,
             only_changed=self.view.only_changed, loading=not self.loaded,
+            loading_of=(len(self.all_rows), self.loading_total) if self.loading_total is not None else None,
         )
 
     def show_message(self, text: str, *, error: bool = False, sticky: bool = False) -> None:
@@ -935,6 +973,15 @@ def _sort_marks(sort: list[tuple[str, bool]]) -> dict[str, str]:
     many = len(sort) > 1
     return {column_id: (" ↓" if descending else " ↑") + (str(i + 1) if many else "")
             for i, (column_id, descending) in enumerate(sort)}
+
+
+def _experiments_in(rows: list[ExperimentRow]) -> int:
+    """How many of `rows` are experiments (baselines shown as group headers and the workspace are context)."""
+    kinds = Counter(map(_KIND, rows))      # C-level passes: a filter keystroke at 100,000 rows counts them
+    return len(rows) - kinds["baseline"] - kinds["workspace"]
+
+
+_KIND = attrgetter("kind")
 
 
 def _names(rows: list[ExperimentRow]) -> str:

@@ -167,7 +167,7 @@ class ExperimentTable(ScrollView, can_focus=True):
         super().__init__(name=name, id=id, classes=classes)
         self._cell = cell
         self.rows: list[ExperimentRow] = []
-        self._index: dict[str, int] = {}
+        self._index_cache: dict[str, int] | None = {}   # row key -> position, built when first asked for
         self._versions: dict[str, int] = {}
         self._row_objs: dict[str, ExperimentRow] = {}
         self.marked: set[str] = set()
@@ -176,7 +176,6 @@ class ExperimentTable(ScrollView, can_focus=True):
         self._widths: dict[str, int] = {}
         self._layout_version = 0
         self._strip_cache: LRUCache[tuple, tuple[Strip, Strip]] = LRUCache(4096)
-        self._group_ends: set[int] = set()
         self._styles: dict[str, Style] | None = None
         self._fixed_width = 0
         self._scroll_width = 0
@@ -201,12 +200,37 @@ class ExperimentTable(ScrollView, can_focus=True):
         self.cursor_column = ids.index(current) if current in ids else min(self.cursor_column, len(ids) - 1)
         self._relayout()
 
-    def update_rows(self, rows: Sequence[ExperimentRow]) -> None:
+    def update_rows(self, rows: Sequence[ExperimentRow], *, changed: bool = True) -> None:
         """Show `rows` in this order. Rows are matched by key: changed ones are re-rendered, the rest stay cached.
 
         The cursor stays on the same experiment if it is still shown; marks of vanished rows are dropped.
+        `changed=False`: every row is an object this table has been given before (a filter or sort of the same
+        list), so no row needs a new version: a keystroke then costs no per-row Python work here at 100,000 rows
+        (the key -> position map is built only when something asks for it).
         """
-        cursor_key = self.cursor_key
+        cursor_obj = self.cursor_row_obj
+        if changed:
+            self.note_rows(rows)
+        self.rows = list(rows)
+        self._index_cache = None
+        if self.marked:
+            self.marked &= set(self._index)
+        if self._measure(self.rows):
+            self._layout_version += 1
+        at = self.cursor_row
+        if cursor_obj is not None and at < len(self.rows) and self.rows[at] is cursor_obj:
+            pass    # the cursor row did not move (the workspace on top, a filter that keeps the rows above)
+        elif cursor_obj is not None and cursor_obj.key in self._index:
+            self.set_reactive(ExperimentTable.cursor_row, self._index[cursor_obj.key])
+        else:
+            self.set_reactive(ExperimentTable.cursor_row, max(0, min(self.cursor_row, len(self.rows) - 1)))
+        self._relayout()
+        self._scroll_cursor_into_view()
+
+    def note_rows(self, rows: Iterable[ExperimentRow]) -> None:
+        """Take note of new row objects (a reload): a row whose content changed gets a new version, so its cells
+        are measured and rendered again. Given every row of a reload, not only the shown ones, later
+        `update_rows(changed=False)` calls (filter keystrokes) can skip this per-row work."""
         # rows hidden by a filter stay in _row_objs: one that comes back changed must get a new version too
         for row in rows:
             key = row.key
@@ -216,18 +240,13 @@ class ExperimentTable(ScrollView, can_focus=True):
                 self._cell_widths.pop((key, version), None)
                 self._versions[key] = version + 1
             self._row_objs[key] = row
-        self.rows = list(rows)
-        self._index = {row.key: i for i, row in enumerate(self.rows)}
-        self.marked &= set(self._index)
-        self._compute_groups()
-        if self._measure(self.rows):
-            self._layout_version += 1
-        if cursor_key in self._index:
-            self.set_reactive(ExperimentTable.cursor_row, self._index[cursor_key])
-        else:
-            self.set_reactive(ExperimentTable.cursor_row, max(0, min(self.cursor_row, len(self.rows) - 1)))
-        self._relayout()
-        self._scroll_cursor_into_view()
+
+    @property
+    def _index(self) -> dict[str, int]:
+        """Row key -> position in `rows`."""
+        if self._index_cache is None:
+            self._index_cache = {row.key: i for i, row in enumerate(self.rows)}
+        return self._index_cache
 
     def row_at(self, index: int) -> ExperimentRow | None:
         return self.rows[index] if 0 <= index < len(self.rows) else None
@@ -278,17 +297,15 @@ class ExperimentTable(ScrollView, can_focus=True):
         return [row] if row else []
 
     # ------------------------------------------------------------------ layout
-    def _compute_groups(self) -> None:
-        """Index of the last experiment under each baseline, for the └─ glyph."""
-        ends: set[int] = set()
+    def _group_end(self, i: int) -> bool:
+        """Whether row `i` is the last experiment under its baseline (the └─ glyph); asked per painted line, so
+        a new row list costs nothing here."""
         rows = self.rows
-        for i, row in enumerate(rows):
-            if row.kind in ("baseline", "workspace"):
-                continue
-            nxt = rows[i + 1] if i + 1 < len(rows) else None
-            if nxt is None or nxt.kind in ("baseline", "workspace") or nxt.baseline != row.baseline:
-                ends.add(i)
-        self._group_ends = ends
+        row = rows[i]
+        if row.kind in ("baseline", "workspace"):
+            return False
+        nxt = rows[i + 1] if i + 1 < len(rows) else None
+        return nxt is None or nxt.kind in ("baseline", "workspace") or nxt.baseline != row.baseline
 
     def refresh_keys(self, keys: Iterable[str]) -> None:
         """Re-measure and repaint these rows: their cells changed without the row itself changing (live values)."""
@@ -506,7 +523,7 @@ class ExperimentTable(ScrollView, can_focus=True):
         is_cursor = index == self.cursor_row
         tick = int(time.time()) if row.status in ("running", "queued") and row.started else 0
         cache_key = (key, self._versions.get(key, 0), is_cursor, self.cursor_column if is_cursor else -1,
-                     key in self.marked, index in self._group_ends, self.grouped, tick, self._layout_version)
+                     key in self.marked, self._group_end(index), self.grouped, tick, self._layout_version)
         cached = self._strip_cache.get(cache_key)
         if cached is not None:
             return cached
@@ -546,7 +563,7 @@ class ExperimentTable(ScrollView, can_focus=True):
         if col.id == "name":
             glyph = ""
             if self.grouped and row.kind not in ("baseline", "workspace"):
-                glyph = "└─ " if index in self._group_ends else "├─ "
+                glyph = "└─ " if self._group_end(index) else "├─ "
             room = max(1, width - len(glyph))
             name = truncate(self._display_name(row), room)
             name_width = cell_width(name)

@@ -12,14 +12,17 @@ class StatusHeader(Static):
 
     def update_state(self, *, repo: str, branch: str, total: int, shown: int, running: int, queued: int,
                      failed: int, marked: int, filter: str, sort: list[tuple[str, bool]], leaderboard: bool,
-                     only_changed: bool, loading: bool = False) -> None:
+                     only_changed: bool, loading: bool = False, loading_of: tuple[int, int] | None = None) -> None:
+        """`loading_of`: (rows shown, rows of the whole listing) while the first load streams in."""
         text = Text(no_wrap=True, overflow="ellipsis")
         text.append(" exptui ", style="bold reverse")
         text.append(f" {inert(repo)}", style="bold")
         if branch:
             text.append(f" @ {inert(branch)}", style="dim")
         text.append("   ")
-        if loading:
+        if loading_of is not None:
+            text.append(f"loading {loading_of[0]:,} of {loading_of[1]:,}…", style="italic")
+        elif loading:
             text.append("loading…", style="italic")
         else:
             count = f"{shown}/{total}" if shown != total else f"{total}"
