@@ -226,6 +226,16 @@ def test_the_median_pruner_stops_a_clearly_bad_trial_and_records_its_partial_met
     message = mgr.git.run("log", "-1", "--format=%B", entry.exp_rev or "")
     assert message.count("Exptui-Status: pruned") == 1
     assert f"[search {(entry.search or {}).get('id')} trial 3]" in message          # the experiment names its study
+    # ... and carries it as trailers: show --json and the filter see every trial of the search
+    (spec,) = list_searches(mgr.git)
+    assert message.count(f"\nExptui-Search: {spec.id}\n") == 1 and f"\nExptui-Search-Name: {spec.name}" in message
+    rows = json.loads(exptui(repo, "show", "--json").stdout)
+    trials = [r for r in rows if r["kind"] == "experiment"]
+    assert len(trials) == 5 and {(r["facts"]["search"], r["facts"]["search_name"]) for r in trials} == {
+        (spec.id, spec.name)}
+    by_search = exptui(repo, "show", "--filter", f"search == '{spec.name}'", "--csv").stdout
+    assert sorted(r["name"] for r in csv.DictReader(io.StringIO(by_search)) if r["kind"] == "experiment") == sorted(
+        r["name"] for r in trials)
     listed = exptui(repo, "show", "--filter", "is pruned", "--csv").stdout
     experiments = [r for r in csv.DictReader(io.StringIO(listed)) if r["kind"] == "experiment"]
     assert [(r["name"], r["status"]) for r in experiments] == [(entry.name, "pruned")]
@@ -238,6 +248,29 @@ def test_the_median_pruner_stops_a_clearly_bad_trial_and_records_its_partial_met
             for rev in exp.get("revs") or []}
     name = (entry.exp_ref or "").rsplit("/", 1)[-1]
     assert revs[name]["data"]["metrics"]["dvclive/metrics.json"]["data"]["step"] == recorded["step"]
+
+
+@pytest.mark.parametrize("prune, name", [("asha", "asha-test"), ("hyperband", "hb-test")])
+def test_asha_and_hyperband_stop_a_clearly_bad_trial_early(tmp_path: Path, prune: str, name: str) -> None:
+    """The median test's setup (x = 1, 1, 1, 9: loss ~4 or ~68; the bad trial waits after step 2 until pruned),
+    with successive halving: rung 0 is step 1, where the bad trial is far behind the finished ones. Hyperband
+    splits trials into two brackets here (6 steps, reduction factor 3) and ranks a trial only within its own;
+    Optuna picks the bracket from the study name (the search's name) and the trial number, and with the name
+    `hb-test` trial 3 shares bracket 0 (rung 0 at step 1) with trials 1 and 2, so the run is deterministic."""
+    repo = make_search_repo(tmp_path, epochs=6, hang_above=20.0)
+    exptui(repo, "run", "--queue", "--search", "random", "--trials", "4", "--metric", "loss", "--minimize",
+           "--seed", "2", "--prune", prune, "-n", name, "-S", "train.x=choice(1,9)", "-S", "train.y=0")
+    done = exptui(repo, "queue", "start", "-j", "1", "--wait")
+    results = trial_results(repo)
+    assert [(t, p["train.x"], s) for t, p, s, _v in results] == [
+        (0, 1, "success"), (1, 1, "success"), (2, 1, "success"), (3, 9, "pruned")], done.stderr
+    assert f"{name}-4: pruned at step 1" in done.stderr
+    mgr = QueueManager(repo)
+    entry = next(e for e in mgr.store.entries() if e.status == EntryState.PRUNED)
+    log = Path(entry.log_path or "").read_text()
+    assert 1 <= log.count("\nstep ") + log.startswith("step ") < 6          # fewer steps than epochs
+    recorded = json.loads(mgr.git.run("show", f"{entry.exp_rev}:dvclive/metrics.json"))   # partial metrics kept
+    assert 1 <= recorded["step"] < 5 and recorded["loss"] > 20
 
 
 def test_a_pipeline_without_dvclive_still_searches_on_final_metrics_and_says_so_once(tmp_path: Path) -> None:
