@@ -291,6 +291,25 @@ def test_a_pipeline_without_dvclive_still_searches_on_final_metrics_and_says_so_
     assert "no problems found" in exptui(repo, "doctor").stdout      # the feeder's flock file is no stale lock
 
 
+def test_a_metric_only_dvclive_logs_counts_with_its_last_step(tmp_path: Path) -> None:
+    """As in the churn example: DVCLive's metrics.json is an output, not a declared metrics file, so `loss` is in
+    no metrics file exptui reads; the trial's value is the last step of its DVCLive series (what DVCLive's
+    metrics.json holds), not a failure."""
+    repo = make_search_repo(tmp_path, epochs=3)
+    (repo / "dvc.yaml").write_text("stages:\n  train:\n    cmd: python stage.py\n    deps:\n      - stage.py\n"
+                                   "    params:\n      - train\n    outs:\n      - dvclive/metrics.json:\n"
+                                   "          cache: false\n    plots:\n      - dvclive/plots/metrics:\n"
+                                   "          cache: false\n")
+    (repo / ".gitignore").write_text("metrics.yaml\n")     # written by the stage, declared nowhere here
+    exptui(repo, "run", "--queue", "--search", "random", "--trials", "2", "--metric", "loss", "--minimize",
+           "--seed", "0", "-S", "train.x=uniform(-5,5)", "-S", "train.y=0")
+    done = exptui(repo, "queue", "start", "--wait")
+    assert "2 success" in done.stdout and "counts as failed" not in done.stderr, done.stderr
+    for _t, params, _s, value in trial_results(repo):
+        assert value is None                                             # not in any declared metrics file
+        assert f"loss = {loss(params['train.x'], 0):g} " in done.stderr  # told its last DVCLive step
+
+
 def test_read_live_metrics_tolerates_half_written_files(tmp_path: Path) -> None:
     assert read_live_metrics(tmp_path) is None
     plots = tmp_path / "dvclive" / "plots" / "metrics" / "train"
