@@ -310,6 +310,19 @@ def test_a_metric_only_dvclive_logs_counts_with_its_last_step(tmp_path: Path) ->
         assert f"loss = {loss(params['train.x'], 0):g} " in done.stderr  # told its last DVCLive step
 
 
+def test_a_trial_entry_names_its_search_for_the_trailers() -> None:
+    """(id, name) recorded as Exptui-Search/-Search-Name; trials queued before the name was stored in the entry
+    take it from their own name (NAME-<n>), so a resumed older search still groups."""
+    from exptui.store.queue import QueueEntry
+
+    def entry(name: str, search: dict | None) -> QueueEntry:
+        return QueueEntry(id="1-a", name=name, rev="0" * 40, baseline="0" * 40, search=search)
+
+    assert entry("tpe-3f9a1c-4", {"id": "17-x", "name": "tpe-3f9a1c", "trial": 3}).search_tag == ("17-x", "tpe-3f9a1c")
+    assert entry("my-run-12", {"id": "17-x", "trial": 11}).search_tag == ("17-x", "my-run")
+    assert entry("plain", None).search_tag is None and entry("odd", {"trial": 1}).search_tag is None
+
+
 def test_read_live_metrics_tolerates_half_written_files(tmp_path: Path) -> None:
     assert read_live_metrics(tmp_path) is None
     plots = tmp_path / "dvclive" / "plots" / "metrics" / "train"
