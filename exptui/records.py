@@ -40,6 +40,8 @@ class RunFacts:
     error: str | None = None               # why it failed, if it did
     sweep: str | None = None               # id of the sweep this trial belongs to (its first queue entry's id)
     sweep_label: str | None = None         # short name of that sweep, from the params it varies: "md-lr"
+    search: str | None = None              # id of the adaptive search this trial belongs to
+    search_name: str | None = None         # that search's name (its trials are NAME-1, NAME-2...): "tpe-3f9a1c"
 
 
 @dataclass
@@ -77,6 +79,12 @@ class ExperimentRow:
     def sweep_id(self) -> str | None:
         facts = self.facts
         return None if facts is None else facts.sweep
+
+    @property
+    def search(self) -> str | None:
+        """The name of the adaptive search this row is a trial of (``tpe-3f9a1c``); None outside a search."""
+        facts = self.facts
+        return None if facts is None else facts.search_name
 
     @property
     def key(self) -> str:

@@ -283,6 +283,32 @@ def test_sentiment_bigrams_beat_unigrams(sentiment: Path, tmp_path: Path) -> Non
     assert metrics["log_loss"] > baseline["log_loss"]
 
 
+# --- DVCLive without its DVC/git integration ----------------------------------------------------------
+
+
+@pytest.mark.parametrize("name, data, argv", [
+    ("churn", "data/prepared", ["src/train.py"]),
+    ("sentiment", "data/features", ["src/train.py", "data/features", "models/model.joblib"]),
+])
+def test_train_logs_with_dvclive_in_a_git_repo_without_a_commit(request: pytest.FixtureRequest, tmp_path: Path,
+                                                               name: str, data: str, argv: list[str]) -> None:
+    """`git init`, copy the pipeline, repro: DVCLive's own integration asked git for HEAD there and raised
+    (`SCMError: Empty git repo`). The stages open DVCLive without it: no `dvc.repo` import (about a second per
+    run), no `dvc init` behind the user's back, and the same DVCLive files as in any other directory."""
+    ran = request.getfixturevalue(name)
+    root = copy_example(name, tmp_path / "repo")
+    git(root, "init", "-q", "-b", "main")
+    shutil.copytree(ran / data, root / data)
+    proc = subprocess.run([PY, "-X", "importtime", *argv], cwd=root, capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert "Traceback" not in proc.stderr
+    imported = {line.rsplit("|", 1)[-1].strip() for line in proc.stderr.splitlines() if line.startswith("import time:")}
+    assert "dvclive.live" in imported and "dvc.repo" not in imported
+    assert not (root / ".dvc").exists()
+    for rel in ("dvclive/metrics.json", *(str(p.relative_to(ran)) for p in (ran / "dvclive/plots").rglob("*.tsv"))):
+        assert md5(root / rel) == md5(ran / rel), rel
+
+
 # --- the real dvc ---------------------------------------------------------------------------------
 
 

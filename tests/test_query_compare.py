@@ -130,3 +130,14 @@ def test_compare_shows_created_in_local_time() -> None:
     local = datetime(2026, 3, 10, 0, 30)
     row = make_row("a", created=local.astimezone(timezone.utc), metrics={"m.json": {"acc": 1}})
     assert line(compare([row]), "created").texts == ("2026-03-10 00:30",)
+
+
+def test_compare_names_the_search_of_trials_and_stays_quiet_without_one(exps) -> None:
+    from dataclasses import replace
+
+    assert "search" not in [ln.label for ln in compare(exps).lines]
+    trials = [replace(r, facts=replace(r.facts or RunFacts(), search="17-x", search_name="tpe-3f9a1c"))
+              for r in exps[:2]]
+    found = line(compare([*trials, exps[2]]), "search")
+    assert found.section == "facts" and found.values[:2] == ("tpe-3f9a1c", "tpe-3f9a1c")
+    assert found.values[2] is MISSING

@@ -226,6 +226,16 @@ def test_the_median_pruner_stops_a_clearly_bad_trial_and_records_its_partial_met
     message = mgr.git.run("log", "-1", "--format=%B", entry.exp_rev or "")
     assert message.count("Exptui-Status: pruned") == 1
     assert f"[search {(entry.search or {}).get('id')} trial 3]" in message          # the experiment names its study
+    # ... and carries it as trailers: show --json and the filter see every trial of the search
+    (spec,) = list_searches(mgr.git)
+    assert message.count(f"\nExptui-Search: {spec.id}\n") == 1 and f"\nExptui-Search-Name: {spec.name}" in message
+    rows = json.loads(exptui(repo, "show", "--json").stdout)
+    trials = [r for r in rows if r["kind"] == "experiment"]
+    assert len(trials) == 5 and {(r["facts"]["search"], r["facts"]["search_name"]) for r in trials} == {
+        (spec.id, spec.name)}
+    by_search = exptui(repo, "show", "--filter", f"search == '{spec.name}'", "--csv").stdout
+    assert sorted(r["name"] for r in csv.DictReader(io.StringIO(by_search)) if r["kind"] == "experiment") == sorted(
+        r["name"] for r in trials)
     listed = exptui(repo, "show", "--filter", "is pruned", "--csv").stdout
     experiments = [r for r in csv.DictReader(io.StringIO(listed)) if r["kind"] == "experiment"]
     assert [(r["name"], r["status"]) for r in experiments] == [(entry.name, "pruned")]
@@ -238,6 +248,29 @@ def test_the_median_pruner_stops_a_clearly_bad_trial_and_records_its_partial_met
             for rev in exp.get("revs") or []}
     name = (entry.exp_ref or "").rsplit("/", 1)[-1]
     assert revs[name]["data"]["metrics"]["dvclive/metrics.json"]["data"]["step"] == recorded["step"]
+
+
+@pytest.mark.parametrize("prune, name", [("asha", "asha-test"), ("hyperband", "hb-test")])
+def test_asha_and_hyperband_stop_a_clearly_bad_trial_early(tmp_path: Path, prune: str, name: str) -> None:
+    """The median test's setup (x = 1, 1, 1, 9: loss ~4 or ~68; the bad trial waits after step 2 until pruned),
+    with successive halving: rung 0 is step 1, where the bad trial is far behind the finished ones. Hyperband
+    splits trials into two brackets here (6 steps, reduction factor 3) and ranks a trial only within its own;
+    Optuna picks the bracket from the study name (the search's name) and the trial number, and with the name
+    `hb-test` trial 3 shares bracket 0 (rung 0 at step 1) with trials 1 and 2, so the run is deterministic."""
+    repo = make_search_repo(tmp_path, epochs=6, hang_above=20.0)
+    exptui(repo, "run", "--queue", "--search", "random", "--trials", "4", "--metric", "loss", "--minimize",
+           "--seed", "2", "--prune", prune, "-n", name, "-S", "train.x=choice(1,9)", "-S", "train.y=0")
+    done = exptui(repo, "queue", "start", "-j", "1", "--wait")
+    results = trial_results(repo)
+    assert [(t, p["train.x"], s) for t, p, s, _v in results] == [
+        (0, 1, "success"), (1, 1, "success"), (2, 1, "success"), (3, 9, "pruned")], done.stderr
+    assert f"{name}-4: pruned at step 1" in done.stderr
+    mgr = QueueManager(repo)
+    entry = next(e for e in mgr.store.entries() if e.status == EntryState.PRUNED)
+    log = Path(entry.log_path or "").read_text()
+    assert 1 <= log.count("\nstep ") + log.startswith("step ") < 6          # fewer steps than epochs
+    recorded = json.loads(mgr.git.run("show", f"{entry.exp_rev}:dvclive/metrics.json"))   # partial metrics kept
+    assert 1 <= recorded["step"] < 5 and recorded["loss"] > 20
 
 
 def test_a_pipeline_without_dvclive_still_searches_on_final_metrics_and_says_so_once(tmp_path: Path) -> None:
@@ -256,6 +289,38 @@ def test_a_pipeline_without_dvclive_still_searches_on_final_metrics_and_says_so_
     assert "nothing queued" in exptui(repo, "queue", "start", "--wait").stdout
     assert QueueManager(repo).store.entries() == []
     assert "no problems found" in exptui(repo, "doctor").stdout      # the feeder's flock file is no stale lock
+
+
+def test_a_metric_only_dvclive_logs_counts_with_its_last_step(tmp_path: Path) -> None:
+    """As in the churn example: DVCLive's metrics.json is an output, not a declared metrics file, so `loss` is in
+    no metrics file exptui reads; the trial's value is the last step of its DVCLive series (what DVCLive's
+    metrics.json holds), not a failure."""
+    repo = make_search_repo(tmp_path, epochs=3)
+    (repo / "dvc.yaml").write_text("stages:\n  train:\n    cmd: python stage.py\n    deps:\n      - stage.py\n"
+                                   "    params:\n      - train\n    outs:\n      - dvclive/metrics.json:\n"
+                                   "          cache: false\n    plots:\n      - dvclive/plots/metrics:\n"
+                                   "          cache: false\n")
+    (repo / ".gitignore").write_text("metrics.yaml\n")     # written by the stage, declared nowhere here
+    exptui(repo, "run", "--queue", "--search", "random", "--trials", "2", "--metric", "loss", "--minimize",
+           "--seed", "0", "-S", "train.x=uniform(-5,5)", "-S", "train.y=0")
+    done = exptui(repo, "queue", "start", "--wait")
+    assert "2 success" in done.stdout and "counts as failed" not in done.stderr, done.stderr
+    for _t, params, _s, value in trial_results(repo):
+        assert value is None                                             # not in any declared metrics file
+        assert f"loss = {loss(params['train.x'], 0):g} " in done.stderr  # told its last DVCLive step
+
+
+def test_a_trial_entry_names_its_search_for_the_trailers() -> None:
+    """(id, name) recorded as Exptui-Search/-Search-Name; trials queued before the name was stored in the entry
+    take it from their own name (NAME-<n>), so a resumed older search still groups."""
+    from exptui.store.queue import QueueEntry
+
+    def entry(name: str, search: dict | None) -> QueueEntry:
+        return QueueEntry(id="1-a", name=name, rev="0" * 40, baseline="0" * 40, search=search)
+
+    assert entry("tpe-3f9a1c-4", {"id": "17-x", "name": "tpe-3f9a1c", "trial": 3}).search_tag == ("17-x", "tpe-3f9a1c")
+    assert entry("my-run-12", {"id": "17-x", "trial": 11}).search_tag == ("17-x", "my-run")
+    assert entry("plain", None).search_tag is None and entry("odd", {"trial": 1}).search_tag is None
 
 
 def test_read_live_metrics_tolerates_half_written_files(tmp_path: Path) -> None:

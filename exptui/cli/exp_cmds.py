@@ -171,7 +171,7 @@ def _queue_search(ctx: click.Context, overrides: tuple[str, ...], name: str | No
                                  direction="maximize" if maximize else "minimize", seed=seed, prune=prune,
                                  name=name)
     echo(f"search {spec.name}: {spec.sampler}, {spec.trials} trials, {spec.direction} {spec.metric}"
-         + (f", pruning: {spec.prune}" if spec.prune else ""), err=True)
+         + (f", pruning: {spec.prune}" if spec.prune else "") + f" (filter: search == '{spec.name}')", err=True)
     if start:
         pid = manager.start_feeder(jobs, timeout)
         echo(f"started the search feeder (pid {pid}, at most {jobs} trial{'s' if jobs != 1 else ''} at once); "

@@ -554,6 +554,8 @@ class DaskExecutor:
         facts = result.facts
         if entry.sweep and entry.sweep_label:   # the sweep is the client's knowledge, as in a local run
             facts = replace(facts, sweep=entry.sweep, sweep_label=entry.sweep_label)
+        if (tag := entry.search_tag) is not None:
+            facts = replace(facts, search=tag[0], search_name=tag[1])
         ref, sha, recorded = record_result(worker.git, run_dir, entry.baseline, entry.name, result.stages_lock,
                                            facts)
         log.note(f"recorded experiment {recorded} ({sha[:7]}) as {ref}")

@@ -224,6 +224,7 @@ def run_isolated(
     created: float | None = None,
     pruned: Callable[[], bool] | None = None,
     sweep: tuple[str, str] | None = None,
+    search: tuple[str, str] | None = None,
 ) -> IsolatedResult:
     """Run the pipeline of `snapshot_rev` in a fresh shared clone and record it as experiment `name`.
 
@@ -238,7 +239,8 @@ def run_isolated(
     - `pruned`: asked when the run was cancelled; True (an adaptive search stopped the trial early) records what
       the run reached (its partial DVCLive metrics, the lock of the stages that finished) as an experiment with
       status ``pruned``.
-    - `sweep`: (id, label) of the sweep the entry was queued with, recorded as run facts too.
+    - `sweep`: (id, label) of the sweep the entry was queued with, recorded as run facts too; `search`: (id,
+      name) of the adaptive search it is a trial of, likewise (the ``Exptui-Search`` trailers).
 
     Never touches the user's workspace, index, HEAD or stash. Raises only for setup failures (clone); a failing
     stage is a result with status ``failed``.
@@ -272,6 +274,8 @@ def run_isolated(
                             created=None if created is None else datetime.fromtimestamp(created, timezone.utc))
         if sweep is not None:
             facts = replace(facts, sweep=sweep[0], sweep_label=sweep[1])
+        if search is not None:
+            facts = replace(facts, search=search[0], search_name=search[1])
         return finish_facts(replace(facts, started=started_at))
 
     try:

@@ -306,7 +306,7 @@ def enqueue_trial(manager: QueueManager, spec: SearchSpec, space: SearchSpace, n
         apply_overrides(path, edit.values, allow_new=edit.allow_new, remove=edit.remove, display=file)
         return path.read_bytes()
 
-    meta = {"search": {"id": spec.id, "trial": number, "params": dict(params)}}
+    meta = {"search": {"id": spec.id, "name": spec.name, "trial": number, "params": dict(params)}}
     try:
         entries = manager.store.create([EntrySpec(f"{spec.name}-{number + 1}", values, meta)], spec.baseline,
                                        spec.tree, apply)
@@ -368,6 +368,10 @@ def trial_outcome(git: Git, index: Any, spec: SearchSpec, entry: QueueEntry) -> 
     data = index.commit_data([entry.exp_rev]).get(entry.exp_rev) or {}
     metrics = data.get("metrics") or {}
     value = metric_value(metrics, spec.metric)
+    if value is None and series:
+        # a metric only DVCLive logs (its metrics.json an output, not a declared metrics file, as in the churn
+        # example): its final value is its last step, which is what DVCLive's metrics.json holds
+        value = series[-1][1]
     if value is None:
         known = sorted({k for vals in metrics.values() for k in vals})
         listing = ", ".join(known[:8]) + (" ..." if len(known) > 8 else "") if known else "none"

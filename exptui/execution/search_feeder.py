@@ -80,9 +80,11 @@ class SearchDriver:
         from exptui.store.index import ExperimentIndex
 
         self.index = ExperimentIndex(self.manager.git)
+        # named after the search: Hyperband puts trial N in the bracket Optuna derives from the study name and N,
+        # so the same search keeps its brackets across restarts (an unnamed study gets a random name each time)
         self.study = optuna.create_study(
-            direction=self.spec.direction, sampler=make_sampler(self.spec, self.jobs, len(trials)),
-            pruner=make_pruner(self.spec))
+            study_name=self.spec.name, direction=self.spec.direction,
+            sampler=make_sampler(self.spec, self.jobs, len(trials)), pruner=make_pruner(self.spec))
         self.count = len(trials)
         pending = []
         for entry in trials:
@@ -129,6 +131,11 @@ class SearchDriver:
         for step, value in sorted(outcome.intermediate.items()):
             if last is None or step > last:
                 trial.report(value, step)
+                if self.spec.prune and outcome.state == "complete":
+                    # the steps the feeder did not see live (a fast trial ends between two polls) are judged now:
+                    # successive halving (asha, hyperband) ranks a trial only against trials it judged at that
+                    # rung, so a finished trial it never judged would leave the next one nothing to lose against
+                    trial.should_prune()
         if outcome.state == "complete":
             self.study.tell(trial, outcome.value)
             self.say(f"{entry.name}: {self.spec.metric} = {outcome.value:g} "
@@ -183,15 +190,15 @@ class SearchDriver:
         fresh = [(s, v) for s, v in series if last is None or s > last]
         if not fresh:
             return
-        for step, value in fresh:
+        for step, value in fresh:   # judged step by step, as if each had been seen on its own
             trial.report(value, step)
-        self.reported[entry.id] = fresh[-1][0]
-        if trial.should_prune():
-            self.prune_asked.add(entry.id)
-            self.manager.state.request_cancel(
-                entry.id, f"pruned at step {fresh[-1][0]} ({self.spec.prune}: {key} = {fresh[-1][1]:g})",
-                prune=True)
-            self.say(f"{entry.name}: pruned at step {fresh[-1][0]} ({key} = {fresh[-1][1]:g})")
+            self.reported[entry.id] = step
+            if trial.should_prune():
+                self.prune_asked.add(entry.id)
+                self.manager.state.request_cancel(
+                    entry.id, f"pruned at step {step} ({self.spec.prune}: {key} = {value:g})", prune=True)
+                self.say(f"{entry.name}: pruned at step {step} ({key} = {value:g})")
+                return
 
     def wants_more(self) -> bool:
         return self.count < self.spec.trials

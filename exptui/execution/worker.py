@@ -237,6 +237,7 @@ class Worker:
             command=queue_command(entry), created=entry.created or None, keep_run_dir=True,
             pruned=lambda: self.interrupted is None and self.state.prune_requested(entry.id),
             sweep=(entry.sweep, entry.sweep_label) if entry.sweep and entry.sweep_label else None,
+            search=entry.search_tag,
         )
 
     def _finish(self, entry: QueueEntry, record: DoneRecord) -> bool:

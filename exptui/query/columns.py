@@ -102,6 +102,7 @@ FIELD_GETTERS: dict[str, Callable[[ExperimentRow], Any]] = {
     "packages": _fact("packages_digest"),
     "failure": _fact("error"),
     "sweep": _optional(lambda row: row.sweep),
+    "search": _optional(lambda row: row.search),
 }
 """Fixed fields every row has; usable in filters (`status == 'failed'`) and sorts."""
 
@@ -110,6 +111,7 @@ FIELD_KINDS: dict[str, Kind] = {
     "created": "datetime", "starred": "bool", "label": "text", "note": "text", "stage": "text",
     "duration": "numeric", "host": "text", "python": "text", "command": "text",
     "packages": "text", "failure": "text", "sweep": "text",
+    "search": "text",
 }
 FIELD_ALIASES: dict[str, str] = {
     "labels": "label", "state": "status", "experiment": "name", "exp": "name",

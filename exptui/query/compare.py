@@ -24,10 +24,11 @@ from exptui.query.format import DEFAULT_PRECISION, format_cell, format_value, js
 from exptui.query.inert import inert
 
 Section = Literal["metrics", "params", "facts"]
-FACT_FIELDS: tuple[str, ...] = ("status", "created", "duration", "sweep", "host", "python", "packages", "command",
-                                "failure")
-FACT_TITLES = {"status": "status", "created": "created", "duration": "duration", "sweep": "sweep", "host": "host",
-               "python": "python", "packages": "packages digest", "command": "command", "failure": "failure"}
+FACT_FIELDS: tuple[str, ...] = ("status", "created", "duration", "sweep", "search", "host", "python", "packages",
+                                "command", "failure")
+FACT_TITLES = {"status": "status", "created": "created", "duration": "duration", "sweep": "sweep", "search": "search",
+               "host": "host", "python": "python", "packages": "packages digest", "command": "command",
+               "failure": "failure"}
 
 
 @dataclass(frozen=True)

@@ -45,6 +45,8 @@ _KEYS: dict[str, str] = {
     "error": "Error",
     "sweep": "Sweep",
     "sweep_label": "Sweep-Label",
+    "search": "Search",
+    "search_name": "Search-Name",
 }
 _FIELDS = {v.lower(): k for k, v in _KEYS.items()}
 _DATES = ("created", "started", "finished")

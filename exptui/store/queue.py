@@ -136,7 +136,7 @@ class QueueEntry:
     run: RunInfo | None = None
     previous: DoneRecord | None = None        # the last retired attempt, when retried
     reserved: bool = False                    # its name is held under reserved/ (a user-given name)
-    search: dict[str, Any] | None = None      # a trial of an adaptive search: {"id", "trial", "params"}
+    search: dict[str, Any] | None = None      # a trial of an adaptive search: {"id", "name", "trial", "params"}
     sweep: str | None = None                  # id of the sweep it was queued with (the sweep's first entry id)
     sweep_label: str | None = None            # that sweep's short label, e.g. "md-lr"
 
@@ -147,6 +147,15 @@ class QueueEntry:
     @property
     def terminal(self) -> bool:
         return self.status.terminal
+
+    @property
+    def search_tag(self) -> tuple[str, str] | None:
+        """(id, name) of the adaptive search this entry is a trial of, recorded as run facts; None outside one.
+        Trials queued before the name was stored take it from their own name (``NAME-<n>``)."""
+        if self.search is None or not isinstance(self.search.get("id"), str):
+            return None
+        name = self.search.get("name")
+        return self.search["id"], name if isinstance(name, str) and name else self.name.rpartition("-")[0]
 
     @property
     def dead_reason(self) -> str | None:
@@ -654,8 +663,10 @@ class QueueStore:
         for e in entries:
             params, errors = data.get(e.rev, ({}, {}))
             created = when(e.created)
+            tag = e.search_tag
             facts = RunFacts(created=created, started=when(e.started), finished=when(e.finished), error=e.reason,
-                             sweep=e.sweep, sweep_label=e.sweep_label)
+                             sweep=e.sweep, sweep_label=e.sweep_label, search=tag and tag[0],
+                             search_name=tag and tag[1])
             rows.append(ExperimentRow(
                 name=e.name, rev=e.rev, baseline=e.baseline, kind="queued", status=e.status.row_status,
                 created=created, params=params, errors=errors, facts=facts,

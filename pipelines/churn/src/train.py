@@ -11,8 +11,8 @@ plots/train_curve.csv (step, train_logloss, test_logloss) for the
 trains (dvclive/metrics.json and dvclive/plots/metrics/{train,test}/logloss.tsv):
 LightGBM through a callback after every boosting round, so a dashboard or a
 pruner can watch the run live. DVCLive is told not to save an experiment and
-not to edit dvc.yaml: the stage declares its files, and exptui (or `dvc exp
-run`) records them.
+not to edit dvc.yaml, and its DVC/git integration is skipped (`open_live`):
+the stage declares its files, and exptui (or `dvc exp run`) records them.
 """
 from __future__ import annotations
 
@@ -68,6 +68,25 @@ def load_split(name: str) -> tuple[list[str], np.ndarray, np.ndarray]:
 def logloss(y: np.ndarray, p: np.ndarray) -> float:
     p = np.clip(p, 1e-15, 1 - 1e-15)
     return float(-np.mean(y * np.log(p) + (1 - y) * np.log(1 - p)))
+
+
+def open_live(directory: str):
+    """DVCLive's `Live` writing into `directory`, without DVCLive's DVC and git integration.
+
+    A stage of a pipeline needs none of it (the pipeline declares the files; `dvc exp run` or exptui records
+    them), and it costs: `Live()` opens the enclosing DVC repo (importing `dvc.repo`, about a second per run) and
+    asks git for HEAD, which raises in a repository without a commit yet (`git init`, copy, `repro`), and
+    runs `dvc init` in a git repo without `.dvc/`. DVCLive has no option for this, so `_init_dvc`, the one
+    hook that does all of it, is skipped; everything DVCLive writes (metrics.json, plots/metrics/**.tsv) is
+    written by DVCLive as usual.
+    """
+    from dvclive import Live
+
+    class StageLive(Live):
+        def _init_dvc(self) -> None:
+            self._dvc_file = self._init_dvc_file()  # what DVCLive's own no-repo path keeps from that hook
+
+    return StageLive(dir=directory, save_dvc_exp=False, dvcyaml=False)
 
 
 class LiveLogloss:
@@ -179,9 +198,7 @@ def main() -> None:
         def log_step(train_loss: float, test_loss: float) -> None:
             nonlocal live
             if live is None:  # opened at the first step: a bad param fails fast, before DVCLive's imports
-                from dvclive import Live
-
-                live = stack.enter_context(Live(dir=LIVE_DIR, save_dvc_exp=False, dvcyaml=False))
+                live = stack.enter_context(open_live(LIVE_DIR))
             live.log_metric("train/logloss", round(train_loss, 6))
             live.log_metric("test/logloss", round(test_loss, 6))
             live.next_step()
