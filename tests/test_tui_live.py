@@ -12,7 +12,7 @@ from exptui.tui.app import ExptuiApp
 from exptui.tui.view_state import ViewState
 from exptui.tui.widgets.experiment_table import HEADER_HEIGHT
 from tests.live_support import make_live_repo, open_gate
-from tests.test_tui_app import wait_for
+from tests.tui_support import wait_for
 
 pytest.importorskip("dvclive")
 
