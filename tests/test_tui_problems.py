@@ -6,7 +6,8 @@ from pathlib import Path
 from typing import Any
 
 from exptui.tui.widgets.problem_banner import ProblemBanner, workspace_problems
-from tests.test_tui_screens import async_test, demo_template, make_app, repo, wait_for  # noqa: F401
+from tests.test_tui_screens import demo_template, make_app, repo  # noqa: F401
+from tests.tui_support import async_test, wait_for
 
 SIZE = (80, 24)
 
@@ -107,13 +108,13 @@ async def test_queue_start_with_nothing_queued_says_so(repo: Path) -> None:  # n
     from exptui.tui.screens.confirm import InputScreen
     from exptui.tui.screens.queue import QueueScreen
     from exptui.tui.widgets.queue_table import QueueTable
-    from tests.test_tui_screens import _record_notifications
+    from tests.tui_support import record_notifications
 
     app = make_app(repo)
     entry = app.project.queue.enqueue(["train.max_depth=2"], name="gone")[0]
     app.project.queue.kill(entry.id)
     async with app.run_test(size=SIZE) as pilot:
-        shown = _record_notifications(app)
+        shown = record_notifications(app)
         screen = QueueScreen(app.project)
         await app.push_screen(screen)
         await wait_for(pilot, lambda: len(screen.query_one(QueueTable).entries) == 1)

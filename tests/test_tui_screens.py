@@ -6,8 +6,6 @@ back through the real store and Project, and the compare/plot screens read real 
 """
 from __future__ import annotations
 
-import asyncio
-import functools
 import hashlib
 import os
 import shutil
@@ -15,12 +13,12 @@ import subprocess
 import time
 from pathlib import Path
 from typing import Any
-from collections.abc import Callable
 
 import pytest
 import yaml
 
 from tests.conftest import TEST_GIT_ENV, git, scoped_env, set_dotted
+from tests.tui_support import async_test, record_notifications, wait_for, workers_idle
 
 from exptui.project import Project
 from exptui.query.format import format_value
@@ -44,15 +42,6 @@ EXPERIMENTS: dict[str, tuple[dict[str, Any], dict[str, float], float]] = {
     "deep-trees": ({"train.max_depth": 9}, {"accuracy": 0.861, "roc_auc": 0.871}, 0.8),
     "slow-lr": ({"train.learning_rate": 0.01, "train.model": "random_forest"}, {"accuracy": 0.831}, 1.3),
 }
-
-
-def async_test(fn: Callable) -> Callable:
-    """Run an async Pilot test on a fresh event loop (no pytest-asyncio dependency)."""
-    @functools.wraps(fn)
-    def wrapper(*args: Any, **kwargs: Any) -> None:
-        asyncio.run(fn(*args, **kwargs))
-
-    return wrapper
 
 
 def record_experiment(repo: Path, name: str, params: dict[str, Any], metrics: dict[str, float],
@@ -126,15 +115,6 @@ def no_worker_left(repo: Path) -> Any:
 
 def make_app(repo: Path) -> ExptuiApp:
     return ExptuiApp(Project.open(repo), repo, poll_interval=0.1, view=ViewState())
-
-
-async def wait_for(pilot: Any, predicate: Callable[[], bool], timeout: float = 10.0) -> None:
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + timeout
-    while not predicate():
-        if loop.time() > deadline:
-            raise AssertionError("condition not met in time")
-        await pilot.pause(0.05)
 
 
 def rows_by_name(project: Project) -> dict[str, ExperimentRow]:
@@ -216,7 +196,7 @@ async def test_compare_markdown_export_contains_the_values(repo: Path) -> None:
         screen = CompareScreen(app.project, [base, exp])
         await app.push_screen(screen)
         await pilot.pause()
-        shown = _record_notifications(app)
+        shown = record_notifications(app)
         await pilot.press("f", "m")
         await wait_for(pilot, lambda: screen.exported is not None)
         path = screen.exported
@@ -338,20 +318,6 @@ async def test_sweep_from_an_experiment_pins_its_other_params(repo: Path) -> Non
 # --------------------------------------------------------------------------- sweep dialog: keys, drafts, types
 
 
-def _record_notifications(app: ExptuiApp) -> list[str]:
-    """Every message the app is asked to show, kept past the toast's timeout (no wall-clock race in the asserts);
-    the notifications are still shown as usual."""
-    shown: list[str] = []
-    notify = app.notify
-
-    def recording(message: Any, *args: Any, **kwargs: Any) -> None:
-        shown.append(str(message))
-        notify(message, *args, **kwargs)
-
-    app.notify = recording  # type: ignore[method-assign]
-    return shown
-
-
 async def _dashboard_sweep(app: ExptuiApp, pilot: Any, name: str | None = None) -> SweepScreen:
     """Open the dialog the way a user does: `e` on the dashboard (on the named row, else where the cursor is)."""
     await wait_for(pilot, lambda: app.reloads > 0)
@@ -408,7 +374,7 @@ async def test_sweep_dialog_closed_unqueued_says_discarded_and_e_brings_it_back(
     from textual.widgets import Input
 
     app = make_app(repo)
-    shown = _record_notifications(app)
+    shown = record_notifications(app)
     async with app.run_test(size=SIZE) as pilot:
         screen = await _dashboard_sweep(app, pilot, "main")
         await pilot.press("escape")                  # nothing typed: closes quietly, nothing kept
@@ -627,7 +593,8 @@ async def test_queue_screen_lists_entries_and_removes_one(repo: Path) -> None:
         await wait_for(pilot, lambda: table.row_count == 1, timeout=15)
         assert [e.name for e in app.project.queue.entries()] == ["qs-2"]
         await pilot.press("escape")                     # closing while the poll thread runs is clean
-        await pilot.pause(0.8)
+        await wait_for(pilot, lambda: app.screen is app.main and workers_idle(app, ignore=("poll",)),
+                       "the queue view closed and its poll thread stopped")
         assert app.screen is app.main
 
 
@@ -890,7 +857,8 @@ async def _start_kill_retry_remove(app: ExptuiApp, entry: Any) -> None:
         await wait_for(pilot, lambda: table.entries[entry.id].status == "running", timeout=60)
         assert app.workers_started_here
         first = str(table.get_row(entry.id)[3])
-        await pilot.pause(2.2)                           # elapsed time ticks while it runs
+        # elapsed time ticks while it runs
+        await wait_for(pilot, lambda: str(table.get_row(entry.id)[3]) not in ("", first), "the elapsed time to tick")
         assert str(table.get_row(entry.id)[3]) not in ("", first)
         await pilot.press("K")
         await wait_for(pilot, lambda: isinstance(app.screen, ConfirmScreen))
