@@ -151,7 +151,7 @@ async def test_large_tables_filter_and_sort_over_the_dataframe_engine(repo: Path
     app = make_app(repo)
     async with app.run_test(size=SIZE) as pilot:
         table = await loaded(app, pilot)
-        await wait_for(pilot, lambda: app.main.model.engine == "frame", timeout=60)
+        await wait_for(pilot, lambda: app.main.model.engine == "frame")
         await pilot.press("slash")
         await pilot.press(*"f1 > 0.5")
         expected = sorted(n for n in EXPERIMENTS if f1_of(n) > 0.5)
@@ -377,7 +377,7 @@ async def test_new_experiment_appears_live(repo: Path) -> None:
                 other.run(overrides=["train.n_estimators=50"], name="late-arrival", temp=True)
 
         runner = asyncio.get_running_loop().run_in_executor(None, run_one)
-        await wait_for(pilot, lambda: "late-arrival" in names(table), timeout=60)
+        await wait_for(pilot, lambda: "late-arrival" in names(table))
         await runner
         row = next(r for r in table.rows if r.name == "late-arrival")
         assert row.params["params.yaml"]["train.n_estimators"] == 50
@@ -576,7 +576,7 @@ async def test_quit_asks_when_workers_started_here_are_running(repo: Path, choic
             await pilot.pause()
             assert isinstance(app.screen, ChoiceScreen)
             app.screen.query_one(f"#choice-{choice}", Button).press()
-            await wait_for(pilot, lambda: app.return_code is not None or not app.is_running, timeout=20)
+            await wait_for(pilot, lambda: app.return_code is not None or not app.is_running)
         with Project.open(repo) as project:
             if choice == "keep":
                 assert project.queue.workers_running()   # quitting the window left the queue running

@@ -155,7 +155,7 @@ async def test_log_view_wraps_long_lines_and_its_header_follows_the_entry_to_its
         assert "queued" in str(title.render()) and "following new output (f: pause)" in str(title.render())
         assert queue.store.claim(entry, ProcessIdentity.current()) is not None
         assert queue.store.finish(entry, DoneRecord(EntryState.FAILED, "stage 'train' failed", attempt=entry.attempt))
-        await wait_for(pilot, lambda: "failed" in str(title.render()), timeout=20)
+        await wait_for(pilot, lambda: "failed" in str(title.render()))
         assert "ended" in str(title.render()) and "following" not in str(title.render())
 
 

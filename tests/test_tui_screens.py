@@ -307,7 +307,7 @@ async def test_sweep_from_an_experiment_pins_its_other_params(repo: Path) -> Non
         await pilot.pause()
         assert screen.trial_count == 2 and "pinned to deep-trees" in str(screen.query_one("#sweep-status").render())
         await pilot.press("ctrl+s")
-        await wait_for(pilot, lambda: app.screen is not screen, timeout=30)
+        await wait_for(pilot, lambda: app.screen is not screen)
     entries = app.project.queue.entries()
     assert [e.name for e in entries] == ["lr-1", "lr-2"]
     queued = {r.name: r for r in app.project.experiments() if r.kind == "queued"}
@@ -364,7 +364,7 @@ async def test_sweep_dialog_enter_walks_the_inputs_and_queues_on_the_last(repo: 
             assert app.focused is expected           # never a button: Enter on Cancel would drop the form
         assert isinstance(app.focused, Input) and app.focused.id == "sweep-workers"
         await pilot.press("enter")
-        await wait_for(pilot, lambda: app.screen is not screen, timeout=30)
+        await wait_for(pilot, lambda: app.screen is not screen)
     assert screen.queued is not None and len(screen.queued) == 2
     assert sorted(e.overrides["params.yaml"]["train.max_depth"] for e in app.project.queue.entries()) == [3, 7]
 
@@ -403,7 +403,7 @@ async def test_sweep_dialog_closed_unqueued_says_discarded_and_e_brings_it_back(
         screen = await _dashboard_sweep(app, pilot, "main")
         assert screen.restored
         await pilot.press("ctrl+s")                  # queued: the draft is spent
-        await wait_for(pilot, lambda: app.screen is app.main, timeout=30)
+        await wait_for(pilot, lambda: app.screen is app.main)
         assert len(app.project.queue.entries()) == 2
         screen = await _dashboard_sweep(app, pilot, "main")
         assert not screen.restored and not screen.is_filled()
@@ -489,7 +489,7 @@ async def test_sweep_dialog_adaptive_stores_a_search_with_trials_metric_and_dire
         screen.query_one("#sweep-random").value = ""
         await pilot.pause()
         await pilot.press("ctrl+s")
-        await wait_for(pilot, lambda: app.screen is not screen, timeout=60)
+        await wait_for(pilot, lambda: app.screen is not screen)
     (search,) = app.project.queue.open_searches()
     assert (search.sampler, search.trials, search.metric, search.direction) == ("tpe", 6, "f1", "minimize")
     assert "train.learning_rate=loguniform(0.01,0.3)" in search.overrides
@@ -506,7 +506,7 @@ async def test_sweep_keystroke_budget_a_2x2_grid_from_the_cursor_row(repo: Path)
         row = app.main.table.cursor_row_obj
         assert row is not None
         await pilot.press(*keys)
-        await wait_for(pilot, lambda: len(app.project.queue.entries()) == 4, timeout=30)
+        await wait_for(pilot, lambda: len(app.project.queue.entries()) == 4)
         await wait_for(pilot, lambda: app.screen is app.main)
     assert len(keys) <= 12
     entries = app.project.queue.entries()
@@ -590,7 +590,7 @@ async def test_queue_screen_lists_entries_and_removes_one(repo: Path) -> None:
         await pilot.press("x")
         await wait_for(pilot, lambda: app.screen is not screen)
         await pilot.press("y")                          # confirm the removal
-        await wait_for(pilot, lambda: table.row_count == 1, timeout=15)
+        await wait_for(pilot, lambda: table.row_count == 1)
         assert [e.name for e in app.project.queue.entries()] == ["qs-2"]
         await pilot.press("escape")                     # closing while the poll thread runs is clean
         await wait_for(pilot, lambda: app.screen is app.main and workers_idle(app, ignore=("poll",)),
@@ -615,7 +615,7 @@ async def test_sweep_dialog_queues_three_entries_that_workers_turn_into_experime
         await pilot.pause()
         assert screen.trial_count == 3
         await pilot.press("ctrl+s")
-        await wait_for(pilot, lambda: app.screen is not screen, timeout=30)
+        await wait_for(pilot, lambda: app.screen is not screen)
         assert screen.queued is not None and [e.name for e in screen.queued] == ["depth-1", "depth-2", "depth-3"]
         entries = app.project.queue.entries()
         assert sorted(e.name for e in entries) == ["depth-1", "depth-2", "depth-3"]
@@ -746,7 +746,7 @@ async def test_queue_screen_moves_with_vim_keys_and_retries_all_failed(repo: Pat
         await pilot.press("k")
         assert table.cursor_row == 0 and not isinstance(app.screen, ConfirmScreen)
         await pilot.press("R")
-        await wait_for(pilot, lambda: all(table.entries[e.id].status == "queued" for e in entries), timeout=15)
+        await wait_for(pilot, lambda: all(table.entries[e.id].status == "queued" for e in entries))
         assert [e.status for e in app.project.queue.entries()] == ["queued", "queued"]
 
 
@@ -834,7 +834,7 @@ async def test_queue_screen_shows_every_entry_state_and_offers_only_legal_moves(
         # `r` on each retryable state puts it back in the queue, and the table follows
         for state in (EntryState.FAILED, EntryState.CANCELLED, EntryState.CRASHED):
             await press_on(state, "r")
-            await wait_for(pilot, lambda: table.entries[ids[state.value]].status is EntryState.QUEUED, timeout=15)
+            await wait_for(pilot, lambda: table.entries[ids[state.value]].status is EntryState.QUEUED)
         assert app.project.queue.find(ids["success"]).status is EntryState.SUCCESS
 
 
@@ -854,7 +854,7 @@ async def _start_kill_retry_remove(app: ExptuiApp, entry: Any) -> None:
         await wait_for(pilot, lambda: isinstance(app.screen, InputScreen))
         app.screen.query_one(Input).value = "1"
         await pilot.press("enter")
-        await wait_for(pilot, lambda: table.entries[entry.id].status == "running", timeout=60)
+        await wait_for(pilot, lambda: table.entries[entry.id].status == "running")
         assert app.workers_started_here
         first = str(table.get_row(entry.id)[3])
         # elapsed time ticks while it runs
@@ -863,18 +863,18 @@ async def _start_kill_retry_remove(app: ExptuiApp, entry: Any) -> None:
         await pilot.press("K")
         await wait_for(pilot, lambda: isinstance(app.screen, ConfirmScreen))
         await pilot.press("y")
-        await wait_for(pilot, lambda: table.entries[entry.id].status in ("cancelled", "crashed"), timeout=60)
+        await wait_for(pilot, lambda: table.entries[entry.id].status in ("cancelled", "crashed"))
         from textual.widgets.data_table import ColumnKey
 
         assert table.columns[ColumnKey("status")].content_width >= len("cancelled")   # cells widen the column
         await pilot.press("S")                           # no worker picks the retried entry up again
-        await wait_for(pilot, lambda: not app.project.queue.workers(), timeout=60)
+        await wait_for(pilot, lambda: not app.project.queue.workers())
         await pilot.press("r")
-        await wait_for(pilot, lambda: table.entries[entry.id].status == "queued", timeout=15)
+        await wait_for(pilot, lambda: table.entries[entry.id].status == "queued")
         await pilot.press("x")
         await wait_for(pilot, lambda: isinstance(app.screen, ConfirmScreen))
         await pilot.press("y")
-        await wait_for(pilot, lambda: table.row_count == 0, timeout=15)
+        await wait_for(pilot, lambda: table.row_count == 0)
         assert app.project.queue.entries() == []
         assert "queue is empty" in str(screen.query_one("#queue-empty").render())
 

@@ -259,9 +259,9 @@ async def test_a_sweep_queued_from_the_dialog_is_named_and_shows_its_progress(de
         field.query_one(Input).focus()
         field.query_one(Input).value = ""
         await pilot.press("3", ",", "5", "ctrl+s")
-        await wait_for(pilot, lambda: app.screen is app.main, timeout=30)
+        await wait_for(pilot, lambda: app.screen is app.main)
         line = app.main.query_one(SweepProgressLine)
-        await wait_for(pilot, lambda: line.display, timeout=30)
+        await wait_for(pilot, lambda: line.display)
         assert str(line.render()).strip() == "◔ sweep md: 0/2 done, ETA ?"
     assert "queued 2 experiments as sweep md" in shown
 
