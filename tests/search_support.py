@@ -11,10 +11,9 @@ first FREE wait for the gate file to exist, so a test can stop a search in a kno
 from __future__ import annotations
 
 import random
-import subprocess
 from pathlib import Path
 
-from dvc_compat.config import init_dvc_dir
+from stage_support import commit_stage_repo, one_stage_dvc_yaml
 
 STAGE = r'''
 import json, os, random, time
@@ -51,22 +50,7 @@ with open("metrics.yaml", "w") as f:
     f.write("loss: %r\n" % loss)
 '''
 
-DVC_YAML = """stages:
-  train:
-    cmd: python stage.py
-    deps:
-      - stage.py
-    params:
-      - train
-    metrics:
-      - metrics.yaml:
-          cache: false
-      - dvclive/metrics.json:
-          cache: false
-    plots:
-      - dvclive/plots/metrics:
-          cache: false
-"""
+DVC_YAML = one_stage_dvc_yaml(["metrics.yaml", "dvclive/metrics.json"], ["dvclive/plots/metrics"])
 
 PARAMS = """train:
   x: 0.0
@@ -83,23 +67,11 @@ def loss(x: float, y: float) -> float:
     return (x - 1) ** 2 + (y + 2) ** 2 + random.Random(repr((float(x), float(y)))).gauss(0, 0.05)
 
 
-def git(cwd: Path, *args: str) -> str:
-    return subprocess.run(["git", *args], cwd=cwd, check=True, capture_output=True, text=True).stdout
-
-
 def make_search_repo(tmp_path: Path, epochs: int = 1, hang_above: float | None = None,
                      step_seconds: float = 0, live: bool = True) -> Path:
     """The repo, committed. `live=False`: a pipeline without DVCLive (no dvclive outputs, none written)."""
-    repo = tmp_path / "repo"
-    repo.mkdir()
-    git(repo, "init", "-q", "-b", "main")
-    init_dvc_dir(repo)
-    (repo / "stage.py").write_text(STAGE)
-    dvc_yaml = DVC_YAML if live else DVC_YAML.split("      - dvclive/metrics.json:")[0]
-    (repo / "dvc.yaml").write_text(dvc_yaml)
-    (repo / "params.yaml").write_text(PARAMS.replace("live: true", f"live: {str(live).lower()}").replace("epochs: 1", f"epochs: {epochs}").replace(
+    dvc_yaml = DVC_YAML if live else one_stage_dvc_yaml(["metrics.yaml"])
+    params = (PARAMS.replace("live: true", f"live: {str(live).lower()}").replace("epochs: 1", f"epochs: {epochs}").replace(
         "hang_above: null", f"hang_above: {'null' if hang_above is None else hang_above}").replace(
         "step_seconds: 0", f"step_seconds: {step_seconds}"))
-    git(repo, "add", "-A")
-    git(repo, "-c", "user.name=t", "-c", "user.email=t@t", "commit", "-q", "-m", "pipeline")
-    return repo
+    return commit_stage_repo(tmp_path / "repo", {"stage.py": STAGE, "dvc.yaml": dvc_yaml, "params.yaml": params})

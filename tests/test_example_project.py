@@ -173,14 +173,11 @@ async def _dashboard_rows(repo: Path) -> list[tuple[str, str, dict]]:
     from exptui.project import Project
     from exptui.tui.app import ExptuiApp
     from exptui.tui.view_state import ViewState
+    from tests.tui_support import settled
 
     app = ExptuiApp(Project.open(repo), repo, poll_interval=0.1, view=ViewState())
     async with app.run_test(size=(120, 36)) as pilot:
-        loop = asyncio.get_running_loop()
-        deadline = loop.time() + 30
-        while app.reloads == 0 or len(app.main.table.rows) < 3:
-            assert loop.time() < deadline, "the dashboard did not load the clone's rows"
-            await pilot.pause(0.05)
+        await settled(pilot, lambda: app.reloads > 0 and len(app.main.table.rows) >= 3, "the clone's rows loaded")
         header = app.main.table.render_line(0).text
         assert "metrics.yaml" in header and "params.yaml" in header
         return [(str(r.kind), r.name, r.metrics) for r in app.main.table.rows]

@@ -25,15 +25,14 @@ import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
-from collections.abc import Iterator
 
 import pytest
 
-from conftest import BIN, git
+from conftest import git
+from tests.interop_support import DVC, _module_env, dvc, exptui  # noqa: F401 - the autouse fixture
 
 pytestmark = pytest.mark.dvc
 
-DVC = str(BIN / "dvc")
 UP_TO_DATE = "Data and pipelines are up to date."
 
 STAGE_PY = """\
@@ -143,33 +142,6 @@ FILES = {
 
 
 # --- environment and subprocess helpers ------------------------------------------------------------------------
-
-@pytest.fixture(scope="module", autouse=True)
-def _module_env() -> Iterator[None]:
-    """The module-scoped repos are built before conftest's per-test env: give the whole module the same env."""
-    with pytest.MonkeyPatch.context() as mp:
-        for key, value in {"GIT_AUTHOR_NAME": "Test", "GIT_AUTHOR_EMAIL": "test@example.invalid",
-                           "GIT_COMMITTER_NAME": "Test", "GIT_COMMITTER_EMAIL": "test@example.invalid",
-                           "GIT_CONFIG_NOSYSTEM": "1", "DVC_NO_ANALYTICS": "1"}.items():
-            mp.setenv(key, value)
-        mp.setenv("PATH", f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}")
-        yield
-
-
-def dvc(repo: Path, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
-    proc = subprocess.run([DVC, *args], cwd=repo, capture_output=True, text=True, timeout=300)
-    if check and proc.returncode != 0:
-        raise AssertionError(f"dvc {' '.join(args)} failed ({proc.returncode}):\n{proc.stdout}\n{proc.stderr}")
-    return proc
-
-
-def exptui(repo: Path, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
-    proc = subprocess.run([sys.executable, "-m", "exptui", "-C", str(repo), *args], capture_output=True, text=True,
-                          timeout=300)
-    if check and proc.returncode != 0:
-        raise AssertionError(f"exptui {' '.join(args)} failed ({proc.returncode}):\n{proc.stdout}\n{proc.stderr}")
-    return proc
-
 
 def runs(repo: Path) -> list[str]:
     log = repo / "runs.log"

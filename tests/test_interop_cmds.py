@@ -4,20 +4,16 @@ on the same small repo (`--json` forms compared as data)."""
 from __future__ import annotations
 
 import json
-import os
 import shutil
-import subprocess
-import sys
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from conftest import BIN, git
+from conftest import git
+from tests.interop_support import _module_env, dvc, exptui  # noqa: F401 - the autouse fixture
 
 pytestmark = pytest.mark.dvc
 
-DVC = str(BIN / "dvc")
 
 TRAIN_PY = """\
 import json, os, yaml
@@ -48,32 +44,6 @@ stages:
     metrics: [metrics.json: {cache: false}]
     plots: [curve.csv: {cache: false, x: step, y: loss}]
 """
-
-
-def dvc(repo: Path, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
-    proc = subprocess.run([DVC, *args], cwd=repo, capture_output=True, text=True, timeout=300)
-    if check and proc.returncode != 0:
-        raise AssertionError(f"dvc {' '.join(args)} failed ({proc.returncode}):\n{proc.stdout}\n{proc.stderr}")
-    return proc
-
-
-def exptui(repo: Path, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
-    proc = subprocess.run([sys.executable, "-m", "exptui", "-C", str(repo), *args], capture_output=True, text=True,
-                          timeout=300)
-    if check and proc.returncode != 0:
-        raise AssertionError(f"exptui {' '.join(args)} failed ({proc.returncode}):\n{proc.stdout}\n{proc.stderr}")
-    return proc
-
-
-@pytest.fixture(scope="module", autouse=True)
-def _module_env() -> Iterator[None]:
-    with pytest.MonkeyPatch.context() as mp:
-        for key, value in {"GIT_AUTHOR_NAME": "Test", "GIT_AUTHOR_EMAIL": "test@example.invalid",
-                           "GIT_COMMITTER_NAME": "Test", "GIT_COMMITTER_EMAIL": "test@example.invalid",
-                           "GIT_CONFIG_NOSYSTEM": "1", "DVC_NO_ANALYTICS": "1"}.items():
-            mp.setenv(key, value)
-        mp.setenv("PATH", f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}")
-        yield
 
 
 @pytest.fixture(scope="module")

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from dvc_compat.config import init_dvc_dir
+from stage_support import commit_stage_repo, one_stage_dvc_yaml
 
 STAGE = r'''
 import os, sys, time
@@ -57,17 +57,7 @@ with open("metrics.yaml", "w") as f:
     f.write("acc: %s\n" % (float(p["lr"]) * 2))
 '''
 
-DVC_YAML = """stages:
-  train:
-    cmd: python stage.py
-    deps:
-      - stage.py
-    params:
-      - train
-    metrics:
-      - metrics.yaml:
-          cache: false
-"""
+DVC_YAML = one_stage_dvc_yaml(["metrics.yaml"])
 
 PARAMS = """# training parameters (this comment must survive queueing)
 train:
@@ -83,17 +73,8 @@ def git(cwd: Path, *args: str) -> str:
 
 
 def make_repo(tmp_path: Path, sleep: float = 0.1) -> Path:
-    repo = tmp_path / "repo"
-    repo.mkdir()
-    git(repo, "init", "-q", "-b", "main")
-    init_dvc_dir(repo)  # what `dvc init` creates: the pipeline engine wants a DVC repository
-    (repo / "stage.py").write_text(STAGE)
-    (repo / "dvc.yaml").write_text(DVC_YAML)
-    (repo / "params.yaml").write_text(PARAMS.replace("sleep: 0.1", f"sleep: {sleep}"))
-    (repo / ".gitignore").write_text("")
-    git(repo, "add", "-A")
-    git(repo, "commit", "-q", "-m", "pipeline")
-    return repo
+    return commit_stage_repo(tmp_path / "repo", {"stage.py": STAGE, "dvc.yaml": DVC_YAML, ".gitignore": "",
+                                                 "params.yaml": PARAMS.replace("sleep: 0.1", f"sleep: {sleep}")})
 
 
 @pytest.fixture

@@ -7,20 +7,19 @@ refs/exps/...), so the table is read back through the real store and Project.
 from __future__ import annotations
 
 import asyncio
-import functools
 import hashlib
 import os
 import shutil
 import subprocess
 from pathlib import Path
 from typing import Any
-from collections.abc import Callable
 
 import pytest
 import yaml
 
 from dvc_compat.config import init_dvc_dir
 from tests.conftest import TEST_GIT_ENV, git, scoped_env, set_dotted
+from tests.tui_support import async_test, loaded, wait_for
 
 from exptui.project import Project
 from exptui.tui.app import ExptuiApp
@@ -32,14 +31,6 @@ from exptui.tui.widgets.filter_bar import FilterBar
 
 SIZE = (120, 36)
 
-
-def async_test(fn: Callable) -> Callable:
-    """Run an async Pilot test on a fresh event loop (no pytest-asyncio dependency)."""
-    @functools.wraps(fn)
-    def wrapper(*args: Any, **kwargs: Any) -> None:
-        asyncio.run(fn(*args, **kwargs))
-
-    return wrapper
 
 # name -> (params overrides, metrics)
 EXPERIMENTS: dict[str, tuple[dict[str, Any], dict[str, float]]] = {
@@ -107,21 +98,6 @@ def make_app(repo: Path, **kwargs: Any) -> ExptuiApp:
     return ExptuiApp(Project.open(repo), repo, poll_interval=0.1, view=kwargs.pop("view", ViewState()), **kwargs)
 
 
-async def wait_for(pilot, predicate: Callable[[], bool], timeout: float = 10.0) -> None:
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + timeout
-    while not predicate():
-        if loop.time() > deadline:
-            raise AssertionError("condition not met in time")
-        await pilot.pause(0.05)
-
-
-async def loaded(app: ExptuiApp, pilot) -> ExperimentTable:
-    await wait_for(pilot, lambda: app.reloads > 0)
-    await pilot.pause()
-    return app.main.table
-
-
 def names(table: ExperimentTable) -> list[str]:
     return [r.name for r in table.rows if r.kind == "experiment"]
 
@@ -175,7 +151,7 @@ async def test_large_tables_filter_and_sort_over_the_dataframe_engine(repo: Path
     app = make_app(repo)
     async with app.run_test(size=SIZE) as pilot:
         table = await loaded(app, pilot)
-        await wait_for(pilot, lambda: app.main.model.engine == "frame", timeout=60)
+        await wait_for(pilot, lambda: app.main.model.engine == "frame")
         await pilot.press("slash")
         await pilot.press(*"f1 > 0.5")
         expected = sorted(n for n in EXPERIMENTS if f1_of(n) > 0.5)
@@ -401,7 +377,7 @@ async def test_new_experiment_appears_live(repo: Path) -> None:
                 other.run(overrides=["train.n_estimators=50"], name="late-arrival", temp=True)
 
         runner = asyncio.get_running_loop().run_in_executor(None, run_one)
-        await wait_for(pilot, lambda: "late-arrival" in names(table), timeout=60)
+        await wait_for(pilot, lambda: "late-arrival" in names(table))
         await runner
         row = next(r for r in table.rows if r.name == "late-arrival")
         assert row.params["params.yaml"]["train.n_estimators"] == 50
@@ -532,6 +508,16 @@ async def test_column_chooser_hides_and_pins(repo: Path) -> None:
         assert not app.main.view.only_changed
 
 
+def _palette_highlight(app: ExptuiApp) -> str:
+    """The highlighted hit of the open command palette ("" while it has none)."""
+    from textual.command import CommandList
+
+    hits = app.screen.query(CommandList)
+    if not hits or hits.first().highlighted is None:
+        return ""
+    return str(hits.first().highlighted_option.prompt)
+
+
 @async_test
 async def test_command_palette_runs_dashboard_actions(repo: Path) -> None:
     app = make_app(repo)
@@ -539,7 +525,7 @@ async def test_command_palette_runs_dashboard_actions(repo: Path) -> None:
         table = await loaded(app, pilot)
         await pilot.press("ctrl+p")
         await pilot.press(*"Leaderboard")
-        await pilot.pause(0.3)
+        await wait_for(pilot, lambda: "Leaderboard" in _palette_highlight(app), "the palette's search to find it")
         await pilot.press("enter")
         await wait_for(pilot, lambda: app.main.view.leaderboard)
         assert not table.grouped
@@ -554,7 +540,7 @@ async def test_secondary_screens_open_from_the_table(repo: Path, key: str, scree
         table = await loaded(app, pilot)
         table.move_cursor_to_key(next(r.key for r in table.rows if r.name == "deep-trees"))
         await pilot.press(key)
-        await pilot.pause(0.2)
+        await wait_for(pilot, lambda: type(app.screen).__name__ == screen_name)
         assert type(app.screen).__name__ == screen_name
 
 
@@ -590,7 +576,7 @@ async def test_quit_asks_when_workers_started_here_are_running(repo: Path, choic
             await pilot.pause()
             assert isinstance(app.screen, ChoiceScreen)
             app.screen.query_one(f"#choice-{choice}", Button).press()
-            await wait_for(pilot, lambda: app.return_code is not None or not app.is_running, timeout=20)
+            await wait_for(pilot, lambda: app.return_code is not None or not app.is_running)
         with Project.open(repo) as project:
             if choice == "keep":
                 assert project.queue.workers_running()   # quitting the window left the queue running

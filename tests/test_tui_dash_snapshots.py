@@ -12,17 +12,10 @@ import pytest
 
 from tests.test_tui_plots_fixes import ten_repo  # noqa: F401 - the fixture
 from tests.test_tui_screens import demo_template, make_app, repo, rows_by_name  # noqa: F401 - fixtures
+from tests.tui_support import loaded, settled, workers_idle
 
 SIZES = [(80, 24), (200, 50)]
 IDS = ["80x24", "200x50"]
-
-
-async def _settle(pilot: Any, done: Any) -> None:
-    for _ in range(400):
-        if done():
-            break
-        await pilot.pause(0.05)
-    await pilot.pause(0.2)
 
 
 @pytest.mark.parametrize("size", SIZES, ids=IDS)
@@ -34,7 +27,8 @@ def test_snapshot_error_banner(repo: Path, snap_compare: Any, size: tuple[int, i
     app = make_app(repo)
 
     async def run_before(pilot: Any) -> None:
-        await _settle(pilot, lambda: app.reloads > 0 and app.main.query_one(ProblemBanner).display)
+        await settled(pilot, lambda: app.reloads > 0 and app.main.query_one(ProblemBanner).display
+                      and workers_idle(app), "the table and the error banner")
 
     assert snap_compare(app, terminal_size=size, run_before=run_before)
 
@@ -46,12 +40,14 @@ def test_snapshot_plots_with_ten_series(ten_repo: Path, snap_compare: Any, size:
     app = make_app(ten_repo)
 
     async def run_before(pilot: Any) -> None:
-        await _settle(pilot, lambda: app.reloads > 0)
+        await loaded(app, pilot)
         screen = PlotScreen(app.project, list(rows_by_name(app.project).values()))
         await app.push_screen(screen)
-        await _settle(pilot, lambda: screen.built and screen.step_data is not None)
+        await settled(pilot, lambda: screen.built and screen.step_data is not None and workers_idle(app),
+                      "the plots built and the per-step files read")
         screen.query_one("#scatter-x").value = "train.max_depth"
         screen.query_one("#scatter-y").value = "accuracy"
-        await pilot.pause(0.2)
+        # Select.Changed redraws the scatter: handled once the message queues are idle (nothing else to wait for)
+        await pilot.pause()
 
     assert snap_compare(app, terminal_size=size, run_before=run_before)

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from tests.test_tui_screens import async_test, demo_template, make_app, repo, wait_for  # noqa: F401
+from tests.test_tui_screens import demo_template, make_app, repo  # noqa: F401
+from tests.tui_support import async_test, wait_for
 
 SIZE = (80, 24)
 

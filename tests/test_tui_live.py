@@ -12,7 +12,7 @@ from exptui.tui.app import ExptuiApp
 from exptui.tui.view_state import ViewState
 from exptui.tui.widgets.experiment_table import HEADER_HEIGHT
 from tests.live_support import make_live_repo, open_gate
-from tests.test_tui_app import wait_for
+from tests.tui_support import wait_for
 
 pytest.importorskip("dvclive")
 
@@ -38,17 +38,17 @@ async def _watch_a_running_trial(repo: Path, gate: Path) -> None:
         await wait_for(pilot, lambda: app.reloads > 0)
         project.queue.start(1)
         try:
-            await wait_for(pilot, lambda: "Running" in line_of(app, "live-one"), timeout=120)
+            await wait_for(pilot, lambda: "Running" in line_of(app, "live-one"))
             assert "live" not in header(app)        # nothing logged yet: no live columns
             open_gate(gate, 2.0, 0)
             # DVCLive's first step: step 0, acc (the first key: no held-out metric is logged) 0.5, a one-point curve
-            await wait_for(pilot, lambda: app.main.live.get(entry.id) is not None, timeout=120)
+            await wait_for(pilot, lambda: app.main.live.get(entry.id) is not None)
             await wait_for(pilot, lambda: "0.5" in line_of(app, "live-one"))
             head = header(app)
             assert "live" in head and "step" in head and "acc" in head and "curve" in head
             assert "▄" in line_of(app, "live-one")
             open_gate(gate, 2.0, 1)
-            await wait_for(pilot, lambda: "▁█" in line_of(app, "live-one"), timeout=60)
+            await wait_for(pilot, lambda: "▁█" in line_of(app, "live-one"))
             assert "0.6" in line_of(app, "live-one")
             # another metric for the live columns, by name
             await pilot.press("colon", *"live train.loss", "enter")

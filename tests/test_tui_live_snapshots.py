@@ -13,6 +13,7 @@ from typing import Any
 from exptui.project import LiveMetrics
 from exptui.records import ExperimentRow
 from tests.test_tui_screens import demo_template, make_app, repo, rows_by_name  # noqa: F401
+from tests.tui_support import loaded, settled, wait_for, workers_idle
 
 SIZE = (120, 36)
 
@@ -39,15 +40,13 @@ def test_snapshot_live_over_steps_with_three_running_trials(repo: Path, snap_com
     rates = {"q1": 0.02, "q2": 0.06, "q3": 0.12}
 
     async def run_before(pilot: Any) -> None:
-        await pilot.pause(0.3)
+        await loaded(app, pilot)                      # no first reload races the snapshot
         first = {key: trial_live(rate, 20) for key, rate in rates.items()}
         screen = PlotScreen(app.project, [main, *trials], live=first)
         await app.push_screen(screen)
         screen.action_tab("steps")
-        for _ in range(2400):              # the finished baseline's series are read from git in a worker
-            if screen.step_data is not None:
-                break
-            await pilot.pause(0.05)
+        # the finished baseline's series are read from git in a worker
+        await wait_for(pilot, lambda: screen.step_data is not None, "the plots' per-step files read")
         live = screen.step_data.files["dvclive"]
         assert [index for index, _ in live] == [0, 1, 2, 3]      # the baseline, then the three trials
         assert len(live[0][1]) == 100 and len(live[1][1]) == 20
@@ -55,6 +54,6 @@ def test_snapshot_live_over_steps_with_three_running_trials(repo: Path, snap_com
         screen.set_live({key: trial_live(rate, 45 + 5 * i) for i, (key, rate) in enumerate(rates.items())})
         live = screen.step_data.files["dvclive"]
         assert [len(records) for _, records in live] == [100, 45, 50, 55]
-        await pilot.pause(0.3)
+        await settled(pilot, lambda: workers_idle(app), "the plots' loads")
 
     assert snap_compare(app, terminal_size=SIZE, run_before=run_before)

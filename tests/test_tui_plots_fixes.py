@@ -11,14 +11,13 @@ from exptui.tui.screens.plots import PlotScreen
 from exptui.tui.widgets.plot_data import PALETTE, colour_for, point_marker
 from exptui.tui.widgets.plot_view import PlotLegend, PlotView
 from tests.test_tui_screens import (  # noqa: F401 - fixtures
-    async_test,
     demo_template,
     make_app,
     record_experiment,
     repo,
     rows_by_name,
-    wait_for,
 )
+from tests.tui_support import async_test, wait_for
 
 SIZE = (120, 36)
 

@@ -6,7 +6,8 @@ from pathlib import Path
 from typing import Any
 
 from exptui.tui.widgets.problem_banner import ProblemBanner, workspace_problems
-from tests.test_tui_screens import async_test, demo_template, make_app, repo, wait_for  # noqa: F401
+from tests.test_tui_screens import demo_template, make_app, repo  # noqa: F401
+from tests.tui_support import async_test, wait_for
 
 SIZE = (80, 24)
 
@@ -107,13 +108,13 @@ async def test_queue_start_with_nothing_queued_says_so(repo: Path) -> None:  # n
     from exptui.tui.screens.confirm import InputScreen
     from exptui.tui.screens.queue import QueueScreen
     from exptui.tui.widgets.queue_table import QueueTable
-    from tests.test_tui_screens import _record_notifications
+    from tests.tui_support import record_notifications
 
     app = make_app(repo)
     entry = app.project.queue.enqueue(["train.max_depth=2"], name="gone")[0]
     app.project.queue.kill(entry.id)
     async with app.run_test(size=SIZE) as pilot:
-        shown = _record_notifications(app)
+        shown = record_notifications(app)
         screen = QueueScreen(app.project)
         await app.push_screen(screen)
         await wait_for(pilot, lambda: len(screen.query_one(QueueTable).entries) == 1)
@@ -154,7 +155,7 @@ async def test_log_view_wraps_long_lines_and_its_header_follows_the_entry_to_its
         assert "queued" in str(title.render()) and "following new output (f: pause)" in str(title.render())
         assert queue.store.claim(entry, ProcessIdentity.current()) is not None
         assert queue.store.finish(entry, DoneRecord(EntryState.FAILED, "stage 'train' failed", attempt=entry.attempt))
-        await wait_for(pilot, lambda: "failed" in str(title.render()), timeout=20)
+        await wait_for(pilot, lambda: "failed" in str(title.render()))
         assert "ended" in str(title.render()) and "following" not in str(title.render())
 
 

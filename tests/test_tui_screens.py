@@ -6,8 +6,6 @@ back through the real store and Project, and the compare/plot screens read real 
 """
 from __future__ import annotations
 
-import asyncio
-import functools
 import hashlib
 import os
 import shutil
@@ -15,12 +13,12 @@ import subprocess
 import time
 from pathlib import Path
 from typing import Any
-from collections.abc import Callable
 
 import pytest
 import yaml
 
 from tests.conftest import TEST_GIT_ENV, git, scoped_env, set_dotted
+from tests.tui_support import async_test, record_notifications, wait_for, workers_idle
 
 from exptui.project import Project
 from exptui.query.format import format_value
@@ -44,15 +42,6 @@ EXPERIMENTS: dict[str, tuple[dict[str, Any], dict[str, float], float]] = {
     "deep-trees": ({"train.max_depth": 9}, {"accuracy": 0.861, "roc_auc": 0.871}, 0.8),
     "slow-lr": ({"train.learning_rate": 0.01, "train.model": "random_forest"}, {"accuracy": 0.831}, 1.3),
 }
-
-
-def async_test(fn: Callable) -> Callable:
-    """Run an async Pilot test on a fresh event loop (no pytest-asyncio dependency)."""
-    @functools.wraps(fn)
-    def wrapper(*args: Any, **kwargs: Any) -> None:
-        asyncio.run(fn(*args, **kwargs))
-
-    return wrapper
 
 
 def record_experiment(repo: Path, name: str, params: dict[str, Any], metrics: dict[str, float],
@@ -126,15 +115,6 @@ def no_worker_left(repo: Path) -> Any:
 
 def make_app(repo: Path) -> ExptuiApp:
     return ExptuiApp(Project.open(repo), repo, poll_interval=0.1, view=ViewState())
-
-
-async def wait_for(pilot: Any, predicate: Callable[[], bool], timeout: float = 10.0) -> None:
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + timeout
-    while not predicate():
-        if loop.time() > deadline:
-            raise AssertionError("condition not met in time")
-        await pilot.pause(0.05)
 
 
 def rows_by_name(project: Project) -> dict[str, ExperimentRow]:
@@ -216,7 +196,7 @@ async def test_compare_markdown_export_contains_the_values(repo: Path) -> None:
         screen = CompareScreen(app.project, [base, exp])
         await app.push_screen(screen)
         await pilot.pause()
-        shown = _record_notifications(app)
+        shown = record_notifications(app)
         await pilot.press("f", "m")
         await wait_for(pilot, lambda: screen.exported is not None)
         path = screen.exported
@@ -327,7 +307,7 @@ async def test_sweep_from_an_experiment_pins_its_other_params(repo: Path) -> Non
         await pilot.pause()
         assert screen.trial_count == 2 and "pinned to deep-trees" in str(screen.query_one("#sweep-status").render())
         await pilot.press("ctrl+s")
-        await wait_for(pilot, lambda: app.screen is not screen, timeout=30)
+        await wait_for(pilot, lambda: app.screen is not screen)
     entries = app.project.queue.entries()
     assert [e.name for e in entries] == ["lr-1", "lr-2"]
     queued = {r.name: r for r in app.project.experiments() if r.kind == "queued"}
@@ -336,20 +316,6 @@ async def test_sweep_from_an_experiment_pins_its_other_params(repo: Path) -> Non
 
 
 # --------------------------------------------------------------------------- sweep dialog: keys, drafts, types
-
-
-def _record_notifications(app: ExptuiApp) -> list[str]:
-    """Every message the app is asked to show, kept past the toast's timeout (no wall-clock race in the asserts);
-    the notifications are still shown as usual."""
-    shown: list[str] = []
-    notify = app.notify
-
-    def recording(message: Any, *args: Any, **kwargs: Any) -> None:
-        shown.append(str(message))
-        notify(message, *args, **kwargs)
-
-    app.notify = recording  # type: ignore[method-assign]
-    return shown
 
 
 async def _dashboard_sweep(app: ExptuiApp, pilot: Any, name: str | None = None) -> SweepScreen:
@@ -398,7 +364,7 @@ async def test_sweep_dialog_enter_walks_the_inputs_and_queues_on_the_last(repo: 
             assert app.focused is expected           # never a button: Enter on Cancel would drop the form
         assert isinstance(app.focused, Input) and app.focused.id == "sweep-workers"
         await pilot.press("enter")
-        await wait_for(pilot, lambda: app.screen is not screen, timeout=30)
+        await wait_for(pilot, lambda: app.screen is not screen)
     assert screen.queued is not None and len(screen.queued) == 2
     assert sorted(e.overrides["params.yaml"]["train.max_depth"] for e in app.project.queue.entries()) == [3, 7]
 
@@ -408,7 +374,7 @@ async def test_sweep_dialog_closed_unqueued_says_discarded_and_e_brings_it_back(
     from textual.widgets import Input
 
     app = make_app(repo)
-    shown = _record_notifications(app)
+    shown = record_notifications(app)
     async with app.run_test(size=SIZE) as pilot:
         screen = await _dashboard_sweep(app, pilot, "main")
         await pilot.press("escape")                  # nothing typed: closes quietly, nothing kept
@@ -437,7 +403,7 @@ async def test_sweep_dialog_closed_unqueued_says_discarded_and_e_brings_it_back(
         screen = await _dashboard_sweep(app, pilot, "main")
         assert screen.restored
         await pilot.press("ctrl+s")                  # queued: the draft is spent
-        await wait_for(pilot, lambda: app.screen is app.main, timeout=30)
+        await wait_for(pilot, lambda: app.screen is app.main)
         assert len(app.project.queue.entries()) == 2
         screen = await _dashboard_sweep(app, pilot, "main")
         assert not screen.restored and not screen.is_filled()
@@ -523,7 +489,7 @@ async def test_sweep_dialog_adaptive_stores_a_search_with_trials_metric_and_dire
         screen.query_one("#sweep-random").value = ""
         await pilot.pause()
         await pilot.press("ctrl+s")
-        await wait_for(pilot, lambda: app.screen is not screen, timeout=60)
+        await wait_for(pilot, lambda: app.screen is not screen)
     (search,) = app.project.queue.open_searches()
     assert (search.sampler, search.trials, search.metric, search.direction) == ("tpe", 6, "f1", "minimize")
     assert "train.learning_rate=loguniform(0.01,0.3)" in search.overrides
@@ -540,7 +506,7 @@ async def test_sweep_keystroke_budget_a_2x2_grid_from_the_cursor_row(repo: Path)
         row = app.main.table.cursor_row_obj
         assert row is not None
         await pilot.press(*keys)
-        await wait_for(pilot, lambda: len(app.project.queue.entries()) == 4, timeout=30)
+        await wait_for(pilot, lambda: len(app.project.queue.entries()) == 4)
         await wait_for(pilot, lambda: app.screen is app.main)
     assert len(keys) <= 12
     entries = app.project.queue.entries()
@@ -624,10 +590,11 @@ async def test_queue_screen_lists_entries_and_removes_one(repo: Path) -> None:
         await pilot.press("x")
         await wait_for(pilot, lambda: app.screen is not screen)
         await pilot.press("y")                          # confirm the removal
-        await wait_for(pilot, lambda: table.row_count == 1, timeout=15)
+        await wait_for(pilot, lambda: table.row_count == 1)
         assert [e.name for e in app.project.queue.entries()] == ["qs-2"]
         await pilot.press("escape")                     # closing while the poll thread runs is clean
-        await pilot.pause(0.8)
+        await wait_for(pilot, lambda: app.screen is app.main and workers_idle(app, ignore=("poll",)),
+                       "the queue view closed and its poll thread stopped")
         assert app.screen is app.main
 
 
@@ -648,7 +615,7 @@ async def test_sweep_dialog_queues_three_entries_that_workers_turn_into_experime
         await pilot.pause()
         assert screen.trial_count == 3
         await pilot.press("ctrl+s")
-        await wait_for(pilot, lambda: app.screen is not screen, timeout=30)
+        await wait_for(pilot, lambda: app.screen is not screen)
         assert screen.queued is not None and [e.name for e in screen.queued] == ["depth-1", "depth-2", "depth-3"]
         entries = app.project.queue.entries()
         assert sorted(e.name for e in entries) == ["depth-1", "depth-2", "depth-3"]
@@ -779,7 +746,7 @@ async def test_queue_screen_moves_with_vim_keys_and_retries_all_failed(repo: Pat
         await pilot.press("k")
         assert table.cursor_row == 0 and not isinstance(app.screen, ConfirmScreen)
         await pilot.press("R")
-        await wait_for(pilot, lambda: all(table.entries[e.id].status == "queued" for e in entries), timeout=15)
+        await wait_for(pilot, lambda: all(table.entries[e.id].status == "queued" for e in entries))
         assert [e.status for e in app.project.queue.entries()] == ["queued", "queued"]
 
 
@@ -867,7 +834,7 @@ async def test_queue_screen_shows_every_entry_state_and_offers_only_legal_moves(
         # `r` on each retryable state puts it back in the queue, and the table follows
         for state in (EntryState.FAILED, EntryState.CANCELLED, EntryState.CRASHED):
             await press_on(state, "r")
-            await wait_for(pilot, lambda: table.entries[ids[state.value]].status is EntryState.QUEUED, timeout=15)
+            await wait_for(pilot, lambda: table.entries[ids[state.value]].status is EntryState.QUEUED)
         assert app.project.queue.find(ids["success"]).status is EntryState.SUCCESS
 
 
@@ -887,26 +854,27 @@ async def _start_kill_retry_remove(app: ExptuiApp, entry: Any) -> None:
         await wait_for(pilot, lambda: isinstance(app.screen, InputScreen))
         app.screen.query_one(Input).value = "1"
         await pilot.press("enter")
-        await wait_for(pilot, lambda: table.entries[entry.id].status == "running", timeout=60)
+        await wait_for(pilot, lambda: table.entries[entry.id].status == "running")
         assert app.workers_started_here
         first = str(table.get_row(entry.id)[3])
-        await pilot.pause(2.2)                           # elapsed time ticks while it runs
+        # elapsed time ticks while it runs
+        await wait_for(pilot, lambda: str(table.get_row(entry.id)[3]) not in ("", first), "the elapsed time to tick")
         assert str(table.get_row(entry.id)[3]) not in ("", first)
         await pilot.press("K")
         await wait_for(pilot, lambda: isinstance(app.screen, ConfirmScreen))
         await pilot.press("y")
-        await wait_for(pilot, lambda: table.entries[entry.id].status in ("cancelled", "crashed"), timeout=60)
+        await wait_for(pilot, lambda: table.entries[entry.id].status in ("cancelled", "crashed"))
         from textual.widgets.data_table import ColumnKey
 
         assert table.columns[ColumnKey("status")].content_width >= len("cancelled")   # cells widen the column
         await pilot.press("S")                           # no worker picks the retried entry up again
-        await wait_for(pilot, lambda: not app.project.queue.workers(), timeout=60)
+        await wait_for(pilot, lambda: not app.project.queue.workers())
         await pilot.press("r")
-        await wait_for(pilot, lambda: table.entries[entry.id].status == "queued", timeout=15)
+        await wait_for(pilot, lambda: table.entries[entry.id].status == "queued")
         await pilot.press("x")
         await wait_for(pilot, lambda: isinstance(app.screen, ConfirmScreen))
         await pilot.press("y")
-        await wait_for(pilot, lambda: table.row_count == 0, timeout=15)
+        await wait_for(pilot, lambda: table.row_count == 0)
         assert app.project.queue.entries() == []
         assert "queue is empty" in str(screen.query_one("#queue-empty").render())
 

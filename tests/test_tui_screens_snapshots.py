@@ -10,6 +10,7 @@ from typing import Any
 
 
 from tests.test_tui_screens import demo_template, make_app, repo, rows_by_name  # noqa: F401
+from tests.tui_support import loaded, settled, workers_idle
 
 SIZE = (120, 36)
 
@@ -28,54 +29,48 @@ def test_snapshot_compare(repo: Path, snap_compare: Any) -> None:  # noqa: F811 
     rows = rows_by_name(app.project)
 
     async def run_before(pilot: Any) -> None:
-        await pilot.pause(0.3)
+        await loaded(app, pilot)                      # no first reload races the snapshot
         await app.push_screen(CompareScreen(app.project, [rows["main"], rows["deep-trees"], rows["slow-lr"]]))
-        await pilot.pause(0.2)
+        await settled(pilot, lambda: workers_idle(app), "the dashboard's loads")
 
     assert snap_compare(app, terminal_size=SIZE, run_before=run_before)
 
 
-def test_snapshot_sweep_dialog(repo: Path, snap_compare: Any) -> None:  # noqa: F811 - the fixture
+async def _sweep_dialog_filled(app: Any, pilot: Any, texts: dict[str, str]) -> Any:
+    """The sweep dialog over the baseline, opened once the dashboard has loaded (no first reload races the
+    snapshot), with `texts` typed into the fields of those params (the last one keeps the focus)."""
     from textual.widgets import Input
 
     from exptui.tui.screens.sweep import SweepScreen
 
+    await loaded(app, pilot)
+    screen = SweepScreen(app.project, rows_by_name(app.project)["main"])
+    await app.push_screen(screen)
+    await settled(pilot, lambda: bool(screen.fields()), "the sweep dialog's fields")
+    _no_blink(app)
+    for key, text in texts.items():
+        field = next(f for f in screen.fields() if f.key == key)
+        field.query_one(Input).value = text
+        field.query_one(Input).focus()
+    return screen
+
+
+def test_snapshot_sweep_dialog(repo: Path, snap_compare: Any) -> None:  # noqa: F811 - the fixture
     app = make_app(repo)
-    base = rows_by_name(app.project)["main"]
 
     async def run_before(pilot: Any) -> None:
-        await pilot.pause(0.3)
-        screen = SweepScreen(app.project, base)
-        await app.push_screen(screen)
-        await pilot.pause(0.1)
-        _no_blink(app)
-        field = next(f for f in screen.fields() if f.key == "train.max_depth")
-        field.query_one(Input).value = "3,5,7"
-        field.query_one(Input).focus()
-        await pilot.pause(0.2)
+        screen = await _sweep_dialog_filled(app, pilot, {"train.max_depth": "3,5,7"})
+        await settled(pilot, lambda: screen.trial_count == 3 and workers_idle(app), "the 3-trial sweep validated")
 
     assert snap_compare(app, terminal_size=SIZE, run_before=run_before)
 
 
 def test_snapshot_sweep_dialog_small_with_a_type_error(repo: Path, snap_compare: Any) -> None:  # noqa: F811 - the fixture
     """80x24: the compact layout (one line per field), an inline type error, the dialog's own key line."""
-    from textual.widgets import Input
-
-    from exptui.tui.screens.sweep import SweepScreen
-
     app = make_app(repo)
-    base = rows_by_name(app.project)["main"]
 
     async def run_before(pilot: Any) -> None:
-        await pilot.pause(0.3)
-        screen = SweepScreen(app.project, base)
-        await app.push_screen(screen)
-        await pilot.pause(0.1)
-        _no_blink(app)
-        for key, text in (("generate.seed", "1,2"), ("train.max_depth", "abc")):
-            field = next(f for f in screen.fields() if f.key == key)
-            field.query_one(Input).value = text
-            field.query_one(Input).focus()
-        await pilot.pause(0.2)
+        screen = await _sweep_dialog_filled(app, pilot, {"generate.seed": "1,2", "train.max_depth": "abc"})
+        await settled(pilot, lambda: screen.problem is not None and workers_idle(app), "the type error shown")
 
     assert snap_compare(app, terminal_size=(80, 24), run_before=run_before)

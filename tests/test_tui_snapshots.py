@@ -13,6 +13,7 @@ import pytest
 
 from tests.conftest import scoped_env
 from tests.test_tui_app import record_experiment
+from tests.tui_support import settled, wait_for, workers_idle
 
 from exptui.project import Project
 from exptui.tui.app import ExptuiApp
@@ -58,10 +59,7 @@ def dashboard(repo: Path, view: ViewState | None = None) -> ExptuiApp:
 
 async def until_loaded(pilot) -> None:
     app = pilot.app
-    for _ in range(2400):
-        if app.reloads:
-            break
-        await pilot.pause(0.05)
+    await wait_for(pilot, lambda: app.reloads > 0, "the first reload of the dashboard's rows")
     for input_widget in app.screen.query("Input"):
         input_widget.cursor_blink = False
     await pilot.pause()
@@ -93,19 +91,13 @@ def test_filter_bar_with_error(snap_compare, snapshot_repo: Path) -> None:
         # whatever the machine's speed; typing it all at once would make the snapshot depend on whether the
         # debounce fired between keystrokes.
         await pilot.press("slash", *"f1 > 0.5")
-        for _ in range(2400):
-            if "2 of 5" in str(count.render()):
-                break
-            await pilot.pause(0.05)
+        await wait_for(pilot, lambda: "2 of 5" in str(count.render()), "the valid prefix applied (2 of 5)")
         assert "2 of 5" in str(count.render())
         await pilot.press(*" and nosuch > 1")
         for input_widget in pilot.app.screen.query("Input"):
             input_widget.cursor_blink = False
-        for _ in range(2400):                 # the debounced filter has run and reported the error
-            if bar.has_class("-error"):
-                break
-            await pilot.pause(0.05)
-        await pilot.pause(0.2)
+        # the debounced filter has run and reported the error, and the completion worker has answered
+        await settled(pilot, lambda: bar.has_class("-error") and workers_idle(pilot.app), "the filter's error")
 
     assert snap_compare(dashboard(snapshot_repo), terminal_size=(120, 36), run_before=run_before)
 
@@ -114,11 +106,8 @@ def test_help_screen(snap_compare, snapshot_repo: Path) -> None:
     async def run_before(pilot) -> None:
         await until_loaded(pilot)
         await pilot.press("question_mark")
-        for _ in range(2400):     # the key table is laid out by a worker
-            if getattr(pilot.app.screen, "loaded_width", None):
-                break
-            await pilot.pause(0.05)
-        await pilot.pause()
+        # the key table is laid out by a worker
+        await settled(pilot, lambda: getattr(pilot.app.screen, "loaded_width", None), "the help's key table")
 
     assert snap_compare(dashboard(snapshot_repo), terminal_size=(120, 36), run_before=run_before)
 
@@ -148,18 +137,15 @@ def test_write_readme_screenshots(tmp_path: Path) -> None:
                 await until_loaded(pilot)
                 if start_worker:
                     project.queue.start(jobs=1)
-                    for _ in range(300):
-                        await pilot.pause(0.1)
-                        if any(r.status == "running" and r.stage for r in app.main.table.rows):
-                            break
-                    await pilot.pause(1.5)
+                    await settled(pilot, lambda: any(r.status == "running" and r.stage for r in app.main.table.rows)
+                                  and workers_idle(app), "a running row with its stage")
                 await pilot.press(*keys)
                 if then:                   # keys for a screen that loads in a thread (plots read git blobs)
-                    await pilot.pause(1.5)
+                    await settled(pilot, lambda: workers_idle(app), "the screen's loads")
                     await pilot.press(*then)
                 for input_widget in app.screen.query("Input"):
                     input_widget.cursor_blink = False
-                await pilot.pause(0.4)
+                await settled(pilot, lambda: workers_idle(app), "the screen's loads")
                 (out / f"{name}.svg").write_text(app.export_screenshot(title="exptui"))
         finally:
             if start_worker:

@@ -7,16 +7,13 @@ ids is tested with real workers in test_sweep_ids.py).
 """
 from __future__ import annotations
 
-import asyncio
-import functools
-from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
-from typing import Any
 
 import pytest
 
 from tests.test_tui_snapshots import build_snapshot_repo
+from tests.tui_support import async_test, record_notifications, wait_for
 
 from exptui.project import Project
 from exptui.records import ExperimentRow, RunFacts
@@ -30,14 +27,6 @@ from exptui.tui.widgets.sweep_progress import SweepProgressLine
 F1 = "metrics:metrics.yaml:f1"
 
 
-def async_test(fn: Callable[..., Any]) -> Callable[..., None]:
-    @functools.wraps(fn)
-    def wrapper(*args: Any, **kwargs: Any) -> None:
-        asyncio.run(fn(*args, **kwargs))
-
-    return wrapper
-
-
 @pytest.fixture(scope="module")
 def demo(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return build_snapshot_repo(tmp_path_factory.mktemp("sweeps") / "demo")
@@ -46,27 +35,6 @@ def demo(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def make_app(repo: Path, view: ViewState | None = None) -> ExptuiApp:
     # no reload races a test's hand-made rows: the repo does not change while these tests run
     return ExptuiApp(Project.open(repo), repo, poll_interval=30, view=view or ViewState())
-
-
-async def wait_for(pilot: Any, predicate: Callable[[], bool], timeout: float = 20.0) -> None:
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + timeout
-    while not predicate():
-        if loop.time() > deadline:
-            raise AssertionError("condition not met in time")
-        await pilot.pause(0.05)
-
-
-def record_notifications(app: ExptuiApp) -> list[str]:
-    shown: list[str] = []
-    notify = app.notify
-
-    def recording(message: Any, *args: Any, **kwargs: Any) -> None:
-        shown.append(str(message))
-        notify(message, *args, **kwargs)
-
-    app.notify = recording  # type: ignore[method-assign]
-    return shown
 
 
 def f1(row: ExperimentRow) -> float:
@@ -291,9 +259,9 @@ async def test_a_sweep_queued_from_the_dialog_is_named_and_shows_its_progress(de
         field.query_one(Input).focus()
         field.query_one(Input).value = ""
         await pilot.press("3", ",", "5", "ctrl+s")
-        await wait_for(pilot, lambda: app.screen is app.main, timeout=30)
+        await wait_for(pilot, lambda: app.screen is app.main)
         line = app.main.query_one(SweepProgressLine)
-        await wait_for(pilot, lambda: line.display, timeout=30)
+        await wait_for(pilot, lambda: line.display)
         assert str(line.render()).strip() == "◔ sweep md: 0/2 done, ETA ?"
     assert "queued 2 experiments as sweep md" in shown
 

@@ -14,6 +14,7 @@ import pytest
 
 from tests.test_tui_snapshots import dashboard, snapshot_repo, until_loaded  # noqa: F401 - the fixture
 from tests.test_tui_sweeps import compare_rows, sweep_rows
+from tests.tui_support import settled, workers_idle
 
 SIZES = [(80, 24), (200, 50)]
 IDS = ["80x24", "200x50"]
@@ -26,12 +27,9 @@ def test_snapshot_table_with_a_running_sweep(snap_compare: Any, snapshot_repo: P
         await until_loaded(pilot)
         main = pilot.app.main
         main.set_rows(sweep_rows(list(main.all_rows), {"trees-300": "running", "lr-0.03": "queued"}))
-        for _ in range(2400):                # the stage order is read in a worker: wait for "train 3/4"
-            if main.stage_order:             # (up to 2 minutes: a loaded CI machine took more than 10 s)
-                break
-            await pilot.pause(0.05)
+        # the stage order is read in a worker: wait for "train 3/4" (a loaded CI machine took more than 10 s)
+        await settled(pilot, lambda: main.stage_order and workers_idle(pilot.app), "the stage order loaded")
         assert main.stage_order, "the stage order was never loaded"
-        await pilot.pause(0.1)
 
     assert snap_compare(dashboard(snapshot_repo), terminal_size=size, run_before=run_before)
 
@@ -45,6 +43,6 @@ def test_snapshot_compare_with_the_best_of_each_row(snap_compare: Any, snapshot_
         await until_loaded(pilot)
         app = pilot.app
         await app.push_screen(CompareScreen(app.project, compare_rows(snapshot_repo)))
-        await pilot.pause(0.2)
+        await settled(pilot, lambda: workers_idle(app), "the dashboard's loads")
 
     assert snap_compare(dashboard(snapshot_repo), terminal_size=size, run_before=run_before)

@@ -11,13 +11,10 @@ Python's `re` backtracks 2^28 times on a 28-``a`` value. Patterns now run on RE2
 """
 from __future__ import annotations
 
-import asyncio
-import functools
 import json
 from datetime import datetime
 from pathlib import Path
 from typing import Any
-from collections.abc import Callable
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -27,6 +24,7 @@ from exptui.query.columns import collect_columns
 from exptui.query.filter import FilterError, compile_filter
 from exptui.records import Annotations, ExperimentRow, RunFacts
 from hostile_repo import TAG, copy_repo, error_lines, make_template, run_bounded
+from tests.tui_support import async_test, wait_for
 
 pytestmark = pytest.mark.timeout(600)
 EVIL = "(a+)+b"
@@ -62,23 +60,6 @@ def test_lookaround_is_refused_with_one_line_naming_why(repo: Path) -> None:
     assert result.rc != 0 and lines and lines[0].startswith("error: ") and "lookaround" in lines[0], result.stderr
 
 
-def async_test(fn: Callable) -> Callable:
-    @functools.wraps(fn)
-    def wrapper(*args: Any, **kwargs: Any) -> None:
-        asyncio.run(fn(*args, **kwargs))
-
-    return wrapper
-
-
-async def _wait_for(pilot: Any, predicate: Callable[[], bool], timeout: float = 30.0) -> None:
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + timeout
-    while not predicate():
-        if loop.time() > deadline:
-            raise AssertionError("condition not met in time")
-        await pilot.pause(0.05)
-
-
 @async_test
 async def test_catastrophic_regex_never_freezes_the_dashboard(repo: Path) -> None:
     from exptui.project import Project
@@ -87,14 +68,14 @@ async def test_catastrophic_regex_never_freezes_the_dashboard(repo: Path) -> Non
 
     app = ExptuiApp(Project.open(repo), repo, poll_interval=0.1, view=ViewState())
     async with app.run_test(size=(120, 36)) as pilot:
-        await _wait_for(pilot, lambda: app.reloads > 0)
+        await wait_for(pilot, lambda: app.reloads > 0)
         table = app.main.table
         assert any(r.name == "e1" for r in table.rows)
         await pilot.press("slash")
         await pilot.press(*f"tag ~= '{EVIL}'")         # every prefix is filtered too, on the UI thread
-        await _wait_for(pilot, lambda: not any(r.kind == "experiment" for r in table.rows))
+        await wait_for(pilot, lambda: not any(r.kind == "experiment" for r in table.rows))
         await pilot.press("escape")
-        await _wait_for(pilot, lambda: any(r.name == "e1" for r in table.rows))
+        await wait_for(pilot, lambda: any(r.name == "e1" for r in table.rows))
 
 
 # --- the fuzz -------------------------------------------------------------------------------------------------

@@ -13,12 +13,9 @@ sequences a real terminal receives) and check:
 """
 from __future__ import annotations
 
-import asyncio
-import functools
 import os
 from pathlib import Path
 from typing import Any
-from collections.abc import Callable
 
 import pytest
 
@@ -32,20 +29,13 @@ from tests.reliability.hostile_text_repo import (
     build_hostile_repo,
     copy_repo,
 )
+from tests.tui_support import async_test, loaded, notifications, settled, wait_for, workers_idle
 
 from exptui.project import Project
 from exptui.tui.app import ExptuiApp
 from exptui.tui.view_state import ViewState
 
 WIDE = (400, 50)
-
-
-def async_test(fn: Callable) -> Callable:
-    @functools.wraps(fn)
-    def wrapper(*args: Any, **kwargs: Any) -> None:
-        asyncio.run(fn(*args, **kwargs))
-
-    return wrapper
 
 
 @pytest.fixture(scope="module")
@@ -64,21 +54,6 @@ def make_app(repo: Path, view: ViewState | None = None) -> ExptuiApp:
     return ExptuiApp(Project.open(repo), repo, poll_interval=0.1, view=view or ViewState())
 
 
-async def wait_for(pilot: Any, predicate: Callable[[], bool], timeout: float = 15.0) -> None:
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + timeout
-    while not predicate():
-        if loop.time() > deadline:
-            raise AssertionError("condition not met in time")
-        await pilot.pause(0.05)
-
-
-async def loaded(app: ExptuiApp, pilot: Any) -> Any:
-    await wait_for(pilot, lambda: app.reloads > 0)
-    await pilot.pause()
-    return app.main.table
-
-
 # ------------------------------------------------------------------------------------------- what the terminal gets
 
 def terminal_output(app: ExptuiApp) -> str:
@@ -92,6 +67,10 @@ def terminal_output(app: ExptuiApp) -> str:
 def screen_lines(app: ExptuiApp) -> list[str]:
     """The screen as plain text, one string per line (wide characters take two cells, as on a terminal)."""
     return [strip.text for strip in app.screen._compositor.render_strips()]
+
+
+def on_screen(app: ExptuiApp, text: str) -> bool:
+    return any(text in line for line in screen_lines(app))
 
 
 def actions_and_links(app: ExptuiApp) -> list[tuple[str, str, str]]:
@@ -169,25 +148,27 @@ async def test_main_table_header_filter_and_command_line(repo: Path) -> None:
             await pilot.press("l")
         assert_inert_screen(app, "main table scrolled right")
         await pilot.press("slash", *"nosuch > 1")
-        await pilot.pause(0.3)
+        await settled(pilot, lambda: app.main.filter_bar.has_class("-error"), "the debounced filter's error")
         assert_inert_screen(app, "filter error")
         await pilot.press("escape")
         from textual import events
 
         await pilot.press("slash")
         app.main.filter_bar.input.post_message(events.Paste("acc > 0 \x1b]0;PWNED\x07\x1b[2J"))
-        await pilot.pause(0.2)
+        await pilot.pause()              # the paste is one message: handled once the queues are idle (refused, so
+                                         # there is no change to wait for)
         assert "\x1b" not in app.main.filter_bar.input.value     # a pasted escape sequence is refused
         assert_inert_screen(app, "paste into the filter")
         await pilot.press("escape")
         await pilot.press("slash", *"t")                         # completion suggests a hostile column name
-        await pilot.pause(0.3)
+        await settled(pilot, lambda: app.main.view.filter == "t" and workers_idle(app),
+                      "the filter applied and its completion worker done")
         assert_inert_screen(app, "filter completion")
         await pilot.press("escape", "colon", *"sort p[/]", "enter")
-        await pilot.pause(0.2)
+        await settled(pilot, lambda: any("p[/]" in key for key, _ in app.main.view.sort), "the sort by p[/]")
         assert_inert_screen(app, "command line sort by a hostile column")
         await pilot.press("colon", *"sort nosuch", "enter")
-        await pilot.pause(0.2)
+        await settled(pilot, lambda: "nosuch" in app.main.message, "the command line's error")
         assert_inert_screen(app, "command line error")
         table.move_cursor_to_key(row_named(table, "plain").key)
         await pilot.press("space")
@@ -210,15 +191,14 @@ async def test_compare_view(repo: Path) -> None:
             table.move_cursor_to_key(row_named(table, name).key)
             await pilot.press("space")
         await pilot.press("d")
-        await wait_for(pilot, lambda: isinstance(app.screen, CompareScreen))
-        await pilot.pause(0.3)
+        await settled(pilot, lambda: isinstance(app.screen, CompareScreen))
         text = assert_inert_screen(app, "compare")
         assert "␛]0;PWNED␇" in text and "rtl\\u202egnp.exe" in text
         await pilot.press("f")
-        await pilot.pause(0.2)
+        await settled(pilot, lambda: app.screen.diff_only, "differences only")
         assert_inert_screen(app, "compare, differences only")
         await pilot.press("m")                                   # Markdown export: a toast naming the file
-        await pilot.pause(0.3)
+        await settled(pilot, lambda: app.screen.exported is not None and notifications(app), "the export's toast")
         assert_inert_screen(app, "compare export toast")
         await assert_responsive(app, pilot)
 
@@ -226,6 +206,8 @@ async def test_compare_view(repo: Path) -> None:
 @async_test
 async def test_queue_view_log_view_and_their_dialogs(repo: Path, built: HostileRepo) -> None:
     from exptui.tui.screens.confirm import ConfirmScreen
+    from textual.widgets import Log
+
     from exptui.tui.screens.log import LogScreen
     from exptui.tui.screens.queue import QueueScreen
     from exptui.tui.widgets.queue_table import QueueTable
@@ -235,12 +217,11 @@ async def test_queue_view_log_view_and_their_dialogs(repo: Path, built: HostileR
         await loaded(app, pilot)
         await pilot.press("Q")
         await wait_for(pilot, lambda: isinstance(app.screen, QueueScreen))
-        await wait_for(pilot, lambda: bool(app.screen.query_one(QueueTable).entries))
-        await pilot.pause(0.2)
+        await settled(pilot, lambda: bool(app.screen.query_one(QueueTable).entries))
         text = assert_inert_screen(app, "queue view")
         assert "q\\u202e-\\x9b2J-$accent" in text and "[@click=app.quit]queued[/]" in text
         await pilot.press("K")                                   # a finished entry: a warning toast names it
-        await pilot.pause(0.2)
+        await settled(pilot, lambda: notifications(app), "the warning toast")
         assert_inert_screen(app, "queue kill warning toast")
         await pilot.press("x")
         await wait_for(pilot, lambda: isinstance(app.screen, ConfirmScreen))
@@ -249,13 +230,12 @@ async def test_queue_view_log_view_and_their_dialogs(repo: Path, built: HostileR
         await wait_for(pilot, lambda: isinstance(app.screen, QueueScreen))
         await pilot.press("l")
         await wait_for(pilot, lambda: isinstance(app.screen, LogScreen))
-        await wait_for(pilot, lambda: app.screen.bytes_read > 0)
-        await pilot.pause(0.2)
+        await settled(pilot, lambda: app.screen.bytes_read > 0)
         text = assert_inert_screen(app, "log view")
         assert "log: ␛]0;PWNED␇" in text and "log: [@click=app.quit]CLICK[/]" in text
         assert "green is only colour" in text and "␛[32m" not in text   # colour codes dropped, never obeyed
         await pilot.press("G", "g")
-        await pilot.pause(0.1)
+        await settled(pilot, lambda: app.screen.query_one(Log).scroll_y == 0, "the log scrolled to its top")
         assert_inert_screen(app, "log view, top")
         assert not await click_on(app, pilot, "CLICK") or app.is_running
         assert app.is_running
@@ -272,8 +252,7 @@ async def test_log_view_of_the_cursor_row(repo: Path, built: HostileRepo) -> Non
         table.move_cursor_to_key(row_named(table, built.queue_name).key)
         await pilot.press("enter")
         await wait_for(pilot, lambda: isinstance(app.screen, LogScreen))
-        await wait_for(pilot, lambda: app.screen.bytes_read > 0)
-        await pilot.pause(0.2)
+        await settled(pilot, lambda: app.screen.bytes_read > 0)
         text = assert_inert_screen(app, "log view from the table")
         assert "q\\u202e-\\x9b2J-$accent" in text               # the title names the entry, inert
         await assert_responsive(app, pilot)
@@ -281,6 +260,8 @@ async def test_log_view_of_the_cursor_row(repo: Path, built: HostileRepo) -> Non
 
 @async_test
 async def test_plots_with_legends_and_parallel_coordinates(repo: Path) -> None:
+    from textual.widgets import Select, TabbedContent
+
     from exptui.tui.screens.plots import PlotScreen
 
     app = make_app(repo)
@@ -291,26 +272,28 @@ async def test_plots_with_legends_and_parallel_coordinates(repo: Path) -> None:
             await pilot.press("space")
         await pilot.press("p")
         await wait_for(pilot, lambda: isinstance(app.screen, PlotScreen))
-        await pilot.pause(0.5)
+        screen = app.screen
+        await settled(pilot, lambda: screen.built and screen.step_data is not None and workers_idle(app),
+                      "the plots built and the per-step files read")
         text = assert_inert_screen(app, "plots: metric vs param")
         assert "rtl\\u202egnp.exe" in text                      # the legend names the experiments, inert
         assert not await click_on(app, pilot, "CLICK") or app.is_running
         await pilot.press("3")
-        await pilot.pause(0.5)
+        await settled(pilot, lambda: screen.query_one(TabbedContent).active == "parallel", "the parallel tab")
         text = assert_inert_screen(app, "plots: parallel coordinates")
         assert "p[/]" in text and "t␛]0;PWNED␇" in text          # the axes list hostile param names
         await click_on(app, pilot, "CLICK")
         assert app.is_running
         await pilot.press("2")
-        await pilot.pause(0.5)
+        await settled(pilot, lambda: screen.query_one(TabbedContent).active == "steps", "the steps tab")
         assert_inert_screen(app, "plots: over steps")
         await pilot.press("1")
-        await pilot.pause(0.2)
+        await settled(pilot, lambda: screen.query_one(TabbedContent).active == "scatter", "the scatter tab")
         await pilot.click("#scatter-x")                          # open the param chooser: hostile options
-        await pilot.pause(0.3)
+        await settled(pilot, lambda: screen.query_one("#scatter-x", Select).expanded, "the param chooser open")
         assert_inert_screen(app, "plots: the param chooser open")
         await pilot.press("escape")
-        await pilot.pause(0.1)
+        await settled(pilot, lambda: not screen.query_one("#scatter-x", Select).expanded, "the chooser closed")
         await assert_responsive(app, pilot)
 
 
@@ -326,8 +309,8 @@ async def test_sweep_dialog(repo: Path) -> None:
         table = await loaded(app, pilot)
         table.move_cursor_to_key(row_named(table, "plain").key)
         await pilot.press("e")
-        await wait_for(pilot, lambda: isinstance(app.screen, SweepScreen))
-        await pilot.pause(0.3)
+        await settled(pilot, lambda: isinstance(app.screen, SweepScreen) and bool(app.screen.query(SweepField)),
+                      "the sweep dialog's fields")
         screen = app.screen
         text = assert_inert_screen(app, "sweep dialog")
         assert "␛]0;PWNED␇" in text
@@ -335,7 +318,7 @@ async def test_sweep_dialog(repo: Path) -> None:
         assert not any(f.changed for f in fields.values())      # shown inert, still the experiment's values
         fields["train.lr"].query_one(Input).value = "0.1,0.2"
         fields["train.tag"].query_one(Input).value = "[@click=app.quit]CLICK[/],p[/]"
-        await pilot.pause(0.3)
+        await settled(pilot, lambda: screen.trial_count == 4, "the 2 x 2 sweep validated")
         text = assert_inert_screen(app, "sweep dialog with a markup sweep")
         assert "[@click=app.quit]CLICK[/]" in text
         # the other params are pinned to the experiment's real values, never to their inert pictures
@@ -344,7 +327,7 @@ async def test_sweep_dialog(repo: Path) -> None:
         await click_on(app, pilot, "CLICK")
         assert app.is_running
         fields["train.lr"].query_one(Input).value = "range(1,"               # a syntax error quoting the field
-        await pilot.pause(0.3)
+        await settled(pilot, lambda: screen.problem is not None, "the sweep's syntax error")
         assert_inert_screen(app, "sweep dialog error")
         await pilot.press("escape")                                  # esc still cancels the dialog
         await wait_for(pilot, lambda: not isinstance(app.screen, SweepScreen))
@@ -367,8 +350,7 @@ async def test_note_label_branch_apply_and_remove_dialogs(repo: Path) -> None:
         text = assert_inert_screen(app, "note prompt")
         assert "Note for rtl\\u202egnp.exe:" in text and "note [@click=app.quit]CLICK" in text
         await pilot.press("enter")                                # accepted unchanged: the note is unchanged
-        await wait_for(pilot, lambda: not isinstance(app.screen, InputScreen))
-        await pilot.pause(0.5)
+        await settled(pilot, lambda: not isinstance(app.screen, InputScreen) and workers_idle(app))
         assert Project.open(repo).resolve(name).annotations.note == NOTE
         assert_inert_screen(app, "after the note")
 
@@ -376,8 +358,7 @@ async def test_note_label_branch_apply_and_remove_dialogs(repo: Path) -> None:
         await wait_for(pilot, lambda: isinstance(app.screen, InputScreen))
         assert_inert_screen(app, "label prompt")
         await pilot.press("enter")
-        await wait_for(pilot, lambda: not isinstance(app.screen, InputScreen))
-        await pilot.pause(0.5)
+        await settled(pilot, lambda: not isinstance(app.screen, InputScreen) and workers_idle(app))
         assert Project.open(repo).resolve(name).annotations.labels == (LABEL,)
 
         await pilot.press("a")
@@ -389,8 +370,8 @@ async def test_note_label_branch_apply_and_remove_dialogs(repo: Path) -> None:
         assert_inert_screen(app, "branch prompt")
         app.screen.query_one(Input).value = "bad\x1b[2J [@click=app.quit]x[/] name"   # git refuses it: an error
         await pilot.press("enter")
-        await wait_for(pilot, lambda: not isinstance(app.screen, InputScreen))
-        await pilot.pause(1.0)
+        await settled(pilot, lambda: not isinstance(app.screen, InputScreen) and workers_idle(app)
+                      and bool(app.main.message) and bool(notifications(app)), "the branch error's message and toast")
         assert_inert_screen(app, "branch error message and toast")
 
         for other in PULLED_NAMES[2:4]:
@@ -408,6 +389,8 @@ async def test_note_label_branch_apply_and_remove_dialogs(repo: Path) -> None:
 
 @async_test
 async def test_columns_dialog_help_and_palette(repo: Path) -> None:
+    from textual.command import CommandList
+
     from exptui.tui.screens.columns import ColumnsScreen
 
     app = make_app(repo)
@@ -419,7 +402,8 @@ async def test_columns_dialog_help_and_palette(repo: Path) -> None:
         assert "t␛]0;PWNED␇" in text
         await pilot.press("escape")
         await pilot.press("ctrl+p")
-        await pilot.pause(0.3)
+        await settled(pilot, lambda: bool(app.screen.query(CommandList)) and app.screen.query_one(CommandList)
+                      .option_count > 0, "the command palette's list")
         assert_inert_screen(app, "command palette")
         await pilot.press("escape")
         await assert_responsive(app, pilot)
