@@ -21,6 +21,16 @@ def _no_blink(app: Any) -> None:
         widget.cursor_blink = False
 
 
+async def _form_ready(pilot: Any, screen: Any) -> None:
+    """The sweep dialog mounts its form after its first paint: wait for it (bounded for a loaded machine)."""
+    for _ in range(2400):
+        if screen.ready:
+            break
+        await pilot.pause(0.05)
+    assert screen.ready, "the sweep form was not mounted within 2 minutes"
+    await pilot.pause(0.1)
+
+
 def test_snapshot_compare(repo: Path, snap_compare: Any) -> None:  # noqa: F811 - the fixture
     from exptui.tui.screens.compare import CompareScreen
 
@@ -47,7 +57,7 @@ def test_snapshot_sweep_dialog(repo: Path, snap_compare: Any) -> None:  # noqa: 
         await pilot.pause(0.3)
         screen = SweepScreen(app.project, base)
         await app.push_screen(screen)
-        await pilot.pause(0.1)
+        await _form_ready(pilot, screen)
         _no_blink(app)
         field = next(f for f in screen.fields() if f.key == "train.max_depth")
         field.query_one(Input).value = "3,5,7"
@@ -70,7 +80,7 @@ def test_snapshot_sweep_dialog_small_with_a_type_error(repo: Path, snap_compare:
         await pilot.pause(0.3)
         screen = SweepScreen(app.project, base)
         await app.push_screen(screen)
-        await pilot.pause(0.1)
+        await _form_ready(pilot, screen)
         _no_blink(app)
         for key, text in (("generate.seed", "1,2"), ("train.max_depth", "abc")):
             field = next(f for f in screen.fields() if f.key == key)

@@ -326,7 +326,7 @@ async def test_sweep_dialog(repo: Path) -> None:
         table = await loaded(app, pilot)
         table.move_cursor_to_key(row_named(table, "plain").key)
         await pilot.press("e")
-        await wait_for(pilot, lambda: isinstance(app.screen, SweepScreen))
+        await wait_for(pilot, lambda: isinstance(app.screen, SweepScreen) and app.screen.ready)
         await pilot.pause(0.3)
         screen = app.screen
         text = assert_inert_screen(app, "sweep dialog")
