@@ -98,10 +98,14 @@ class PlotScreen(Screen[None]):
         many = self.show_all and subset.total > MAX_SERIES
         return f"{subset.total} experiments" + (" (a: best only)" if many else "")
 
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        """`a` (all/best) only where some experiments are left out or were brought back: no footer noise else."""
+        if action == "toggle_all":
+            return self.subset.partial or self.show_all
+        return True
+
     def action_toggle_all(self) -> None:
         """All experiments of the plot, or back to the best ones (a new screen over the same chosen rows)."""
-        if not self.subset.partial and not self.show_all:
-            return
         self.app.switch_screen(PlotScreen(self.project, self.chosen, self.live, show_all=not self.show_all))
 
     def compose(self) -> ComposeResult:
