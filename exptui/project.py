@@ -45,6 +45,9 @@ class Project:
         self._queue: QueueManager | None = None
         self.last_record: ExperimentRecord | None = None  # of the last workspace run (its large_files warn)
         self._live_reader: LiveMetricsReader | None = None
+        # what a commit holds never changes: plots declarations and DVCLive series per full sha, read once per
+        # process (the plots screen reopened reads nothing from git)
+        self._by_commit: dict[tuple[str, str], Any] = {}
 
     @classmethod
     def open(cls, path: str | os.PathLike[str] = ".", long_lived: bool = False) -> Project:
@@ -219,9 +222,21 @@ class Project:
 
     # --- plots --------------------------------------------------------------------------------------------------
 
+    def _commit_cached(self, kind: str, rev: str, read: Callable[[], Any]) -> Any:
+        """`read()` once per full commit sha (immutable content); names, branches and the workspace every time."""
+        if len(rev) != 40 or not all(c in "0123456789abcdef" for c in rev):
+            return read()
+        key = (kind, rev)
+        if key not in self._by_commit:
+            self._by_commit[key] = read()
+        return self._by_commit[key]
+
     def plot_files(self, rev: str) -> list[PlotFile]:
         """Plots files the dvc.yaml at `rev` declares (``workspace``: the work tree), with their x/y/title props.
         A dvc.yaml the parser rejects still yields its literal file paths."""
+        return list(self._commit_cached("plot_files", rev, lambda: self._plot_files(rev)))
+
+    def _plot_files(self, rev: str) -> list[PlotFile]:
         from dvc_compat.errors import FormatError
         from dvc_compat.plots import plot_files, plot_files_unresolved
         from dvc_compat.yamlio import load_yaml
@@ -471,6 +486,11 @@ class Project:
     def live_series_at(self, rev: str, dvclive_dir: str = "dvclive") -> dict[str, list[tuple[int, float]]]:
         """The DVCLive series a finished experiment recorded (``dvclive/plots/metrics/**/*.tsv`` of its commit),
         with the same dotted keys as `live_metrics`, so a plot can draw finished trials beside running ones."""
+        series = self._commit_cached(f"live_series:{dvclive_dir}", rev,
+                                     lambda: self._live_series_at(rev, dvclive_dir))
+        return {key: list(values) for key, values in series.items()}
+
+    def _live_series_at(self, rev: str, dvclive_dir: str) -> dict[str, list[tuple[int, float]]]:
         from exptui.execution.live_metrics import SERIES_DIR, parse_series_tsv
 
         base = "/".join((dvclive_dir, *SERIES_DIR))

@@ -4,6 +4,7 @@ DVC cache (wherever `.dvc/config` puts it, found through dvc.lock as dvc_compat 
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 from exptui.project import Project
 from exptui.query.plots import parse_plot_records
@@ -66,3 +67,27 @@ def test_the_workspace_and_missing_files(git_repo: Path) -> None:
     project.run([], name="first")
     assert project.read_plot("workspace", "plots/loss.yaml") == LOSS.encode()
     assert project.read_plot(project.git.head(), "plots/loss.yaml") is None   # the baseline has no lock entry
+
+
+def _row(name: str, f1: float | None, kind: str = "experiment", status: str = "success") -> Any:
+    from exptui.records import ExperimentRow
+
+    metrics = {"metrics.json": {"f1": f1, "note": "x"}} if f1 is not None else {}
+    return ExperimentRow(name=name, rev=name, baseline="b", kind=kind, status=status,
+                         params={"params.yaml": {"lr": 0.1}}, metrics=metrics)
+
+
+def test_best_subset_keeps_the_chosen_running_and_baseline_rows_then_the_best_in_table_order() -> None:
+    from exptui.query.plots import best_subset, rank_metric
+
+    rows = [_row("main", 0.5, kind="baseline")] + [_row(f"e{i}", i / 100) for i in range(100)]
+    rows.append(_row("live", None, status="running"))
+    chosen = rows[3]                       # e2: a poor one, but the user's cursor row
+    subset = best_subset(rows, 10, pinned=[chosen])
+    assert rank_metric(rows) == "f1" and subset.metric == "f1" and not subset.lower_is_better
+    assert subset.partial and subset.total == 102 and len(subset.rows) == 10
+    assert [r.name for r in subset.rows] == ["main", "e2", *(f"e{i}" for i in range(93, 100)), "live"]
+    # lower is better for a loss: the smallest win; few rows: all of them, nothing ranked
+    low = best_subset(rows[1:21], 3, lower_is_better=True)
+    assert [r.name for r in low.rows] == ["e0", "e1", "e2"] and low.lower_is_better
+    assert best_subset(rows[:5], 10).rows == rows[:5] and not best_subset(rows[:5], 10).partial

@@ -106,3 +106,33 @@ async def test_plots_open_at_once_with_a_loading_state(repo: Path) -> None:  # n
         assert screen.built or screen.query("#plots-loading")     # the screen is up before its plots are
         await wait_for(pilot, lambda: screen.built and screen.step_data is not None)
         assert not screen.query("#plots-loading") and "vs" in screen.query_one("#scatter-plot", PlotView).render().plain
+
+
+@async_test
+async def test_many_experiments_plot_the_best_ones_and_a_shows_all(repo: Path) -> None:  # noqa: F811
+    """Past 49 experiments (the distinct colour+marker pairs) the plots draw the chosen row and the best by a known
+    metric, say so in the title, and `a` switches to all of them and back."""
+    from dataclasses import replace
+
+    from exptui.tui.screens.plots import MAX_SERIES
+
+    app = make_app(repo)
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_for(pilot, lambda: app.reloads > 0)
+        exp = next(r for r in rows_by_name(app.project).values() if r.kind == "experiment")
+        rows = [replace(exp, name=f"copy{i}", metrics={"metrics.json": {"accuracy": i / 100}}) for i in range(60)]
+        screen = PlotScreen(app.project, rows)
+        await app.push_screen(screen)
+        await wait_for(pilot, lambda: screen.built and screen.step_data is not None)
+        assert len(screen.rows) == MAX_SERIES and screen.subset.total == 60
+        assert [r.name for r in screen.rows] == [f"copy{i}" for i in range(60 - MAX_SERIES, 60)]   # the best
+        title = str(screen.query_one(".screen-title").render())
+        assert f"best {MAX_SERIES} of 60 experiments by accuracy (a: all)" in title
+        await pilot.press("a")
+        await wait_for(pilot, lambda: isinstance(app.screen, PlotScreen) and app.screen is not screen)
+        every = app.screen
+        assert isinstance(every, PlotScreen) and len(every.rows) == 60 and every.show_all
+        await wait_for(pilot, lambda: every.built and every.step_data is not None)
+        await pilot.press("a")
+        await wait_for(pilot, lambda: isinstance(app.screen, PlotScreen) and not app.screen.show_all)
+        assert len(app.screen.rows) == MAX_SERIES   # type: ignore[attr-defined]

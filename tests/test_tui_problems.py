@@ -173,7 +173,7 @@ async def test_sweep_dialog_keys_of_one_terminal_read_apply_in_order(repo: Path)
     async with app.run_test(size=(120, 36)) as pilot:
         await wait_for(pilot, lambda: app.reloads > 0)
         await pilot.press("e")
-        await wait_for(pilot, lambda: isinstance(app.screen, SweepScreen))
+        await wait_for(pilot, lambda: isinstance(app.screen, SweepScreen) and app.screen.ready)
         screen = app.screen
         assert isinstance(screen, SweepScreen)
         fields = screen.fields()
@@ -200,6 +200,6 @@ async def test_sweep_dialog_on_a_broken_workspace_names_the_file(repo: Path) -> 
         workspace = next(r for r in app.main.table.rows if r.kind == "workspace")
         app.main.table.move_cursor_to_key(workspace.key)
         await pilot.press("e")
-        await wait_for(pilot, lambda: isinstance(app.screen, SweepScreen))
+        await wait_for(pilot, lambda: isinstance(app.screen, SweepScreen) and app.screen.ready)
         text = str(app.screen.query_one(".sweep-empty").render())
         assert text.startswith("No params to sweep: params.yaml:") and "Fix the file" in text, text

@@ -221,6 +221,7 @@ async def test_compare_markdown_export_contains_the_values(repo: Path) -> None:
 async def _open_sweep(app: ExptuiApp, pilot: Any, row: ExperimentRow) -> SweepScreen:
     screen = SweepScreen(app.project, row)
     await app.push_screen(screen)
+    await wait_for(pilot, lambda: screen.ready, timeout=120)   # the form is mounted after the first paint
     await pilot.pause()
     return screen
 
@@ -324,7 +325,7 @@ async def _dashboard_sweep(app: ExptuiApp, pilot: Any, name: str | None = None) 
     if name is not None:
         app.main.table.move_cursor_to_key(next(r.key for r in app.main.table.rows if r.name == name))
     await pilot.press("e")
-    await wait_for(pilot, lambda: isinstance(app.screen, SweepScreen))
+    await wait_for(pilot, lambda: isinstance(app.screen, SweepScreen) and app.screen.ready)   # the form is mounted
     await pilot.pause()
     assert isinstance(app.screen, SweepScreen)
     return app.screen
@@ -436,6 +437,49 @@ async def test_sweep_dialog_keys_typed_right_after_tab_land_in_the_focused_field
             seen.append(app.focused)
         assert all(isinstance(w, (Input, Button, Select)) for w in seen), [type(w).__name__ for w in seen]
         assert not any(isinstance(w, SweepPreview) for w in seen)
+
+
+@async_test
+async def test_sweep_dialog_shows_at_once_and_keys_typed_before_its_form_exists_land_in_order(
+        repo: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """`e` pushes the dialog with a loading line; its form is mounted after the first paint. Keys typed before the
+    form exists (held back here until they all arrived, so the test does not race the mount) are kept and
+    replayed in order, focus moves included: Tab/Down/Up are priority bindings that run on arrival, typed digits
+    queue on the screen."""
+    from textual import events
+    from textual.widgets import Input
+
+    gate = asyncio.Event()
+    build = SweepScreen._build
+
+    async def held_build(self: SweepScreen) -> None:
+        await gate.wait()
+        await build(self)
+
+    monkeypatch.setattr(SweepScreen, "_build", held_build)
+    app = make_app(repo)
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_for(pilot, lambda: app.reloads > 0)
+        app.post_message(events.Key("e", "e"))   # not pilot.press: it would wait for the held screen to idle
+        for _ in range(6000):                     # until the dialog's frame is composed (2 minutes at most)
+            if isinstance(app.screen, SweepScreen) and app.screen.query("#sweep-loading"):
+                break
+            await asyncio.sleep(0.02)
+        screen = app.screen
+        assert isinstance(screen, SweepScreen) and not screen.ready
+        assert screen.query("#sweep-loading") and not screen.fields()
+        for key in ("tab", "tab", "9", "9", "shift+tab", "4", "down", "down", "down", "7"):
+            app.post_message(events.Key(key, key if len(key) == 1 else None))
+        routed = asyncio.Event()
+        app.call_later(routed.set)          # runs once the App has routed every key posted before it
+        await asyncio.wait_for(routed.wait(), 60)
+        gate.set()
+        await wait_for(pilot, lambda: screen.ready and screen.fields()[4].text == "7", timeout=60)
+        fields = screen.fields()
+        assert screen.early_key_count == 10
+        assert [f.text for f in fields[1:5]] == ["4", "99", fields[3].shown, "7"]
+        assert app.focused is fields[4].query_one(Input)
+        assert not screen.query("#sweep-loading")
 
 
 @async_test

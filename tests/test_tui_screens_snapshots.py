@@ -46,7 +46,7 @@ async def _sweep_dialog_filled(app: Any, pilot: Any, texts: dict[str, str]) -> A
     await loaded(app, pilot)
     screen = SweepScreen(app.project, rows_by_name(app.project)["main"])
     await app.push_screen(screen)
-    await settled(pilot, lambda: bool(screen.fields()), "the sweep dialog's fields")
+    await settled(pilot, lambda: screen.ready and bool(screen.fields()), "the sweep dialog's form")
     _no_blink(app)
     for key, text in texts.items():
         field = next(f for f in screen.fields() if f.key == key)

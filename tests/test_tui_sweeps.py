@@ -252,7 +252,7 @@ async def test_a_sweep_queued_from_the_dialog_is_named_and_shows_its_progress(de
     async with app.run_test(size=(120, 36)) as pilot:
         await wait_for(pilot, lambda: app.reloads > 0)
         await pilot.press("e")
-        await wait_for(pilot, lambda: isinstance(app.screen, SweepScreen))
+        await wait_for(pilot, lambda: isinstance(app.screen, SweepScreen) and app.screen.ready)
         screen = app.screen
         assert isinstance(screen, SweepScreen)
         field = next(f for f in screen.fields() if f.key == "train.max_depth")

@@ -309,7 +309,7 @@ async def test_sweep_dialog(repo: Path) -> None:
         table = await loaded(app, pilot)
         table.move_cursor_to_key(row_named(table, "plain").key)
         await pilot.press("e")
-        await settled(pilot, lambda: isinstance(app.screen, SweepScreen) and bool(app.screen.query(SweepField)),
+        await settled(pilot, lambda: isinstance(app.screen, SweepScreen) and app.screen.ready,
                       "the sweep dialog's fields")
         screen = app.screen
         text = assert_inert_screen(app, "sweep dialog")

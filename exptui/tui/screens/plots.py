@@ -15,7 +15,9 @@ from exptui.query.live_series import LIVE_PLOT_PATH
 from exptui.records import ExperimentRow
 from exptui.tui.text import plain
 from exptui.query.plots import (
+    PlotSubset,
     all_keys,
+    best_subset,
     flat_values,
     curve_columns,
     curve_of,
@@ -35,8 +37,13 @@ def lower_is_better(metric: str) -> bool:
     return name_direction(metric.rsplit(":", 1)[-1]) == "lower"
 
 
+#: more experiments than this are cut to the best ones (`a` shows all): 7 colours x 7 markers stay distinct, and
+#: drawing, the legend and reading every experiment's plots files grow with each one (10,000 took 7 s to open)
+MAX_SERIES = 49
+
+
 class PlotScreen(Screen[None]):
-    """Three plot tabs over the given experiments; `1`/`2`/`3` switch, `esc` goes back."""
+    """Three plot tabs over the given experiments; `1`/`2`/`3` switch, `a` all/best experiments, `esc` goes back."""
 
     CSS_PATH = "../styles/screens.tcss"   # the app may load it too; it is read once either way
 
@@ -46,19 +53,26 @@ class PlotScreen(Screen[None]):
         Binding("1", "tab('scatter')", "Metric vs param", priority=True),
         Binding("2", "tab('steps')", "Over steps", priority=True),
         Binding("3", "tab('parallel')", "Parallel coords", priority=True),
+        Binding("a", "toggle_all", "All/best"),
     ]
 
     def __init__(self, project: Project, rows: list[ExperimentRow],
-                 live: dict[str, LiveMetrics] | None = None) -> None:
+                 live: dict[str, LiveMetrics] | None = None, show_all: bool = False) -> None:
         super().__init__()
         self.project = project
-        self.rows = [r for r in self._widen(project, rows) if r.params or r.metrics]
+        self.chosen = list(rows)          # what the dashboard handed over (cursor or marked rows)
+        self.show_all = show_all
+        family = [r for r in self._widen(project, rows) if r.params or r.metrics]
+        # the chosen rows stay in (the cursor row among its baseline's experiments) unless they are too many
+        pinned = rows if len(rows) < MAX_SERIES else []
+        self.subset: PlotSubset = best_subset(family, len(family) if show_all else MAX_SERIES, pinned=pinned)
+        self.rows = self.subset.rows
         self.step_data: StepData | None = None
         self.live: dict[str, LiveMetrics] = dict(live or {})   # of the running rows, by row key (app's poller)
         self._shown_options: list[tuple[str, str]] = []          # what the series select offers now
         self.built = False        # the tabs are mounted (after the key lists were read in a worker)
         self._pending_tab: str | None = None   # a tab key pressed before they were
-        self.sub_title = f"{len(self.rows)} experiments"
+        self.sub_title = f"{len(self.rows)} of {self.subset.total} experiments"   # no names: never markup
 
     @staticmethod
     def _widen(project: Project, rows: list[ExperimentRow]) -> list[ExperimentRow]:
@@ -75,8 +89,27 @@ class PlotScreen(Screen[None]):
                   and (r.kind in ("baseline", "experiment") or r.status == "running")]
         return family if len(family) > 1 else rows
 
+    def _count_text(self) -> str:
+        """`1001 experiments`, or `best 49 of 1001 by f1 (a: all)` when the plots leave some out."""
+        subset = self.subset
+        if subset.partial:
+            by = f" by {subset.metric}" if subset.metric else ""
+            return f"best {len(subset.rows)} of {subset.total} experiments{by} (a: all)"
+        many = self.show_all and subset.total > MAX_SERIES
+        return f"{subset.total} experiments" + (" (a: best only)" if many else "")
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        """`a` (all/best) only where some experiments are left out or were brought back: no footer noise else."""
+        if action == "toggle_all":
+            return self.subset.partial or self.show_all
+        return True
+
+    def action_toggle_all(self) -> None:
+        """All experiments of the plot, or back to the best ones (a new screen over the same chosen rows)."""
+        self.app.switch_screen(PlotScreen(self.project, self.chosen, self.live, show_all=not self.show_all))
+
     def compose(self) -> ComposeResult:
-        yield Label(f"Plots · {len(self.rows)} experiments", classes="screen-title")
+        yield Label(plain(f"Plots · {self._count_text()}"), classes="screen-title")
         # the tabs (three dropdowns, three plots) are built once the key lists are ready: the screen shows at once
         yield Static("loading plots…", id="plots-loading", markup=False)
         yield Footer()

@@ -17,11 +17,12 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from textual import on, work
+from textual import events, on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.screen import ModalScreen
+from textual.widget import Widget
 from textual.widgets import Button, Input, Label, Select, Static
 
 from dvc_compat.errors import SweepSyntaxError
@@ -32,6 +33,7 @@ from exptui.records import ExperimentRow
 from exptui.tui.app_ref import exptui_app
 from exptui.tui.sweep_draft import DraftSlot, SweepDraft
 from exptui.tui.text import assemble, lines, notify, plain
+from exptui.tui.key_replay import replay_keys
 from exptui.tui.widgets.burst_input import BurstInput
 from exptui.tui.widgets.sweep_form import SWEEP_HINT, SweepField, override_text
 from exptui.tui.widgets.sweep_preview import SweepPreview, Trial
@@ -72,10 +74,10 @@ class SweepScreen(ModalScreen["list[QueueEntry] | None"]):
         # priority: focus must move when the key arrives, not when it has bubbled up from the focused Input. In a
         # terminal burst (`Down`×6 then `99` in one read) the App forwards every key to the widget focused at
         # that moment; a non-priority move ran only after the `99` had already been queued on the first field
-        Binding("down", "app.focus_next", "Next field", show=False, priority=True),
-        Binding("up", "app.focus_previous", "Previous field", show=False, priority=True),
-        Binding("tab", "app.focus_next", "Next field", show=False, priority=True),
-        Binding("shift+tab", "app.focus_previous", "Previous field", show=False, priority=True),
+        Binding("down", "next_field('down')", "Next field", show=False, priority=True),
+        Binding("up", "previous_field('up')", "Previous field", show=False, priority=True),
+        Binding("tab", "next_field('tab')", "Next field", show=False, priority=True),
+        Binding("shift+tab", "previous_field('shift+tab')", "Previous field", show=False, priority=True),
     ]
 
     def __init__(self, project: Project, row: ExperimentRow, drafts: DraftSlot | None = None) -> None:
@@ -89,52 +91,67 @@ class SweepScreen(ModalScreen["list[QueueEntry] | None"]):
         self.trial_count = 0
         self.problem: str | None = None      # why confirming is not possible right now
         self.queued: list[QueueEntry] | None = None
+        self.ready = False                   # the form is mounted (keys before that are kept in `_early_keys`)
+        self._early_keys: list[tuple[str, str | None]] = []
+        self._replaying = False              # keys are being replayed: moves take effect at once
+        self._late_replay = False            # right after `ready`: keys still queued here are replayed as they come
+        self.early_key_count = 0             # how many keys were replayed (tests, profiling)
 
     # -- layout ----------------------------------------------------------------------------------
 
     def compose(self) -> ComposeResult:
+        # the frame only: the form (some fifty widgets, most of the ~0.5 s the dialog took to open) is mounted right
+        # after the first paint, and keys typed before it exists are kept and replayed (see `on_key`)
         with Vertical(id="sweep-dialog"):
             yield Label(assemble("Queue a sweep from ", plain(self.row.name)), id="sweep-title")
             yield Static(SWEEP_HINT, id="sweep-hint", markup=False)
-            with Horizontal(id="sweep-body"):
-                with VerticalScroll(id="sweep-form", can_focus=False):   # Tab goes field to field
-                    if not self.row.params:
-                        # a broken params.yaml / dvc.yaml is why, more often than not: say which file and line
-                        problems = [r for r in self.row.errors.values() if r != "file not found"]
-                        yield Static(lines("No params to sweep: " + problems[0] + "\nFix the file, then press e again.")
-                                     if problems else "This experiment has no params to sweep.",
-                                     classes="sweep-empty", markup=False)
-                    for file, values in self.row.params.items():
-                        yield Label(plain(file), classes="sweep-file")
-                        for key, value in values.items():
-                            yield SweepField(file, key, value)
-                with Vertical(id="sweep-side"):
-                    yield Label("", id="sweep-count")
-                    yield SweepPreview(id="sweep-preview")
-            with Horizontal(id="sweep-adaptive"):
-                yield Label("adaptive", classes="option-label")
-                yield Select(SEARCH_CHOICES, value="off", allow_blank=False, id="sweep-search", compact=True)
-                yield Label("trials", classes="option-label")
-                yield Input(placeholder=str(DEFAULT_TRIALS), id="sweep-trials", type="integer", compact=True)
-                yield Label("metric", classes="option-label")
-                yield Input(placeholder=self._metric_hint(), id="sweep-metric", compact=True, restrict=INPUT_ALLOWED)
-                yield Select((("maximize", "maximize"), ("minimize", "minimize")), value="maximize",
-                             allow_blank=False, id="sweep-direction", compact=True)
-            with Horizontal(id="sweep-options"):
-                yield Label("random trials", classes="option-label")
-                yield BurstInput(placeholder="grid", id="sweep-random", type="integer", compact=True)
-                yield Label("seed", classes="option-label")
-                yield BurstInput(placeholder="none", id="sweep-seed", type="integer", compact=True)
-                yield Label("name prefix", classes="option-label")
-                yield BurstInput(placeholder="auto", id="sweep-name", compact=True, restrict=INPUT_ALLOWED)
-                yield Label("workers", classes="option-label")
-                yield BurstInput(value="0", id="sweep-workers", type="integer", compact=True)
-            yield Static("", id="sweep-status", markup=False)
-            with Horizontal(id="sweep-buttons"):
-                yield Button("Cancel", id="sweep-cancel", compact=True)
-                yield Button("Queue", id="sweep-confirm", variant="primary", disabled=True, compact=True)
+            yield Static("loading params…", id="sweep-loading", markup=False)
         keys = [part for key, what in KEY_HINTS for part in ((key, "bold"), f" {what}", " · ")][:-1]
         yield Static(assemble(*keys), id="sweep-keys")     # over the dashboard's footer: this dialog's keys
+
+    def _form(self) -> list[Widget]:
+        """The form's widgets, in the dialog's order (built with constructor children: mounted, not composed)."""
+        form: list[Widget] = []
+        if not self.row.params:
+            # a broken params.yaml / dvc.yaml is why, more often than not: say which file and line
+            problems = [r for r in self.row.errors.values() if r != "file not found"]
+            form.append(Static(lines("No params to sweep: " + problems[0] + "\nFix the file, then press e again.")
+                               if problems else "This experiment has no params to sweep.",
+                               classes="sweep-empty", markup=False))
+        for file, values in self.row.params.items():
+            form.append(Label(plain(file), classes="sweep-file"))
+            form.extend(SweepField(file, key, value) for key, value in values.items())
+        return [
+            Horizontal(
+                VerticalScroll(*form, id="sweep-form", can_focus=False),   # Tab goes field to field
+                Vertical(Label("", id="sweep-count"), SweepPreview(id="sweep-preview"), id="sweep-side"),
+                id="sweep-body"),
+            Horizontal(
+                Label("adaptive", classes="option-label"),
+                Select(SEARCH_CHOICES, value="off", allow_blank=False, id="sweep-search", compact=True),
+                Label("trials", classes="option-label"),
+                Input(placeholder=str(DEFAULT_TRIALS), id="sweep-trials", type="integer", compact=True),
+                Label("metric", classes="option-label"),
+                Input(placeholder=self._metric_hint(), id="sweep-metric", compact=True, restrict=INPUT_ALLOWED),
+                Select((("maximize", "maximize"), ("minimize", "minimize")), value="maximize",
+                       allow_blank=False, id="sweep-direction", compact=True),
+                id="sweep-adaptive"),
+            Horizontal(
+                Label("random trials", classes="option-label"),
+                BurstInput(placeholder="grid", id="sweep-random", type="integer", compact=True),
+                Label("seed", classes="option-label"),
+                BurstInput(placeholder="none", id="sweep-seed", type="integer", compact=True),
+                Label("name prefix", classes="option-label"),
+                BurstInput(placeholder="auto", id="sweep-name", compact=True, restrict=INPUT_ALLOWED),
+                Label("workers", classes="option-label"),
+                BurstInput(value="0", id="sweep-workers", type="integer", compact=True),
+                id="sweep-options"),
+            Static("", id="sweep-status", markup=False),
+            Horizontal(
+                Button("Cancel", id="sweep-cancel", compact=True),
+                Button("Queue", id="sweep-confirm", variant="primary", disabled=True, compact=True),
+                id="sweep-buttons"),
+        ]
 
     def _metric_hint(self) -> str:
         """A metric of the row, as an example for the metric field (shown inert: it is data)."""
@@ -150,11 +167,71 @@ class SweepScreen(ModalScreen["list[QueueEntry] | None"]):
 
     def on_mount(self) -> None:
         self.on_resize()
+        self.call_after_refresh(self._build)
+
+    async def _build(self) -> None:
+        """Mount the form under the painted frame, fill it (a kept draft), focus the first field, then replay the
+        keys typed meanwhile."""
+        if not self.is_attached:
+            return
+        loading = self.query_one("#sweep-loading")
+        await self.query_one("#sweep-dialog").mount_all(self._form(), after=loading)
+        await loading.remove()
         self._restore(self.drafts.take_for(self.row.key))
         fields = self.query(SweepField)
-        if fields:
-            fields.first().query_one(Input).focus()
+        if fields:   # at once, not on the next tick as `focus()` does: the keys replayed below go where it is
+            self.set_focus(fields.first().query_one(Input))
         self.revalidate()
+        self.ready = True
+        # keys already waiting in this screen's queue (they reached it while the form was being mounted) are
+        # handled before this callback: they are replayed too, in order, after the ones kept so far
+        self._late_replay = True
+        self.call_later(self._end_late_replay)
+        early, self._early_keys = self._early_keys, []
+        self.early_key_count += len(early)
+        await self._replay(early)
+
+    async def _replay(self, keys: list[tuple[str, str | None]]) -> None:
+        self._replaying = True
+        try:
+            await replay_keys(self.app, self, keys)
+        finally:
+            self._replaying = False
+
+    def _end_late_replay(self) -> None:
+        self._late_replay = False
+
+    # -- keys before the form exists -------------------------------------------------------------
+
+    async def on_key(self, event: events.Key) -> None:
+        """Until the form is mounted no widget has focus, so every key reaches the screen: keep it for the replay
+        (users type `e` and the values in one burst). One that was queued here while the form was being mounted
+        is replayed as it comes."""
+        if self.ready and not self._late_replay:
+            return
+        event.stop()
+        event.prevent_default()
+        if not self.ready:
+            self._early_keys.append((event.key, event.character))
+        else:
+            self.early_key_count += 1
+            await self._replay([(event.key, event.character)])
+
+    def _move(self, forward: bool, key: str) -> None:
+        if not self._replaying and (not self.ready or self._late_replay):
+            # a priority binding runs as the key arrives, ahead of typed keys still queued on this screen: queue
+            # the move behind them, where `on_key` keeps or replays it in arrival order
+            self.post_message(events.Key(key, None))
+        elif forward:
+            self.app.action_focus_next()
+        else:
+            self.app.action_focus_previous()
+
+    def action_next_field(self, key: str = "tab") -> None:
+        self._move(True, key)
+
+    def action_previous_field(self, key: str = "shift+tab") -> None:
+        self._move(False, key)
 
     # -- draft -----------------------------------------------------------------------------------
 
