@@ -189,6 +189,32 @@ async def test_sweep_dialog_keys_of_one_terminal_read_apply_in_order(repo: Path)
 
 
 @async_test
+async def test_sweep_dialog_keys_read_together_with_e_land_in_the_dialog(repo: Path) -> None:  # noqa: F811
+    """`tmux send-keys e Tab Tab 9 9`: all five keys reach the App in one read, before `e` is handled. `e` is a
+    priority binding, so it opens the dialog on arrival: the keys behind it reach the dialog (kept until its form
+    exists), not the dashboard's table, where a non-priority `e` let them fall before the dialog was pushed."""
+    from textual import events
+    from textual.widgets import Input
+
+    from exptui.tui.screens.sweep import SweepScreen
+
+    app = make_app(repo)
+    async with app.run_test(size=(120, 36)) as pilot:
+        await wait_for(pilot, lambda: app.reloads > 0 and app.main.table.cursor_row_obj is not None)
+        for key in (events.Key("e", "e"), events.Key("tab", None), events.Key("tab", None), events.Key("9", "9"),
+                    events.Key("9", "9")):
+            app.post_message(key)
+        await wait_for(pilot, lambda: isinstance(app.screen, SweepScreen) and app.screen.ready
+                       and app.screen.fields()[2].text == "99", "99 typed into the third field")
+        screen = app.screen
+        assert isinstance(screen, SweepScreen)
+        fields = screen.fields()
+        await pilot.pause()
+        assert [f.key for f in fields if f.changed] == [fields[2].key], [f.text for f in fields]
+        assert app.focused is fields[2].query_one(Input)
+
+
+@async_test
 async def test_sweep_dialog_on_a_broken_workspace_names_the_file(repo: Path) -> None:  # noqa: F811
     from exptui.tui.screens.sweep import SweepScreen
 

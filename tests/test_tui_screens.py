@@ -18,6 +18,8 @@ import pytest
 import yaml
 
 from tests.conftest import TEST_GIT_ENV, git, scoped_env, set_dotted
+import asyncio
+
 from tests.tui_support import async_test, record_notifications, wait_for, workers_idle
 
 from exptui.project import Project
@@ -474,7 +476,7 @@ async def test_sweep_dialog_shows_at_once_and_keys_typed_before_its_form_exists_
         app.call_later(routed.set)          # runs once the App has routed every key posted before it
         await asyncio.wait_for(routed.wait(), 60)
         gate.set()
-        await wait_for(pilot, lambda: screen.ready and screen.fields()[4].text == "7", timeout=60)
+        await wait_for(pilot, lambda: screen.ready and screen.fields()[4].text == "7")
         fields = screen.fields()
         assert screen.early_key_count == 10
         assert [f.text for f in fields[1:5]] == ["4", "99", fields[3].shown, "7"]

@@ -38,13 +38,16 @@ MAIN_BINDINGS: list[Binding] = [
     Binding("x,delete", "remove", "Remove", show=False, id="main.remove"),
     Binding("t", "label", "Label", show=False, id="main.label"),
     Binding("n", "note", "Note", show=False, id="main.note"),
-    # other screens
-    Binding("d", "compare", "Compare", id="main.compare"),
-    Binding("e", "sweep", "Sweep", id="main.sweep"),
-    Binding("Q", "queue_view", "Queue", id="main.queue"),
+    # other screens. `d`, `e`, `Q` and `p` are priority bindings: they open their screen as the key arrives, so the
+    # keys read with them in one burst (`e`, Tab, Tab, `99`) reach that screen instead of the table behind it (a
+    # non-priority key is handled only after it went through the focused widget and came back up). A focused
+    # Input (the filter bar) still gets them as text: Textual leaves out bindings of keys an Input consumes.
+    Binding("d", "compare", "Compare", id="main.compare", priority=True),
+    Binding("e", "sweep", "Sweep", id="main.sweep", priority=True),
+    Binding("Q", "queue_view", "Queue", id="main.queue", priority=True),
     # `l` stays vim-right in the table (h/j/k/l); the log of the cursor row is the row's "drill in"
     Binding("enter", "log", "Log", show=False, id="main.log"),
-    Binding("p", "plots", "Plots", id="main.plots"),
+    Binding("p", "plots", "Plots", id="main.plots", priority=True),
 ]
 
 
