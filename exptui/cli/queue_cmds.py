@@ -263,17 +263,25 @@ def _status(ctx: click.Context, as_json: bool) -> None:
     entries = sorted(entries, key=lambda e: (rank.get(e.status, 9), e.id))
     params = summarize([e.overrides for e in entries])
     for e, params_text in zip(entries, params):
-        if e.status == "running":
+        status = e.status.value
+        if status == "queued":  # most of a big sweep: nothing ran yet, no elapsed time, no info
+            info = e.reason or (e.exp_ref.rsplit("/", 1)[-1] if e.exp_ref else "")
+            rows.append((e.name, status, e.stage or "", "", params_text, info))
+            continue
+        if status == "running":
             elapsed = format_duration(now - e.started, tenths=False, missing="") if e.started else ""
             info = f"attempt {e.attempt}" if e.attempt > 1 else ""
         else:  # a finished entry shows how long it ran, as the dashboard's queue view does
             elapsed = format_duration(e.done.duration if e.done else None, tenths=False, missing="")
             info = e.reason or (e.exp_ref.rsplit("/", 1)[-1] if e.exp_ref else "")
-        rows.append((e.name, e.status, e.stage or "", elapsed, params_text, info))
+        rows.append((e.name, status, e.stage or "", elapsed, params_text, info))
     from exptui.query.cells import aligned_lines
-    from exptui.query.inert import inert
 
-    cells: list[tuple[str, ...]] = [tuple(inert(c) for c in r) for r in rows]  # made inert before it is measured
+    cells: list[tuple[str, ...]] = rows
+    if not "".join(map("".join, rows)).isprintable():  # one check over all the text; cells are rarely unsafe
+        from exptui.query.inert import inert
+
+        cells = [tuple(inert(c) for c in r) for r in rows]  # made inert before it is measured
     # one write: 1,000 rows echoed one by one are 1,000 syscalls when stdout is unbuffered (PYTHONUNBUFFERED)
     write_text("\n".join(aligned_lines(cells, 5)) + "\n")
 

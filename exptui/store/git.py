@@ -37,7 +37,6 @@ import shutil
 import subprocess
 import tempfile
 import threading
-import uuid
 from dataclasses import dataclass
 from pathlib import Path
 from collections.abc import Iterable, Mapping, Sequence
@@ -544,6 +543,8 @@ class Git:
         wt = Path(worktree) if worktree is not None else self.root
         tmpdir = self.git_dir / "exptui" / "tmp"
         tmpdir.mkdir(parents=True, exist_ok=True)
+        import uuid  # only here: uuid imports platform, which readers of refs never need
+
         index = tmpdir / f"index-{os.getpid()}-{uuid.uuid4().hex[:8]}"
         env = {"GIT_INDEX_FILE": str(index)}
         try:

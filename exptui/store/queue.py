@@ -32,7 +32,6 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import secrets
 import shutil
 import tempfile
 import time
@@ -71,6 +70,8 @@ ParamsApplier = Callable[[int, str, "bytes | None"], bytes]
 def new_entry_id(now: float | None = None) -> str:
     """``<unix-ms>-<6 hex>``: sorts by creation time; the random part keeps two TUIs from colliding."""
     ms = int((time.time() if now is None else now) * 1000)
+    import secrets  # imported when an entry is made: reading the queue never needs it
+
     return f"{ms:013d}-{secrets.token_hex(3)}"
 
 
@@ -325,7 +326,7 @@ class QueueStore:
     def _read_refs(self) -> dict[str, dict[str, tuple[str, dict[str, Any]]]]:
         """{namespace: {id: (sha, json body)}}: one for-each-ref over refs/exptui/ plus the bodies.
 
-        Every object here is immutable, so bodies are cached by sha in ``.git/exptui/cache/queue-meta.json``:
+        Every object here is immutable, so bodies are cached by sha in ``.git/exptui/cache/queue-meta.bin``:
         a listing of 1,000 entries costs one for-each-ref and one small file read, and only objects not seen
         before are read from git (one batch).
         """
@@ -709,24 +710,38 @@ class QueueStore:
 
 
 class _MetaCache:
-    """JSON bodies of queue/claim/done commits by sha (immutable objects: the cache never goes stale).
+    """JSON bodies of queue/claim/done commits by sha (immutable objects: an entry never goes stale).
 
-    Kept in memory per process and on disk for the next process; losing the file (or a concurrent writer
-    winning the rename) only means re-reading some objects.
+    Kept in memory per process and on disk for the next process as one `marshal` blob
+    (``.git/exptui/cache/queue-meta.bin``, a magic line first): for 10,000 entries it loads in about half the
+    time of the same dict as JSON. Bodies are plain JSON values, which marshal round-trips exactly. A file that
+    is torn, foreign or from another format version is ignored and rewritten; losing the file (or a
+    concurrent writer winning the rename) only means re-reading some objects from git.
     """
+
+    MAGIC = b"exptui-queue-meta 1\n"
 
     def __init__(self, git: Git):
         self.git = git
-        self.path = git.git_dir / "exptui" / "cache" / "queue-meta.json"
+        self.path = git.git_dir / "exptui" / "cache" / "queue-meta.bin"
         self._mem: dict[str, dict[str, Any]] | None = None
 
     def _load(self) -> dict[str, dict[str, Any]]:
         if self._mem is None:
+            self._mem = {}
             try:
-                data = json.loads(self.path.read_bytes())
-                self._mem = data.get("objects", {}) if isinstance(data, dict) else {}
-            except (OSError, ValueError):
-                self._mem = {}
+                raw = self.path.read_bytes()
+            except OSError:
+                return self._mem
+            if raw.startswith(self.MAGIC):
+                import marshal
+
+                try:
+                    data = marshal.loads(memoryview(raw)[len(self.MAGIC):])
+                except (EOFError, ValueError, TypeError):
+                    data = None  # torn or corrupt: rebuilt from git by the next `bodies`
+                if isinstance(data, dict):
+                    self._mem = data
         return self._mem
 
     def remember(self, sha: str, body: dict[str, Any]) -> None:
@@ -734,7 +749,7 @@ class _MetaCache:
 
     def bodies(self, shas: set[str]) -> dict[str, dict[str, Any]]:
         mem = self._load()
-        missing = sorted(s for s in shas if s not in mem)
+        missing = sorted(s for s in shas if not isinstance(mem.get(s), dict))
         if missing:
             for sha, answer in zip(missing, self.git.read_objects(missing)):
                 body: dict[str, Any] = {}
@@ -749,14 +764,19 @@ class _MetaCache:
         if missing or len(mem) > 2 * len(shas) + 1000:
             keep = {s: mem[s] for s in shas if s in mem}  # drop bodies of refs that are gone
             self._mem = keep
-            try:
-                from exptui.store.claims import write_json_atomic
-
-                write_json_atomic(self.path, {"objects": keep}, durable=False)
-            except OSError:
-                pass  # read-only .git or disk full: the cache is an optimisation only
+            self._save(keep)
             return keep
         return mem
+
+    def _save(self, objects: dict[str, dict[str, Any]]) -> None:
+        import marshal
+
+        from dvc_compat.fsutil import atomic_write
+
+        try:
+            atomic_write(self.path, self.MAGIC + marshal.dumps(objects), durable=False)
+        except (OSError, ValueError):
+            pass  # read-only .git or disk full (ValueError: a body marshal cannot hold): an optimisation only
 
 
 def _done_from(data: Mapping[str, Any], sha: str) -> DoneRecord:
