@@ -77,3 +77,22 @@ def test_unwritable_cache_directory_still_lists(qrepo: Path) -> None:
     out = subprocess.run(["git", "for-each-ref", "refs/exptui/queue/"], cwd=qrepo, capture_output=True,
                          text=True, check=True).stdout
     assert out.count("\n") == 1
+
+
+def test_big_queueing_leaves_the_refs_packed(qrepo: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import exptui.store.queue as queue_store
+
+    q = QueueManager(qrepo)
+    q.enqueue(["train.lr=0.1,0.2"], name="loose")
+    loose_dir = qrepo / ".git" / "refs" / "exptui" / "queue"
+    assert len(list(loose_dir.iterdir())) == 2  # below the threshold: as git leaves them
+    monkeypatch.setattr(queue_store, "PACK_REFS_AFTER", 3)
+    q.enqueue(["train.lr=0.3,0.4,0.5"], name="packed")
+    assert not loose_dir.exists() or not list(loose_dir.iterdir())
+    packed = (qrepo / ".git" / "packed-refs").read_text()
+    assert packed.count("refs/exptui/queue/") == 5
+    assert [n for _i, n, _s, _o in _listing(qrepo)] == ["loose-1", "loose-2", "packed-1", "packed-2", "packed-3"]
+    # a worker's claim after the packing is an ordinary loose ref again; the listing sees both kinds
+    first = QueueManager(qrepo).find("packed-1")
+    assert q.store.claim(first, ProcessIdentity.current()) is not None
+    assert dict((n, s) for _i, n, s, _o in _listing(qrepo))["packed-1"] == "running"

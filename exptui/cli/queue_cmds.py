@@ -248,9 +248,12 @@ def _status(ctx: click.Context, as_json: bool) -> None:
             "workers": [w.__dict__ for w in workers],
         }, indent=2) + "\n")
         return
+    # the state's plain string (`_value_`, an instance attribute): hashing or formatting the enum member itself
+    # goes through Python-level methods, 10,000 times per table
+    values = [e.status._value_ for e in entries]
     counts: dict[str, int] = {}
-    for e in entries:
-        counts[e.status] = counts.get(e.status, 0) + 1
+    for v in values:
+        counts[v] = counts.get(v, 0) + 1
     order = ("running", "queued", "success", "pruned", "failed", "crashed", "cancelled")
     head = " · ".join(f"{counts[s]} {s}" for s in order if counts.get(s)) or "the queue is empty"
     echo(f"{head} · {len(workers)} worker{'s' if len(workers) != 1 else ''}")
@@ -258,13 +261,15 @@ def _status(ctx: click.Context, as_json: bool) -> None:
         return
     from exptui.query.overrides import summarize
 
-    rows = [("NAME", "STATUS", "STAGE", "ELAPSED", "PARAMS", "INFO")]
+    rows: list[tuple[str, ...]] = [("NAME", "STATUS", "STAGE", "ELAPSED", "PARAMS", "INFO")]
     rank = {s: i for i, s in enumerate(order)}
-    entries = sorted(entries, key=lambda e: (rank.get(e.status, 9), e.id))
+    # by state, then id (queue order): the sort compares plain tuples, no key function per entry
+    ranked = sorted(zip([rank.get(v, 9) for v in values], [e.id for e in entries], range(len(entries))))
+    entries = [entries[i] for _r, _id, i in ranked]
+    values = [values[i] for _r, _id, i in ranked]
     params = summarize([e.overrides for e in entries])
-    for e, params_text in zip(entries, params):
-        status = e.status.value
-        if status == "queued":  # most of a big sweep: nothing ran yet, no elapsed time, no info
+    for e, status, params_text in zip(entries, values, params):
+        if status == "queued":  # most of a big sweep: nothing ran yet, so no elapsed time
             info = e.reason or (e.exp_ref.rsplit("/", 1)[-1] if e.exp_ref else "")
             rows.append((e.name, status, e.stage or "", "", params_text, info))
             continue

@@ -42,7 +42,6 @@ from pathlib import Path
 from collections.abc import Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING
 
-from dvc_compat.config import DEFAULT_CACHE_DIR
 from exptui.errors import ExptuiError, NotAGitRepo
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -51,7 +50,9 @@ if TYPE_CHECKING:  # pragma: no cover
 ZERO_OID = "0" * 40
 # Never snapshot DVC's cache, scratch space or machine-local config, even in a repo whose `.dvc/.gitignore` is
 # missing (DVC itself never commits them).
-SNAPSHOT_EXCLUDED_PATHS = (DEFAULT_CACHE_DIR, ".dvc/tmp", ".dvc/config.local")
+#: with DVC's cache dir (`dvc_compat.config.DEFAULT_CACHE_DIR`, imported where used: reading refs never needs
+#: the config parser)
+SNAPSHOT_EXCLUDED_PATHS = (".dvc/tmp", ".dvc/config.local")
 _HEX40 = re.compile(r"^[0-9a-f]{40}$")
 # One-name object requests of a short-lived process go to GitPython after this many: the batch reader answers one
 # in ~160 µs, GitPython in ~30 µs, and importing GitPython costs ~70 ms of CPU (100-200 ms wall), which ~1,000 reads
@@ -571,7 +572,9 @@ class Git:
 
         (git add exits 1 when an exclude pathspec names an ignored path, so only the unignored ones are passed.)
         """
-        present = [p for p in SNAPSHOT_EXCLUDED_PATHS if os.path.lexists(wt / p)]
+        from dvc_compat.config import DEFAULT_CACHE_DIR
+
+        present = [p for p in (DEFAULT_CACHE_DIR, *SNAPSHOT_EXCLUDED_PATHS) if os.path.lexists(wt / p)]
         if not present:
             return []
         out = self.run_bytes("check-ignore", "--no-index", "--", *present, check=False, work_tree=wt)
