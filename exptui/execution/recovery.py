@@ -11,7 +11,6 @@ to a queue entry that is no longer running.
 from __future__ import annotations
 
 import os
-import shutil
 import signal
 import time
 from dataclasses import dataclass, field
@@ -152,6 +151,8 @@ def recover(store: QueueStore, remove_dirs: bool = True, entries: list[QueueEntr
         from exptui.store.queue import dead_scratch_dirs
 
         for scratch in dead_scratch_dirs(store.git):
+            import shutil  # imported where used: reading the queue never needs it
+
             shutil.rmtree(scratch, ignore_errors=True)
             if not scratch.exists():
                 report.removed_run_dirs.append(scratch)
@@ -246,6 +247,8 @@ def orphan_owner_files(store: QueueStore) -> list[Path]:
 
 def clean_run_dirs(store: QueueStore, running_ids: set[str], report: RecoveryReport) -> None:
     for path in orphan_run_dirs(store, running_ids):
+        import shutil  # imported where used: reading the queue never needs it
+
         shutil.rmtree(path, ignore_errors=True)
         if path.exists():
             report.failed_removals.append(path)

@@ -33,9 +33,7 @@ from __future__ import annotations
 
 import os
 import re
-import shutil
 import subprocess
-import tempfile
 import threading
 from dataclasses import dataclass
 from pathlib import Path
@@ -515,6 +513,8 @@ class Git:
         reliable test: `os.access` says yes to root on a read-only bind mount's permission bits."""
         for where in (self.git_dir / "objects", self.git_dir / "refs"):
             try:
+                import tempfile  # imported where used: reading the queue never needs it
+
                 fd, tmp = tempfile.mkstemp(prefix=".exptui-write-check-", dir=where)
             except OSError as exc:
                 raise ExptuiError(f"cannot write to {where}: {exc.strerror or exc}; experiments could not be "
@@ -554,6 +554,8 @@ class Git:
                 # copy2 keeps the index file's mtime: git trusts an entry's stat only when the entry is older
                 # than the index file ("racily clean" otherwise), and a copy stamped "now" made git trust a
                 # same-size rewrite from the second the index was written in, recording the old contents
+                import shutil  # imported where used: reading the queue never needs it
+
                 shutil.copy2(own_index, index)
             elif base is not None:
                 self.run("read-tree", base, env=env, work_tree=wt)
@@ -600,4 +602,6 @@ def temp_dir(git: Git) -> Path:
     """Scratch space inside .git (same filesystem, so renames are atomic)."""
     d = git.git_dir / "exptui" / "tmp"
     d.mkdir(parents=True, exist_ok=True)
+    import tempfile  # imported where used: reading the queue never needs it
+
     return Path(tempfile.mkdtemp(dir=d))

@@ -32,8 +32,6 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import shutil
-import tempfile
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -241,6 +239,8 @@ class _ObjectWriter:
                 if out != list(objs):
                     raise ExptuiError(f"git wrote different {kind} ids than expected; is this a sha256 repo?")
         finally:
+            import shutil  # imported where used: reading the queue never needs it
+
             shutil.rmtree(tmp, ignore_errors=True)
         self.pending.clear()
 
@@ -267,6 +267,8 @@ def scratch_mkdtemp(git: Git, what: str) -> Path:
     in the shared /dev/shm.
     """
     prefix = f"{_SCRATCH_PREFIX}{what}-{os.getpid()}-{_repo_key(git)}-"
+    import tempfile  # imported where used: reading the queue never needs it
+
     return Path(tempfile.mkdtemp(prefix=prefix, dir=scratch_dir(git)))
 
 
