@@ -16,12 +16,16 @@ def override_items(overrides: Overrides | None) -> list[tuple[str, str]]:
     """(key label, display text) per override, in file then key order as stored: `train.lr=0.1`,
     `other.yaml:key=v` for files other than params.yaml, `~key` for a deletion."""
     items: list[tuple[str, str]] = []
-    for file, values in (overrides or {}).items():
+    if not overrides:
+        return items
+    append = items.append  # called once per override of every entry: `queue status` of a 10,000-entry sweep
+    for file, values in overrides.items():
+        if not values:
+            continue
         prefix = "" if file == "params.yaml" else f"{file}:"
-        for key, value in (values or {}).items():
-            label = f"{prefix}{key}"
-            text = label if key.startswith("~") and value is None else f"{label}={value}"
-            items.append((label, text))
+        for key, value in values.items():
+            label = prefix + key if prefix else key
+            append((label, label if value is None and key.startswith("~") else f"{label}={value}"))
     return items
 
 
