@@ -96,3 +96,24 @@ def test_big_queueing_leaves_the_refs_packed(qrepo: Path, monkeypatch: pytest.Mo
     first = QueueManager(qrepo).find("packed-1")
     assert q.store.claim(first, ProcessIdentity.current()) is not None
     assert dict((n, s) for _i, n, s, _o in _listing(qrepo))["packed-1"] == "running"
+
+
+def test_queue_status_stays_light(qrepo: Path) -> None:
+    """`queue status` (10,000 entries in ~0.2 s) must not pay for imports only writers or other commands need."""
+    import sys
+
+    QueueManager(qrepo).enqueue(["train.lr=0.1,0.2"], name="light")
+    code = (
+        "import sys\n"
+        "from exptui.cli import cli\n"
+        f"cli.main(args=['-C', {str(qrepo)!r}, 'queue', 'status'], standalone_mode=False)\n"
+        "print('MODULES', ' '.join(sorted(sys.modules)))\n"
+    )
+    # the first listing writes the body cache (a write needs tempfile); the second only reads
+    for _ in range(2):
+        out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert "light-1" in out and "light-2" in out
+    mods = set(out.split("MODULES", 1)[1].split())
+    for heavy in ("pandas", "numpy", "textual", "yaml", "ruamel", "rich", "git", "tempfile", "socket",
+                  "dvc_compat.config"):
+        assert heavy not in mods, f"{heavy} imported by queue status"
