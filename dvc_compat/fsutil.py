@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import errno
 import os
-import tempfile
 from pathlib import Path
 
 from dvc_compat.errors import WriteError
@@ -37,6 +36,8 @@ def atomic_write(path: str | os.PathLike[str], data: bytes, mode: int | None = N
     tmp: str | None = None
     try:
         p.parent.mkdir(parents=True, exist_ok=True)
+        import tempfile  # here, not at import: readers of temp names (`temp_name_pid`) never need it
+
         fd, tmp = tempfile.mkstemp(prefix=f".{p.name}.{os.getpid()}.", suffix=".tmp", dir=p.parent)
         with os.fdopen(fd, "wb") as fh:
             fh.write(data)

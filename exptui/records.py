@@ -7,8 +7,10 @@ small module lets the query layer stay below the store.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
+
+if TYPE_CHECKING:  # annotations only: `queue status` does not import datetime
+    from datetime import datetime
 
 Status = Literal["queued", "running", "success", "failed", "cancelled", "crashed", "pruned"]
 RowKind = Literal["workspace", "baseline", "experiment", "queued"]

@@ -77,7 +77,7 @@ def aligned_lines(rows: list[tuple[str, ...]], columns: int) -> list[str]:
         return []
     joined = "".join(map("".join, rows))
     if joined.isascii():
-        widths = [max(len(r[i]) for r in rows) for i in range(columns)]
+        widths = [max(map(len, column)) for column in list(zip(*rows))[:columns]]
         fmt = "  ".join(f"{{:<{w}}}" for w in widths)
         return [fmt.format(*r[:columns]) + ("  " + "  ".join(r[columns:]) if any(r[columns:]) else "")
                 for r in rows]

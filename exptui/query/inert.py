@@ -130,6 +130,8 @@ def inert(text: str, *, multiline: bool = False, expand_tabs: bool = True) -> st
     if text.isprintable():          # C speed; False also for harmless spaces/private use, then the regex decides
         return text
     if multiline:
+        if text.replace("\n", "").isprintable():  # printable lines (a 10,000-row table): nothing to do, C speed
+            return text
         visible = _make_visible(text)
         return _expand_tabs(visible)[0] if expand_tabs else visible
     return _one_line(text)

@@ -16,12 +16,16 @@ def override_items(overrides: Overrides | None) -> list[tuple[str, str]]:
     """(key label, display text) per override, in file then key order as stored: `train.lr=0.1`,
     `other.yaml:key=v` for files other than params.yaml, `~key` for a deletion."""
     items: list[tuple[str, str]] = []
-    for file, values in (overrides or {}).items():
+    if not overrides:
+        return items
+    append = items.append  # called once per override of every entry: `queue status` of a 10,000-entry sweep
+    for file, values in overrides.items():
+        if not values:
+            continue
         prefix = "" if file == "params.yaml" else f"{file}:"
-        for key, value in (values or {}).items():
-            label = f"{prefix}{key}"
-            text = label if key.startswith("~") and value is None else f"{label}={value}"
-            items.append((label, text))
+        for key, value in values.items():
+            label = prefix + key if prefix else key
+            append((label, label if value is None and key.startswith("~") else f"{label}={value}"))
     return items
 
 
@@ -34,18 +38,25 @@ def summarize(all_overrides: Sequence[Overrides | None]) -> list[str]:
 
     With fewer than two entries, or when nothing differs, each entry shows all its overrides.
     """
-    items = [override_items(o) for o in all_overrides]
+    items = [override_items(o) if o else [] for o in all_overrides]
     if len(items) < 2:
         return [" ".join(t for _, t in it) for it in items]
     texts_by_label: dict[str, set[str]] = {}
     present: dict[str, int] = {}
     for entry in items:
         for label, text in entry:
-            texts_by_label.setdefault(label, set()).add(text)
-            present[label] = present.get(label, 0) + 1
+            texts = texts_by_label.get(label)
+            if texts is None:
+                texts_by_label[label] = {text}
+                present[label] = 1
+            else:
+                texts.add(text)
+                present[label] += 1
     shared = {label for label, texts in texts_by_label.items() if len(texts) == 1 and present[label] == len(items)}
     if len(shared) == len(texts_by_label):
         return [" ".join(t for _, t in it) for it in items]
+    if not shared:  # e.g. a one-parameter sweep: every override varies
+        return [" ".join([t for _, t in it]) for it in items]
     out: list[str] = []
     for entry in items:
         varying = [text for label, text in entry if label not in shared]

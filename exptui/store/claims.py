@@ -21,8 +21,6 @@ from __future__ import annotations
 
 import json
 import os
-import secrets
-import socket
 import sys
 import time
 from dataclasses import asdict, dataclass, field
@@ -36,6 +34,13 @@ from exptui.pipeline.group_reaper import RUN_TOKEN_ENV, kill_tagged  # noqa: F40
 HEARTBEAT_STALE = 60.0
 #: seconds a claim may exist without a run file (the worker is cloning the run dir) before it counts as dead
 CLAIM_GRACE = 30.0
+
+
+def _hostname() -> str:
+    """This machine's name; `socket` is imported only here, so a command that never checks an owner skips it."""
+    import socket
+
+    return socket.gethostname()
 
 
 def write_json_atomic(path: Path, data: dict[str, Any], durable: bool = True) -> None:
@@ -91,6 +96,8 @@ def read_json(path: Path) -> dict[str, Any] | None:
 
 
 def new_token() -> str:
+    import secrets  # imported when used: `queue status` only reads (secrets pulls hmac, hashlib)
+
     return secrets.token_hex(8)
 
 
@@ -140,7 +147,7 @@ class ProcessIdentity:
     @classmethod
     def current(cls, token: str | None = None) -> ProcessIdentity:
         pid = os.getpid()
-        return cls(pid, process_start_time(pid) or "", socket.gethostname(), token or new_token())
+        return cls(pid, process_start_time(pid) or "", _hostname(), token or new_token())
 
     @classmethod
     def from_dict(cls, data: dict[str, Any] | None) -> ProcessIdentity | None:
@@ -156,7 +163,7 @@ class ProcessIdentity:
 
     @property
     def local(self) -> bool:
-        return self.host == socket.gethostname()
+        return self.host == _hostname()
 
     def alive(self) -> bool | None:
         """True/False for a process on this host; None when it runs elsewhere (use the heartbeat)."""

@@ -33,17 +33,13 @@ from __future__ import annotations
 
 import os
 import re
-import shutil
 import subprocess
-import tempfile
 import threading
-import uuid
 from dataclasses import dataclass
 from pathlib import Path
 from collections.abc import Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING
 
-from dvc_compat.config import DEFAULT_CACHE_DIR
 from exptui.errors import ExptuiError, NotAGitRepo
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -52,7 +48,9 @@ if TYPE_CHECKING:  # pragma: no cover
 ZERO_OID = "0" * 40
 # Never snapshot DVC's cache, scratch space or machine-local config, even in a repo whose `.dvc/.gitignore` is
 # missing (DVC itself never commits them).
-SNAPSHOT_EXCLUDED_PATHS = (DEFAULT_CACHE_DIR, ".dvc/tmp", ".dvc/config.local")
+#: with DVC's cache dir (`dvc_compat.config.DEFAULT_CACHE_DIR`, imported where used: reading refs never needs
+#: the config parser)
+SNAPSHOT_EXCLUDED_PATHS = (".dvc/tmp", ".dvc/config.local")
 _HEX40 = re.compile(r"^[0-9a-f]{40}$")
 # One-name object requests of a short-lived process go to GitPython after this many: the batch reader answers one
 # in ~160 µs, GitPython in ~30 µs, and importing GitPython costs ~70 ms of CPU (100-200 ms wall), which ~1,000 reads
@@ -515,6 +513,8 @@ class Git:
         reliable test: `os.access` says yes to root on a read-only bind mount's permission bits."""
         for where in (self.git_dir / "objects", self.git_dir / "refs"):
             try:
+                import tempfile  # imported where used: reading the queue never needs it
+
                 fd, tmp = tempfile.mkstemp(prefix=".exptui-write-check-", dir=where)
             except OSError as exc:
                 raise ExptuiError(f"cannot write to {where}: {exc.strerror or exc}; experiments could not be "
@@ -544,6 +544,8 @@ class Git:
         wt = Path(worktree) if worktree is not None else self.root
         tmpdir = self.git_dir / "exptui" / "tmp"
         tmpdir.mkdir(parents=True, exist_ok=True)
+        import uuid  # only here: uuid imports platform, which readers of refs never need
+
         index = tmpdir / f"index-{os.getpid()}-{uuid.uuid4().hex[:8]}"
         env = {"GIT_INDEX_FILE": str(index)}
         try:
@@ -552,6 +554,8 @@ class Git:
                 # copy2 keeps the index file's mtime: git trusts an entry's stat only when the entry is older
                 # than the index file ("racily clean" otherwise), and a copy stamped "now" made git trust a
                 # same-size rewrite from the second the index was written in, recording the old contents
+                import shutil  # imported where used: reading the queue never needs it
+
                 shutil.copy2(own_index, index)
             elif base is not None:
                 self.run("read-tree", base, env=env, work_tree=wt)
@@ -570,7 +574,9 @@ class Git:
 
         (git add exits 1 when an exclude pathspec names an ignored path, so only the unignored ones are passed.)
         """
-        present = [p for p in SNAPSHOT_EXCLUDED_PATHS if os.path.lexists(wt / p)]
+        from dvc_compat.config import DEFAULT_CACHE_DIR
+
+        present = [p for p in (DEFAULT_CACHE_DIR, *SNAPSHOT_EXCLUDED_PATHS) if os.path.lexists(wt / p)]
         if not present:
             return []
         out = self.run_bytes("check-ignore", "--no-index", "--", *present, check=False, work_tree=wt)
@@ -596,4 +602,6 @@ def temp_dir(git: Git) -> Path:
     """Scratch space inside .git (same filesystem, so renames are atomic)."""
     d = git.git_dir / "exptui" / "tmp"
     d.mkdir(parents=True, exist_ok=True)
+    import tempfile  # imported where used: reading the queue never needs it
+
     return Path(tempfile.mkdtemp(dir=d))

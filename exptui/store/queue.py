@@ -32,9 +32,6 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import secrets
-import shutil
-import tempfile
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -58,6 +55,8 @@ RESERVED_NS = NS + "reserved/"
 
 #: the terminal states in display order (see exptui.store.entry_state for which state may follow which)
 TERMINAL: tuple[EntryState, ...] = tuple(s for s in EntryState if s in TERMINAL_STATES)
+#: `create` packs the refs when it wrote at least this many (a big `run --queue`), as `git gc` would
+PACK_REFS_AFTER = 1000
 #: a ref lock is held for milliseconds by a live `git update-ref`; one this old was left by a killed process
 STALE_REF_LOCK = 5.0
 _IDENT = "exptui <exptui@localhost>"
@@ -71,6 +70,8 @@ ParamsApplier = Callable[[int, str, "bytes | None"], bytes]
 def new_entry_id(now: float | None = None) -> str:
     """``<unix-ms>-<6 hex>``: sorts by creation time; the random part keeps two TUIs from colliding."""
     ms = int((time.time() if now is None else now) * 1000)
+    import secrets  # imported when an entry is made: reading the queue never needs it
+
     return f"{ms:013d}-{secrets.token_hex(3)}"
 
 
@@ -247,6 +248,8 @@ class _ObjectWriter:
                 if out != list(objs):
                     raise ExptuiError(f"git wrote different {kind} ids than expected; is this a sha256 repo?")
         finally:
+            import shutil  # imported where used: reading the queue never needs it
+
             shutil.rmtree(tmp, ignore_errors=True)
         self.pending.clear()
 
@@ -273,6 +276,8 @@ def scratch_mkdtemp(git: Git, what: str) -> Path:
     in the shared /dev/shm.
     """
     prefix = f"{_SCRATCH_PREFIX}{what}-{os.getpid()}-{_repo_key(git)}-"
+    import tempfile  # imported where used: reading the queue never needs it
+
     return Path(tempfile.mkdtemp(prefix=prefix, dir=scratch_dir(git)))
 
 
@@ -334,23 +339,27 @@ class QueueStore:
     def _read_refs(self) -> dict[str, dict[str, tuple[str, dict[str, Any]]]]:
         """{namespace: {id: (sha, json body)}}: one for-each-ref over refs/exptui/ plus the bodies.
 
-        Every object here is immutable, so bodies are cached by sha in ``.git/exptui/cache/queue-meta.json``:
+        Every object here is immutable, so bodies are cached by sha in ``.git/exptui/cache/queue-meta.bin``:
         a listing of 1,000 entries costs one for-each-ref and one small file read, and only objects not seen
         before are read from git (one batch).
         """
-        out = self.git.run_bytes("for-each-ref", "--format=%(objectname) %(refname)", NS)
+        # "<sha> <ns>/<id>" per ref (refname:lstrip=2 drops "refs/exptui/"): one split over the whole output,
+        # no per-line decode/partition (10,000 entries)
+        out = self.git.run_bytes("for-each-ref", "--format=%(objectname) %(refname:lstrip=2)", NS)
         result: dict[str, dict[str, tuple[str, dict[str, Any]]]] = {
             "queue": {}, "claims": {}, "done": {}, "attempts": {},
         }
-        rows: list[tuple[str, str, str]] = []
-        for line in out.decode("utf-8", "replace").splitlines():
-            sha, _, ref = line.partition(" ")
-            ns, _, entry_id = ref[len(NS):].partition("/")
-            if ns in result and entry_id:
-                rows.append((ns, entry_id, sha))
-        bodies = self._meta.bodies({sha for _ns, _id, sha in rows})
-        for ns, entry_id, sha in rows:
-            result[ns][entry_id] = (sha, bodies.get(sha) or {})
+        words = out.decode("utf-8", "replace").split()
+        if len(words) % 2:  # a ref name with whitespace cannot exist; never trust a torn answer either
+            words = words[:-1]
+        shas = words[0::2]
+        bodies = self._meta.bodies(set(shas))
+        empty: dict[str, Any] = {}
+        for sha, name in zip(shas, words[1::2]):
+            ns, _, entry_id = name.partition("/")
+            target = result.get(ns)
+            if target is not None and entry_id:
+                target[entry_id] = (sha, bodies.get(sha) or empty)
         return result
 
     def entries(self, with_run_info: bool = True) -> list[QueueEntry]:
@@ -359,18 +368,21 @@ class QueueStore:
         runs = self.state.all() if with_run_info else {}
         logs = os.path.join(self.state.logs_dir, "")  # `log_path` as a string: no Path object per entry
         entries = []
+        attempts, claims, dones = refs["attempts"], refs["claims"], refs["done"]
         for entry_id, (sha, meta) in sorted(refs["queue"].items()):
+            get = meta.get
+            sweep, sweep_label, search = get("sweep"), get("sweep_label"), get("search")
             entry = QueueEntry(
-                id=entry_id, name=str(meta.get("name") or entry_id), rev=sha,
-                baseline=str(meta.get("baseline", "")), overrides=meta.get("overrides") or {},
-                created=float(meta.get("created") or 0.0), reserved=bool(meta.get("reserved")),
-                search=search if isinstance(search := meta.get("search"), dict) else None,
-                sweep=_text_or_none(meta.get("sweep")), sweep_label=_text_or_none(meta.get("sweep_label")),
+                entry_id, str(get("name") or entry_id), sha, str(get("baseline", "")), get("overrides") or {},
+                float(get("created") or 0.0), reserved=bool(get("reserved")),
+                search=search if isinstance(search, dict) else None,
+                sweep=sweep if sweep and isinstance(sweep, str) else None,
+                sweep_label=sweep_label if sweep_label and isinstance(sweep_label, str) else None,
             )
-            if entry_id in refs["attempts"]:
-                asha, adata = refs["attempts"][entry_id]
+            if attempts and entry_id in attempts:
+                asha, adata = attempts[entry_id]
                 entry.previous = _done_from(adata, asha)
-            claim = refs["claims"].get(entry_id)
+            claim = claims.get(entry_id) if claims else None
             if claim is not None:
                 csha, cdata = claim
                 owner = ProcessIdentity.from_dict(cdata.get("owner")) or ProcessIdentity(0, "", "?", "?")
@@ -380,7 +392,7 @@ class QueueStore:
                 entry.started = entry.claim.time
             elif entry.previous is not None:
                 entry.attempt = entry.previous.attempt
-            done = refs["done"].get(entry_id)
+            done = dones.get(entry_id) if dones else None
             if done is not None:
                 entry.done = _done_from(done[1], done[0])
                 entry.status = entry.done.status
@@ -478,6 +490,11 @@ class QueueStore:
                 raise
             raise ExptuiError(f"experiment name '{exc.ref[len(prefix):]}' was queued by another process at the "
                               "same moment; choose another name; nothing queued") from None
+        if len(updates) >= PACK_REFS_AFTER:
+            # thousands of loose ref files make every later listing read thousands of files (80 ms for
+            # 10,000); packed, one file. `git pack-refs` locks what it rewrites as `update-ref` does, so workers
+            # claiming entries meanwhile are safe; a failure (another pack-refs holds the lock) changes nothing.
+            self.git.run_bytes("pack-refs", "--all", check=False)
         return entries
 
     def _reservations(self, baseline: str) -> dict[str, str]:
@@ -720,24 +737,39 @@ class QueueStore:
 
 
 class _MetaCache:
-    """JSON bodies of queue/claim/done commits by sha (immutable objects: the cache never goes stale).
+    """JSON bodies of queue/claim/done commits by sha (immutable objects: an entry never goes stale).
 
-    Kept in memory per process and on disk for the next process; losing the file (or a concurrent writer
-    winning the rename) only means re-reading some objects.
+    Kept in memory per process and on disk for the next process as one `marshal` blob
+    (``.git/exptui/cache/queue-meta.bin``, a magic line first, equal strings stored once): for 10,000 entries
+    it is 1.4 MB and loads in about a third of the time of the same dict as JSON (2.9 MB). Bodies are plain
+    JSON values, which marshal round-trips exactly. A file that is torn, foreign or from another format
+    version is ignored and rewritten; losing the file (or a concurrent writer winning the rename) only means
+    re-reading some objects from git.
     """
+
+    MAGIC = b"exptui-queue-meta 1\n"
 
     def __init__(self, git: Git):
         self.git = git
-        self.path = git.git_dir / "exptui" / "cache" / "queue-meta.json"
+        self.path = git.git_dir / "exptui" / "cache" / "queue-meta.bin"
         self._mem: dict[str, dict[str, Any]] | None = None
 
     def _load(self) -> dict[str, dict[str, Any]]:
         if self._mem is None:
+            self._mem = {}
             try:
-                data = json.loads(self.path.read_bytes())
-                self._mem = data.get("objects", {}) if isinstance(data, dict) else {}
-            except (OSError, ValueError):
-                self._mem = {}
+                raw = self.path.read_bytes()
+            except OSError:
+                return self._mem
+            if raw.startswith(self.MAGIC):
+                import marshal
+
+                try:
+                    data = marshal.loads(memoryview(raw)[len(self.MAGIC):])
+                except (EOFError, ValueError, TypeError):
+                    data = None  # torn or corrupt: rebuilt from git by the next `bodies`
+                if isinstance(data, dict) and all(type(v) is dict for v in data.values()):
+                    self._mem = data  # else foreign: every body is read from git again
         return self._mem
 
     def remember(self, sha: str, body: dict[str, Any]) -> None:
@@ -745,7 +777,7 @@ class _MetaCache:
 
     def bodies(self, shas: set[str]) -> dict[str, dict[str, Any]]:
         mem = self._load()
-        missing = sorted(s for s in shas if s not in mem)
+        missing = sorted(shas - mem.keys())
         if missing:
             for sha, answer in zip(missing, self.git.read_objects(missing)):
                 body: dict[str, Any] = {}
@@ -760,14 +792,35 @@ class _MetaCache:
         if missing or len(mem) > 2 * len(shas) + 1000:
             keep = {s: mem[s] for s in shas if s in mem}  # drop bodies of refs that are gone
             self._mem = keep
-            try:
-                from exptui.store.claims import write_json_atomic
-
-                write_json_atomic(self.path, {"objects": keep}, durable=False)
-            except OSError:
-                pass  # read-only .git or disk full: the cache is an optimisation only
+            self._save(keep)
             return keep
         return mem
+
+    def _save(self, objects: dict[str, dict[str, Any]]) -> None:
+        import marshal
+
+        from dvc_compat.fsutil import atomic_write
+
+        try:
+            memo: dict[str, str] = {}  # equal strings as one object: marshal then stores each once (half the size)
+            shared = {memo.setdefault(sha, sha): _share_strings(body, memo) for sha, body in objects.items()}
+            atomic_write(self.path, self.MAGIC + marshal.dumps(shared), durable=False)
+            self.path.with_suffix(".json").unlink(missing_ok=True)  # the JSON cache of exptui <= 0.1
+        except (OSError, ValueError):
+            pass  # read-only .git or disk full (ValueError: a body marshal cannot hold): an optimisation only
+
+
+def _share_strings(value: Any, memo: dict[str, str]) -> Any:
+    """``value`` (a JSON value) with every string replaced by the first equal one seen: the cache of 10,000
+    bodies repeats its keys, baseline and tree ids in every entry, and marshal writes a repeated object as a
+    back-reference, which also loads faster (one object instead of 10,000 copies)."""
+    if isinstance(value, str):
+        return memo.setdefault(value, value)
+    if isinstance(value, dict):
+        return {memo.setdefault(k, k) if isinstance(k, str) else k: _share_strings(v, memo) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_share_strings(v, memo) for v in value]
+    return value
 
 
 def _done_from(data: Mapping[str, Any], sha: str) -> DoneRecord:
