@@ -26,7 +26,7 @@ from exptui.tui.app import ExptuiApp
 from exptui.tui.screens.confirm import ConfirmScreen, InputScreen
 from exptui.tui.screens.help import HelpScreen
 from exptui.tui.view_state import ViewState, load_view
-from exptui.tui.widgets.experiment_table import ExperimentTable
+from exptui.tui.widgets.experiment_table import HEADER_HEIGHT, ExperimentTable
 from exptui.tui.widgets.filter_bar import FilterBar
 
 SIZE = (120, 36)
@@ -769,3 +769,32 @@ async def test_label_and_note_are_stored_with_the_experiment(repo: Path) -> None
     with Project.open(repo) as project:                    # it is in git, not in the app
         row = next(r for r in project.experiments() if r.name == "many-trees")
         assert row.annotations.labels == ("best",) and "overfit" in row.annotations.note
+
+
+@async_test
+async def test_a_row_that_starts_running_gets_the_whole_state_column(repo: Path) -> None:
+    """A reload where the only change is a queued row that now runs: the State column widens to its running width
+    (`Running train 1/1 3s`), never `Runni…`. The reload notes the new row objects before the columns are laid
+    out again with the old ones still shown: a width measured then must not be kept for the new object."""
+    from dataclasses import replace
+
+    from exptui.tui.widgets.experiment_table import META_STATUS
+
+    app = make_app(repo)
+    async with app.run_test(size=SIZE) as pilot:
+        table = await loaded(app, pilot)
+        main = app.main
+        rows = list(main.all_rows)
+        at = next(i for i, r in enumerate(rows) if r.kind == "experiment")
+        rows[at] = replace(rows[at], kind="queued", status="queued", queue_id="q-1")
+        main.set_rows(rows)
+        await wait_for(pilot, lambda: any(r.status == "queued" for r in table.rows))
+        running = list(rows)
+        running[at] = replace(rows[at], status="running", stage="train")
+        main.set_rows(running)
+        await wait_for(pilot, lambda: any(r.status == "running" for r in table.rows))
+        await pilot.pause()
+        assert table._widths["status"] == META_STATUS.max_width
+        line = next(table.render_line(HEADER_HEIGHT + i).text for i, r in enumerate(table.rows)
+                    if r.status == "running")
+        assert "Running" in line and "Runni…" not in line, line

@@ -331,11 +331,17 @@ class ExperimentTable(ScrollView, can_focus=True):
             rows = [rows[int(i * step)] for i in range(MEASURE_SAMPLE)]
         now = time.time()
         wanted: dict[str, int] = {col.id: cell_width(inert(col.label)) for col in columns}
+        noted = self._row_objs
         for row in rows:
-            stamp = (row.key, self._versions.get(row.key, 0))
-            measured = self._cell_widths.get(stamp)
-            if measured is None:
-                measured = self._cell_widths[stamp] = {}
+            if noted.get(row.key, row) is row:
+                stamp = (row.key, self._versions.get(row.key, 0))
+                measured = self._cell_widths.get(stamp)
+                if measured is None:
+                    measured = self._cell_widths[stamp] = {}
+            else:
+                # an object a reload has already replaced (`note_rows` runs before the new list is shown): its
+                # widths are not the new version's, so they are measured here but never cached under that version
+                measured = {}
             for col in columns:
                 width = measured.get(col.id)
                 if width is None:
