@@ -266,8 +266,7 @@ class MainScreen(Screen[None]):
 
     def _stage_order_loaded(self, order: list[str]) -> None:
         self.stage_order = order
-        self.table.stage_order = order
-        self.table.refresh()
+        self.table.set_stage_order(order)
 
     def has_running(self) -> bool:
         return any(r.status == "running" for r in self.all_rows)

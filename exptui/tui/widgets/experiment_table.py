@@ -406,6 +406,13 @@ class ExperimentTable(ScrollView, can_focus=True):
     def on_resize(self, event: events.Resize) -> None:
         self._relayout()
 
+    def set_stage_order(self, order: list[str]) -> None:
+        """The pipeline's stages in run order (a running row shows its stage as ``i/n``): lines drawn before it was
+        known are dropped from the cache, or a running row would keep its bare stage name until its next change."""
+        self.stage_order = order
+        self._strip_cache.clear()
+        self.refresh()
+
     def _refresh_key(self, key: str) -> None:
         index = self._index.get(key)
         if index is not None:
