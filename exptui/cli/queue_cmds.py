@@ -57,59 +57,72 @@ def start(ctx: click.Context, jobs: int, wait: bool, timeout: float | None, dask
     """
     from exptui.cli.interrupts import interrupt_signals
 
+    mgr = None
     with interrupt_signals() as sig:  # first thing: a signal while the workers are spawned is handled too
         try:
             mgr = _manager(ctx)
-        except KeyboardInterrupt:  # nothing started yet
-            raise click.exceptions.Exit(128 + (sig.signum or signal.SIGINT)) from None
-        if dask_address is None and (resources or payload_limit):
+            _start_with(mgr, sig, jobs, wait, timeout, dask_address, resources, payload_limit)
+        except KeyboardInterrupt:
+            # A signal where no narrower handler caught it (looking for searches, settling, recovering): the
+            # workers spawned so far stop their stages, as on Ctrl-C during the wait, and the exit is 128+signal.
+            signum = sig.signum or signal.SIGINT
+            if mgr is None:  # nothing started yet
+                raise click.exceptions.Exit(128 + signum) from None
+            mgr.wait(None, interrupted=True)
+            _report(mgr, signum, set(mgr.last_queued))
+
+
+def _start_with(mgr: Any, sig: Any, jobs: int, wait: bool, timeout: float | None, dask_address: str | None,
+                resources: str | None, payload_limit: str | None) -> None:
+    """The body of `queue start`; `sig` says which signal interrupted a wait."""
+    if dask_address is None and (resources or payload_limit):
+        from exptui.errors import ExptuiError
+
+        raise ExptuiError("--resources and --payload-limit go with --dask ADDRESS")
+    if dask_address is not None:
+        result = _start_on_dask(mgr, dask_address, jobs, timeout, resources, payload_limit)
+        if result is None:
+            return
+        interrupted, waited, lost = result
+        if lost is not None and not interrupted:
             from exptui.errors import ExptuiError
 
-            raise ExptuiError("--resources and --payload-limit go with --dask ADDRESS")
-        if dask_address is not None:
-            result = _start_on_dask(mgr, dask_address, jobs, timeout, resources, payload_limit)
-            if result is None:
-                return
-            interrupted, waited, lost = result
-            if lost is not None and not interrupted:
-                from exptui.errors import ExptuiError
-
-                raise ExptuiError(lost)
-            _report(mgr, interrupted and (sig.signum or signal.SIGINT), waited)
-            return
-        searches = mgr.open_searches()
-        try:
-            workers = mgr.start(jobs=jobs, detach=True, timeout=timeout, searches=False)
-        except KeyboardInterrupt:  # the workers spawned so far stop their stages, as on Ctrl-C during the wait
-            mgr.wait(None, interrupted=True)
-            _report(mgr, sig.signum or signal.SIGINT, set(mgr.last_queued))
-            return
-        if not workers and not searches:
-            echo("nothing queued (queue experiments with: exptui run --queue -S key=v1,v2)")
-            return
-        if workers:
-            echo(f"started {len(workers)} worker{'s' if len(workers) != 1 else ''}")
-        if not wait:
-            if searches:
-                pid = mgr.start_feeder(jobs, timeout)
-                echo(f"started the search feeder (pid {pid}) for {len(searches)} search"
-                     f"{'es' if len(searches) != 1 else ''}")
-            echo("follow with: exptui queue status / exptui queue logs NAME -f")
-            return
-        trial_ids: list[str] = []
+            raise ExptuiError(lost)
+        _report(mgr, interrupted and (sig.signum or signal.SIGINT), waited)
+        return
+    searches = mgr.open_searches()
+    try:
+        workers = mgr.start(jobs=jobs, detach=True, timeout=timeout, searches=False)
+    except KeyboardInterrupt:  # the workers spawned so far stop their stages, as on Ctrl-C during the wait
+        mgr.wait(None, interrupted=True)
+        _report(mgr, sig.signum or signal.SIGINT, set(mgr.last_queued))
+        return
+    if not workers and not searches:
+        echo("nothing queued (queue experiments with: exptui run --queue -S key=v1,v2)")
+        return
+    if workers:
+        echo(f"started {len(workers)} worker{'s' if len(workers) != 1 else ''}")
+    if not wait:
         if searches:
-            try:  # in this process: each finished trial is reported here as it is told to the search
-                trial_ids = mgr.drive_searches(jobs, timeout, say=lambda text: echo(text, err=True))
-            except KeyboardInterrupt:
-                mgr.wait(None, interrupted=True)
-                ids = {s.id for s in searches}
-                trials = {e.id for e in mgr.store.entries(with_run_info=False)
-                          if e.search is not None and e.search.get("id") in ids}
-                _report(mgr, sig.signum or signal.SIGINT, set(mgr.last_queued) | trials)
-                return
-        interrupted = mgr.wait(None)
-        _report(mgr, interrupted and (sig.signum or signal.SIGINT), set(mgr.last_queued) | set(trial_ids),
-                {w.token for w in workers})
+            pid = mgr.start_feeder(jobs, timeout)
+            echo(f"started the search feeder (pid {pid}) for {len(searches)} search"
+                 f"{'es' if len(searches) != 1 else ''}")
+        echo("follow with: exptui queue status / exptui queue logs NAME -f")
+        return
+    trial_ids: list[str] = []
+    if searches:
+        try:  # in this process: each finished trial is reported here as it is told to the search
+            trial_ids = mgr.drive_searches(jobs, timeout, say=lambda text: echo(text, err=True))
+        except KeyboardInterrupt:
+            mgr.wait(None, interrupted=True)
+            ids = {s.id for s in searches}
+            trials = {e.id for e in mgr.store.entries(with_run_info=False)
+                      if e.search is not None and e.search.get("id") in ids}
+            _report(mgr, sig.signum or signal.SIGINT, set(mgr.last_queued) | trials)
+            return
+    interrupted = mgr.wait(None)
+    _report(mgr, interrupted and (sig.signum or signal.SIGINT), set(mgr.last_queued) | set(trial_ids),
+            {w.token for w in workers})
 
 
 def _parse_resources(text: str | None) -> dict[str, float]:
