@@ -20,6 +20,7 @@ from exptui.records import Annotations, ExperimentRow, RowKind
 from exptui.store.entry_state import EntryState as EntryState
 from exptui.store.git import ZERO_OID, Git, RefConflict, RefUpdate
 from exptui.store.index import ExperimentIndex, parse_exp_ref, read_refs
+from exptui.store.signals import held_signals
 from exptui.store.queue import QueueEntry as QueueEntry
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -330,16 +331,23 @@ class Project:
                     result = reproduce(self.root, targets=targets, force=force, sink=sink, events=on_event,
                                        cache_dir=self.dvc_cache_dir, env=env, timeout=timeout)
                 stages_lock = _reproduced_locks(result, self.root)
-                record = record_experiment(self.git, self.root, baseline, name, stages_lock, finish_facts(facts),
-                                           message, force=force)
             except BaseException:
-                # A failed, refused or interrupted run (or one that could not be recorded) leaves the params files
-                # as the user had them (dvc.lock keeps the stages that finished, so `exptui status` shows exactly
-                # what differs).
+                # A failed, refused or interrupted run leaves the params files as the user had them (dvc.lock keeps
+                # the stages that finished, so `exptui status` shows exactly what differs).
                 _restore_files(self.root, originals)
                 raise
-        self.last_record = record  # callers may warn about record.large_files
-        self._rows = None
+            # Recorded whole or not at all: a Ctrl-C/SIGTERM/SIGHUP from here on is delivered once the experiment
+            # is recorded (the command then exits 128+signal, the experiment and its params kept) or the record
+            # failed and the params are back; never a ref written under params put back.
+            with held_signals():
+                try:
+                    record = record_experiment(self.git, self.root, baseline, name, stages_lock,
+                                               finish_facts(facts), message, force=force)
+                except BaseException:
+                    _restore_files(self.root, originals)
+                    raise
+                self.last_record = record  # callers may warn about record.large_files
+                self._rows = None
         return self._row_for_record(record.ref, record.rev, record.name, baseline)
 
     def save(self, name: str | None = None, force: bool = False, message: str | None = None) -> ExperimentRow:
@@ -363,7 +371,8 @@ class Project:
         self.git.check_writable()
         with workspace_lock(self.root):
             locks = commit_workspace(self.root, self.dvc_cache_dir)
-            record = record_experiment(self.git, self.root, baseline, name, locks, None, message, force=force)
+            with held_signals():  # the commit and its ref: recorded whole, then the signal is delivered
+                record = record_experiment(self.git, self.root, baseline, name, locks, None, message, force=force)
         self.last_record = record
         self._rows = None
         return self._row_for_record(record.ref, record.rev, record.name, baseline)

@@ -57,6 +57,16 @@ class LazyGroup(click.Group):
         module_name, attr = target.split(":")
         return getattr(importlib.import_module(module_name), attr)
 
+    def invoke(self, ctx: click.Context) -> object:
+        """Run the command; a Ctrl-C, SIGTERM or SIGHUP that its own handlers let through leaves as `Interrupted`
+        (the guard's one line and 128+signal), not as click's Abort."""
+        from exptui.cli.interrupts import Interrupted, signum_of
+
+        try:
+            return super().invoke(ctx)
+        except KeyboardInterrupt as exc:
+            raise Interrupted(signum_of(exc)) from None
+
 
 @click.group(cls=LazyGroup, invoke_without_command=True, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="exptui")

@@ -13,16 +13,23 @@ def run_guarded(group: click.Group, argv: list[str] | None) -> int:
     from dvc_compat.errors import FormatError, SweepSyntaxError
     from exptui.errors import ExptuiError
 
+    from exptui.cli.interrupts import Interrupted, interrupt_signals, interrupted_line, signum_of
+
     try:
-        rv = group.main(args=argv, prog_name="exptui", standalone_mode=False)
+        with interrupt_signals():  # SIGTERM/SIGHUP anywhere in a command: handled as Ctrl-C there
+            rv = group.main(args=argv, prog_name="exptui", standalone_mode=False)
         # A command's `ctx.exit(n)` / `raise click.exceptions.Exit(n)` comes back as the int n here.
         return rv if type(rv) is int else 0
+    except Interrupted as exc:  # raised by the group for a KeyboardInterrupt out of a command
+        echo(interrupted_line(exc.signum), err=True)
+        return 128 + exc.signum
     except click.exceptions.Abort:
         echo("Aborted.", err=True)
         return 130
-    except KeyboardInterrupt:
-        echo("Interrupted.", err=True)
-        return 130
+    except KeyboardInterrupt as exc:  # before or after the command (parsing, the last output line)
+        signum = signum_of(exc)
+        echo(interrupted_line(signum), err=True)
+        return 128 + signum
     except click.UsageError as exc:
         # One line instead of click's usage block: what was wrong, and where the help is.
         where = exc.ctx.command_path if exc.ctx is not None else "exptui"

@@ -129,6 +129,11 @@ def run(ctx: click.Context, overrides: tuple[str, ...], name: str | None, temp: 
         row = project.run(list(overrides), name=name, temp=temp, force=force, sink=sink, events=events,
                           targets=list(targets) or None, message=message, command=_command_line(),
                           timeout=timeout)
+    except KeyboardInterrupt:
+        done = project.last_record   # the signal came while recording: held until the record was complete
+        if done is not None:
+            echo(f"\nRecorded experiment {done.name} ({done.rev[:7]}) before the interruption.", err=True)
+        raise
     finally:
         terminal.flush()
     echo(f"\nRecorded experiment {row.name} ({row.rev[:7]}) on {row.baseline_name or row.baseline[:7]}.")

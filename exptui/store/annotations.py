@@ -222,8 +222,6 @@ def merge_remote(git: Git, remote_tip: str) -> int:
 
 
 def _is_ancestor(git: Git, a: str, b: str) -> bool:
-    import subprocess
+    from exptui.store.signals import run_process
 
-    return subprocess.run(
-        [*git.base_cmd(), "merge-base", "--is-ancestor", a, b], env=git.env, capture_output=True
-    ).returncode == 0
+    return run_process([*git.base_cmd(), "merge-base", "--is-ancestor", a, b], env=git.env).returncode == 0

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import random
 import re
-import subprocess
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -280,10 +279,11 @@ def git_is_clean_for(git: Git, paths: list[str]) -> list[str]:
     """The subset of `paths` with uncommitted changes (modified, staged, untracked) in the work tree."""
     if not paths:
         return []
-    out = subprocess.run(
-        [*git.base_cmd(), "status", "--porcelain=v1", "-z", "--untracked-files=all", "--", *paths],
-        capture_output=True, env=git.env, cwd=git.root,
-    ).stdout
+    from exptui.store.signals import run_process
+
+    # `git status` may write .git/index (index.lock meanwhile): interrupted, it gets SIGTERM and removes the lock
+    out = run_process([*git.base_cmd(), "status", "--porcelain=v1", "-z", "--untracked-files=all", "--", *paths],
+                      env=git.env, cwd=git.root).stdout
     dirty = []
     recs = out.split(b"\0")
     i = 0

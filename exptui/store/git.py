@@ -41,6 +41,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING
 
 from exptui.errors import ExptuiError, NotAGitRepo
+from exptui.store.signals import run_process
 
 if TYPE_CHECKING:  # pragma: no cover
     from exptui.store.gitpython_odb import GitPythonOdb
@@ -321,9 +322,8 @@ class Git:
         if isinstance(input, str):
             input = input.encode()
         cmd = ["git", f"--git-dir={self.git_dir}", f"--work-tree={work_tree or self.root}", *args]
-        proc = subprocess.run(
-            cmd, input=input, capture_output=True, env=full_env, cwd=cwd or work_tree or self.root
-        )
+        # interrupted: git gets SIGTERM (it removes its lock files), not subprocess.run's SIGKILL
+        proc = run_process(cmd, input=input, env=full_env, cwd=cwd or work_tree or self.root)
         if check and proc.returncode != 0:
             msg = proc.stderr.decode("utf-8", "replace").strip().splitlines()
             detail = msg[-1] if msg else f"exit code {proc.returncode}"
@@ -476,10 +476,8 @@ class Git:
                 old = b"" if u.old is None else u.old.encode()
                 parts.append(b"update " + refname + b"\0" + u.new.encode() + b"\0" + old + b"\0")
         parts += [b"prepare\0", b"commit\0"]
-        proc = subprocess.run(
-            [*self.base_cmd(), "update-ref", "-m", message, "--stdin", "-z"],
-            input=b"".join(parts), capture_output=True, env=self.env, cwd=self.root,
-        )
+        proc = run_process([*self.base_cmd(), "update-ref", "-m", message, "--stdin", "-z"],
+                           input=b"".join(parts), env=self.env, cwd=self.root)
         if proc.returncode == 0:
             return
         err = proc.stderr.decode("utf-8", "replace").strip()

@@ -16,12 +16,17 @@ from exptui.errors import ExptuiError
 from exptui.store.annotations import NOTES_REF, merge_remote
 from exptui.store.git import Git, RefConflict, RefUpdate
 from exptui.store.index import EXPS_PREFIX, parse_exp_ref
+from exptui.store.signals import run_process
 
 _CHUNK = 500
 
 
 def _git(git: Git, *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([*git.base_cmd(), *args], capture_output=True, text=True, env=git.env, cwd=git.root)
+    """A git command as text; interrupted (a push/fetch killed with SIGTERM), git gets SIGTERM and removes its
+    ref and shallow locks, never subprocess.run's SIGKILL."""
+    proc = run_process([*git.base_cmd(), *args], env=git.env, cwd=git.root)
+    return subprocess.CompletedProcess(proc.args, proc.returncode, proc.stdout.decode("utf-8", "replace"),
+                                       proc.stderr.decode("utf-8", "replace"))
 
 
 def _check_remote(git: Git, remote: str) -> None:

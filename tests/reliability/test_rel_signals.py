@@ -1,0 +1,146 @@
+"""SIGTERM and SIGHUP are Ctrl-C for every command, and no interruption leaves a half-written store.
+
+Each test starts the real command as a subprocess, waits for a marker that proves the command is inside its work
+(a stage's `REL_MARK` file, or a git `reference-transaction` hook that holds a ref transaction open in its
+"prepared" state, with the ref's lock file taken), sends the signal, and then checks what is left: the one
+line, the exit status 128+signal, the params, the refs, and that no `*.lock` file remains in `.git`.
+"""
+from __future__ import annotations
+
+import signal
+import subprocess
+from pathlib import Path
+
+import psutil
+import pytest
+import yaml
+
+from rel_support import PARAMS, error_lines, experiments, exptui, git, make_repo, start, wait_for
+
+SIGNALS = pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGHUP], ids=["SIGTERM", "SIGHUP"])
+
+#: holds a ref transaction that touches a ref containing $HOOK_MATCH in git's "prepared" state (the ref's lock
+#: file exists then) until $HOOK_RELEASE exists, after creating $HOOK_MARK
+HOOK = """#!/bin/sh
+[ "$1" = prepared ] || exit 0
+refs=$(cat)
+case "$refs" in *"$HOOK_MATCH"*) ;; *) exit 0 ;; esac
+[ -e "$HOOK_MARK" ] && exit 0
+: > "$HOOK_MARK"
+while [ ! -e "$HOOK_RELEASE" ]; do sleep 0.02; done
+"""
+
+
+@pytest.fixture
+def repo(tmp_path: Path) -> Path:
+    return make_repo(tmp_path / "repo")
+
+
+def lock_files(repo: Path) -> list[str]:
+    return sorted(str(p.relative_to(repo)) for p in (repo / ".git").rglob("*.lock"))
+
+
+def install_hook(repo: Path, tmp_path: Path, match: str) -> dict[str, str]:
+    hook = repo / ".git" / "hooks" / "reference-transaction"
+    hook.write_text(HOOK)
+    hook.chmod(0o755)
+    return {"HOOK_MATCH": match, "HOOK_MARK": str(tmp_path / "hook.mark"),
+            "HOOK_RELEASE": str(tmp_path / "hook.release")}
+
+
+def finish(proc: subprocess.Popen[str]) -> tuple[str, str]:
+    out, err = proc.communicate(timeout=120)
+    return out, err
+
+
+def assert_interrupted(proc: subprocess.Popen[str], err: str, sig: int) -> None:
+    assert proc.returncode == 128 + sig, (proc.returncode, err)
+    assert "Traceback" not in err and "Aborted" not in err, err
+    assert error_lines(err)[-1] == f"Interrupted by {signal.Signals(sig).name}.", err
+
+
+@SIGNALS
+def test_run_mid_stage_stops_the_stage_and_puts_the_params_back(repo: Path, tmp_path: Path, sig: int) -> None:
+    mark, release = tmp_path / "stage.mark", tmp_path / "stage.release"
+    proc = start(repo, "run", "-S", "p.x=5", "-n", "cut", REL_MARK=str(mark), REL_RELEASE=str(release))
+    assert wait_for(lambda: mark.exists() and mark.read_text() != "")
+    stage = int(mark.read_text())
+    proc.send_signal(sig)
+    _, err = finish(proc)
+    assert_interrupted(proc, err, sig)
+    assert (repo / "params.yaml").read_text() == PARAMS          # put back, comment and all
+    assert experiments(repo) == {}
+    assert wait_for(lambda: not psutil.pid_exists(stage) or psutil.Process(stage).status() == psutil.STATUS_ZOMBIE)
+    assert lock_files(repo) == []
+    again = exptui(repo, "run", "-q", "-S", "p.x=5", "-n", "cut")   # the workspace lock was released
+    assert again.returncode == 0, again.stderr
+
+
+@pytest.mark.parametrize("command", [["repro", "-f"], ["run", "--temp", "-S", "p.x=6"], ["exp", "save", "-f"]],
+                         ids=["repro", "run-temp", "exp-save"])
+def test_other_commands_exit_128_plus_the_signal_in_one_line(repo: Path, tmp_path: Path, command: list[str]) -> None:
+    mark, release = tmp_path / "stage.mark", tmp_path / "stage.release"
+    if command[0] == "exp":  # exp save runs no stage: hold its ref write instead
+        hooks = install_hook(repo, tmp_path, "refs/exps/")
+        (repo / "params.yaml").write_text(PARAMS.replace("x: 1", "x: 9"))
+        exptui(repo, "repro", "-q")
+        proc = start(repo, *command, "-n", "saved", **hooks)
+        mark, release = Path(hooks["HOOK_MARK"]), Path(hooks["HOOK_RELEASE"])
+    else:
+        proc = start(repo, *command, REL_MARK=str(mark), REL_RELEASE=str(release))
+    assert wait_for(mark.exists)
+    proc.send_signal(signal.SIGTERM)
+    if command[0] == "exp":
+        release.touch()   # the record was under way: it completes, then the signal is delivered
+    _, err = finish(proc)
+    release.touch()
+    assert_interrupted(proc, err, signal.SIGTERM)
+    assert lock_files(repo) == []
+    if command[0] == "exp":
+        assert list(experiments(repo)) == ["saved"]
+    if command[:2] == ["run", "--temp"]:
+        assert experiments(repo) == {}
+        assert (repo / "params.yaml").read_text() == PARAMS
+    assert git(repo, "fsck", "--no-progress", "--no-dangling") == ""
+
+
+def test_a_signal_while_run_records_is_delivered_once_the_experiment_is_recorded(repo: Path, tmp_path: Path) -> None:
+    """The ref transaction is held open by a hook; SIGTERM arrives then. The record completes (the signal is held),
+    the params the experiment ran with stay in the workspace, and only then the command exits 143."""
+    hooks = install_hook(repo, tmp_path, "refs/exps/")
+    proc = start(repo, "run", "-q", "-S", "p.x=5", "-n", "held", **hooks)
+    assert wait_for(Path(hooks["HOOK_MARK"]).exists)
+    assert lock_files(repo)  # the ref's lock is taken: the transaction is in flight
+    proc.send_signal(signal.SIGTERM)
+    Path(hooks["HOOK_RELEASE"]).touch()
+    out, err = finish(proc)
+    assert_interrupted(proc, err, signal.SIGTERM)
+    assert "Recorded experiment held" in err, err
+    assert list(experiments(repo)) == ["held"]
+    assert yaml.safe_load(git(repo, "show", f"{experiments(repo)['held']}:params.yaml"))["p"]["x"] == 5
+    assert yaml.safe_load((repo / "params.yaml").read_text())["p"]["x"] == 5   # kept with the experiment
+    assert lock_files(repo) == []
+
+
+@SIGNALS
+def test_an_interrupted_git_write_leaves_no_lock_and_the_repo_usable(repo: Path, tmp_path: Path, sig: int) -> None:
+    """`star` is interrupted while its `git notes` child holds a notes ref's lock: git gets SIGTERM and removes the
+    lock (subprocess.run's SIGKILL would have left `refs/notes/exptui-scratch-….lock` behind), the scratch ref is
+    deleted, and the next `star` works."""
+    assert exptui(repo, "run", "-q", "-S", "p.x=3", "-n", "keep").returncode == 0
+    hooks = install_hook(repo, tmp_path, "refs/notes/exptui")
+    proc = start(repo, "star", "keep", **hooks)
+    assert wait_for(Path(hooks["HOOK_MARK"]).exists)
+    (held,) = lock_files(repo)
+    assert held.startswith(".git/refs/notes/exptui"), held
+    proc.send_signal(sig)
+    _, err = finish(proc)
+    Path(hooks["HOOK_RELEASE"]).touch()   # the orphaned hook ends
+    assert_interrupted(proc, err, sig)
+    assert lock_files(repo) == []
+    assert git(repo, "for-each-ref", "--format=%(refname)", "refs/notes/") == ""   # no scratch ref, no star
+    (repo / ".git" / "hooks" / "reference-transaction").unlink()
+    again = exptui(repo, "star", "keep")
+    assert again.returncode == 0, again.stderr
+    assert git(repo, "for-each-ref", "--format=%(refname)", "refs/notes/") == "refs/notes/exptui\n"
+    assert git(repo, "fsck", "--no-progress", "--no-dangling") == ""
