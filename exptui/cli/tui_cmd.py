@@ -4,6 +4,8 @@ Textual and the Project are imported here, inside the command, so other commands
 """
 from __future__ import annotations
 
+import signal
+import threading
 from pathlib import Path
 
 import click
@@ -29,7 +31,19 @@ def ui(ctx: click.Context, poll: float) -> None:
     from exptui.tui.app import ExptuiApp
 
     root = project.root.resolve()
+    app = ExptuiApp(project, root, poll_interval=poll, keymap=keymap, warnings=warnings)
+    # While the app runs, SIGTERM/SIGHUP go through its event loop (exptui.tui.signals: a clean exit, the
+    # terminal restored); asyncio resets them to the default when the loop closes, so the command's own
+    # handlers (Ctrl-C semantics, exptui.cli.interrupts) are put back for the rest of the command.
+    handlers = {sig: signal.getsignal(sig) for sig in (signal.SIGTERM, signal.SIGHUP)}
     try:
-        ExptuiApp(project, root, poll_interval=poll, keymap=keymap, warnings=warnings).run()
+        app.run()
     finally:
+        for sig, handler in handlers.items():
+            if handler is not None and threading.current_thread() is threading.main_thread():
+                signal.signal(sig, handler)
         project.close()  # its git cat-file processes end with the app, not at interpreter exit
+    if app.exit_signal is not None:
+        from exptui.cli.interrupts import Interrupted
+
+        raise Interrupted(app.exit_signal)

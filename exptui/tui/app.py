@@ -97,6 +97,8 @@ class ExptuiApp(App[None]):
         self.workers_started_here = False  # set by the queue screen when it starts workers
         # one Project call at a time from this app's workers: a reload never interleaves with apply/remove
         self.project_lock = threading.RLock()
+        #: SIGTERM/SIGHUP that ended the app (`exptui ui` then exits 128+signal), see exptui.tui.signals
+        self.exit_signal: int | None = None
 
     @property
     def keymap(self) -> dict[str, str]:
@@ -112,6 +114,9 @@ class ExptuiApp(App[None]):
         return screen
 
     def on_mount(self) -> None:
+        from exptui.tui.signals import exit_on_signals
+
+        exit_on_signals(self)
         if self._user_keymap:
             self.set_keymap(self._user_keymap)
         view = self._initial_view or load_view(self.repo_root)

@@ -7,6 +7,7 @@ line, the exit status 128+signal, the params, the refs, and that no `*.lock` fil
 """
 from __future__ import annotations
 
+import os
 import signal
 import subprocess
 from pathlib import Path
@@ -15,7 +16,7 @@ import psutil
 import pytest
 import yaml
 
-from rel_support import PARAMS, error_lines, experiments, exptui, git, make_repo, start, wait_for
+from rel_support import EXPTUI, PARAMS, env, error_lines, experiments, exptui, git, make_repo, start, wait_for
 
 SIGNALS = pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGHUP], ids=["SIGTERM", "SIGHUP"])
 
@@ -144,3 +145,84 @@ def test_an_interrupted_git_write_leaves_no_lock_and_the_repo_usable(repo: Path,
     assert again.returncode == 0, again.stderr
     assert git(repo, "for-each-ref", "--format=%(refname)", "refs/notes/") == "refs/notes/exptui\n"
     assert git(repo, "fsck", "--no-progress", "--no-dangling") == ""
+
+
+def _dashboard_in_a_pty(repo: Path, sig: int) -> tuple[int, bytes, bytes]:
+    """`exptui ui` on a pseudo-terminal: wait until it has drawn, send `sig`, read to the end. Returns the exit
+    status, the output before the signal and the output after it."""
+    import pty
+    import select
+    import time
+
+    pid, fd = pty.fork()
+    if pid == 0:  # the child: the dashboard on a terminal
+        try:
+            os.chdir(repo)
+            os.execve(EXPTUI, [EXPTUI, "ui"], env(TERM="xterm-256color"))
+        finally:
+            os._exit(127)
+    before, after = b"", b""
+    sent = False
+    deadline = time.monotonic() + 90   # a guard against a hang, not a timing assertion
+    try:
+        while time.monotonic() < deadline:
+            ready, _, _ = select.select([fd], [], [], 0.2)
+            if ready:
+                try:
+                    chunk = os.read(fd, 65536)
+                except OSError:  # the child closed the terminal
+                    break
+                if not chunk:
+                    break
+                if sent:
+                    after += chunk
+                else:
+                    before += chunk
+            # the title is drawn after the app's mount, where its handlers go in
+            if not sent and b"\x1b[?1049h" in before and b"exptui" in before.split(b"\x1b[?1049h", 1)[1]:
+                os.kill(pid, sig)
+                sent = True
+        status = None
+        end = time.monotonic() + 30
+        while status is None and time.monotonic() < end:
+            done, raw = os.waitpid(pid, os.WNOHANG)
+            if done:
+                status = raw
+            else:
+                time.sleep(0.05)
+        if status is None:  # our own child: stop it and fail
+            os.kill(pid, signal.SIGKILL)
+            os.waitpid(pid, 0)
+            pytest.fail(f"the dashboard did not exit; output: {(before + after)[-500:]!r}")
+    finally:
+        os.close(fd)
+    assert sent, before[-1000:]
+    return os.waitstatus_to_exitcode(status), before, after
+
+
+@SIGNALS
+def test_the_dashboard_exits_cleanly_and_a_running_experiment_is_recorded(repo: Path, tmp_path: Path,
+                                                                          sig: int) -> None:
+    """SIGTERM/SIGHUP to `exptui ui` while a queued experiment runs: the app exits through Textual (alternate
+    screen left, mouse reporting off), one line, 128+signal; the detached worker goes on and records it."""
+    import json
+
+    mark, release = tmp_path / "stage.mark", tmp_path / "stage.release"
+    assert exptui(repo, "run", "--queue", "-S", "p.x=4", "-n", "bg").returncode == 0
+    assert exptui(repo, "queue", "start", REL_MARK=str(mark), REL_RELEASE=str(release)).returncode == 0
+    assert wait_for(mark.exists)
+    code, before, after = _dashboard_in_a_pty(repo, sig)
+    text = after.decode("utf-8", "replace")
+    assert code == 128 + sig, text[-1000:]
+    assert b"\x1b[?1049l" in after and b"\x1b[?1000l" in after, after[-500:]   # the terminal was restored
+    assert "Traceback" not in text and "Aborted" not in text, text[-1000:]
+    assert f"Interrupted by {signal.Signals(sig).name}." in text
+    release.touch()
+
+    def recorded() -> bool:
+        entries = json.loads(exptui(repo, "queue", "status", "--json").stdout)["entries"]
+        return [e["status"] for e in entries] == ["success"]
+
+    assert wait_for(recorded, timeout=120, interval=0.2)
+    assert list(experiments(repo)) == ["bg"]
+    assert lock_files(repo) == []
