@@ -175,8 +175,12 @@ def test_a_sigkilled_runner_resumes_the_search_with_no_trial_lost_or_repeated(tm
     assert len(refs) == 6
 
 
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM, signal.SIGHUP], ids=["ctrl-c", "SIGTERM", "SIGHUP"])
 def test_a_trial_interrupted_by_ctrl_c_runs_again_when_the_search_resumes(tmp_path: Path,
-                                                                          monkeypatch: pytest.MonkeyPatch) -> None:
+                                                                          monkeypatch: pytest.MonkeyPatch,
+                                                                          sig: int) -> None:
+    """Ctrl-C, SIGTERM or SIGHUP to the `queue start --wait` that drives the search: the running trial is
+    cancelled, the exit is 128+signal, and the next `queue start` runs that trial again."""
     repo = make_search_repo(tmp_path)
     gate = tmp_path / "gate"
     monkeypatch.setenv("SEARCH_TEST_RUNS", str(tmp_path / "runs.txt"))
@@ -186,15 +190,51 @@ def test_a_trial_interrupted_by_ctrl_c_runs_again_when_the_search_resumes(tmp_pa
     runner = subprocess.Popen([sys.executable, "-m", "exptui", "queue", "start", "--wait"], cwd=repo,
                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     assert wait_for(lambda: (tmp_path / "runs.txt").exists(), timeout=300, interval=0.1)
-    runner.send_signal(signal.SIGINT)
+    runner.send_signal(sig)
     out, _ = runner.communicate(timeout=300)
-    assert runner.returncode == 130 and "1 cancelled" in out, out
+    assert runner.returncode == 128 + sig and "1 cancelled" in out, out
+    assert "Traceback" not in out and "Aborted" not in out, out
     assert [s for _t, _p, s, _v in trial_results(repo)] == ["cancelled"]
     gate.write_text("")
     resumed = exptui(repo, "queue", "start", "--wait")
     assert "it was interrupted; running the trial again" in resumed.stderr
     results = trial_results(repo)
     assert [(t, s) for t, _p, s, _v in results] == [(0, "success"), (1, "success")]
+
+
+@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGHUP], ids=["SIGTERM", "SIGHUP"])
+def test_a_signalled_detached_feeder_stops_proposing_and_the_next_start_resumes(tmp_path: Path,
+                                                                               monkeypatch: pytest.MonkeyPatch,
+                                                                               sig: int) -> None:
+    """`queue start` (no --wait) leaves a detached feeder; SIGTERM/SIGHUP to it while a trial runs: it stops
+    proposing with one line in its log (no traceback), the running trial finishes in its worker and is recorded,
+    and the next `queue start --wait` resumes the search: no trial lost or run twice."""
+    import re
+
+    import psutil
+
+    repo = make_search_repo(tmp_path)
+    gate, runs = tmp_path / "gate", tmp_path / "runs.txt"
+    monkeypatch.setenv("SEARCH_TEST_RUNS", str(runs))
+    monkeypatch.setenv("SEARCH_TEST_GATE", str(gate))
+    monkeypatch.setenv("SEARCH_TEST_FREE", "0")           # the first trial waits at the gate
+    exptui(repo, "run", "--queue", "--search", "tpe", "--trials", "2", "--metric", "loss", "--minimize", *XY)
+    started = exptui(repo, "queue", "start")
+    found = re.search(r"search feeder \(pid (\d+)\)", started.stdout + started.stderr)
+    assert found, started.stdout + started.stderr
+    feeder = psutil.Process(int(found.group(1)))
+    assert wait_for(runs.exists, timeout=300, interval=0.1)  # trial 0 is running (at the gate)
+    feeder.send_signal(sig)
+    assert wait_for(lambda: not feeder.is_running() or feeder.status() == psutil.STATUS_ZOMBIE, timeout=120)
+    mgr = QueueManager(repo)
+    log = "".join(p.read_text() for p in mgr.state.workers_dir.glob("search-feeder-*.out"))
+    assert f"stopped by {signal.Signals(sig).name}" in log and "Traceback" not in log, log
+    gate.write_text("")
+    assert wait_for(lambda: [s for _t, _p, s, _v in trial_results(repo)] == ["success"], timeout=300, interval=0.2)
+    exptui(repo, "queue", "start", "--wait")
+    results = trial_results(repo)
+    assert [(t, s) for t, _p, s, _v in results] == [(0, "success"), (1, "success")]
+    assert len(runs.read_text().split()) == 2                    # trial 0 ran once
 
 
 # --- pruning ---------------------------------------------------------------------------------------------------

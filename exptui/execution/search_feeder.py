@@ -334,14 +334,25 @@ def main(argv: list[str] | None = None) -> int:
     from exptui.errors import ExptuiError
     from exptui.execution.queue_manager import QueueManager
 
-    signal.signal(signal.SIGTERM, signal.default_int_handler)
-    signal.signal(signal.SIGHUP, signal.default_int_handler)
+    received: list[int] = []
+
+    def interrupt(signum: int, _frame: object) -> None:  # SIGTERM/SIGHUP: as Ctrl-C, remembering which
+        received.append(signum)
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGTERM, interrupt)
+    signal.signal(signal.SIGHUP, interrupt)
     signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT, signal.SIGTERM, signal.SIGHUP})  # see signals_blocked
     try:
         manager = QueueManager(Path(args.repo))
         drive(manager, args.jobs, args.timeout)
     except KeyboardInterrupt:
-        return 128 + signal.SIGINT
+        # No new trials; the running ones go on in their workers (their own sessions) and are recorded, and the
+        # next `queue start` rebuilds the study from the entries and resumes.
+        signum = received[0] if received else signal.SIGINT
+        print(f"[exptui search] stopped by {signal.Signals(signum).name}: no new trials; the running ones finish; "
+              "exptui queue start resumes the search", file=sys.stderr, flush=True)
+        return 128 + signum
     except ExptuiError as exc:
         print(f"[exptui search] stopping: {exc}", file=sys.stderr)
         return 1
