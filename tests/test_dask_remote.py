@@ -287,6 +287,44 @@ def test_a_killed_client_stops_the_remote_stages_and_a_new_start_finishes(cluste
     assert cluster.run_counts() == {"0.81": 1, "0.82": 1, "0.83": 1}
 
 
+@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGHUP], ids=["SIGTERM", "SIGHUP"])
+def test_a_signalled_client_stops_the_remote_stages_and_its_entries_stay_retryable(cluster: Cluster,
+                                                                                   sig: int) -> None:
+    """SIGTERM/SIGHUP to `queue start --dask` (not SIGKILL, above): handled as Ctrl-C. The client cancels its
+    running tasks through the heartbeat (the remote stages stop), says so, exits 128+signal with no traceback;
+    no entry stays running, and `queue retry --failed` + a new start finish the sweep, each stage completed once."""
+    cluster.reset()
+    repo = _repo(cluster, f"termclient{int(sig)}")
+    q = QueueManager(repo)
+    entries = q.enqueue(["train.lr=0.71,0.72,0.73"], name="tc")
+    cluster.gate.unlink()
+    client = subprocess.Popen([EXPTUI, "-C", str(repo), "queue", "start", "--dask", cluster.address],
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=cluster.env())
+    try:
+        stages = [_stage_pid(cluster, lr) for lr in ("0.71", "0.72")]
+        client.send_signal(sig)
+        out, err = client.communicate(timeout=120)
+    finally:
+        if client.poll() is None:
+            client.kill()
+            client.wait()
+    assert client.returncode == 128 + sig, (out, err)
+    assert "Traceback" not in err and "Aborted" not in err, err
+    assert "stopping running stages" in err, err
+    assert wait_for(lambda: all(_gone(p) for p in stages), timeout=60), "remote stages outlived the client"
+    statuses = [q.find(e.id).status for e in entries]
+    assert "running" not in statuses, statuses
+    assert statuses[:2] == ["cancelled", "cancelled"], statuses
+    cluster.gate.touch()
+    assert _exptui(repo, cluster, "queue", "retry", "--failed").returncode == 0
+    again = _exptui(repo, cluster, "queue", "start", "--dask", cluster.address)
+    assert again.returncode == 0, again.stdout + again.stderr
+    assert again.stdout.splitlines()[-1] == "3 success"
+    assert _exp_refs(repo) == ["tc-1", "tc-2", "tc-3"]
+    # the cancelled stages were stopped at the gate, before they count a run: each stage completed once
+    assert cluster.run_counts() == {"0.71": 1, "0.72": 1, "0.73": 1}
+
+
 def test_a_late_duplicate_result_is_dropped_with_a_line_and_no_second_experiment(cluster: Cluster) -> None:
     """Two real runs of one entry's task (as when Dask re-runs it after losing a worker and both answer), and
     one answer delivered twice: the client's record path takes the first, drops the others with a line in the
