@@ -14,6 +14,7 @@ from pathlib import Path
 
 from exptui.errors import DirtyWorkspace, ExptuiError
 from exptui.store.git import Git
+from exptui.store.signals import held_signals
 
 
 @dataclass
@@ -112,19 +113,23 @@ def apply_commit(git: Git, rev: str, force: bool = False, cache_dir: Path | None
                 raise ExptuiError(f"object {sha} of {rev[:7]} is missing from the repository")
             contents[sha] = ans[2]
     root = git.root
-    for status, path, mode, blob in changes:
-        target = root / path
-        if status == "D":
-            try:
-                target.unlink()
-                result.deleted.append(path)
-            except FileNotFoundError:
-                pass
-            continue
-        if mode == "160000":
-            continue  # submodule: nothing to write
-        _write(target, contents[blob], mode)
-        result.written.append(path)
+    # The git-tracked files (params, dvc.lock, metrics: already read into memory) change together: a Ctrl-C or
+    # SIGTERM is delivered after the last of them, never leaving params of one experiment beside the lock of
+    # another. The cached outs after them may be large and stay interruptible; `apply` again completes them.
+    with held_signals():
+        for status, path, mode, blob in changes:
+            target = root / path
+            if status == "D":
+                try:
+                    target.unlink()
+                    result.deleted.append(path)
+                except FileNotFoundError:
+                    pass
+                continue
+            if mode == "160000":
+                continue  # submodule: nothing to write
+            _write(target, contents[blob], mode)
+            result.written.append(path)
     _restore_cached_outs(git, rev, cache_dir, result)
     return result
 
