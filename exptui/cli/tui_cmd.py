@@ -29,6 +29,7 @@ def ui(ctx: click.Context, poll: float) -> None:
     keymap = load_keymap(config_path(), known_ids=known, warnings=warnings)
 
     from exptui.tui.app import ExptuiApp
+    from exptui.tui.signals import remember_until_mounted
 
     root = project.root.resolve()
     app = ExptuiApp(project, root, poll_interval=poll, keymap=keymap, warnings=warnings)
@@ -37,6 +38,7 @@ def ui(ctx: click.Context, poll: float) -> None:
     # handlers (Ctrl-C semantics, exptui.cli.interrupts) are put back for the rest of the command.
     handlers = {sig: signal.getsignal(sig) for sig in (signal.SIGTERM, signal.SIGHUP)}
     try:
+        remember_until_mounted(app)
         app.run()
     finally:
         for sig, handler in handlers.items():

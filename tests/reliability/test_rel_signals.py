@@ -147,9 +147,10 @@ def test_an_interrupted_git_write_leaves_no_lock_and_the_repo_usable(repo: Path,
     assert git(repo, "fsck", "--no-progress", "--no-dangling") == ""
 
 
-def _dashboard_in_a_pty(repo: Path, sig: int) -> tuple[int, bytes, bytes]:
-    """`exptui ui` on a pseudo-terminal: wait until it has drawn, send `sig`, read to the end. Returns the exit
-    status, the output before the signal and the output after it."""
+def _dashboard_in_a_pty(repo: Path, sig: int, early: bool = False) -> tuple[int, bytes, bytes]:
+    """`exptui ui` on a pseudo-terminal: wait until it has drawn (`early`: until it has switched to the alternate
+    screen, which may be before or after the app's mount), send `sig`, read to the end. Returns the exit status,
+    the output before the signal and the output after it."""
     import pty
     import select
     import time
@@ -179,7 +180,7 @@ def _dashboard_in_a_pty(repo: Path, sig: int) -> tuple[int, bytes, bytes]:
                 else:
                     before += chunk
             # the title is drawn after the app's mount, where its handlers go in
-            if not sent and b"\x1b[?1049h" in before and b"exptui" in before.split(b"\x1b[?1049h", 1)[1]:
+            if not sent and b"\x1b[?1049h" in before and (early or b"exptui" in before.split(b"\x1b[?1049h", 1)[1]):
                 os.kill(pid, sig)
                 sent = True
         status = None
@@ -226,3 +227,14 @@ def test_the_dashboard_exits_cleanly_and_a_running_experiment_is_recorded(repo: 
     assert wait_for(recorded, timeout=120, interval=0.2)
     assert list(experiments(repo)) == ["bg"]
     assert lock_files(repo) == []
+
+
+@SIGNALS
+def test_a_signal_while_the_dashboard_starts_is_a_clean_exit_too(repo: Path, sig: int) -> None:
+    """Sent as soon as the terminal is switched to the alternate screen (the app may not be mounted yet): the
+    signal is noted until the mount, then the same clean exit."""
+    code, _before, after = _dashboard_in_a_pty(repo, sig, early=True)
+    text = after.decode("utf-8", "replace")
+    assert code == 128 + sig, text[-1000:]
+    assert b"\x1b[?1049l" in after, after[-500:]
+    assert "Traceback" not in text and f"Interrupted by {signal.Signals(sig).name}." in text, text[-1000:]
