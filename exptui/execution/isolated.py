@@ -95,7 +95,9 @@ _IDENTITY = {"GIT_AUTHOR_NAME", "GIT_AUTHOR_EMAIL", "GIT_COMMITTER_NAME", "GIT_C
 
 
 def _run(cmd: list[str], env: dict[str, str]) -> None:
-    proc = subprocess.run(cmd, capture_output=True, env=env)
+    from exptui.store.signals import run_process
+
+    proc = run_process(cmd, env=env)  # interrupted: git gets SIGTERM and removes its locks (see store/signals.py)
     if proc.returncode != 0:
         from exptui.errors import ExptuiError
 
