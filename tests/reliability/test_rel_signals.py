@@ -238,3 +238,22 @@ def test_a_signal_while_the_dashboard_starts_is_a_clean_exit_too(repo: Path, sig
     assert code == 128 + sig, text[-1000:]
     assert b"\x1b[?1049l" in after, after[-500:]
     assert "Traceback" not in text and f"Interrupted by {signal.Signals(sig).name}." in text, text[-1000:]
+
+
+def test_held_signals_deliver_the_first_signal_once_at_the_outermost_end() -> None:
+    """In this process: signals sent inside a held block (nested too) reach the handler that was in place only when
+    the outermost block ends, once."""
+    from exptui.store.signals import held_signals
+
+    got: list[int] = []
+    old = signal.signal(signal.SIGTERM, lambda signum, _frame: got.append(signum))
+    try:
+        with held_signals():
+            with held_signals():
+                os.kill(os.getpid(), signal.SIGTERM)
+                os.kill(os.getpid(), signal.SIGTERM)
+                assert got == []
+            assert got == []      # the inner block hands it to the outer one, still held
+        assert got == [signal.SIGTERM]                           # the first one, once
+    finally:
+        signal.signal(signal.SIGTERM, old)
