@@ -373,8 +373,8 @@ class Project:
             locks = commit_workspace(self.root, self.dvc_cache_dir)
             with held_signals():  # the commit and its ref: recorded whole, then the signal is delivered
                 record = record_experiment(self.git, self.root, baseline, name, locks, None, message, force=force)
-        self.last_record = record
-        self._rows = None
+                self.last_record = record
+                self._rows = None
         return self._row_for_record(record.ref, record.rev, record.name, baseline)
 
     def _row_for_record(self, ref: str, rev: str, name: str, baseline: str) -> ExperimentRow:

@@ -29,7 +29,13 @@ def save(ctx: click.Context, name: str | None, force: bool, message: str | None)
     from exptui.project import Project
 
     project = Project.open((ctx.obj or {}).get("repo", "."))
-    row = project.save(name, force=force, message=message)
+    try:
+        row = project.save(name, force=force, message=message)
+    except KeyboardInterrupt:
+        done = project.last_record   # the signal came while recording: held until the record was complete
+        if done is not None:
+            echo(f"Experiment has been saved as: {done.name} (before the interruption)", err=True)
+        raise
     echo(f"Experiment has been saved as: {row.name}")
     large = project.last_record.large_files if project.last_record is not None else ()
     if large:

@@ -99,6 +99,7 @@ def test_other_commands_exit_128_plus_the_signal_in_one_line(repo: Path, tmp_pat
     assert lock_files(repo) == []
     if command[0] == "exp":
         assert list(experiments(repo)) == ["saved"]
+        assert "Experiment has been saved as: saved (before the interruption)" in err, err
     if command[:2] == ["run", "--temp"]:
         assert experiments(repo) == {}
         assert (repo / "params.yaml").read_text() == PARAMS
