@@ -333,8 +333,10 @@ class Project:
                 stages_lock = _reproduced_locks(result, self.root)
             except BaseException:
                 # A failed, refused or interrupted run leaves the params files as the user had them (dvc.lock keeps
-                # the stages that finished, so `exptui status` shows exactly what differs).
-                _restore_files(self.root, originals)
+                # the stages that finished, so `exptui status` shows exactly what differs). A second Ctrl-C/SIGTERM
+                # (the first stopped the stage) waits until they are all back.
+                with held_signals():
+                    _restore_files(self.root, originals)
                 raise
             # Recorded whole or not at all: a Ctrl-C/SIGTERM/SIGHUP from here on is delivered once the experiment
             # is recorded (the command then exits 128+signal, the experiment and its params kept) or the record

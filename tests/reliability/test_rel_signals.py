@@ -77,6 +77,24 @@ def test_run_mid_stage_stops_the_stage_and_puts_the_params_back(repo: Path, tmp_
     assert again.returncode == 0, again.stderr
 
 
+def test_run_signalled_twice_still_puts_every_params_file_back(repo: Path, tmp_path: Path) -> None:
+    """Two SIGTERMs in a row (the second one is "at once"): the stage is killed instead of given its grace
+    period, and the params files (two of them here) are still all put back: their restore holds signals."""
+    (repo / "extra.yaml").write_text("# second params file\nq: 1\n")
+    git(repo, "add", "extra.yaml")
+    git(repo, "commit", "-q", "-m", "extra params file")
+    mark, release = tmp_path / "stage.mark", tmp_path / "stage.release"
+    proc = start(repo, "run", "-S", "p.x=5", "-S", "extra.yaml:q=2", REL_MARK=str(mark), REL_RELEASE=str(release))
+    assert wait_for(lambda: mark.exists() and mark.read_text() != "")
+    proc.send_signal(signal.SIGTERM)
+    proc.send_signal(signal.SIGTERM)
+    _, err = finish(proc)
+    assert_interrupted(proc, err, signal.SIGTERM)
+    assert (repo / "params.yaml").read_text() == PARAMS
+    assert (repo / "extra.yaml").read_text() == "# second params file\nq: 1\n"
+    assert experiments(repo) == {} and lock_files(repo) == []
+
+
 @pytest.mark.parametrize("command", [["repro", "-f"], ["run", "--temp", "-S", "p.x=6"], ["exp", "save", "-f"]],
                          ids=["repro", "run-temp", "exp-save"])
 def test_other_commands_exit_128_plus_the_signal_in_one_line(repo: Path, tmp_path: Path, command: list[str]) -> None:
