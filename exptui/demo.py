@@ -369,8 +369,12 @@ class _Git:
         self.commits = 0
 
     def __call__(self, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
-        proc = subprocess.run(["git", *args], cwd=self.root, env=os.environ.copy(),
-                              capture_output=True, text=True)
+        from exptui.store.signals import run_process
+
+        # interrupted (Ctrl-C, SIGTERM), git gets SIGTERM and removes the demo repo's index.lock, never SIGKILL
+        raw = run_process(["git", *args], cwd=self.root, env=os.environ.copy())
+        proc = subprocess.CompletedProcess(raw.args, raw.returncode, raw.stdout.decode("utf-8", "replace"),
+                                           raw.stderr.decode("utf-8", "replace"))
         if check and proc.returncode != 0:
             message = (proc.stderr or proc.stdout).strip().splitlines()
             raise ExptuiError(f"git {args[0]} failed in {self.root}: {message[-1] if message else proc.returncode}")
