@@ -121,6 +121,8 @@ def test_other_commands_exit_128_plus_the_signal_in_one_line(repo: Path, tmp_pat
     if command[:2] == ["run", "--temp"]:
         assert experiments(repo) == {}
         assert (repo / "params.yaml").read_text() == PARAMS
+        runs = repo / ".git" / "exptui" / "runs"
+        assert not runs.exists() or [p.name for p in runs.iterdir()] == []   # the isolated run dir is gone
     assert git(repo, "fsck", "--no-progress", "--no-dangling") == ""
 
 
