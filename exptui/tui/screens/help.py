@@ -12,7 +12,7 @@ from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import VerticalScroll
-from textual.screen import ModalScreen
+from exptui.tui.backdrop import DimmedModalScreen
 from textual.widgets import Label, Static
 
 from exptui.tui.app_ref import exptui_app
@@ -127,7 +127,7 @@ def screen_keys(app: App[Any], screen: Screen[Any]) -> list[tuple[str, str]]:
     return [(" ".join(keys), description) for (_action, description), keys in merged.items()]
 
 
-class HelpScreen(ModalScreen[None]):
+class HelpScreen(DimmedModalScreen[None]):
     BINDINGS: ClassVar[list[BindingType]] = [Binding("escape,q,question_mark,f1", "dismiss", "Close", show=False)]
 
     def __init__(self, context: str | None = None, context_keys: list[tuple[str, str]] | None = None) -> None:

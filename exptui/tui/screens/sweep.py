@@ -21,7 +21,7 @@ from textual import events, on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
-from textual.screen import ModalScreen
+from exptui.tui.backdrop import DimmedModalScreen
 from textual.widget import Widget
 from textual.widgets import Button, Input, Label, Select, Static
 
@@ -63,7 +63,7 @@ def _int_or_none(text: str, what: str, minimum: int = 0) -> int | None:
     return number
 
 
-class SweepScreen(ModalScreen["list[QueueEntry] | None"]):
+class SweepScreen(DimmedModalScreen["list[QueueEntry] | None"]):
     """Modal dialog; dismisses with the list of queued entries, or None when cancelled."""
 
     CSS_PATH = "../styles/screens.tcss"   # the app may load it too; it is read once either way
