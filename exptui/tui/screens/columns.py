@@ -12,12 +12,12 @@ from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
-from exptui.tui.backdrop import DimmedModalScreen
 from textual.widgets import Button, Checkbox, Input, Label, SelectionList, Static
 from textual.widgets.selection_list import Selection
 
 from exptui.query.cells import fit
 from exptui.query.inert import INPUT_ALLOWED, inert
+from exptui.tui.backdrop import DimmedModalScreen
 from exptui.tui.view_state import ViewState
 
 if TYPE_CHECKING:

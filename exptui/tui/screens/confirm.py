@@ -13,11 +13,11 @@ from typing import ClassVar
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
-from exptui.tui.backdrop import DimmedModalScreen
 from rich.text import Text
 from textual.widgets import Button, Input, Label, Static
 
 from exptui.query.inert import INPUT_ALLOWED, inert
+from exptui.tui.backdrop import DimmedModalScreen
 from exptui.tui.text import as_text, plain
 
 
