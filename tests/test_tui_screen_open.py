@@ -167,3 +167,22 @@ def test_the_memoised_backdrop_tints_exactly_as_textual_does() -> None:
             ours = list(TintedBackground.process_segments(segments, color))
             theirs = list(BackgroundScreen.process_segments(segments, color))
             assert ours == theirs
+
+
+@async_test
+async def test_a_filter_burst_clears_then_types_in_order(repo: Path) -> None:  # noqa: F811
+    """tmux `send-keys C-u z z z q` in the filter bar: all keys reach the App in one read. The bar's editing keys
+    (ctrl+u) ran only after bubbling up, behind the typed letters, so the filter came out empty."""
+    from textual import events
+
+    app = make_app(repo)
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_for(pilot, lambda: app.reloads > 0)
+        await pilot.press("slash", "l", "o")
+        bar = app.main.query_one("FilterBar")
+        await wait_for(pilot, lambda: bar.input.value == "lo")
+        for key in (events.Key("ctrl+u", None), *(events.Key(c, c) for c in "zzzq")):
+            app.post_message(key)
+        await wait_for(pilot, lambda: bar.input.value in ("zzzq", ""))
+        await pilot.pause()
+        assert bar.input.value == "zzzq"
