@@ -1,12 +1,10 @@
 """The cyclic collector paused while a screen opens (see `exptui.query.gc_pause.CollectorHold` for why).
 
 A screen makes an `OpeningHold` in its constructor (which runs in the key's action) and releases it once it is
-loaded; unmounting releases it too, and so does a timer, so a screen that fails to load never leaves the
-collector off for longer than `LIMIT` seconds.
+loaded; its unmount releases it too, and so does a timer `LIMIT` seconds after it was made, so a screen that
+fails to load, or is built and never shown, never leaves the collector off for longer than that.
 """
 from __future__ import annotations
-
-from textual.screen import Screen
 
 from exptui.query.gc_pause import CollectorHold
 
@@ -17,16 +15,11 @@ class OpeningHold:
     """Holds the collector from construction until `release()`, the screen's unmount or `LIMIT` seconds."""
 
     def __init__(self) -> None:
-        self._hold = CollectorHold()
+        self._hold = CollectorHold(LIMIT)
 
     @property
     def held(self) -> bool:
         return self._hold.held
-
-    def mounted(self, screen: Screen) -> None:
-        """Call from the screen's `on_mount`: starts the safety timer."""
-        if self._hold.held:
-            screen.set_timer(LIMIT, self.release)
 
     def release(self) -> None:
         self._hold.release()

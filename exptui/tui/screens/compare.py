@@ -72,7 +72,6 @@ class CompareScreen(Screen[None]):
         table = self.query_one(CompareTable)
         table.show(self.comparison)
         table.focus()
-        self._opening.mounted(self)
         self.call_after_refresh(self._opening.release)
         if len(self.rows) < 2:
             notify(self, "mark two or more experiments (space) to compare them", severity="warning")

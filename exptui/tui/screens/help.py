@@ -160,7 +160,6 @@ class HelpScreen(DimmedModalScreen[None]):
         return help_table(self.app, show_ids=width >= IDS_MIN_WIDTH, two_columns=width >= TWO_COLUMNS_MIN_WIDTH)
 
     def on_mount(self) -> None:
-        self._opening.mounted(self)
         self._render_table(self.app.size.width)
 
     def on_unmount(self) -> None:

@@ -130,7 +130,6 @@ class PlotScreen(Screen[None]):
         yield Footer()
 
     def on_mount(self) -> None:
-        self._opening.mounted(self)
         self._load_keys()
 
     def on_unmount(self) -> None:

@@ -55,7 +55,6 @@ class QueueScreen(Screen[None]):
         yield Footer()
 
     def on_mount(self) -> None:
-        self._opening.mounted(self)
         self.query_one(QueueTable).focus()
         self._poll()
         self.set_interval(1.0, self._tick)

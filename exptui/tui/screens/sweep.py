@@ -169,7 +169,6 @@ class SweepScreen(DimmedModalScreen["list[QueueEntry] | None"]):
         self.set_class(self.size.height < SHORT, "-short")
 
     def on_mount(self) -> None:
-        self._opening.mounted(self)
         self.on_resize()
         self.call_after_refresh(self._build)
 
