@@ -62,3 +62,24 @@ def test_overlapping_pauses_in_threads_reenable_once_both_end(gc_enabled: None) 
     release.set()
     t.join(30)
     assert seen == [True] and gc.isenabled()
+
+
+def test_a_collector_hold_is_released_once_and_by_its_timer_if_nobody_does(gc_enabled: None) -> None:
+    import time
+
+    from exptui.query.gc_pause import CollectorHold
+
+    assert gc.isenabled()
+    hold = CollectorHold()
+    assert hold.held and not gc.isenabled()
+    hold.release()
+    hold.release()                      # idempotent: the pause depth is not taken below zero
+    assert not hold.held and gc.isenabled()
+    forgotten = CollectorHold(limit=0.01)   # a screen built and never shown: nobody releases it
+    assert not gc.isenabled()
+    deadline = time.monotonic() + 60
+    while forgotten.held and time.monotonic() < deadline:   # poll until the timer thread has released it
+        time.sleep(0.005)
+    assert not forgotten.held and gc.isenabled()
+    forgotten.release()
+    assert gc.isenabled()

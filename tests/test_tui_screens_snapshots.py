@@ -74,3 +74,14 @@ def test_snapshot_sweep_dialog_small_with_a_type_error(repo: Path, snap_compare:
         await settled(pilot, lambda: screen.problem is not None and workers_idle(app), "the type error shown")
 
     assert snap_compare(app, terminal_size=(80, 24), run_before=run_before)
+
+
+def test_snapshot_sweep_dialog_large(repo: Path, snap_compare: Any) -> None:  # noqa: F811 - the fixture
+    """200x50 (issue 11 asks for both sizes): the roomy layout with a 2x2 grid previewed and the dialog's keys."""
+    app = make_app(repo)
+
+    async def run_before(pilot: Any) -> None:
+        screen = await _sweep_dialog_filled(app, pilot, {"train.max_depth": "3,5", "train.learning_rate": "0.05,0.1"})
+        await settled(pilot, lambda: screen.trial_count == 4 and workers_idle(app), "the 2x2 sweep validated")
+
+    assert snap_compare(app, terminal_size=(200, 50), run_before=run_before)

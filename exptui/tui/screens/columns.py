@@ -12,12 +12,12 @@ from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
-from textual.screen import ModalScreen
 from textual.widgets import Button, Checkbox, Input, Label, SelectionList, Static
 from textual.widgets.selection_list import Selection
 
 from exptui.query.cells import fit
 from exptui.query.inert import INPUT_ALLOWED, inert
+from exptui.tui.backdrop import DimmedModalScreen
 from exptui.tui.view_state import ViewState
 
 if TYPE_CHECKING:
@@ -47,7 +47,7 @@ class ColumnList(SelectionList[str]):
 SHORT = 30   # terminal rows below which the dialog drops its spacing, so the list keeps most of the height
 
 
-class ColumnsScreen(ModalScreen["ViewState | None"]):
+class ColumnsScreen(DimmedModalScreen["ViewState | None"]):
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape", "cancel", "Cancel", show=False),
         Binding("ctrl+s", "apply", "Apply", show=False),

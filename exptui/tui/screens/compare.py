@@ -15,6 +15,7 @@ from exptui.project import Project
 from exptui.query.compare import Comparison, compare
 from exptui.query.direction import DEFAULT_DIRECTIONS, Directions
 from exptui.records import ExperimentRow
+from exptui.tui.opening import OpeningHold
 from exptui.tui.text import assemble, notify, plain
 from exptui.tui.widgets.compare_table import CompareTable
 
@@ -45,6 +46,7 @@ class CompareScreen(Screen[None]):
     def __init__(self, project: Project, rows: list[ExperimentRow],
                  directions: Directions = DEFAULT_DIRECTIONS) -> None:
         super().__init__()
+        self._opening = OpeningHold()                        # the cyclic collector waits until it is painted
         self.directions = directions                         # the dashboard's (`:better` settings included)
         self.project = project
         self.marked = list(rows)                             # in table order; `r` picks the reference among them
@@ -70,8 +72,12 @@ class CompareScreen(Screen[None]):
         table = self.query_one(CompareTable)
         table.show(self.comparison)
         table.focus()
+        self.call_after_refresh(self._opening.release)
         if len(self.rows) < 2:
             notify(self, "mark two or more experiments (space) to compare them", severity="warning")
+
+    def on_unmount(self) -> None:
+        self._opening.release()
 
     def watch_diff_only(self, diff_only: bool) -> None:
         if not self.is_mounted:

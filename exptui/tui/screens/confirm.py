@@ -13,15 +13,15 @@ from typing import ClassVar
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
-from textual.screen import ModalScreen
 from rich.text import Text
 from textual.widgets import Button, Input, Label, Static
 
 from exptui.query.inert import INPUT_ALLOWED, inert
+from exptui.tui.backdrop import DimmedModalScreen
 from exptui.tui.text import as_text, plain
 
 
-class ConfirmScreen(ModalScreen[bool]):
+class ConfirmScreen(DimmedModalScreen[bool]):
     """Ask before doing something that cannot be undone. `y`/enter confirms, `n`/esc cancels."""
 
     BINDINGS: ClassVar[list[BindingType]] = [
@@ -58,7 +58,7 @@ class ConfirmScreen(ModalScreen[bool]):
         self.dismiss(value)
 
 
-class InputScreen(ModalScreen["str | None"]):
+class InputScreen(DimmedModalScreen["str | None"]):
     """Ask for one line (a branch name, a label, a note). Enter accepts, esc cancels (None).
 
     A prefilled value from data (a note with an ESC in it) is shown inert; accepted unchanged, the original value
@@ -98,7 +98,7 @@ class InputScreen(ModalScreen["str | None"]):
         self.dismiss(None)
 
 
-class ChoiceScreen(ModalScreen["str | None"]):
+class ChoiceScreen(DimmedModalScreen["str | None"]):
     """Pick one of a few labelled choices (e.g. quit: keep the queue running / stop workers / cancel)."""
 
     BINDINGS: ClassVar[list[BindingType]] = [Binding("escape", "cancel", "Cancel", show=False)]

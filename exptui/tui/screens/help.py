@@ -12,10 +12,11 @@ from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import VerticalScroll
-from textual.screen import ModalScreen
 from textual.widgets import Label, Static
 
 from exptui.tui.app_ref import exptui_app
+from exptui.tui.backdrop import DimmedModalScreen
+from exptui.tui.opening import OpeningHold
 from exptui.tui.bindings import COMMAND_LINE_HELP, HELP_SECTIONS
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -127,7 +128,7 @@ def screen_keys(app: App[Any], screen: Screen[Any]) -> list[tuple[str, str]]:
     return [(" ".join(keys), description) for (_action, description), keys in merged.items()]
 
 
-class HelpScreen(ModalScreen[None]):
+class HelpScreen(DimmedModalScreen[None]):
     BINDINGS: ClassVar[list[BindingType]] = [Binding("escape,q,question_mark,f1", "dismiss", "Close", show=False)]
 
     def __init__(self, context: str | None = None, context_keys: list[tuple[str, str]] | None = None) -> None:
@@ -135,6 +136,7 @@ class HelpScreen(ModalScreen[None]):
         self.context = context
         self.context_keys = context_keys or []
         self.loaded_width: int | None = None    # the width the key table was laid out for (None: still loading)
+        self._opening = OpeningHold()            # the cyclic collector waits until the table is shown
 
     def compose(self) -> ComposeResult:
         with VerticalScroll(id="help", classes="dialog"):
@@ -160,6 +162,9 @@ class HelpScreen(ModalScreen[None]):
     def on_mount(self) -> None:
         self._render_table(self.app.size.width)
 
+    def on_unmount(self) -> None:
+        self._opening.release()
+
     def on_resize(self) -> None:
         if self.loaded_width not in (None, self.app.size.width):
             self._render_table(self.app.size.width)
@@ -181,6 +186,7 @@ class HelpScreen(ModalScreen[None]):
             return
         self.query_one("#help-table", Static).update(rendered)
         self.loaded_width = width
+        self.call_after_refresh(self._opening.release)
 
     async def action_dismiss(self, result: None = None) -> None:
         self.dismiss(None)

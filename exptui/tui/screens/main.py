@@ -20,7 +20,7 @@ from textual.app import ComposeResult
 from textual.binding import BindingType
 from textual.screen import Screen
 from textual.timer import Timer
-from textual.widgets import Footer, Static
+from textual.widgets import Static
 
 from exptui.project import LiveMetrics, Project
 from exptui.query.inert import INPUT_ALLOWED, inert
@@ -35,6 +35,7 @@ from exptui.tui.screens.confirm import ConfirmScreen, InputScreen
 from exptui.tui.text import assemble, lines, notify, plain
 from exptui.tui.view_state import ViewState, save_view
 from exptui.tui.widgets.command_line import Command, CommandError, CommandLine
+from exptui.tui.widgets.dashboard_footer import DashboardFooter
 from exptui.tui.widgets.experiment_table import ExperimentTable, TableColumn
 from exptui.tui.widgets.filter_bar import FilterBar
 from exptui.tui.widgets.problem_banner import ProblemBanner, workspace_problems
@@ -116,7 +117,7 @@ class MainScreen(Screen[None]):
         message_line = Static("", id="message-line", markup=False)
         message_line.display = False
         yield message_line
-        yield Footer(compact=True, show_command_palette=False)   # ^p is in the help; its room goes to Q and p
+        yield DashboardFooter(compact=True, show_command_palette=False)   # ^p is in the help; its room goes to Q and p
 
     @property
     def table(self) -> ExperimentTable:

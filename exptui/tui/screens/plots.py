@@ -13,6 +13,7 @@ from textual.widgets import Footer, Label, Select, Static, TabbedContent, TabPan
 from exptui.project import LiveMetrics, Project
 from exptui.query.live_series import LIVE_PLOT_PATH
 from exptui.records import ExperimentRow
+from exptui.tui.opening import OpeningHold
 from exptui.tui.text import plain
 from exptui.query.plots import (
     PlotSubset,
@@ -26,7 +27,14 @@ from exptui.query.plots import (
     parallel_coordinates,
 )
 from exptui.query.step_data import StepData, load_step_data
-from exptui.tui.widgets.plot_render import draw_curves, draw_parallel, draw_scatter, has_mean_line, overlaps
+from exptui.tui.widgets.plot_render import (
+    draw_curves,
+    draw_parallel,
+    draw_scatter,
+    has_mean_line,
+    import_plotext,
+    overlaps,
+)
 from exptui.tui.widgets.plot_view import PlotLegend, PlotView
 
 
@@ -40,6 +48,8 @@ def lower_is_better(metric: str) -> bool:
 #: more experiments than this are cut to the best ones (`a` shows all): 7 colours x 7 markers stay distinct, and
 #: drawing, the legend and reading every experiment's plots files grow with each one (10,000 took 7 s to open)
 MAX_SERIES = 49
+NOTHING_TO_COMPARE = ("1 experiment: nothing to compare yet (queue a sweep with e, or run one; its curves over "
+                      "steps are on tab 2)")
 
 
 class PlotScreen(Screen[None]):
@@ -59,6 +69,7 @@ class PlotScreen(Screen[None]):
     def __init__(self, project: Project, rows: list[ExperimentRow],
                  live: dict[str, LiveMetrics] | None = None, show_all: bool = False) -> None:
         super().__init__()
+        self._opening = OpeningHold()     # the cyclic collector waits until the plots are drawn (see opening.py)
         self.project = project
         self.chosen = list(rows)          # what the dashboard handed over (cursor or marked rows)
         self.show_all = show_all
@@ -77,8 +88,10 @@ class PlotScreen(Screen[None]):
     @staticmethod
     def _widen(project: Project, rows: list[ExperimentRow]) -> list[ExperimentRow]:
         """One row alone makes no plot: use its baseline and every experiment of that baseline instead
-        (from the Project's last listing: no git call on the UI thread)."""
-        if len(rows) != 1 or (rows[0].kind not in ("baseline", "experiment") and rows[0].status != "running"):
+        (from the Project's last listing: no git call on the UI thread). The workspace row stands for its
+        baseline's family too, and stays in (its plots files are read from disk)."""
+        if len(rows) != 1 or (rows[0].kind not in ("baseline", "experiment", "workspace")
+                              and rows[0].status != "running"):
             return rows
         try:
             listing = project.experiments(refresh=False)
@@ -87,6 +100,8 @@ class PlotScreen(Screen[None]):
         # a sweep's running trials too: their curves are drawn live next to the finished ones
         family = [r for r in listing if r.baseline == rows[0].baseline
                   and (r.kind in ("baseline", "experiment") or r.status == "running")]
+        if rows[0].kind == "workspace":
+            family = [rows[0], *family]
         return family if len(family) > 1 else rows
 
     def _count_text(self) -> str:
@@ -117,9 +132,14 @@ class PlotScreen(Screen[None]):
     def on_mount(self) -> None:
         self._load_keys()
 
+    def on_unmount(self) -> None:
+        self._opening.release()
+
     @work(thread=True, exclusive=True, group="plot-keys", exit_on_error=False)
     def _load_keys(self) -> None:
-        """The params (those that differ first) and numeric metrics of the rows, off the UI thread."""
+        """The params (those that differ first) and numeric metrics of the rows, off the UI thread; plotext is
+        imported here too, so the first plot's paint does not (0.1-0.2 s on a first open)."""
+        import_plotext()
         params = all_keys(self.rows, "params")
         params.sort(key=lambda p: not self._varies(p))
         metrics = numeric_keys(self.rows, "metrics")
@@ -130,12 +150,25 @@ class PlotScreen(Screen[None]):
             return
         await self.mount(PlotTabs(params, metrics), after=self.query_one("#plots-loading"))
         await self.query_one("#plots-loading").remove()
+        if not self.is_attached:        # closed while the tabs were being mounted
+            return
         self.built = True
+        self._draw_scatter()
+        self._load_steps()
         if self._pending_tab is not None:
             self.action_tab(self._pending_tab)
-        self._draw_scatter()
-        self._draw_parallel()
-        self._load_steps()
+
+    @on(TabbedContent.TabActivated)
+    async def _tab_shown(self, event: TabbedContent.TabActivated) -> None:
+        """A tab's dropdown and plot are built the first time it is shown (only the first tab is built on open)."""
+        tabs = self.query_one(PlotTabs)
+        pane = event.pane.id or ""
+        if not await tabs.fill(pane):
+            return
+        if pane == "parallel":
+            self._draw_parallel()
+        elif pane == "steps" and self.step_data is not None:
+            self._show_steps(self.step_data)
 
     def action_tab(self, tab: str) -> None:
         """Switch tabs. Focus goes to the tab bar first: a dropdown left focused on the old tab would, once hidden,
@@ -152,8 +185,14 @@ class PlotScreen(Screen[None]):
 
     @on(Select.Changed, "#scatter-x, #scatter-y")
     def _draw_scatter(self) -> None:
+        if not self.query("#scatter-x"):   # closed (unmounting) before the tabs were there
+            return
         x, y = self.query_one("#scatter-x", Select).value, self.query_one("#scatter-y", Select).value
         view, legend = self.query_one("#scatter-plot", PlotView), self.query_one("#scatter-legend", PlotLegend)
+        if len(self.rows) == 1:   # one point is no comparison: say so instead of an almost empty chart
+            view.set_draw(None)
+            legend.update(NOTHING_TO_COMPARE)
+            return
         if not isinstance(x, str) or not isinstance(y, str):
             view.set_draw(None)
             legend.update("no params or metrics to plot")
@@ -169,8 +208,14 @@ class PlotScreen(Screen[None]):
 
     @on(Select.Changed, "#parallel-metric")
     def _draw_parallel(self) -> None:
+        if not self.query("#parallel-metric"):   # the tab was never shown: drawn when it is
+            return
         metric = self.query_one("#parallel-metric", Select).value
         view, axes_text = self.query_one("#parallel-plot", PlotView), self.query_one("#parallel-axes", Static)
+        if len(self.rows) == 1:
+            view.set_draw(None)
+            axes_text.update(NOTHING_TO_COMPARE)
+            return
         params = [p for p in all_keys(self.rows, "params") if self._varies(p)] or all_keys(self.rows, "params")
         if not isinstance(metric, str) or not params:
             view.set_draw(None)
@@ -197,6 +242,11 @@ class PlotScreen(Screen[None]):
         for index, row in enumerate(self.rows):
             if row.status == "running" and row.key in self.live:
                 data.set_live(index, self.live[row.key].series)
+        self.call_after_refresh(self._opening.release)
+        if self.query("#steps-loading"):   # the tab was shown already: fill it now, else when it is shown
+            self._show_steps(data)
+
+    def _show_steps(self, data: StepData) -> None:
         placeholder = self.query_one("#steps-loading", Label)
         options = data.options(live_first=self._any_running())
         if not options:
@@ -270,7 +320,12 @@ class PlotScreen(Screen[None]):
 
 
 class PlotTabs(Widget):
-    """The three plot tabs with their dropdowns, for the given param and metric keys."""
+    """The three plot tabs with their dropdowns, for the given param and metric keys.
+
+    Only the first tab's dropdowns and plot are composed; the others are filled the first time they are shown
+    (`fill`). Each `Select` is four widgets plus an overlay list, and a hidden tab's widgets are styled and laid
+    out all the same: building all three tabs was about half of the screen's widget work when `p` opened.
+    """
 
     DEFAULT_CSS = """
     PlotTabs { height: 1fr; }
@@ -280,10 +335,15 @@ class PlotTabs(Widget):
         super().__init__()
         self.params = params
         self.metrics = metrics
+        self.filled = {"scatter"}
+
+    def _metric_select(self, id: str) -> Select[str]:
+        metrics = self.metrics
+        return Select([(plain(m), m) for m in metrics], value=metrics[0] if metrics else Select.NULL,
+                      allow_blank=not metrics, id=id, prompt="metric")
 
     def compose(self) -> ComposeResult:
-        params, metrics = self.params, self.metrics
-        first_metric = metrics[0] if metrics else Select.NULL
+        params = self.params
         with TabbedContent(initial="scatter"):
             with TabPane("Metric vs param", id="scatter"):
                 with Horizontal(classes="plot-controls"):
@@ -291,21 +351,34 @@ class PlotTabs(Widget):
                     yield Select([(plain(p), p) for p in params], value=params[0] if params else Select.NULL,
                                  allow_blank=not params, id="scatter-x", prompt="param")
                     yield Label("y", classes="control-label")
-                    yield Select([(plain(m), m) for m in metrics], value=first_metric,
-                                 allow_blank=not metrics, id="scatter-y", prompt="metric")
+                    yield self._metric_select("scatter-y")
                 yield PlotView(id="scatter-plot")
                 yield PlotLegend(id="scatter-legend")
-            with TabPane("Over steps", id="steps"):
-                with Horizontal(classes="plot-controls"):
-                    yield Label("series", classes="control-label")
+            yield TabPane("Over steps", id="steps")
+            yield TabPane("Parallel coordinates", id="parallel")
+
+    def _pane(self, pane: str) -> list[Widget]:
+        if pane == "steps":
+            return [
+                Horizontal(
+                    Label("series", classes="control-label"),
                     # a placeholder: the real dropdown replaces it once the files are read (no stale blank choice)
-                    yield Label("loading plots files…", id="steps-loading", classes="control-label")
-                yield PlotView(id="steps-plot")
-                yield PlotLegend(id="steps-legend")
-            with TabPane("Parallel coordinates", id="parallel"):
-                with Horizontal(classes="plot-controls"):
-                    yield Label("colour by", classes="control-label")
-                    yield Select([(plain(m), m) for m in metrics], value=first_metric,
-                                 allow_blank=not metrics, id="parallel-metric", prompt="metric")
-                yield PlotView(id="parallel-plot")
-                yield Static(id="parallel-axes", classes="plot-axes", markup=False)
+                    Label("loading plots files…", id="steps-loading", classes="control-label"),
+                    classes="plot-controls"),
+                PlotView(id="steps-plot"),
+                PlotLegend(id="steps-legend"),
+            ]
+        return [
+            Horizontal(Label("colour by", classes="control-label"), self._metric_select("parallel-metric"),
+                       classes="plot-controls"),
+            PlotView(id="parallel-plot"),
+            Static(id="parallel-axes", classes="plot-axes", markup=False),
+        ]
+
+    async def fill(self, pane: str) -> bool:
+        """Build `pane`'s widgets if it has none yet; True when it did."""
+        if pane in self.filled or pane not in ("steps", "parallel"):
+            return False
+        self.filled.add(pane)
+        await self.query_one(f"#{pane}", TabPane).mount_all(self._pane(pane))
+        return True

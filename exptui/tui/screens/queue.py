@@ -15,6 +15,7 @@ from exptui.project import EntryState, Project, QueueEntry
 from exptui.records import ExperimentRow
 from exptui.tui.app_ref import exptui_app
 from exptui.tui.text import notify, plain
+from exptui.tui.opening import OpeningHold
 from exptui.tui.widgets.queue_info import info_text
 from exptui.tui.widgets.queue_table import QueueRow, QueueTable
 
@@ -43,6 +44,7 @@ class QueueScreen(Screen[None]):
         super().__init__()
         self.project = project
         self.refreshes = 0
+        self._opening = OpeningHold()   # the cyclic collector waits until the queue was read and shown
         self._force = True
         self._infos: dict[tuple[str, int, EntryState], str] = {}
 
@@ -107,6 +109,8 @@ class QueueScreen(Screen[None]):
         if not self.is_attached:        # the screen was closed while the worker was reading
             return
         self.refreshes += 1
+        if self._opening.held:
+            self.call_after_refresh(self._opening.release)
         table = self.query_one(QueueTable)
         table.show(rows)
         counts: dict[EntryState, int] = {}
@@ -118,6 +122,9 @@ class QueueScreen(Screen[None]):
         hint = self.query_one("#queue-empty", Label)
         hint.update("" if rows else "The queue is empty. Queue a sweep from the experiments table with `e`.")
         hint.display = not rows
+
+    def on_unmount(self) -> None:
+        self._opening.release()
 
     def _tick(self) -> None:
         if self.is_attached:

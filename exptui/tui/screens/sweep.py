@@ -21,7 +21,6 @@ from textual import events, on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
-from textual.screen import ModalScreen
 from textual.widget import Widget
 from textual.widgets import Button, Input, Label, Select, Static
 
@@ -31,9 +30,11 @@ from exptui.project import Project, QueueEntry
 from exptui.query.inert import INPUT_ALLOWED
 from exptui.records import ExperimentRow
 from exptui.tui.app_ref import exptui_app
+from exptui.tui.backdrop import DimmedModalScreen
 from exptui.tui.sweep_draft import DraftSlot, SweepDraft
 from exptui.tui.text import assemble, lines, notify, plain
 from exptui.tui.key_replay import replay_keys
+from exptui.tui.opening import OpeningHold
 from exptui.tui.widgets.burst_input import BurstInput
 from exptui.tui.widgets.sweep_form import SWEEP_HINT, SweepField, override_text
 from exptui.tui.widgets.sweep_preview import SweepPreview, Trial
@@ -63,7 +64,7 @@ def _int_or_none(text: str, what: str, minimum: int = 0) -> int | None:
     return number
 
 
-class SweepScreen(ModalScreen["list[QueueEntry] | None"]):
+class SweepScreen(DimmedModalScreen["list[QueueEntry] | None"]):
     """Modal dialog; dismisses with the list of queued entries, or None when cancelled."""
 
     CSS_PATH = "../styles/screens.tcss"   # the app may load it too; it is read once either way
@@ -96,6 +97,8 @@ class SweepScreen(ModalScreen["list[QueueEntry] | None"]):
         self._replaying = False              # keys are being replayed: moves take effect at once
         self._late_replay = False            # right after `ready`: keys still queued here are replayed as they come
         self.early_key_count = 0             # how many keys were replayed (tests, profiling)
+        self._opening = OpeningHold()        # the cyclic collector waits until the form is mounted
+        self._validated: tuple[object, ...] | None = None   # the form's values at the last `revalidate`
 
     # -- layout ----------------------------------------------------------------------------------
 
@@ -169,6 +172,9 @@ class SweepScreen(ModalScreen["list[QueueEntry] | None"]):
         self.on_resize()
         self.call_after_refresh(self._build)
 
+    def on_unmount(self) -> None:
+        self._opening.release()
+
     async def _build(self) -> None:
         """Mount the form under the painted frame, fill it (a kept draft), focus the first field, then replay the
         keys typed meanwhile."""
@@ -183,6 +189,7 @@ class SweepScreen(ModalScreen["list[QueueEntry] | None"]):
             self.set_focus(fields.first().query_one(Input))
         self.revalidate()
         self.ready = True
+        self.call_after_refresh(self._opening.release)   # once the form is painted
         # keys already waiting in this screen's queue (they reached it while the form was being mounted) are
         # handled before this callback: they are replayed too, in order, after the ones kept so far
         self._late_replay = True
@@ -267,11 +274,20 @@ class SweepScreen(ModalScreen["list[QueueEntry] | None"]):
 
     @on(Input.Changed)
     def _changed(self, event: Input.Changed) -> None:
-        self.revalidate()
+        self._revalidate_if_changed()
 
     @on(Select.Changed)
     def _select_changed(self, event: Select.Changed) -> None:
-        self.revalidate()
+        self._revalidate_if_changed()
+
+    def _form_state(self) -> tuple[object, ...]:
+        return tuple(widget.value for widget in self.query("Input, Select"))   # type: ignore[attr-defined]
+
+    def _revalidate_if_changed(self) -> None:
+        """Mounting the form posts a Changed event per input and dropdown (their first values): each re-parsed the
+        whole form and rebuilt the preview, several times per open for nothing. Only a real change does now."""
+        if self._form_state() != self._validated:
+            self.revalidate()
 
     def search_options(self) -> tuple[str, int, str, str] | None:
         """(sampler, trials, metric, direction) when "adaptive" is on, else None; ValueError for a bad trials."""
@@ -322,6 +338,7 @@ class SweepScreen(ModalScreen["list[QueueEntry] | None"]):
 
     def revalidate(self) -> None:
         """Re-parse every field and option; update the count, preview, status and confirm button."""
+        self._validated = self._form_state()
         field_ok = [f.validate_text() for f in self.fields()]
         self.problem = None
         self.trial_count = 0

@@ -18,6 +18,7 @@ from textual.widgets import Input, Static
 
 from exptui.query.cells import cell_width
 from exptui.query.inert import INPUT_ALLOWED, inert, is_inert
+from exptui.tui.widgets.burst_input import BurstInput
 
 
 class FilterSuggester(Suggester):
@@ -61,9 +62,10 @@ class FilterBar(Vertical):
     def compose(self) -> ComposeResult:
         with Horizontal(id="filter-row"):
             yield Static("/", id="filter-prompt", markup=False)
-            yield Input(placeholder="f1 > 0.5 and train.model in ['lightgbm', 'random_forest']  ·  status == failed",
-                        id="filter-input", restrict=INPUT_ALLOWED,
-                        suggester=FilterSuggester(self._complete) if self._complete else None)
+            # editing keys (ctrl+u, backspace) in the order typed, also in one terminal read (see BurstInput)
+            yield BurstInput(placeholder="f1 > 0.5 and train.model in ['lightgbm', 'random_forest']  ·  status == failed",
+                             id="filter-input", restrict=INPUT_ALLOWED,
+                             suggester=FilterSuggester(self._complete) if self._complete else None)
             yield Static("", id="filter-count", markup=False)
         yield Static("", id="filter-error", markup=False)
 

@@ -9,7 +9,10 @@ otherwise become a style, a link or a raw control.
 """
 from __future__ import annotations
 
+import sys
+import types
 from collections.abc import Callable
+from typing import Any
 
 from exptui.query.inert import inert
 from exptui.query.plots import Curve, ParallelAxis, ParallelLine, ScatterSeries
@@ -24,9 +27,25 @@ FINE_LINES = 50            # up to this many lines use braille (finest); more us
 MIN_WIDTH, MIN_HEIGHT = 20, 6
 
 
+def import_plotext() -> Any:
+    """plotext, imported without its documentation container.
+
+    `import plotext` builds `plotext.doc` (`plotext._doc.doc`, its pretty-printed API docs) on import: 105 of the
+    178 ms the import took (`python -X importtime`, plotext 6.1), for a help object exptui never shows. An empty
+    module stands in for it when plotext was not imported yet; the plotting API is untouched. The plots screen
+    calls this in a worker before its first paint, so the UI thread finds plotext imported."""
+    if "plotext" not in sys.modules and "plotext._doc.doc" not in sys.modules:
+        stand_in = types.ModuleType("plotext._doc.doc", "not loaded by exptui (see exptui.tui.widgets.plot_render)")
+        stand_in.docs = None   # type: ignore[attr-defined]
+        sys.modules["plotext._doc.doc"] = stand_in
+    import plotext
+
+    return plotext
+
+
 def render(draw: Draw, width: int, height: int) -> str:
     """Run `draw` on a fresh figure of width x height cells and return the ANSI text."""
-    import plotext as plt
+    plt = import_plotext()
 
     plt.terminal.limit(False, False)   # the widget, not the real terminal, decides the size
     figure = plt.figure
@@ -38,7 +57,7 @@ def render(draw: Draw, width: int, height: int) -> str:
 
 
 def _marker(rgb: tuple[int, int, int], symbol: str = "braille") -> object:
-    import plotext as plt
+    plt = import_plotext()
 
     return plt.marker(symbol, plt.pixel(rgb))
 

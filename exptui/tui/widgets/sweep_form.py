@@ -14,7 +14,7 @@ import re
 from typing import Any
 
 from textual.app import ComposeResult
-from textual.containers import Horizontal, Vertical
+from textual.widget import Widget
 from textual.widgets import Input, Label, Static
 
 from dvc_compat.errors import SweepSyntaxError
@@ -55,17 +55,21 @@ def type_error(override: Override, key: str, current: Any) -> str | None:
     return None
 
 
-class SweepField(Vertical):
+class SweepField(Widget):
     """A param's row in the form. `changed` means the text differs from the experiment's value as shown.
 
     Keys and values are data: the label and the prefilled input show them inert (an ESC as ``␛``), and an unchanged
     field keeps the experiment's real value (`original`), never the inert picture of it.
+
+    Few widgets per field, since a form has one field per param and every widget is styled and laid out when the
+    dialog opens: the key and the input sit in a two-column grid (no row container), and the error line under them
+    is only mounted once the field has an error.
     """
 
     DEFAULT_CSS = """
-    SweepField { height: auto; }
-    SweepField > Horizontal { height: auto; }
+    SweepField { height: auto; layout: grid; grid-size: 2; grid-columns: 26 1fr; grid-rows: auto; }
     SweepField { margin-bottom: 1; }
+    SweepField .sweep-error { column-span: 2; }
     SweepField .sweep-key { width: 26; padding: 0 1 0 2; color: $text-muted; }
     SweepField Input { width: 1fr; background: $boost; }
     SweepField .sweep-error { color: $error; padding: 0 0 0 26; height: auto; display: none; }
@@ -83,12 +87,11 @@ class SweepField(Vertical):
         self.shown = inert(self.original)        # what the input starts with
         self.override: Override | None = None   # set when the text is a valid change
         self.error: str | None = None
+        self._error_line: Static | None = None  # mounted with the first error
 
     def compose(self) -> ComposeResult:
-        with Horizontal():
-            yield Label(plain(self.key), classes="sweep-key")
-            yield BurstInput(value=self.shown, placeholder=self.shown, compact=True, restrict=INPUT_ALLOWED)
-        yield Static("", classes="sweep-error", markup=False)
+        yield Label(plain(self.key), classes="sweep-key")
+        yield BurstInput(value=self.shown, placeholder=self.shown, compact=True, restrict=INPUT_ALLOWED)
 
     def on_descendant_focus(self) -> None:
         self.add_class("-current")          # the key of the field the next keystroke goes to is marked
@@ -128,5 +131,9 @@ class SweepField(Vertical):
                     self.override = override if self.error is None else None
         self.set_class(self.error is not None, "-invalid")
         self.set_class(self.changed and self.error is None, "-changed")
-        self.query_one(".sweep-error", Static).update(lines(self.error or ""))
+        if self.error is not None and self._error_line is None:
+            self._error_line = Static("", classes="sweep-error", markup=False)
+            self.mount(self._error_line)
+        if self._error_line is not None:
+            self._error_line.update(lines(self.error or ""))
         return self.error is None

@@ -1,0 +1,188 @@
+"""Opening screens (issue 11): `p` on the workspace row, a plot of one experiment, tabs built when first shown,
+the cyclic collector held only while a screen opens, the covered dashboard footer, the memoised dimmed backdrop,
+and the sweep form validated once per open. Real app, real demo repo."""
+from __future__ import annotations
+
+import gc
+import subprocess
+from pathlib import Path
+
+from rich.segment import Segment
+from rich.style import Style
+from textual.color import Color
+from textual.renderables.background_screen import BackgroundScreen
+from textual.widgets import TabbedContent
+from textual.widgets._footer import FooterKey
+
+from exptui.tui.backdrop import TintedBackground
+from exptui.tui.screens.plots import NOTHING_TO_COMPARE, PlotScreen
+from exptui.tui.screens.sweep import SweepScreen
+from exptui.tui.widgets.plot_view import PlotLegend, PlotView
+from tests.test_tui_screens import (  # noqa: F401 - fixtures
+    demo_template,
+    make_app,
+    repo,
+    rows_by_name,
+)
+from tests.tui_support import async_test, wait_for
+
+SIZE = (120, 36)
+
+
+async def cursor_to(app, pilot, kind: str, name: str | None = None) -> None:  # type: ignore[no-untyped-def]
+    await wait_for(pilot, lambda: app.reloads > 0)
+    table = app.main.table
+    row = next(r for r in table.rows if r.kind == kind and (name is None or r.name == name))
+    table.move_cursor_to_key(row.key)
+    await pilot.pause()
+
+
+@async_test
+async def test_p_on_the_workspace_row_plots_its_baseline_family(repo: Path) -> None:  # noqa: F811
+    app = make_app(repo)
+    async with app.run_test(size=SIZE) as pilot:
+        await cursor_to(app, pilot, "workspace")
+        await pilot.press("p")
+        screen = app.screen
+        assert isinstance(screen, PlotScreen)
+        await wait_for(pilot, lambda: screen.built and screen.step_data is not None)
+        names = sorted(r.name for r in screen.rows if r.kind != "workspace")
+        assert names == sorted(rows_by_name(app.project)), names   # main and its experiments
+        assert any(r.kind == "workspace" for r in screen.rows)
+        assert "vs" in screen.query_one("#scatter-plot", PlotView).render().plain
+
+
+@async_test
+async def test_one_experiment_says_there_is_nothing_to_compare(repo: Path) -> None:  # noqa: F811
+    refs = subprocess.run(["git", "for-each-ref", "--format=%(refname)", "refs/exps"], cwd=repo, check=True,
+                          capture_output=True, text=True).stdout.split()
+    for ref in refs:
+        subprocess.run(["git", "update-ref", "-d", ref], cwd=repo, check=True)
+    app = make_app(repo)
+    async with app.run_test(size=SIZE) as pilot:
+        await cursor_to(app, pilot, "baseline")
+        await pilot.press("p")
+        screen = app.screen
+        assert isinstance(screen, PlotScreen)
+        await wait_for(pilot, lambda: screen.built and screen.step_data is not None)
+        assert len(screen.rows) == 1
+        legend = str(screen.query_one("#scatter-legend", PlotLegend).render())
+        assert "1 experiment: nothing to compare yet" in legend
+        assert screen.query_one("#scatter-plot", PlotView).render().plain == ""
+        await pilot.press("3")
+        await wait_for(pilot, lambda: screen.query("#parallel-axes"))
+        await pilot.pause()
+        assert NOTHING_TO_COMPARE in str(screen.query_one("#parallel-axes").render())
+
+
+@async_test
+async def test_plot_tabs_are_built_when_first_shown_and_the_collector_comes_back(repo: Path) -> None:  # noqa: F811
+    app = make_app(repo)
+    async with app.run_test(size=SIZE) as pilot:
+        await cursor_to(app, pilot, "experiment")
+        await pilot.press("p")
+        screen = app.screen
+        assert isinstance(screen, PlotScreen)
+        await wait_for(pilot, lambda: screen.built and screen.step_data is not None)
+        # only the first tab's widgets exist on open
+        assert screen.query("#scatter-x") and not screen.query("#parallel-metric") and not screen.query("#steps-plot")
+        await wait_for(pilot, lambda: not screen._opening.held)
+        await wait_for(pilot, gc.isenabled)   # (the dashboard's own reloads pause it for a moment too)
+        await pilot.press("3")
+        assert screen.query_one(TabbedContent).active == "parallel"
+        await wait_for(pilot, lambda: "parallel coordinates" in screen.query_one("#parallel-plot", PlotView)
+                       .render().plain if screen.query("#parallel-plot") else False)
+        await pilot.press("2")
+        await wait_for(pilot, lambda: "train_logloss" in screen.query_one("#steps-plot", PlotView).render().plain
+                       if screen.query("#steps-plot") else False)
+        assert not screen.query("#steps-loading")
+
+
+@async_test
+async def test_a_screen_closed_while_loading_gives_the_collector_back(repo: Path) -> None:  # noqa: F811
+    app = make_app(repo)
+    async with app.run_test(size=SIZE) as pilot:
+        await cursor_to(app, pilot, "experiment")
+        row = next(r for r in app.main.table.rows if r.kind == "experiment")
+        screen = PlotScreen(app.project, [row])
+        assert screen._opening.held and not gc.isenabled()   # held from the key press on
+        await app.push_screen(screen)
+        app.pop_screen()
+        await wait_for(pilot, lambda: not screen.is_attached)
+        assert not screen._opening.held
+        await wait_for(pilot, gc.isenabled)
+
+
+@async_test
+async def test_the_covered_footer_keeps_the_dashboard_keys_and_comes_back_whole(repo: Path) -> None:  # noqa: F811
+    app = make_app(repo)
+    async with app.run_test(size=SIZE) as pilot:
+        await cursor_to(app, pilot, "experiment")
+        footer = app.main.query_one("DashboardFooter")
+        await wait_for(pilot, lambda: footer.query(FooterKey))
+        before = [key.description for key in footer.query(FooterKey)]
+        await pilot.press("question_mark")
+        await wait_for(pilot, lambda: getattr(app.screen, "loaded_width", None) is not None)
+        await pilot.pause()
+        assert [key.description for key in footer.query(FooterKey)] == before   # not rebuilt while covered
+        await pilot.press("escape")
+        await wait_for(pilot, lambda: app.screen is app.main)
+        await pilot.pause()
+        assert [key.description for key in footer.query(FooterKey)] == before
+
+
+@async_test
+async def test_the_sweep_form_is_validated_once_per_open(repo: Path) -> None:  # noqa: F811
+    app = make_app(repo)
+    async with app.run_test(size=SIZE) as pilot:
+        await cursor_to(app, pilot, "experiment")
+        calls: list[int] = []
+        original = SweepScreen.revalidate
+
+        def counting(self: SweepScreen) -> None:
+            calls.append(1)
+            original(self)
+
+        SweepScreen.revalidate = counting   # type: ignore[method-assign]
+        try:
+            await pilot.press("e")
+            screen = app.screen
+            assert isinstance(screen, SweepScreen)
+            await wait_for(pilot, lambda: screen.ready and not screen._opening.held)
+            await pilot.pause()
+            assert len(calls) == 1
+            await pilot.press("9")           # a real change still validates
+            await pilot.pause()
+            assert len(calls) == 2 and screen.fields()[0].changed
+        finally:
+            SweepScreen.revalidate = original   # type: ignore[method-assign]
+
+
+def test_the_memoised_backdrop_tints_exactly_as_textual_does() -> None:
+    styles = [None, Style(), Style(color="red"), Style(bgcolor="#102030"), Style(color="#abcdef", bold=True,
+              bgcolor="blue", link="https://example.invalid"), Style(meta={"@click": "x"})]
+    segments = [Segment(f"t{i}", style) for i, style in enumerate(styles)] + [Segment("\x1b[0m", None, [(1,)])]
+    for color in (Color(0, 0, 0, 0.6), Color(10, 20, 30, 0), Color(255, 255, 255, 0.25)):
+        for _ in range(2):   # the second pass comes from the memo
+            ours = list(TintedBackground.process_segments(segments, color))
+            theirs = list(BackgroundScreen.process_segments(segments, color))
+            assert ours == theirs
+
+
+@async_test
+async def test_a_filter_burst_clears_then_types_in_order(repo: Path) -> None:  # noqa: F811
+    """tmux `send-keys C-u z z z q` in the filter bar: all keys reach the App in one read. The bar's editing keys
+    (ctrl+u) ran only after bubbling up, behind the typed letters, so the filter came out empty."""
+    from textual import events
+
+    app = make_app(repo)
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_for(pilot, lambda: app.reloads > 0)
+        await pilot.press("slash", "l", "o")
+        bar = app.main.query_one("FilterBar")
+        await wait_for(pilot, lambda: bar.input.value == "lo")
+        for key in (events.Key("ctrl+u", None), *(events.Key(c, c) for c in "zzzq")):
+            app.post_message(key)
+        await wait_for(pilot, lambda: bar.input.value in ("zzzq", ""))
+        await pilot.pause()
+        assert bar.input.value == "zzzq"
