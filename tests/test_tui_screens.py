@@ -912,7 +912,8 @@ async def _start_kill_retry_remove(app: ExptuiApp, entry: Any) -> None:
         await wait_for(pilot, lambda: table.entries[entry.id].status in ("cancelled", "crashed"))
         from textual.widgets.data_table import ColumnKey
 
-        assert table.columns[ColumnKey("status")].content_width >= len("cancelled")   # cells widen the column
+        ended = table.entries[entry.id].status.value       # cancelled, or crashed if the kill won a race with the stage
+        assert table.columns[ColumnKey("status")].content_width >= len(ended)   # cells widen the column
         await pilot.press("S")                           # no worker picks the retried entry up again
         await wait_for(pilot, lambda: not app.project.queue.workers())
         await pilot.press("r")
