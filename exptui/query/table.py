@@ -200,7 +200,8 @@ class TableModel:
 
     def __init__(self, rows: Iterable[ExperimentRow] = (), *, precision: int | None = DEFAULT_PRECISION,
                  directions: Directions = DEFAULT_DIRECTIONS, head: str | None = None,
-                 fields: Sequence[str] = DEFAULT_FIELDS, engine: Engine = "rows") -> None:
+                 fields: Sequence[str] = DEFAULT_FIELDS, engine: Engine = "rows",
+                 columns: Sequence[Column] | None = None) -> None:
         self._view: TableView | None = None
         self.engine = engine                    # how filter and sort run; see ENGINES
         self.precision = precision
@@ -223,7 +224,7 @@ class TableModel:
         self._rows: list[ExperimentRow] = []
         self._mask_fn: tuple[Predicate, Any] | None = None
         self._groups: list[RowGroup] | None = None
-        self.set_rows(rows)
+        self.set_rows(rows, columns)
 
     # ------------------------------------------------------------------ data
     @property
@@ -273,15 +274,17 @@ class TableModel:
         self._order = list(ids)
         self._changed()
 
-    def set_rows(self, rows: Iterable[ExperimentRow]) -> TableModel:
-        """Replace all rows (columns are collected again; filter and sort stay)."""
+    def set_rows(self, rows: Iterable[ExperimentRow], columns: Sequence[Column] | None = None) -> TableModel:
+        """Replace all rows (columns are collected again; filter and sort stay). `columns`: the columns of a
+        larger listing these rows are part of (``show --filter --limit`` over the index's per-column store)
+        instead of those of these rows."""
         self._rows = list(rows)
         self._groups = None
         self._group_positions: list[tuple[int | None, list[int]]] = []
         self._group_arrays: list[tuple[int | None, Any]] | None = None
         self._frame: Any = None
         self._baselines: dict[str, ExperimentRow] | None = None
-        self.columns: list[Column] = collect_columns(self._rows)
+        self.columns: list[Column] = collect_columns(self._rows) if columns is None else list(columns)
         self.index = ColumnIndex(self.columns)
         self._changed()
         return self
