@@ -266,7 +266,13 @@ def _show(ctx: click.Context, as_json: bool, as_csv: bool, as_md: bool, all_comm
     if drop:
         table.set_drop(drop)
     if as_json:
-        write_json(table.to_json(live=_live_json(project, table.shown_rows)) + "\n")
+        from itertools import chain
+
+        from exptui.query.show_json import indented_array_chunks
+
+        # record by record: the document is never held whole (same bytes as `table.to_json()`)
+        records = table.iter_json_records(live=_live_json(project, table.shown_rows))
+        write_json_chunks(chain(indented_array_chunks(records), ["\n"]))
     elif as_csv:
         write_data(table.to_csv(precision))
     elif as_md:

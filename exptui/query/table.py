@@ -20,7 +20,7 @@ import csv
 import io
 import json
 import sys
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Generic, Literal, TypeVar, overload
@@ -602,16 +602,18 @@ class TableModel:
         ``params``/``metrics`` hold the visible columns' values; missing and unreadable
         values are left out (the file is named in ``errors``).
         """
+        return list(self.iter_json_records(live))
+
+    def iter_json_records(self, live: Mapping[str, dict[str, Any]] | None = None) -> Iterator[dict[str, Any]]:
+        """`to_json_records` one at a time (``show --json`` into a pipe writes each as it is made)."""
         view = self.view()
         visible: dict[tuple[str, str], set[str]] = {}
         for column in view.columns:
             visible.setdefault((column.family, column.file), set()).add(column.key)
-        records = []
         for row in view.experiment_rows:
             params = section(row.params, "params", visible, row.errors)
             metrics = section(row.metrics, "metrics", visible, row.errors)
-            records.append(record(row, params, metrics, live))
-        return records
+            yield record(row, params, metrics, live)
 
     def to_json(self, indent: int | None = 2, live: Mapping[str, dict[str, Any]] | None = None) -> str:
         return json.dumps(self.to_json_records(live), indent=indent, ensure_ascii=False)
