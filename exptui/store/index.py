@@ -64,6 +64,19 @@ class RefSnapshot:
     dvc_failed: str | None = None                                         # refs/exps/celery/failed
 
 
+@dataclass(frozen=True)
+class CatalogEntry:
+    """One row of a listing, described without building it (`ExperimentIndex.catalog`)."""
+
+    kind: RowKind
+    name: str
+    rev: str
+    ref: str | None
+    baseline: str
+    baseline_name: str
+    item: Any  # the listing's plan item: a row, or an experiment's (name, sha, baseline, bname, notes, ref)
+
+
 def read_refs(git: Git, exps: tuple[str, ...] = (EXPS_NAMESPACE,)) -> RefSnapshot:
     """Every ref the listing uses; `exps`: the experiment refs to read (default all; one exact ref when resolving
     a name: `ExperimentIndex.experiment_by_ref`)."""
@@ -986,6 +999,46 @@ class ExperimentIndex:
         bname = _baseline_names(refs).get(baseline, baseline[:7])
         self.cache.save()
         return _row(name, sha, baseline, "experiment", bname, data, notes.get(sha), ref)
+
+    def catalog(self, all_commits: bool = True) -> tuple[list[CatalogEntry], Callable[[CatalogEntry], ExperimentRow]]:
+        """What the listing (`rows`) holds, without building its rows: one `CatalogEntry` per row (kind, name,
+        rev, ref, baseline and its name) in listing order, and a function that builds the row of one entry, equal
+        to the listing's. Resolving a name (`Project.resolve`) looks through these instead of unpickling every
+        experiment (a warm listing of 100,000 does; the catalog reads refs and the index's ids and times)."""
+        from exptui.query.gc_pause import gc_paused
+
+        with self._lock, gc_paused():
+            plan = _retrying(lambda: self._plan(all_commits, True, 1))
+        entries = []
+        for item in plan:
+            if isinstance(item, tuple):
+                name, sha, b, bname, _ann, ref = item
+                entries.append(CatalogEntry("experiment", name, sha, ref, b, bname, item))
+            else:
+                entries.append(CatalogEntry(item.kind, item.name, item.rev, item.ref, item.baseline,
+                                            item.baseline_name, item))
+
+        def row(entry: CatalogEntry) -> ExperimentRow:
+            if not isinstance(entry.item, tuple):
+                return entry.item
+            with self._lock:
+                sha, baseline = entry.rev, entry.baseline
+
+                def build() -> ExperimentRow:
+                    if self.cache.get(sha) is None:  # the index was rebuilt meanwhile: read the commit again
+                        self._ensure([sha], {sha: self._dvcfile_paths_of(baseline)})
+                    return self._lazy_row(entry.item)
+
+                return _retrying(build)
+
+        return entries, row
+
+    def experiment_shas(self, baseline: str) -> list[str]:
+        """The commits of the experiments recorded under `baseline` (one for-each-ref, no listing)."""
+        from dvc_compat.exp_refs import baseline_prefix
+
+        return [sha for _ref, sha, b, _name in read_refs(self.git, (baseline_prefix(baseline).rstrip("/"),)).exps
+                if b == baseline]
 
     def workspace(self) -> ExperimentRow | None:
         """The listing's workspace row, without the listing."""
