@@ -232,10 +232,10 @@ def encode(version: tuple, shas: list[str], times: list[Any], fragments: list[An
         "sha": pickle.dumps(shas, protocol=pickle.HIGHEST_PROTOCOL),
         "time": pickle.dumps(times, protocol=pickle.HIGHEST_PROTOCOL),
         "json": pickle.dumps(fragments, protocol=pickle.HIGHEST_PROTOCOL),
-        "data": b"".join(data),
+        **(extra or {}),
+        "data": b"".join(data),  # last, with its offsets and CRCs: the file ends as format 4's did
         "data_offsets": offsets.tobytes(),
         "data_crcs": crcs.tobytes(),
-        **(extra or {}),
     }
     columns: dict[str, tuple[int, int, int]] = {}
     offset = 0  # relative to the end of the header, whose size depends on what it holds
