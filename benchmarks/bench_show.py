@@ -15,6 +15,8 @@ a small helper process (see `_RUSAGE` for why not from this process's own childr
   cold     `exptui show --json` with .git/exptui/index deleted (reads and parses everything)
   warm     `exptui show --json` again (the on-disk index is used)
   one-new  `exptui show --json` after one more experiment was added (a new one before each run)
+  top      `exptui show --json --filter 'f1 > 0.79' --sort-by f1 --sort-order desc --limit 20`, warm (printed on
+           stderr: the filter and sort read the f1 column alone, then the 20 printed rows)
   queue    `exptui queue status` in a second repo with N queued entries (written with git fast-import in the
            layout `exptui run --queue` leaves, refs packed)
 Each row's ratio to the floor is printed too.
@@ -252,6 +254,13 @@ def main() -> None:
                                         label=f"cold{n}"), args.runs)
             sh(show, repo, env)
             warm = median(lambda: timed(show, repo, env, label=f"warm{n}"), args.runs)
+            # the pushed-down filter (index's per-column store): only f1's column and the 20 printed rows are read
+            top = [EXPTUI, "show", "--json", "--filter", "f1 > 0.79", "--sort-by", "f1", "--sort-order", "desc",
+                   "--limit", "20"]
+            filtered = median(lambda: timed(top, repo, env, label=f"top{n}"), args.runs)
+            print(f"n={n}: show --json --filter 'f1 > 0.79' --sort-by f1 --sort-order desc --limit 20: "
+                  f"{filtered:.3f}s wall, CPU {statistics.median(CPU[f'top{n}']):.3f}s, "
+                  f"peak RSS {max(RSS[f'top{n}']):.0f} MiB", file=sys.stderr)
             added = iter(range(10**6))
             one_new = median(lambda: timed(show, repo, env, lambda: add_experiment(repo, env, next(added)),
                                            label=f"new{n}"), args.runs)

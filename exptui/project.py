@@ -133,43 +133,46 @@ class Project:
                 row = self.index.experiment_by_ref(baseline_prefix(head) + text)
                 if row is not None:
                     return row
-        rows = self.index.rows(all_commits=True)  # every baseline, without replacing the last listing
+        # the rest looks through what the listing (every baseline) holds without building its rows: at 100,000
+        # experiments building them is seconds, the catalog (refs, the index's ids and times) a fraction of that
+        entries, row_of = self.index.catalog(all_commits=True)
         if text.startswith("refs/"):
-            for r in rows:
-                if r.ref == text:
-                    return r
+            for e in entries:
+                if e.ref == text:
+                    return row_of(e)
             parsed = parse_exp_ref(text)
             if parsed is not None:
                 sha = self.git.rev_parse(text)
                 if sha is not None:
                     return self._row_for_commit(sha, kind="experiment", name=parsed[1], ref=text)
             raise ExperimentNotFound(f"no experiment ref {text}")
-        named = [r for r in rows if r.kind in ("experiment", "queued") and r.name == text]
+        named = [e for e in entries if e.kind in ("experiment", "queued") and e.name == text]
         if len(named) == 1:
-            return named[0]
+            return row_of(named[0])
         if len(named) > 1:
             head = self.git.head()
-            mine = [r for r in named if r.baseline == head and r.kind == "experiment"]
+            mine = [e for e in named if e.baseline == head and e.kind == "experiment"]
             if len(mine) == 1:
-                return mine[0]
-            listing = ", ".join(f"{r.ref or r.rev[:7]} (baseline {r.baseline_name})" for r in named)
+                return row_of(mine[0])
+            listing = ", ".join(f"{e.ref or e.rev[:7]} (baseline {e.baseline_name})" for e in named)
             raise ExptuiError(f"experiment name '{text}' is ambiguous: {listing}; give the full ref")
         sha = self.git.rev_parse(text)
         if sha is not None:
-            for r in rows:
-                if r.rev == sha and r.kind in ("experiment", "baseline"):
-                    return r
+            for e in entries:
+                if e.rev == sha and e.kind in ("experiment", "baseline"):
+                    return row_of(e)
             return self._row_for_commit(sha, kind="baseline", name=text)
         if len(text) >= 4 and all(c in "0123456789abcdef" for c in text.lower()):
-            hits = [r for r in rows if r.kind in ("experiment", "queued", "baseline") and r.rev.startswith(text.lower())]
-            uniq = {r.rev: r for r in hits}
+            hits = [e for e in entries if e.kind in ("experiment", "queued", "baseline")
+                    and e.rev.startswith(text.lower())]
+            uniq = {e.rev: e for e in hits}
             if len(uniq) == 1:
-                return next(iter(uniq.values()))
+                return row_of(next(iter(uniq.values())))
             if len(uniq) > 1:
                 raise ExptuiError(
-                    f"'{text}' matches several experiments: " + ", ".join(f"{r.name} ({r.rev[:9]})" for r in uniq.values())
+                    f"'{text}' matches several experiments: " + ", ".join(f"{e.name} ({e.rev[:9]})" for e in uniq.values())
                 )
-        close = _close_names(text, [r.name for r in rows if r.kind == "experiment"])
+        close = _close_names(text, [e.name for e in entries if e.kind == "experiment"])
         hint = f" (did you mean {' or '.join(repr(c) for c in close)}?)" if close else ""
         raise ExperimentNotFound(f"no experiment or revision named '{text}'{hint}")
 
@@ -532,7 +535,7 @@ class Project:
         if row.kind == "workspace":
             raise ExptuiError("the workspace is already applied")
         head = self.git.head()
-        recorded = [r.rev for r in self.experiments() if r.kind == "experiment" and r.baseline == head]
+        recorded = self.index.experiment_shas(head)  # not a listing: one for-each-ref of HEAD's experiments
         with workspace_lock(self.root):  # never write files under a running `exptui run`/`dvc repro`
             result = apply_commit(self.git, row.rev, force=force, cache_dir=self.dvc_cache_dir, recorded=recorded)
         self._rows = None

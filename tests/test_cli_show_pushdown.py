@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import subprocess
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -31,8 +32,11 @@ def _experiments(repo: Path, baseline: str, prefix: str, start: int) -> None:
     """Experiment commits under `baseline` in DVC's ref layout, one `git fast-import` stream."""
     stream = []
     for i, (f1, lr, broken) in enumerate(_EXPS):
-        params = f"train:\n  lr: {lr}\n  epochs: 3\nseed: {i % 3}\n".encode()
-        metrics = (broken or json.dumps({"acc": lr * 2} | ({} if f1 is None else {"f1": f1}))).encode()
+        # `seed` is text in one row (a mixed column), and the newest row has its metrics in another order: the
+        # columns' order and kinds over the whole listing differ from those over the printed rows alone
+        params = f"train:\n  lr: {lr}\n  epochs: 3\nseed: {'x' if i == 3 else i % 3}\n".encode()
+        values = {"acc": lr * 2} | ({} if f1 is None else {"f1": f1}) | {"loss": i / 10, "auc": 1 - i / 10}
+        metrics = (broken or json.dumps(dict(reversed(values.items())) if i == 7 else values)).encode()
         msg = f"exp {prefix}{i}".encode()
         stream += [f"commit refs/exps/{baseline[:2]}/{baseline[2:]}/{prefix}{i}\n".encode(),
                    f"committer t <t@example.invalid> {start + i} +0000\n".encode(),
@@ -171,3 +175,53 @@ def test_bad_sort_filter_or_limit_is_one_clear_line(repo: Path, args: list[str],
     assert first.startswith("error: ") and needle in proc.stderr
     if not args[0] == "--filter":  # a filter error adds the expression and a caret under the mistake
         assert len(proc.stderr.strip().splitlines()) == 1
+
+
+def _whole_table_output(repo: Path, fmt: str, filter_: str | None, sort: str | None, desc: bool,
+                        limit: int | None, extra: dict[str, Any]) -> str:
+    """What the table over the whole listing (full, copied rows) prints, as the CLI writes it into a pipe."""
+    with Project.open(repo) as project:
+        table = TableModel(project.experiments(all_commits=True), head=project.git.rev_parse("HEAD"))
+        if filter_:
+            table.set_filter(filter_)
+        if sort:
+            table.set_sort(parse_sort_spec(sort, table.index, default_descending=desc))
+        if limit is not None:
+            table.set_limit(limit)
+        if extra.get("only_changed"):
+            table.set_only_changed(True)
+        if extra.get("drop"):
+            table.set_drop(extra["drop"])
+        if fmt == "--json":
+            return table.to_json() + "\n"
+        if fmt == "--csv":
+            return table.to_csv(None)
+        if fmt == "--md":
+            return table.to_markdown()
+        return table.render_text(width=None)
+
+
+@pytest.mark.parametrize("fmt", ["--json", "--csv", "--md", "text"])
+@pytest.mark.parametrize("filter_,sort,limit,extra", [
+    ("f1 > 0.4", "f1", 5, {}),
+    ("acc >= 0.2 or status == 'failed'", "train.lr,f1:asc", 9, {"only_changed": True}),
+    ("f1 > 0.4 and seed != 1", None, None, {"drop": ["seed"]}),
+    (None, "f1", 4, {}),
+    ("f1 > 2", "f1", 3, {}),                      # nothing matches: the listing's total is still right
+    ("train.lr >= 0.3", "acc", 0, {}),
+])
+def test_pushed_down_output_is_byte_identical_in_every_format(repo: Path, fmt: str, filter_: str | None,
+                                                              sort: str | None, limit: int | None,
+                                                              extra: dict[str, Any]) -> None:
+    """Filter, sort and limit run over rows holding only the columns they name (the index's per-column store),
+    then only the printed rows are read in full: every output format is the whole table's, byte for byte (the
+    columns, their order and kinds come from the index's schemas). `created` is dropped from the text and
+    Markdown tables, which may show it relative to now."""
+    args = (["--filter", filter_] if filter_ else []) + (["--sort-by", sort, "--sort-order", "desc"] if sort else [])
+    args += ([] if limit is None else ["--limit", str(limit)]) + ["-A"]
+    args += ["--only-changed"] if extra.get("only_changed") else []
+    if fmt in ("--md", "text"):
+        extra = {**extra, "drop": [*extra.get("drop", []), "created"]}
+    args += [a for pattern in extra.get("drop", []) for a in ("--drop", pattern)]
+    got = exptui(repo, "show", *([] if fmt == "text" else [fmt]), *args).stdout
+    assert got == _whole_table_output(repo, fmt, filter_, sort, True, limit, extra)

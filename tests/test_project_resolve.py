@@ -48,3 +48,70 @@ def test_names_elsewhere_still_resolve_through_the_listing(project: Project) -> 
     with pytest.raises(ExptuiError, match="no experiment or revision named 'nope'"):
         fresh.resolve("nope")
     assert "train.lr" in exptui(project.root, "diff", "a", "elsewhere").stdout
+
+
+def _fast_import_experiments(root, baseline: str, names: list[str], start: int) -> None:  # noqa: ANN001
+    """Experiment commits under `baseline` in DVC's ref layout, written in one `git fast-import` stream."""
+    import json
+    import subprocess
+
+    stream = []
+    for i, name in enumerate(names):
+        params = f"train:\n  lr: {i / 1000}\n".encode()
+        metrics = json.dumps({"f1": (i % 97) / 100}).encode()
+        stream += [f"commit refs/exps/{baseline[:2]}/{baseline[2:]}/{name}\n".encode(),
+                   f"committer t <t@example.invalid> {start + i} +0000\n".encode(),
+                   b"data 3\nexp\n", f"from {baseline}\n".encode(),
+                   f"M 100644 inline params.yaml\ndata {len(params)}\n".encode() + params + b"\n",
+                   f"M 100644 inline metrics.json\ndata {len(metrics)}\n".encode() + metrics + b"\n\n"]
+    subprocess.run(["git", "fast-import", "--quiet"], cwd=root, input=b"".join(stream), check=True)
+
+
+def test_many_experiments_every_form_resolves_without_building_the_listing(project: Project) -> None:
+    """1,500 experiments under two baselines: a name under another baseline, a branch, a sha, a sha prefix, a
+    queued entry's name, an ambiguous name and a missing one all resolve (or fail) as through the listing, while
+    at most the one row asked for is built; `apply`, `branch` and `diff` of a name work the same way."""
+    root = project.root
+    main = git(root, "rev-parse", "HEAD").strip()
+    git(root, "checkout", "-qb", "other")
+    git(root, "commit", "-q", "--allow-empty", "-m", "other")
+    other = git(root, "rev-parse", "HEAD").strip()
+    git(root, "checkout", "-q", "-")
+    _fast_import_experiments(root, main, [f"m{i}" for i in range(1000)] + ["twin"], 1_700_000_000)
+    _fast_import_experiments(root, other, [f"o{i}" for i in range(500)] + ["twin"], 1_700_100_000)
+    exptui(root, "run", "--queue", "-n", "waiting", "-S", "train.lr=0.9")
+    listed = Project.open(root).index.rows(all_commits=True)
+    by_name = {(r.name, r.kind): r for r in listed}
+    fresh = Project.open(root)
+    built: list[int] = []
+    materialize = fresh.index._materialize
+
+    def no_listing(*_a, **_k):  # noqa: ANN002, ANN003, ANN202 - the real index; only the full listing refused
+        raise AssertionError("resolve built the whole listing")
+
+    def counting(plan, shared=False):  # noqa: ANN001, ANN202
+        built.append(len(plan))
+        return materialize(plan, shared)
+
+    fresh.index.rows = no_listing  # type: ignore[method-assign]
+    fresh.index._materialize = counting  # type: ignore[method-assign]
+    o7 = by_name[("o7", "experiment")]
+    assert _fields(fresh.resolve("o7")) == _fields(o7)                       # under another baseline
+    assert _fields(fresh.resolve(o7.rev)) == _fields(o7)                     # a full sha
+    assert _fields(fresh.resolve(o7.rev[:12])) == _fields(o7)                # a sha prefix
+    assert _fields(fresh.resolve("other")) == _fields(by_name[("other", "baseline")])  # a branch: its baseline row
+    waiting = by_name[("waiting", "queued")]
+    assert fresh.resolve("waiting").queue_id == waiting.queue_id             # a queued entry
+    assert _fields(fresh.resolve("twin")) == _fields(                        # HEAD's wins over the other's
+        next(r for r in listed if r.name == "twin" and r.baseline == main))
+    with pytest.raises(ExptuiError, match=r"no experiment or revision named 'm10x' \(did you mean 'm10'"):
+        fresh.resolve("m10x")
+    assert built == []  # not one experiment row built besides those returned (they come from `catalog`)
+    proc = exptui(root, "diff", "zzz", check=False)
+    assert proc.returncode != 0 and proc.stdout == ""
+    assert proc.stderr.splitlines() == ["error: no experiment or revision named 'zzz'"]
+    assert "train.lr" in exptui(root, "diff", "o7", "m3").stdout
+    assert "o7" in exptui(root, "branch", "o7", "from-o7").stdout
+    assert git(root, "rev-parse", "from-o7").strip() == o7.rev
+    exptui(root, "apply", "m3")
+    assert "lr: 0.003" in (root / "params.yaml").read_text()

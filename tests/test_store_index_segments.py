@@ -181,3 +181,39 @@ def test_two_writers_appending_at_once_keep_both_segments(project: Project) -> N
     assert got1 is not None and got2 is not None
     assert (got1["params"], got1["time"]) == (data_a["params"], 1)
     assert (got2["params"], got2["time"]) == (data_b["params"], 2)
+
+
+@pytest.mark.parametrize("column", ["vals", "schemas", "schema_ids", "status", "errors", "facts", "vals_dir"])
+def test_a_damaged_per_column_store_is_rebuilt_with_one_notice(project: Project, column: str) -> None:
+    """`show --filter/--limit` reads the per-column store (a value part, the schemas, the sparse status/errors,
+    the facts a fact filter needs): a flipped byte in any of them is one notice and the right output, never a
+    wrong row (the plain listing never reads them, so it is the filtered command that must notice)."""
+    from exptui.store.index_segments import read_header
+
+    base = project.git.head()
+    _add_experiments(project.root, base, [f"e{i}" for i in range(12)])
+    args = ["show", "--json", "--filter", "acc > 0.03 or duration < 5 or seed == 2", "--sort-by", "acc:desc",
+            "--limit", "6"]
+    want = exptui(project.root, *args).stdout
+    assert [r["name"] for r in json.loads(want) if r["kind"] == "experiment"] == ["e11", "e10", "e9", "e8", "e7"]
+    for seg_path in _segments(project):
+        seg = read_header(seg_path, 0)
+        assert seg is not None
+        offset, length, _crc = seg.columns[column]
+        if column == "vals":  # the part holding `acc`, which the filter reads (other parts are never read)
+            import pickle
+
+            from exptui.store.index_segments import read_column
+
+            part = pickle.loads(read_column(seg, "vals_dir"))[("metrics", "metrics.json", "acc")]
+            offset, length = offset + part[0], part[1]
+        seg.close()
+        data = seg_path.read_bytes()
+        pos = offset + length // 2
+        seg_path.write_bytes(data[:pos] + bytes([data[pos] ^ 0x55]) + data[pos + 1:])
+    proc = exptui(project.root, *args)
+    assert proc.stdout == want
+    notice = proc.stderr.strip().splitlines()
+    assert len(notice) == 1 and "rebuilding" in notice[0] and "Traceback" not in proc.stderr
+    again = exptui(project.root, *args)
+    assert again.stdout == want and again.stderr == ""

@@ -243,37 +243,27 @@ def _show(ctx: click.Context, as_json: bool, as_csv: bool, as_md: bool, all_comm
         lines = project.experiments_json(all_commits=all_commits, num=num, live=live)
         write_json_chunks(chain(json_array_chunks(lines), ["\n"]))
         return
-    if plain:
-        rows = project.experiments(all_commits=all_commits, num=num)
-    else:
-        # pushdown: the table reads the index's own dicts (never changed here) instead of a copy per experiment;
-        # the filter and sort then run over the columns they name, and only the rows printed are formatted
-        rows = project.index.rows(all_commits=all_commits, num=num, shared=True)
     if as_json and plain:
         from exptui.query.show_json import rows_to_json
 
+        rows = project.experiments(all_commits=all_commits, num=num)
         write_json(rows_to_json(rows, indent=2, live=_live_json(project, rows)) + "\n")  # indented for people
         return
-    from exptui.query.filter import FilterError
-    from exptui.query.sort import parse_sort_spec
     from exptui.query.table import TableModel
 
     kwargs: dict[str, Any] = {"head": project.git.rev_parse("HEAD")}
     if precision is not None:
         kwargs["precision"] = precision
-    table = TableModel(rows, **kwargs)
-    if filter_:
-        try:
-            table.set_filter(filter_)
-        except FilterError as exc:
-            from exptui.errors import ExptuiError
-
-            # one error line, then the expression with a caret under the mistake
-            raise ExptuiError(exc.message + "\n  " + exc.caret(filter_).replace("\n", "\n  ")) from None
-    if sort_by:
-        table.set_sort(parse_sort_spec(sort_by, table.index, default_descending=descending))
-    if limit is not None:
-        table.set_limit(limit)
+    if plain:
+        rows = project.experiments(all_commits=all_commits, num=num)
+        table = TableModel(rows, **kwargs)
+    elif filter_ or limit is not None:
+        rows, table = _pushed_down(project, all_commits, num, kwargs, filter_, sort_by, descending, limit)
+    else:
+        # the table reads the index's own dicts (never changed here) instead of a copy per experiment
+        rows = project.index.rows(all_commits=all_commits, num=num, shared=True)
+        table = TableModel(rows, **kwargs)
+        _filter_and_sort(table, filter_, sort_by, descending, limit)
     if only_changed:
         table.set_only_changed(True)
     if keep:
@@ -281,7 +271,13 @@ def _show(ctx: click.Context, as_json: bool, as_csv: bool, as_md: bool, all_comm
     if drop:
         table.set_drop(drop)
     if as_json:
-        write_json(table.to_json(live=_live_json(project, table.shown_rows)) + "\n")
+        from itertools import chain
+
+        from exptui.query.show_json import indented_array_chunks
+
+        # record by record: the document is never held whole (same bytes as `table.to_json()`)
+        records = table.iter_json_records(live=_live_json(project, table.shown_rows))
+        write_json_chunks(chain(indented_array_chunks(records), ["\n"]))
     elif as_csv:
         write_data(table.to_csv(precision))
     elif as_md:
@@ -294,6 +290,54 @@ def _show(ctx: click.Context, as_json: bool, as_csv: bool, as_md: bool, all_comm
             if row.kind == "workspace":
                 for reason in row.errors.values():
                     echo(f"warning: {reason}; its values show as '!' in the workspace row", err=True)
+
+
+def _filter_and_sort(table: Any, filter_: str | None, sort_by: str | None, descending: bool,
+                     limit: int | None) -> None:
+    from exptui.query.filter import FilterError
+    from exptui.query.sort import parse_sort_spec
+
+    if filter_:
+        try:
+            table.set_filter(filter_)
+        except FilterError as exc:
+            from exptui.errors import ExptuiError
+
+            # one error line, then the expression with a caret under the mistake
+            raise ExptuiError(exc.message + "\n  " + exc.caret(filter_).replace("\n", "\n  ")) from None
+    if sort_by:
+        table.set_sort(parse_sort_spec(sort_by, table.index, default_descending=descending))
+    if limit is not None:
+        table.set_limit(limit)
+
+
+def _pushed_down(project: Any, all_commits: bool, num: int, kwargs: dict[str, Any], filter_: str | None,
+                 sort_by: str | None, descending: bool, limit: int | None) -> tuple[list[Any], Any]:
+    """``show --filter/--limit`` over the index's per-column store: the filter and sort run over rows that hold
+    only the columns they name (every column is known from the index's schemas, so names resolve and kinds are
+    what the full rows give), then the rows that will be printed are read in full and the table is built over
+    those alone, with the listing's columns: the same output as the whole table cut the same way
+    (tests/test_cli_show_pushdown.py), without unpickling 100,000 entries."""
+    from exptui.query.table import TableModel
+
+    def choose(columns: list[Any]) -> list[Any]:
+        probe = TableModel([], columns=columns, **kwargs)
+        _filter_and_sort(probe, filter_, sort_by, descending, None)  # the errors a bad filter/sort gives
+        named = list(probe.predicate.columns) if probe.predicate is not None else []
+        return named + [key.column for key in probe.sort_keys]
+
+    columns, light, full = project.index.columnar(all_commits, num, choose)
+    table = TableModel(light, columns=columns, **kwargs)
+    _filter_and_sort(table, filter_, sort_by, descending, limit)
+    shown = table.shown_rows
+    if not shown:  # nothing printed: this table already says so, with the listing's total
+        return light, table
+    # the printed rows in full, in listing order: filter, sort and limit pick the same rows in the same order
+    position = {id(row): n for n, row in enumerate(light)}
+    printed = full(sorted(shown, key=lambda row: position[id(row)]))
+    table = TableModel(printed, columns=columns, **kwargs)
+    _filter_and_sort(table, filter_, sort_by, descending, limit)
+    return light, table
 
 
 # --- diff -----------------------------------------------------------------------------------------------------

@@ -13,7 +13,7 @@ from typing import Any
 import click
 
 from exptui.cli.output import TerminalSink, echo, write_json, write_text
-from exptui.query.durations import format_duration
+from exptui.query.durations import format_duration  # noqa: F401 - `queue status` elapsed times (queue_status)
 
 
 def _manager(ctx: click.Context) -> Any:
@@ -261,19 +261,11 @@ def status(ctx: click.Context, as_json: bool) -> None:
 
 
 def _status(ctx: click.Context, as_json: bool) -> None:
-    mgr = _manager(ctx)
-    entries = mgr.entries()
-    recovered = mgr.recover(entries)
-    if recovered.changed:  # a dead worker's entry shows as crashed, never as running forever
-        entries = mgr.entries()
-    mgr.show_dead_as_crashed(entries)  # dead, but its crashed state could not be written (full disk)
-    if recovered.unrecorded:
-        name, _why, err = recovered.unrecorded[0]
-        echo(f"warning: could not record {len(recovered.unrecorded)} crashed entr"
-                   f"{'y' if len(recovered.unrecorded) == 1 else 'ies'} ({name}: {err}); it is recorded by the "
-                   "next queue status once there is room", err=True)
-    workers = mgr.workers(entries)
-    now = time.time()
+    from exptui.cli.queue_status import collect, plain
+
+    entries, workers, warnings, now = collect(_manager(ctx))
+    for warning in warnings:
+        echo(warning, err=True)
     if as_json:
         import json
 
@@ -289,47 +281,11 @@ def _status(ctx: click.Context, as_json: bool) -> None:
             "workers": [w.__dict__ for w in workers],
         }, indent=2) + "\n")
         return
-    # the state's plain string (`_value_`, an instance attribute): hashing or formatting the enum member itself
-    # goes through Python-level methods, 10,000 times per table
-    values = [e.status._value_ for e in entries]
-    counts: dict[str, int] = {}
-    for v in values:
-        counts[v] = counts.get(v, 0) + 1
-    order = ("running", "queued", "success", "pruned", "failed", "crashed", "cancelled")
-    head = " · ".join(f"{counts[s]} {s}" for s in order if counts.get(s)) or "the queue is empty"
-    echo(f"{head} · {len(workers)} worker{'s' if len(workers) != 1 else ''}")
-    if not entries:
-        return
-    from exptui.query.overrides import summarize
-
-    rows: list[tuple[str, ...]] = [("NAME", "STATUS", "STAGE", "ELAPSED", "PARAMS", "INFO")]
-    rank = {s: i for i, s in enumerate(order)}
-    # by state, then id (queue order): the sort compares plain tuples, no key function per entry
-    ranked = sorted(zip([rank.get(v, 9) for v in values], [e.id for e in entries], range(len(entries))))
-    entries = [entries[i] for _r, _id, i in ranked]
-    values = [values[i] for _r, _id, i in ranked]
-    params = summarize([e.overrides for e in entries])
-    for e, status, params_text in zip(entries, values, params):
-        if status == "queued":  # most of a big sweep: nothing ran yet, so no elapsed time
-            info = e.reason or (e.exp_ref.rsplit("/", 1)[-1] if e.exp_ref else "")
-            rows.append((e.name, status, e.stage or "", "", params_text, info))
-            continue
-        if status == "running":
-            elapsed = format_duration(now - e.started, tenths=False, missing="") if e.started else ""
-            info = f"attempt {e.attempt}" if e.attempt > 1 else ""
-        else:  # a finished entry shows how long it ran, as the dashboard's queue view does
-            elapsed = format_duration(e.done.duration if e.done else None, tenths=False, missing="")
-            info = e.reason or (e.exp_ref.rsplit("/", 1)[-1] if e.exp_ref else "")
-        rows.append((e.name, status, e.stage or "", elapsed, params_text, info))
-    from exptui.query.cells import aligned_lines
-
-    cells: list[tuple[str, ...]] = rows
-    if not "".join(map("".join, rows)).isprintable():  # one check over all the text; cells are rarely unsafe
-        from exptui.query.inert import inert
-
-        cells = [tuple(inert(c) for c in r) for r in rows]  # made inert before it is measured
-    # one write: 1,000 rows echoed one by one are 1,000 syscalls when stdout is unbuffered (PYTHONUNBUFFERED)
-    write_text("\n".join(aligned_lines(cells, 5)) + "\n")
+    head, table = plain(entries, workers, now)  # (exptui.cli.fast prints the same without click)
+    echo(head)
+    if table is not None:
+        # one write: 1,000 rows echoed one by one are 1,000 syscalls when stdout is unbuffered (PYTHONUNBUFFERED)
+        write_text(table)
 
 
 @queue.command()

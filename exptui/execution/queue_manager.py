@@ -9,7 +9,6 @@ a create-only or compare-and-swap ref update, and a loser is told.
 from __future__ import annotations
 
 import os
-import random
 import signal
 import subprocess
 import sys
@@ -237,6 +236,8 @@ class QueueManager:
             labels = self._sweep_labels(baseline)
             label = sweep_label(as_targets, labels.__contains__)
         if name is None:
+            import random  # here, not at import: `queue status` never names an experiment
+
             rng = random.Random()
             names = []
             for descriptive in trial_names(as_targets, lambda c: c in taken or name_problem(None, c) is not None):

@@ -271,6 +271,67 @@ def collect_columns(rows: Sequence[ExperimentRow]) -> list[Column]:
                         kinds = keys[key] = set()
                     if kind is not None:
                         kinds.add(kind)
+    return _columns_of(seen)
+
+
+Schema = tuple
+"""What one row contributes to `collect_columns`: ``((family, ((file, ((key, kinds), ...)), ...)), ...)`` in the
+row's own order (kinds a sorted tuple). Rows of one sweep share it, so an index stores one per distinct schema
+and a listing folds each distinct one once (`columns_from_schemas`) instead of reading every row's values."""
+
+
+def schema_of(metrics: Mapping[str, Any] | None, params: Mapping[str, Any] | None) -> Schema:
+    """The `Schema` of a row with these params and metrics: ``columns_from_schemas([schema_of(r.metrics,
+    r.params) for r in rows]) == collect_columns(rows)`` (tests/test_query_columns_schema.py checks it)."""
+    out = []
+    for family, source in (("metrics", metrics), ("params", params)):
+        if not source:
+            continue
+        files = []
+        for file, data in source.items():
+            if not isinstance(data, Mapping):
+                continue
+            keys: dict[str, set[str]] = {}
+            for key, value in data.items():
+                kind = _KIND_BY_TYPE.get(value.__class__)
+                if kind is None:
+                    if isinstance(value, Mapping):
+                        from dvc_compat.params import flatten
+
+                        for sub_key, sub_value in flatten(value, key + ".").items():
+                            sub_kinds = keys.setdefault(sub_key, set())
+                            sub_kind = value_kind(sub_value)
+                            if sub_kind is not None:
+                                sub_kinds.add(sub_kind)
+                        continue
+                    kind = value_kind(value)
+                kinds = keys.setdefault(key, set())
+                if kind is not None:
+                    kinds.add(kind)
+            files.append((file, tuple((key, tuple(sorted(kinds))) for key, kinds in keys.items())))
+        out.append((family, tuple(files)))
+    return tuple(out)
+
+
+def columns_from_schemas(schemas: Iterable[Schema]) -> list[Column]:
+    """`collect_columns` of rows given by their schemas, in listing order (a repeated schema adds nothing)."""
+    seen: dict[str, dict[str, dict[str, set[str]]]] = {family: {} for family in FAMILIES}
+    for schema in schemas:
+        for family, files in schema:
+            by_file = seen[family]
+            for file, keys in files:
+                known = by_file.get(file)
+                if known is None:
+                    known = by_file[file] = {}
+                for key, kinds in keys:
+                    have = known.get(key)
+                    if have is None:
+                        have = known[key] = set()
+                    have.update(kinds)
+    return _columns_of(seen)
+
+
+def _columns_of(seen: dict[str, dict[str, dict[str, set[str]]]]) -> list[Column]:
     key_count: dict[str, int] = {}
     for files in seen.values():
         for keys in files.values():

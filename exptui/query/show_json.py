@@ -180,3 +180,16 @@ def json_array_chunks(lines: Iterable[str], chunk: int = 2000) -> Iterator[str]:
     if batch:
         yield ("" if first else ", ") + ", ".join(batch)
     yield "]"
+
+
+def indented_array_chunks(records: Iterable[Any], indent: int = 2) -> Iterator[str]:
+    """``json.dumps(list(records), indent=indent, ensure_ascii=False)`` one record at a time: each record is encoded
+    at the top level and its lines shifted one level in (JSON text holds no raw line breaks inside strings, so
+    every ``\\n`` of an encoded record is a line break of the layout). The filtered ``show --json`` streams this."""
+    pad = " " * indent
+    first = True
+    for rec in records:
+        text = json.dumps(rec, indent=indent, ensure_ascii=False).replace("\n", "\n" + pad)
+        yield ("[\n" if first else ",\n") + pad + text
+        first = False
+    yield "[]" if first else "\n]"

@@ -20,7 +20,7 @@ import csv
 import io
 import json
 import sys
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Generic, Literal, TypeVar, overload
@@ -200,7 +200,8 @@ class TableModel:
 
     def __init__(self, rows: Iterable[ExperimentRow] = (), *, precision: int | None = DEFAULT_PRECISION,
                  directions: Directions = DEFAULT_DIRECTIONS, head: str | None = None,
-                 fields: Sequence[str] = DEFAULT_FIELDS, engine: Engine = "rows") -> None:
+                 fields: Sequence[str] = DEFAULT_FIELDS, engine: Engine = "rows",
+                 columns: Sequence[Column] | None = None) -> None:
         self._view: TableView | None = None
         self.engine = engine                    # how filter and sort run; see ENGINES
         self.precision = precision
@@ -223,7 +224,7 @@ class TableModel:
         self._rows: list[ExperimentRow] = []
         self._mask_fn: tuple[Predicate, Any] | None = None
         self._groups: list[RowGroup] | None = None
-        self.set_rows(rows)
+        self.set_rows(rows, columns)
 
     # ------------------------------------------------------------------ data
     @property
@@ -273,15 +274,17 @@ class TableModel:
         self._order = list(ids)
         self._changed()
 
-    def set_rows(self, rows: Iterable[ExperimentRow]) -> TableModel:
-        """Replace all rows (columns are collected again; filter and sort stay)."""
+    def set_rows(self, rows: Iterable[ExperimentRow], columns: Sequence[Column] | None = None) -> TableModel:
+        """Replace all rows (columns are collected again; filter and sort stay). `columns`: the columns of a
+        larger listing these rows are part of (``show --filter --limit`` over the index's per-column store)
+        instead of those of these rows."""
         self._rows = list(rows)
         self._groups = None
         self._group_positions: list[tuple[int | None, list[int]]] = []
         self._group_arrays: list[tuple[int | None, Any]] | None = None
         self._frame: Any = None
         self._baselines: dict[str, ExperimentRow] | None = None
-        self.columns: list[Column] = collect_columns(self._rows)
+        self.columns: list[Column] = collect_columns(self._rows) if columns is None else list(columns)
         self.index = ColumnIndex(self.columns)
         self._changed()
         return self
@@ -599,16 +602,18 @@ class TableModel:
         ``params``/``metrics`` hold the visible columns' values; missing and unreadable
         values are left out (the file is named in ``errors``).
         """
+        return list(self.iter_json_records(live))
+
+    def iter_json_records(self, live: Mapping[str, dict[str, Any]] | None = None) -> Iterator[dict[str, Any]]:
+        """`to_json_records` one at a time (``show --json`` into a pipe writes each as it is made)."""
         view = self.view()
         visible: dict[tuple[str, str], set[str]] = {}
         for column in view.columns:
             visible.setdefault((column.family, column.file), set()).add(column.key)
-        records = []
         for row in view.experiment_rows:
             params = section(row.params, "params", visible, row.errors)
             metrics = section(row.metrics, "metrics", visible, row.errors)
-            records.append(record(row, params, metrics, live))
-        return records
+            yield record(row, params, metrics, live)
 
     def to_json(self, indent: int | None = 2, live: Mapping[str, dict[str, Any]] | None = None) -> str:
         return json.dumps(self.to_json_records(live), indent=indent, ensure_ascii=False)

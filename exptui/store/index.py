@@ -14,10 +14,12 @@ from __future__ import annotations
 
 import pickle
 import threading
+import zlib
+from array import array
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from collections.abc import Callable, Iterable, Iterator, Mapping
 
 from dvc_compat.fsutil import atomic_write
@@ -26,13 +28,20 @@ from dvc_compat.exp_refs import CELERY_FAILED as DVC_FAILED_REF
 from dvc_compat.exp_refs import CELERY_STASH as DVC_QUEUE_REF
 from dvc_compat.exp_refs import EXPS_NAMESPACE, parse_exp_ref
 from exptui.records import Annotations, ExperimentRow, RowKind, RunFacts
+
+if TYPE_CHECKING:  # pragma: no cover
+    from exptui.query.columns import Column
 from exptui.store.commit_data import EXTRACT_VERSION, CommitReader
 from exptui.store.facts import parse_trailers
 from exptui.store.git import Git
 from exptui.store.index_segments import (Entries, IndexDamaged, Segment, decode_blob, encode, encode_blob,
-                                         list_segments, load_list, read_header, segment_number, write_segment)
+                                         list_segments, load_list, read_column, read_header, read_part,
+                                         segment_number, write_segment)
 
 EXPS_PREFIX = EXPS_NAMESPACE + "/"
+
+
+_ABSENT: Any = object()  # `IndexCache.times_of`: a commit the index does not have
 
 
 class IndexRebuilt(Exception):
@@ -55,6 +64,19 @@ class RefSnapshot:
     dvc_failed: str | None = None                                         # refs/exps/celery/failed
 
 
+@dataclass(frozen=True)
+class CatalogEntry:
+    """One row of a listing, described without building it (`ExperimentIndex.catalog`)."""
+
+    kind: RowKind
+    name: str
+    rev: str
+    ref: str | None
+    baseline: str
+    baseline_name: str
+    item: Any  # the listing's plan item: a row, or an experiment's (name, sha, baseline, bname, notes, ref)
+
+
 def read_refs(git: Git, exps: tuple[str, ...] = (EXPS_NAMESPACE,)) -> RefSnapshot:
     """Every ref the listing uses; `exps`: the experiment refs to read (default all; one exact ref when resolving
     a name: `ExperimentIndex.experiment_by_ref`)."""
@@ -65,11 +87,20 @@ def read_refs(git: Git, exps: tuple[str, ...] = (EXPS_NAMESPACE,)) -> RefSnapsho
     branch = git.head_branch()
     snap = RefSnapshot(head=None, head_branch=branch)
     baselines: dict[str, str] = {}  # one string per baseline, not one copy per experiment (100k refs: ~10 MB)
+    found = snap.exps
+    last_prefix, last_baseline = "", ""
     for ref, sha, peeled in rows:
         if ref.startswith(EXPS_PREFIX):
+            # most refs share their baseline's prefix with the ref before them: `parse_exp_ref` once per baseline
+            cut = ref.rfind("/") + 1
+            if cut and ref[:cut] == last_prefix and ref[cut:]:
+                found.append((ref, sha, last_baseline, ref[cut:]))
+                continue
             parsed = parse_exp_ref(ref)
             if parsed is not None:
-                snap.exps.append((ref, sha, baselines.setdefault(parsed[0], parsed[0]), parsed[1]))
+                baseline = baselines.setdefault(parsed[0], parsed[0])
+                found.append((ref, sha, baseline, parsed[1]))
+                last_prefix, last_baseline = ref[:cut], baseline
             elif ref == DVC_QUEUE_REF:
                 snap.dvc_queue = sha
             elif ref == DVC_FAILED_REF:
@@ -141,6 +172,7 @@ class IndexCache:
         self._times: dict[int, list] = {}
         self._json: dict[int, list] = {}
         self._decoded: dict[str, dict] = {}
+        self._cols: dict[tuple[int, Any], Any] = {}  # (segment, what) -> a decoded piece of the per-column store
 
     # --- loading ------------------------------------------------------------------------------------------------
 
@@ -183,7 +215,7 @@ class IndexCache:
             seg.close()
         self._stale.extend(list_segments(self.dir))
         self._stale.append(self.dir / self.NOTES)
-        self._segments, self._loc, self._entries, self._times, self._json = [], {}, {}, {}, {}
+        self._segments, self._loc, self._entries, self._times, self._json, self._cols = [], {}, {}, {}, {}, {}
         self._decoded, self._notes = {}, None
         self.dirty = self._notes_dirty = True
 
@@ -226,6 +258,28 @@ class IndexCache:
         self._decoded.pop(sha, None)
         self.dirty = True
 
+    def missing(self, shas: Iterable[str]) -> list[str]:
+        """The commits of `shas` the index does not have (one pass, no call per sha: 100,000 at a listing)."""
+        self.load()
+        loc, pending = self._loc, self.pending
+        return [s for s in shas if s not in loc and s not in pending]
+
+    def times_of(self, listed: Iterable[tuple[str, str, str]]) -> list[Any]:
+        """The commit time of each (ref, sha, name) in `listed`; `_ABSENT` for a commit the index does not have."""
+        loc, pending, by_segment = self._loc, self.pending, self._times
+        out: list[Any] = []
+        for _ref, sha, _name in listed:
+            at = loc.get(sha)
+            if at is None or sha in pending:
+                data = pending.get(sha)
+                out.append(_ABSENT if data is None else data.get("time"))
+                continue
+            times = by_segment.get(at[0])
+            if times is None:
+                times = self.times(at[0])
+            out.append(times[at[1]])
+        return out
+
     def time_of(self, sha: str) -> Any:
         loc = self._loc.get(sha)
         if loc is None or sha in self.pending:
@@ -253,6 +307,83 @@ class IndexCache:
         if entries is None:
             entries = self._entries[k] = Entries(self._segments[k])
         return entries
+
+    # --- the per-column store (`_columnar`) ----------------------------------------------------------------------
+
+    def location(self, sha: str) -> tuple[int, int] | None:
+        """(segment, position) of a stored commit; None for one not written yet (pending) or unknown."""
+        return None if sha in self.pending else self._loc.get(sha)
+
+    def _piece(self, k: int, name: str) -> Any:
+        key = (k, name)
+        if key not in self._cols:
+            seg = self._segments[k]
+
+            def read() -> Any:
+                if name == "schema_ids":
+                    ids = array("I")
+                    try:
+                        ids.frombytes(read_column(seg, name))
+                    except ValueError:
+                        raise IndexDamaged(f"{seg.path.name}: bad schema ids") from None
+                    if len(ids) != seg.count:
+                        raise IndexDamaged(f"{seg.path.name}: schema ids do not match the entries")
+                    return ids
+                try:
+                    return pickle.loads(read_column(seg, name))
+                except IndexDamaged:
+                    raise
+                except Exception:  # noqa: BLE001
+                    raise IndexDamaged(f"{seg.path.name}: column {name} unreadable") from None
+
+            self._cols[key] = self._guard(read)
+        return self._cols[key]
+
+    def schema(self, loc: tuple[int, int]) -> tuple[int, Any]:
+        """(schema id within its segment, the `columns.Schema`) of the stored entry at `loc`."""
+        k, i = loc
+        sid = self._piece(k, "schema_ids")[i]
+        return sid, self._piece(k, "schemas")[sid]
+
+    def values(self, k: int, family: str, file: str, key: str) -> dict[int, Any]:
+        """One param's or metric's values in segment `k`: {position: value}, only the entries that have it."""
+        ck = (k, (family, file, key))
+        found = self._cols.get(ck)
+        if found is None:
+            part = self._piece(k, "vals_dir").get((family, file, key))
+            if part is None:
+                found = {}
+            else:
+                seg = self._segments[k]
+
+                def read() -> Any:
+                    try:
+                        value = pickle.loads(read_part(seg, "vals", *part))
+                    except IndexDamaged:
+                        raise
+                    except Exception:  # noqa: BLE001
+                        raise IndexDamaged(f"{seg.path.name}: a value column is unreadable") from None
+                    if not isinstance(value, dict):
+                        raise IndexDamaged(f"{seg.path.name}: a value column is not a mapping")
+                    return value
+
+                found = self._guard(read)
+            self._cols[ck] = found
+        return found
+
+    def times(self, k: int) -> list:
+        """The commit times of segment `k`'s entries."""
+        times = self._times.get(k)
+        if times is None:
+            times = self._times[k] = self._guard(lambda: load_list(self._segments[k], "time"))
+        return times
+
+    def sparse(self, k: int, name: str) -> dict[int, Any]:
+        """``status``/``errors`` of segment `k`: {position: value} for the entries that have one."""
+        return self._piece(k, name)
+
+    def facts(self, k: int) -> list:
+        return self._piece(k, "facts")
 
     # --- notes --------------------------------------------------------------------------------------------------
 
@@ -290,7 +421,8 @@ class IndexCache:
                 datas = [self.pending[s] for s in shas]
                 payload = encode(self._version, shas, [d.get("time") for d in datas],
                                  [self._fragment(s, d) for s, d in zip(shas, datas)],
-                                 [pickle.dumps(d, protocol=pickle.HIGHEST_PROTOCOL) for d in datas])
+                                 [pickle.dumps(d, protocol=pickle.HIGHEST_PROTOCOL) for d in datas],
+                                 _columnar(datas))
                 number = max([seg.number for seg in self._segments] + [_newest_number(self.dir)]) + 1
                 path = write_segment(self.dir, number, payload)
                 seg = read_header(path, number)
@@ -327,6 +459,7 @@ class IndexCache:
         times: list[Any] = []
         frags: list[Any] = []
         datas: list[bytes] = []
+        decoded: list[dict] = []
         for sha, (k, i) in self._loc.items():
             if keep is not None and sha not in keep or k not in merge:
                 continue
@@ -339,8 +472,9 @@ class IndexCache:
             times.append(self._times[k][i])
             frags.append(self._json[k][i])
             datas.append(self._segment_entries(k).raw(i))
+            decoded.append(self._segment_entries(k).get(i))  # the per-column store is built from the values
         number = max([seg.number for seg in self._segments] + [_newest_number(self.dir)]) + 1
-        path = write_segment(self.dir, number, encode(self._version, shas, times, frags, datas))
+        path = write_segment(self.dir, number, encode(self._version, shas, times, frags, datas, _columnar(decoded)))
         kept = [k for k in range(len(self._segments)) if k not in merge]  # large segments, in their order
         renumber = {k: j for j, k in enumerate(kept)}
         old = [self._segments[k] for k in sorted(merge)]
@@ -351,7 +485,7 @@ class IndexCache:
             loc.update((sha, (len(self._segments), i)) for i, sha in enumerate(shas))
             self._segments.append(merged)
         self._loc = loc
-        self._entries, self._times, self._json = {}, {}, {}
+        self._entries, self._times, self._json, self._cols = {}, {}, {}, {}
         if keep is not None:
             self._decoded = {s: d for s, d in self._decoded.items() if s in keep}
         for s in old:
@@ -384,6 +518,77 @@ class IndexCache:
             except (OSError, IndexDamaged):
                 pass
         return len(drop)
+
+
+_PLAIN = frozenset({int, float, str, bool, type(None), list})
+
+
+def _columnar(datas: list[dict]) -> dict[str, bytes]:
+    """The per-column store of a segment's entries, beside their whole pickles:
+
+    - ``vals_dir`` + ``vals``: one pickled {position: value} per (family, file, top-level key), each with its
+      offset, length and CRC, so ``show --filter 'f1 > 0.9' --limit 20`` unpickles the ``f1`` column alone;
+    - ``schemas`` + ``schema_ids``: each entry's `columns.Schema` (its files, keys and value kinds), stored once per
+      distinct schema: the table's columns, their order and kinds, come from these without reading any values;
+    - ``status``, ``errors``: sparse {position: value}; ``facts``: one list (read only for a filter on them).
+    """
+    from exptui.query.columns import schema_of
+
+    vals: dict[tuple[str, str, str], dict[int, Any]] = {}
+    schemas: list[Any] = []
+    schema_ids = array("I")
+    by_signature: dict[tuple, int] = {}
+    by_schema: dict[Any, int] = {}
+    status: dict[int, Any] = {}
+    errors: dict[int, Any] = {}
+    facts: list[Any] = []
+    for i, data in enumerate(datas):
+        signature: list[Any] = []
+        exact = False
+        for family in ("metrics", "params"):
+            for file, values in (data.get(family) or {}).items():
+                if values.__class__ is not dict:
+                    exact = True  # rare (a list, a non-dict mapping): its schema is worked out in full below
+                    if not isinstance(values, Mapping):
+                        continue
+                signature.append((family, file, tuple(values), tuple(v.__class__ for v in values.values())))
+                for key, value in values.items():
+                    column = vals.get((family, file, key))
+                    if column is None:
+                        column = vals[(family, file, key)] = {}
+                    column[i] = value
+                    if value.__class__ not in _PLAIN and isinstance(value, Mapping):
+                        exact = True  # nested: the schema holds its flattened keys, not only the class
+        sig = tuple(signature)
+        sid = None if exact else by_signature.get(sig)
+        if sid is None:  # the same keys and value types always give the same schema: worked out once per kind
+            schema = schema_of(data.get("metrics"), data.get("params"))
+            sid = by_schema.get(schema)
+            if sid is None:
+                sid = by_schema[schema] = len(schemas)
+                schemas.append(schema)
+            if not exact:
+                by_signature[sig] = sid
+        schema_ids.append(sid)
+        if data.get("status") is not None:
+            status[i] = data["status"]
+        if data.get("errors"):
+            errors[i] = data["errors"]
+        facts.append(data.get("facts"))
+    directory: dict[tuple[str, str, str], tuple[int, int, int]] = {}
+    parts: list[bytes] = []
+    offset = 0
+    for name, column in vals.items():
+        raw = pickle.dumps(column, protocol=pickle.HIGHEST_PROTOCOL)
+        directory[name] = (offset, len(raw), zlib.crc32(raw))
+        parts.append(raw)
+        offset += len(raw)
+    dump = pickle.dumps
+    return {"schemas": dump(schemas, protocol=pickle.HIGHEST_PROTOCOL), "schema_ids": schema_ids.tobytes(),
+            "vals_dir": dump(directory, protocol=pickle.HIGHEST_PROTOCOL), "vals": b"".join(parts),
+            "status": dump(status, protocol=pickle.HIGHEST_PROTOCOL),
+            "errors": dump(errors, protocol=pickle.HIGHEST_PROTOCOL),
+            "facts": dump(facts, protocol=pickle.HIGHEST_PROTOCOL)}
 
 
 def _newest_number(directory: Path) -> int:
@@ -423,8 +628,7 @@ class ExperimentIndex:
     def _ensure(self, shas: list[str], hints: dict[str, tuple[str, ...]] | None = None) -> None:
         """Read the commits of `shas` the cache does not have (one batched read)."""
         cache = self.cache
-        cache.load()
-        missing = [s for s in shas if s not in cache]
+        missing = cache.missing(shas)
         if not missing:
             return
         # a cold listing of 100,000 commits: read, store and free them a chunk at a time, so peak memory is one
@@ -517,6 +721,122 @@ class ExperimentIndex:
                         base = bases[(b, bname)] = experiment_json.base_part(b, bname)
                     yield experiment_json.assemble(name, sha, base, frags, ann)
 
+    def columnar(self, all_commits: bool, num: int, choose: Callable[[list[Column]], Iterable[Column]]
+                 ) -> tuple[list[Column], list[ExperimentRow], Callable[[list[ExperimentRow]], list[ExperimentRow]]]:
+        """The listing for a filter/sort/limit that reads only the columns it names (``show --filter 'f1 > 0.9'
+        --sort-by f1 --limit 20`` at 100k: the ``f1`` values, not 100,000 entries).
+
+        Returns (every column of the listing, as `collect_columns` of the full rows would give them; the rows,
+        whose experiments hold only the values of the columns `choose(columns)` names, plus their status, errors,
+        annotations and, when a fact field is named, facts; `full`, which turns some of those rows into full rows
+        (the index's own dicts: read-only)). A filter or sort over the columns `choose` named gives the same
+        result on these rows as on full rows."""
+        from exptui.query.gc_pause import gc_paused
+
+        with self._lock, gc_paused():
+            columns, light, items = _retrying(lambda: self._columnar(all_commits, num, choose))
+
+        def full(rows: list[ExperimentRow]) -> list[ExperimentRow]:
+            with self._lock, gc_paused():
+                return _retrying(lambda: self._full_rows(rows, items))
+
+        return columns, light, full
+
+    def _full_rows(self, rows: list[ExperimentRow], items: dict[int, tuple]) -> list[ExperimentRow]:
+        out = []
+        for row in rows:
+            item = items.get(id(row))
+            if item is None:
+                out.append(row)
+                continue
+            data = self.cache.get(item[1])
+            if data is None:  # the index was rebuilt meanwhile: read the commit again
+                self._ensure([item[1]], {item[1]: self._dvcfile_paths_of(item[2])})
+                data = self.cache.get(item[1])
+            out.append(_shared_row(item, data))
+        return out
+
+    def _columnar(self, all_commits: bool, num: int, choose: Callable[[list[Column]], Iterable[Column]]
+                  ) -> tuple[list[Column], list[ExperimentRow], dict[int, tuple]]:
+        from exptui.query.columns import FIELD_GETTERS, columns_from_schemas, schema_of
+
+        plan = self._plan(all_commits, True, num)
+        cache = self.cache
+        schemas: list[Any] = []
+        folded: set[tuple[int, int]] = set()
+        locs: list[tuple[int, int] | None] = []
+        for item in plan:
+            if isinstance(item, tuple):
+                loc = cache.location(item[1])
+                locs.append(loc)
+                if loc is None:
+                    data = cache.get(item[1])
+                    assert data is not None  # _plan made sure every listed commit is in the cache
+                    schemas.append(schema_of(data["metrics"], data["params"]))
+                    continue
+                sid, schema = cache.schema(loc)
+                if (loc[0], sid) not in folded:  # a schema seen before adds no column and no kind
+                    folded.add((loc[0], sid))
+                    schemas.append(schema)
+            else:
+                locs.append(None)
+                schemas.append(schema_of(item.metrics, item.params))
+        columns = columns_from_schemas(schemas)
+        named = list(choose(columns))
+        wanted: list[tuple[str, str, str]] = []  # (family, file, top-level key): a dotted key's prefixes too
+        for column in named:
+            if column.is_field:
+                continue
+            parts = column.key.split(".")
+            for n in range(1, len(parts) + 1):
+                wanted.append((column.family, column.file, ".".join(parts[:n])))
+        wanted = list(dict.fromkeys(wanted))
+        plain_fields = {"name", "rev", "baseline", "kind", "status", "starred", "label", "note", "stage"}
+        need_facts = any(c.is_field and c.key not in plain_fields and c.key in FIELD_GETTERS for c in named)
+        rows: list[ExperimentRow] = []
+        items: dict[int, tuple] = {}
+        no_errors: dict[str, str] = {}
+        absent = object()
+        per_segment: dict[int, tuple] = {}
+        make = ExperimentRow
+        from_ts = datetime.fromtimestamp
+        for item, loc in zip(plan, locs):
+            if not isinstance(item, tuple):
+                rows.append(item)
+                continue
+            if loc is None:
+                rows.append(_shared_row(item, cache.get(item[1])))
+                continue
+            k, i = loc
+            state = per_segment.get(k)
+            if state is None:  # what this segment holds for the named columns, read once
+                state = per_segment[k] = (
+                    cache.times(k), cache.sparse(k, "status"), cache.sparse(k, "errors"),
+                    cache.facts(k) if need_facts else None,
+                    [(family == "metrics", file, key, cache.values(k, family, file, key))
+                     for family, file, key in wanted])
+            times, status, errors, facts, wanted_values = state
+            params: dict[str, dict[str, Any]] = {}
+            metrics: dict[str, dict[str, Any]] = {}
+            for is_metric, file, key, values in wanted_values:
+                value = values.get(i, absent)
+                if value is not absent:
+                    target = metrics if is_metric else params
+                    found = target.get(file)
+                    if found is None:
+                        found = target[file] = {}
+                    found[key] = value
+            name, sha, b, bname, ann, ref = item
+            t = times[i]
+            row = make(name=name, rev=sha, baseline=b, kind="experiment", status=status.get(i) or "success",
+                       baseline_name=bname, created=from_ts(t, _UTC) if t else None, params=params,
+                       metrics=metrics, errors=errors.get(i, no_errors), annotations=ann or _NO_ANNOTATIONS,
+                       facts=facts[i] if facts is not None else None, ref=ref)
+            items[id(row)] = item
+            rows.append(row)
+        cache.save()
+        return columns, rows, items
+
     def _json_plan(self, all_commits: bool, num: int) -> list[Any]:
         plan = self._plan(all_commits, True, num)
         fragments = self.cache.fragments
@@ -556,8 +876,9 @@ class ExperimentIndex:
         dvc_queued += [e for e in self._dvc_queue_entries(refs.dvc_failed, DVC_FAILED_REF, "failed")
                        if e[0] not in queued_shas]  # an entry still in the stash has not run: it is queued
         dvc_started = self._dvc_running_entries({sha for sha, *_rest in dvc_queued})
-        recorded = {(baseline, name) for _ref, _sha, baseline, name in refs.exps}
-        dvc_started = {sha: v for sha, v in dvc_started.items() if (v[0], v[1]) not in recorded}  # done, file stale
+        if dvc_started:
+            recorded = {(baseline, name) for _ref, _sha, baseline, name in refs.exps}
+            dvc_started = {sha: v for sha, v in dvc_started.items() if (v[0], v[1]) not in recorded}  # done, stale
         dvc_queued += [(sha, base, base, name, "running") for sha, (base, name, _t) in dvc_started.items()]
 
         baselines: list[str] = []
@@ -587,12 +908,12 @@ class ExperimentIndex:
         want: list[str] = []
         for b in baselines:
             paths: tuple[str, ...] | None = None
-            for _ref, sha, _name in by_baseline.get(b, ()):
-                want.append(sha)
-                if sha not in self.cache:  # the baseline's dvc.yaml paths: only for commits still to read
-                    if paths is None:
-                        paths = self._dvcfile_paths_of(b)
-                    hints[sha] = paths
+            shas = [sha for _ref, sha, _name in by_baseline.get(b, ())]
+            want += shas
+            for sha in self.cache.missing(shas):  # the baseline's dvc.yaml paths: only for commits still to read
+                if paths is None:
+                    paths = self._dvcfile_paths_of(b)
+                hints[sha] = paths
             for sha, _bb, base, _n, _s in dvc_queued:
                 if base == b:
                     want.append(sha)
@@ -618,13 +939,9 @@ class ExperimentIndex:
                 continue
             bname = names.get(b, b[:7])
             plan.append(_row(bname, b, b, "baseline", bname, bdata, notes.get(b), None))
-            exps = []
-            time_of = cache.time_of
-            for ref, sha, name in by_baseline.get(b, ()):
-                t = time_of(sha)
-                if t is None and sha not in cache:
-                    continue
-                exps.append((t or 0, name, sha, ref))
+            listed = by_baseline.get(b, ())
+            exps = [(t or 0, name, sha, ref) for (ref, sha, name), t in zip(listed, cache.times_of(listed))
+                    if t is not _ABSENT]
             exps.sort(reverse=True)  # newest first; the same order as by (created, name) of the rows
             plan.extend((name, sha, b, bname, notes.get(sha), ref) for _t, name, sha, ref in exps)
             for sha, _bb, base, qname, status in dvc_queued:
@@ -682,6 +999,46 @@ class ExperimentIndex:
         bname = _baseline_names(refs).get(baseline, baseline[:7])
         self.cache.save()
         return _row(name, sha, baseline, "experiment", bname, data, notes.get(sha), ref)
+
+    def catalog(self, all_commits: bool = True) -> tuple[list[CatalogEntry], Callable[[CatalogEntry], ExperimentRow]]:
+        """What the listing (`rows`) holds, without building its rows: one `CatalogEntry` per row (kind, name,
+        rev, ref, baseline and its name) in listing order, and a function that builds the row of one entry, equal
+        to the listing's. Resolving a name (`Project.resolve`) looks through these instead of unpickling every
+        experiment (a warm listing of 100,000 does; the catalog reads refs and the index's ids and times)."""
+        from exptui.query.gc_pause import gc_paused
+
+        with self._lock, gc_paused():
+            plan = _retrying(lambda: self._plan(all_commits, True, 1))
+        entries = []
+        for item in plan:
+            if isinstance(item, tuple):
+                name, sha, b, bname, _ann, ref = item
+                entries.append(CatalogEntry("experiment", name, sha, ref, b, bname, item))
+            else:
+                entries.append(CatalogEntry(item.kind, item.name, item.rev, item.ref, item.baseline,
+                                            item.baseline_name, item))
+
+        def row(entry: CatalogEntry) -> ExperimentRow:
+            if not isinstance(entry.item, tuple):
+                return entry.item
+            with self._lock:
+                sha, baseline = entry.rev, entry.baseline
+
+                def build() -> ExperimentRow:
+                    if self.cache.get(sha) is None:  # the index was rebuilt meanwhile: read the commit again
+                        self._ensure([sha], {sha: self._dvcfile_paths_of(baseline)})
+                    return self._lazy_row(entry.item)
+
+                return _retrying(build)
+
+        return entries, row
+
+    def experiment_shas(self, baseline: str) -> list[str]:
+        """The commits of the experiments recorded under `baseline` (one for-each-ref, no listing)."""
+        from dvc_compat.exp_refs import baseline_prefix
+
+        return [sha for _ref, sha, b, _name in read_refs(self.git, (baseline_prefix(baseline).rstrip("/"),)).exps
+                if b == baseline]
 
     def workspace(self) -> ExperimentRow | None:
         """The listing's workspace row, without the listing."""

@@ -9,6 +9,11 @@ A segment (`.git/exptui/index/seg-<number>-<writer>.bin`) holds the entries of s
   offsets table and a CRC per entry, so one entry (a baseline's dvc.yaml paths) is read without reading the
   others.
 
+- the per-column store (built by `index._columnar`): ``vals`` (one pickled {position: value} per param/metric key,
+  each part with its own CRC, located through ``vals_dir``), ``schemas`` + ``schema_ids`` (each entry's files,
+  keys and value kinds, stored once per distinct schema), ``status``/``errors`` (sparse) and ``facts``: a filter
+  on ``f1`` reads the ``f1`` part alone.
+
 A reader opens the header of every segment (a few hundred bytes), then reads and unpickles only the columns it
 asks for: ``show --json`` never unpickles a params or metrics dict. A listing that found new commits appends one
 small segment instead of rewriting the whole history; `compact` merges segments by copying bytes (no unpickling).
@@ -29,7 +34,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-MAGIC = b"EXPTUIX4"
+MAGIC = b"EXPTUIX5"  # 5: the per-column store (`EXTRA_COLUMNS`); files of format 4 are rebuilt with one notice
+_OLD_MAGICS = (b"EXPTUIX4",)
 _HEAD = struct.Struct("<8sII")  # magic, header length, header crc
 PREFIX = "seg-"
 SUFFIX = ".bin"
@@ -102,6 +108,8 @@ def _read_header(path: Path, number: int, fd: int) -> Segment:
         if len(head) != _HEAD.size:
             raise IndexDamaged(f"{path.name}: truncated header")
         magic, length, crc = _HEAD.unpack(head)
+        if magic in _OLD_MAGICS:
+            raise IndexDamaged(f"{path.name}: written by an older exptui, format {magic[-1:].decode()}")
         if magic != MAGIC:
             raise IndexDamaged(f"{path.name}: not an index segment")
         raw = os.pread(fd, length, _HEAD.size)
@@ -197,8 +205,22 @@ class Entries:
         return value
 
 
-def encode(version: tuple, shas: list[str], times: list[Any], fragments: list[Any], data: list[bytes]) -> bytes:
-    """A whole segment file; `data` holds one pickled entry per sha."""
+def read_part(seg: Segment, name: str, start: int, length: int, crc: int) -> bytes:
+    """`length` bytes at `start` within column `name` (one of several parts stored back to back, each with its
+    own CRC: a per-param value column inside ``vals``), checked."""
+    try:
+        raw = os.pread(seg.fd, length, seg.columns[name][0] + start)
+    except OSError as exc:
+        raise IndexDamaged(f"{seg.path.name}: {exc.strerror or exc}") from None
+    if len(raw) != length or zlib.crc32(raw) != crc or start + length > seg.columns[name][1]:
+        raise IndexDamaged(f"{seg.path.name}: part of column {name} damaged")
+    return raw
+
+
+def encode(version: tuple, shas: list[str], times: list[Any], fragments: list[Any], data: list[bytes],
+           extra: dict[str, bytes] | None = None) -> bytes:
+    """A whole segment file; `data` holds one pickled entry per sha; `extra`: more columns by name (the index's
+    per-column store, `index._columnar`)."""
     offsets = array("Q", [0])
     crcs = array("I")
     total = 0
@@ -210,7 +232,8 @@ def encode(version: tuple, shas: list[str], times: list[Any], fragments: list[An
         "sha": pickle.dumps(shas, protocol=pickle.HIGHEST_PROTOCOL),
         "time": pickle.dumps(times, protocol=pickle.HIGHEST_PROTOCOL),
         "json": pickle.dumps(fragments, protocol=pickle.HIGHEST_PROTOCOL),
-        "data": b"".join(data),
+        **(extra or {}),
+        "data": b"".join(data),  # last, with its offsets and CRCs: the file ends as format 4's did
         "data_offsets": offsets.tobytes(),
         "data_crcs": crcs.tobytes(),
     }
