@@ -103,6 +103,7 @@ class TableFrame:
         self._lower_names: pd.Series | None = None
         self._sort: dict[str, SortColumn] = {}
         self._row_array: np.ndarray | None = None
+        self._kinds: np.ndarray | None = None
 
     def cells(self, column: Column) -> pd.Series:
         """The column's raw values (object dtype, sentinels kept), built on first use."""
@@ -139,14 +140,28 @@ class TableFrame:
     def select(self, mask: np.ndarray) -> list[ExperimentRow]:
         return self.rows_at(np.flatnonzero(mask))
 
-    def rows_at(self, positions: Sequence[int] | np.ndarray | range) -> list[ExperimentRow]:
-        """The rows at these positions, gathered in C through an object array of the rows (built once)."""
+    @property
+    def row_array(self) -> np.ndarray:
+        """The rows as a numpy object array (built once): gathering rows by position runs in C."""
         if self._row_array is None:
             self._row_array = np.empty(self.size, dtype=object)
             self._row_array[:] = self.rows
+        return self._row_array
+
+    def rows_at(self, positions: Sequence[int] | np.ndarray | range) -> list[ExperimentRow]:
+        """The rows at these positions, gathered in C through an object array of the rows (built once)."""
         if isinstance(positions, range):
-            return self._row_array[positions.start:positions.stop:positions.step].tolist()
-        return self._row_array[np.asarray(positions, dtype=np.intp)].tolist()
+            return self.row_array[positions.start:positions.stop:positions.step].tolist()
+        return self.row_array[np.asarray(positions, dtype=np.intp)].tolist()
+
+    def kind_codes(self) -> np.ndarray:
+        """Per row: 0 experiment (or queue entry), 1 baseline, 2 workspace (int8, built once): counting the shown
+        experiments and leaving the workspace out of a leaderboard are then vectorised."""
+        if self._kinds is None:
+            codes = {"baseline": 1, "workspace": 2}
+            self._kinds = np.fromiter((codes.get(row.kind, 0) for row in self.rows), dtype=np.int8,
+                                      count=self.size)
+        return self._kinds
 
 
 # --------------------------------------------------------------------------- sorting

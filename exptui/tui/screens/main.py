@@ -9,11 +9,9 @@ Row actions (apply, branch, remove, star, label, note) run in thread workers aga
 from __future__ import annotations
 
 import re
-from collections import Counter
-from operator import attrgetter
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 from textual import on, work
 from textual.app import ComposeResult
@@ -69,7 +67,7 @@ class MainScreen(Screen[None]):
         self.view = view
         self.repo_root = repo_root
         self.all_rows: list[ExperimentRow] = []
-        self.shown_rows: list[ExperimentRow] = []
+        self.shown_rows: Sequence[ExperimentRow] = []   # a `ShownRows` (positions into the frame) at scale
         from exptui.query.table import TableModel
 
         self.model = TableModel(fields=())
@@ -313,6 +311,7 @@ class MainScreen(Screen[None]):
                 keys.append(SortKey(column, descending))
         model.set_sort(keys)
         model.set_grouped(not view.leaderboard)
+        model.hide_workspace = view.leaderboard   # a ranking of results: the workspace is not one (it repeats its baseline)
         if dict(model.directions.overrides or {}) != view.directions:
             model.directions = self._directions()
         model.set_only_changed(view.only_changed)
@@ -334,10 +333,8 @@ class MainScreen(Screen[None]):
         self._sync_model()
         result = self.model.view()
         rows = result.experiment_rows
-        if self.view.leaderboard:   # a ranking of results: the workspace is not one (it repeats its baseline)
-            rows = [r for r in rows if r.kind != "workspace"]
         self.shown_rows = rows
-        self._count()
+        self._counts["shown"] = result.experiments   # counted by the model (over the frame: in numpy)
         if not self._filter_error:
             if self.view.filter.strip():
                 # count experiments, like the header: baselines shown as group headers are context
@@ -441,10 +438,6 @@ class MainScreen(Screen[None]):
             failed += status in ("failed", "crashed")
         self._counts = {"total": total, "shown": self._counts.get("shown", 0), "running": running,
                         "queued": queued, "failed": failed}
-
-    def _count(self) -> None:
-        """The shown count for the header (the rest is `_count_all`'s, per reload)."""
-        self._counts["shown"] = _experiments_in(self.shown_rows)
 
     def _update_header(self) -> None:
         header = self.query_one(StatusHeader)
@@ -942,7 +935,7 @@ def _table_column(column: Column, mark: str = "") -> TableColumn:
                        numeric=column.kind == "numeric")
 
 
-def _ranks(rows: list[ExperimentRow], model: TableModel) -> dict[str, int]:
+def _ranks(rows: Sequence[ExperimentRow], model: TableModel) -> dict[str, int]:
     """Leaderboard ranks (1 = best) of the rows in shown order (baselines are results too); rows tied on the first
     sort key share a rank ("1, 2, 2, 4"); the workspace, and rows without a value to rank by (queued, running,
     failed), have none."""
@@ -972,15 +965,6 @@ def _sort_marks(sort: list[tuple[str, bool]]) -> dict[str, str]:
     many = len(sort) > 1
     return {column_id: (" ↓" if descending else " ↑") + (str(i + 1) if many else "")
             for i, (column_id, descending) in enumerate(sort)}
-
-
-def _experiments_in(rows: list[ExperimentRow]) -> int:
-    """How many of `rows` are experiments (baselines shown as group headers and the workspace are context)."""
-    kinds = Counter(map(_KIND, rows))      # C-level passes: a filter keystroke at 100,000 rows counts them
-    return len(rows) - kinds["baseline"] - kinds["workspace"]
-
-
-_KIND = attrgetter("kind")
 
 
 def _names(rows: list[ExperimentRow]) -> str:
