@@ -17,6 +17,8 @@ from typing import Any, overload
 
 from exptui.records import ExperimentRow
 
+_CHUNK = 64
+
 
 class ShownRows(Sequence[ExperimentRow]):
     """``base[at[0]], base[at[1]], ...`` as a read-only sequence (``at`` None: every row of ``base``).
@@ -25,11 +27,12 @@ class ShownRows(Sequence[ExperimentRow]):
     ``at`` is None, a ``range``, a list of ints or a numpy integer array. Compares equal to any sequence of the
     same rows (tests compare it with lists)."""
 
-    __slots__ = ("base", "at", "_list")
+    __slots__ = ("base", "at", "spread", "_list")
 
-    def __init__(self, base: Any, at: Any = None) -> None:
+    def __init__(self, base: Any, at: Any = None, spread: Any = None) -> None:
         self.base = base
         self.at = at
+        self.spread = spread      # optional: per base position, a hash of the row's key (`TableFrame.spread`)
         self._list: list[ExperimentRow] | None = None
 
     def __len__(self) -> int:
@@ -49,7 +52,16 @@ class ShownRows(Sequence[ExperimentRow]):
         return self.base[self.at[index]]
 
     def __iter__(self) -> Iterator[ExperimentRow]:
-        return iter(self.tolist())
+        """In order; over numpy positions gathered a chunk at a time, so a scan that stops at the first hit (a
+        column present in the first rows shown) never gathers all of them."""
+        if self._list is not None or not (hasattr(self.at, "dtype") and hasattr(self.base, "take")):
+            yield from self.tolist()
+            return
+        at, take = self.at, self.base.take
+        step = _CHUNK
+        for start in range(0, len(at), step):
+            yield from take(at[start:start + step]).tolist()
+            step = min(step * 4, 1 << 16)
 
     def __eq__(self, other: object) -> bool:
         if isinstance(other, (ShownRows, list, tuple)):

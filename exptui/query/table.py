@@ -294,15 +294,20 @@ class TableModel:
         self._order = list(ids)
         self._changed()
 
-    def set_rows(self, rows: Iterable[ExperimentRow]) -> TableModel:
-        """Replace all rows (columns are collected again; filter and sort stay)."""
+    def set_rows(self, rows: Iterable[ExperimentRow], *, columns: Sequence[Column] | None = None,
+                 frame: Any = None) -> TableModel:
+        """Replace all rows (columns are collected again; filter and sort stay).
+
+        `columns`: the columns of these rows, already known (the dashboard merges a reload's new columns into the
+        last ones in its loading thread); `frame`: a `TableFrame` over these same rows (`TableFrame.updated`,
+        which carries the previous frame's columns over)."""
         self._rows = list(rows)
         self._groups = None
         self._group_positions: list[tuple[int | None, list[int]]] = []
         self._group_arrays: list[tuple[int | None, Any]] | None = None
-        self._frame: Any = None
+        self._frame: Any = frame
         self._baselines: dict[str, ExperimentRow] | None = None
-        self.columns: list[Column] = collect_columns(self._rows)
+        self.columns: list[Column] = collect_columns(self._rows) if columns is None else list(columns)
         self.index = ColumnIndex(self.columns)
         self._changed()
         return self
@@ -549,7 +554,7 @@ class TableModel:
                 pieces.append(np.array([header_at[id(line_or_none)]], dtype=np.intp))
             pieces.append(np.asarray(children, dtype=np.intp))
         shown_at = np.concatenate(pieces) if pieces else np.empty(0, dtype=np.intp)
-        shown = ShownRows(frame.row_array, shown_at)
+        shown = ShownRows(frame.row_array, shown_at, frame.spread())
         view = TableView(parts, (), (), matched, len(self._rows), shown=shown)
         view.experiments = int(len(shown_at) - np.count_nonzero(frame.kind_codes()[shown_at]))
         view.fields = tuple(self._visible_fields(shown))
@@ -570,7 +575,10 @@ class TableModel:
             if column.id in self.hidden or self._dropped(column, shown):
                 continue
             if column.key == "status" and self.hide_unchanged_status and not self._selected(column, self.keep):
-                if all(row.status == "success" for row in shown):
+                if isinstance(shown, ShownRows) and self.engine == "frame" and hasattr(shown.at, "dtype"):
+                    if self.frame().succeeded()[shown.at].all():    # over 50,000 shown rows: in numpy
+                        continue
+                elif all(row.status == "success" for row in shown):
                     continue
             fields.append(column)
         return fields

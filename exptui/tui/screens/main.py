@@ -43,6 +43,7 @@ if TYPE_CHECKING:
     from exptui.query.direction import Directions
     from exptui.query.table import Engine, TableModel
     from exptui.query.columns import Column
+    from exptui.tui.prepare import Prepared
 
 FILTER_DEBOUNCE = 0.06   # seconds after the last keystroke before the filter runs
 VIEW_SAVE_DELAY = 1.0    # seconds of quiet before the view state is written
@@ -154,43 +155,61 @@ class MainScreen(Screen[None]):
         return True
 
     # ------------------------------------------------------------------ data
-    def set_rows(self, rows: list[ExperimentRow], loading_total: int | None = None) -> None:
+    def set_rows(self, rows: list[ExperimentRow], loading_total: int | None = None,
+                 prepared: Prepared | None = None) -> None:
         """See `_set_rows`; the cyclic collector is paused meanwhile (columns, best cells, the model: many
         acyclic objects at once, see `exptui.query.gc_pause`)."""
         from exptui.query.gc_pause import gc_paused
 
         with gc_paused():
-            self._set_rows(rows, loading_total)
+            self._set_rows(rows, loading_total, prepared)
 
-    def _set_rows(self, rows: list[ExperimentRow], loading_total: int | None) -> None:
+    def _set_rows(self, rows: list[ExperimentRow], loading_total: int | None, prepared: Prepared | None) -> None:
         """Take a fresh full list from the project and re-derive the view; keyed, so nothing flickers.
 
         `loading_total`: `rows` are only the top of a first load whose listing has this many rows (the rest
         follow in another `set_rows`): shown at once, the header says "loading N of M…", and nothing that
-        needs every row happens yet (the empty-repo hint, sweep progress and "sweep finished" notices)."""
+        needs every row happens yet (the empty-repo hint, sweep progress and "sweep finished" notices).
+        `prepared`: the model, frame, best cells and counts of these rows, built in the loading thread
+        (`exptui.tui.prepare`): adopted as they are, so a reload at 100,000 rows costs the UI thread a redraw."""
         from exptui.query.columns import field_column
 
+        if prepared is not None and prepared.rows is not rows:
+            prepared = None
         self.all_rows = rows
         self.loaded = loading_total is None
         self.loading_total = loading_total
         old_ids = [c.id for c in self.model.columns]
-        self.model.set_rows(rows)
-        self._choose_engine()
+        if prepared is not None:
+            self.model = prepared.model     # the view state is pushed into it below (_sync_model)
+            self._compiled_filter = None
+        else:
+            self.model.set_rows(rows)
+            self._choose_engine()
         columns = self.model.columns
         if [c.id for c in columns] != old_ids or not self._getters:
             self._getters = {c.id: (c, c.getter())
                              for c in [*columns, field_column("created"), field_column("note")]}
             self._compiled_filter = None  # column names may now resolve differently
-        self._baselines = {r.rev: r for r in rows if r.kind == "baseline"}
-        has_notes = any(r.annotations.note for r in rows)
+        if prepared is not None:
+            self._baselines = prepared.baselines
+            has_notes, workspace = prepared.has_notes, prepared.workspace
+        else:
+            self._baselines = {r.rev: r for r in rows if r.kind == "baseline"}
+            has_notes = any(r.annotations.note for r in rows)
+            workspace = next((r for r in rows if r.kind == "workspace"), None)
         if has_notes != self._has_notes:
             self._has_notes = has_notes
             self._shown_column_ids = []     # the layout changes: the Note column comes or goes
-        workspace = next((r for r in rows if r.kind == "workspace"), None)
         self.query_one(ProblemBanner).show_problems(workspace_problems(workspace.errors) if workspace else [])
-        self._update_best()
-        self._count_all()
-        self.table.note_rows(rows)      # new row objects: from here on a refresh only reorders known rows
+        if prepared is not None and prepared.directions == self.directions():
+            self._best = prepared.best
+            self._counts = {**prepared.counts, "shown": self._counts.get("shown", 0)}
+            self.table.note_rows(prepared.changed)   # only these are new objects: the rest keep their lines
+        else:
+            self._update_best()
+            self._count_all()
+            self.table.note_rows(rows)      # new row objects: from here on a refresh only reorders known rows
         self.refresh_view(columns_changed=True)
         if self.loaded:
             self._update_sweeps(announce=True)
@@ -202,9 +221,9 @@ class MainScreen(Screen[None]):
         from exptui.query.sweeps import best_cells
 
         frame = self.model.frame() if self.model.engine == "frame" else None   # its columns serve the filter too
-        self._best = best_cells(self.all_rows, self.model.columns, self._directions(), frame=frame)
+        self._best = best_cells(self.all_rows, self.model.columns, self.directions(), frame=frame)
 
-    def _directions(self) -> Directions:
+    def directions(self) -> Directions:
         """Which way is better per metric: by name, unless `:better` said otherwise (kept in the view state)."""
         from exptui.query.direction import DEFAULT_DIRECTIONS, Directions
 
@@ -243,7 +262,7 @@ class MainScreen(Screen[None]):
         members = [r for r in self.all_rows if r.sweep_id == sweep_id]
         sort = [(k.column, k.descending) for k in self.model.sort_keys]
         text = f"sweep {label} finished: {total} trials"
-        ranking = ranking_metric(self.model.columns, sort, self._directions())
+        ranking = ranking_metric(self.model.columns, sort, self.directions())
         if ranking is None:
             return text
         column, way = ranking
@@ -313,7 +332,7 @@ class MainScreen(Screen[None]):
         model.set_grouped(not view.leaderboard)
         model.hide_workspace = view.leaderboard   # a ranking of results: the workspace is not one (it repeats its baseline)
         if dict(model.directions.overrides or {}) != view.directions:
-            model.directions = self._directions()
+            model.directions = self.directions()
         model.set_only_changed(view.only_changed)
         model.set_keep(view.keep)
         model.set_drop(view.drop)
@@ -591,7 +610,7 @@ class MainScreen(Screen[None]):
         from exptui.query.sweeps import ranking_metric
 
         shown = [self._getters[c][0] for c in self._shown_column_ids if c in self._getters]
-        ranking = ranking_metric(shown, (), self._directions())
+        ranking = ranking_metric(shown, (), self.directions())
         if ranking is not None:
             return ranking[0].id, ranking[1] == "higher"
         for column in shown:
@@ -885,7 +904,7 @@ class MainScreen(Screen[None]):
         if len(rows) < 2:  # one row is compared with its baseline
             base = self._baselines.get(rows[0].baseline) if rows else None
             rows = [base, *rows] if base is not None and base is not rows[0] else rows
-        self._open(CompareScreen(self.project, rows, self._directions()))
+        self._open(CompareScreen(self.project, rows, self.directions()))
 
     def action_sweep(self) -> None:
         from exptui.tui.screens.sweep import SweepScreen

@@ -108,8 +108,8 @@ TABLE_BINDINGS: list[Binding] = [
 def _width_sample(rows: Sequence[ExperimentRow]) -> Sequence[ExperimentRow]:
     """The rows whose cells stand for all of `rows` when fitting column widths (all of them up to MEASURE_SAMPLE).
 
-    Rows spread over a long list; for a `ShownRows` over numpy positions, the rows at positions that are multiples
-    of a power of two (about MEASURE_SAMPLE-2*MEASURE_SAMPLE of them): filter keystrokes that show about as many
+    Rows spread over a long list; for a `ShownRows` over numpy positions, the rows whose key hash (or position) is
+    a multiple of a power of two (about MEASURE_SAMPLE/2-MEASURE_SAMPLE of them): filter keystrokes and reloads that show about as many
     rows pick mostly the same rows, whose widths are cached, instead of a new spread of unmeasured rows each time
     (formatting ~4,000 cells per keystroke at 100,000 rows)."""
     n = len(rows)
@@ -117,8 +117,10 @@ def _width_sample(rows: Sequence[ExperimentRow]) -> Sequence[ExperimentRow]:
         return rows
     at = rows.at if isinstance(rows, ShownRows) else None
     if isinstance(rows, ShownRows) and at is not None and hasattr(at, "dtype"):
-        stride = 1 << max(0, (n // MEASURE_SAMPLE).bit_length() - 1)
-        picked = at[at % stride == 0]
+        stride = 1 << (-(-n // MEASURE_SAMPLE) - 1).bit_length()    # the power of two >= n / MEASURE_SAMPLE
+        # by the rows' key hashes where known (the same rows after a reload shifted every position)
+        bits = at if rows.spread is None else rows.spread[at]
+        picked = at[bits % stride == 0]
         if len(picked) > 2 * MEASURE_SAMPLE or len(picked) < MEASURE_SAMPLE // 4:   # clustered positions
             picked = at[:: max(1, n // MEASURE_SAMPLE)]
         return ShownRows(rows.base, picked).tolist()
@@ -498,20 +500,21 @@ class ExperimentTable(ScrollView, can_focus=True):
             index = y - HEADER_HEIGHT + int(self.scroll_y)
             if index >= len(self.rows):
                 return Strip.blank(width, base)
-            fixed, scrolling = self._render_row(index)
+            fixed, right = self._render_row(index, scroll_x, max(0, width - self._fixed_width))
             # the whole line once per row state, scroll offset and width: a repaint that shows the same rows
             # (the filter's count changed, the cursor moved elsewhere) costs a lookup per line, not five Strips
-            line_key = (id(fixed), id(scrolling), scroll_x, width, base)
+            line_key = (id(fixed), id(right), width, base)
             cached = self._line_cache.get(line_key)
-            if cached is not None and cached[0] is fixed and cached[1] is scrolling:   # ids are reused: check
+            if cached is not None and cached[0] is fixed and cached[1] is right:   # ids are reused: check
                 return cached[2]
-        right_width = max(0, width - self._fixed_width)
-        right = scrolling.crop(scroll_x, scroll_x + right_width)
+        if line_key is None:
+            right_width = max(0, width - self._fixed_width)
+            right = scrolling.crop(scroll_x, scroll_x + right_width)
         # cells only set what they change: the widget's own colours go underneath, so rows and the empty
         # space below them share one background (a segment without one would show the screen's instead)
         line = Strip.join([fixed, right]).adjust_cell_length(width, base).apply_style(base).simplify()
         if line_key is not None:
-            self._line_cache[line_key] = (fixed, scrolling, line)
+            self._line_cache[line_key] = (fixed, right, line)
         return line
 
     def _header_style(self, col: TableColumn) -> Style:
@@ -579,14 +582,18 @@ class ExperimentTable(ScrollView, can_focus=True):
         self._strip_cache[key] = result
         return result
 
-    def _render_row(self, index: int) -> tuple[Strip, Strip]:
+    def _render_row(self, index: int, scroll_x: int, right_width: int) -> tuple[Strip, Strip]:
+        """The fixed part of row `index` and the visible window of its scrolling part (`right_width` cells from
+        `scroll_x`): only the columns in that window are formatted (a screen shows ~6 of 30 params and metrics:
+        a sort, whose arrow in a header changes the layout, re-renders every visible line)."""
         row = self.rows[index]
         key = row.key
         # the cursor stays drawn while the filter bar or a dialog has focus: it still says which row acts
         is_cursor = index == self.cursor_row
         tick = int(time.time()) if row.status in ("running", "queued") and row.started else 0
         cache_key = (key, self._versions.get(key, 0), is_cursor, self.cursor_column if is_cursor else -1,
-                     key in self.marked, self._group_end(index), self.grouped, tick, self._layout_version)
+                     key in self.marked, self._group_end(index), self.grouped, tick, self._layout_version,
+                     scroll_x, right_width)
         cached = self._strip_cache.get(cache_key)
         if cached is not None:
             return cached
@@ -612,10 +619,23 @@ class ExperimentTable(ScrollView, can_focus=True):
         fixed = Strip(fixed_segments).adjust_cell_length(self._fixed_width, base)
         scroll_segments: list[Segment] = []
         offset = len(self.fixed_columns)
+        end = scroll_x + right_width
+        x = 0
+        first: int | None = None        # where the first visible column starts
         for i, col in enumerate(self.scroll_columns):
-            scroll_segments.extend(self._cell_segments(row, index, col, widths.get(col.id, 4), base,
-                                                       cursor_cell if offset + i == self.cursor_column else None))
-        scrolling = Strip(scroll_segments).adjust_cell_length(self._scroll_width, base)
+            if x >= end:
+                break
+            width = widths.get(col.id, 4)
+            if x + width + GAP > scroll_x:
+                if first is None:
+                    first = x
+                scroll_segments.extend(self._cell_segments(row, index, col, width, base,
+                                                           cursor_cell if offset + i == self.cursor_column else None))
+            x += width + GAP
+        if first is None:
+            scrolling = Strip([], 0)
+        else:
+            scrolling = Strip(scroll_segments).crop(scroll_x - first, end - first)
         result = (fixed, scrolling)
         self._strip_cache[cache_key] = result
         return result
