@@ -95,7 +95,7 @@ class SyntheticProject:
         self.rows = rows
         self.token = "0"
 
-    def experiments(self, first: int = 0, on_first=None) -> list[ExperimentRow]:
+    def experiments(self, first: int = 0, on_first=None, shared: bool = False) -> list[ExperimentRow]:
         if on_first is not None and len(self.rows) > first:   # as the real Project: the top rows first
             on_first(list(self.rows[:first]), len(self.rows))
         return list(self.rows)

@@ -119,3 +119,14 @@ def test_shown_rows_reads_like_a_list_of_the_rows_at_its_positions() -> None:
     assert len(everything) == 8 and everything[3] == "d" and everything.index_of_position(7) == 7
     assert ShownRows(base_rows, [2, 0]).tolist() == ["c", "a"] and ShownRows(base_rows, [2, 0])[1] == "a"
     assert ShownRows(base, np.array([2, 0], dtype=np.intp)).same_base(shown)
+
+
+def test_iterating_a_long_shown_rows_gives_each_row_once_in_order() -> None:
+    """The iterator gathers growing chunks (a scan that stops early gathers little): every row once, in order."""
+    n = 100_000
+    base = np.empty(n, dtype=object)
+    base[:] = list(range(n))
+    at = np.arange(n - 1, -1, -3, dtype=np.intp)
+    shown = ShownRows(base, at)
+    assert list(iter(shown)) == at.tolist() and sum(1 for _ in shown) == len(at)
+    assert next(iter(shown)) == n - 1

@@ -58,9 +58,10 @@ class ShownRows(Sequence[ExperimentRow]):
             yield from self.tolist()
             return
         at, take = self.at, self.base.take
-        step = _CHUNK
-        for start in range(0, len(at), step):
+        start, step, n = 0, _CHUNK, len(at)
+        while start < n:
             yield from take(at[start:start + step]).tolist()
+            start += step
             step = min(step * 4, 1 << 16)
 
     def __eq__(self, other: object) -> bool:

@@ -195,8 +195,9 @@ class ExptuiApp(App[None]):
         streamed = self._last_rows is None
         try:
             with self.project_lock, gc_paused():
+                # shared: the rows hold the index's dicts (the dashboard never changes a row's data)
                 rows = list(self.project.experiments(first=self.FIRST_ROWS if streamed else 0,
-                                                     on_first=first_rows if streamed else None))
+                                                     on_first=first_rows if streamed else None, shared=True))
                 if len(rows) >= MainScreen.FRAME_ENGINE_ROWS:
                     freeze_once()   # the first big listing: never walked by the cyclic collector (gc_pause)
         except Exception as exc:
