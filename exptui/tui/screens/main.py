@@ -210,6 +210,7 @@ class MainScreen(Screen[None]):
             self._update_best()
             self._count_all()
             self.table.note_rows(rows)      # new row objects: from here on a refresh only reorders known rows
+        self.table.invalidate_lines()       # best cells and deltas of unchanged rows may have moved
         self.refresh_view(columns_changed=True)
         if self.loaded:
             self._update_sweeps(announce=True)
@@ -222,6 +223,7 @@ class MainScreen(Screen[None]):
 
         frame = self.model.frame() if self.model.engine == "frame" else None   # its columns serve the filter too
         self._best = best_cells(self.all_rows, self.model.columns, self.directions(), frame=frame)
+        self.table.invalidate_lines()
 
     def directions(self) -> Directions:
         """Which way is better per metric: by name, unless `:better` said otherwise (kept in the view state)."""
@@ -364,6 +366,8 @@ class MainScreen(Screen[None]):
         layout = [c.id for c in result.columns] + [f"{c}:{d}" for c, d in self.view.sort]
         if self.live and self.live_metric:
             layout.append(f"live:{self.live_metric}")
+        if self.view.leaderboard:     # the rank column comes and goes with it (also when a sort was already set)
+            layout.append("leaderboard")
         keep_columns = not rows and bool(self.view.filter.strip()) and bool(table.scroll_columns)
         if (columns_changed or layout != self._shown_column_ids) and not keep_columns:
             self._shown_column_ids = layout
@@ -378,7 +382,10 @@ class MainScreen(Screen[None]):
                 scrolling.append(TableColumn("note", "Note" + marks.get("note", ""), max_width=NOTE_WIDTH))
             scrolling += [_table_column(c, marks.get(c.id, "")) for c in result.columns if c.id not in pinned]
             table.set_columns(fixed, scrolling)
-        self._ranks = _ranks(rows, self.model) if self.view.leaderboard else {}
+        ranks = _ranks(rows, self.model) if self.view.leaderboard else {}
+        if ranks != self._ranks:        # the rank cells changed, their rows did not: cached lines are stale
+            self._ranks = ranks
+            table.invalidate_lines()
         table.update_rows(rows, changed=False)     # set_rows noted new row objects with the table already
         self.call_after_refresh(table.scroll_cursor_column_into_view)   # widths change with the rows shown
         self._update_header()

@@ -438,6 +438,14 @@ class ExperimentTable(ScrollView, can_focus=True):
         self._line_cache.clear()
         self._resize()
 
+    def invalidate_lines(self) -> None:
+        """Draw every line again: something a cell shows changed without its row changing (the best value of a
+        metric moved to a new experiment, leaderboard ranks, directions). Cached lines are keyed by row and
+        version; update_rows keeps them when the widths stay, so the caller says when they are stale."""
+        self._strip_cache.clear()
+        self._line_cache.clear()
+        self.refresh()
+
     def _resize(self) -> None:
         """The row count changed, the layout did not: cached lines stay (they are keyed by row, not position)."""
         self.virtual_size = Size(self._fixed_width + self._scroll_width, len(self.rows) + HEADER_HEIGHT)
