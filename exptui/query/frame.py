@@ -102,6 +102,7 @@ class TableFrame:
         self._typed: dict[str, TypedColumn] = {}
         self._lower_names: pd.Series | None = None
         self._sort: dict[str, SortColumn] = {}
+        self._dense: dict[str, tuple[np.ndarray, np.ndarray]] = {}
         self._row_array: np.ndarray | None = None
         self._kinds: np.ndarray | None = None
         self._succeeded: np.ndarray | None = None
@@ -179,6 +180,25 @@ class TableFrame:
         if keys is None:
             keys = self._sort[column.id] = sort_column(self.cells(column).array, self.typed(column))
         return keys
+
+    def dense_rank(self, column: Column) -> tuple[np.ndarray, np.ndarray]:
+        """Per row, the place of its value in the column's ascending sort order (equal values share a place,
+        absent ones come last and share the last), and which rows are absent; built once per column from its
+        `SortColumn` with one lexsort over all rows. A sort by this one column is then one stable argsort of
+        an int64 key, in either direction."""
+        cached = self._dense.get(column.id)
+        if cached is None:
+            sc = self.sort_column(column)
+            order = np.lexsort((sc.value, sc.rank, sc.absent))
+            a, r, v = sc.absent[order], sc.rank[order], sc.value[order]
+            change = np.empty(self.size, dtype=bool)
+            if self.size:
+                change[0] = True
+                change[1:] = (a[1:] != a[:-1]) | (r[1:] != r[:-1]) | (v[1:] != v[:-1])
+            dense = np.empty(self.size, dtype=np.int64)
+            dense[order] = np.cumsum(change) - 1
+            cached = self._dense[column.id] = (dense, sc.absent)
+        return cached
 
     def lower_names(self) -> pd.Series:
         """Experiment names lower-cased (the quoted-text shorthand searches names case-insensitively)."""
@@ -312,6 +332,17 @@ def sorted_positions(frame: TableFrame, positions: Sequence[int] | np.ndarray,
     at = np.asarray(positions, dtype=np.intp)
     if not keys or at.size < 2:
         return at
+    if len(keys) == 1:       # the usual `s`: one stable argsort of an int key, no lexsort of three float planes
+        column, descending = keys[0]
+        dense, absent = frame.dense_rank(column)
+        key = dense[at]
+        if descending:          # absent rows keep the last place (dense.max()), the others reversed
+            top = int(dense.max())
+            key = np.where(absent[at], top + 1, top - key)
+        # ties broken by the given order, so every key is distinct: numpy's default sort, as fast as the int
+        # sort gets (a "stable" argsort of int64 keys was slower than the lexsort it replaces)
+        m = len(at)
+        return at[np.argsort(key * m + np.arange(m, dtype=np.int64))]
     planes: list[np.ndarray] = []
     for column, descending in reversed(keys):  # np.lexsort: the last plane is the primary key
         sc = frame.sort_column(column)
