@@ -116,3 +116,34 @@ async def test_a_reload_with_one_new_experiment_is_prepared_off_the_ui_thread(
         assert [c.id for c in main.model.columns] == [c.id for c in collect_columns(rows)]
         best_f1 = {r.name for r in rows if r.key in main._best.get(f1.id, set())}
         assert best_f1 == {"new-one"}          # the new experiment holds the best f1 of its baseline
+
+
+@async_test
+async def test_leaderboard_ranks_follow_a_filter_and_appear_with_a_sort_already_set(
+        repo: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """`L` with a saved sort shows the # column (it did not: the layout key ignored the leaderboard), and a filtered
+    leaderboard is ranked 1, 2, 3... over the rows it shows (rank cells change without their rows changing)."""
+    from exptui.tui.screens.main import MainScreen
+
+    monkeypatch.setattr(MainScreen, "FRAME_ENGINE_ROWS", 1)
+    app = ExptuiApp(Project.open(repo), repo, poll_interval=60, view=ViewState(sort=[("metrics:metrics.json:f1",
+                                                                                         True)]))
+    async with app.run_test(size=SIZE) as pilot:
+        table = await loaded(app, pilot)
+        main = app.main
+        await wait_for(pilot, lambda: main.model.engine == "frame")
+        await pilot.press("L")
+        await pilot.pause()
+        assert table.fixed_columns[0].id == "rank" and "#" in table.render_line(1).text
+
+        def ranks() -> list[tuple[str, str]]:
+            lines = [table.render_line(y).text.split() for y in range(2, 2 + min(5, len(table.rows)))]
+            return [(words[0], words[1]) for words in lines]
+
+        assert ranks()[:3] == [("1", "e19"), ("2", "e18"), ("3", "e17")]
+        main._apply_filter("f1 < 0.5")
+        await pilot.pause()
+        assert ranks()[:3] == [("1", "e13"), ("2", "e12"), ("3", "e11")]
+        main._apply_filter("")
+        await pilot.pause()
+        assert ranks()[:2] == [("1", "e19"), ("2", "e18")]
