@@ -95,7 +95,7 @@ class SyntheticProject:
         self.rows = rows
         self.token = "0"
 
-    def experiments(self, first: int = 0, on_first=None) -> list[ExperimentRow]:
+    def experiments(self, first: int = 0, on_first=None, shared: bool = False) -> list[ExperimentRow]:
         if on_first is not None and len(self.rows) > first:   # as the real Project: the top rows first
             on_first(list(self.rows[:first]), len(self.rows))
         return list(self.rows)
@@ -371,6 +371,7 @@ async def bench_table_child(repo: Path, spawned: float) -> dict:
             await pilot.pause(0.002)
         await pilot.pause()
         out["first_rows"] = time.time() - spawned
+        out["cpu_first_rows"] = time.process_time()
         out["streamed"] = bool(app.partial_loads)
         while not app.reloads:
             await pilot.pause(0.005)
@@ -413,8 +414,12 @@ async def bench_table_child(repo: Path, spawned: float) -> dict:
     return out
 
 
-def table_runs(sizes: list[int], runs: int) -> None:
-    """Fresh processes over bench_show's repos (built with git fast-import), cold (index deleted) then warm."""
+def table_runs(sizes: list[int], runs: int, repos: Path | None = None, modes: tuple[str, ...] = ("cold", "warm")
+               ) -> None:
+    """Fresh processes over bench_show's repos (built with git fast-import), cold (index deleted) then warm.
+
+    `repos`: keep the built repos in this directory and reuse them on the next run (building 100,000 experiments
+    takes 40-230 s); without it they are built in a temporary directory and removed."""
     import json
     import os
     import shutil
@@ -423,16 +428,19 @@ def table_runs(sizes: list[int], runs: int) -> None:
     sys.path.insert(0, str(Path(__file__).resolve().parent))
     import bench_show
 
-    tmp = Path(tempfile.mkdtemp(prefix="bench-tui-table-"))
+    tmp = repos if repos is not None else Path(tempfile.mkdtemp(prefix="bench-tui-table-"))
     try:
-        print("| rows | mode | first rows | all rows (CPU) | filter keystroke median / worst (CPU median) "
+        print("| rows | mode | first rows (CPU) | all rows (CPU) | filter keystroke median / worst (CPU median) "
               "| sort median / worst (CPU median) | peak RSS | load |")
         print("|---:|---|---:|---:|---:|---:|---:|---:|")
         for n in sizes:
             t0 = time.perf_counter()
-            repo = bench_show.make_repo(n, tmp)
-            print(f"(built {n:,} experiments in {time.perf_counter() - t0:.1f} s)", flush=True)
-            for mode in ("cold", "warm"):
+            repo = tmp / f"repo-{n}"
+            if repos is None or not (repo / ".git").is_dir():
+                shutil.rmtree(repo, ignore_errors=True)
+                repo = bench_show.make_repo(n, tmp)
+                print(f"(built {n:,} experiments in {time.perf_counter() - t0:.1f} s)", flush=True)
+            for mode in modes:
                 results = []
                 for _ in range(runs):
                     if mode == "cold":
@@ -450,14 +458,17 @@ def table_runs(sizes: list[int], runs: int) -> None:
                 key_cpu = statistics.median(x for r in results for x in r["keystroke_cpu"])
                 sort_cpu = statistics.median(x for r in results for x in r["sort_cpu"])
                 streamed = "" if all(r["streamed"] for r in results) else " (not streamed)"
-                print(f"| {n:,} | {mode} | {med('first_rows'):.2f} s{streamed} | {med('all_rows'):.2f} s "
+                print(f"| {n:,} | {mode} | {med('first_rows'):.2f} s ({med('cpu_first_rows'):.2f}){streamed} | "
+                      f"{med('all_rows'):.2f} s "
                       f"({med('cpu_all_rows'):.2f}) | {statistics.median(keys) * 1000:.0f} / {max(keys) * 1000:.0f} ms"
                       f" ({key_cpu * 1000:.0f}) | {statistics.median(sorts) * 1000:.0f} / {max(sorts) * 1000:.0f} ms"
                       f" ({sort_cpu * 1000:.0f}) | "
                       f"{max(r['rss_mib'] for r in results):.0f} MiB | {os.getloadavg()[0]:.1f} |", flush=True)
-            shutil.rmtree(repo, ignore_errors=True)
+            if repos is None:
+                shutil.rmtree(repo, ignore_errors=True)
     finally:
-        shutil.rmtree(tmp, ignore_errors=True)
+        if repos is None:
+            shutil.rmtree(tmp, ignore_errors=True)
 
 
 def subprocess_run(cmd: list[str], env: dict[str, str]) -> str:
@@ -481,6 +492,10 @@ def main() -> None:
                         help="with --real: the main table at these sizes (first rows, all rows, filter and sort "
                              "keystrokes, peak RSS), e.g. --real --n 1000 10000 100000")
     parser.add_argument("--table-child", nargs=2, default=None, help=argparse.SUPPRESS)
+    parser.add_argument("--repos", type=Path, default=None,
+                        help="with --n: build the repos here once and reuse them on later runs")
+    parser.add_argument("--mode", choices=("cold", "warm", "both"), default="both",
+                        help="with --n: only cold (index deleted) or only warm runs")
     args = parser.parse_args()
     if args.child:
         import json
@@ -494,7 +509,8 @@ def main() -> None:
         print(json.dumps(asyncio.run(bench_table_child(Path(repo), float(spawned)))))
         return
     if args.n:
-        table_runs(args.n, args.runs)
+        modes = ("cold", "warm") if args.mode == "both" else (args.mode,)
+        table_runs(args.n, args.runs, args.repos, modes)
         return
     if args.real:
         real_runs([int(s) for s in args.real.split(",")], args.runs)

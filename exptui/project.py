@@ -82,14 +82,18 @@ class Project:
     # --- listing ------------------------------------------------------------------------------------------------
 
     def experiments(self, all_commits: bool = False, refresh: bool = True, num: int = 1, *, first: int = 0,
-                    on_first: Callable[[list[ExperimentRow], int], None] | None = None) -> list[ExperimentRow]:
+                    on_first: Callable[[list[ExperimentRow], int], None] | None = None,
+                    shared: bool = False) -> list[ExperimentRow]:
         """Workspace, baselines (HEAD, branch tips with experiments; every commit with `all_commits`; the last
         `num` commits of HEAD's first-parent history), their experiments newest first, then queued entries.
         `refresh=False` returns the last listing if there is one. `first`/`on_first`: the top rows of the listing
-        are handed over before the rest are built (the dashboard paints them first; `ExperimentIndex.rows`)."""
+        are handed over before the rest are built (the dashboard paints them first; `ExperimentIndex.rows`).
+        `shared`: experiment rows hold the index's own params/metrics dicts instead of copies, for readers that
+        never change them (the dashboard: one copy of every experiment's data fewer at 100,000 rows)."""
         if self._rows is not None and not refresh:
             return self._rows
-        self._rows = self.index.rows(all_commits=all_commits, num=num, first=first, on_first=on_first)
+        self._rows = self.index.rows(all_commits=all_commits, num=num, first=first, on_first=on_first,
+                                     shared=shared)
         return self._rows
 
     def experiments_json(self, all_commits: bool = False, num: int = 1,

@@ -20,9 +20,11 @@ import csv
 import io
 import json
 import sys
+from collections import Counter
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from operator import attrgetter
 from typing import Any, Generic, Literal, TypeVar, overload
 
 from exptui.errors import ExptuiError
@@ -45,6 +47,7 @@ from exptui.query.regex import BoundedRegex, RegexError, compile_regex
 from exptui.query.format import DEFAULT_PRECISION, cell_formatter, is_right_aligned, json_safe
 from exptui.query.inert import inert
 from exptui.query.show_json import record, section
+from exptui.query.shown import ShownRows
 from exptui.query.sort import RowGroup, SortKey, group_rows, parse_sort_spec, sort_flat
 
 TREE_MID = "├── "
@@ -53,6 +56,7 @@ DEFAULT_FIELDS: tuple[str, ...] = ("created", "status")
 FIELD_HEADERS = {"created": "Created", "status": "State", "starred": "★", "label": "Labels", "note": "Note",
                  "duration": "Duration", "host": "Host", "python": "Python", "stage": "Stage",
                  "kind": "Kind", "rev": "Rev", "baseline": "Baseline", "command": "Command", "name": "Experiment"}
+_KIND = attrgetter("kind")
 MAX_CELL_WIDTH = 32
 MAX_NAME_WIDTH = 48
 _UNSET: Any = object()
@@ -106,8 +110,9 @@ def _row_title(row: ExperimentRow) -> str:
     return row.name or row.rev[:7]
 
 
-ViewPart = tuple["DisplayRow | None", "list[ExperimentRow]", int]
-"""A run of the view: an optional header line, then rows at one depth (1: a baseline's experiments)."""
+ViewPart = tuple["DisplayRow | None", Any, int]
+"""A run of the view: an optional header line, then rows at one depth (1: a baseline's experiments): a list of
+rows (row engine) or a numpy array of their positions in the frame (frame engine)."""
 
 
 class TableView:
@@ -115,19 +120,28 @@ class TableView:
 
     Held as runs (`ViewPart`) and expanded into one `DisplayRow` per line only when ``rows`` is read: the
     dashboard reads ``experiment_rows`` alone, and at 100,000 rows making a line object per row was a large part
-    of a filter keystroke."""
+    of a filter keystroke. The frame engine's runs hold positions into the frame (numpy arrays) and its
+    ``experiment_rows`` is a `ShownRows` over them: no row object is gathered until someone reads one."""
 
-    __slots__ = ("_parts", "fields", "columns", "matched", "total", "_rows", "_experiment_rows")
+    __slots__ = ("_parts", "fields", "columns", "matched", "total", "experiments", "_rows", "_experiment_rows",
+                 "_shown")
 
     def __init__(self, parts: list[ViewPart], fields: tuple[Column, ...], columns: tuple[Column, ...],
-                 matched: int, total: int) -> None:
+                 matched: int, total: int, shown: ShownRows | None = None) -> None:
         self._parts = parts
         self.fields = fields
         self.columns = columns
         self.matched = matched      # rows that matched the filter (context headers not counted)
         self.total = total          # rows in the table
+        self.experiments = 0        # shown rows that are experiments or queue entries (not baselines, workspace)
         self._rows: tuple[DisplayRow, ...] | None = None
         self._experiment_rows: list[ExperimentRow] | None = None
+        self._shown = shown         # the frame engine's: runs hold positions into shown.base
+
+    def _children(self, children: Any) -> Sequence[ExperimentRow]:
+        if self._shown is None:
+            return children
+        return ShownRows(self._shown.base, children).tolist()
 
     @property
     def rows(self) -> tuple[DisplayRow, ...]:
@@ -136,14 +150,19 @@ class TableView:
             for header, children, depth in self._parts:
                 if header is not None:
                     lines.append(header)
-                end = len(children) - 1
+                kids = self._children(children)
+                end = len(kids) - 1
                 lines.extend(DisplayRow(row, depth=depth, last=depth > 0 and i == end)
-                             for i, row in enumerate(children))
+                             for i, row in enumerate(kids))
             self._rows = tuple(lines)
         return self._rows
 
     @property
-    def experiment_rows(self) -> list[ExperimentRow]:
+    def experiment_rows(self) -> Sequence[ExperimentRow]:
+        """The shown rows in order (group headers included): a list copy from the row engine, a read-only
+        `ShownRows` from the frame engine."""
+        if self._shown is not None:
+            return self._shown
         if self._experiment_rows is None:
             shown: list[ExperimentRow] = []
             for header, children, _depth in self._parts:
@@ -197,6 +216,7 @@ class TableModel:
     drop: _ViewSetting[list[BoundedRegex]] = _ViewSetting()
     engine: _ViewSetting[Engine] = _ViewSetting()
     limit: _ViewSetting[int | None] = _ViewSetting()
+    hide_workspace: _ViewSetting[bool] = _ViewSetting()
 
     def __init__(self, rows: Iterable[ExperimentRow] = (), *, precision: int | None = DEFAULT_PRECISION,
                  directions: Directions = DEFAULT_DIRECTIONS, head: str | None = None,
@@ -218,13 +238,14 @@ class TableModel:
         self.keep = []
         self.drop = []
         self.limit = None                 # at most this many rows shown, in view order (None: all)
+        self.hide_workspace = False       # leaderboard (not grouped) without the workspace row (the dashboard's)
         self._hidden: set[str] = set()
         self._pinned: list[str] = []
         self._order: list[str] = []
         self._rows: list[ExperimentRow] = []
         self._mask_fn: tuple[Predicate, Any] | None = None
         self._groups: list[RowGroup] | None = None
-        self.set_rows(rows, columns)
+        self.set_rows(rows, columns=columns)
 
     # ------------------------------------------------------------------ data
     @property
@@ -274,15 +295,19 @@ class TableModel:
         self._order = list(ids)
         self._changed()
 
-    def set_rows(self, rows: Iterable[ExperimentRow], columns: Sequence[Column] | None = None) -> TableModel:
-        """Replace all rows (columns are collected again; filter and sort stay). `columns`: the columns of a
-        larger listing these rows are part of (``show --filter --limit`` over the index's per-column store)
-        instead of those of these rows."""
+    def set_rows(self, rows: Iterable[ExperimentRow], *, columns: Sequence[Column] | None = None,
+                 frame: Any = None) -> TableModel:
+        """Replace all rows (columns are collected again; filter and sort stay).
+
+        `columns`: the columns of these rows, already known (the dashboard merges a reload's new columns into the
+        last ones in its loading thread), or those of a larger listing these rows are part of (``show --filter
+        --limit`` over the index's per-column store); `frame`: a `TableFrame` over these same rows (`TableFrame.updated`,
+        which carries the previous frame's columns over)."""
         self._rows = list(rows)
         self._groups = None
         self._group_positions: list[tuple[int | None, list[int]]] = []
         self._group_arrays: list[tuple[int | None, Any]] | None = None
-        self._frame: Any = None
+        self._frame: Any = frame
         self._baselines: dict[str, ExperimentRow] | None = None
         self.columns: list[Column] = collect_columns(self._rows) if columns is None else list(columns)
         self.index = ColumnIndex(self.columns)
@@ -399,7 +424,7 @@ class TableModel:
 
     @property
     def shown_rows(self) -> list[ExperimentRow]:
-        return self.view().experiment_rows
+        return list(self.view().experiment_rows)
 
     @property
     def shown_columns(self) -> list[Column]:
@@ -429,60 +454,34 @@ class TableModel:
         return self._mask_fn[1](self.frame())
 
     def _sorted(self, positions: Any) -> list[ExperimentRow]:
-        """The rows at ``positions`` (a list, or a numpy array with the frame engine), ordered by the sort keys
-        (one lexsort over the frame's columns)."""
+        """The rows at ``positions`` (the row engine's), ordered by the sort keys."""
         rows = self._rows
-        if self.engine == "frame":
-            if self.sort_keys and len(positions) > 1:
-                from exptui.query.frame import sorted_positions
-
-                keys = [(key.column, key.descending) for key in self.sort_keys]
-                positions = sorted_positions(self.frame(), positions, keys)
-            return self.frame().rows_at(positions)
         if not self.sort_keys or len(positions) < 2:
             return [rows[i] for i in positions]
         return sort_flat([rows[i] for i in positions], self.sort_keys)
 
     def _compute_view(self) -> TableView:
+        if self.engine == "frame":
+            return self._compute_frame_view()
         matched = 0
         parts: list[ViewPart] = []
         mask = self._filter_mask()
-        vector = self.engine == "frame"
         if not self.grouped:
             if mask is None:
                 at: Any = range(len(self._rows))
-            elif vector:
-                import numpy as np
-
-                at = np.flatnonzero(mask)
             else:
                 at = [i for i, hit in enumerate(mask) if hit]
+            if self.hide_workspace:
+                at = [i for i in at if self._rows[i].kind != "workspace"]
             matched = len(at)
             parts.append((None, self._sorted(at), 0))
         else:
-            if self._groups is None:  # grouping depends on rows and head only: reuse per keystroke
-                self._groups = group_rows(self._rows, self._head)
-                position = {id(row): i for i, row in enumerate(self._rows)}
-                self._group_positions = [
-                    (None if g.header is None else position[id(g.header)], [position[id(r)] for r in g.rows])
-                    for g in self._groups
-                ]
-                self._group_arrays = None
-            groups = self._groups
-            positions: list[tuple[int | None, Any]] = self._group_positions
-            if vector and (mask is not None or self.sort_keys):
-                if self._group_arrays is None:   # the same positions as numpy arrays: masked in C per keystroke
-                    import numpy as np
-
-                    self._group_arrays = [(h, np.asarray(c, dtype=np.intp)) for h, c in self._group_positions]
-                positions = self._group_arrays
+            groups, positions = self._grouping()
             for group, (header_at, children_at) in zip(groups, positions):
                 if mask is None and not self.sort_keys:
                     children = group.rows
                 elif mask is None:
                     children = self._sorted(children_at)
-                elif vector:
-                    children = self._sorted(children_at[mask[children_at]])
                 else:
                     children = self._sorted([i for i in children_at if mask[i]])
                 matched += len(children)
@@ -497,22 +496,96 @@ class TableModel:
             parts = _first_parts(parts, self.limit)
         view = TableView(parts, (), (), matched, len(self._rows))
         shown = view.experiment_rows
+        kinds = Counter(map(_KIND, shown))      # C-level passes
+        view.experiments = len(shown) - kinds["baseline"] - kinds["workspace"]
         view.fields = tuple(self._visible_fields(shown))
         view.columns = tuple(self._visible_columns(shown))
         return view
 
-    def _visible_fields(self, shown: list[ExperimentRow]) -> list[Column]:
+    def _grouping(self) -> tuple[list[RowGroup], list[tuple[int | None, list[int]]]]:
+        """The baseline groups and their rows' positions (depend on rows and head only: reused per keystroke)."""
+        if self._groups is None:
+            self._groups = group_rows(self._rows, self._head)
+            position = {id(row): i for i, row in enumerate(self._rows)}
+            self._group_positions = [
+                (None if g.header is None else position[id(g.header)], [position[id(r)] for r in g.rows])
+                for g in self._groups
+            ]
+            self._group_arrays = None
+        return self._groups, self._group_positions
+
+    def _compute_frame_view(self) -> TableView:
+        """The frame engine's view: positions into the frame all the way (masks, lexsorts, counts in numpy); no row
+        object is gathered here. The view's rows are a `ShownRows` over the frame's row array."""
+        import numpy as np
+
+        frame = self.frame()
+        mask = self._filter_mask()
+        matched = 0
+        parts: list[ViewPart] = []
+        header_at: dict[int, int] = {}
+        if not self.grouped:
+            at: Any = np.arange(len(self._rows), dtype=np.intp) if mask is None else np.flatnonzero(mask)
+            if self.hide_workspace:
+                at = at[frame.kind_codes()[at] != 2]
+            matched = len(at)
+            parts.append((None, self._sorted_positions(at), 0))
+        else:
+            groups, _positions = self._grouping()
+            if self._group_arrays is None:   # the same positions as numpy arrays: masked in C per keystroke
+                self._group_arrays = [(h, np.asarray(c, dtype=np.intp)) for h, c in self._group_positions]
+            for group, (header_pos, children_at) in zip(groups, self._group_arrays):
+                children = children_at if mask is None else children_at[mask[children_at]]
+                children = self._sorted_positions(children)
+                matched += len(children)
+                header = group.header
+                header_matches = header is not None and (mask is None or bool(mask[header_pos]))
+                matched += header_matches
+                if header is not None and (header_matches or (len(children) and self.show_context)):
+                    line = DisplayRow(header, context=not header_matches)
+                    assert header_pos is not None
+                    header_at[id(line)] = header_pos
+                    parts.append((line, children, 1))
+                elif len(children):  # no baseline row to show: a title line keeps the tree readable
+                    parts.append((DisplayRow(None, title=group.name), children, 1))
+        if self.limit is not None:
+            parts = _first_parts(parts, self.limit)
+        pieces: list[Any] = []
+        for line_or_none, children, _depth in parts:
+            if line_or_none is not None and line_or_none.row is not None:
+                pieces.append(np.array([header_at[id(line_or_none)]], dtype=np.intp))
+            pieces.append(np.asarray(children, dtype=np.intp))
+        shown_at = np.concatenate(pieces) if pieces else np.empty(0, dtype=np.intp)
+        shown = ShownRows(frame.row_array, shown_at, frame.spread())
+        view = TableView(parts, (), (), matched, len(self._rows), shown=shown)
+        view.experiments = int(len(shown_at) - np.count_nonzero(frame.kind_codes()[shown_at]))
+        view.fields = tuple(self._visible_fields(shown))
+        view.columns = tuple(self._visible_columns(shown))
+        return view
+
+    def _sorted_positions(self, positions: Any) -> Any:
+        """Positions (a numpy array) reordered by the sort keys: one lexsort over the frame's columns."""
+        if not self.sort_keys or len(positions) < 2:
+            return positions
+        from exptui.query.frame import sorted_positions
+
+        return sorted_positions(self.frame(), positions, [(key.column, key.descending) for key in self.sort_keys])
+
+    def _visible_fields(self, shown: Sequence[ExperimentRow]) -> list[Column]:
         fields = []
         for column in self.fields:
             if column.id in self.hidden or self._dropped(column, shown):
                 continue
             if column.key == "status" and self.hide_unchanged_status and not self._selected(column, self.keep):
-                if all(row.status == "success" for row in shown):
+                if isinstance(shown, ShownRows) and self.engine == "frame" and hasattr(shown.at, "dtype"):
+                    if self.frame().succeeded()[shown.at].all():    # over 50,000 shown rows: in numpy
+                        continue
+                elif all(row.status == "success" for row in shown):
                     continue
             fields.append(column)
         return fields
 
-    def _visible_columns(self, shown: list[ExperimentRow]) -> list[Column]:
+    def _visible_columns(self, shown: Sequence[ExperimentRow]) -> list[Column]:
         by_id = {c.id: c for c in self.columns}
         columns = [c for c in self.columns if c.id not in self.hidden and not self._dropped(c, shown)]
         if self.order:
@@ -522,7 +595,7 @@ class TableModel:
         pinned_ids = {c.id for c in pinned}
         return pinned + [c for c in columns if c.id not in pinned_ids]
 
-    def _dropped(self, column: Column, shown: list[ExperimentRow]) -> bool:
+    def _dropped(self, column: Column, shown: Sequence[ExperimentRow]) -> bool:
         if column.id in self.pinned or self._selected(column, self.keep):
             return False
         if self._selected(column, self.drop):

@@ -11,7 +11,7 @@ import asyncio
 import threading
 from functools import partial
 from pathlib import Path
-from typing import ClassVar
+from typing import TYPE_CHECKING, ClassVar
 
 from textual import on, work
 from textual.app import App
@@ -28,6 +28,9 @@ from exptui.tui.screens.confirm import ChoiceScreen
 from exptui.tui.screens.main import MainScreen
 from exptui.tui.text import notify
 from exptui.tui.view_state import ViewState, load_view
+
+if TYPE_CHECKING:
+    from exptui.tui.prepare import Prepared
 
 POLL_INTERVAL = 0.5
 
@@ -197,8 +200,9 @@ class ExptuiApp(App[None]):
         streamed = self._last_rows is None
         try:
             with self.project_lock, gc_paused():
+                # shared: the rows hold the index's dicts (the dashboard never changes a row's data)
                 rows = list(self.project.experiments(first=self.FIRST_ROWS if streamed else 0,
-                                                     on_first=first_rows if streamed else None))
+                                                     on_first=first_rows if streamed else None, shared=True))
                 if len(rows) >= MainScreen.FRAME_ENGINE_ROWS:
                     freeze_once()   # the first big listing: never walked by the cyclic collector (gc_pause)
         except Exception as exc:
@@ -211,7 +215,21 @@ class ExptuiApp(App[None]):
             self._token = token
             return
         self._last_rows = rows
-        self.post_message(RowsLoaded(rows, token, branch))
+        self.post_message(RowsLoaded(rows, token, branch, prepared=self._prepare(rows)))
+
+    def _prepare(self, rows: list[ExperimentRow]) -> Prepared | None:
+        """At scale, what the dashboard derives from the rows alone, built here in the loading thread
+        (`exptui.tui.prepare`); None below `MainScreen.FRAME_ENGINE_ROWS` (the UI thread's own work is small)
+        or if anything goes wrong (the UI thread then derives it as before)."""
+        main = self._live_main()
+        if main is None or len(rows) < MainScreen.FRAME_ENGINE_ROWS:
+            return None
+        from exptui.tui.prepare import prepare
+
+        try:
+            return prepare(rows, main.model, main.directions())
+        except Exception:  # never lose a reload over its preparation: set_rows does the work itself
+            return None
 
     def _branch(self) -> str:
         try:
@@ -242,7 +260,10 @@ class ExptuiApp(App[None]):
             return
         with self.batch_update():
             main.branch = event.branch
-            main.set_rows(event.rows)
+            if event.prepared is not None:
+                main.set_rows(event.rows, prepared=event.prepared)
+            else:
+                main.set_rows(event.rows)
         self.reloads += 1
 
     @on(LoadFailed)

@@ -1,6 +1,8 @@
 """Messages that cross widget boundaries. Widget-local messages live nested in the widget that sends them."""
 from __future__ import annotations
 
+from typing import Any
+
 from textual.message import Message
 
 from exptui.project import LiveMetrics
@@ -11,9 +13,12 @@ class RowsLoaded(Message):
     """A background reload finished: the full, unfiltered experiment list and the change token it matches."""
 
     def __init__(self, rows: list[ExperimentRow], token: str, branch: str = "", *,
-                 loading_total: int | None = None) -> None:
+                 loading_total: int | None = None, prepared: Any = None) -> None:
         super().__init__()
         self.rows = rows
+        #: `exptui.tui.prepare.Prepared` for these rows (model, frame, best cells, counts), built in the loading
+        #: thread at scale; None: the dashboard derives them itself
+        self.prepared = prepared
         self.token = token
         self.branch = branch        # HEAD's branch (empty when detached), for the header
         #: set on the first rows of a first load (the top of the table, painted while the rest are built): how

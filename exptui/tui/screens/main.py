@@ -9,11 +9,9 @@ Row actions (apply, branch, remove, star, label, note) run in thread workers aga
 from __future__ import annotations
 
 import re
-from collections import Counter
-from operator import attrgetter
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 from textual import on, work
 from textual.app import ComposeResult
@@ -46,6 +44,7 @@ if TYPE_CHECKING:
     from exptui.query.direction import Directions
     from exptui.query.table import Engine, TableModel
     from exptui.query.columns import Column
+    from exptui.tui.prepare import Prepared
 
 FILTER_DEBOUNCE = 0.06   # seconds after the last keystroke before the filter runs
 VIEW_SAVE_DELAY = 1.0    # seconds of quiet before the view state is written
@@ -70,7 +69,7 @@ class MainScreen(Screen[None]):
         self.view = view
         self.repo_root = repo_root
         self.all_rows: list[ExperimentRow] = []
-        self.shown_rows: list[ExperimentRow] = []
+        self.shown_rows: Sequence[ExperimentRow] = []   # a `ShownRows` (positions into the frame) at scale
         from exptui.query.table import TableModel
 
         self.model = TableModel(fields=())
@@ -157,43 +156,62 @@ class MainScreen(Screen[None]):
         return True
 
     # ------------------------------------------------------------------ data
-    def set_rows(self, rows: list[ExperimentRow], loading_total: int | None = None) -> None:
+    def set_rows(self, rows: list[ExperimentRow], loading_total: int | None = None,
+                 prepared: Prepared | None = None) -> None:
         """See `_set_rows`; the cyclic collector is paused meanwhile (columns, best cells, the model: many
         acyclic objects at once, see `exptui.query.gc_pause`)."""
         from exptui.query.gc_pause import gc_paused
 
         with gc_paused():
-            self._set_rows(rows, loading_total)
+            self._set_rows(rows, loading_total, prepared)
 
-    def _set_rows(self, rows: list[ExperimentRow], loading_total: int | None) -> None:
+    def _set_rows(self, rows: list[ExperimentRow], loading_total: int | None, prepared: Prepared | None) -> None:
         """Take a fresh full list from the project and re-derive the view; keyed, so nothing flickers.
 
         `loading_total`: `rows` are only the top of a first load whose listing has this many rows (the rest
         follow in another `set_rows`): shown at once, the header says "loading N of M…", and nothing that
-        needs every row happens yet (the empty-repo hint, sweep progress and "sweep finished" notices)."""
+        needs every row happens yet (the empty-repo hint, sweep progress and "sweep finished" notices).
+        `prepared`: the model, frame, best cells and counts of these rows, built in the loading thread
+        (`exptui.tui.prepare`): adopted as they are, so a reload at 100,000 rows costs the UI thread a redraw."""
         from exptui.query.columns import field_column
 
+        if prepared is not None and prepared.rows is not rows:
+            prepared = None
         self.all_rows = rows
         self.loaded = loading_total is None
         self.loading_total = loading_total
         old_ids = [c.id for c in self.model.columns]
-        self.model.set_rows(rows)
-        self._choose_engine()
+        if prepared is not None:
+            self.model = prepared.model     # the view state is pushed into it below (_sync_model)
+            self._compiled_filter = None
+        else:
+            self.model.set_rows(rows)
+            self._choose_engine()
         columns = self.model.columns
         if [c.id for c in columns] != old_ids or not self._getters:
             self._getters = {c.id: (c, c.getter())
                              for c in [*columns, field_column("created"), field_column("note")]}
             self._compiled_filter = None  # column names may now resolve differently
-        self._baselines = {r.rev: r for r in rows if r.kind == "baseline"}
-        has_notes = any(r.annotations.note for r in rows)
+        if prepared is not None:
+            self._baselines = prepared.baselines
+            has_notes, workspace = prepared.has_notes, prepared.workspace
+        else:
+            self._baselines = {r.rev: r for r in rows if r.kind == "baseline"}
+            has_notes = any(r.annotations.note for r in rows)
+            workspace = next((r for r in rows if r.kind == "workspace"), None)
         if has_notes != self._has_notes:
             self._has_notes = has_notes
             self._shown_column_ids = []     # the layout changes: the Note column comes or goes
-        workspace = next((r for r in rows if r.kind == "workspace"), None)
         self.query_one(ProblemBanner).show_problems(workspace_problems(workspace.errors) if workspace else [])
-        self._update_best()
-        self._count_all()
-        self.table.note_rows(rows)      # new row objects: from here on a refresh only reorders known rows
+        if prepared is not None and prepared.directions == self.directions():
+            self._best = prepared.best
+            self._counts = {**prepared.counts, "shown": self._counts.get("shown", 0)}
+            self.table.note_rows(prepared.changed)   # only these are new objects: the rest keep their lines
+        else:
+            self._update_best()
+            self._count_all()
+            self.table.note_rows(rows)      # new row objects: from here on a refresh only reorders known rows
+        self.table.invalidate_lines()       # best cells and deltas of unchanged rows may have moved
         self.refresh_view(columns_changed=True)
         if self.loaded:
             self._update_sweeps(announce=True)
@@ -205,9 +223,10 @@ class MainScreen(Screen[None]):
         from exptui.query.sweeps import best_cells
 
         frame = self.model.frame() if self.model.engine == "frame" else None   # its columns serve the filter too
-        self._best = best_cells(self.all_rows, self.model.columns, self._directions(), frame=frame)
+        self._best = best_cells(self.all_rows, self.model.columns, self.directions(), frame=frame)
+        self.table.invalidate_lines()
 
-    def _directions(self) -> Directions:
+    def directions(self) -> Directions:
         """Which way is better per metric: by name, unless `:better` said otherwise (kept in the view state)."""
         from exptui.query.direction import DEFAULT_DIRECTIONS, Directions
 
@@ -246,7 +265,7 @@ class MainScreen(Screen[None]):
         members = [r for r in self.all_rows if r.sweep_id == sweep_id]
         sort = [(k.column, k.descending) for k in self.model.sort_keys]
         text = f"sweep {label} finished: {total} trials"
-        ranking = ranking_metric(self.model.columns, sort, self._directions())
+        ranking = ranking_metric(self.model.columns, sort, self.directions())
         if ranking is None:
             return text
         column, way = ranking
@@ -314,8 +333,9 @@ class MainScreen(Screen[None]):
                 keys.append(SortKey(column, descending))
         model.set_sort(keys)
         model.set_grouped(not view.leaderboard)
+        model.hide_workspace = view.leaderboard   # a ranking of results: the workspace is not one (it repeats its baseline)
         if dict(model.directions.overrides or {}) != view.directions:
-            model.directions = self._directions()
+            model.directions = self.directions()
         model.set_only_changed(view.only_changed)
         model.set_keep(view.keep)
         model.set_drop(view.drop)
@@ -335,10 +355,8 @@ class MainScreen(Screen[None]):
         self._sync_model()
         result = self.model.view()
         rows = result.experiment_rows
-        if self.view.leaderboard:   # a ranking of results: the workspace is not one (it repeats its baseline)
-            rows = [r for r in rows if r.kind != "workspace"]
         self.shown_rows = rows
-        self._count()
+        self._counts["shown"] = result.experiments   # counted by the model (over the frame: in numpy)
         if not self._filter_error:
             if self.view.filter.strip():
                 # count experiments, like the header: baselines shown as group headers are context
@@ -349,6 +367,8 @@ class MainScreen(Screen[None]):
         layout = [c.id for c in result.columns] + [f"{c}:{d}" for c, d in self.view.sort]
         if self.live and self.live_metric:
             layout.append(f"live:{self.live_metric}")
+        if self.view.leaderboard:     # the rank column comes and goes with it (also when a sort was already set)
+            layout.append("leaderboard")
         keep_columns = not rows and bool(self.view.filter.strip()) and bool(table.scroll_columns)
         if (columns_changed or layout != self._shown_column_ids) and not keep_columns:
             self._shown_column_ids = layout
@@ -363,7 +383,10 @@ class MainScreen(Screen[None]):
                 scrolling.append(TableColumn("note", "Note" + marks.get("note", ""), max_width=NOTE_WIDTH))
             scrolling += [_table_column(c, marks.get(c.id, "")) for c in result.columns if c.id not in pinned]
             table.set_columns(fixed, scrolling)
-        self._ranks = _ranks(rows, self.model) if self.view.leaderboard else {}
+        ranks = _ranks(rows, self.model) if self.view.leaderboard else {}
+        if ranks != self._ranks:        # the rank cells changed, their rows did not: cached lines are stale
+            self._ranks = ranks
+            table.invalidate_lines()
         table.update_rows(rows, changed=False)     # set_rows noted new row objects with the table already
         self.call_after_refresh(table.scroll_cursor_column_into_view)   # widths change with the rows shown
         self._update_header()
@@ -442,10 +465,6 @@ class MainScreen(Screen[None]):
             failed += status in ("failed", "crashed")
         self._counts = {"total": total, "shown": self._counts.get("shown", 0), "running": running,
                         "queued": queued, "failed": failed}
-
-    def _count(self) -> None:
-        """The shown count for the header (the rest is `_count_all`'s, per reload)."""
-        self._counts["shown"] = _experiments_in(self.shown_rows)
 
     def _update_header(self) -> None:
         header = self.query_one(StatusHeader)
@@ -599,7 +618,7 @@ class MainScreen(Screen[None]):
         from exptui.query.sweeps import ranking_metric
 
         shown = [self._getters[c][0] for c in self._shown_column_ids if c in self._getters]
-        ranking = ranking_metric(shown, (), self._directions())
+        ranking = ranking_metric(shown, (), self.directions())
         if ranking is not None:
             return ranking[0].id, ranking[1] == "higher"
         for column in shown:
@@ -893,7 +912,7 @@ class MainScreen(Screen[None]):
         if len(rows) < 2:  # one row is compared with its baseline
             base = self._baselines.get(rows[0].baseline) if rows else None
             rows = [base, *rows] if base is not None and base is not rows[0] else rows
-        self._open(CompareScreen(self.project, rows, self._directions()))
+        self._open(CompareScreen(self.project, rows, self.directions()))
 
     def action_sweep(self) -> None:
         from exptui.tui.screens.sweep import SweepScreen
@@ -943,7 +962,7 @@ def _table_column(column: Column, mark: str = "") -> TableColumn:
                        numeric=column.kind == "numeric")
 
 
-def _ranks(rows: list[ExperimentRow], model: TableModel) -> dict[str, int]:
+def _ranks(rows: Sequence[ExperimentRow], model: TableModel) -> dict[str, int]:
     """Leaderboard ranks (1 = best) of the rows in shown order (baselines are results too); rows tied on the first
     sort key share a rank ("1, 2, 2, 4"); the workspace, and rows without a value to rank by (queued, running,
     failed), have none."""
@@ -973,15 +992,6 @@ def _sort_marks(sort: list[tuple[str, bool]]) -> dict[str, str]:
     many = len(sort) > 1
     return {column_id: (" ↓" if descending else " ↑") + (str(i + 1) if many else "")
             for i, (column_id, descending) in enumerate(sort)}
-
-
-def _experiments_in(rows: list[ExperimentRow]) -> int:
-    """How many of `rows` are experiments (baselines shown as group headers and the workspace are context)."""
-    kinds = Counter(map(_KIND, rows))      # C-level passes: a filter keystroke at 100,000 rows counts them
-    return len(rows) - kinds["baseline"] - kinds["workspace"]
-
-
-_KIND = attrgetter("kind")
 
 
 def _names(rows: list[ExperimentRow]) -> str:

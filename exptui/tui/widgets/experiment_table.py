@@ -34,6 +34,7 @@ from textual.strip import Strip
 
 from exptui.query.cells import cell_width, fit, truncate
 from exptui.query.inert import inert
+from exptui.query.shown import ShownRows
 from exptui.records import ExperimentRow
 from exptui.query.durations import format_duration
 
@@ -104,6 +105,29 @@ TABLE_BINDINGS: list[Binding] = [
 ]
 
 
+def _width_sample(rows: Sequence[ExperimentRow]) -> Sequence[ExperimentRow]:
+    """The rows whose cells stand for all of `rows` when fitting column widths (all of them up to MEASURE_SAMPLE).
+
+    Rows spread over a long list; for a `ShownRows` over numpy positions, the rows whose key hash (or position) is
+    a multiple of a power of two (about MEASURE_SAMPLE/2-MEASURE_SAMPLE of them): filter keystrokes and reloads that show about as many
+    rows pick mostly the same rows, whose widths are cached, instead of a new spread of unmeasured rows each time
+    (formatting ~4,000 cells per keystroke at 100,000 rows)."""
+    n = len(rows)
+    if n <= MEASURE_SAMPLE:
+        return rows
+    at = rows.at if isinstance(rows, ShownRows) else None
+    if isinstance(rows, ShownRows) and at is not None and hasattr(at, "dtype"):
+        stride = 1 << (-(-n // MEASURE_SAMPLE) - 1).bit_length()    # the power of two >= n / MEASURE_SAMPLE
+        # by the rows' key hashes where known (the same rows after a reload shifted every position)
+        bits = at if rows.spread is None else rows.spread[at]
+        picked = at[bits % stride == 0]
+        if len(picked) > 2 * MEASURE_SAMPLE or len(picked) < MEASURE_SAMPLE // 4:   # clustered positions
+            picked = at[:: max(1, n // MEASURE_SAMPLE)]
+        return ShownRows(rows.base, picked).tolist()
+    step = n / MEASURE_SAMPLE
+    return [rows[int(i * step)] for i in range(MEASURE_SAMPLE)]
+
+
 class ExperimentTable(ScrollView, can_focus=True):
     """Virtual table of experiments with a tree under each baseline, a cursor cell, marks and stars."""
 
@@ -166,7 +190,7 @@ class ExperimentTable(ScrollView, can_focus=True):
     ) -> None:
         super().__init__(name=name, id=id, classes=classes)
         self._cell = cell
-        self.rows: list[ExperimentRow] = []
+        self.rows: Sequence[ExperimentRow] = []     # a list, or a `ShownRows` (positions into the model's frame)
         self._index_cache: dict[str, int] | None = {}   # row key -> position, built when first asked for
         self._versions: dict[str, int] = {}
         self._row_objs: dict[str, ExperimentRow] = {}
@@ -176,6 +200,7 @@ class ExperimentTable(ScrollView, can_focus=True):
         self._widths: dict[str, int] = {}
         self._layout_version = 0
         self._strip_cache: LRUCache[tuple, tuple[Strip, Strip]] = LRUCache(4096)
+        self._line_cache: LRUCache[tuple, tuple[Strip, Strip, Strip]] = LRUCache(1024)    # whole lines, per scroll offset and width
         self._styles: dict[str, Style] | None = None
         self._fixed_width = 0
         self._scroll_width = 0
@@ -206,25 +231,37 @@ class ExperimentTable(ScrollView, can_focus=True):
         The cursor stays on the same experiment if it is still shown; marks of vanished rows are dropped.
         `changed=False`: every row is an object this table has been given before (a filter or sort of the same
         list), so no row needs a new version: a keystroke then costs no per-row Python work here at 100,000 rows
-        (the key -> position map is built only when something asks for it).
+        (the key -> position map is built only when something asks for it). A `ShownRows` (positions into the
+        model's frame) is kept as it is: the cursor is found again by its position, in numpy, and only the rows
+        painted or sampled for widths are ever fetched.
         """
         cursor_obj = self.cursor_row_obj
+        old, old_at = self.rows, self.cursor_row
         if changed:
             self.note_rows(rows)
-        self.rows = list(rows)
+        self.rows = rows if isinstance(rows, ShownRows) else list(rows)
         self._index_cache = None
         if self.marked:
             self.marked &= set(self._index)
-        if self._measure(self.rows):
-            self._layout_version += 1
+        widths_changed = self._measure(self.rows)
         at = self.cursor_row
         if cursor_obj is not None and at < len(self.rows) and self.rows[at] is cursor_obj:
             pass    # the cursor row did not move (the workspace on top, a filter that keeps the rows above)
-        elif cursor_obj is not None and cursor_obj.key in self._index:
-            self.set_reactive(ExperimentTable.cursor_row, self._index[cursor_obj.key])
         else:
-            self.set_reactive(ExperimentTable.cursor_row, max(0, min(self.cursor_row, len(self.rows) - 1)))
-        self._relayout()
+            found: int | None = None
+            if cursor_obj is not None:
+                new = self.rows
+                if isinstance(old, ShownRows) and isinstance(new, ShownRows) and old.same_base(new):
+                    found = new.index_of_position(old.position(old_at))
+                else:
+                    found = self._index.get(cursor_obj.key)
+            if found is None:
+                found = max(0, min(self.cursor_row, len(self.rows) - 1))
+            self.set_reactive(ExperimentTable.cursor_row, found)
+        if widths_changed:
+            self._relayout()
+        else:           # same widths: every cached line is still right, whatever rows it is shown for
+            self._resize()
         self._scroll_cursor_into_view()
 
     def note_rows(self, rows: Iterable[ExperimentRow]) -> None:
@@ -326,9 +363,7 @@ class ExperimentTable(ScrollView, can_focus=True):
         longer list, so a 10k-row load costs the same as a 400-row one.
         """
         columns = list(columns if columns is not None else self.columns)
-        if len(rows) > MEASURE_SAMPLE:
-            step = len(rows) / MEASURE_SAMPLE
-            rows = [rows[int(i * step)] for i in range(MEASURE_SAMPLE)]
+        rows = _width_sample(rows)
         now = time.time()
         wanted: dict[str, int] = {col.id: cell_width(inert(col.label)) for col in columns}
         noted = self._row_objs
@@ -399,8 +434,21 @@ class ExperimentTable(ScrollView, can_focus=True):
         self._eff_widths = widths
         self._fixed_width = MARKER_WIDTH + sum(widths.get(c.id, 4) + GAP for c in self.fixed_columns) + 1
         self._scroll_width = sum(widths.get(c.id, 4) + GAP for c in self.scroll_columns)
-        self.virtual_size = Size(self._fixed_width + self._scroll_width, len(self.rows) + HEADER_HEIGHT)
         self._strip_cache.clear()
+        self._line_cache.clear()
+        self._resize()
+
+    def invalidate_lines(self) -> None:
+        """Draw every line again: something a cell shows changed without its row changing (the best value of a
+        metric moved to a new experiment, leaderboard ranks, directions). Cached lines are keyed by row and
+        version; update_rows keeps them when the widths stay, so the caller says when they are stale."""
+        self._strip_cache.clear()
+        self._line_cache.clear()
+        self.refresh()
+
+    def _resize(self) -> None:
+        """The row count changed, the layout did not: cached lines stay (they are keyed by row, not position)."""
+        self.virtual_size = Size(self._fixed_width + self._scroll_width, len(self.rows) + HEADER_HEIGHT)
         self.refresh()
 
     def on_resize(self, event: events.Resize) -> None:
@@ -411,6 +459,7 @@ class ExperimentTable(ScrollView, can_focus=True):
         known are dropped from the cache, or a running row would keep its bare stage name until its next change."""
         self.stage_order = order
         self._strip_cache.clear()
+        self._line_cache.clear()
         self.refresh()
 
     def _refresh_key(self, key: str) -> None:
@@ -426,6 +475,7 @@ class ExperimentTable(ScrollView, can_focus=True):
         super().notify_style_update()
         self._styles = None
         self._strip_cache.clear()
+        self._line_cache.clear()
 
     def _style(self, name: str) -> Style:
         if self._styles is None:
@@ -453,16 +503,27 @@ class ExperimentTable(ScrollView, can_focus=True):
         scroll_x = int(self.scroll_x)
         if y < HEADER_HEIGHT:
             fixed, scrolling = self._render_header(y)
+            line_key: tuple | None = None
         else:
             index = y - HEADER_HEIGHT + int(self.scroll_y)
             if index >= len(self.rows):
                 return Strip.blank(width, base)
-            fixed, scrolling = self._render_row(index)
-        right_width = max(0, width - self._fixed_width)
-        right = scrolling.crop(scroll_x, scroll_x + right_width)
+            fixed, right = self._render_row(index, scroll_x, max(0, width - self._fixed_width))
+            # the whole line once per row state, scroll offset and width: a repaint that shows the same rows
+            # (the filter's count changed, the cursor moved elsewhere) costs a lookup per line, not five Strips
+            line_key = (id(fixed), id(right), width, base)
+            cached = self._line_cache.get(line_key)
+            if cached is not None and cached[0] is fixed and cached[1] is right:   # ids are reused: check
+                return cached[2]
+        if line_key is None:
+            right_width = max(0, width - self._fixed_width)
+            right = scrolling.crop(scroll_x, scroll_x + right_width)
         # cells only set what they change: the widget's own colours go underneath, so rows and the empty
         # space below them share one background (a segment without one would show the screen's instead)
-        return Strip.join([fixed, right]).adjust_cell_length(width, base).apply_style(base).simplify()
+        line = Strip.join([fixed, right]).adjust_cell_length(width, base).apply_style(base).simplify()
+        if line_key is not None:
+            self._line_cache[line_key] = (fixed, right, line)
+        return line
 
     def _header_style(self, col: TableColumn) -> Style:
         family = col.family if col.family in ("params", "metrics", "deps") else ""
@@ -529,14 +590,18 @@ class ExperimentTable(ScrollView, can_focus=True):
         self._strip_cache[key] = result
         return result
 
-    def _render_row(self, index: int) -> tuple[Strip, Strip]:
+    def _render_row(self, index: int, scroll_x: int, right_width: int) -> tuple[Strip, Strip]:
+        """The fixed part of row `index` and the visible window of its scrolling part (`right_width` cells from
+        `scroll_x`): only the columns in that window are formatted (a screen shows ~6 of 30 params and metrics:
+        a sort, whose arrow in a header changes the layout, re-renders every visible line)."""
         row = self.rows[index]
         key = row.key
         # the cursor stays drawn while the filter bar or a dialog has focus: it still says which row acts
         is_cursor = index == self.cursor_row
         tick = int(time.time()) if row.status in ("running", "queued") and row.started else 0
         cache_key = (key, self._versions.get(key, 0), is_cursor, self.cursor_column if is_cursor else -1,
-                     key in self.marked, self._group_end(index), self.grouped, tick, self._layout_version)
+                     key in self.marked, self._group_end(index), self.grouped, tick, self._layout_version,
+                     scroll_x, right_width)
         cached = self._strip_cache.get(cache_key)
         if cached is not None:
             return cached
@@ -562,10 +627,23 @@ class ExperimentTable(ScrollView, can_focus=True):
         fixed = Strip(fixed_segments).adjust_cell_length(self._fixed_width, base)
         scroll_segments: list[Segment] = []
         offset = len(self.fixed_columns)
+        end = scroll_x + right_width
+        x = 0
+        first: int | None = None        # where the first visible column starts
         for i, col in enumerate(self.scroll_columns):
-            scroll_segments.extend(self._cell_segments(row, index, col, widths.get(col.id, 4), base,
-                                                       cursor_cell if offset + i == self.cursor_column else None))
-        scrolling = Strip(scroll_segments).adjust_cell_length(self._scroll_width, base)
+            if x >= end:
+                break
+            width = widths.get(col.id, 4)
+            if x + width + GAP > scroll_x:
+                if first is None:
+                    first = x
+                scroll_segments.extend(self._cell_segments(row, index, col, width, base,
+                                                           cursor_cell if offset + i == self.cursor_column else None))
+            x += width + GAP
+        if first is None:
+            scrolling = Strip([], 0)
+        else:
+            scrolling = Strip(scroll_segments).crop(scroll_x - first, end - first)
         result = (fixed, scrolling)
         self._strip_cache[cache_key] = result
         return result
