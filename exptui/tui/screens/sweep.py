@@ -36,6 +36,7 @@ from exptui.tui.text import assemble, lines, notify, plain
 from exptui.tui.key_replay import replay_keys
 from exptui.tui.opening import OpeningHold
 from exptui.tui.widgets.burst_input import BurstInput
+from exptui.tui.widgets.unmounted_styles import FormButton, FormInput, FormSelect
 from exptui.tui.widgets.sweep_form import SWEEP_HINT, SweepField, override_text
 from exptui.tui.widgets.sweep_preview import SweepPreview, Trial
 
@@ -131,12 +132,12 @@ class SweepScreen(DimmedModalScreen["list[QueueEntry] | None"]):
                 id="sweep-body"),
             Horizontal(
                 Label("adaptive", classes="option-label"),
-                Select(SEARCH_CHOICES, value="off", allow_blank=False, id="sweep-search", compact=True),
+                FormSelect(SEARCH_CHOICES, value="off", allow_blank=False, id="sweep-search", compact=True),
                 Label("trials", classes="option-label"),
-                Input(placeholder=str(DEFAULT_TRIALS), id="sweep-trials", type="integer", compact=True),
+                FormInput(placeholder=str(DEFAULT_TRIALS), id="sweep-trials", type="integer", compact=True),
                 Label("metric", classes="option-label"),
-                Input(placeholder=self._metric_hint(), id="sweep-metric", compact=True, restrict=INPUT_ALLOWED),
-                Select((("maximize", "maximize"), ("minimize", "minimize")), value="maximize",
+                FormInput(placeholder=self._metric_hint(), id="sweep-metric", compact=True, restrict=INPUT_ALLOWED),
+                FormSelect((("maximize", "maximize"), ("minimize", "minimize")), value="maximize",
                        allow_blank=False, id="sweep-direction", compact=True),
                 id="sweep-adaptive"),
             Horizontal(
@@ -151,8 +152,8 @@ class SweepScreen(DimmedModalScreen["list[QueueEntry] | None"]):
                 id="sweep-options"),
             Static("", id="sweep-status", markup=False),
             Horizontal(
-                Button("Cancel", id="sweep-cancel", compact=True),
-                Button("Queue", id="sweep-confirm", variant="primary", disabled=True, compact=True),
+                FormButton("Cancel", id="sweep-cancel", compact=True),
+                FormButton("Queue", id="sweep-confirm", variant="primary", disabled=True, compact=True),
                 id="sweep-buttons"),
         ]
 

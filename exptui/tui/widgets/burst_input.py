@@ -8,11 +8,13 @@ has bubbled up to the App (that is where non-priority bindings are checked). Key
 from __future__ import annotations
 
 from textual import events
-from textual.widgets import Input
+
+from exptui.tui.widgets.unmounted_styles import FormInput
 
 
-class BurstInput(Input):
-    """`Input` with its own key bindings applied in arrival order (see the module docstring)."""
+class BurstInput(FormInput):
+    """`Input` with its own key bindings applied in arrival order (see the module docstring); like every form
+    input, it skips style passes until mounted (`exptui.tui.widgets.unmounted_styles`)."""
 
     async def _on_key(self, event: events.Key) -> None:
         if not event.is_printable:
