@@ -4,7 +4,6 @@ values, queued/failed/cancelled entries and several baselines."""
 from __future__ import annotations
 
 import json
-import subprocess
 from pathlib import Path
 from typing import Any
 
@@ -17,9 +16,9 @@ from exptui.store.claims import ProcessIdentity
 from exptui.store.queue import DoneRecord
 
 try:  # tests/ may or may not be a package
-    from tests.test_store_support import exptui, git, make_pipeline
+    from tests.test_store_support import exptui, git, import_experiments, make_pipeline
 except ImportError:  # pragma: no cover
-    from test_store_support import exptui, git, make_pipeline
+    from test_store_support import exptui, git, import_experiments, make_pipeline
 
 # (f1, lr, extra metrics text): ties in f1 and lr, a row without f1, one whose metrics file does not parse
 _EXPS = [
@@ -30,20 +29,15 @@ _EXPS = [
 
 def _experiments(repo: Path, baseline: str, prefix: str, start: int) -> None:
     """Experiment commits under `baseline` in DVC's ref layout, one `git fast-import` stream."""
-    stream = []
+    experiments = []
     for i, (f1, lr, broken) in enumerate(_EXPS):
         # `seed` is text in one row (a mixed column), and the newest row has its metrics in another order: the
         # columns' order and kinds over the whole listing differ from those over the printed rows alone
         params = f"train:\n  lr: {lr}\n  epochs: 3\nseed: {'x' if i == 3 else i % 3}\n".encode()
         values = {"acc": lr * 2} | ({} if f1 is None else {"f1": f1}) | {"loss": i / 10, "auc": 1 - i / 10}
         metrics = (broken or json.dumps(dict(reversed(values.items())) if i == 7 else values)).encode()
-        msg = f"exp {prefix}{i}".encode()
-        stream += [f"commit refs/exps/{baseline[:2]}/{baseline[2:]}/{prefix}{i}\n".encode(),
-                   f"committer t <t@example.invalid> {start + i} +0000\n".encode(),
-                   f"data {len(msg)}\n".encode() + msg + b"\n", f"from {baseline}\n".encode(),
-                   f"M 100644 inline params.yaml\ndata {len(params)}\n".encode() + params + b"\n",
-                   f"M 100644 inline metrics.json\ndata {len(metrics)}\n".encode() + metrics + b"\n\n"]
-    subprocess.run(["git", "fast-import", "--quiet"], cwd=repo, input=b"".join(stream), check=True)
+        experiments.append((f"{prefix}{i}", params, metrics))
+    import_experiments(repo, baseline, experiments, start)
 
 
 @pytest.fixture(scope="module")

@@ -1,14 +1,16 @@
 """Resolving one experiment by name or ref reads that ref, not the whole listing (issue 13: 8 s at 100k)."""
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from exptui.errors import ExptuiError
 from exptui.project import Project
 try:  # tests/ may or may not be a package
-    from tests.test_store_support import exptui, git, project  # noqa: F401 (fixture)
+    from tests.test_store_support import exptui, git, import_experiments, project  # noqa: F401 (fixture)
 except ImportError:  # pragma: no cover
-    from test_store_support import exptui, git, project  # noqa: F401 (fixture)
+    from test_store_support import exptui, git, import_experiments, project  # noqa: F401 (fixture)
 
 
 def _fields(row):  # noqa: ANN001, ANN202
@@ -50,21 +52,13 @@ def test_names_elsewhere_still_resolve_through_the_listing(project: Project) -> 
     assert "train.lr" in exptui(project.root, "diff", "a", "elsewhere").stdout
 
 
-def _fast_import_experiments(root, baseline: str, names: list[str], start: int) -> None:  # noqa: ANN001
+def _fast_import_experiments(root: Path, baseline: str, names: list[str], start: int) -> None:
     """Experiment commits under `baseline` in DVC's ref layout, written in one `git fast-import` stream."""
     import json
-    import subprocess
 
-    stream = []
-    for i, name in enumerate(names):
-        params = f"train:\n  lr: {i / 1000}\n".encode()
-        metrics = json.dumps({"f1": (i % 97) / 100}).encode()
-        stream += [f"commit refs/exps/{baseline[:2]}/{baseline[2:]}/{name}\n".encode(),
-                   f"committer t <t@example.invalid> {start + i} +0000\n".encode(),
-                   b"data 3\nexp\n", f"from {baseline}\n".encode(),
-                   f"M 100644 inline params.yaml\ndata {len(params)}\n".encode() + params + b"\n",
-                   f"M 100644 inline metrics.json\ndata {len(metrics)}\n".encode() + metrics + b"\n\n"]
-    subprocess.run(["git", "fast-import", "--quiet"], cwd=root, input=b"".join(stream), check=True)
+    import_experiments(root, baseline, [(name, f"train:\n  lr: {i / 1000}\n".encode(),
+                                         json.dumps({"f1": (i % 97) / 100}).encode())
+                                        for i, name in enumerate(names)], start)
 
 
 def test_many_experiments_every_form_resolves_without_building_the_listing(project: Project) -> None:

@@ -4,7 +4,6 @@ an experiment without f1, one whose metrics file does not parse, queued/failed/c
 from __future__ import annotations
 
 import json
-import subprocess
 from pathlib import Path
 
 import numpy as np
@@ -17,9 +16,9 @@ from exptui.store.claims import ProcessIdentity
 from exptui.store.queue import DoneRecord
 
 try:  # tests/ may or may not be a package
-    from tests.test_store_support import exptui, git, make_pipeline
+    from tests.test_store_support import exptui, git, import_experiments, make_pipeline
 except ImportError:  # pragma: no cover
-    from test_store_support import exptui, git, make_pipeline
+    from test_store_support import exptui, git, import_experiments, make_pipeline
 
 _EXPS = [
     (0.5, 0.1, None), (0.7, 0.2, None), (0.5, 0.3, None), (None, 0.1, None), (0.9, 0.2, None),
@@ -28,17 +27,12 @@ _EXPS = [
 
 
 def _experiments(repo: Path, baseline: str, prefix: str, start: int) -> None:
-    stream = []
+    experiments = []
     for i, (f1, lr, broken) in enumerate(_EXPS):
         params = f"train:\n  lr: {lr}\n  epochs: 3\nseed: {i % 3}\n".encode()
         metrics = (broken or json.dumps({"acc": lr * 2} | ({} if f1 is None else {"f1": f1}))).encode()
-        msg = f"exp {prefix}{i}".encode()
-        stream += [f"commit refs/exps/{baseline[:2]}/{baseline[2:]}/{prefix}{i}\n".encode(),
-                   f"committer t <t@example.invalid> {start + i} +0000\n".encode(),
-                   f"data {len(msg)}\n".encode() + msg + b"\n", f"from {baseline}\n".encode(),
-                   f"M 100644 inline params.yaml\ndata {len(params)}\n".encode() + params + b"\n",
-                   f"M 100644 inline metrics.json\ndata {len(metrics)}\n".encode() + metrics + b"\n\n"]
-    subprocess.run(["git", "fast-import", "--quiet"], cwd=repo, input=b"".join(stream), check=True)
+        experiments.append((f"{prefix}{i}", params, metrics))
+    import_experiments(repo, baseline, experiments, start)
 
 
 @pytest.fixture(scope="module")

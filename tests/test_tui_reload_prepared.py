@@ -5,7 +5,6 @@ columns, best cells and counts equal what a fresh derivation of the same rows gi
 from __future__ import annotations
 
 import json
-import subprocess
 from pathlib import Path
 from typing import Any
 
@@ -23,9 +22,9 @@ from exptui.tui.prepare import Prepared, counts_of, prepare
 from exptui.tui.view_state import ViewState
 
 try:
-    from tests.test_store_support import make_pipeline
+    from tests.test_store_support import import_experiments, make_pipeline
 except ImportError:  # pragma: no cover
-    from test_store_support import make_pipeline
+    from test_store_support import import_experiments, make_pipeline
 
 SIZE = (120, 36)
 
@@ -33,17 +32,12 @@ SIZE = (120, 36)
 def _add(repo: Path, names_f1: list[tuple[str, float]], start: int) -> None:
     """Experiments under HEAD in DVC's ref layout, one `git fast-import` stream."""
     head = git(repo, "rev-parse", "HEAD").strip()
-    stream = []
+    experiments = []
     for i, (name, f1) in enumerate(names_f1):
         params = f"train:\n  lr: {0.01 * (i + 1)}\n".encode()
         metrics = json.dumps({"f1": f1, "loss": 1 - f1}).encode()
-        msg = f"exp {name}".encode()
-        stream += [f"commit refs/exps/{head[:2]}/{head[2:]}/{name}\n".encode(),
-                   f"committer t <t@example.invalid> {start + i} +0000\n".encode(),
-                   f"data {len(msg)}\n".encode() + msg + b"\n", f"from {head}\n".encode(),
-                   f"M 100644 inline params.yaml\ndata {len(params)}\n".encode() + params + b"\n",
-                   f"M 100644 inline metrics.json\ndata {len(metrics)}\n".encode() + metrics + b"\n\n"]
-    subprocess.run(["git", "fast-import", "--quiet"], cwd=repo, input=b"".join(stream), check=True)
+        experiments.append((name, params, metrics))
+    import_experiments(repo, head, experiments, start)
 
 
 @pytest.fixture
