@@ -36,7 +36,7 @@ from exptui.store.facts import parse_trailers
 from exptui.store.git import Git
 from exptui.store.index_segments import (Entries, IndexDamaged, Segment, decode_blob, encode, encode_blob,
                                          list_segments, load_list, read_column, read_header, read_part,
-                                         segment_number, write_segment)
+                                         segment_number, unpickle_mapping, write_segment)
 
 EXPS_PREFIX = EXPS_NAMESPACE + "/"
 
@@ -357,15 +357,7 @@ class IndexCache:
                 seg = self._segments[k]
 
                 def read() -> Any:
-                    try:
-                        value = pickle.loads(read_part(seg, "vals", *part))
-                    except IndexDamaged:
-                        raise
-                    except Exception:  # noqa: BLE001
-                        raise IndexDamaged(f"{seg.path.name}: a value column is unreadable") from None
-                    if not isinstance(value, dict):
-                        raise IndexDamaged(f"{seg.path.name}: a value column is not a mapping")
-                    return value
+                    return unpickle_mapping(read_part(seg, "vals", *part), f"{seg.path.name}: a value column")
 
                 found = self._guard(read)
             self._cols[ck] = found

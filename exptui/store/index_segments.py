@@ -194,15 +194,19 @@ class Entries:
         return raw
 
     def get(self, i: int) -> dict:
-        try:
-            value = pickle.loads(self.raw(i))
-        except IndexDamaged:
-            raise
-        except Exception:  # noqa: BLE001
-            raise IndexDamaged(f"{self.seg.path.name}: entry {i} unreadable") from None
-        if not isinstance(value, dict):
-            raise IndexDamaged(f"{self.seg.path.name}: entry {i} is not a record")
-        return value
+        return unpickle_mapping(self.raw(i), f"{self.seg.path.name}: entry {i}")
+
+
+def unpickle_mapping(raw: bytes, where: str) -> dict:
+    """`raw` unpickled, which must give a dict; anything else (a failing or foreign pickle) is `IndexDamaged`
+    naming `where`, so the caller rebuilds the index instead of showing a wrong row."""
+    try:
+        value = pickle.loads(raw)
+    except Exception:  # noqa: BLE001
+        raise IndexDamaged(f"{where}: unreadable") from None
+    if not isinstance(value, dict):
+        raise IndexDamaged(f"{where}: not a mapping")
+    return value
 
 
 def read_part(seg: Segment, name: str, start: int, length: int, crc: int) -> bytes:

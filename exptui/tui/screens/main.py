@@ -37,6 +37,7 @@ from exptui.tui.widgets.dashboard_footer import DashboardFooter
 from exptui.tui.widgets.experiment_table import ExperimentTable, TableColumn
 from exptui.tui.widgets.filter_bar import FilterBar
 from exptui.tui.widgets.problem_banner import ProblemBanner, workspace_problems
+from exptui.tui.prepare import counts_of
 from exptui.tui.widgets.status_header import StatusHeader
 from exptui.tui.widgets.sweep_progress import SweepProgressLine
 
@@ -452,19 +453,7 @@ class MainScreen(Screen[None]):
     # ------------------------------------------------------------------ header / messages
     def _count_all(self) -> None:
         """Experiment counts over all rows for the header: once per `set_rows`, never per keystroke."""
-        total = running = queued = failed = 0
-        for r in self.all_rows:
-            if r.kind in ("baseline", "workspace"):
-                continue
-            total += 1
-            status = r.status
-            if status == "success":
-                continue
-            running += status == "running"
-            queued += status == "queued"
-            failed += status in ("failed", "crashed")
-        self._counts = {"total": total, "shown": self._counts.get("shown", 0), "running": running,
-                        "queued": queued, "failed": failed}
+        self._counts = {**counts_of(self.all_rows), "shown": self._counts.get("shown", 0)}
 
     def _update_header(self) -> None:
         header = self.query_one(StatusHeader)
