@@ -41,13 +41,8 @@ def _add(repo: Path, names_f1: list[tuple[str, float]], start: int) -> None:
 
 
 @pytest.fixture
-def repo(tmp_path: Path) -> Path:
-    repo = tmp_path / "repo"
-    repo.mkdir()
-    git(repo, "init", "-q", "-b", "main")
-    (repo / ".gitignore").write_text("")
-    git(repo, "add", ".gitignore")
-    git(repo, "commit", "-q", "-m", "init")
+def repo(git_repo: Path) -> Path:
+    repo = git_repo
     make_pipeline(repo)
     _add(repo, [(f"e{i:02d}", round(0.1 + 0.03 * i, 3)) for i in range(20)], 1_700_000_000)
     return repo
