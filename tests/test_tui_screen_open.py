@@ -37,15 +37,21 @@ async def cursor_to(app, pilot, kind: str, name: str | None = None) -> None:  # 
     await pilot.pause()
 
 
+async def open_plots(app, pilot, kind: str) -> PlotScreen:  # type: ignore[no-untyped-def]
+    """`p` on the first row of `kind`, once the plots screen has built its first tab and loaded its data."""
+    await cursor_to(app, pilot, kind)
+    await pilot.press("p")
+    screen = app.screen
+    assert isinstance(screen, PlotScreen)
+    await wait_for(pilot, lambda: screen.built and screen.step_data is not None)
+    return screen
+
+
 @async_test
 async def test_p_on_the_workspace_row_plots_its_baseline_family(repo: Path) -> None:  # noqa: F811
     app = make_app(repo)
     async with app.run_test(size=SIZE) as pilot:
-        await cursor_to(app, pilot, "workspace")
-        await pilot.press("p")
-        screen = app.screen
-        assert isinstance(screen, PlotScreen)
-        await wait_for(pilot, lambda: screen.built and screen.step_data is not None)
+        screen = await open_plots(app, pilot, "workspace")
         names = sorted(r.name for r in screen.rows if r.kind != "workspace")
         assert names == sorted(rows_by_name(app.project)), names   # main and its experiments
         assert any(r.kind == "workspace" for r in screen.rows)
@@ -60,11 +66,7 @@ async def test_one_experiment_says_there_is_nothing_to_compare(repo: Path) -> No
         subprocess.run(["git", "update-ref", "-d", ref], cwd=repo, check=True)
     app = make_app(repo)
     async with app.run_test(size=SIZE) as pilot:
-        await cursor_to(app, pilot, "baseline")
-        await pilot.press("p")
-        screen = app.screen
-        assert isinstance(screen, PlotScreen)
-        await wait_for(pilot, lambda: screen.built and screen.step_data is not None)
+        screen = await open_plots(app, pilot, "baseline")
         assert len(screen.rows) == 1
         legend = str(screen.query_one("#scatter-legend", PlotLegend).render())
         assert "1 experiment: nothing to compare yet" in legend
@@ -79,11 +81,7 @@ async def test_one_experiment_says_there_is_nothing_to_compare(repo: Path) -> No
 async def test_plot_tabs_are_built_when_first_shown_and_the_collector_comes_back(repo: Path) -> None:  # noqa: F811
     app = make_app(repo)
     async with app.run_test(size=SIZE) as pilot:
-        await cursor_to(app, pilot, "experiment")
-        await pilot.press("p")
-        screen = app.screen
-        assert isinstance(screen, PlotScreen)
-        await wait_for(pilot, lambda: screen.built and screen.step_data is not None)
+        screen = await open_plots(app, pilot, "experiment")
         # only the first tab's widgets exist on open
         assert screen.query("#scatter-x") and not screen.query("#parallel-metric") and not screen.query("#steps-plot")
         await wait_for(pilot, lambda: not screen._opening.held)
