@@ -29,7 +29,6 @@ git call plus a directory listing.
 """
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import time
@@ -179,6 +178,8 @@ def _text_or_none(value: Any) -> str | None:
 
 
 def _object_sha(kind: str, data: bytes, hexlen: int) -> str:
+    import hashlib  # here, not at import: `queue status` never hashes (hashlib's import is ~3 ms of it)
+
     header = f"{kind} {len(data)}\0".encode()
     h = hashlib.sha1() if hexlen == 40 else hashlib.sha256()
     h.update(header)
@@ -283,6 +284,8 @@ def scratch_mkdtemp(git: Git, what: str) -> Path:
 
 def _repo_key(git: Git) -> str:
     """8 hex digits naming this repository (its real git dir) in scratch directory names."""
+    import hashlib
+
     return hashlib.sha1(os.fsencode(os.path.realpath(git.git_dir))).hexdigest()[:8]
 
 
@@ -291,7 +294,7 @@ def dead_scratch_dirs(git: Git) -> list[Path]:
     from exptui.store.claims import pid_alive
 
     out = []
-    key = _repo_key(git)
+    key: str | None = None  # hashed only when a candidate is found: most listings of /dev/shm hold none
     for base in dict.fromkeys([Path(SHM), git.git_dir / "exptui" / "tmp"]):
         try:
             names = os.listdir(base)
@@ -301,7 +304,7 @@ def dead_scratch_dirs(git: Git) -> list[Path]:
             parts = name.split("-")
             if not name.startswith(_SCRATCH_PREFIX) or len(parts) < 4 or not parts[2].isdigit():
                 continue
-            if len(parts) >= 5 and parts[3] != key:
+            if len(parts) >= 5 and parts[3] != (key := key or _repo_key(git)):
                 continue  # another repository's: its own doctor/recovery decides
             if not pid_alive(int(parts[2])) and (base / name).is_dir():
                 out.append(base / name)
