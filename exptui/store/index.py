@@ -12,6 +12,7 @@ Nothing heavy is imported here (no pandas, textual or GitPython): `exptui show -
 """
 from __future__ import annotations
 
+import os
 import pickle
 import threading
 import zlib
@@ -36,7 +37,7 @@ from exptui.store.facts import parse_trailers
 from exptui.store.git import Git
 from exptui.store.index_segments import (Entries, IndexDamaged, Segment, decode_blob, encode, encode_blob,
                                          list_segments, load_list, read_column, read_header, read_part,
-                                         segment_number, unpickle_mapping, write_segment)
+                                         segment_number, segment_path, unpickle_mapping, write_segment)
 
 EXPS_PREFIX = EXPS_NAMESPACE + "/"
 
@@ -410,11 +411,7 @@ class IndexCache:
                 self._notes_dirty = False
             if self.pending:
                 shas = list(self.pending)
-                datas = [self.pending[s] for s in shas]
-                payload = encode(self._version, shas, [d.get("time") for d in datas],
-                                 [self._fragment(s, d) for s, d in zip(shas, datas)],
-                                 [pickle.dumps(d, protocol=pickle.HIGHEST_PROTOCOL) for d in datas],
-                                 _columnar(datas))
+                payload = segment_payload(self._version, self._fragments_of, shas, [self.pending[s] for s in shas])
                 number = max([seg.number for seg in self._segments] + [_newest_number(self.dir)]) + 1
                 path = write_segment(self.dir, number, payload)
                 seg = read_header(path, number)
@@ -434,13 +431,31 @@ class IndexCache:
             return  # the cache is an optimisation: a read-only .git or a full disk must not break listing
         self.dirty = False
 
-    def _fragment(self, sha: str, data: dict) -> tuple[str, str] | None:
-        if self._fragments_of is None:
-            return None
+    def add_segment(self, shas: list[str], written: Path) -> bool:
+        """Append a segment file written by a cold build's second process (`index_worker`: `segment_payload` of
+        `shas`, in a temp file of this directory), renamed to the next number; its entries are read back from the
+        file, as after `save(retain=False)`. False when it is not there or not whole: the caller then reads those
+        commits itself."""
+        self.load()
         try:
-            return self._fragments_of(sha, data)
-        except Exception:  # noqa: BLE001 - no fragment: that row is encoded from its data, the slower way
-            return None
+            number = max([seg.number for seg in self._segments] + [_newest_number(self.dir)]) + 1
+            path = segment_path(self.dir, number)
+            os.replace(written, path)
+            seg = read_header(path, number)
+        except (OSError, IndexDamaged):
+            return False
+        if seg is None or seg.count != len(shas) or seg.version != self._version:
+            if seg is not None:
+                seg.close()
+            path.unlink(missing_ok=True)
+            return False
+        k = len(self._segments)
+        self._segments.append(seg)
+        for i, sha in enumerate(shas):
+            self._loc[sha] = (k, i)
+            self.pending.pop(sha, None)
+            self._decoded.pop(sha, None)
+        return True
 
     def _rewrite(self, keep: set[str] | None, only_small: bool = False) -> None:
         """Merge every segment into one (without the entries not in `keep`), copying each entry's bytes.
@@ -510,6 +525,37 @@ class IndexCache:
             except (OSError, IndexDamaged):
                 pass
         return len(drop)
+
+
+def _fragment(fragments_of: Callable[[str, dict], tuple[str, str] | None] | None, sha: str,
+              data: dict) -> tuple[str, str] | None:
+    if fragments_of is None:
+        return None
+    try:
+        return fragments_of(sha, data)
+    except Exception:  # noqa: BLE001 - no fragment: that row is encoded from its data, the slower way
+        return None
+
+
+def segment_payload(version: tuple, fragments_of: Callable[[str, dict], tuple[str, str] | None] | None,
+                    shas: list[str], datas: list[dict]) -> bytes:
+    """One segment file's bytes for these entries: their times, pre-encoded JSON pieces, whole pickles and the
+    per-column store. A function of its arguments alone, so a cold build's second process encodes its chunks
+    exactly as `IndexCache.save` does."""
+    return encode(version, shas, [d.get("time") for d in datas], [_fragment(fragments_of, s, d) for s, d in zip(shas, datas)],
+                  [pickle.dumps(d, protocol=pickle.HIGHEST_PROTOCOL) for d in datas], _columnar(datas))
+
+
+def read_chunk(reader: CommitReader, shas: list[str], hints: dict[str, tuple[str, ...]] | None) -> dict[str, dict]:
+    """The index entries of `shas` (commits that do not exist are left out): what `reader` extracts, the message
+    cut to its first line, with the run facts and status of its trailers."""
+    new = reader.read(shas, hints)
+    for data in new.values():
+        facts, status = parse_trailers(data["message"])
+        data["facts"] = facts
+        data["status"] = status
+        data["message"] = data["message"].split("\n", 1)[0]
+    return new
 
 
 _PLAIN = frozenset({int, float, str, bool, type(None), list})
@@ -626,18 +672,43 @@ class ExperimentIndex:
         # a cold listing of 100,000 commits: read, store and free them a chunk at a time, so peak memory is one
         # chunk's (the listing reads them back as pre-encoded pieces); a few new commits are kept decoded
         chunked = len(missing) > cache.CHUNK
-        for start in range(0, len(missing), cache.CHUNK):
-            new = self.reader.read(missing[start:start + cache.CHUNK], hints)
-            for sha, data in new.items():
-                facts, status = parse_trailers(data["message"])
-                data["facts"] = facts
-                data["status"] = status
-                data["message"] = data["message"].split("\n", 1)[0]
-                cache.put(sha, data)
-            del new
-            if chunked:
-                cache.save(retain=False)
-                self.reader.forget_parsed()
+        chunks = [missing[start:start + cache.CHUNK] for start in range(0, len(missing), cache.CHUNK)]
+        helper = None
+        if len(missing) >= self.PARALLEL_FROM:
+            from exptui.store.index_worker import SegmentWorker
+
+            # the second half of the chunks to a second process (both cores: reading and parsing 100,000 commits
+            # is ~15 s of CPU), started first so it works while this one reads the first half
+            half = (len(chunks) + 1) // 2
+            helper = SegmentWorker.start(self.git, self.reader.dvc_cache_dir, cache, chunks[half:], hints)
+            if helper is not None:
+                chunks, later = chunks[:half], chunks[half:]
+        try:
+            for chunk in chunks:
+                self._store_chunk(chunk, hints, chunked)
+            if helper is not None:
+                # its segments, in chunk order (the same files a serial build writes); any chunk it did not
+                # deliver (it failed or was killed), or that could not be added, is read here
+                delivered = helper.results()
+                for i, chunk in enumerate(later):
+                    got = delivered.pop(i, None)
+                    if got is None or not cache.add_segment(*got):
+                        self._store_chunk(chunk, hints, chunked)
+                cache.save(retain=False)  # merges small segments, as after any chunk
+        finally:
+            if helper is not None:
+                helper.close()
+
+    #: from this many commits to read, a cold build uses a second process (`exptui.store.index_worker`)
+    PARALLEL_FROM = 20000
+
+    def _store_chunk(self, chunk: list[str], hints: dict[str, tuple[str, ...]] | None, chunked: bool) -> None:
+        cache = self.cache
+        for sha, data in read_chunk(self.reader, chunk, hints).items():
+            cache.put(sha, data)
+        if chunked:
+            cache.save(retain=False)
+            self.reader.forget_parsed()
 
     def annotations(self, notes_sha: str | None) -> dict[str, Annotations]:
         from exptui.store.annotations import read_all

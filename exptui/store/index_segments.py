@@ -255,9 +255,14 @@ def write_segment(directory: Path, number: int, payload: bytes) -> Path:
 
     # the writer's own name: two processes appending at once both pick the same next number, and a rename onto
     # the other's file would leave this process reading that file's entries at its own entries' positions
-    path = directory / f"{PREFIX}{number:08d}-{os.getpid()}-{os.urandom(3).hex()}{SUFFIX}"
+    path = segment_path(directory, number)
     atomic_write(path, payload, durable=False)
     return path
+
+
+def segment_path(directory: Path, number: int) -> Path:
+    """A new segment file's name: its number, then the writer's own pid and a random part (see `write_segment`)."""
+    return directory / f"{PREFIX}{number:08d}-{os.getpid()}-{os.urandom(3).hex()}{SUFFIX}"
 
 
 def encode_blob(version: tuple, value: Any) -> bytes:
