@@ -123,7 +123,10 @@ def live_json(step: int | None, latest: Mapping[str, float]) -> dict[str, Any]:
 
 def rows_to_json(rows: Iterable[ExperimentRow], indent: int | None = None,
                  live: Mapping[str, dict[str, Any]] | None = None) -> str:
-    return json.dumps([record(r, live=live) for r in rows], indent=indent, ensure_ascii=False)
+    records = [record(r, live=live) for r in rows]
+    if indent is None:
+        return json.dumps(records, ensure_ascii=False)
+    return dumps_indented(records, indent)  # `show --json` in a terminal: the same text, mostly in C
 
 
 def record_json(row: ExperimentRow, live: Mapping[str, dict[str, Any]] | None = None) -> str:
