@@ -203,6 +203,8 @@ def _whole_table_output(repo: Path, fmt: str, filter_: str | None, sort: str | N
     (None, "f1", 4, {}),
     ("f1 > 2", "f1", 3, {}),                      # nothing matches: the listing's total is still right
     ("train.lr >= 0.3", "acc", 0, {}),
+    (None, "f1", None, {}),                       # a sort over everything: every row printed (indented in C)
+    (None, None, None, {"only_changed": True}),   # --only-changed over everything
 ])
 def test_pushed_down_output_is_byte_identical_in_every_format(repo: Path, fmt: str, filter_: str | None,
                                                               sort: str | None, limit: int | None,
