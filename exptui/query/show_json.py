@@ -47,7 +47,7 @@ def section(source: dict[str, Any], family: str, visible: dict[tuple[str, str], 
         keys = _ALL_KEYS if visible is None else visible.get((family, file))
         if keys is None or not data or file in errors or not isinstance(data, dict):
             continue
-        if visible is None and _all_plain(data):
+        if (visible is None or keys.issuperset(data)) and _all_plain(data):  # every key shown (a sorted table)
             out[file] = data
             continue
         values: dict[str, Any] = {}
