@@ -59,3 +59,26 @@ def test_small_segments_merge_without_touching_large_ones(project: Project, monk
     assert large <= after and len(after - large) <= 2  # the small ones were merged, the large ones kept
     names = {r.name for r in Project.open(project.root).experiments() if r.kind == "experiment"}
     assert names == {f"e{i}" for i in range(8)} | {f"n{k}" for k in range(IndexCache.MAX_SEGMENTS + 1)}
+
+
+def test_a_warm_listing_shares_key_strings_and_drops_the_bulk_column(project: Project,
+                                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    """Decoded entries hold one str object per distinct key (not one per entry: ~130 MiB at 100k), give the same
+    rows as a decode without sharing, and the ``data`` column read whole for the listing is let go afterwards."""
+    from exptui.store.index_segments import Entries
+
+    monkeypatch.setattr(Entries, "BULK_AFTER", 2)
+    base = project.git.head()
+    _add_experiments(project.root, base, [f"e{i}" for i in range(12)])
+    plain = [(r.name, r.params, r.metrics, r.errors, r.status) for r in Project.open(project.root).experiments()]
+    with Project.open(project.root) as p:
+        rows = [r for r in p.experiments(shared=True) if r.kind == "experiment"]
+        assert [(r.name, r.params, r.metrics, r.errors, r.status) for r in p.experiments(shared=True)] == plain
+        files = {id(k) for r in rows for k in r.metrics}
+        keys = {id(k) for r in rows for values in r.metrics.values() for k in values}
+        assert len(rows) == 12 and len(files) == 1 and len(keys) == 1
+        entries = p.index.cache._entries
+        assert entries and all(e.blob is None for e in entries.values())
+        # a later read of one entry (a compare, a baseline's paths) still works
+        p.index.cache._decoded.clear()
+        assert p.index.cache.get(rows[3].rev)["metrics"] == rows[3].metrics

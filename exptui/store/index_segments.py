@@ -196,6 +196,11 @@ class Entries:
     def get(self, i: int) -> dict:
         return unpickle_mapping(self.raw(i), f"{self.seg.path.name}: entry {i}")
 
+    def release(self) -> None:
+        """Forget the column read whole (the next reads are single `pread`s again, until `BULK_AFTER`)."""
+        self.blob = None
+        self._single_reads = 0
+
 
 def unpickle_mapping(raw: bytes, where: str) -> dict:
     """`raw` unpickled, which must give a dict; anything else (a failing or foreign pickle) is `IndexDamaged`
