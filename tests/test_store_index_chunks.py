@@ -64,7 +64,8 @@ def test_small_segments_merge_without_touching_large_ones(project: Project, monk
 def test_a_warm_listing_shares_key_strings_and_drops_the_bulk_column(project: Project,
                                                                      monkeypatch: pytest.MonkeyPatch) -> None:
     """Decoded entries hold one str object per distinct key (not one per entry: ~130 MiB at 100k), give the same
-    rows as a decode without sharing, and the ``data`` column read whole for the listing is let go afterwards."""
+    rows as a decode without sharing, the ``data`` column read whole for the listing is let go afterwards, and the
+    shared rows keep only the parts of each entry they show."""
     from exptui.store.index_segments import Entries
 
     monkeypatch.setattr(Entries, "BULK_AFTER", 2)
@@ -79,6 +80,11 @@ def test_a_warm_listing_shares_key_strings_and_drops_the_bulk_column(project: Pr
         assert len(rows) == 12 and len(files) == 1 and len(keys) == 1
         entries = p.index.cache._entries
         assert entries and all(e.blob is None for e in entries.values())
+        # the rows hold the entries' parts, not the entries (their tree, parents, message stay on disk); a reload
+        # shares the same dicts
+        assert not any(r.rev in p.index.cache._decoded for r in rows)
+        again = {r.rev: r for r in p.experiments(shared=True)}
+        assert all(again[r.rev].params is r.params and again[r.rev].metrics is r.metrics for r in rows)
         # a later read of one entry (a compare, a baseline's paths) still works
         p.index.cache._decoded.clear()
         assert p.index.cache.get(rows[3].rev)["metrics"] == rows[3].metrics

@@ -173,6 +173,7 @@ class IndexCache:
         self._json: dict[int, list] = {}
         self._decoded: dict[str, dict] = {}
         self._keys: dict[str, str] = {}  # one str object per distinct dict key of the decoded entries (`_share_keys`)
+        self._listed: dict[str, tuple] = {}  # sha -> what a shared listing row holds of its entry (`listed`)
         self._cols: dict[tuple[int, Any], Any] = {}  # (segment, what) -> a decoded piece of the per-column store
 
     # --- loading ------------------------------------------------------------------------------------------------
@@ -217,7 +218,7 @@ class IndexCache:
         self._stale.extend(list_segments(self.dir))
         self._stale.append(self.dir / self.NOTES)
         self._segments, self._loc, self._entries, self._times, self._json, self._cols = [], {}, {}, {}, {}, {}
-        self._decoded, self._notes = {}, None
+        self._decoded, self._notes, self._listed = {}, None, {}
         self.dirty = self._notes_dirty = True
 
     def _guard(self, fn: Callable[[], Any]) -> Any:
@@ -263,7 +264,27 @@ class IndexCache:
         self.load()
         self.pending[sha] = data
         self._decoded.pop(sha, None)
+        self._listed.pop(sha, None)
         self.dirty = True
+
+    def listed(self, sha: str) -> tuple | None:
+        """(params, metrics, errors, status, time, facts) of a stored commit: what a shared listing row holds.
+
+        An entry decoded for this is not kept whole (`get` decodes it again for a reader that wants more): the
+        dashboard's 100,000 rows hold these six parts, not the entry's own dict with its tree, parents, message
+        and metric files (~700 bytes an entry, ~70 MiB at 100k). Kept by sha, so a reload shares the same dicts."""
+        part = self._listed.get(sha)
+        if part is not None:
+            return part
+        data = self.pending.get(sha) or self._decoded.get(sha)
+        if data is None:
+            loc = self._loc.get(sha)
+            if loc is None:
+                return None
+            data = _share_keys(self._guard(lambda: self._segment_entries(loc[0]).get(loc[1])), self._keys)
+        part = self._listed[sha] = (data["params"], data["metrics"], data["errors"], data.get("status"),
+                                    data.get("time"), data.get("facts"))
+        return part
 
     def missing(self, shas: Iterable[str]) -> list[str]:
         """The commits of `shas` the index does not have (one pass, no call per sha: 100,000 at a listing)."""
@@ -487,6 +508,7 @@ class IndexCache:
         self._entries, self._times, self._json, self._cols = {}, {}, {}, {}
         if keep is not None:
             self._decoded = {s: d for s, d in self._decoded.items() if s in keep}
+            self._listed = {s: d for s, d in self._listed.items() if s in keep}
         for s in old:
             s.close()
             s.path.unlink(missing_ok=True)
@@ -854,8 +876,8 @@ class ExperimentIndex:
 
     def _materialize(self, plan: list[Any], shared: bool = False) -> list[ExperimentRow]:
         if shared:
-            get = self.cache.get
-            return [_shared_row(item, get(item[1])) if isinstance(item, tuple) else item for item in plan]
+            listed = self.cache.listed
+            return [_listed_row(item, listed(item[1])) if isinstance(item, tuple) else item for item in plan]
         return [self._lazy_row(item) if isinstance(item, tuple) else item for item in plan]
 
     def _lazy_row(self, item: tuple) -> ExperimentRow:
@@ -1232,6 +1254,18 @@ def _share_keys(data: dict, keys: dict[str, str]) -> dict:
             k = keys.setdefault(k, k)
         out[k] = v
     return out
+
+
+def _listed_row(item: tuple, part: tuple | None) -> ExperimentRow:
+    """An experiment row of a plan item that holds the parts `IndexCache.listed` gives (read-only use)."""
+    name, sha, b, bname, ann, ref = item
+    assert part is not None  # _plan made sure every listed commit is in the cache
+    params, metrics, errors, status, t, facts = part
+    return ExperimentRow(
+        name=name, rev=sha, baseline=b, kind="experiment", status=status or "success",
+        baseline_name=bname, created=datetime.fromtimestamp(t, _UTC) if t else None,
+        params=params, metrics=metrics, errors=errors, annotations=ann or _NO_ANNOTATIONS, facts=facts, ref=ref,
+    )
 
 
 def _retrying(fn: Callable[[], Any]) -> Any:
