@@ -282,8 +282,8 @@ class IndexCache:
             if loc is None:
                 return None
             data = _share_keys(self._guard(lambda: self._segment_entries(loc[0]).get(loc[1])), self._keys)
-        part = self._listed[sha] = (data["params"], data["metrics"], data["errors"], data.get("status"),
-                                    data.get("time"), data.get("facts"))
+        part = self._listed[sha] = (data["params"], data["metrics"], data["errors"] or _NO_ERRORS,
+                                    data.get("status"), data.get("time"), data.get("facts"))
         return part
 
     def missing(self, shas: Iterable[str]) -> list[str]:
@@ -1199,6 +1199,8 @@ def _baseline_names(refs: RefSnapshot) -> dict[str, str]:
 
 
 _NO_ANNOTATIONS = Annotations()  # frozen: one shared instance for the rows that have none
+_NO_ERRORS: dict[str, str] = {}  # the shared listing rows' `errors` when a commit has none (read-only, as their
+#                                  params/metrics: 64 bytes less per row, 6 MiB at 100k)
 _UTC = timezone.utc
 
 
