@@ -54,7 +54,8 @@ def main() -> None:
     print(f"model + frame (typed metrics): {rss_mib():.0f} MiB")
     row = next(r for r in rows if r.kind == "experiment")
     size = sys.getsizeof
-    print("one experiment row:", size(row), "bytes (+ __dict__", size(getattr(row, "__dict__", {})), ")",
+    extra = f"+ a {size(row.__dict__)}-byte __dict__" if hasattr(row, "__dict__") else "slots"
+    print("one experiment row:", size(row), "bytes,", extra,
           "rev", size(row.rev), "ref", size(row.ref), "name", size(row.name),
           "params", size(row.params), "metrics", size(row.metrics))
     print(f"peak RSS: {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MiB, "

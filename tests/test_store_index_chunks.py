@@ -88,3 +88,26 @@ def test_a_warm_listing_shares_key_strings_and_drops_the_bulk_column(project: Pr
         # a later read of one entry (a compare, a baseline's paths) still works
         p.index.cache._decoded.clear()
         assert p.index.cache.get(rows[3].rev)["metrics"] == rows[3].metrics
+
+
+def test_a_whole_data_column_is_let_go_once_every_entry_was_read(project: Project,
+                                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    """A listing that goes through the segments in order holds one segment's data column at a time."""
+    from exptui.store.index_segments import Entries
+
+    monkeypatch.setattr(Entries, "BULK_AFTER", 2)
+    _add_experiments(project.root, project.git.head(), [f"e{i}" for i in range(9)])
+    Project.open(project.root).experiments()
+    with Project.open(project.root) as p:
+        cache = p.index.cache
+        cache.load()
+        entries = cache._segment_entries(0)
+        count = entries.seg.count
+        assert count == 10  # nine experiments and their baseline
+        first = [entries.get(i) for i in range(count - 1)]
+        assert entries.blob is not None  # read whole after two single reads, one entry still unread
+        assert entries.get(1) == first[1] and entries.blob is not None  # read again: not a new entry
+        last = entries.get(count - 1)
+        assert entries.blob is None
+        # the next pass reads single entries again, then the column whole, and lets it go at its end
+        assert [entries.get(i) for i in range(count)] == [*first, last] and entries.blob is None
