@@ -281,7 +281,11 @@ class IndexCache:
             loc = self._loc.get(sha)
             if loc is None:
                 return None
-            data = _share_keys(self._guard(lambda: self._segment_entries(loc[0]).get(loc[1])), self._keys)
+            data = self._guard(lambda: self._segment_entries(loc[0]).get(loc[1]))
+            keys = self._keys  # only the parts kept get shared keys: the rest of the entry is dropped right away
+            data = {"params": _share_keys(data["params"], keys), "metrics": _share_keys(data["metrics"], keys),
+                    "errors": _share_keys(data["errors"], keys), "status": data.get("status"),
+                    "time": data.get("time"), "facts": data.get("facts")}
         part = self._listed[sha] = (data["params"], data["metrics"], data["errors"] or _NO_ERRORS,
                                     data.get("status"), data.get("time"), data.get("facts"))
         return part
