@@ -1,0 +1,81 @@
+"""The dashboard's rows (`Project.experiments(shared=True)`: each experiment holds only the parts of its index entry
+a row shows, the entries decoded with shared key strings) give the same table, CSV/JSON export and comparison as the
+plain listing (each row with its own copies), on a real repo read warm from its on-disk index: two baselines, an
+experiment without f1, one whose metrics file does not parse, queued/failed/cancelled queue entries."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from exptui.project import Project
+from exptui.query.compare import compare
+from exptui.query.table import TableModel
+from exptui.store.claims import ProcessIdentity
+from exptui.store.index_segments import Entries
+from exptui.store.queue import DoneRecord
+
+try:  # tests/ may or may not be a package
+    from tests.test_query_shown import _experiments
+    from tests.test_store_support import exptui, git, make_pipeline
+except ImportError:  # pragma: no cover
+    from test_query_shown import _experiments
+    from test_store_support import exptui, git, make_pipeline
+
+
+@pytest.fixture(scope="module")
+def repo(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    repo = tmp_path_factory.mktemp("shared") / "repo"
+    repo.mkdir()
+    git(repo, "init", "-q", "-b", "main")
+    (repo / ".gitignore").write_text("")
+    git(repo, "add", ".gitignore")
+    git(repo, "commit", "-q", "-m", "init")
+    make_pipeline(repo)
+    old = git(repo, "rev-parse", "HEAD").strip()
+    git(repo, "branch", "old")
+    _experiments(repo, old, "o", 1_700_000_000)
+    (repo / "README").write_text("v2\n")
+    git(repo, "add", "-A")
+    git(repo, "commit", "-q", "-m", "v2")
+    _experiments(repo, git(repo, "rev-parse", "HEAD").strip(), "h", 1_700_001_000)
+    exptui(repo, "run", "--queue", "-S", "train.lr=0.6,0.7,0.8")
+    with Project.open(repo) as project:
+        store = project.queue.store
+        entries = store.entries()
+        store.claim(entries[0], ProcessIdentity.current())
+        store.finish(entries[0], DoneRecord("failed", reason="boom", finished=1.0))
+        store.cancel_queued(entries[1])
+        assert len(project.experiments(all_commits=True)) > 20  # the index is written: the next opens are warm
+    return repo
+
+
+def _model(rows: list) -> TableModel:
+    model = TableModel(rows, engine="frame")
+    model.set_filter("f1 >= 0.5 or status == 'queued'").set_sort("f1:desc,train.lr").set_grouped(True)
+    return model
+
+
+def test_shared_rows_give_the_same_table_export_and_comparison(repo: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(Entries, "BULK_AFTER", 2)  # the warm listing reads the data column whole, as at scale
+    with Project.open(repo) as project:
+        plain = project.experiments(all_commits=True)
+    with Project.open(repo) as project:
+        shared = project.experiments(all_commits=True, shared=True)
+        assert not any(r.rev in project.index.cache._decoded for r in shared if r.kind == "experiment")
+        again = project.experiments(all_commits=True, shared=True)  # a reload: from the kept parts
+    assert shared == plain and again == plain
+    assert sum(r.kind == "experiment" for r in shared) == 16 and any(r.errors for r in shared)
+    for rows in (shared, again):
+        a, b = _model(plain), _model(rows)
+        shown = [(d.row and d.row.key, d.depth, d.last, d.context, d.title) for d in b.view().rows]
+        assert shown == [(d.row and d.row.key, d.depth, d.last, d.context, d.title) for d in a.view().rows]
+        assert b.to_csv() == a.to_csv() and b.to_json() == a.to_json()
+        assert b.to_csv(precision=3) == a.to_csv(precision=3)
+    picked = [r for r in plain if r.kind == "experiment"][:3] + [r for r in plain if r.kind == "baseline"][:1]
+    by_key = {r.key: r for r in shared}
+    mine = [by_key[r.key] for r in picked]
+    for diff_only in (False, True):
+        left, right = compare(picked, diff_only), compare(mine, diff_only)
+        assert ([(line.label, line.values, line.texts, line.best) for line in right.lines]
+                == [(line.label, line.values, line.texts, line.best) for line in left.lines])
