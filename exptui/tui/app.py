@@ -78,6 +78,9 @@ class ExptuiApp(App[None]):
     ENABLE_COMMAND_PALETTE = True
     #: rows of the first load painted before the rest are built: a tall terminal's screenful and then some
     FIRST_ROWS: ClassVar[int] = 300
+    #: how long the loading thread waits for the first rows to be painted before it builds the rest (the GIL:
+    #: building 100,000 rows beside it made the first paint take ~1 s more); a slow paint only delays the rest
+    FIRST_PAINT_WAIT: ClassVar[float] = 2.0
 
     def __init__(self, project: Project, repo_root: Path, *, poll_interval: float = POLL_INTERVAL,
                  keymap: dict[str, str] | None = None, view: ViewState | None = None,
@@ -96,6 +99,10 @@ class ExptuiApp(App[None]):
         self._force = False
         self.reloads = 0             # how many reloads reached the table (tests wait on it)
         self.partial_loads = 0       # how many first-rows-only lists reached the table (streamed first paint)
+        self._first_painted = threading.Event()   # set once the first rows are on screen (or the app ends)
+        #: (time.time(), process CPU seconds) when the first rows were on screen: what benchmarks/bench_tui.py
+        #: reports as first paint (a Pilot pause after it also waits for the loading thread's GIL slices)
+        self.first_paint: tuple[float, float] | None = None
         self.live_updates = 0        # how many live-metrics updates reached the table
         self.workers_started_here = False  # set by the queue screen when it starts workers
         # one Project call at a time from this app's workers: a reload never interleaves with apply/remove
@@ -193,7 +200,11 @@ class ExptuiApp(App[None]):
         branch = self._branch()
 
         def first_rows(rows: list[ExperimentRow], total: int) -> None:
+            self._first_painted.clear()
             self.post_message(RowsLoaded(rows, token, branch, loading_total=total))
+            # let the UI thread paint them before the rest are built: the two compete for the GIL, and with this
+            # thread building rows the paint took ~1 s longer at 100,000 (see docs/performance.md, part 6)
+            self._first_painted.wait(self.FIRST_PAINT_WAIT)
 
         from exptui.query.gc_pause import freeze_once, gc_paused
 
@@ -254,6 +265,9 @@ class ExptuiApp(App[None]):
                     main.branch = event.branch
                     main.set_rows(event.rows, loading_total=event.loading_total)
                 self.partial_loads += 1
+                main.call_after_refresh(self._painted_first)
+            else:
+                self._first_painted.set()
             return
         self._token = event.token
         if main is None:
@@ -265,6 +279,19 @@ class ExptuiApp(App[None]):
             else:
                 main.set_rows(event.rows)
         self.reloads += 1
+        if self.first_paint is None:
+            main.call_after_refresh(self._painted_first)
+
+    def _painted_first(self) -> None:
+        """The screen was refreshed with the first rows (top rows of a streamed load, or a whole listing)."""
+        import time
+
+        if self.first_paint is None:
+            self.first_paint = (time.time(), time.process_time())
+        self._first_painted.set()
+
+    def on_unmount(self) -> None:
+        self._first_painted.set()   # a loading thread waiting for the first paint goes on (and ends) at once
 
     @on(LoadFailed)
     def _load_failed(self, event: LoadFailed) -> None:
