@@ -103,6 +103,7 @@ class ExptuiApp(App[None]):
         #: (time.time(), process CPU seconds) when the first rows were on screen: what benchmarks/bench_tui.py
         #: reports as first paint (a Pilot pause after it also waits for the loading thread's GIL slices)
         self.first_paint: tuple[float, float] | None = None
+        self._kept_first: tuple | None = None   # (token, row keys) of the first screen saved last
         self.live_updates = 0        # how many live-metrics updates reached the table
         self.workers_started_here = False  # set by the queue screen when it starts workers
         # one Project call at a time from this app's workers: a reload never interleaves with apply/remove
@@ -209,6 +210,17 @@ class ExptuiApp(App[None]):
         from exptui.query.gc_pause import freeze_once, gc_paused
 
         streamed = self._last_rows is None
+        if streamed and token:
+            # the first screen of the last start, if nothing the change token sees changed since: on screen before
+            # the listing's plan is read (~0.8 s of CPU at 100,000); the listing below replaces it
+            try:
+                with self.project_lock:
+                    saved = self.project.saved_first_rows(token)
+            except Exception:  # only a head start
+                saved = None
+            if saved is not None and saved.rows:
+                first_rows(saved.rows, saved.total)
+                streamed = False
         try:
             with self.project_lock, gc_paused():
                 # shared: the rows hold the index's dicts (the dashboard never changes a row's data)
@@ -281,6 +293,33 @@ class ExptuiApp(App[None]):
         self.reloads += 1
         if self.first_paint is None:
             main.call_after_refresh(self._painted_first)
+        if self.reloads == 1:
+            self._keep_first_screen(main, in_thread=True)
+
+    def _keep_first_screen(self, main: MainScreen, *, in_thread: bool) -> None:
+        """Save what the table shows at the top (`FIRST_ROWS` rows, in listing order: the view re-derives the same
+        top from them) for the next start (`Project.save_first_rows`), keyed by the token of the listing shown.
+        After the first complete load (in a thread) and on quitting (the view may have changed since)."""
+        token = self._token
+        if not token or not main.loaded:
+            return
+        top = list(main.table.rows[:self.FIRST_ROWS])
+        keys = (token, tuple(row.key for row in top))
+        if keys == self._kept_first or len(main.all_rows) <= self.FIRST_ROWS:
+            return
+        self._kept_first = keys
+        everything = main.all_rows
+
+        def save() -> None:
+            order = {id(row): i for i, row in enumerate(everything)}
+            top.sort(key=lambda row: order.get(id(row), len(order)))
+            with self.project_lock:
+                self.project.save_first_rows(token, top, len(everything))
+
+        if in_thread:
+            self.run_worker(save, thread=True, group="first-screen", exit_on_error=False)
+        else:
+            save()
 
     def _painted_first(self) -> None:
         """The screen was refreshed with the first rows (top rows of a streamed load, or a whole listing)."""
@@ -341,6 +380,12 @@ class ExptuiApp(App[None]):
             return True
 
     def action_quit_app(self) -> None:
+        main = self._live_main()
+        if main is not None:
+            try:
+                self._keep_first_screen(main, in_thread=False)
+            except Exception:  # never keep the user from quitting over a head start for next time
+                pass
         if not self._owned_workers_running():
             self.exit()
             return
