@@ -311,10 +311,13 @@ class ExptuiApp(App[None]):
         everything = main.all_rows
 
         def save() -> None:
-            order = {id(row): i for i, row in enumerate(everything)}
-            top.sort(key=lambda row: order.get(id(row), len(order)))
+            wanted = {id(row) for row in top}
+            in_order = [row for row in everything if id(row) in wanted]   # one scan, no index of 100,000 rows
+            if len(in_order) < len(top):   # a row shown that is not in the listing (never expected): after them
+                listed = {id(row) for row in in_order}
+                in_order += [row for row in top if id(row) not in listed]
             with self.project_lock:
-                self.project.save_first_rows(token, top, len(everything))
+                self.project.save_first_rows(token, in_order, len(everything))
 
         if in_thread:
             self.run_worker(save, thread=True, group="first-screen", exit_on_error=False)
