@@ -136,3 +136,21 @@ async def test_a_damaged_saved_screen_is_ignored_and_replaced(big_repo: Path) ->
     token = project.changed_token()
     saved = project.saved_first_rows(token)
     assert saved is not None and [row.key for row in saved.rows] == top and saved.total == N + 2
+
+
+@async_test
+async def test_a_sort_changed_in_the_dashboard_is_the_next_starts_first_paint(big_repo: Path) -> None:
+    """No `q`: the view's save (after the sort key) saved the sorted top too, so a closed terminal keeps it."""
+    app = ExptuiApp(Project.open(big_repo), big_repo, poll_interval=60, view=ViewState())
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_for(pilot, lambda: app.reloads > 0 and not saving(app) and saved_file(big_repo).exists(),
+                       timeout=120)
+        main = app.main
+        main.table.cursor_column = next(i for i, c in enumerate(main.table.columns) if c.id == F1)
+        await pilot.press("s")
+        await wait_for(pilot, lambda: main.view.sort == [(F1, False)], timeout=30)
+        main.save_view_now()
+        sorted_top = [row.key for row in main.table.rows[:FIRST]]
+        await wait_for(pilot, lambda: not saving(app), timeout=60)
+    app, seen, final_top, _rows = await second_start(big_repo, ViewState(sort=[(F1, False)]))
+    assert app.partial_loads == 1 and seen[0][1] == sorted_top == final_top

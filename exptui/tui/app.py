@@ -296,10 +296,16 @@ class ExptuiApp(App[None]):
         if self.reloads == 1:
             self._keep_first_screen(main, in_thread=True)
 
+    def keep_first_screen(self) -> None:
+        """The view was saved (a sort or filter changed): save its top for the next start too, in a thread."""
+        main = self._live_main()
+        if main is not None:
+            self._keep_first_screen(main, in_thread=True)
+
     def _keep_first_screen(self, main: MainScreen, *, in_thread: bool) -> None:
         """Save what the table shows at the top (`FIRST_ROWS` rows, in listing order: the view re-derives the same
         top from them) for the next start (`Project.save_first_rows`), keyed by the token of the listing shown.
-        After the first complete load (in a thread) and on quitting (the view may have changed since)."""
+        After the first complete load and when the view was saved (in a thread), and on quitting."""
         token = self._token
         if not token or not main.loaded:
             return
