@@ -322,8 +322,9 @@ class ExptuiApp(App[None]):
             if len(in_order) < len(top):   # a row shown that is not in the listing (never expected): after them
                 listed = {id(row) for row in in_order}
                 in_order += [row for row in top if id(row) not in listed]
-            with self.project_lock:
-                self.project.save_first_rows(token, in_order, len(everything))
+            # no project_lock: it writes one file and runs no git, and on `q` a reload holding the lock (seconds
+            # at 100,000, a cold one much longer) must not keep the UI thread from quitting
+            self.project.save_first_rows(token, in_order, len(everything))
 
         if in_thread:
             self.run_worker(save, thread=True, group="first-screen", exit_on_error=False)
