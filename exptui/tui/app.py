@@ -78,6 +78,9 @@ class ExptuiApp(App[None]):
     ENABLE_COMMAND_PALETTE = True
     #: rows of the first load painted before the rest are built: a tall terminal's screenful and then some
     FIRST_ROWS: ClassVar[int] = 300
+    #: how long the loading thread waits for the first rows to be painted before it builds the rest (the GIL:
+    #: building 100,000 rows beside it made the first paint take ~1 s more); a slow paint only delays the rest
+    FIRST_PAINT_WAIT: ClassVar[float] = 2.0
 
     def __init__(self, project: Project, repo_root: Path, *, poll_interval: float = POLL_INTERVAL,
                  keymap: dict[str, str] | None = None, view: ViewState | None = None,
@@ -96,6 +99,11 @@ class ExptuiApp(App[None]):
         self._force = False
         self.reloads = 0             # how many reloads reached the table (tests wait on it)
         self.partial_loads = 0       # how many first-rows-only lists reached the table (streamed first paint)
+        self._first_painted = threading.Event()   # set once the first rows are on screen (or the app ends)
+        #: (time.time(), process CPU seconds) when the first rows were on screen: what benchmarks/bench_tui.py
+        #: reports as first paint (a Pilot pause after it also waits for the loading thread's GIL slices)
+        self.first_paint: tuple[float, float] | None = None
+        self._kept_first: tuple | None = None   # (token, row keys) of the first screen saved last
         self.live_updates = 0        # how many live-metrics updates reached the table
         self.workers_started_here = False  # set by the queue screen when it starts workers
         # one Project call at a time from this app's workers: a reload never interleaves with apply/remove
@@ -193,11 +201,26 @@ class ExptuiApp(App[None]):
         branch = self._branch()
 
         def first_rows(rows: list[ExperimentRow], total: int) -> None:
+            self._first_painted.clear()
             self.post_message(RowsLoaded(rows, token, branch, loading_total=total))
+            # let the UI thread paint them before the rest are built: the two compete for the GIL, and with this
+            # thread building rows the paint took ~1 s longer at 100,000 (see docs/performance.md, part 6)
+            self._first_painted.wait(self.FIRST_PAINT_WAIT)
 
         from exptui.query.gc_pause import freeze_once, gc_paused
 
         streamed = self._last_rows is None
+        if streamed and token:
+            # the first screen of the last start, if nothing the change token sees changed since: on screen before
+            # the listing's plan is read (~0.8 s of CPU at 100,000); the listing below replaces it
+            try:
+                with self.project_lock:
+                    saved = self.project.saved_first_rows(token)
+            except Exception:  # only a head start
+                saved = None
+            if saved is not None and saved.rows:
+                first_rows(saved.rows, saved.total)
+                streamed = False
         try:
             with self.project_lock, gc_paused():
                 # shared: the rows hold the index's dicts (the dashboard never changes a row's data)
@@ -254,6 +277,9 @@ class ExptuiApp(App[None]):
                     main.branch = event.branch
                     main.set_rows(event.rows, loading_total=event.loading_total)
                 self.partial_loads += 1
+                main.call_after_refresh(self._painted_first)
+            else:
+                self._first_painted.set()
             return
         self._token = event.token
         if main is None:
@@ -265,6 +291,56 @@ class ExptuiApp(App[None]):
             else:
                 main.set_rows(event.rows)
         self.reloads += 1
+        if self.first_paint is None:
+            main.call_after_refresh(self._painted_first)
+        if self.reloads == 1:
+            self._keep_first_screen(main, in_thread=True)
+
+    def keep_first_screen(self) -> None:
+        """The view was saved (a sort or filter changed): save its top for the next start too, in a thread."""
+        main = self._live_main()
+        if main is not None:
+            self._keep_first_screen(main, in_thread=True)
+
+    def _keep_first_screen(self, main: MainScreen, *, in_thread: bool) -> None:
+        """Save what the table shows at the top (`FIRST_ROWS` rows, in listing order: the view re-derives the same
+        top from them) for the next start (`Project.save_first_rows`), keyed by the token of the listing shown.
+        After the first complete load and when the view was saved (in a thread), and on quitting."""
+        token = self._token
+        if not token or not main.loaded:
+            return
+        top = list(main.table.rows[:self.FIRST_ROWS])
+        keys = (token, tuple(row.key for row in top))
+        if keys == self._kept_first or len(main.all_rows) <= self.FIRST_ROWS:
+            return
+        self._kept_first = keys
+        everything = main.all_rows
+
+        def save() -> None:
+            wanted = {id(row) for row in top}
+            in_order = [row for row in everything if id(row) in wanted]   # one scan, no index of 100,000 rows
+            if len(in_order) < len(top):   # a row shown that is not in the listing (never expected): after them
+                listed = {id(row) for row in in_order}
+                in_order += [row for row in top if id(row) not in listed]
+            # no project_lock: it writes one file and runs no git, and on `q` a reload holding the lock (seconds
+            # at 100,000, a cold one much longer) must not keep the UI thread from quitting
+            self.project.save_first_rows(token, in_order, len(everything))
+
+        if in_thread:
+            self.run_worker(save, thread=True, group="first-screen", exit_on_error=False)
+        else:
+            save()
+
+    def _painted_first(self) -> None:
+        """The screen was refreshed with the first rows (top rows of a streamed load, or a whole listing)."""
+        import time
+
+        if self.first_paint is None:
+            self.first_paint = (time.time(), time.process_time())
+        self._first_painted.set()
+
+    def on_unmount(self) -> None:
+        self._first_painted.set()   # a loading thread waiting for the first paint goes on (and ends) at once
 
     @on(LoadFailed)
     def _load_failed(self, event: LoadFailed) -> None:
@@ -314,6 +390,12 @@ class ExptuiApp(App[None]):
             return True
 
     def action_quit_app(self) -> None:
+        main = self._live_main()
+        if main is not None:
+            try:
+                self._keep_first_screen(main, in_thread=False)
+            except Exception:  # never keep the user from quitting over a head start for next time
+                pass
         if not self._owned_workers_running():
             self.exit()
             return

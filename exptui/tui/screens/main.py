@@ -509,6 +509,10 @@ class MainScreen(Screen[None]):
             save_view(self.repo_root, self.view)
         except OSError as exc:
             self.show_message(f"could not save the view: {exc}", error=True)
+        try:
+            exptui_app(self.app).keep_first_screen()   # the next start paints this view's top first
+        except Exception:  # noqa: BLE001 - a head start for next time, never an error now (or while unmounting)
+            pass
 
     def on_unmount(self) -> None:
         if self._save_timer is not None:

@@ -1,0 +1,156 @@
+"""A warm start paints the first screen the dashboard saved last time before the listing is read
+(`exptui.store.first_rows`), and never paints it when a ref was added or deleted since.
+
+Real repos with 1,500 experiments in DVC's layout (`test_tui_streaming.big_template`), the real Project and
+index, the real app; each test starts the app twice over the same repo, as a user would.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import git
+from tests.test_tui_app import async_test, record_experiment, wait_for
+from tests.test_tui_streaming import N, SIZE, big_repo, big_template  # noqa: F401 - fixtures
+
+from exptui.project import Project
+from exptui.records import ExperimentRow
+from exptui.store import first_rows
+from exptui.tui.app import ExptuiApp
+from exptui.tui.screens.main import MainScreen
+from exptui.tui.view_state import ViewState
+
+FIRST = 40
+F1 = "metrics:metrics.json:f1"
+
+
+def saved_file(repo: Path) -> Path:
+    return first_rows.path_of(repo / ".git")
+
+
+def saving(app: ExptuiApp) -> bool:
+    return any(worker.group == "first-screen" and worker.is_running for worker in app.workers)
+
+
+async def first_start(repo: Path, view: ViewState) -> list[str]:
+    """Run the app until the whole listing is in and the first screen is saved; the keys of the table's top."""
+    app = ExptuiApp(Project.open(repo), repo, poll_interval=60, view=view)
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_for(pilot, lambda: app.reloads > 0 and not saving(app) and saved_file(repo).exists(),
+                       timeout=120)
+        return [row.key for row in app.main.table.rows[:FIRST]]
+
+
+async def second_start(repo: Path, view: ViewState
+                       ) -> tuple[ExptuiApp, list[tuple[int, list[str]]], list[str], list[ExperimentRow]]:
+    """Run the app again; per `set_rows`: (rows handed over, keys of the table's top right after), the keys
+    of the table's top once every row is in, and every row."""
+    app = ExptuiApp(Project.open(repo), repo, poll_interval=60, view=view)
+    seen: list[tuple[int, list[str]]] = []
+    read_refs: list[bool] = []   # per set_rows: had the listing read the refs yet?
+    real_set_rows = MainScreen.set_rows
+
+    def recording(main, rows, loading_total=None, prepared=None):  # the real method runs; the test looks after
+        real_set_rows(main, rows, loading_total, prepared)
+        seen.append((len(rows), [row.key for row in main.table.rows[:FIRST]]))
+        index = app.project._index
+        read_refs.append(index is not None and index.last_refs is not None)
+
+    # on the class, before the app starts: the saved first rows may reach the table before `run_test` returns
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(MainScreen, "set_rows", recording)
+        async with app.run_test(size=SIZE) as pilot:
+            main = app.main
+            await wait_for(pilot, lambda: app.reloads > 0 and not saving(app), timeout=120)
+            await pilot.pause()
+            app.read_refs_at_set_rows = read_refs  # type: ignore[attr-defined]
+            return app, seen, [row.key for row in main.table.rows[:FIRST]], list(main.all_rows)
+
+
+@pytest.fixture(autouse=True)
+def few_first_rows(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(ExptuiApp, "FIRST_ROWS", FIRST)
+
+
+@async_test
+async def test_a_warm_start_paints_the_saved_first_screen_then_the_listing(big_repo: Path) -> None:
+    top = await first_start(big_repo, ViewState())
+    app, seen, final_top, rows = await second_start(big_repo, ViewState())
+    assert app.partial_loads == 1 and len(seen) == 2
+    (first_n, first_top), (all_n, _top) = seen
+    assert first_n == FIRST and all_n == N + 2
+    assert first_top == top == final_top          # the first paint was already the right rows, in order
+    assert app.read_refs_at_set_rows == [False, True]   # ... painted before the listing read a ref
+    assert app.first_paint is not None
+
+
+@async_test
+async def test_a_saved_sort_is_the_top_of_the_sorted_view_from_the_first_paint(big_repo: Path) -> None:
+    view = ViewState(sort=[(F1, True)])
+    top = await first_start(big_repo, view)
+    app, seen, final_top, rows = await second_start(big_repo, ViewState(sort=[(F1, True)]))
+    (first_n, first_top), _complete = seen
+    assert app.partial_loads == 1 and first_n == FIRST
+    assert first_top == top == final_top
+    f1 = {row.key: row.metrics["metrics.json"]["f1"] for row in rows if row.kind == "experiment"}
+    best = sorted(f1, key=f1.__getitem__, reverse=True)
+    assert [key for key in final_top if key in f1][:10] == best[:10]   # really the best f1 of all 1,500
+
+
+@async_test
+async def test_a_ref_added_behind_the_indexs_back_is_on_the_first_paint(big_repo: Path) -> None:
+    await first_start(big_repo, ViewState())
+    record_experiment(big_repo, "late-one", {"train.lr": 0.5}, {"f1": 0.99})
+    app, seen, final_top, rows = await second_start(big_repo, ViewState())
+    names = {row.key: row.name for row in rows}
+    assert app.partial_loads == 1 and len(seen) == 2
+    (first_n, first_top), (all_n, _top) = seen
+    assert all_n == N + 3
+    assert first_top == final_top                  # the listing's top (the saved screen was not used)
+    assert "late-one" in [names[key] for key in first_top]
+
+
+@async_test
+async def test_a_ref_deleted_behind_the_indexs_back_is_never_painted(big_repo: Path) -> None:
+    top = await first_start(big_repo, ViewState())
+    newest = next(row for row in Project.open(big_repo).experiments() if row.kind == "experiment")
+    assert newest.key in top
+    assert newest.ref is not None
+    git(big_repo, "update-ref", "-d", newest.ref)
+    app, seen, final_top, rows = await second_start(big_repo, ViewState())
+    assert all(newest.key not in keys for _n, keys in seen)
+    assert seen[-1][0] == N + 1 and newest.key not in final_top
+    assert all(row.name != newest.name for row in rows if row.kind == "experiment")
+
+
+@async_test
+async def test_a_damaged_saved_screen_is_ignored_and_replaced(big_repo: Path) -> None:
+    top = await first_start(big_repo, ViewState())
+    path = saved_file(big_repo)
+    path.write_bytes(path.read_bytes()[:200])      # truncated
+    app, seen, final_top, rows = await second_start(big_repo, ViewState())
+    assert app.partial_loads == 1 and seen[0][1] == top == final_top   # the listing's own top rows
+    assert first_rows.load(big_repo / ".git", ("x",)) is None
+    project = Project.open(big_repo)
+    token = project.changed_token()
+    saved = project.saved_first_rows(token)
+    assert saved is not None and [row.key for row in saved.rows] == top and saved.total == N + 2
+
+
+@async_test
+async def test_a_sort_changed_in_the_dashboard_is_the_next_starts_first_paint(big_repo: Path) -> None:
+    """No `q`: the view's save (after the sort key) saved the sorted top too, so a closed terminal keeps it."""
+    app = ExptuiApp(Project.open(big_repo), big_repo, poll_interval=60, view=ViewState())
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_for(pilot, lambda: app.reloads > 0 and not saving(app) and saved_file(big_repo).exists(),
+                       timeout=120)
+        main = app.main
+        main.table.cursor_column = next(i for i, c in enumerate(main.table.columns) if c.id == F1)
+        await pilot.press("s")
+        await wait_for(pilot, lambda: main.view.sort == [(F1, False)], timeout=30)
+        main.save_view_now()
+        sorted_top = [row.key for row in main.table.rows[:FIRST]]
+        await wait_for(pilot, lambda: not saving(app), timeout=60)
+    app, seen, final_top, _rows = await second_start(big_repo, ViewState(sort=[(F1, False)]))
+    assert app.partial_loads == 1 and seen[0][1] == sorted_top == final_top
