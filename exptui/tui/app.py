@@ -26,6 +26,7 @@ from exptui.tui.bindings import APP_BINDINGS, MAIN_BINDINGS
 from exptui.tui.messages import LiveLoaded, LoadFailed, RowsLoaded
 from exptui.tui.screens.confirm import ChoiceScreen
 from exptui.tui.screens.main import MainScreen
+from exptui.tui.stylesheets import APP_TCSS, SCREENS_TCSS
 from exptui.tui.text import notify
 from exptui.tui.view_state import ViewState, load_view
 
@@ -71,7 +72,7 @@ class ExptuiCommands(Provider):
 class ExptuiApp(App[None]):
     """The dashboard over one repo's `Project`."""
 
-    CSS_PATH = "styles/app.tcss"
+    CSS_PATH = [APP_TCSS, SCREENS_TCSS]   # both at start-up: see exptui.tui.stylesheets
     TITLE = "exptui"
     BINDINGS: ClassVar[list[BindingType]] = [*APP_BINDINGS]
     COMMANDS = App.COMMANDS | {ExptuiCommands}
