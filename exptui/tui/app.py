@@ -25,6 +25,7 @@ from exptui.tui.app_ref import exptui_app
 from exptui.tui.bindings import APP_BINDINGS, MAIN_BINDINGS
 from exptui.tui.messages import LiveLoaded, LoadFailed, RowsLoaded
 from exptui.tui.screens.confirm import ChoiceScreen
+from exptui.tui.screen_warmup import ScreenWarmUp
 from exptui.tui.screens.main import MainScreen
 from exptui.tui.stylesheets import APP_TCSS, SCREENS_TCSS
 from exptui.tui.text import notify
@@ -103,6 +104,7 @@ class ExptuiApp(App[None]):
         self.project_lock = threading.RLock()
         #: SIGTERM/SIGHUP that ended the app (`exptui ui` then exits 128+signal), see exptui.tui.signals
         self.exit_signal: int | None = None
+        self.screen_warm_up = ScreenWarmUp()   # `e` and `p` prepared once the dashboard is up (screen_warmup.py)
 
     @property
     def keymap(self) -> dict[str, str]:
@@ -266,6 +268,7 @@ class ExptuiApp(App[None]):
             else:
                 main.set_rows(event.rows)
         self.reloads += 1
+        self.screen_warm_up.start(self)
 
     @on(LoadFailed)
     def _load_failed(self, event: LoadFailed) -> None:
