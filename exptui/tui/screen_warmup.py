@@ -73,8 +73,7 @@ def default_css(node_class: type[DOMNode]) -> list[tuple[CssLocation, str, int, 
     return sources
 
 
-def _prepare(sources: dict[CssLocation, CssSource], variables: dict[str, str]
-             ) -> Stylesheet:
+def _prepare(sources: dict[CssLocation, CssSource], variables: dict[str, str]) -> Stylesheet:
     """In the worker: import the screens' modules and plotext, parse the App's sources and the screens' DEFAULT_CSS
     into a private stylesheet, which the App's takes on the UI thread."""
     from exptui.tui.widgets.plot_render import import_plotext
@@ -83,7 +82,9 @@ def _prepare(sources: dict[CssLocation, CssSource], variables: dict[str, str]
     new: dict[CssLocation, tuple[CssLocation, str, int, str]] = {}
     for node_class in _screen_classes():
         for source in default_css(node_class):
-            if source[0] not in sources and source[0] not in new:
+            known = new.get(source[0])
+            # a base's CSS reached through several classes keeps the lowest tie breaker, as `add_source` does
+            if source[0] not in sources and (known is None or known[2] > source[2]):
                 new[source[0]] = source
     sheet = Stylesheet(variables=variables)
     for read_from, (css, is_defaults, tie_breaker, scope) in sources.items():
@@ -115,7 +116,10 @@ class ScreenWarmUp:
         variables = app.stylesheet._variables
 
         def work() -> None:
-            sheet = _prepare(sources, variables)
+            try:
+                sheet = _prepare(sources, variables)
+            except Exception:  # noqa: BLE001 - a warm-up that fails changes nothing: the screens parse as before
+                return
             try:
                 app.call_from_thread(self._adopt, app, sheet, sources, variables)
             except RuntimeError:   # the app closed meanwhile
