@@ -1,6 +1,6 @@
 """Opening screens (issue 11): `p` on the workspace row, a plot of one experiment, tabs built when first shown,
 the cyclic collector held only while a screen opens, the covered dashboard footer, the memoised dimmed backdrop,
-and the sweep form validated once per open. Real app, real demo repo."""
+the sweep form validated once per open, and the stylesheet work done before the first `e` and `p`. Real app, real demo repo."""
 from __future__ import annotations
 
 import gc
@@ -10,13 +10,17 @@ from pathlib import Path
 from rich.segment import Segment
 from rich.style import Style
 from textual.color import Color
+from textual.css.model import RuleSet
+from textual.css.stylesheet import Stylesheet
 from textual.renderables.background_screen import BackgroundScreen
 from textual.widgets import TabbedContent
 from textual.widgets._footer import FooterKey
 
 from exptui.tui.backdrop import TintedBackground
+from exptui.tui.screen_warmup import ScreenWarmUp
 from exptui.tui.screens.plots import NOTHING_TO_COMPARE, PlotScreen
 from exptui.tui.screens.sweep import SweepScreen
+from exptui.tui.stylesheets import APP_TCSS, SCREENS_TCSS
 from exptui.tui.widgets.plot_view import PlotLegend, PlotView
 from tests.test_tui_screens import (  # noqa: F401 - fixtures
     demo_template,
@@ -184,3 +188,76 @@ async def test_a_filter_burst_clears_then_types_in_order(repo: Path) -> None:  #
         await wait_for(pilot, lambda: bar.input.value in ("zzzq", ""))
         await pilot.pause()
         assert bar.input.value == "zzzq"
+
+
+def described(rules: list[RuleSet]) -> list[str]:
+    """Rules as comparable text (a parsed layout has no equality; its repr names it)."""
+    return [repr((rule.selector_set, sorted(rule.styles.get_rules().items()), rule.is_default_rules, rule.tie_breaker))
+            for rule in rules]
+
+
+def fresh_rules(app) -> list[str]:  # type: ignore[no-untyped-def]
+    """The App's stylesheet sources parsed from scratch, as Textual's own reparse would."""
+    sheet = Stylesheet(variables=app.stylesheet._variables)
+    for read_from, (css, is_defaults, tie_breaker, scope) in app.stylesheet.source.items():
+        sheet.add_source(css, read_from=read_from, is_default_css=is_defaults, tie_breaker=tie_breaker, scope=scope)
+    return described(sheet.rules)
+
+
+@async_test
+async def test_the_first_screen_pushed_reads_no_stylesheet_file(repo: Path) -> None:  # noqa: F811
+    """screens.tcss is read with the App's own file, under the path the screens name: pushing one reads nothing
+    (reading it re-parsed every source and restyled the dashboard on the first `e`, `p`, `d` or `Q`)."""
+    app = make_app(repo)
+    async with app.run_test(size=SIZE) as pilot:
+        await cursor_to(app, pilot, "experiment")
+        files = [path for path, name in app.stylesheet.source if path.endswith(".tcss")]
+        assert files == [str(APP_TCSS), str(SCREENS_TCSS)]
+        assert SweepScreen.CSS_PATH == PlotScreen.CSS_PATH == SCREENS_TCSS
+        await pilot.press("d")
+        await wait_for(pilot, lambda: type(app.screen).__name__ == "CompareScreen")
+        await pilot.pause()
+        assert [path for path, name in app.stylesheet.source if path.endswith(".tcss")] == files
+
+
+@async_test
+async def test_after_the_warm_up_e_and_p_add_no_stylesheet_source(repo: Path) -> None:  # noqa: F811
+    """Once the dashboard is up, the sweep dialog's and the plots' DEFAULT_CSS is parsed ahead (exptui.tui.
+    screen_warmup): opening them, every plot tab shown, finds every source there, and the App's rules are what a
+    parse from scratch gives."""
+    app = make_app(repo)
+    async with app.run_test(size=SIZE) as pilot:
+        await cursor_to(app, pilot, "experiment")
+        await wait_for(pilot, lambda: app.screen_warm_up.done, "the warm-up adopted")
+        sources = list(app.stylesheet.source)
+        assert fresh_rules(app) == described(app.stylesheet.rules)
+        await pilot.press("e")
+        sweep = app.screen
+        assert isinstance(sweep, SweepScreen)
+        await wait_for(pilot, lambda: sweep.ready)
+        await pilot.pause()
+        await pilot.press("escape")
+        await wait_for(pilot, lambda: app.screen is app.main)
+        screen = await open_plots(app, pilot, "experiment")
+        for tab, filled in (("2", "#steps-plot"), ("3", "#parallel-plot")):
+            await pilot.press(tab)
+            await wait_for(pilot, lambda filled=filled: screen.query(filled))
+        await pilot.pause()
+        assert list(app.stylesheet.source) == sources
+
+
+@async_test
+async def test_a_stale_warm_up_is_dropped(repo: Path) -> None:  # noqa: F811
+    """Sources added or the theme's variables set while the worker parsed: the App keeps its own stylesheet."""
+    app = make_app(repo)
+    async with app.run_test(size=SIZE) as pilot:
+        await cursor_to(app, pilot, "experiment")
+        await wait_for(pilot, lambda: app.screen_warm_up.done)
+        stylesheet = app.stylesheet
+        rules, sources = stylesheet.rules, dict(stylesheet.source)
+        warm = ScreenWarmUp()
+        stale = Stylesheet(variables=stylesheet._variables)
+        warm._adopt(app, stale, {**sources, ("x", "X.DEFAULT_CSS"): sources[next(iter(sources))]},
+                    stylesheet._variables)
+        warm._adopt(app, stale, sources, dict(stylesheet._variables))
+        assert not warm.done and stylesheet.rules is rules and stylesheet.source == sources

@@ -25,7 +25,9 @@ from exptui.tui.app_ref import exptui_app
 from exptui.tui.bindings import APP_BINDINGS, MAIN_BINDINGS
 from exptui.tui.messages import LiveLoaded, LoadFailed, RowsLoaded
 from exptui.tui.screens.confirm import ChoiceScreen
+from exptui.tui.screen_warmup import ScreenWarmUp
 from exptui.tui.screens.main import MainScreen
+from exptui.tui.stylesheets import APP_TCSS, SCREENS_TCSS
 from exptui.tui.text import notify
 from exptui.tui.view_state import ViewState, load_view
 
@@ -71,7 +73,7 @@ class ExptuiCommands(Provider):
 class ExptuiApp(App[None]):
     """The dashboard over one repo's `Project`."""
 
-    CSS_PATH = "styles/app.tcss"
+    CSS_PATH = [APP_TCSS, SCREENS_TCSS]   # both at start-up: see exptui.tui.stylesheets
     TITLE = "exptui"
     BINDINGS: ClassVar[list[BindingType]] = [*APP_BINDINGS]
     COMMANDS = App.COMMANDS | {ExptuiCommands}
@@ -110,6 +112,7 @@ class ExptuiApp(App[None]):
         self.project_lock = threading.RLock()
         #: SIGTERM/SIGHUP that ended the app (`exptui ui` then exits 128+signal), see exptui.tui.signals
         self.exit_signal: int | None = None
+        self.screen_warm_up = ScreenWarmUp()   # `e` and `p` prepared once the dashboard is up (screen_warmup.py)
 
     @property
     def keymap(self) -> dict[str, str]:
@@ -295,6 +298,7 @@ class ExptuiApp(App[None]):
             main.call_after_refresh(self._painted_first)
         if self.reloads == 1:
             self._keep_first_screen(main, in_thread=True)
+        self.screen_warm_up.start(self)
 
     def keep_first_screen(self) -> None:
         """The view was saved (a sort or filter changed): save its top for the next start too, in a thread."""

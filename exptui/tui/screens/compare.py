@@ -18,6 +18,7 @@ from exptui.records import ExperimentRow
 from exptui.tui.opening import OpeningHold
 from exptui.tui.text import assemble, notify, plain
 from exptui.tui.widgets.compare_table import CompareTable
+from exptui.tui.stylesheets import SCREENS_TCSS
 
 
 def export_dir(project: Project) -> Path:
@@ -30,7 +31,7 @@ class CompareScreen(Screen[None]):
     `esc` back. The reference (deltas are against it) is always the first column; the best value of each metric
     row is highlighted."""
 
-    CSS_PATH = "../styles/screens.tcss"   # the app may load it too; it is read once either way
+    CSS_PATH = SCREENS_TCSS   # the App read it at start-up (same path): pushing the screen re-parses nothing
 
     BINDINGS = [
         Binding("escape", "app.pop_screen", "Back"),

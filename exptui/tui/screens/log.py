@@ -24,6 +24,7 @@ from exptui.query.inert import InertStream, inert
 from exptui.records import ExperimentRow
 from exptui.tui.text import assemble, plain
 from exptui.tui.widgets.log_tail import LogTail
+from exptui.tui.stylesheets import SCREENS_TCSS
 
 POLL_SECONDS = 0.25
 STATUS_SECONDS = 1.0      # how often a live entry's state is re-read for the header
@@ -48,7 +49,7 @@ def log_source(project: Project, row: ExperimentRow) -> Path | None:
 class LogScreen(Screen[None]):
     """Shows the log and keeps appending while it grows; `f` toggles following the end, `esc` goes back."""
 
-    CSS_PATH = "../styles/screens.tcss"   # the app may load it too; it is read once either way
+    CSS_PATH = SCREENS_TCSS   # the App read it at start-up (same path): pushing the screen re-parses nothing
 
     BINDINGS = [
         Binding("escape", "app.pop_screen", "Back"),

@@ -36,6 +36,7 @@ from exptui.tui.widgets.plot_render import (
     overlaps,
 )
 from exptui.tui.widgets.plot_view import PlotLegend, PlotView
+from exptui.tui.stylesheets import SCREENS_TCSS
 
 
 def lower_is_better(metric: str) -> bool:
@@ -55,7 +56,7 @@ NOTHING_TO_COMPARE = ("1 experiment: nothing to compare yet (queue a sweep with 
 class PlotScreen(Screen[None]):
     """Three plot tabs over the given experiments; `1`/`2`/`3` switch, `a` all/best experiments, `esc` goes back."""
 
-    CSS_PATH = "../styles/screens.tcss"   # the app may load it too; it is read once either way
+    CSS_PATH = SCREENS_TCSS   # the App read it at start-up (same path): pushing the screen re-parses nothing
 
     BINDINGS = [
         Binding("escape", "app.pop_screen", "Back"),

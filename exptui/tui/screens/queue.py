@@ -18,6 +18,7 @@ from exptui.tui.text import notify, plain
 from exptui.tui.opening import OpeningHold
 from exptui.tui.widgets.queue_info import info_text
 from exptui.tui.widgets.queue_table import QueueRow, QueueTable
+from exptui.tui.stylesheets import SCREENS_TCSS
 
 POLL_SECONDS = 0.5
 FULL_RELOAD_SECONDS = 5.0   # re-read even without a token change, to catch heartbeats going stale
@@ -26,7 +27,7 @@ FULL_RELOAD_SECONDS = 5.0   # re-read even without a token change, to catch hear
 class QueueScreen(Screen[None]):
     """Live table of the queue. Reads happen in a thread worker that polls `project.changed_token()`."""
 
-    CSS_PATH = "../styles/screens.tcss"   # the app may load it too; it is read once either way
+    CSS_PATH = SCREENS_TCSS   # the App read it at start-up (same path): pushing the screen re-parses nothing
 
     BINDINGS = [
         Binding("escape", "app.pop_screen", "Back"),

@@ -39,6 +39,7 @@ from exptui.tui.widgets.burst_input import BurstInput
 from exptui.tui.widgets.unmounted_styles import FormButton, FormInput, FormSelect
 from exptui.tui.widgets.sweep_form import SWEEP_HINT, SweepField, override_text
 from exptui.tui.widgets.sweep_preview import SweepPreview, Trial
+from exptui.tui.stylesheets import SCREENS_TCSS
 
 OPTION_DEFAULTS = {"sweep-random": "", "sweep-seed": "", "sweep-name": "", "sweep-workers": "0",
                    "sweep-trials": "", "sweep-metric": ""}
@@ -68,7 +69,7 @@ def _int_or_none(text: str, what: str, minimum: int = 0) -> int | None:
 class SweepScreen(DimmedModalScreen["list[QueueEntry] | None"]):
     """Modal dialog; dismisses with the list of queued entries, or None when cancelled."""
 
-    CSS_PATH = "../styles/screens.tcss"   # the app may load it too; it is read once either way
+    CSS_PATH = SCREENS_TCSS   # the App read it at start-up (same path): pushing the screen re-parses nothing
 
     BINDINGS = [
         Binding("escape", "cancel", "Cancel"),
