@@ -24,6 +24,10 @@ class ApplyResult:
     deleted: list[str] = field(default_factory=list)     # files the experiment does not have
     restored: list[str] = field(default_factory=list)    # DVC-cached outs checked out from the cache
     missing: list[str] = field(default_factory=list)     # cached outs whose objects are not in the local cache
+    #: the git-tracked files are all written; `complete`: the cached outs are restored too. An interrupted apply
+    #: (a signal while the outs are copied) has the first without the second: `apply` again completes it
+    files_applied: bool = False
+    complete: bool = False
 
 
 def _changes(git: Git, rev: str) -> list[tuple[str, str, str, str]]:
@@ -87,9 +91,10 @@ def _leftovers(git: Git, rev: str, changing: set[str], recorded: list[str]) -> l
 
 
 def apply_commit(git: Git, rev: str, force: bool = False, cache_dir: Path | None = None,
-                 recorded: list[str] | None = None) -> ApplyResult:
+                 recorded: list[str] | None = None, result: ApplyResult | None = None) -> ApplyResult:
     """Write `rev`'s files into the work tree. `recorded`: experiment commits whose versions of a file count as
-    safe to overwrite (the workspace often still holds the last run's results)."""
+    safe to overwrite (the workspace often still holds the last run's results). `result`: filled in as the work
+    goes, so a caller that is interrupted can tell how far it got (`files_applied`, `complete`)."""
     from exptui.store.experiments import git_is_clean_for
 
     changes = _changes(git, rev)
@@ -104,7 +109,7 @@ def apply_commit(git: Git, rev: str, force: bool = False, cache_dir: Path | None
         raise DirtyWorkspace(
             f"uncommitted changes to {shown} would be overwritten; commit or stash them, or use --force"
         )
-    result = ApplyResult(rev)
+    result = ApplyResult(rev) if result is None else result
     blobs = [b for s, _p, _m, b in changes if s != "D"]
     contents = {}
     if blobs:
@@ -130,7 +135,9 @@ def apply_commit(git: Git, rev: str, force: bool = False, cache_dir: Path | None
                 continue  # submodule: nothing to write
             _write(target, contents[blob], mode)
             result.written.append(path)
+        result.files_applied = True
     _restore_cached_outs(git, rev, cache_dir, result)
+    result.complete = True
     return result
 
 

@@ -1,0 +1,149 @@
+"""Signals at the moments the first signal suite did not reach: a command blocked on the workspace lock, and
+`apply` between writing an experiment's git-tracked files and restoring its DVC-cached outputs.
+
+The moments are found, not waited for: a waiting command has the lock file open (`/proc/<pid>/fd`) while this
+test holds the flock; `apply` is run through `pause_driver.py`, which stops before the first cached output is
+placed until the test says so. Then the signal, and a check of what is left: the workspace is the old state, or
+the applied one, or the command's message names the one command that completes it.
+"""
+from __future__ import annotations
+
+import fcntl
+import os
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+
+from rel_support import PARAMS, env, error_lines, experiments, exptui, git, make_repo, start, wait_for
+
+SIGNALS = pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGHUP, signal.SIGINT],
+                                  ids=["SIGTERM", "SIGHUP", "SIGINT"])
+DRIVER = str(Path(__file__).with_name("pause_driver.py"))
+
+
+@pytest.fixture
+def repo(tmp_path: Path) -> Path:
+    return make_repo(tmp_path / "repo")
+
+
+def lock_files(repo: Path) -> list[str]:
+    return sorted(str(p.relative_to(repo)) for p in (repo / ".git").rglob("*.lock"))
+
+
+def workspace(repo: Path) -> dict[str, bytes]:
+    """Every file of the work tree (not `.git`, not `.dvc/tmp`, where the lock file lives) with its bytes."""
+    out = {}
+    for path in sorted(repo.rglob("*")):
+        rel = path.relative_to(repo)
+        if rel.parts[0] == ".git" or rel.parts[:2] == (".dvc", "tmp") or not path.is_file():
+            continue
+        out[str(rel)] = path.read_bytes()
+    return out
+
+
+def refs(repo: Path) -> str:
+    return git(repo, "for-each-ref", "--format=%(refname) %(objectname)")
+
+
+def interrupted(proc: subprocess.Popen[str], err: str, sig: int) -> None:
+    assert proc.returncode == 128 + sig, (proc.returncode, err)
+    assert "Traceback" not in err and "Aborted" not in err, err
+    line = "Interrupted." if sig == signal.SIGINT else f"Interrupted by {signal.Signals(sig).name}."
+    assert error_lines(err)[-1] == line, err
+
+
+def has_open(pid: int, path: Path) -> bool:
+    """Has process `pid` got `path` open (the waiting command opens the lock file, then polls its flock)?"""
+    try:
+        fds = os.listdir(f"/proc/{pid}/fd")
+    except OSError:
+        return False
+    for fd in fds:
+        try:
+            if os.readlink(f"/proc/{pid}/fd/{fd}") == str(path):
+                return True
+        except OSError:
+            continue
+    return False
+
+
+@SIGNALS
+@pytest.mark.parametrize("command", [["run", "-S", "p.x=5", "-n", "waited"], ["run", "--queue", "-S", "p.x=6"],
+                                     ["repro", "-f"], ["apply", "five"]],
+                         ids=["run", "run-queue", "repro", "apply"])
+def test_a_command_waiting_for_the_workspace_lock_stops_at_once_and_changes_nothing(
+        repo: Path, tmp_path: Path, sig: int, command: list[str]) -> None:
+    """Blocked on the lock another command holds (`EXPTUI_LOCK_WAIT` long enough never to give up here), the
+    command stops at the signal: one line, 128+signal, not a file of the workspace, a ref or a lock file changed;
+    once the lock is free the same command works."""
+    assert exptui(repo, "run", "-q", "--temp", "-S", "p.x=5", "-n", "five").returncode == 0
+    before, refs_before = workspace(repo), refs(repo)
+    path = repo / ".dvc" / "tmp" / "lock"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        proc = start(repo, *command, EXPTUI_LOCK_WAIT="600")
+        assert wait_for(lambda: has_open(proc.pid, path) or proc.poll() is not None, timeout=120)
+        assert proc.poll() is None, proc.communicate()
+        proc.send_signal(sig)
+        _, err = proc.communicate(timeout=120)
+    finally:
+        os.close(fd)
+    interrupted(proc, err, sig)
+    assert workspace(repo) == before
+    assert refs(repo) == refs_before
+    assert lock_files(repo) == []
+    again = exptui(repo, *command, EXPTUI_LOCK_WAIT="0")   # the lock is free: nothing of the waiter is left
+    assert again.returncode == 0, again.stderr
+
+
+def _start_paused_apply(repo: Path, tmp_path: Path, name: str) -> tuple[subprocess.Popen[str], Path]:
+    mark, release = tmp_path / "place.mark", tmp_path / "place.release"
+    proc = subprocess.Popen([sys.executable, DRIVER, "apply", name], cwd=repo, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True,
+                            env=env(REL_PLACE_MARK=str(mark), REL_RELEASE=str(release)))
+    assert wait_for(lambda: mark.exists() or proc.poll() is not None, timeout=120)
+    assert proc.poll() is None, proc.communicate()
+    return proc, release
+
+
+@SIGNALS
+def test_apply_interrupted_while_restoring_cached_outs_names_the_command_that_completes_it(
+        repo: Path, tmp_path: Path, sig: int) -> None:
+    """`apply` writes the experiment's params, dvc.lock and metrics together (signals held), then restores its
+    cached outs (interruptible: they may be large). A signal there leaves the files of the experiment beside the
+    old output; the command says so and names `exptui apply NAME`, which completes it."""
+    assert exptui(repo, "run", "-q", "--temp", "-S", "p.x=5", "-n", "five").returncode == 0
+    old_out = (repo / "out.txt").read_text()
+    proc, release = _start_paused_apply(repo, tmp_path, "five")
+    proc.send_signal(sig)
+    _, err = proc.communicate(timeout=120)
+    release.touch()
+    interrupted(proc, err, sig)
+    assert "exptui apply five" in err, err           # the one command that completes it
+    assert yaml.safe_load((repo / "params.yaml").read_text())["p"]["x"] == 5
+    assert (repo / "out.txt").read_text() == old_out  # not restored yet, and not half-written
+    assert [p.name for p in repo.iterdir() if p.name.endswith(".tmp")] == []
+    assert lock_files(repo) == []
+    again = exptui(repo, "apply", "five", EXPTUI_LOCK_WAIT="0")
+    assert again.returncode == 0, again.stderr
+    assert (repo / "out.txt").read_text() == "x=5 y=36\n"
+    assert yaml.safe_load((repo / "params.yaml").read_text())["p"]["x"] == 5
+    assert git(repo, "show", f"{experiments(repo)['five']}:metrics.json") == (repo / "metrics.json").read_text()
+
+
+def test_apply_released_after_the_pause_completes(repo: Path, tmp_path: Path) -> None:
+    """The driver's pause changes nothing by itself: released, the same apply restores the output and exits 0."""
+    assert exptui(repo, "run", "-q", "--temp", "-S", "p.x=5", "-n", "five").returncode == 0
+    proc, release = _start_paused_apply(repo, tmp_path, "five")
+    release.touch()
+    _, err = proc.communicate(timeout=120)
+    assert proc.returncode == 0, err
+    assert (repo / "out.txt").read_text() == "x=5 y=36\n"
+    assert (repo / "params.yaml").read_text() != PARAMS
+
