@@ -147,3 +147,65 @@ def test_apply_released_after_the_pause_completes(repo: Path, tmp_path: Path) ->
     assert (repo / "out.txt").read_text() == "x=5 y=36\n"
     assert (repo / "params.yaml").read_text() != PARAMS
 
+
+#: holds a ref transaction that touches a ref containing $HOOK_MATCH in git's "prepared" state (the ref's lock
+#: file exists then) until $HOOK_RELEASE exists, after creating $HOOK_MARK (as in test_rel_signals.py)
+HOOK = """#!/bin/sh
+[ "$1" = prepared ] || exit 0
+refs=$(cat)
+case "$refs" in *"$HOOK_MATCH"*) ;; *) exit 0 ;; esac
+[ -e "$HOOK_MARK" ] && exit 0
+: > "$HOOK_MARK"
+while [ ! -e "$HOOK_RELEASE" ]; do sleep 0.02; done
+"""
+
+
+def install_hook(repo: Path, tmp_path: Path, match: str) -> dict[str, str]:
+    hook = repo / ".git" / "hooks" / "reference-transaction"
+    hook.write_text(HOOK)
+    hook.chmod(0o755)
+    return {"HOOK_MATCH": match, "HOOK_MARK": str(tmp_path / "hook.mark"),
+            "HOOK_RELEASE": str(tmp_path / "hook.release")}
+
+
+def start_in_own_group(repo: Path, *args: str, **extra: str) -> subprocess.Popen[str]:
+    """`exptui ARGS` as a terminal starts it: the leader of a process group its children (git) join unless they
+    are put in a group of their own, so that `os.killpg` is the terminal's Ctrl-C, which the kernel sends to
+    every process of the foreground group."""
+    from rel_support import EXPTUI
+
+    return subprocess.Popen([EXPTUI, *args], cwd=repo, env=env(**extra), stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True, start_new_session=True)
+
+
+def test_a_terminal_ctrl_c_while_run_records_still_records_the_experiment(repo: Path, tmp_path: Path) -> None:
+    """Ctrl-C at a terminal reaches the whole foreground process group at once. While `run` records (its ref
+    transaction held open by a hook), exptui holds the signal until the record is complete; the git child (and
+    its hook) must not be killed by the same keypress, or the experiment the stages just produced is lost."""
+    hooks = install_hook(repo, tmp_path, "refs/exps/")
+    proc = start_in_own_group(repo, "run", "-q", "-S", "p.x=5", "-n", "held", **hooks)
+    assert wait_for(Path(hooks["HOOK_MARK"]).exists, timeout=120)
+    os.killpg(proc.pid, signal.SIGINT)
+    Path(hooks["HOOK_RELEASE"]).touch()
+    _, err = proc.communicate(timeout=120)
+    interrupted(proc, err, signal.SIGINT)
+    assert "Recorded experiment held" in err, err
+    assert list(experiments(repo)) == ["held"]
+    assert yaml.safe_load((repo / "params.yaml").read_text())["p"]["x"] == 5   # kept with the experiment
+    assert lock_files(repo) == []
+    assert git(repo, "fsck", "--no-progress", "--no-dangling") == ""
+
+
+def test_a_terminal_ctrl_c_while_star_writes_its_note_leaves_no_lock(repo: Path, tmp_path: Path) -> None:
+    """The other side: a git write exptui does not hold (a star's notes update) is still stopped on Ctrl-C, by
+    exptui (SIGTERM, waited for), and leaves no lock file and no scratch ref."""
+    assert exptui(repo, "run", "-q", "-S", "p.x=3", "-n", "keep").returncode == 0
+    hooks = install_hook(repo, tmp_path, "refs/notes/exptui")
+    proc = start_in_own_group(repo, "star", "keep", **hooks)
+    assert wait_for(Path(hooks["HOOK_MARK"]).exists, timeout=120)
+    os.killpg(proc.pid, signal.SIGINT)
+    _, err = proc.communicate(timeout=120)
+    Path(hooks["HOOK_RELEASE"]).touch()
+    interrupted(proc, err, signal.SIGINT)
+    assert lock_files(repo) == []
+    assert git(repo, "for-each-ref", "--format=%(refname)", "refs/notes/") == ""
