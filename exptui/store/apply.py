@@ -172,13 +172,15 @@ def _restore_cached_outs(git: Git, rev: str, cache_dir: Path | None, result: App
     except FormatError as exc:
         raise ExptuiError(f"files were applied, but cached outputs were not restored: {exc}") from None
     cache = ContentCache.for_repo(root, cache_dir)
+    unreadable: list[str] = []
     for dvcfile in dvcfiles:
         lock_rel = lockfile_path(dvcfile.path)
         try:
             lock = read_lock(root / lock_rel, lock_rel)
         except FileNotFoundError:
             continue
-        except FormatError:
+        except FormatError as exc:  # its outs cannot be known: said below, never a silent success
+            unreadable.append(str(exc))
             continue
         for stage in dvcfile.stages.values():
             entry = lock.get(stage.name)
@@ -202,3 +204,8 @@ def _restore_cached_outs(git: Git, rev: str, cache_dir: Path | None, result: App
                     result.restored.append(rel)
                 except Exception as exc:  # noqa: BLE001 - report per out, keep going
                     result.missing.append(f"{rel} ({exc})")
+    if unreadable:
+        # the workspace now holds the experiment's metrics beside outputs of another run: say so, exit non-zero
+        raise ExptuiError(f"the experiment's files were applied, but not the cached outputs its lock file records: "
+                          f"{unreadable[0]}" + (f" (and {len(unreadable) - 1} more)" if len(unreadable) > 1 else "")
+                          + "; the outputs in the workspace are not the experiment's (re-run it to make them)")
