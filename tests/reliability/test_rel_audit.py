@@ -66,3 +66,33 @@ def test_two_run_queue_at_once_queue_both_with_their_own_params(repo: Path) -> N
     assert sorted(found) == ["q11", "q12"]
     for name, sha in found.items():
         assert json.loads(git(repo, "show", f"{sha}:metrics.json"))["y"] == 7 * int(name[1:]) + 1
+
+
+def test_malformed_params_in_a_pulled_experiment_are_an_error_cell_and_the_table_renders(
+        repo: Path, tmp_path: Path) -> None:
+    """An experiment pulled from a remote whose params.yaml is not YAML: pulled as it is (it is the remote's
+    history) and shown with error cells; the other rows still show. Its metric showed '-' (no value) before."""
+    assert exptui(repo, "run", "-q", "--temp", "-S", "p.x=5", "-n", "five").returncode == 0
+    assert exptui(repo, "run", "-q", "--temp", "-S", "p.x=6", "-n", "six").returncode == 0
+    remote = tmp_path / "remote.git"
+    git(tmp_path, "clone", "-q", "--bare", str(repo), str(remote))
+    refs = git(repo, "for-each-ref", "--format=%(refname)", "refs/exps/").split()
+    for ref in refs:
+        git(remote, "update-ref", ref, git(repo, "rev-parse", ref).strip())
+    bad = next(r for r in refs if r.endswith("/five"))
+    replace_file_in_commit(remote, bad, "params.yaml", b"p: [unclosed\n", tmp_path / "index")
+    for ref in refs:
+        git(repo, "update-ref", "-d", ref)
+    pulled = exptui(repo, "pull", str(remote))
+    assert pulled.returncode == 0 and "Traceback" not in pulled.stderr, pulled.stderr
+    assert sorted(experiments(repo)) == ["five", "six"]
+    shown = exptui(repo, "show")
+    assert shown.returncode == 0 and "Traceback" not in shown.stderr, shown.stderr
+    five = next(line for line in shown.stdout.splitlines() if "five" in line)
+    # params.yaml unreadable: so is dvc.yaml (it reads params.yaml for its variables, as DVC does), so which
+    # metrics the row has is unknown: '!' in every cell, never '-' ("no value")
+    assert five.split()[-4:] == ["!"] * 4, shown.stdout
+    assert "43" in next(line for line in shown.stdout.splitlines() if "six" in line), shown.stdout
+    as_json = exptui(repo, "show", "--json")
+    assert as_json.returncode == 0 and "Traceback" not in as_json.stderr, as_json.stderr
+    json.loads(as_json.stdout)
