@@ -18,11 +18,32 @@ from pathlib import Path
 import pytest
 import yaml
 
-from rel_support import PARAMS, env, error_lines, experiments, exptui, git, make_repo, start, wait_for
+from rel_support import EXPTUI, PARAMS, env, error_lines, experiments, exptui, git, make_repo, wait_for
 
 SIGNALS = pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGHUP, signal.SIGINT],
                                   ids=["SIGTERM", "SIGHUP", "SIGINT"])
 DRIVER = str(Path(__file__).with_name("pause_driver.py"))
+#: exec ARGV with SIGINT at its default action: a shell without job control starts background commands with SIGINT
+#: ignored, which a child inherits (Python then installs no KeyboardInterrupt handler); a terminal's process has it
+DEFAULT_SIGINT = ("import os, signal, sys; signal.signal(signal.SIGINT, signal.SIG_DFL); "
+                  "os.execv(sys.argv[1], sys.argv[1:])")
+
+
+def popen(repo: Path, argv: list[str], own_group: bool = False, **extra: str) -> subprocess.Popen[str]:
+    """`argv` in `repo` as a terminal would start it (SIGINT at its default); `own_group`: leading a process group
+    of its own (its children join it unless put in one of their own), so that `os.killpg` is the terminal's
+    Ctrl-C, which the kernel sends to every process of the foreground group. The pid is the command's (exec)."""
+    return subprocess.Popen([sys.executable, "-c", DEFAULT_SIGINT, *argv], cwd=repo, env=env(**extra),
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=own_group)
+
+
+def stop(proc: subprocess.Popen[str], *release: Path) -> None:
+    """After a test, pass or fail: let a held hook or pause go, and end the command if it is still there."""
+    for path in release:
+        path.touch()
+    if proc.poll() is None:
+        proc.kill()
+        proc.communicate()
 
 
 @pytest.fixture
@@ -87,11 +108,14 @@ def test_a_command_waiting_for_the_workspace_lock_stops_at_once_and_changes_noth
     fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
     try:
         fcntl.flock(fd, fcntl.LOCK_EX)
-        proc = start(repo, *command, EXPTUI_LOCK_WAIT="600")
-        assert wait_for(lambda: has_open(proc.pid, path) or proc.poll() is not None, timeout=120)
-        assert proc.poll() is None, proc.communicate()
-        proc.send_signal(sig)
-        _, err = proc.communicate(timeout=120)
+        proc = popen(repo, [EXPTUI, *command], EXPTUI_LOCK_WAIT="600")
+        try:
+            assert wait_for(lambda: has_open(proc.pid, path) or proc.poll() is not None, timeout=120)
+            assert proc.poll() is None, proc.communicate()
+            proc.send_signal(sig)
+            _, err = proc.communicate(timeout=120)
+        finally:
+            stop(proc)
     finally:
         os.close(fd)
     interrupted(proc, err, sig)
@@ -104,11 +128,10 @@ def test_a_command_waiting_for_the_workspace_lock_stops_at_once_and_changes_noth
 
 def _start_paused_apply(repo: Path, tmp_path: Path, name: str) -> tuple[subprocess.Popen[str], Path]:
     mark, release = tmp_path / "place.mark", tmp_path / "place.release"
-    proc = subprocess.Popen([sys.executable, DRIVER, "apply", name], cwd=repo, stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True,
-                            env=env(REL_PLACE_MARK=str(mark), REL_RELEASE=str(release)))
-    assert wait_for(lambda: mark.exists() or proc.poll() is not None, timeout=120)
-    assert proc.poll() is None, proc.communicate()
+    proc = popen(repo, [sys.executable, DRIVER, "apply", name], REL_PLACE_MARK=str(mark), REL_RELEASE=str(release))
+    if not wait_for(lambda: mark.exists() or proc.poll() is not None, timeout=120) or proc.poll() is not None:
+        stop(proc, release)
+        pytest.fail(f"apply never reached its first cached output: {proc.returncode}")
     return proc, release
 
 
@@ -121,9 +144,11 @@ def test_apply_interrupted_while_restoring_cached_outs_names_the_command_that_co
     assert exptui(repo, "run", "-q", "--temp", "-S", "p.x=5", "-n", "five").returncode == 0
     old_out = (repo / "out.txt").read_text()
     proc, release = _start_paused_apply(repo, tmp_path, "five")
-    proc.send_signal(sig)
-    _, err = proc.communicate(timeout=120)
-    release.touch()
+    try:
+        proc.send_signal(sig)
+        _, err = proc.communicate(timeout=120)
+    finally:
+        stop(proc, release)
     interrupted(proc, err, sig)
     assert "exptui apply five" in err, err           # the one command that completes it
     assert yaml.safe_load((repo / "params.yaml").read_text())["p"]["x"] == 5
@@ -142,7 +167,10 @@ def test_apply_released_after_the_pause_completes(repo: Path, tmp_path: Path) ->
     assert exptui(repo, "run", "-q", "--temp", "-S", "p.x=5", "-n", "five").returncode == 0
     proc, release = _start_paused_apply(repo, tmp_path, "five")
     release.touch()
-    _, err = proc.communicate(timeout=120)
+    try:
+        _, err = proc.communicate(timeout=120)
+    finally:
+        stop(proc)
     assert proc.returncode == 0, err
     assert (repo / "out.txt").read_text() == "x=5 y=36\n"
     assert (repo / "params.yaml").read_text() != PARAMS
@@ -168,26 +196,19 @@ def install_hook(repo: Path, tmp_path: Path, match: str) -> dict[str, str]:
             "HOOK_RELEASE": str(tmp_path / "hook.release")}
 
 
-def start_in_own_group(repo: Path, *args: str, **extra: str) -> subprocess.Popen[str]:
-    """`exptui ARGS` as a terminal starts it: the leader of a process group its children (git) join unless they
-    are put in a group of their own, so that `os.killpg` is the terminal's Ctrl-C, which the kernel sends to
-    every process of the foreground group."""
-    from rel_support import EXPTUI
-
-    return subprocess.Popen([EXPTUI, *args], cwd=repo, env=env(**extra), stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True, start_new_session=True)
-
-
 def test_a_terminal_ctrl_c_while_run_records_still_records_the_experiment(repo: Path, tmp_path: Path) -> None:
     """Ctrl-C at a terminal reaches the whole foreground process group at once. While `run` records (its ref
     transaction held open by a hook), exptui holds the signal until the record is complete; the git child (and
     its hook) must not be killed by the same keypress, or the experiment the stages just produced is lost."""
     hooks = install_hook(repo, tmp_path, "refs/exps/")
-    proc = start_in_own_group(repo, "run", "-q", "-S", "p.x=5", "-n", "held", **hooks)
-    assert wait_for(Path(hooks["HOOK_MARK"]).exists, timeout=120)
-    os.killpg(proc.pid, signal.SIGINT)
-    Path(hooks["HOOK_RELEASE"]).touch()
-    _, err = proc.communicate(timeout=120)
+    proc = popen(repo, [EXPTUI, "run", "-q", "-S", "p.x=5", "-n", "held"], own_group=True, **hooks)
+    try:
+        assert wait_for(Path(hooks["HOOK_MARK"]).exists, timeout=120)
+        os.killpg(proc.pid, signal.SIGINT)
+        Path(hooks["HOOK_RELEASE"]).touch()
+        _, err = proc.communicate(timeout=120)
+    finally:
+        stop(proc, Path(hooks["HOOK_RELEASE"]))
     interrupted(proc, err, signal.SIGINT)
     assert "Recorded experiment held" in err, err
     assert list(experiments(repo)) == ["held"]
@@ -201,11 +222,13 @@ def test_a_terminal_ctrl_c_while_star_writes_its_note_leaves_no_lock(repo: Path,
     exptui (SIGTERM, waited for), and leaves no lock file and no scratch ref."""
     assert exptui(repo, "run", "-q", "-S", "p.x=3", "-n", "keep").returncode == 0
     hooks = install_hook(repo, tmp_path, "refs/notes/exptui")
-    proc = start_in_own_group(repo, "star", "keep", **hooks)
-    assert wait_for(Path(hooks["HOOK_MARK"]).exists, timeout=120)
-    os.killpg(proc.pid, signal.SIGINT)
-    _, err = proc.communicate(timeout=120)
-    Path(hooks["HOOK_RELEASE"]).touch()
+    proc = popen(repo, [EXPTUI, "star", "keep"], own_group=True, **hooks)
+    try:
+        assert wait_for(Path(hooks["HOOK_MARK"]).exists, timeout=120)
+        os.killpg(proc.pid, signal.SIGINT)
+        _, err = proc.communicate(timeout=120)
+    finally:
+        stop(proc, Path(hooks["HOOK_RELEASE"]))
     interrupted(proc, err, signal.SIGINT)
     assert lock_files(repo) == []
     assert git(repo, "for-each-ref", "--format=%(refname)", "refs/notes/") == ""
