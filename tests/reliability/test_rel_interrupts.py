@@ -232,3 +232,42 @@ def test_a_terminal_ctrl_c_while_star_writes_its_note_leaves_no_lock(repo: Path,
     interrupted(proc, err, signal.SIGINT)
     assert lock_files(repo) == []
     assert git(repo, "for-each-ref", "--format=%(refname)", "refs/notes/") == ""
+
+
+REMOTE_GIT = """
+import sys
+from pathlib import Path
+from exptui.execution.remote_task import _git
+try:
+    _git(Path(sys.argv[1]), "update-ref", "HEAD", sys.argv[2])
+except KeyboardInterrupt:
+    print("interrupted", flush=True)
+    sys.exit(130)
+"""
+
+
+def test_an_interrupted_dask_task_git_write_leaves_no_lock_in_its_run_dir(tmp_path: Path) -> None:
+    """A Dask task's git (`remote_task._git`: add, write-tree, commit-tree, update-ref in its run dir) interrupted
+    while its ref transaction is in flight: git gets SIGTERM and removes the ref's lock, the ref is unchanged.
+    With `subprocess.run`, as before 2026-12-07, git was SIGKILLed and `refs/heads/main.lock` stayed."""
+    run_dir = tmp_path / "run"
+    run_dir.mkdir()
+    git(run_dir, "init", "-q", "-b", "main")
+    (run_dir / "f").write_text("1\n")
+    git(run_dir, "add", "f")
+    git(run_dir, "commit", "-q", "-m", "one")
+    first = git(run_dir, "rev-parse", "HEAD").strip()
+    (run_dir / "f").write_text("2\n")
+    git(run_dir, "commit", "-q", "-am", "two")
+    hooks = install_hook(run_dir, tmp_path, "refs/heads/main")
+    proc = popen(run_dir, [sys.executable, "-c", REMOTE_GIT, str(run_dir), first], **hooks)
+    try:
+        assert wait_for(Path(hooks["HOOK_MARK"]).exists, timeout=120)
+        assert lock_files(run_dir)   # the transaction is in flight: the ref's lock is taken
+        proc.send_signal(signal.SIGINT)
+        out, err = proc.communicate(timeout=120)
+    finally:
+        stop(proc, Path(hooks["HOOK_RELEASE"]))
+    assert proc.returncode == 130 and out == "interrupted\n", (out, err)
+    assert lock_files(run_dir) == []
+    assert git(run_dir, "rev-parse", "HEAD").strip() != first   # not half-moved: the update did not happen
