@@ -46,6 +46,7 @@ class Project:
         self._rows: list[ExperimentRow] | None = None
         self._queue: QueueManager | None = None
         self.last_record: ExperimentRecord | None = None  # of the last workspace run (its large_files warn)
+        self.last_apply: ApplyResult | None = None  # of the last apply, as far as it got (an interrupted one too)
         self._live_reader: LiveMetricsReader | None = None
         # what a commit holds never changes: plots declarations and DVCLive series per full sha, read once per
         # process (the plots screen reopened reads nothing from git)
@@ -575,15 +576,18 @@ class Project:
         come from the experiment commit; DVC-cached outs are restored from the DVC cache by their dvc.lock hashes.
         """
         from exptui.pipeline.workspace_lock import workspace_lock
-        from exptui.store.apply import apply_commit
+        from exptui.store.apply import ApplyResult, apply_commit
 
         row = self.resolve(name)
         if row.kind == "workspace":
             raise ExptuiError("the workspace is already applied")
         head = self.git.head()
         recorded = self.index.experiment_shas(head)  # not a listing: one for-each-ref of HEAD's experiments
+        # filled in as apply goes: an interrupted command reads it to say what is left to do
+        self.last_apply = result = ApplyResult(row.rev)
         with workspace_lock(self.root):  # never write files under a running `exptui run`/`dvc repro`
-            result = apply_commit(self.git, row.rev, force=force, cache_dir=self.dvc_cache_dir, recorded=recorded)
+            apply_commit(self.git, row.rev, force=force, cache_dir=self.dvc_cache_dir, recorded=recorded,
+                         result=result)
         self._rows = None
         return result
 

@@ -387,7 +387,16 @@ def diff(ctx: click.Context, a: str, b: str | None, as_json: bool, as_md: bool, 
 def apply(ctx: click.Context, name: str, force: bool) -> None:
     """Put experiment NAME's params, metrics and outputs into the workspace (HEAD does not move)."""
     project = _project(ctx)
-    result = project.apply(name, force=force)
+    try:
+        result = project.apply(name, force=force)
+    except KeyboardInterrupt:
+        partial = project.last_apply   # the git-tracked files are written together; the cached outs after them
+        if partial is not None and partial.files_applied and not partial.complete:
+            import shlex
+
+            echo(f"\nThe params, dvc.lock and metrics of {name} were applied, but not all of its cached outputs: "
+                 f"run `exptui apply {shlex.quote(name)}` to complete it.", err=True)
+        raise
     echo(f"Applied {name} ({result.rev[:7]}): {len(result.written)} file(s) written"
          + (f", {len(result.deleted)} removed" if result.deleted else "")
          + (f", {len(result.restored)} output(s) restored from the cache" if result.restored else "") + ".")

@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import subprocess
 import threading
 import time
 from collections.abc import Callable
@@ -145,8 +144,9 @@ def checkout_data_sources(run_dir: Path, cache_dir: Path) -> None:
     from dvc_compat.dotdvc import read_dotdvc
     from dvc_compat.errors import FormatError
     from exptui.pipeline.cache import ContentCache
+    from exptui.store.signals import run_process
 
-    proc = subprocess.run(["git", "-C", str(run_dir), "ls-files", "-z", "--", "*.dvc"], capture_output=True)
+    proc = run_process(["git", "-C", str(run_dir), "ls-files", "-z", "--", "*.dvc"])
     cache: ContentCache | None = None
     for rel in filter(None, proc.stdout.decode("utf-8", "surrogateescape").split("\0")):
         dotdvc = run_dir / rel

@@ -20,12 +20,12 @@ from __future__ import annotations
 import importlib.util
 import os
 import shutil
-import subprocess
 import sys
 from pathlib import Path
 from typing import Any
 
 from exptui.execution.runner import CappedLog
+from exptui.store.signals import run_process
 
 
 def default_remote(root: Path) -> dict[str, Any] | None:
@@ -137,7 +137,9 @@ def dvc_sync(run_dir: Path, verb: str, remote: dict[str, Any], log: CappedLog | 
             log.note(why)
         return why
     env = {**os.environ, "DVC_NO_ANALYTICS": "1"}
-    proc = subprocess.run([*cmd, verb, "-q", "-r", remote["name"]], cwd=run_dir, capture_output=True, env=env)
+    # interrupted, dvc gets SIGTERM (it releases its repo lock and removes its temp files), not a SIGKILL; it
+    # stays in the terminal's process group, where a remote may ask for a password
+    proc = run_process([*cmd, verb, "-q", "-r", remote["name"]], cwd=run_dir, env=env, own_group=False)
     if proc.returncode == 0:
         if log is not None:
             log.note(f"dvc {verb}: DVC remote {remote['name']} ({remote['url']})")

@@ -18,13 +18,13 @@ import io
 import os
 import posixpath
 import re
-import subprocess
 import tarfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from exptui.errors import ExptuiError
+from exptui.store.signals import run_process
 
 #: default cap on the cache objects one task carries each way
 DEFAULT_PAYLOAD_LIMIT = 256 << 20
@@ -104,7 +104,7 @@ def mib(n: int) -> str:
 
 def archive_commit(git_dir: Path, rev: str) -> bytes:
     """The commit's tree as an uncompressed tar (`git archive`): modes and symlinks kept, no .git."""
-    proc = subprocess.run(["git", "--git-dir", str(git_dir), "archive", "--format=tar", rev], capture_output=True)
+    proc = run_process(["git", "--git-dir", str(git_dir), "archive", "--format=tar", rev])
     if proc.returncode != 0:
         raise ExptuiError(f"git archive {rev[:12]} failed: {proc.stderr.decode('utf-8', 'replace').strip()}")
     return proc.stdout
@@ -248,8 +248,7 @@ def recorded_outs(run_dir: Path, cache_dir: Path) -> dict[str, list[str]]:
     from dvc_compat.lockfile import read_lock
 
     found: dict[str, list[str]] = {}
-    proc = subprocess.run(["git", "-C", str(run_dir), "ls-files", "-z", "--", "dvc.lock", "*/dvc.lock"],
-                          capture_output=True)
+    proc = run_process(["git", "-C", str(run_dir), "ls-files", "-z", "--", "dvc.lock", "*/dvc.lock"])
     for rel in filter(None, proc.stdout.decode("utf-8", "surrogateescape").split("\0")):
         try:
             lock = read_lock(run_dir / rel, rel)
@@ -275,7 +274,7 @@ def input_data(run_dir: Path, cache_dir: Path) -> dict[str, list[str]]:
     from exptui.pipeline.datasources import DataSourceStage
 
     wanted: dict[str, list[str]] = {}
-    tracked = set(subprocess.run(["git", "-C", str(run_dir), "ls-files", "-z"], capture_output=True)
+    tracked = set(run_process(["git", "-C", str(run_dir), "ls-files", "-z"])
                   .stdout.decode("utf-8", "surrogateescape").split("\0"))
     for rel in [t for t in tracked if t.endswith(".dvc")]:
         try:

@@ -20,7 +20,6 @@ from __future__ import annotations
 import os
 import shutil
 import signal
-import subprocess
 import tempfile
 import threading
 import time
@@ -42,6 +41,7 @@ from exptui.execution.remote_payload import (
 )
 from exptui.errors import ExptuiError
 from exptui.execution.runner import CappedLog
+from exptui.store.signals import run_process
 
 #: seconds between two looks at the client (heartbeat, cancel) and two log sends
 POLL = 0.5
@@ -141,7 +141,8 @@ def _host() -> str:
 def _git(run_dir: Path, *args: str) -> bytes:
     env = {k: v for k, v in os.environ.items() if not k.startswith("GIT_")}
     env.update({"GIT_CONFIG_NOSYSTEM": "1", "GIT_CONFIG_GLOBAL": os.devnull, "GIT_TERMINAL_PROMPT": "0"})
-    proc = subprocess.run(["git", "-C", str(run_dir), *args], capture_output=True, env=env)
+    # interrupted, git gets SIGTERM and removes its index/ref locks in the run dir (see store/signals.py)
+    proc = run_process(["git", "-C", str(run_dir), *args], env=env)
     if proc.returncode != 0:
         from exptui.errors import ExptuiError
 

@@ -178,6 +178,8 @@ class Column:
                 return ERROR
             data = (row.metrics if family == "metrics" else row.params).get(file)
             if data.__class__ is not dict and not isinstance(data, Mapping):
+                if errors and family == "metrics" and _pipeline_unreadable(errors):
+                    return ERROR  # which metrics files the row has is unknown: never "no value"
                 return MISSING  # None, or a file whose top level is not a mapping
             value = data.get(key, MISSING)
             if value is MISSING and nested is not None:
@@ -185,6 +187,12 @@ class Column:
             return value
 
         return get
+
+
+def _pipeline_unreadable(errors: Mapping[str, str]) -> bool:
+    """Could a dvc.yaml of the row not be read (so the metrics files it declares are unknown)? E.g. a params.yaml
+    that is not YAML: dvc.yaml reads it for its `${}` variables, as DVC does."""
+    return any(name == "dvc.yaml" or name.endswith("/dvc.yaml") for name in errors)
 
 
 def field_column(name: str) -> Column:

@@ -24,6 +24,10 @@ class ApplyResult:
     deleted: list[str] = field(default_factory=list)     # files the experiment does not have
     restored: list[str] = field(default_factory=list)    # DVC-cached outs checked out from the cache
     missing: list[str] = field(default_factory=list)     # cached outs whose objects are not in the local cache
+    #: the git-tracked files are all written; `complete`: the cached outs are restored too. An interrupted apply
+    #: (a signal while the outs are copied) has the first without the second: `apply` again completes it
+    files_applied: bool = False
+    complete: bool = False
 
 
 def _changes(git: Git, rev: str) -> list[tuple[str, str, str, str]]:
@@ -87,9 +91,10 @@ def _leftovers(git: Git, rev: str, changing: set[str], recorded: list[str]) -> l
 
 
 def apply_commit(git: Git, rev: str, force: bool = False, cache_dir: Path | None = None,
-                 recorded: list[str] | None = None) -> ApplyResult:
+                 recorded: list[str] | None = None, result: ApplyResult | None = None) -> ApplyResult:
     """Write `rev`'s files into the work tree. `recorded`: experiment commits whose versions of a file count as
-    safe to overwrite (the workspace often still holds the last run's results)."""
+    safe to overwrite (the workspace often still holds the last run's results). `result`: filled in as the work
+    goes, so a caller that is interrupted can tell how far it got (`files_applied`, `complete`)."""
     from exptui.store.experiments import git_is_clean_for
 
     changes = _changes(git, rev)
@@ -104,7 +109,7 @@ def apply_commit(git: Git, rev: str, force: bool = False, cache_dir: Path | None
         raise DirtyWorkspace(
             f"uncommitted changes to {shown} would be overwritten; commit or stash them, or use --force"
         )
-    result = ApplyResult(rev)
+    result = ApplyResult(rev) if result is None else result
     blobs = [b for s, _p, _m, b in changes if s != "D"]
     contents = {}
     if blobs:
@@ -130,7 +135,9 @@ def apply_commit(git: Git, rev: str, force: bool = False, cache_dir: Path | None
                 continue  # submodule: nothing to write
             _write(target, contents[blob], mode)
             result.written.append(path)
+        result.files_applied = True
     _restore_cached_outs(git, rev, cache_dir, result)
+    result.complete = True
     return result
 
 
@@ -165,13 +172,15 @@ def _restore_cached_outs(git: Git, rev: str, cache_dir: Path | None, result: App
     except FormatError as exc:
         raise ExptuiError(f"files were applied, but cached outputs were not restored: {exc}") from None
     cache = ContentCache.for_repo(root, cache_dir)
+    unreadable: list[str] = []
     for dvcfile in dvcfiles:
         lock_rel = lockfile_path(dvcfile.path)
         try:
             lock = read_lock(root / lock_rel, lock_rel)
         except FileNotFoundError:
             continue
-        except FormatError:
+        except FormatError as exc:  # its outs cannot be known: said below, never a silent success
+            unreadable.append(str(exc))
             continue
         for stage in dvcfile.stages.values():
             entry = lock.get(stage.name)
@@ -195,3 +204,8 @@ def _restore_cached_outs(git: Git, rev: str, cache_dir: Path | None, result: App
                     result.restored.append(rel)
                 except Exception as exc:  # noqa: BLE001 - report per out, keep going
                     result.missing.append(f"{rel} ({exc})")
+    if unreadable:
+        # the workspace now holds the experiment's metrics beside outputs of another run: say so, exit non-zero
+        raise ExptuiError(f"the experiment's files were applied, but not the cached outputs its lock file records: "
+                          f"{unreadable[0]}" + (f" (and {len(unreadable) - 1} more)" if len(unreadable) > 1 else "")
+                          + "; the outputs in the workspace are not the experiment's (re-run it to make them)")

@@ -41,7 +41,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING
 
 from exptui.errors import ExptuiError, NotAGitRepo
-from exptui.store.signals import run_process
+from exptui.store.signals import OWN_GROUP, run_process
 
 if TYPE_CHECKING:  # pragma: no cover
     from exptui.store.gitpython_odb import GitPythonOdb
@@ -159,6 +159,7 @@ class _BatchReader:
                 stdout=subprocess.PIPE,
                 stderr=subprocess.DEVNULL,
                 env=self._git.env,
+                **OWN_GROUP,  # not killed by a terminal's Ctrl-C under a held record (see store/signals.py)
             )
             self._proc = proc
         return proc

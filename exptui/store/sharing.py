@@ -23,8 +23,9 @@ _CHUNK = 500
 
 def _git(git: Git, *args: str) -> subprocess.CompletedProcess[str]:
     """A git command as text; interrupted (a push/fetch killed with SIGTERM), git gets SIGTERM and removes its
-    ref and shallow locks, never subprocess.run's SIGKILL."""
-    proc = run_process([*git.base_cmd(), *args], env=git.env, cwd=git.root)
+    ref and shallow locks, never subprocess.run's SIGKILL. It stays in the terminal's process group: a push or
+    fetch may ask for a password there (ssh, a credential helper)."""
+    proc = run_process([*git.base_cmd(), *args], env=git.env, cwd=git.root, own_group=False)
     return subprocess.CompletedProcess(proc.args, proc.returncode, proc.stdout.decode("utf-8", "replace"),
                                        proc.stderr.decode("utf-8", "replace"))
 

@@ -11,7 +11,8 @@ Two rules from docs/reliability.md meet here:
   is the one signal it cannot clean up after: a killed `update-ref`, `status` or `add` leaves `index.lock` or a
   ref's `.lock`, and every later git command in the repo fails until someone removes it. Here the child gets
   SIGTERM (git then removes its lock files and exits), is waited for, and is SIGKILLed only if it does not end
-  within `STOP_GRACE` seconds.
+  within `STOP_GRACE` seconds. It runs in a process group of its own, so a terminal's Ctrl-C, sent to every
+  process of the foreground group, reaches exptui alone and a held record's git child is not killed under it.
 
 Only the standard library: `exptui.store.git` and the execution layer import this.
 """
@@ -19,12 +20,16 @@ from __future__ import annotations
 
 import signal
 import subprocess
+import sys
 import threading
 from collections.abc import Mapping, Sequence
 from typing import Any
 
 #: the signals that interrupt a command (Ctrl-C, `kill`, a closed terminal)
 HELD_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
+#: Popen arguments that start a child in a process group of its own (Python 3.10: in a session of its own, which
+#: is a group of its own too; `preexec_fn=os.setpgrp` is not safe beside threads)
+OWN_GROUP: dict[str, Any] = {"process_group": 0} if sys.version_info >= (3, 11) else {"start_new_session": True}
 #: seconds a git child gets after SIGTERM to remove its lock files and exit, before SIGKILL
 STOP_GRACE = 10.0
 
@@ -64,12 +69,18 @@ class held_signals:
 
 
 def run_process(cmd: Sequence[str], *, input: bytes | None = None, env: Mapping[str, str] | None = None,
-                cwd: Any = None) -> subprocess.CompletedProcess[bytes]:
+                cwd: Any = None, own_group: bool = True) -> subprocess.CompletedProcess[bytes]:
     """`subprocess.run(cmd, input=input, capture_output=True, ...)`, except that when the caller is interrupted
     (KeyboardInterrupt, or any other exception while waiting) the child is stopped with SIGTERM and waited for, so a
-    git child removes its lock files, instead of being SIGKILLed; then the interruption propagates."""
+    git child removes its lock files, instead of being SIGKILLed; then the interruption propagates.
+
+    `own_group`: the child leads a process group of its own, so a Ctrl-C typed at the terminal (which the kernel
+    sends to the whole foreground group) reaches only exptui, which decides: a held write (an experiment's ref)
+    completes, anything else gets the SIGTERM above. In the terminal's group, the keypress would kill the git
+    child of a held record and lose the experiment. `False` for a child that may need the terminal (a push or
+    fetch asking for a password): outside the foreground group reading it would stop the child (SIGTTIN)."""
     proc = subprocess.Popen(cmd, stdin=subprocess.PIPE if input is not None else None, stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, env=env, cwd=cwd)
+                            stderr=subprocess.PIPE, env=env, cwd=cwd, **(OWN_GROUP if own_group else {}))
     try:
         out, err = proc.communicate(input)
     except BaseException:
