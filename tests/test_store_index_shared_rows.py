@@ -79,3 +79,25 @@ def test_shared_rows_give_the_same_table_export_and_comparison(repo: Path, monke
         left, right = compare(picked, diff_only), compare(mine, diff_only)
         assert ([(line.label, line.values, line.texts, line.best) for line in right.lines]
                 == [(line.label, line.values, line.texts, line.best) for line in left.lines])
+
+
+def test_shared_values_are_one_object_per_value_of_a_column_with_its_class_kept() -> None:
+    """Equal values of a column (file, key) are one object across rows, but only within their class (1, 1.0 and
+    True are equal), never for 0.0/-0.0 (equal, printed differently) or NaN; nested dicts keep their values."""
+    from exptui.store.index import _MAX_DISTINCT, _share_values
+
+    keys: dict[str, str] = {}
+    values: dict = {}
+    given = [int("1000"), float("1000"), True, -0.0, 0.0, float("nan"), "".join(["r", "f"]), float("0.5"),
+             int("1000"), "".join(["r", "f"]), float("0.5"), float("1000")]
+    rows = [_share_values({"p.yaml": {"a": v, "n": {"c": [1]}}}, keys, values) for v in given]
+    got = [r["p.yaml"]["a"] for r in rows]
+    assert [(type(v), repr(v)) for v in got] == [(type(v), repr(v)) for v in given]
+    assert got[8] is got[0] and got[9] is got[6] and got[10] is got[7]
+    assert got[1] is given[1] and got[11] is given[11]  # a column shares the class it saw first (int 1000)
+    assert got[4] is given[4] and got[3] is given[3]  # zeros are kept as read
+    assert all(r["p.yaml"]["n"] == {"c": [1]} for r in rows)
+    assert len({id(k) for r in rows for k in r["p.yaml"]}) == 2  # the keys are shared too
+    many = [_share_values({"m.json": {"seed": int(str(10**6 + i))}}, keys, values) for i in range(_MAX_DISTINCT + 5)]
+    assert values["m.json"]["seed"] is None  # too many distinct values: the column is no longer shared
+    assert [r["m.json"]["seed"] for r in many] == [10**6 + i for i in range(_MAX_DISTINCT + 5)]
