@@ -63,6 +63,8 @@ def test_shared_rows_give_the_same_table_export_and_comparison(repo: Path, monke
     with Project.open(repo) as project:
         shared = project.experiments(all_commits=True, shared=True)
         assert not any(r.rev in project.index.cache._decoded for r in shared if r.kind == "experiment")
+        stored = project.index.cache.stored_sha  # a row's rev is the index's str, not a second copy from the refs
+        assert all(stored(r.rev.encode().decode()) is r.rev for r in shared if r.kind == "experiment")
         again = project.experiments(all_commits=True, shared=True)  # a reload: from the kept parts
     assert shared == plain and again == plain
     assert sum(r.kind == "experiment" for r in shared) == 16 and any(r.errors for r in shared)
