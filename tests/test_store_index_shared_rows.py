@@ -67,6 +67,9 @@ def test_shared_rows_give_the_same_table_export_and_comparison(repo: Path, monke
         assert all(stored(r.rev.encode().decode()) is r.rev for r in shared if r.kind == "experiment")
         again = project.experiments(all_commits=True, shared=True)  # a reload: from the kept parts
     assert shared == plain and again == plain
+    pairs = [(a, b) for a, b in zip(shared, again) if a.kind == "experiment"]
+    assert pairs and all(a is not b and a.params is b.params and a.metrics is b.metrics and a.created is b.created
+                         for a, b in pairs)  # a reload's rows share the parts of the rows before it
     assert sum(r.kind == "experiment" for r in shared) == 16 and any(r.errors for r in shared)
     for rows in (shared, again):
         a, b = _model(plain), _model(rows)

@@ -175,7 +175,7 @@ class IndexCache:
         self._json: dict[int, list] = {}
         self._decoded: dict[str, dict] = {}
         self._keys: dict[str, str] = {}  # one str object per distinct dict key of the decoded entries (`_share_keys`)
-        self._listed: dict[str, tuple] = {}  # sha -> what a shared listing row holds of its entry (`listed`)
+        self._listed: dict[str, ExperimentRow] = {}  # sha -> the newest shared listing row of it (`listed_row`)
         self._values: dict[str, dict[str, dict | None]] = {}  # file -> key -> one object per distinct value (`listed`)
         self._cols: dict[tuple[int, Any], Any] = {}  # (segment, what) -> a decoded piece of the per-column store
 
@@ -273,15 +273,31 @@ class IndexCache:
         self._listed.pop(sha, None)
         self.dirty = True
 
-    def listed(self, sha: str) -> tuple | None:
-        """(params, metrics, errors, status, time, facts) of a stored commit: what a shared listing row holds.
+    def listed_row(self, item: tuple) -> ExperimentRow:
+        """The shared listing row of a plan item (name, sha, baseline, baseline name, annotations, ref).
 
-        An entry decoded for this is not kept whole (`get` decodes it again for a reader that wants more): the
-        dashboard's 100,000 rows hold these six parts, not the entry's own dict with its tree, parents, message
-        and metric files (~700 bytes an entry, ~70 MiB at 100k). Kept by sha, so a reload shares the same dicts."""
-        part = self._listed.get(sha)
-        if part is not None:
-            return part
+        It holds the parts of the commit's entry a row shows (params, metrics, errors, status, time, facts): an
+        entry decoded for this is not kept whole (`get` decodes it again for a reader that wants more), so the
+        dashboard's 100,000 rows do not hold the entries' tree, parents, message and metric files (~700 bytes an
+        entry, ~70 MiB at 100k). The newest row of each commit is kept by sha and a reload's row takes its parts
+        (the same dicts and `created`) from it: no second copy while both listings are alive, and no per-commit
+        tuple of the parts kept beside the rows (~12 MiB at 100k). Rows are read-only for their holders."""
+        name, sha, b, bname, ann, ref = item
+        prev = self._listed.get(sha)
+        if prev is None:
+            row = _listed_row(item, self.listed(sha))
+        else:
+            row = ExperimentRow(
+                name=name, rev=prev.rev, baseline=b, kind="experiment", status=prev.status, baseline_name=bname,
+                created=prev.created, params=prev.params, metrics=prev.metrics, errors=prev.errors,
+                annotations=ann or _NO_ANNOTATIONS, facts=prev.facts, ref=ref,
+            )
+        self._listed[sha] = row
+        return row
+
+    def listed(self, sha: str) -> tuple | None:
+        """(params, metrics, errors, status, time, facts) of a stored commit: what a shared listing row holds,
+        with shared key strings and values (`_share_values`). Not kept: `listed_row` keeps the row."""
         data = self.pending.get(sha) or self._decoded.get(sha)
         if data is None:
             loc = self._loc.get(sha)
@@ -293,9 +309,8 @@ class IndexCache:
                     "metrics": _share_values(data["metrics"], keys, values),
                     "errors": _share_keys(data["errors"], keys), "status": data.get("status"),
                     "time": data.get("time"), "facts": data.get("facts")}
-        part = self._listed[sha] = (data["params"], data["metrics"], data["errors"] or _NO_ERRORS,
-                                    data.get("status"), data.get("time"), data.get("facts"))
-        return part
+        return (data["params"], data["metrics"], data["errors"] or _NO_ERRORS, data.get("status"),
+                data.get("time"), data.get("facts"))
 
     def stored_sha(self, sha: str) -> str:
         """The index's own str object equal to `sha` (`sha` itself for a commit not written yet): a row's `rev`
@@ -967,8 +982,8 @@ class ExperimentIndex:
 
     def _materialize(self, plan: list[Any], shared: bool = False) -> list[ExperimentRow]:
         if shared:
-            listed = self.cache.listed
-            return [_listed_row(item, listed(item[1])) if isinstance(item, tuple) else item for item in plan]
+            listed_row = self.cache.listed_row
+            return [listed_row(item) if isinstance(item, tuple) else item for item in plan]
         return [self._lazy_row(item) if isinstance(item, tuple) else item for item in plan]
 
     def _lazy_row(self, item: tuple) -> ExperimentRow:
