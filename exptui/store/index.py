@@ -168,7 +168,8 @@ class IndexCache:
         self._version: tuple = ()
         self._segments: list[Segment] = []
         self._stale: list[Path] = []  # segment files of another version: removed on the next save
-        self._loc: dict[str, tuple[int, int]] = {}
+        # sha -> segment << 32 | position: one int a commit, not a (segment, position) tuple (~5 MiB at 100k)
+        self._loc: dict[str, int] = {}
         self._shas: list[list[str]] = []  # per segment, its commits in order: the same str objects as `_loc`'s keys
         self._entries: dict[int, Entries] = {}
         self._times: dict[int, list] = {}
@@ -207,8 +208,9 @@ class IndexCache:
             self._segments.append(seg)
             shas = load_list(seg, "sha")
             self._shas.append(shas)
+            at = k << _SEG
             for i, sha in enumerate(shas):
-                self._loc[sha] = (k, i)
+                self._loc[sha] = at | i
 
     def _damaged(self, exc: IndexDamaged) -> None:
         """One line on stderr, then start from nothing: the next save writes a whole new index."""
@@ -252,7 +254,7 @@ class IndexCache:
         data = self.pending.get(sha) or self._decoded.get(sha)
         if data is not None:
             return data
-        loc = self._loc.get(sha)
+        loc = self._where(sha)
         if loc is None:
             return None
         data = _share_keys(self._guard(lambda: self._segment_entries(loc[0]).get(loc[1])), self._keys)
@@ -303,7 +305,7 @@ class IndexCache:
         with shared key strings and values (`_share_values`). Not kept: `listed_row` keeps the row."""
         data = self.pending.get(sha) or self._decoded.get(sha)
         if data is None:
-            loc = self._loc.get(sha)
+            loc = self._where(sha)
             if loc is None:
                 return None
             data = self._guard(lambda: self._segment_entries(loc[0]).get(loc[1]))
@@ -318,8 +320,8 @@ class IndexCache:
     def stored_sha(self, sha: str) -> str:
         """The index's own str object equal to `sha` (`sha` itself for a commit not written yet): a row's `rev`
         held as this is not a second copy of the commit id (~90 bytes a row, 9 MiB at 100,000)."""
-        loc = self._loc.get(sha)
-        return sha if loc is None else self._shas[loc[0]][loc[1]]
+        at = self._loc.get(sha)
+        return sha if at is None else self._shas[at >> _SEG][at & _POS]
 
     def missing(self, shas: Iterable[str]) -> list[str]:
         """The commits of `shas` the index does not have (one pass, no call per sha: 100,000 at a listing)."""
@@ -337,14 +339,15 @@ class IndexCache:
                 data = pending.get(sha)
                 out.append(_ABSENT if data is None else data.get("time"))
                 continue
-            times = by_segment.get(at[0])
+            k = at >> _SEG
+            times = by_segment.get(k)
             if times is None:
-                times = self.times(at[0])
-            out.append(times[at[1]])
+                times = self.times(k)
+            out.append(times[at & _POS])
         return out
 
     def time_of(self, sha: str) -> Any:
-        loc = self._loc.get(sha)
+        loc = self._where(sha)
         if loc is None or sha in self.pending:
             data = self.pending.get(sha)
             return None if data is None else data.get("time")
@@ -357,7 +360,7 @@ class IndexCache:
         """The commit's pre-encoded ``show --json`` pieces (`show_json.commit_fragments`), or None."""
         if sha in self.pending:
             return None
-        loc = self._loc.get(sha)
+        loc = self._where(sha)
         if loc is None:
             return None
         frags = self._json.get(loc[0])
@@ -375,7 +378,12 @@ class IndexCache:
 
     def location(self, sha: str) -> tuple[int, int] | None:
         """(segment, position) of a stored commit; None for one not written yet (pending) or unknown."""
-        return None if sha in self.pending else self._loc.get(sha)
+        return None if sha in self.pending else self._where(sha)
+
+    def _where(self, sha: str) -> tuple[int, int] | None:
+        """(segment, position) of `sha` in the segments, whether or not a newer version of it is pending."""
+        at = self._loc.get(sha)
+        return None if at is None else (at >> _SEG, at & _POS)
 
     def _piece(self, k: int, name: str) -> Any:
         key = (k, name)
@@ -482,7 +490,7 @@ class IndexCache:
                     self._segments.append(seg)
                     self._shas.append(shas)
                     for i, sha in enumerate(shas):
-                        self._loc[sha] = (k, i)
+                        self._loc[sha] = k << _SEG | i
                         if retain:
                             self._decoded[sha] = self.pending[sha]
                 self.pending = {}
@@ -516,7 +524,7 @@ class IndexCache:
         self._segments.append(seg)
         self._shas.append(shas)
         for i, sha in enumerate(shas):
-            self._loc[sha] = (k, i)
+            self._loc[sha] = k << _SEG | i
             self.pending.pop(sha, None)
             self._decoded.pop(sha, None)
         return True
@@ -531,7 +539,8 @@ class IndexCache:
         frags: list[Any] = []
         datas: list[bytes] = []
         decoded: list[dict] = []
-        for sha, (k, i) in self._loc.items():
+        for sha, at in self._loc.items():
+            k, i = at >> _SEG, at & _POS
             if keep is not None and sha not in keep or k not in merge:
                 continue
             seg = self._segments[k]
@@ -550,11 +559,11 @@ class IndexCache:
         renumber = {k: j for j, k in enumerate(kept)}
         old = [self._segments[k] for k in sorted(merge)]
         merged = read_header(path, number)
-        loc = {sha: (renumber[k], i) for sha, (k, i) in self._loc.items() if k in renumber}
+        loc = {sha: renumber[at >> _SEG] << _SEG | at & _POS for sha, at in self._loc.items() if at >> _SEG in renumber}
         self._segments = [self._segments[k] for k in kept]
         self._shas = [self._shas[k] for k in kept]
         if merged is not None:
-            loc.update((sha, (len(self._segments), i)) for i, sha in enumerate(shas))
+            loc.update((sha, len(self._segments) << _SEG | i) for i, sha in enumerate(shas))
             self._segments.append(merged)
             self._shas.append(shas)
         self._loc = loc
@@ -592,6 +601,10 @@ class IndexCache:
             except (OSError, IndexDamaged):
                 pass
         return len(drop)
+
+
+_SEG = 32  # `IndexCache._loc`: a commit's segment is its value >> _SEG, its position in it the value & _POS
+_POS = (1 << _SEG) - 1
 
 
 def _fragment(fragments_of: Callable[[str, dict], tuple[str, str] | None] | None, sha: str,
