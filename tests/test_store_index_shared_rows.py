@@ -4,6 +4,9 @@ plain listing (each row with its own copies), on a real repo read warm from its 
 experiment without f1, one whose metrics file does not parse, queued/failed/cancelled queue entries."""
 from __future__ import annotations
 
+import copy
+import json
+import pickle
 from pathlib import Path
 
 import pytest
@@ -67,6 +70,11 @@ def test_shared_rows_give_the_same_table_export_and_comparison(repo: Path, monke
         assert all(stored(r.rev.encode().decode()) is r.rev for r in shared if r.kind == "experiment")
         again = project.experiments(all_commits=True, shared=True)  # a reload: from the kept parts
     assert shared == plain and again == plain
+    for row in shared:  # key-sharing dicts (`_keyed_dict`) are plain dicts to every reader
+        for family in (row.params, row.metrics):
+            assert type(family) is dict and all(type(inner) is dict for inner in family.values())
+    assert [json.dumps([r.params, r.metrics]) for r in shared] == [json.dumps([r.params, r.metrics]) for r in plain]
+    assert pickle.loads(pickle.dumps(shared)) == plain and copy.deepcopy(shared) == plain
     pairs = [(a, b) for a, b in zip(shared, again) if a.kind == "experiment"]
     assert pairs and all(a is not b and a.params is b.params and a.metrics is b.metrics and a.created is b.created
                          for a, b in pairs)  # a reload's rows share the parts of the rows before it
@@ -95,7 +103,7 @@ def test_shared_values_are_one_object_per_value_of_a_column_with_its_class_kept(
     values: dict = {}
     given = [int("1000"), float("1000"), True, -0.0, 0.0, float("nan"), "".join(["r", "f"]), float("0.5"),
              int("1000"), "".join(["r", "f"]), float("0.5"), float("1000")]
-    rows = [_share_values({"p.yaml": {"a": v, "n": {"c": [1]}}}, keys, values) for v in given]
+    rows = [_share_values({"p.yaml": {"a": v, "n": {"c": [1]}}}, keys, values, "params") for v in given]
     got = [r["p.yaml"]["a"] for r in rows]
     assert [(type(v), repr(v)) for v in got] == [(type(v), repr(v)) for v in given]
     assert got[8] is got[0] and got[9] is got[6] and got[10] is got[7]
@@ -103,6 +111,6 @@ def test_shared_values_are_one_object_per_value_of_a_column_with_its_class_kept(
     assert got[4] is given[4] and got[3] is given[3]  # zeros are kept as read
     assert all(r["p.yaml"]["n"] == {"c": [1]} for r in rows)
     assert len({id(k) for r in rows for k in r["p.yaml"]}) == 2  # the keys are shared too
-    many = [_share_values({"m.json": {"seed": int(str(10**6 + i))}}, keys, values) for i in range(_MAX_DISTINCT + 5)]
+    many = [_share_values({"m.json": {"seed": int(str(10**6 + i))}}, keys, values, "metrics") for i in range(_MAX_DISTINCT + 5)]
     assert values["m.json"]["seed"] is None  # too many distinct values: the column is no longer shared
     assert [r["m.json"]["seed"] for r in many] == [10**6 + i for i in range(_MAX_DISTINCT + 5)]
