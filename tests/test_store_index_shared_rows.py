@@ -114,3 +114,21 @@ def test_shared_values_are_one_object_per_value_of_a_column_with_its_class_kept(
     many = [_share_values({"m.json": {"seed": int(str(10**6 + i))}}, keys, values, "metrics") for i in range(_MAX_DISTINCT + 5)]
     assert values["m.json"]["seed"] is None  # too many distinct values: the column is no longer shared
     assert [r["m.json"]["seed"] for r in many] == [10**6 + i for i in range(_MAX_DISTINCT + 5)]
+
+
+def test_key_sharing_dicts_keep_any_keys_in_their_order_and_stay_independent() -> None:
+    """Rows of one file whose keys differ, come in another order or are not strings get the same dicts as a
+    plain listing's; writing to one row's dict never shows in another's."""
+    from exptui.store.index import _share_values
+
+    keys: dict[str, str] = {}
+    values: dict = {}
+    given = [{"p.yaml": {"a": 1, "b": 2}}, {"p.yaml": {1: "x", "a": 2, None: 3, (1, 2): 4}},
+             {"p.yaml": {"b": 1, "a": 2, "c": 5}}, {"q.yaml": {}, "p.yaml": {"a": 1}}, {}]
+    rows = [_share_values(g, keys, values, "params") for g in given]
+    assert [json.dumps([list(r), [list(inner.items()) for inner in r.values()]], default=str) for r in rows] == \
+        [json.dumps([list(g), [list(inner.items()) for inner in g.values()]], default=str) for g in given]
+    rows[0]["p.yaml"]["a"] = 9
+    rows[1]["p.yaml"]["z"] = 1
+    assert rows[3]["p.yaml"] == {"a": 1} and rows[2]["p.yaml"] == {"b": 1, "a": 2, "c": 5}
+    assert rows[0]["p.yaml"] == {"a": 9, "b": 2} and "z" not in rows[0]["p.yaml"]
