@@ -217,3 +217,23 @@ def test_a_damaged_per_column_store_is_rebuilt_with_one_notice(project: Project,
     assert len(notice) == 1 and "rebuilding" in notice[0] and "Traceback" not in proc.stderr
     again = exptui(project.root, *args)
     assert again.stdout == want and again.stderr == ""
+
+
+def test_stored_sha_stays_the_index_own_commit_id_across_appends_merges_and_prunes(project: Project) -> None:
+    """`IndexCache.stored_sha` (what a shared row's rev is) gives the same commit id, as the index's own object,
+    after segments were appended and merged in the same process, and after a prune rewrote them."""
+    from exptui.store.index import IndexCache
+
+    base = project.git.head()
+    p = Project.open(project.root)
+    cache = p.index.cache
+    for k in range(IndexCache.MAX_SEGMENTS + 2):
+        _add_experiments(project.root, base, [f"s{k}"], start=k)
+        rows = p.experiments(shared=True)
+        assert all(cache.stored_sha(r.rev) == r.rev for r in rows)
+        assert all(cache.stored_sha(sha.encode().decode()) is sha for sha in cache._loc)
+    assert len(_segments(project)) <= 2  # merged in this process
+    cache.prune({r.rev for r in rows if r.name != "s0"})
+    assert all(cache.stored_sha(sha.encode().decode()) is sha for sha in cache._loc)
+    again = [r.rev for r in p.experiments(shared=True) if r.kind == "experiment"]
+    assert again and all(cache.stored_sha(sha) is sha for sha in again)

@@ -168,13 +168,16 @@ class IndexCache:
         self._version: tuple = ()
         self._segments: list[Segment] = []
         self._stale: list[Path] = []  # segment files of another version: removed on the next save
-        self._loc: dict[str, tuple[int, int]] = {}
+        # sha -> segment << 32 | position: one int a commit, not a (segment, position) tuple (~5 MiB at 100k)
+        self._loc: dict[str, int] = {}
+        self._shas: list[list[str]] = []  # per segment, its commits in order: the same str objects as `_loc`'s keys
         self._entries: dict[int, Entries] = {}
         self._times: dict[int, list] = {}
         self._json: dict[int, list] = {}
         self._decoded: dict[str, dict] = {}
         self._keys: dict[str, str] = {}  # one str object per distinct dict key of the decoded entries (`_share_keys`)
-        self._listed: dict[str, tuple] = {}  # sha -> what a shared listing row holds of its entry (`listed`)
+        self._listed: dict[str, ExperimentRow] = {}  # sha -> the newest shared listing row of it (`listed_row`)
+        self._values: dict[str, dict[str, dict | None]] = {}  # file -> key -> one object per distinct value (`listed`)
         self._cols: dict[tuple[int, Any], Any] = {}  # (segment, what) -> a decoded piece of the per-column store
 
     # --- loading ------------------------------------------------------------------------------------------------
@@ -203,8 +206,11 @@ class IndexCache:
                 continue
             k = len(self._segments)
             self._segments.append(seg)
-            for i, sha in enumerate(load_list(seg, "sha")):
-                self._loc[sha] = (k, i)
+            shas = load_list(seg, "sha")
+            self._shas.append(shas)
+            at = k << _SEG
+            for i, sha in enumerate(shas):
+                self._loc[sha] = at | i
 
     def _damaged(self, exc: IndexDamaged) -> None:
         """One line on stderr, then start from nothing: the next save writes a whole new index."""
@@ -219,6 +225,7 @@ class IndexCache:
         self._stale.extend(list_segments(self.dir))
         self._stale.append(self.dir / self.NOTES)
         self._segments, self._loc, self._entries, self._times, self._json, self._cols = [], {}, {}, {}, {}, {}
+        self._shas = []
         self._decoded, self._notes, self._listed = {}, None, {}
         self.dirty = self._notes_dirty = True
 
@@ -247,7 +254,7 @@ class IndexCache:
         data = self.pending.get(sha) or self._decoded.get(sha)
         if data is not None:
             return data
-        loc = self._loc.get(sha)
+        loc = self._where(sha)
         if loc is None:
             return None
         data = _share_keys(self._guard(lambda: self._segment_entries(loc[0]).get(loc[1])), self._keys)
@@ -256,9 +263,12 @@ class IndexCache:
 
     def release_bulk(self) -> None:
         """Drop the segments' ``data`` columns read whole for a listing (~2.6 MB per 5,000 entries, 51 MiB at
-        100,000): the entries are decoded by then, and a later read of a few is one `pread` each."""
+        100,000): the entries are decoded by then, and a later read of a few is one `pread` each. The commit
+        times too (~3.6 MiB at 100k: an int a commit): the rows hold their `created`, and the next listing reads
+        the times again (20 columns at 100k, ~15 ms of CPU)."""
         for entries in self._entries.values():
             entries.release()
+        self._times = {}
 
     def put(self, sha: str, data: dict) -> None:
         """A new entry, or a changed one (a baseline's dvc.yaml paths found later): appended on `save`."""
@@ -268,28 +278,50 @@ class IndexCache:
         self._listed.pop(sha, None)
         self.dirty = True
 
-    def listed(self, sha: str) -> tuple | None:
-        """(params, metrics, errors, status, time, facts) of a stored commit: what a shared listing row holds.
+    def listed_row(self, item: tuple) -> ExperimentRow:
+        """The shared listing row of a plan item (name, sha, baseline, baseline name, annotations, ref).
 
-        An entry decoded for this is not kept whole (`get` decodes it again for a reader that wants more): the
-        dashboard's 100,000 rows hold these six parts, not the entry's own dict with its tree, parents, message
-        and metric files (~700 bytes an entry, ~70 MiB at 100k). Kept by sha, so a reload shares the same dicts."""
-        part = self._listed.get(sha)
-        if part is not None:
-            return part
+        It holds the parts of the commit's entry a row shows (params, metrics, errors, status, time, facts): an
+        entry decoded for this is not kept whole (`get` decodes it again for a reader that wants more), so the
+        dashboard's 100,000 rows do not hold the entries' tree, parents, message and metric files (~700 bytes an
+        entry, ~70 MiB at 100k). The newest row of each commit is kept by sha and a reload's row takes its parts
+        (the same dicts and `created`) from it: no second copy while both listings are alive, and no per-commit
+        tuple of the parts kept beside the rows (~12 MiB at 100k). Rows are read-only for their holders."""
+        name, sha, b, bname, ann, ref = item
+        prev = self._listed.get(sha)
+        if prev is None:
+            row = _listed_row(item, self.listed(sha))
+        else:
+            row = ExperimentRow(
+                name=name, rev=prev.rev, baseline=b, kind="experiment", status=prev.status, baseline_name=bname,
+                created=prev.created, params=prev.params, metrics=prev.metrics, errors=prev.errors,
+                annotations=ann or _NO_ANNOTATIONS, facts=prev.facts, ref=ref,
+            )
+        self._listed[sha] = row
+        return row
+
+    def listed(self, sha: str) -> tuple | None:
+        """(params, metrics, errors, status, time, facts) of a stored commit: what a shared listing row holds,
+        with shared key strings and values (`_share_values`). Not kept: `listed_row` keeps the row."""
         data = self.pending.get(sha) or self._decoded.get(sha)
         if data is None:
-            loc = self._loc.get(sha)
+            loc = self._where(sha)
             if loc is None:
                 return None
             data = self._guard(lambda: self._segment_entries(loc[0]).get(loc[1]))
-            keys = self._keys  # only the parts kept get shared keys: the rest of the entry is dropped right away
-            data = {"params": _share_keys(data["params"], keys), "metrics": _share_keys(data["metrics"], keys),
+            keys, values = self._keys, self._values  # only the parts kept get shared keys and values
+            data = {"params": _share_values(data["params"], keys, values, "params"),
+                    "metrics": _share_values(data["metrics"], keys, values, "metrics"),
                     "errors": _share_keys(data["errors"], keys), "status": data.get("status"),
                     "time": data.get("time"), "facts": data.get("facts")}
-        part = self._listed[sha] = (data["params"], data["metrics"], data["errors"] or _NO_ERRORS,
-                                    data.get("status"), data.get("time"), data.get("facts"))
-        return part
+        return (data["params"], data["metrics"], data["errors"] or _NO_ERRORS, data.get("status"),
+                data.get("time"), data.get("facts"))
+
+    def stored_sha(self, sha: str) -> str:
+        """The index's own str object equal to `sha` (`sha` itself for a commit not written yet): a row's `rev`
+        held as this is not a second copy of the commit id (~90 bytes a row, 9 MiB at 100,000)."""
+        at = self._loc.get(sha)
+        return sha if at is None else self._shas[at >> _SEG][at & _POS]
 
     def missing(self, shas: Iterable[str]) -> list[str]:
         """The commits of `shas` the index does not have (one pass, no call per sha: 100,000 at a listing)."""
@@ -307,14 +339,15 @@ class IndexCache:
                 data = pending.get(sha)
                 out.append(_ABSENT if data is None else data.get("time"))
                 continue
-            times = by_segment.get(at[0])
+            k = at >> _SEG
+            times = by_segment.get(k)
             if times is None:
-                times = self.times(at[0])
-            out.append(times[at[1]])
+                times = self.times(k)
+            out.append(times[at & _POS])
         return out
 
     def time_of(self, sha: str) -> Any:
-        loc = self._loc.get(sha)
+        loc = self._where(sha)
         if loc is None or sha in self.pending:
             data = self.pending.get(sha)
             return None if data is None else data.get("time")
@@ -327,7 +360,7 @@ class IndexCache:
         """The commit's pre-encoded ``show --json`` pieces (`show_json.commit_fragments`), or None."""
         if sha in self.pending:
             return None
-        loc = self._loc.get(sha)
+        loc = self._where(sha)
         if loc is None:
             return None
         frags = self._json.get(loc[0])
@@ -345,7 +378,12 @@ class IndexCache:
 
     def location(self, sha: str) -> tuple[int, int] | None:
         """(segment, position) of a stored commit; None for one not written yet (pending) or unknown."""
-        return None if sha in self.pending else self._loc.get(sha)
+        return None if sha in self.pending else self._where(sha)
+
+    def _where(self, sha: str) -> tuple[int, int] | None:
+        """(segment, position) of `sha` in the segments, whether or not a newer version of it is pending."""
+        at = self._loc.get(sha)
+        return None if at is None else (at >> _SEG, at & _POS)
 
     def _piece(self, k: int, name: str) -> Any:
         key = (k, name)
@@ -450,8 +488,9 @@ class IndexCache:
                 if seg is not None:
                     k = len(self._segments)
                     self._segments.append(seg)
+                    self._shas.append(shas)
                     for i, sha in enumerate(shas):
-                        self._loc[sha] = (k, i)
+                        self._loc[sha] = k << _SEG | i
                         if retain:
                             self._decoded[sha] = self.pending[sha]
                 self.pending = {}
@@ -483,8 +522,9 @@ class IndexCache:
             return False
         k = len(self._segments)
         self._segments.append(seg)
+        self._shas.append(shas)
         for i, sha in enumerate(shas):
-            self._loc[sha] = (k, i)
+            self._loc[sha] = k << _SEG | i
             self.pending.pop(sha, None)
             self._decoded.pop(sha, None)
         return True
@@ -499,7 +539,8 @@ class IndexCache:
         frags: list[Any] = []
         datas: list[bytes] = []
         decoded: list[dict] = []
-        for sha, (k, i) in self._loc.items():
+        for sha, at in self._loc.items():
+            k, i = at >> _SEG, at & _POS
             if keep is not None and sha not in keep or k not in merge:
                 continue
             seg = self._segments[k]
@@ -518,11 +559,13 @@ class IndexCache:
         renumber = {k: j for j, k in enumerate(kept)}
         old = [self._segments[k] for k in sorted(merge)]
         merged = read_header(path, number)
-        loc = {sha: (renumber[k], i) for sha, (k, i) in self._loc.items() if k in renumber}
+        loc = {sha: renumber[at >> _SEG] << _SEG | at & _POS for sha, at in self._loc.items() if at >> _SEG in renumber}
         self._segments = [self._segments[k] for k in kept]
+        self._shas = [self._shas[k] for k in kept]
         if merged is not None:
-            loc.update((sha, (len(self._segments), i)) for i, sha in enumerate(shas))
+            loc.update((sha, len(self._segments) << _SEG | i) for i, sha in enumerate(shas))
             self._segments.append(merged)
+            self._shas.append(shas)
         self._loc = loc
         self._entries, self._times, self._json, self._cols = {}, {}, {}, {}
         if keep is not None:
@@ -558,6 +601,10 @@ class IndexCache:
             except (OSError, IndexDamaged):
                 pass
         return len(drop)
+
+
+_SEG = 32  # `IndexCache._loc`: a commit's segment is its value >> _SEG, its position in it the value & _POS
+_POS = (1 << _SEG) - 1
 
 
 def _fragment(fragments_of: Callable[[str, dict], tuple[str, str] | None] | None, sha: str,
@@ -675,7 +722,7 @@ class ExperimentIndex:
         self.git = git
         self.cache = IndexCache(git, _commit_fragments)
         self.reader = CommitReader(git, dvc_cache_dir)
-        self.last_refs: RefSnapshot | None = None
+        self.refs_read = 0  # listings that read the refs so far (the refs themselves are not kept: 7-13 MiB at 100k)
         # the TUI lists from a worker thread while actions (star, apply...) resolve names from others
         self._lock = threading.RLock()
 
@@ -951,8 +998,8 @@ class ExperimentIndex:
 
     def _materialize(self, plan: list[Any], shared: bool = False) -> list[ExperimentRow]:
         if shared:
-            listed = self.cache.listed
-            return [_listed_row(item, listed(item[1])) if isinstance(item, tuple) else item for item in plan]
+            listed_row = self.cache.listed_row
+            return [listed_row(item) if isinstance(item, tuple) else item for item in plan]
         return [self._lazy_row(item) if isinstance(item, tuple) else item for item in plan]
 
     def _lazy_row(self, item: tuple) -> ExperimentRow:
@@ -965,7 +1012,7 @@ class ExperimentIndex:
         """The listing in order: `ExperimentRow`s, and for each experiment a tuple (name, sha, baseline,
         baseline name, annotations, ref) whose row is built from the cache only when asked for."""
         refs = read_refs(self.git)
-        self.last_refs = refs
+        self.refs_read += 1
         head = refs.head
         by_baseline: dict[str, list[tuple[str, str, str]]] = {}
         for ref, sha, baseline, name in refs.exps:
@@ -1042,7 +1089,8 @@ class ExperimentIndex:
             exps = [(t or 0, name, sha, ref) for (ref, sha, name), t in zip(listed, cache.times_of(listed))
                     if t is not _ABSENT]
             exps.sort(reverse=True)  # newest first; the same order as by (created, name) of the rows
-            plan.extend((name, sha, b, bname, notes.get(sha), ref) for _t, name, sha, ref in exps)
+            stored = cache.stored_sha
+            plan.extend((name, stored(sha), b, bname, notes.get(sha), ref) for _t, name, sha, ref in exps)
             for sha, _bb, base, qname, status in dvc_queued:
                 qdata = cache.get(sha) if base == b else None
                 if qdata is None:
@@ -1331,6 +1379,78 @@ def _share_keys(data: dict, keys: dict[str, str]) -> dict:
             k = keys.setdefault(k, k)
         out[k] = v
     return out
+
+
+_MAX_DISTINCT = 2048  # a column with more distinct values (seeds, most metrics) is not shared: its table would cost more
+
+
+def _share_values(data: dict, keys: dict[str, str], values: dict[str, dict[str, dict | None]], family: str
+                  ) -> dict:
+    """`_share_keys` for a ``{file: {key: value}}`` of a shared listing row, which also gives every row one object
+    per distinct int, str and non-zero float of a column (file, key).
+
+    A sweep's rows repeat the same few values of most params (``train.lr``, ``model``, ``n_estimators``): each
+    was its own object per row (24-50 bytes) at 100,000 rows. Values are shared only with their own class (1,
+    1.0 and True are equal) and never for 0.0 (-0.0 equals it but prints differently) or NaN (equal to nothing);
+    a column stops being shared once it has `_MAX_DISTINCT` values. Equal values of one class are
+    indistinguishable to every reader, and none of them mutates a scalar."""
+    out = _keyed_dict((family,))
+    for f, inner in data.items():
+        if f.__class__ is str:
+            f = keys.setdefault(f, f)
+        if inner.__class__ is not dict:
+            out[f] = inner
+            continue
+        columns = values.get(f)
+        if columns is None:
+            columns = values[f] = {}
+        new = _keyed_dict(f)
+        for k, v in inner.items():
+            if k.__class__ is str:
+                k = keys.setdefault(k, k)
+            cls = v.__class__
+            if cls is dict:
+                v = _share_keys(v, keys)
+            elif cls is str or cls is int or (cls is float and v and v == v):
+                column = columns.get(k, _NEW_COLUMN)
+                if column is _NEW_COLUMN:
+                    column = columns[k] = {}
+                if column is not None:
+                    same = column.get(v)
+                    if same is None:
+                        if len(column) >= _MAX_DISTINCT:
+                            columns[k] = None
+                        else:
+                            column[v] = v
+                    elif same.__class__ is cls:
+                        v = same
+            new[k] = v
+        out[f] = new
+    return out
+
+
+_NEW_COLUMN: dict = {}
+# a file (or (family,) for the outer {file: ...}) -> the class whose instances' __dict__ are its rows' dicts
+_DICT_KINDS: dict[Any, type] = {}
+_MAX_DICT_KINDS = 1024
+
+
+def _keyed_dict(file: Any) -> dict:
+    """An empty dict for a shared row's ``{key: value}`` of `file` (or its ``{file: {...}}`` of a family: `file` is
+    then ``(family,)``) that shares its key table with the other rows' of the same `file`.
+
+    A plain dict of six keys is 272 bytes (CPython 3.11), most of it its own table of keys and hashes, although
+    every row of a file has the same keys in the same order. An instance's ``__dict__`` is CPython's key-sharing
+    dict: the keys live once in the class, each dict holds its values only (~144 bytes for six keys, 97 for one
+    instead of 192: ~40 MiB less at 100,000 rows). It is a plain `dict` to every reader (`type(d) is dict`, same equality, order, JSON, pickle,
+    copy); a row whose keys differ or come in another order just gets its own table, as CPython does on its own.
+    Filling it is no slower than a plain dict."""
+    kind = _DICT_KINDS.get(file)
+    if kind is None:
+        if len(_DICT_KINDS) >= _MAX_DICT_KINDS:
+            return {}
+        kind = _DICT_KINDS.setdefault(file, type("SharedKeys", (), {"__module__": __name__}))
+    return object.__new__(kind).__dict__
 
 
 def _listed_row(item: tuple, part: tuple | None) -> ExperimentRow:
