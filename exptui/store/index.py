@@ -764,7 +764,8 @@ class ExperimentIndex:
 
     def rows(self, all_commits: bool = False, include_workspace: bool = True, num: int = 1,
              shared: bool = False, *, first: int = 0,
-             on_first: Callable[[list[ExperimentRow], int], None] | None = None) -> list[ExperimentRow]:
+             on_first: Callable[[list[ExperimentRow], int], None] | None = None,
+             on_refs: Callable[[RefSnapshot], None] | None = None) -> list[ExperimentRow]:
         """Workspace row, then per baseline: the baseline row, its experiments (newest first), its queued entries.
 
         Baselines: HEAD; branch tips that have experiments; with `all_commits` every commit that has experiments;
@@ -777,11 +778,14 @@ class ExperimentIndex:
         handed to `on_first(rows, total)` before the rest are: at 100,000 experiments building every row object
         is most of a warm listing, and a screen shows forty. Not called when the listing has no more rows than
         `first` (or called again if a damaged index is rebuilt midway).
+
+        `on_refs(snapshot)`: called with the refs as soon as they are read, before the rest of the plan (the
+        dashboard amends its saved first screen with them: `exptui.store.first_rows.amend`).
         """
         from exptui.query.gc_pause import gc_paused
 
         def listing() -> list[ExperimentRow]:
-            plan = self._plan(all_commits, include_workspace, num)
+            plan = self._plan(all_commits, include_workspace, num, on_refs)
             if on_first is None or len(plan) <= first:
                 return self._materialize(plan, shared)
             head = self._materialize(plan[:first], shared)
@@ -961,11 +965,14 @@ class ExperimentIndex:
         assert data is not None  # _plan made sure every listed commit is in the cache
         return _row(name, sha, b, "experiment", bname, data, ann, ref)
 
-    def _plan(self, all_commits: bool, include_workspace: bool, num: int) -> list[Any]:
+    def _plan(self, all_commits: bool, include_workspace: bool, num: int,
+              on_refs: Callable[[RefSnapshot], None] | None = None) -> list[Any]:
         """The listing in order: `ExperimentRow`s, and for each experiment a tuple (name, sha, baseline,
         baseline name, annotations, ref) whose row is built from the cache only when asked for."""
         refs = read_refs(self.git)
         self.last_refs = refs
+        if on_refs is not None:
+            on_refs(refs)
         head = refs.head
         by_baseline: dict[str, list[tuple[str, str, str]]] = {}
         for ref, sha, baseline, name in refs.exps:
@@ -1064,6 +1071,22 @@ class ExperimentIndex:
             plan.extend(orphans)
         cache.save()
         return plan
+
+    def listing_keys(self, listed: list[tuple[str, str, str]]) -> list[tuple | None]:
+        """The key `_plan` orders a baseline's experiments by (newest first: descending) for each (ref, sha, name)
+        of `listed`; None for a commit the index does not have. For `first_rows.amend` (a few hundred rows)."""
+        self.cache.load()
+        return [None if t is _ABSENT else (t or 0, name, sha, ref)
+                for (ref, sha, name), t in zip(listed, self.cache.times_of(listed))]
+
+    def listed_row(self, name: str, sha: str, baseline: str, bname: str, ref: str,
+                   notes_sha: str | None) -> ExperimentRow | None:
+        """The shared row `rows(shared=True)` builds for one experiment, if the index has its commit (else None:
+        reading a commit is not for `first_rows.amend`, which must be cheap)."""
+        if self.cache.missing([sha]):
+            return None
+        return _listed_row((name, sha, baseline, bname, self.annotations(notes_sha).get(sha), ref),
+                           self.cache.listed(sha))
 
     def _dvcfile_paths_of(self, commit: str) -> tuple[str, ...]:
         data = self.cache.get(commit)
