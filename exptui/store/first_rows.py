@@ -26,9 +26,9 @@ from __future__ import annotations
 
 import pickle
 from bisect import bisect_left
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, fields, replace
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, cast
 
 from dvc_compat.exp_refs import parse_exp_ref
 from dvc_compat.fsutil import atomic_write
@@ -38,7 +38,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from exptui.store.index import ExperimentIndex, RefSnapshot
 
 FILE = "first-rows.pickle"
-FORMAT = 2
+FORMAT = 3
 #: more new experiment refs than this since the saved screen: the listing streams its top instead (each one is a
 #: lookup and a scan of the saved rows; a sweep adds a few between two starts)
 AMEND_LIMIT = 1000
@@ -51,8 +51,19 @@ class Since:
     state: str                  # `exptui.store.token.changed_token(refs=False)` before the listing was read
     context: tuple              # `refs_context` of the listing's refs
     baselines: frozenset[str]   # the baselines that had experiments
-    refs: str                   # every experiment ref, one a line (~7 MB at 100,000: one string, not 100,000)
-    shas: str                   # their commits, in the same order
+    refs: tuple[str, ...] = ()  # every experiment ref, by name (in the file: lines after the pickle, see `save`)
+    shas: tuple[str, ...] = ()  # their commits, in the same order
+    count: int = 0              # how many refs
+    raw: bytes = b""            # as read: the refs' and shas' lines, split only by `amend` (a warm start with
+    #                             the same token drops them unread: ~15 MB of strings less at 100,000)
+
+    def columns(self) -> tuple[tuple[str, ...], tuple[str, ...]]:
+        if not self.raw:
+            return self.refs, self.shas
+        lines = tuple(self.raw.decode().split("\n"))
+        if len(lines) != 2 * self.count + 1:
+            raise ValueError("refs cut short")
+        return lines[:self.count], lines[self.count:2 * self.count]
 
 
 @dataclass(frozen=True)
@@ -78,7 +89,7 @@ def _columns(refs: RefSnapshot) -> tuple[tuple[str, ...], ...]:
 
 def since(state: str, refs: RefSnapshot) -> Since:
     names, shas, baselines, _n = _columns(refs)
-    return Since(state, refs_context(refs), frozenset(baselines), "\n".join(names), "\n".join(shas))
+    return Since(state, refs_context(refs), frozenset(baselines), names, shas)
 
 
 def _shape() -> tuple:
@@ -99,13 +110,16 @@ def load(git_dir: Path, key: tuple | None = None) -> FirstRows | None:
     except OSError:
         return None
     try:
-        shape, saved_key, total, rows, saved_since = pickle.loads(data)
+        size = int.from_bytes(data[:8], "little")
+        shape, saved_key, total, rows, saved_since, count = pickle.loads(memoryview(data)[8:8 + size])
         if shape != _shape() or (key is not None and saved_key != key):
             return None
         if not isinstance(total, int) or not isinstance(rows, list) \
                 or not all(isinstance(r, ExperimentRow) for r in rows) \
                 or not isinstance(saved_since, (Since, type(None))):
             raise ValueError("not a list of rows")
+        if saved_since is not None:
+            saved_since = replace(saved_since, count=count, raw=data[8 + size:])
     except Exception:  # noqa: BLE001 - truncated, foreign or from another version: only a head start
         try:
             path.unlink()
@@ -122,8 +136,18 @@ def save(git_dir: Path, key: tuple, rows: list[ExperimentRow], total: int, since
     try:
         path = path_of(git_dir)
         path.parent.mkdir(parents=True, exist_ok=True)
-        atomic_write(path, pickle.dumps((_shape(), key, total, list(rows), since),
-                                        protocol=pickle.HIGHEST_PROTOCOL),
+        # the refs and shas of `since` follow the pickle as lines, encoded a slice at a time into one buffer: at
+        # 100,000 refs, pickled strings (or joined, then pickled) were ~25 MB more at the dashboard's peak memory
+        count = 0 if since is None else len(since.refs)
+        head = pickle.dumps((_shape(), key, total, list(rows), None if since is None else replace(since, refs=(), shas=(), raw=b""),
+                             count), protocol=pickle.HIGHEST_PROTOCOL)
+        buf = bytearray(len(head).to_bytes(8, "little"))
+        buf += head
+        if since is not None:
+            for column in (since.refs, since.shas):
+                for at in range(0, count, 10_000):
+                    buf += "".join([line + "\n" for line in column[at:at + 10_000]]).encode()
+        atomic_write(path, cast(bytes, buf),   # written as is: no copy of ~11 MB
                      durable=False)   # a cache: losing it in a power cut costs a head start, never a torn file
     except Exception:  # noqa: BLE001 - see above
         pass
@@ -140,9 +164,7 @@ def amend(saved: FirstRows, refs: RefSnapshot, state: str, index: ExperimentInde
     names, shas, baselines, _n = _columns(refs)
     if frozenset(baselines) != old.baselines:
         return None   # a baseline's group appears or goes: the order of the groups changes
-    # tuples like the current columns: a list never compares equal to a tuple
-    added, removed = _changed(tuple(old.refs.split("\n")) if old.refs else (),
-                              tuple(old.shas.split("\n")) if old.shas else (), names, shas)
+    added, removed = _changed(*old.columns(), names, shas)
     if added is None:
         return None
     gone = {ref for ref, _sha in removed}

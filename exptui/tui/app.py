@@ -232,6 +232,7 @@ class ExptuiApp(App[None]):
                     streamed = False
                 elif saved.since is not None:
                     amend_from = saved
+            saved = None   # its refs (~11 MB of strings at 100,000) are not kept through the listing
         try:
             state = self.project.state_token()   # before the listing: a change after it makes the next start's differ
         except Exception:  # noqa: BLE001 - then the first screen is saved without what an amendment needs
@@ -239,13 +240,14 @@ class ExptuiApp(App[None]):
         painted = False
 
         def on_refs(refs: RefSnapshot) -> None:
-            nonlocal painted
+            nonlocal painted, amend_from
             if amend_from is None or painted or not state:
                 return
             try:
                 amended = self.project.amend_first_rows(amend_from, refs, state)
             except Exception:  # only a head start
                 amended = None
+            amend_from = None   # tried once; its refs are not kept through the listing
             if amended is not None and amended.rows:
                 painted = True
                 first_rows(amended.rows, amended.total)
