@@ -365,7 +365,7 @@ def real_runs(sizes: list[int], runs: int) -> None:
 FILTER_TYPED = "f1 > 0.5 and auc < 0.9"
 
 
-async def bench_table_child(repo: Path, spawned: float) -> dict:
+async def bench_table_child(repo: Path, spawned: float, quick: bool = False) -> dict:
     import resource
 
     from exptui.project import Project
@@ -398,6 +398,14 @@ async def bench_table_child(repo: Path, spawned: float) -> dict:
         out["cpu_all_rows"] = time.process_time()
         main = app.main
         out["rows"] = len(main.all_rows)
+        if quick:   # --quick: first rows and all rows only (the keystrokes take a minute at 100,000)
+            out.update(keystroke=[0.0], keystroke_cpu=[0.0], matches=0, sort=[0.0], sort_cpu=[0.0])
+            saved = repo / ".git" / "exptui" / "first-rows.pickle"   # kept for the next start, as in a session
+            while not (saved.exists() and saved.stat().st_mtime > spawned) and time.time() - spawned < 120:
+                await pilot.pause(0.01)
+            project.close()
+            out["rss_mib"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+            return out
         while not main._pandas_ready:      # the frame engine (pandas imported in the background)
             await pilot.pause(0.01)
         warm = getattr(app, "screen_warm_up", None)   # its thread's CPU must not land in a keystroke's
@@ -435,12 +443,14 @@ async def bench_table_child(repo: Path, spawned: float) -> dict:
     return out
 
 
-def table_runs(sizes: list[int], runs: int, repos: Path | None = None, modes: tuple[str, ...] = ("cold", "warm")
-               ) -> None:
+def table_runs(sizes: list[int], runs: int, repos: Path | None = None, modes: tuple[str, ...] = ("cold", "warm"),
+               quick: bool = False) -> None:
     """Fresh processes over bench_show's repos (built with git fast-import), cold (index deleted) then warm.
 
     `repos`: keep the built repos in this directory and reuse them on the next run (building 100,000 experiments
-    takes 40-230 s); without it they are built in a temporary directory and removed."""
+    takes 40-230 s); without it they are built in a temporary directory and removed. Mode `changed`: warm, but
+    one experiment ref is added before each start (the change token differs from the last start's, as while a
+    sweep runs). `quick`: first rows and all rows only, no keystrokes."""
     import json
     import os
     import shutil
@@ -466,9 +476,11 @@ def table_runs(sizes: list[int], runs: int, repos: Path | None = None, modes: tu
                 for _ in range(runs):
                     if mode == "cold":
                         shutil.rmtree(repo / ".git" / "exptui" / "index", ignore_errors=True)
+                    elif mode == "changed":
+                        add_experiment_ref(repo)
                     spawned = time.time()
-                    proc = subprocess_run([sys.executable, __file__, "--table-child", str(repo), str(spawned)],
-                                          env=bench_show._env())
+                    proc = subprocess_run([sys.executable, __file__, "--table-child", str(repo), str(spawned)]
+                                          + (["quick"] if quick else []), env=bench_show._env())
                     results.append(json.loads(proc.strip().splitlines()[-1]))
 
                 def med(key: str, results: list = results) -> float:
@@ -493,6 +505,21 @@ def table_runs(sizes: list[int], runs: int, repos: Path | None = None, modes: tu
             shutil.rmtree(tmp, ignore_errors=True)
 
 
+def add_experiment_ref(repo: Path) -> None:
+    """One more experiment ref, at the commit of an existing one under the same baseline (already indexed: only
+    the refs changed), named `added-<n>`."""
+    import subprocess
+
+    def git(*args: str) -> str:
+        return subprocess.run(["git", "-C", str(repo), *args], check=True, capture_output=True, text=True).stdout
+
+    first = git("for-each-ref", "--count=1", "--format=%(refname) %(objectname)", "refs/exps/").split()
+    ref, sha = first[0], first[1]
+    prefix = ref.rsplit("/", 1)[0]
+    n = len(git("for-each-ref", "--format=%(refname)", f"{prefix}/added-*").split())
+    git("update-ref", f"{prefix}/added-{n}", sha)
+
+
 def subprocess_run(cmd: list[str], env: dict[str, str]) -> str:
     import subprocess
 
@@ -513,11 +540,14 @@ def main() -> None:
     parser.add_argument("--n", type=int, nargs="+", default=None,
                         help="with --real: the main table at these sizes (first rows, all rows, filter and sort "
                              "keystrokes, peak RSS), e.g. --real --n 1000 10000 100000")
-    parser.add_argument("--table-child", nargs=2, default=None, help=argparse.SUPPRESS)
+    parser.add_argument("--table-child", nargs="+", default=None, help=argparse.SUPPRESS)
     parser.add_argument("--repos", type=Path, default=None,
                         help="with --n: build the repos here once and reuse them on later runs")
-    parser.add_argument("--mode", choices=("cold", "warm", "both"), default="both",
-                        help="with --n: only cold (index deleted) or only warm runs")
+    parser.add_argument("--mode", choices=("cold", "warm", "changed", "both"), default="both",
+                        help="with --n: only cold (index deleted), only warm runs, or warm after one experiment "
+                             "ref was added (changed)")
+    parser.add_argument("--quick", action="store_true",
+                        help="with --n: first rows and all rows only (no filter and sort keystrokes)")
     args = parser.parse_args()
     if args.child:
         import json
@@ -527,12 +557,12 @@ def main() -> None:
     if args.table_child:
         import json
 
-        repo, spawned = args.table_child
-        print(json.dumps(asyncio.run(bench_table_child(Path(repo), float(spawned)))))
+        repo, spawned, *rest = args.table_child
+        print(json.dumps(asyncio.run(bench_table_child(Path(repo), float(spawned), quick=rest == ["quick"]))))
         return
     if args.n:
         modes = ("cold", "warm") if args.mode == "both" else (args.mode,)
-        table_runs(args.n, args.runs, args.repos, modes)
+        table_runs(args.n, args.runs, args.repos, modes, quick=args.quick)
         return
     if args.real:
         real_runs([int(s) for s in args.real.split(",")], args.runs)

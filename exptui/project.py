@@ -20,6 +20,7 @@ from exptui.records import Annotations, ExperimentRow, RowKind
 from exptui.store.entry_state import EntryState as EntryState
 from exptui.store.git import ZERO_OID, Git, RefConflict, RefUpdate
 from exptui.store.index import ExperimentIndex, parse_exp_ref, read_refs
+from exptui.store.index import RefSnapshot as RefSnapshot   # the refs of a listing (`experiments(on_refs=...)`)
 from exptui.store.signals import held_signals
 from exptui.store.queue import QueueEntry as QueueEntry
 
@@ -32,7 +33,8 @@ if TYPE_CHECKING:  # pragma: no cover
     from exptui.store.apply import ApplyResult
     from exptui.store.data_remote import DataTransfer as DataTransfer
     from exptui.store.experiments import ExperimentRecord
-    from exptui.store.first_rows import FirstRows
+    # the dashboard's saved first screen (exptui.tui.app names it through this facade)
+    from exptui.store.first_rows import FirstRows as FirstRows
     from exptui.store.gc import GcPlan
 
 
@@ -86,7 +88,8 @@ class Project:
 
     def experiments(self, all_commits: bool = False, refresh: bool = True, num: int = 1, *, first: int = 0,
                     on_first: Callable[[list[ExperimentRow], int], None] | None = None,
-                    shared: bool = False) -> list[ExperimentRow]:
+                    shared: bool = False, on_refs: Callable[[RefSnapshot], None] | None = None
+                    ) -> list[ExperimentRow]:
         """Workspace, baselines (HEAD, branch tips with experiments; every commit with `all_commits`; the last
         `num` commits of HEAD's first-parent history), their experiments newest first, then queued entries.
         `refresh=False` returns the last listing if there is one. `first`/`on_first`: the top rows of the listing
@@ -96,23 +99,35 @@ class Project:
         if self._rows is not None and not refresh:
             return self._rows
         self._rows = self.index.rows(all_commits=all_commits, num=num, first=first, on_first=on_first,
-                                     shared=shared)
+                                     shared=shared, on_refs=on_refs)
         return self._rows
 
-    def saved_first_rows(self, token: str) -> FirstRows | None:
-        """The top rows the dashboard saved (`save_first_rows`) when the change token was `token`, or None: at
-        100,000 experiments they are on screen ~0.8 s of CPU before the listing's plan is (`exptui.store.first_rows`).
-        """
+    def saved_first_rows(self, token: str | None = None) -> FirstRows | None:
+        """The top rows the dashboard saved (`save_first_rows`) when the change token was `token` (whatever it
+        was if None), or None: at 100,000 experiments they are on screen ~0.8 s of CPU before the listing's plan is
+        (`exptui.store.first_rows`)."""
         from exptui.store import first_rows
 
-        return first_rows.load(self.git.git_dir, (token,))
+        return first_rows.load(self.git.git_dir, None if token is None else (token,))
 
-    def save_first_rows(self, token: str, rows: list[ExperimentRow], total: int) -> None:
+    def save_first_rows(self, token: str, rows: list[ExperimentRow], total: int,
+                        since: tuple[str, RefSnapshot] | None = None) -> None:
         """Keep `rows` (what the dashboard shows at the top, in listing order, of a listing of `total` rows read
-        when the change token was `token`) for the next start; best effort."""
+        when the change token was `token`) for the next start; best effort. `since`: (`state_token()` before
+        that listing, its refs) when the rows are a prefix of the listing: a start after a ref change amends them
+        (`amend_first_rows`)."""
         from exptui.store import first_rows
 
-        first_rows.save(self.git.git_dir, (token,), rows, total)
+        first_rows.save(self.git.git_dir, (token,), rows, total,
+                        None if since is None else first_rows.since(*since))
+
+    def amend_first_rows(self, saved: FirstRows, refs: RefSnapshot, state: str) -> FirstRows | None:
+        """`saved` (read under other refs) made the top of the listing `refs` gives, or None if that is not
+        certain without the rest of the listing (`exptui.store.first_rows.amend`). Call under the project's
+        lock (from `experiments(on_refs=...)`)."""
+        from exptui.store import first_rows
+
+        return first_rows.amend(saved, refs, state, self.index)
 
     def experiments_json(self, all_commits: bool = False, num: int = 1,
                          live: Mapping[str, dict[str, Any]] | None = None) -> Iterator[str]:
@@ -125,6 +140,12 @@ class Project:
         from exptui.store.token import changed_token
 
         return changed_token(self.git.git_dir, self.root)
+
+    def state_token(self) -> str:
+        """`changed_token` without the experiment refs (and `packed-refs`, `HEAD`): see `amend_first_rows`."""
+        from exptui.store.token import changed_token
+
+        return changed_token(self.git.git_dir, self.root, refs=False)
 
     # --- resolving ----------------------------------------------------------------------------------------------
 

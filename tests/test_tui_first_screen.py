@@ -1,5 +1,6 @@
 """A warm start paints the first screen the dashboard saved last time before the listing is read
-(`exptui.store.first_rows`), and never paints it when a ref was added or deleted since.
+(`exptui.store.first_rows`); after experiment refs were added, deleted, moved or renamed it paints it amended
+from the refs (never a deleted or stale experiment, never without a new one), or the listing's own top.
 
 Real repos with 1,500 experiments in DVC's layout (`test_tui_streaming.big_template`), the real Project and
 index, the real app; each test starts the app twice over the same repo, as a user would.
@@ -49,7 +50,14 @@ async def second_start(repo: Path, view: ViewState
     app = ExptuiApp(Project.open(repo), repo, poll_interval=60, view=view)
     seen: list[tuple[int, list[str]]] = []
     read_refs: list[bool] = []   # per set_rows: had the listing read the refs yet?
+    amended: list[bool] = []     # per amendment tried: did it give rows?
     real_set_rows = MainScreen.set_rows
+    real_amend = Project.amend_first_rows
+
+    def amending(project, saved, refs, state):
+        result = real_amend(project, saved, refs, state)
+        amended.append(result is not None)
+        return result
 
     def recording(main, rows, loading_total=None, prepared=None):  # the real method runs; the test looks after
         real_set_rows(main, rows, loading_total, prepared)
@@ -60,11 +68,13 @@ async def second_start(repo: Path, view: ViewState
     # on the class, before the app starts: the saved first rows may reach the table before `run_test` returns
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr(MainScreen, "set_rows", recording)
+        patch.setattr(Project, "amend_first_rows", amending)
         async with app.run_test(size=SIZE) as pilot:
             main = app.main
             await wait_for(pilot, lambda: app.reloads > 0 and not saving(app), timeout=120)
             await pilot.pause()
             app.read_refs_at_set_rows = read_refs  # type: ignore[attr-defined]
+            app.amended = amended  # type: ignore[attr-defined]
             return app, seen, [row.key for row in main.table.rows[:FIRST]], list(main.all_rows)
 
 
@@ -109,6 +119,72 @@ async def test_a_ref_added_behind_the_indexs_back_is_on_the_first_paint(big_repo
     assert all_n == N + 3
     assert first_top == final_top                  # the listing's top (the saved screen was not used)
     assert "late-one" in [names[key] for key in first_top]
+    assert app.amended == [False]                  # its commit is not indexed yet: no amendment
+
+
+def experiments_of(repo: Path) -> list[ExperimentRow]:
+    return [row for row in Project.open(repo).experiments() if row.kind == "experiment"]
+
+
+def assert_amended_first_paint(app: ExptuiApp, seen: list[tuple[int, list[str]]], final_top: list[str],
+                               total: int) -> None:
+    """The first paint was the saved screen amended from the refs, and already the listing's top (as many rows
+    as were saved, less those deleted since: a prefix of the complete table's top)."""
+    assert app.amended == [True] and app.partial_loads == 1 and len(seen) == 2
+    (first_n, first_top), (all_n, _top) = seen
+    assert first_top == final_top[:len(first_top)] and len(first_top) >= FIRST - 2 and all_n == total
+    assert app.read_refs_at_set_rows == [True, True]
+
+
+@async_test
+async def test_an_indexed_experiment_added_since_is_amended_into_the_first_paint(big_repo: Path) -> None:
+    await first_start(big_repo, ViewState())
+    newest = experiments_of(big_repo)[0]
+    ref = newest.ref.rsplit("/", 1)[0] + "/zzz-added"   # same commit and time, a later name: first of its group
+    git(big_repo, "update-ref", ref, newest.rev)
+    app, seen, final_top, rows = await second_start(big_repo, ViewState())
+    assert_amended_first_paint(app, seen, final_top, N + 3)
+    assert seen[0][1][:3] == [final_top[0], final_top[1], ref]   # workspace, baseline, the new one
+    assert newest.key in seen[0][1]
+
+
+@async_test
+async def test_deleted_and_moved_experiments_are_dropped_from_the_amended_first_paint(big_repo: Path) -> None:
+    top = await first_start(big_repo, ViewState())
+    exps = experiments_of(big_repo)
+    deleted, moved, oldest = exps[0], exps[1], exps[-1]
+    assert deleted.key in top and moved.key in top
+    git(big_repo, "update-ref", "-d", deleted.ref)
+    git(big_repo, "update-ref", moved.ref, oldest.rev)   # now the oldest experiment's commit: far below the top
+    app, seen, final_top, rows = await second_start(big_repo, ViewState())
+    assert_amended_first_paint(app, seen, final_top, N + 1)
+    for _n, keys in seen:
+        assert deleted.key not in keys and moved.key not in keys
+    by_key = {row.key: row for row in rows}
+    assert by_key[moved.key].rev == oldest.rev
+
+
+@async_test
+async def test_a_renamed_experiment_is_painted_under_its_new_name_only(big_repo: Path) -> None:
+    await first_start(big_repo, ViewState())
+    renamed = experiments_of(big_repo)[2]
+    new_ref = renamed.ref.rsplit("/", 1)[0] + "/renamed"
+    git(big_repo, "update-ref", new_ref, renamed.rev)
+    git(big_repo, "update-ref", "-d", renamed.ref)
+    app, seen, final_top, rows = await second_start(big_repo, ViewState())
+    assert_amended_first_paint(app, seen, final_top, N + 2)
+    assert renamed.key not in seen[0][1] and new_ref in seen[0][1]
+
+
+@async_test
+async def test_a_sorted_first_screen_is_not_amended(big_repo: Path) -> None:
+    """The top of a sorted view is no prefix of the listing: a ref change streams the listing's top."""
+    await first_start(big_repo, ViewState(sort=[(F1, True)]))
+    deleted = experiments_of(big_repo)[0]
+    git(big_repo, "update-ref", "-d", deleted.ref)
+    app, seen, final_top, rows = await second_start(big_repo, ViewState(sort=[(F1, True)]))
+    assert app.amended == [] and app.partial_loads == 1
+    assert all(deleted.key not in keys for _n, keys in seen)
 
 
 @async_test

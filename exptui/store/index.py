@@ -17,8 +17,10 @@ import pickle
 import threading
 import zlib
 from array import array
+from bisect import bisect_left
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
+from itertools import repeat
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from collections.abc import Callable, Iterable, Iterator, Mapping
@@ -81,37 +83,48 @@ class CatalogEntry:
 def read_refs(git: Git, exps: tuple[str, ...] = (EXPS_NAMESPACE,)) -> RefSnapshot:
     """Every ref the listing uses; `exps`: the experiment refs to read (default all; one exact ref when resolving
     a name: `ExperimentIndex.experiment_by_ref`)."""
-    # `*objectname` (peeling) makes git read every object, so it is asked for tags only: 0.1 s saved at 10k refs
-    rows = git.for_each_ref([*exps, "refs/heads", NOTES_REF], ("refname", "objectname"))
-    rows = [(ref, sha, "") for ref, sha in rows]
-    rows += git.for_each_ref(["refs/tags"], ("refname", "objectname", "*objectname"))
+    # `*objectname` (peeling) makes git read every object, so it is asked for tags only: 0.1 s saved at 10k refs.
+    # the whole output is one `split` into a flat list (NUL between the fields and, once replaced, between lines:
+    # neither can be in a refname), the two columns are slices of it, no tuple per line
+    out = git.run_bytes("for-each-ref", "--format=%(refname)%00%(objectname)", *exps, "refs/heads", NOTES_REF)
+    flat = out.decode("utf-8", "replace").replace("\n", "\0").split("\0")
+    names, shas = flat[0:-1:2], flat[1::2]   # the output ends with a newline: one empty field last
+    del flat
     branch = git.head_branch()
     snap = RefSnapshot(head=None, head_branch=branch)
     baselines: dict[str, str] = {}  # one string per baseline, not one copy per experiment (100k refs: ~10 MB)
     found = snap.exps
-    last_prefix, last_baseline = "", ""
-    for ref, sha, peeled in rows:
+    # for-each-ref lists refs by name, so a baseline's experiments are one run: each run found by bisection
+    # and taken whole (checked ref by ref with a C-speed scan, so an unsorted list is still read right)
+    i, end = 0, len(names)
+    while i < end:
+        ref = names[i]
         if ref.startswith(EXPS_PREFIX):
-            # most refs share their baseline's prefix with the ref before them: `parse_exp_ref` once per baseline
-            cut = ref.rfind("/") + 1
-            if cut and ref[:cut] == last_prefix and ref[cut:]:
-                found.append((ref, sha, last_baseline, ref[cut:]))
-                continue
             parsed = parse_exp_ref(ref)
             if parsed is not None:
+                cut = ref.rfind("/") + 1
+                prefix = ref[:cut]
+                j = bisect_left(names, prefix[:-1] + "0", i + 1, end)   # "0" follows "/": past the run
+                block = names[i:j]
+                tails = [r[cut:] for r in block if r.startswith(prefix)]
                 baseline = baselines.setdefault(parsed[0], parsed[0])
-                found.append((ref, sha, baseline, parsed[1]))
-                last_prefix, last_baseline = ref[:cut], baseline
+                if j > i + 1 and len(tails) == len(block) and "" not in tails and "/" not in "\0".join(tails):
+                    found.extend(zip(block, shas[i:j], repeat(baseline), tails))
+                    i = j
+                    continue
+                found.append((ref, shas[i], baseline, parsed[1]))
             elif ref == DVC_QUEUE_REF:
-                snap.dvc_queue = sha
+                snap.dvc_queue = shas[i]
             elif ref == DVC_FAILED_REF:
-                snap.dvc_failed = sha
+                snap.dvc_failed = shas[i]
         elif ref.startswith("refs/heads/"):
-            snap.branches[ref[11:]] = sha
-        elif ref.startswith("refs/tags/"):
-            snap.tags[ref[10:]] = peeled or sha
+            snap.branches[ref[11:]] = shas[i]
         elif ref == NOTES_REF:
-            snap.notes = sha
+            snap.notes = shas[i]
+        i += 1
+    for ref, sha, peeled in git.for_each_ref(["refs/tags"], ("refname", "objectname", "*objectname")):
+        if ref.startswith("refs/tags/"):
+            snap.tags[ref[10:]] = peeled or sha
     if branch is not None and branch in snap.branches:
         snap.head = snap.branches[branch]
     else:
@@ -811,7 +824,8 @@ class ExperimentIndex:
 
     def rows(self, all_commits: bool = False, include_workspace: bool = True, num: int = 1,
              shared: bool = False, *, first: int = 0,
-             on_first: Callable[[list[ExperimentRow], int], None] | None = None) -> list[ExperimentRow]:
+             on_first: Callable[[list[ExperimentRow], int], None] | None = None,
+             on_refs: Callable[[RefSnapshot], None] | None = None) -> list[ExperimentRow]:
         """Workspace row, then per baseline: the baseline row, its experiments (newest first), its queued entries.
 
         Baselines: HEAD; branch tips that have experiments; with `all_commits` every commit that has experiments;
@@ -824,11 +838,14 @@ class ExperimentIndex:
         handed to `on_first(rows, total)` before the rest are: at 100,000 experiments building every row object
         is most of a warm listing, and a screen shows forty. Not called when the listing has no more rows than
         `first` (or called again if a damaged index is rebuilt midway).
+
+        `on_refs(snapshot)`: called with the refs as soon as they are read, before the rest of the plan (the
+        dashboard amends its saved first screen with them: `exptui.store.first_rows.amend`).
         """
         from exptui.query.gc_pause import gc_paused
 
         def listing() -> list[ExperimentRow]:
-            plan = self._plan(all_commits, include_workspace, num)
+            plan = self._plan(all_commits, include_workspace, num, on_refs)
             if on_first is None or len(plan) <= first:
                 return self._materialize(plan, shared)
             head = self._materialize(plan[:first], shared)
@@ -1008,11 +1025,14 @@ class ExperimentIndex:
         assert data is not None  # _plan made sure every listed commit is in the cache
         return _row(name, sha, b, "experiment", bname, data, ann, ref)
 
-    def _plan(self, all_commits: bool, include_workspace: bool, num: int) -> list[Any]:
+    def _plan(self, all_commits: bool, include_workspace: bool, num: int,
+              on_refs: Callable[[RefSnapshot], None] | None = None) -> list[Any]:
         """The listing in order: `ExperimentRow`s, and for each experiment a tuple (name, sha, baseline,
         baseline name, annotations, ref) whose row is built from the cache only when asked for."""
         refs = read_refs(self.git)
         self.refs_read += 1
+        if on_refs is not None:
+            on_refs(refs)
         head = refs.head
         by_baseline: dict[str, list[tuple[str, str, str]]] = {}
         for ref, sha, baseline, name in refs.exps:
@@ -1112,6 +1132,21 @@ class ExperimentIndex:
             plan.extend(orphans)
         cache.save()
         return plan
+
+    def listing_keys(self, listed: list[tuple[str, str, str]]) -> list[tuple | None]:
+        """The key `_plan` orders a baseline's experiments by (newest first: descending) for each (ref, sha, name)
+        of `listed`; None for a commit the index does not have. For `first_rows.amend` (a few hundred rows)."""
+        self.cache.load()
+        return [None if t is _ABSENT else (t or 0, name, sha, ref)
+                for (ref, sha, name), t in zip(listed, self.cache.times_of(listed))]
+
+    def listed_row(self, name: str, sha: str, baseline: str, bname: str, ref: str,
+                   notes_sha: str | None) -> ExperimentRow | None:
+        """The shared row `rows(shared=True)` builds for one experiment, if the index has its commit (else None:
+        reading a commit is not for `first_rows.amend`, which must be cheap)."""
+        if self.cache.missing([sha]):
+            return None
+        return self.cache.listed_row((name, sha, baseline, bname, self.annotations(notes_sha).get(sha), ref))
 
     def _dvcfile_paths_of(self, commit: str) -> tuple[str, ...]:
         data = self.cache.get(commit)

@@ -54,13 +54,18 @@ def _walk_dirs(top: str, out: list[str], depth: int = 0) -> None:
         return
 
 
-def changed_token(git_dir: Path, root: Path) -> str:
+def changed_token(git_dir: Path, root: Path, *, refs: bool = True) -> str:
+    """`refs=False`: the state token, everything but the experiment refs, `packed-refs` and `HEAD` (which a
+    ref update or deletion touches): what must be unchanged for the dashboard's saved first screen to be amended
+    from a `for-each-ref` instead of dropped (`exptui.store.first_rows.amend`, which compares the refs itself)."""
     parts: list[str] = []
     gd = str(git_dir)
     for rel in _REF_DIRS:
-        _walk_dirs(os.path.join(gd, rel), parts)
+        if refs or rel != EXPS_NAMESPACE:
+            _walk_dirs(os.path.join(gd, rel), parts)
     for rel in _FILES:
-        parts.append(f"{rel}={_stat_key(os.path.join(gd, rel))}")
+        if refs or rel not in ("packed-refs", "HEAD"):
+            parts.append(f"{rel}={_stat_key(os.path.join(gd, rel))}")
     for rel in _STATE_DIRS:
         parts.append(f"{rel}={_stat_key(os.path.join(gd, rel))}")
     for rel in _STATE_FILES:

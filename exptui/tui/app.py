@@ -32,6 +32,7 @@ from exptui.tui.text import notify
 from exptui.tui.view_state import ViewState, load_view
 
 if TYPE_CHECKING:
+    from exptui.project import FirstRows, RefSnapshot
     from exptui.tui.prepare import Prepared
 
 POLL_INTERVAL = 0.5
@@ -95,6 +96,7 @@ class ExptuiApp(App[None]):
         self._initial_view = view
         self.startup_warnings = list(warnings or [])   # e.g. keys.toml problems: shown once the dashboard is up
         self._token: str | None = None
+        self._since: tuple[str, RefSnapshot] | None = None   # (state token, refs) of the listing shown: `Project.save_first_rows`
         # the last list handed to the screen (compared in the thread)
         self._last_rows: list[ExperimentRow] | None = None
         self._wake = asyncio.Event()
@@ -213,35 +215,71 @@ class ExptuiApp(App[None]):
         from exptui.query.gc_pause import freeze_once, gc_paused
 
         streamed = self._last_rows is None
+        amend_from: FirstRows | None = None
+        state = ""
         if streamed and token:
             # the first screen of the last start, if nothing the change token sees changed since: on screen before
-            # the listing's plan is read (~0.8 s of CPU at 100,000); the listing below replaces it
+            # the listing's plan is read (~0.8 s of CPU at 100,000); the listing below replaces it. If only
+            # experiment refs changed, it is amended once the listing has read the refs (`on_refs`)
             try:
                 with self.project_lock:
-                    saved = self.project.saved_first_rows(token)
+                    saved = self.project.saved_first_rows()
             except Exception:  # only a head start
                 saved = None
             if saved is not None and saved.rows:
-                first_rows(saved.rows, saved.total)
-                streamed = False
+                if saved.key == (token,):
+                    first_rows(saved.rows, saved.total)
+                    streamed = False
+                elif saved.since is not None:
+                    amend_from = saved
+            saved = None   # its refs (~11 MB of strings at 100,000) are not kept through the listing
+        try:
+            state = self.project.state_token()   # before the listing: a change after it makes the next start's differ
+        except Exception:  # noqa: BLE001 - then the first screen is saved without what an amendment needs
+            state = ""
+        painted = False
+
+        read: list[RefSnapshot] = []   # the refs the listing read (the next start's amendment starts from them)
+
+        def on_refs(refs: RefSnapshot) -> None:
+            nonlocal painted, amend_from
+            read[:] = [refs]
+            if amend_from is None or painted or not state:
+                return
+            try:
+                amended = self.project.amend_first_rows(amend_from, refs, state)
+            except Exception:  # only a head start
+                amended = None
+            amend_from = None   # tried once; its refs are not kept through the listing
+            if amended is not None and amended.rows:
+                painted = True
+                first_rows(amended.rows, amended.total)
+
+        def on_first(rows: list[ExperimentRow], total: int) -> None:
+            if not painted:
+                first_rows(rows, total)
+
         try:
             with self.project_lock, gc_paused():
                 # shared: the rows hold the index's dicts (the dashboard never changes a row's data)
                 rows = list(self.project.experiments(first=self.FIRST_ROWS if streamed else 0,
-                                                     on_first=first_rows if streamed else None, shared=True))
+                                                     on_first=on_first if streamed else None, shared=True,
+                                                     on_refs=on_refs))
+                refs = read[0] if read else None
                 if len(rows) >= MainScreen.FRAME_ENGINE_ROWS:
                     freeze_once()   # the first big listing: never walked by the cyclic collector (gc_pause)
         except Exception as exc:
             self.post_message(LoadFailed(str(exc) or exc.__class__.__name__))
             return
+        since = (state, refs) if state and refs is not None else None
         if self._last_rows is not None:
             rows = _reuse_unchanged(rows, self._last_rows)
         if rows == self._last_rows:
             # the token moved (a heartbeat, a lock file) but nothing shown changed: no UI work at all
-            self._token = token
+            self._token, self._since = token, since
             return
         self._last_rows = rows
-        self.post_message(RowsLoaded(rows, token, branch, prepared=self._prepare(rows)))
+        self.post_message(RowsLoaded(rows, token, branch, prepared=self._prepare(rows), since=since))
 
     def _prepare(self, rows: list[ExperimentRow]) -> Prepared | None:
         """At scale, what the dashboard derives from the rows alone, built here in the loading thread
@@ -284,7 +322,7 @@ class ExptuiApp(App[None]):
             else:
                 self._first_painted.set()
             return
-        self._token = event.token
+        self._token, self._since = event.token, event.since
         if main is None:
             return
         with self.batch_update():
@@ -319,6 +357,7 @@ class ExptuiApp(App[None]):
             return
         self._kept_first = keys
         everything = main.all_rows
+        since = self._since
 
         def save() -> None:
             wanted = {id(row) for row in top}
@@ -326,9 +365,12 @@ class ExptuiApp(App[None]):
             if len(in_order) < len(top):   # a row shown that is not in the listing (never expected): after them
                 listed = {id(row) for row in in_order}
                 in_order += [row for row in top if id(row) not in listed]
+            # the top of the listing itself (no sort or filter reordered it): a start after a ref change can amend
+            # it (`exptui.store.first_rows.amend`); the top of a sorted or filtered view cannot be
+            prefix = all(a is b for a, b in zip(in_order, everything))
             # no project_lock: it writes one file and runs no git, and on `q` a reload holding the lock (seconds
             # at 100,000, a cold one much longer) must not keep the UI thread from quitting
-            self.project.save_first_rows(token, in_order, len(everything))
+            self.project.save_first_rows(token, in_order, len(everything), since if prefix else None)
 
         if in_thread:
             self.run_worker(save, thread=True, group="first-screen", exit_on_error=False)

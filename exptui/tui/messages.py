@@ -13,7 +13,7 @@ class RowsLoaded(Message):
     """A background reload finished: the full, unfiltered experiment list and the change token it matches."""
 
     def __init__(self, rows: list[ExperimentRow], token: str, branch: str = "", *,
-                 loading_total: int | None = None, prepared: Any = None) -> None:
+                 loading_total: int | None = None, prepared: Any = None, since: Any = None) -> None:
         super().__init__()
         self.rows = rows
         #: `exptui.tui.prepare.Prepared` for these rows (model, frame, best cells, counts), built in the loading
@@ -24,6 +24,8 @@ class RowsLoaded(Message):
         #: set on the first rows of a first load (the top of the table, painted while the rest are built): how
         #: many rows the whole listing has; None for a complete list
         self.loading_total = loading_total
+        #: (state token, refs) the listing was read with, for the saved first screen (`Project.save_first_rows`)
+        self.since = since
 
 
 class LoadFailed(Message):
