@@ -261,3 +261,58 @@ async def test_a_stale_warm_up_is_dropped(repo: Path) -> None:  # noqa: F811
                     stylesheet._variables)
         warm._adopt(app, stale, sources, dict(stylesheet._variables))
         assert not warm.done and stylesheet.rules is rules and stylesheet.source == sources
+
+
+@async_test
+async def test_e_reopens_one_dialog_for_rows_of_the_same_params_with_each_rows_values(repo: Path) -> None:  # noqa: F811
+    """The sweep dialog is kept after it closes and reopened for a row whose params have the same keys: what it
+    shows is what a new dialog for that row would show (the row's values, options at their defaults, the row's
+    discarded draft and only that), and keys typed at once after `e` land in its first field."""
+    from textual.widgets import Input, Select
+
+    from dvc_compat.params import format_value
+    from exptui.query.inert import inert
+    from tests.test_tui_screens import _dashboard_sweep, _field, _type
+
+    def expected_texts(row) -> list[str]:  # type: ignore[no-untyped-def]
+        return [inert(format_value(v)) for values in row.params.values() for v in values.values()]
+
+    app = make_app(repo)
+    async with app.run_test(size=SIZE) as pilot:
+        first = await _dashboard_sweep(app, pilot, "main")
+        main_row = first.row
+        await _type(pilot, first, "train.max_depth", "3,7")
+        first.query_one("#sweep-seed", Input).value = "11"
+        first.query_one("#sweep-search", Select).value = "tpe"
+        await pilot.pause()
+        await pilot.press("escape")                  # filled: kept as main's draft
+        await wait_for(pilot, lambda: app.screen is app.main)
+
+        other = await _dashboard_sweep(app, pilot, "deep-trees")
+        assert other is first and SweepScreen.form_shape(other.row) == SweepScreen.form_shape(main_row)
+        assert other.row.name == "deep-trees" and "deep-trees" in str(other.query_one("#sweep-title").render())
+        assert [f.text for f in other.fields()] == expected_texts(other.row)
+        assert not other.restored and not other.is_filled() and not other.query(".-changed")
+        assert other.query_one("#sweep-search", Select).value == "off"
+        assert other.query_one("#sweep-seed", Input).value == ""
+        assert other.problem is not None and other.trial_count == 0       # nothing changed yet
+        assert app.focused is other.fields()[0].query_one(Input)
+        await pilot.press("escape")
+        await wait_for(pilot, lambda: app.screen is app.main)
+
+        again = await _dashboard_sweep(app, pilot, "main")                  # main's draft comes back
+        assert again is first and again.restored
+        assert _field(again, "train.max_depth").text == "3,7" and again.query_one("#sweep-seed", Input).value == "11"
+        assert again.trial_count == 2
+        await pilot.press("escape")
+        await wait_for(pilot, lambda: app.screen is app.main)
+
+        # a burst typed with `e` goes to the reopened dialog's fields, focus moves included
+        app.main.table.move_cursor_to_key(next(r.key for r in app.main.table.rows if r.name == "deep-trees"))
+        await pilot.press("e", "tab", "5")
+        await wait_for(pilot, lambda: isinstance(app.screen, SweepScreen))
+        burst = app.screen
+        assert burst is first
+        await wait_for(pilot, lambda: burst.fields()[1].text == "5")    # Tab selects the field's text, as on a
+        assert app.focused is burst.fields()[1].query_one(Input)          # first open
+        assert [f.key for f in burst.fields() if f.changed] == [burst.fields()[1].key]

@@ -90,6 +90,7 @@ class MainScreen(Screen[None]):
         self.branch = ""
         self._counts = {"total": 0, "shown": 0, "running": 0, "queued": 0, "failed": 0}
         self.sweep_drafts = DraftSlot()     # a sweep form closed unqueued comes back on the next `e`
+        self.sweep_dialog: Any = None       # the last sweep dialog, kept mounted to be reopened (action_sweep)
         self.live: dict[str, LiveMetrics] = {}   # DVCLive values of running rows, by row key (the app's poller)
         self.live_metric: str | None = None      # the metric of the live columns
         self.live_wanted: str | None = None      # ... as asked with `:live KEY`
@@ -911,8 +912,23 @@ class MainScreen(Screen[None]):
         from exptui.tui.screens.sweep import SweepScreen
 
         row = self.table.cursor_row_obj
-        if row is not None:
-            self._open(SweepScreen(self.project, row, self.sweep_drafts))
+        if row is None:
+            return
+        # one dialog is kept (installed: popping it does not remove its widgets) and reopened for a row whose
+        # params have the same keys, as most rows of a project do: a reopen lays out and paints the form it
+        # already has instead of composing ~60 widgets again (SweepScreen.reopen)
+        kept = self.sweep_dialog
+        if kept is not None and kept.fits(row):
+            kept.reopen(row)
+            self._open(kept)
+            return
+        if kept is not None:      # rows of another shape: this one is built anew, the old one let go
+            self.app.uninstall_screen(kept)
+            if kept not in self.app.screen_stack:
+                kept.remove()
+        dialog = self.sweep_dialog = SweepScreen(self.project, row, self.sweep_drafts)
+        self.app.install_screen(dialog, SWEEP_DIALOG)
+        self._open(dialog)
 
     def action_queue_view(self) -> None:
         from exptui.tui.screens.queue import QueueScreen
@@ -930,6 +946,8 @@ class MainScreen(Screen[None]):
         from exptui.tui.screens.plots import PlotScreen
 
         self._open(PlotScreen(self.project, self.table.selected_rows(), live=self.live))
+
+SWEEP_DIALOG = "sweep-dialog"    # the name the kept sweep dialog is installed under
 
 _BARE_WORD = re.compile(r"[^\s'\"`()\[\],=!<>~&|]+")
 

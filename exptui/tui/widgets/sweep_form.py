@@ -93,6 +93,17 @@ class SweepField(Widget):
         yield Label(plain(self.key), classes="sweep-key")
         yield BurstInput(value=self.shown, placeholder=self.shown, compact=True, restrict=INPUT_ALLOWED)
 
+    def reset_value(self, value: Any) -> None:
+        """Start over from another row's value of the same param (a reused dialog, see `SweepScreen.reopen`):
+        the input shows it, as a newly built field would."""
+        self.current = value
+        self.original = format_value(value)
+        self.shown = inert(self.original)
+        field_input = self.query_one(Input)
+        field_input.placeholder = self.shown
+        field_input.value = self.shown
+        field_input.cursor_position = len(self.shown)
+
     def on_descendant_focus(self) -> None:
         self.add_class("-current")          # the key of the field the next keystroke goes to is marked
 
