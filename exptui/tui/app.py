@@ -32,7 +32,7 @@ from exptui.tui.text import notify
 from exptui.tui.view_state import ViewState, load_view
 
 if TYPE_CHECKING:
-    from exptui.project import FirstRows, RefSnapshot
+    from exptui.project import FirstRows, RefSnapshot, Since
     from exptui.tui.prepare import Prepared
 
 POLL_INTERVAL = 0.5
@@ -96,7 +96,7 @@ class ExptuiApp(App[None]):
         self._initial_view = view
         self.startup_warnings = list(warnings or [])   # e.g. keys.toml problems: shown once the dashboard is up
         self._token: str | None = None
-        self._since: tuple[str, RefSnapshot] | None = None   # (state token, refs) of the listing shown: `Project.save_first_rows`
+        self._since: Since | None = None   # the refs of the listing shown, for `Project.save_first_rows`
         # the last list handed to the screen (compared in the thread)
         self._last_rows: list[ExperimentRow] | None = None
         self._wake = asyncio.Event()
@@ -271,7 +271,10 @@ class ExptuiApp(App[None]):
         except Exception as exc:
             self.post_message(LoadFailed(str(exc) or exc.__class__.__name__))
             return
-        since = (state, refs) if state and refs is not None else None
+        # only the columns the next start's amendment needs: the snapshot's tuples are let go with this frame
+        since = self.project.first_rows_since(state, refs) if state and refs is not None else None
+        refs = None
+        read.clear()
         if self._last_rows is not None:
             rows = _reuse_unchanged(rows, self._last_rows)
         if rows == self._last_rows:
