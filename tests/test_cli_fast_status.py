@@ -8,14 +8,11 @@ from pathlib import Path
 
 import pytest
 
-from exptui.project import Project
-from exptui.store.claims import ProcessIdentity
-from exptui.store.queue import DoneRecord
 
 try:  # tests/ may or may not be a package
-    from tests.test_store_support import exptui, git, make_pipeline
+    from tests.test_store_support import exptui, fail_first_cancel_second, git, make_pipeline
 except ImportError:  # pragma: no cover
-    from test_store_support import exptui, git, make_pipeline
+    from test_store_support import exptui, fail_first_cancel_second, git, make_pipeline
 
 _CLICK = ("import sys\n"
           "from exptui.cli.errors import run_guarded\n"
@@ -42,12 +39,7 @@ def repo(tmp_path_factory: pytest.TempPathFactory) -> Path:
     make_pipeline(repo)
     exptui(repo, "run", "--queue", "-S", "train.lr=0.1,0.2,0.3,0.4")
     exptui(repo, "run", "--queue", "-n", "tab\tand\x1b[31mred", "-S", "train.lr=0.9", check=False)
-    with Project.open(repo) as project:
-        store = project.queue.store
-        entries = store.entries()
-        store.claim(entries[0], ProcessIdentity.current())
-        store.finish(entries[0], DoneRecord("failed", reason="boom", finished=1.0))
-        store.cancel_queued(entries[1])
+    fail_first_cancel_second(repo)
     return repo
 
 

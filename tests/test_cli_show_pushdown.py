@@ -12,13 +12,11 @@ import pytest
 from exptui.project import Project
 from exptui.query.sort import parse_sort_spec
 from exptui.query.table import TableModel
-from exptui.store.claims import ProcessIdentity
-from exptui.store.queue import DoneRecord
 
 try:  # tests/ may or may not be a package
-    from tests.test_store_support import exptui, git, import_experiments, make_pipeline
+    from tests.test_store_support import exptui, fail_first_cancel_second, git, import_experiments, make_pipeline
 except ImportError:  # pragma: no cover
-    from test_store_support import exptui, git, import_experiments, make_pipeline
+    from test_store_support import exptui, fail_first_cancel_second, git, import_experiments, make_pipeline
 
 # (f1, lr, extra metrics text): ties in f1 and lr, a row without f1, one whose metrics file does not parse
 _EXPS = [
@@ -66,12 +64,7 @@ def repo(tmp_path_factory: pytest.TempPathFactory) -> Path:
     git(repo, "branch", "-q", "-D", "tmp")
     _experiments(repo, side, "s", 1_700_002_000)
     exptui(repo, "run", "--queue", "-S", "train.lr=0.6,0.7,0.8")
-    with Project.open(repo) as project:
-        store = project.queue.store
-        entries = store.entries()
-        store.claim(entries[0], ProcessIdentity.current())
-        store.finish(entries[0], DoneRecord("failed", reason="boom", finished=1.0))
-        store.cancel_queued(entries[1])
+    fail_first_cancel_second(repo)
     return repo
 
 

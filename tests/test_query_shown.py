@@ -12,13 +12,12 @@ import pytest
 from exptui.project import Project
 from exptui.query.shown import ShownRows
 from exptui.query.table import TableModel
-from exptui.store.claims import ProcessIdentity
-from exptui.store.queue import DoneRecord
 
 try:  # tests/ may or may not be a package
-    from tests.test_store_support import exptui, git, import_experiments, make_pipeline
+    from tests.test_store_support import (exptui, fail_first_cancel_second, git, import_experiments,
+                                            make_pipeline)
 except ImportError:  # pragma: no cover
-    from test_store_support import exptui, git, import_experiments, make_pipeline
+    from test_store_support import exptui, fail_first_cancel_second, git, import_experiments, make_pipeline
 
 _EXPS = [
     (0.5, 0.1, None), (0.7, 0.2, None), (0.5, 0.3, None), (None, 0.1, None), (0.9, 0.2, None),
@@ -35,9 +34,10 @@ def _experiments(repo: Path, baseline: str, prefix: str, start: int) -> None:
     import_experiments(repo, baseline, experiments, start)
 
 
-@pytest.fixture(scope="module")
-def rows(tmp_path_factory: pytest.TempPathFactory) -> list:
-    repo = tmp_path_factory.mktemp("shown") / "repo"
+def build_two_baselines(repo: Path) -> None:
+    """A repo at `repo` with a pipeline and experiments under two baselines (the branch `old` and `main`),
+    ties, an experiment without f1, one whose metrics file does not parse, and three queued entries (one
+    failed, one cancelled)."""
     repo.mkdir()
     git(repo, "init", "-q", "-b", "main")
     (repo / ".gitignore").write_text("")
@@ -50,15 +50,16 @@ def rows(tmp_path_factory: pytest.TempPathFactory) -> list:
     (repo / "README").write_text("v2\n")
     git(repo, "add", "-A")
     git(repo, "commit", "-q", "-m", "v2")
-    head = git(repo, "rev-parse", "HEAD").strip()
-    _experiments(repo, head, "h", 1_700_001_000)
+    _experiments(repo, git(repo, "rev-parse", "HEAD").strip(), "h", 1_700_001_000)
     exptui(repo, "run", "--queue", "-S", "train.lr=0.6,0.7,0.8")
+    fail_first_cancel_second(repo)
+
+
+@pytest.fixture(scope="module")
+def rows(tmp_path_factory: pytest.TempPathFactory) -> list:
+    repo = tmp_path_factory.mktemp("shown") / "repo"
+    build_two_baselines(repo)
     with Project.open(repo) as project:
-        store = project.queue.store
-        entries = store.entries()
-        store.claim(entries[0], ProcessIdentity.current())
-        store.finish(entries[0], DoneRecord("failed", reason="boom", finished=1.0))
-        store.cancel_queued(entries[1])
         listing = project.experiments(all_commits=True)
     assert len(listing) > 20
     return listing

@@ -14,41 +14,19 @@ import pytest
 from exptui.project import Project
 from exptui.query.compare import compare
 from exptui.query.table import TableModel
-from exptui.store.claims import ProcessIdentity
 from exptui.store.index_segments import Entries
-from exptui.store.queue import DoneRecord
 
 try:  # tests/ may or may not be a package
-    from tests.test_query_shown import _experiments
-    from tests.test_store_support import exptui, git, make_pipeline
+    from tests.test_query_shown import build_two_baselines
 except ImportError:  # pragma: no cover
-    from test_query_shown import _experiments
-    from test_store_support import exptui, git, make_pipeline
+    from test_query_shown import build_two_baselines
 
 
 @pytest.fixture(scope="module")
 def repo(tmp_path_factory: pytest.TempPathFactory) -> Path:
     repo = tmp_path_factory.mktemp("shared") / "repo"
-    repo.mkdir()
-    git(repo, "init", "-q", "-b", "main")
-    (repo / ".gitignore").write_text("")
-    git(repo, "add", ".gitignore")
-    git(repo, "commit", "-q", "-m", "init")
-    make_pipeline(repo)
-    old = git(repo, "rev-parse", "HEAD").strip()
-    git(repo, "branch", "old")
-    _experiments(repo, old, "o", 1_700_000_000)
-    (repo / "README").write_text("v2\n")
-    git(repo, "add", "-A")
-    git(repo, "commit", "-q", "-m", "v2")
-    _experiments(repo, git(repo, "rev-parse", "HEAD").strip(), "h", 1_700_001_000)
-    exptui(repo, "run", "--queue", "-S", "train.lr=0.6,0.7,0.8")
+    build_two_baselines(repo)
     with Project.open(repo) as project:
-        store = project.queue.store
-        entries = store.entries()
-        store.claim(entries[0], ProcessIdentity.current())
-        store.finish(entries[0], DoneRecord("failed", reason="boom", finished=1.0))
-        store.cancel_queued(entries[1])
         assert len(project.experiments(all_commits=True)) > 20  # the index is written: the next opens are warm
     return repo
 

@@ -84,3 +84,17 @@ def import_experiments(repo: Path, baseline: str, experiments: list[tuple[str, b
                    f"M 100644 inline params.yaml\ndata {len(params)}\n".encode() + params + b"\n",
                    f"M 100644 inline metrics.json\ndata {len(metrics)}\n".encode() + metrics + b"\n\n"]
     subprocess.run(["git", "fast-import", "--quiet"], cwd=repo, input=b"".join(stream), check=True)
+
+
+def fail_first_cancel_second(repo: Path) -> None:
+    """The queue states a listing must show: the first queued entry claimed and failed ("boom"), the second
+    cancelled, the rest left queued."""
+    from exptui.store.claims import ProcessIdentity
+    from exptui.store.queue import DoneRecord
+
+    with Project.open(repo) as project:
+        store = project.queue.store
+        entries = store.entries()
+        store.claim(entries[0], ProcessIdentity.current())
+        store.finish(entries[0], DoneRecord("failed", reason="boom", finished=1.0))
+        store.cancel_queued(entries[1])

@@ -178,3 +178,30 @@ def worker_children(pid: int) -> list[Any]:
         except psutil.Error:  # exited meanwhile
             continue
     return out
+
+
+def has_open(pid: int, path: Path) -> bool:
+    """Has process `pid` got `path` open (a command waiting for a lock opens the lock file, then polls its flock)?"""
+    try:
+        fds = os.listdir(f"/proc/{pid}/fd")
+    except OSError:
+        return False
+    for fd in fds:
+        try:
+            if os.readlink(f"/proc/{pid}/fd/{fd}") == str(path):
+                return True
+        except OSError:
+            continue
+    return False
+
+
+#: a git `reference-transaction` hook that holds a ref transaction touching a ref containing $HOOK_MATCH in git's
+#: "prepared" state (the ref's lock file exists then) until $HOOK_RELEASE exists, after creating $HOOK_MARK
+HOLDING_HOOK = """#!/bin/sh
+[ "$1" = prepared ] || exit 0
+refs=$(cat)
+case "$refs" in *"$HOOK_MATCH"*) ;; *) exit 0 ;; esac
+[ -e "$HOOK_MARK" ] && exit 0
+: > "$HOOK_MARK"
+while [ ! -e "$HOOK_RELEASE" ]; do sleep 0.02; done
+"""

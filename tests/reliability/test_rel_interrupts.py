@@ -18,7 +18,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from rel_support import EXPTUI, PARAMS, env, error_lines, experiments, exptui, git, make_repo, wait_for
+from rel_support import (EXPTUI, HOLDING_HOOK, PARAMS, env, error_lines, experiments, exptui, git, has_open, make_repo,
+                         wait_for)
 
 SIGNALS = pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGHUP, signal.SIGINT],
                                   ids=["SIGTERM", "SIGHUP", "SIGINT"])
@@ -75,21 +76,6 @@ def interrupted(proc: subprocess.Popen[str], err: str, sig: int) -> None:
     assert "Traceback" not in err and "Aborted" not in err, err
     line = "Interrupted." if sig == signal.SIGINT else f"Interrupted by {signal.Signals(sig).name}."
     assert error_lines(err)[-1] == line, err
-
-
-def has_open(pid: int, path: Path) -> bool:
-    """Has process `pid` got `path` open (the waiting command opens the lock file, then polls its flock)?"""
-    try:
-        fds = os.listdir(f"/proc/{pid}/fd")
-    except OSError:
-        return False
-    for fd in fds:
-        try:
-            if os.readlink(f"/proc/{pid}/fd/{fd}") == str(path):
-                return True
-        except OSError:
-            continue
-    return False
 
 
 @SIGNALS
@@ -176,21 +162,9 @@ def test_apply_released_after_the_pause_completes(repo: Path, tmp_path: Path) ->
     assert (repo / "params.yaml").read_text() != PARAMS
 
 
-#: holds a ref transaction that touches a ref containing $HOOK_MATCH in git's "prepared" state (the ref's lock
-#: file exists then) until $HOOK_RELEASE exists, after creating $HOOK_MARK (as in test_rel_signals.py)
-HOOK = """#!/bin/sh
-[ "$1" = prepared ] || exit 0
-refs=$(cat)
-case "$refs" in *"$HOOK_MATCH"*) ;; *) exit 0 ;; esac
-[ -e "$HOOK_MARK" ] && exit 0
-: > "$HOOK_MARK"
-while [ ! -e "$HOOK_RELEASE" ]; do sleep 0.02; done
-"""
-
-
 def install_hook(repo: Path, tmp_path: Path, match: str) -> dict[str, str]:
     hook = repo / ".git" / "hooks" / "reference-transaction"
-    hook.write_text(HOOK)
+    hook.write_text(HOLDING_HOOK)
     hook.chmod(0o755)
     return {"HOOK_MATCH": match, "HOOK_MARK": str(tmp_path / "hook.mark"),
             "HOOK_RELEASE": str(tmp_path / "hook.release")}

@@ -16,20 +16,10 @@ import psutil
 import pytest
 import yaml
 
-from rel_support import EXPTUI, PARAMS, env, error_lines, experiments, exptui, git, make_repo, start, wait_for
+from rel_support import (EXPTUI, HOLDING_HOOK, PARAMS, env, error_lines, experiments, exptui, git, make_repo, start,
+                         wait_for)
 
 SIGNALS = pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGHUP], ids=["SIGTERM", "SIGHUP"])
-
-#: holds a ref transaction that touches a ref containing $HOOK_MATCH in git's "prepared" state (the ref's lock
-#: file exists then) until $HOOK_RELEASE exists, after creating $HOOK_MARK
-HOOK = """#!/bin/sh
-[ "$1" = prepared ] || exit 0
-refs=$(cat)
-case "$refs" in *"$HOOK_MATCH"*) ;; *) exit 0 ;; esac
-[ -e "$HOOK_MARK" ] && exit 0
-: > "$HOOK_MARK"
-while [ ! -e "$HOOK_RELEASE" ]; do sleep 0.02; done
-"""
 
 
 @pytest.fixture
@@ -43,7 +33,7 @@ def lock_files(repo: Path) -> list[str]:
 
 def install_hook(repo: Path, tmp_path: Path, match: str) -> dict[str, str]:
     hook = repo / ".git" / "hooks" / "reference-transaction"
-    hook.write_text(HOOK)
+    hook.write_text(HOLDING_HOOK)
     hook.chmod(0o755)
     return {"HOOK_MATCH": match, "HOOK_MARK": str(tmp_path / "hook.mark"),
             "HOOK_RELEASE": str(tmp_path / "hook.release")}

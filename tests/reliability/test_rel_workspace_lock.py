@@ -6,7 +6,6 @@ one line naming the holder's pid, having changed nothing. `dvc` and `exptui` exc
 """
 from __future__ import annotations
 
-import os
 import subprocess
 import sys
 from pathlib import Path
@@ -15,6 +14,7 @@ import pytest
 import yaml
 
 from rel_support import (
+    has_open,
     PARAMS, env, error_lines, experiments, exptui, git, make_repo, start, wait_for,
 )
 
@@ -36,21 +36,6 @@ def _hold(repo: Path, tmp_path: Path, *args: str) -> tuple[subprocess.Popen[str]
     return proc, release
 
 
-def _has_open(pid: int, path: Path) -> bool:
-    """Does process `pid` have `path` open (it is waiting for that lock)?"""
-    try:
-        fds = os.listdir(f"/proc/{pid}/fd")
-    except OSError:
-        return False
-    for fd in fds:
-        try:
-            if os.readlink(f"/proc/{pid}/fd/{fd}") == str(path):
-                return True
-        except OSError:
-            continue
-    return False
-
-
 def test_queueing_during_a_run_never_snapshots_its_in_flight_params(repo: Path, tmp_path: Path) -> None:
     """The run edits p.x and fails (so its params are put back); an entry queued meanwhile must carry the
     committed p.x, never the run's in-flight value."""
@@ -59,7 +44,7 @@ def test_queueing_during_a_run_never_snapshots_its_in_flight_params(repo: Path, 
     # the queueing process either snapshots at once (no lock: the bug) or waits on the lock file; only then does
     # the run go on (and fail, putting its params back)
     lock = repo / ".dvc" / "tmp" / "lock"
-    assert wait_for(lambda: queued.poll() is not None or _has_open(queued.pid, lock))
+    assert wait_for(lambda: queued.poll() is not None or has_open(queued.pid, lock))
     release.touch()
     _out, err = run.communicate(timeout=120)
     _qout, qerr = queued.communicate(timeout=120)
