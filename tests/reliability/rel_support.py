@@ -205,3 +205,12 @@ case "$refs" in *"$HOOK_MATCH"*) ;; *) exit 0 ;; esac
 : > "$HOOK_MARK"
 while [ ! -e "$HOOK_RELEASE" ]; do sleep 0.02; done
 """
+
+
+def install_hook(repo: Path, tmp_path: Path, match: str) -> dict[str, str]:
+    """Install `HOLDING_HOOK` in `repo`; the environment a command needs for it to hold refs containing `match`."""
+    hook = repo / ".git" / "hooks" / "reference-transaction"
+    hook.write_text(HOLDING_HOOK)
+    hook.chmod(0o755)
+    return {"HOOK_MATCH": match, "HOOK_MARK": str(tmp_path / "hook.mark"),
+            "HOOK_RELEASE": str(tmp_path / "hook.release")}

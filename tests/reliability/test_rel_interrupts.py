@@ -18,8 +18,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from rel_support import (EXPTUI, HOLDING_HOOK, PARAMS, env, error_lines, experiments, exptui, git, has_open, make_repo,
-                         wait_for)
+from rel_support import (EXPTUI, PARAMS, env, error_lines, experiments, exptui, git, has_open, install_hook,
+                         make_repo, wait_for)
 
 SIGNALS = pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGHUP, signal.SIGINT],
                                   ids=["SIGTERM", "SIGHUP", "SIGINT"])
@@ -160,14 +160,6 @@ def test_apply_released_after_the_pause_completes(repo: Path, tmp_path: Path) ->
     assert proc.returncode == 0, err
     assert (repo / "out.txt").read_text() == "x=5 y=36\n"
     assert (repo / "params.yaml").read_text() != PARAMS
-
-
-def install_hook(repo: Path, tmp_path: Path, match: str) -> dict[str, str]:
-    hook = repo / ".git" / "hooks" / "reference-transaction"
-    hook.write_text(HOLDING_HOOK)
-    hook.chmod(0o755)
-    return {"HOOK_MATCH": match, "HOOK_MARK": str(tmp_path / "hook.mark"),
-            "HOOK_RELEASE": str(tmp_path / "hook.release")}
 
 
 def test_a_terminal_ctrl_c_while_run_records_still_records_the_experiment(repo: Path, tmp_path: Path) -> None:

@@ -16,7 +16,7 @@ import psutil
 import pytest
 import yaml
 
-from rel_support import (EXPTUI, HOLDING_HOOK, PARAMS, env, error_lines, experiments, exptui, git, make_repo, start,
+from rel_support import (EXPTUI, PARAMS, env, error_lines, experiments, exptui, git, install_hook, make_repo, start,
                          wait_for)
 
 SIGNALS = pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGHUP], ids=["SIGTERM", "SIGHUP"])
@@ -29,14 +29,6 @@ def repo(tmp_path: Path) -> Path:
 
 def lock_files(repo: Path) -> list[str]:
     return sorted(str(p.relative_to(repo)) for p in (repo / ".git").rglob("*.lock"))
-
-
-def install_hook(repo: Path, tmp_path: Path, match: str) -> dict[str, str]:
-    hook = repo / ".git" / "hooks" / "reference-transaction"
-    hook.write_text(HOLDING_HOOK)
-    hook.chmod(0o755)
-    return {"HOOK_MATCH": match, "HOOK_MARK": str(tmp_path / "hook.mark"),
-            "HOOK_RELEASE": str(tmp_path / "hook.release")}
 
 
 def finish(proc: subprocess.Popen[str]) -> tuple[str, str]:
