@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from exptui.project import Project
+from exptui.store import index_worker
 from exptui.store.index import ExperimentIndex, IndexCache
 
 try:  # tests/ may or may not be a package
@@ -42,6 +43,9 @@ def many(project: Project, monkeypatch: pytest.MonkeyPatch) -> Project:
     _add_experiments(project.root, project.git.head(), [f"e{i}" for i in range(23)])
     monkeypatch.setattr(IndexCache, "CHUNK", 5)
     monkeypatch.setattr(IndexCache, "LARGE", 5)
+    # a helper is started only with two cores to run on: pinned here, so the tests do not depend on the machine
+    # (or on `taskset -c 0`)
+    monkeypatch.setattr(index_worker, "_cores", lambda: 2)
     return project
 
 
