@@ -78,6 +78,10 @@ def aligned_lines(rows: list[tuple[str, ...]], columns: int) -> list[str]:
     joined = "".join(map("".join, rows))
     if joined.isascii():
         widths = [max(map(len, column)) for column in list(zip(*rows))[:columns]]
+        if set(map(len, rows)) == {columns + 1}:  # one more cell per row (`queue status`): one `%` per row
+            padded = "  ".join(f"%-{w}s" for w in widths)
+            with_last, without_last = padded + "  %s", padded + "%.0s"  # `%.0s` takes the empty cell, prints none
+            return [(with_last if r[columns] else without_last) % r for r in rows]
         fmt = "  ".join(f"{{:<{w}}}" for w in widths)
         return [fmt.format(*r[:columns]) + ("  " + "  ".join(r[columns:]) if any(r[columns:]) else "")
                 for r in rows]

@@ -6,7 +6,10 @@ the queue view) look the same; the varying ones first, the shared ones counted, 
 """
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Mapping, Sequence
+from itertools import accumulate, compress
+from operator import itemgetter
 from typing import Any
 
 Overrides = Mapping[str, Mapping[str, Any]]
@@ -33,33 +36,63 @@ def full_text(overrides: Overrides | None) -> str:
     return " ".join(text for _, text in override_items(overrides))
 
 
+def _flat(all_overrides: Sequence[Overrides | None]) -> tuple[list[str], list[str], list[int]]:
+    """Every entry's `override_items` as two flat columns (labels, texts) and where each entry's run ends: no
+    list and no tuple per entry (`queue status` of a 10,000-entry sweep: ~3x cheaper than `override_items` per
+    entry). Same labels and texts in the same order."""
+    labels: list[str] = []
+    texts: list[str] = []
+    ends: list[int] = []
+    add_label, add_text, add_end = labels.append, texts.append, ends.append
+    for overrides in all_overrides:
+        if overrides:
+            for file, values in overrides.items():
+                if not values:
+                    continue
+                if file == "params.yaml":
+                    for key, value in values.items():
+                        add_label(key)
+                        add_text(key if value is None and key.startswith("~") else f"{key}={value}")
+                else:
+                    prefix = f"{file}:"
+                    for key, value in values.items():
+                        label = prefix + key
+                        add_label(label)
+                        add_text(label if value is None and key.startswith("~") else f"{label}={value}")
+        add_end(len(labels))
+    return labels, texts, ends
+
+
 def summarize(all_overrides: Sequence[Overrides | None]) -> list[str]:
     """One text per entry: the overrides that are not the same in every entry, then `(+N shared)`.
 
-    With fewer than two entries, or when nothing differs, each entry shows all its overrides.
+    With fewer than two entries, or when nothing differs, each entry shows all its overrides. A label counts as
+    shared when it occurs as often as there are entries, always with the same text.
     """
-    items = [override_items(o) if o else [] for o in all_overrides]
-    if len(items) < 2:
-        return [" ".join(t for _, t in it) for it in items]
-    texts_by_label: dict[str, set[str]] = {}
-    present: dict[str, int] = {}
-    for entry in items:
-        for label, text in entry:
-            texts = texts_by_label.get(label)
-            if texts is None:
-                texts_by_label[label] = {text}
-                present[label] = 1
-            else:
-                texts.add(text)
-                present[label] += 1
-    shared = {label for label, texts in texts_by_label.items() if len(texts) == 1 and present[label] == len(items)}
-    if len(shared) == len(texts_by_label):
-        return [" ".join(t for _, t in it) for it in items]
-    if not shared:  # e.g. a one-parameter sweep: every override varies
-        return [" ".join([t for _, t in it]) for it in items]
+    labels, texts, ends = _flat(all_overrides)
+    n = len(ends)
+    if n == len(labels) and ends == list(range(1, n + 1)):
+        whole = texts  # one override per entry (a one-parameter sweep): each entry's text is that override
+    else:
+        whole = [" ".join(texts[a:b]) for a, b in zip([0, *ends], ends)]
+    if n < 2:
+        return whole
+    present = Counter(labels)
+    candidates = {label for label, count in present.items() if count == n}
+    if not candidates:  # e.g. a one-parameter sweep: every override varies
+        return whole
+    distinct = Counter(map(itemgetter(0), set(zip(labels, texts))))  # how many texts each label has
+    shared = {label for label in candidates if distinct[label] == 1}
+    if not shared or len(shared) == len(present):
+        return whole
+    keep = [label not in shared for label in labels]
+    varying = list(compress(texts, keep))  # the varying texts of all entries, in order
+    kept = [0, *accumulate(keep)]  # kept[i]: how many of the first i overrides vary
     out: list[str] = []
-    for entry in items:
-        varying = [text for label, text in entry if label not in shared]
-        n_shared = len(entry) - len(varying)
-        out.append(" ".join(varying + ([f"(+{n_shared} shared)"] if n_shared else [])))
+    for a, b in zip([0, *ends], ends):
+        parts = varying[kept[a]:kept[b]]
+        n_shared = b - a - len(parts)
+        if n_shared:
+            parts.append(f"(+{n_shared} shared)")
+        out.append(" ".join(parts))
     return out

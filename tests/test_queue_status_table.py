@@ -1,0 +1,108 @@
+"""`exptui queue status` with a few hundred entries prints the table it always printed (issue 13 made the table
+column-wise and `summarize` flat for 10,000 entries): both the click-free path and the click command print the
+bytes of a row-by-row reference built here from the same entries."""
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+try:  # tests/ may or may not be a package
+    from tests.test_store_support import exptui, git, make_pipeline
+except ImportError:  # pragma: no cover
+    from test_store_support import exptui, git, make_pipeline
+
+from exptui.project import Project
+from exptui.query.cells import aligned_lines
+from exptui.query.durations import format_duration
+from exptui.query.inert import inert
+from exptui.query.overrides import override_items
+
+ORDER = ("running", "queued", "success", "pruned", "failed", "crashed", "cancelled")
+
+
+def _summarize(all_overrides: list[Any]) -> list[str]:
+    """The Params column as first written: items per entry, then what is not the same in every entry."""
+    items = [override_items(o) if o else [] for o in all_overrides]
+    texts: dict[str, set[str]] = {}
+    present: dict[str, int] = {}
+    for entry in items:
+        for label, text in entry:
+            texts.setdefault(label, set()).add(text)
+            present[label] = present.get(label, 0) + 1
+    shared = {label for label, t in texts.items() if len(t) == 1 and present[label] == len(items)}
+    if len(items) < 2 or not shared or len(shared) == len(texts):
+        return [" ".join(t for _, t in it) for it in items]
+    out = []
+    for entry in items:
+        varying = [text for label, text in entry if label not in shared]
+        n = len(entry) - len(varying)
+        out.append(" ".join(varying + ([f"(+{n} shared)"] if n else [])))
+    return out
+
+
+def _reference(repo: Path) -> str:
+    """What `queue status` prints for this queue (no running entry, so no clock in it), row by row."""
+    with Project.open(repo) as project:
+        entries = project.queue.entries()
+        workers = project.queue.workers(entries)
+    counts: dict[str, int] = {}
+    for e in entries:
+        counts[e.status.value] = counts.get(e.status.value, 0) + 1
+    head = " · ".join(f"{counts[s]} {s}" for s in ORDER if counts.get(s)) or "the queue is empty"
+    head = f"{head} · {len(workers)} worker{'s' if len(workers) != 1 else ''}"
+    entries = sorted(entries, key=lambda e: (ORDER.index(e.status.value), e.id))
+    rows = [("NAME", "STATUS", "STAGE", "ELAPSED", "PARAMS", "INFO")]
+    for e, params in zip(entries, _summarize([e.overrides for e in entries])):
+        assert e.status.value != "running"
+        elapsed = "" if e.status.value == "queued" else format_duration(
+            e.done.duration if e.done else None, tenths=False, missing="")
+        info = e.reason or (e.exp_ref.rsplit("/", 1)[-1] if e.exp_ref else "")
+        rows.append((inert(e.name), e.status.value, inert(e.stage or ""), elapsed, inert(params), inert(info)))
+    return head + "\n" + "\n".join(aligned_lines(rows, 5)) + "\n"
+
+
+@pytest.fixture(scope="module")
+def repo(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    from exptui.store.claims import ProcessIdentity
+    from exptui.store.queue import DoneRecord
+
+    repo = tmp_path_factory.mktemp("status") / "repo"
+    repo.mkdir()
+    git(repo, "init", "-q", "-b", "main")
+    make_pipeline(repo)
+    exptui(repo, "run", "--queue", "--yes", "-S", "train.lr=range(0,240)", "-S", "seed=7")
+    exptui(repo, "run", "--queue", "-S", "train.epochs=1,2,3")
+    exptui(repo, "run", "--queue", "-n", "named", "-S", "train.lr=0.5", "-S", "~seed")
+    with Project.open(repo) as project:  # finished entries of every kind, with and without durations
+        store = project.queue.store
+        entries = store.entries()
+        for i, (state, reason, duration) in enumerate([("failed", "boom", 3.0), ("success", None, 75.0),
+                                                       ("pruned", "pruned by the search", None),
+                                                       ("crashed", "worker died", 4000.0)]):
+            store.claim(entries[3 * i], ProcessIdentity.current())
+            store.finish(entries[3 * i], DoneRecord(state, reason=reason, finished=1.0, duration=duration,
+                                                    exp_ref=f"refs/exps/aa/bb/exp-{i}" if state == "success"
+                                                    else None))
+        store.cancel_queued(entries[1])
+        store.cancel_queued(entries[-1])
+    return repo
+
+
+@pytest.mark.parametrize("code", ["from exptui.cli import main; main(sys.argv[1:])",
+                                  "from exptui.cli.errors import run_guarded; from exptui.cli.group import cli; "
+                                  "sys.exit(run_guarded(cli, sys.argv[1:]))"], ids=["fast", "click"])
+def test_the_table_of_a_few_hundred_entries_is_the_reference(repo: Path, code: str) -> None:
+    out = subprocess.run([sys.executable, "-c", f"import sys; {code}", "queue", "status"], cwd=repo,
+                         capture_output=True, text=True, encoding="utf-8")
+    assert (out.returncode, out.stderr) == (0, "")
+    expected = _reference(repo)
+    assert out.stdout == expected
+    lines = out.stdout.splitlines()
+    assert lines[0] == "238 queued · 1 success · 1 pruned · 1 failed · 1 crashed · 2 cancelled · 0 workers"
+    assert len(lines) == 2 + 244
+    assert ["lr5", "queued", "seed=7", "train.lr=5"] in [line.split() for line in lines]
+    assert any("1m15s" in line and line.rstrip().endswith("exp-1") for line in lines)
