@@ -106,3 +106,13 @@ def test_the_table_of_a_few_hundred_entries_is_the_reference(repo: Path, code: s
     assert len(lines) == 2 + 244
     assert ["lr5", "queued", "seed=7", "train.lr=5"] in [line.split() for line in lines]
     assert any("1m15s" in line and line.rstrip().endswith("exp-1") for line in lines)
+
+
+def test_a_status_imports_neither_click_nor_the_records_module(repo: Path) -> None:
+    """What a plain status never needs stays unimported: click (its parser), the experiments table's records
+    (dataclasses), hashlib (OpenSSL constructors)."""
+    code = ("import sys\nfrom exptui.cli import main\ntry:\n    main(['queue', 'status'])\nfinally:\n"
+            "    sys.stderr.write(repr(sorted(m for m in ('click', 'exptui.records', 'hashlib') if m in sys.modules)))\n")
+    out = subprocess.run([sys.executable, "-c", code], cwd=repo, capture_output=True, text=True, encoding="utf-8")
+    assert (out.returncode, out.stderr) == (0, "[]")
+    assert out.stdout == _reference(repo)

@@ -19,7 +19,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from exptui.errors import ExperimentNotFound, ExptuiError
-from exptui.records import ExperimentRow
 from exptui.store.claims import ProcessIdentity, new_token
 from exptui.store.git import Git
 from exptui.store.entry_state import EntryState, check_transition
@@ -27,6 +26,7 @@ from exptui.store.queue import EntrySpec, Overrides, QueueEntry, QueueStore, scr
 
 if TYPE_CHECKING:  # pragma: no cover
     from exptui.execution.recovery import RecoveryReport
+    from exptui.records import ExperimentRow
     from exptui.project import Project
 
 #: `enqueue` refuses bigger sweeps unless `yes=True` (`--yes` on the command line)

@@ -37,15 +37,17 @@ from bisect import bisect_left
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from exptui.errors import ExptuiError
-from exptui.records import ExperimentRow, RunFacts
 from exptui.store.claims import (
     CLAIM_GRACE, ProcessIdentity, RunInfo, RunState, owner_dead,
 )
 from exptui.store.entry_state import TERMINAL_STATES, EntryState, check_transition
 from exptui.store.git import ZERO_OID, Git, RefConflict, RefLocked, RefUpdate
+
+if TYPE_CHECKING:  # `rows` imports them: reading the queue (`queue status`) never needs the records module
+    from exptui.records import ExperimentRow
 
 NS = "refs/exptui/"
 QUEUE_NS = NS + "queue/"
@@ -687,6 +689,8 @@ class QueueStore:
         dvc.yaml declares) through the store's `ExperimentIndex` (`index`, or a fresh one); metrics are left
         empty: a snapshot carries the baseline's metrics, which a queued row must not pretend to have.
         """
+        from exptui.records import ExperimentRow, RunFacts
+
         entries = [e for e in self.entries() if not e.status.recorded]
         if not entries:
             return []
