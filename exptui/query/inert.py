@@ -26,6 +26,7 @@ anything. Everything here is pure ``str`` work (no Rich, no Textual), so the CLI
 from __future__ import annotations
 
 import re
+from functools import cache
 
 NEWLINE_MARK = "⏎"
 TAB_SIZE = 8
@@ -46,12 +47,19 @@ _UNSAFE_CLASS = "\x00-\x1f\x7f-\x9f" + _FORMAT_CLASS
 UNSAFE = re.compile(f"[{_UNSAFE_CLASS}]")
 #: A whole input value without anything unsafe (Textual's ``Input(restrict=...)``: a paste holding an ESC is refused)
 INPUT_ALLOWED = f"[^{_UNSAFE_CLASS}]*"
-_UNSAFE_RUN = re.compile(f"[{_UNSAFE_CLASS}]+")
-_UNSAFE_RUN_IN_LINES = re.compile(f"[\x00-\x08\x0b-\x1f\x7f-\x9f{_FORMAT_CLASS}]+")   # \n and \t stay
-_LINE_BREAK = re.compile("\r\n|[\r\n\u2028\u2029]")
+_UNSAFE_RUN = f"[{_UNSAFE_CLASS}]+"
+_UNSAFE_RUN_IN_LINES = f"[\x00-\x08\x0b-\x1f\x7f-\x9f{_FORMAT_CLASS}]+"   # \n and \t stay
+_LINE_BREAK = "\r\n|[\r\n\u2028\u2029]"
 # SGR (colour/bold) only: CSI, digits and separators, 'm'. Nothing else of ECMA-48 is let through anywhere.
 SGR = re.compile(r"\x1b\[[0-9;:]{0,64}m")
-_SGR_PREFIX = re.compile(r"\x1b(?:\[[0-9;:]{0,64})?\Z")
+_SGR_PREFIX = r"\x1b(?:\[[0-9;:]{0,64})?\Z"
+
+
+@cache
+def _rx(pattern: str) -> re.Pattern[str]:
+    """The private expressions (their sources above) are compiled on first use: printable text, nearly all of it,
+    never needs them, and compiling them at import was ~2 ms of a `queue status` (classes of ~100 ranges)."""
+    return re.compile(pattern)
 
 
 def _visible(ch: str) -> str:
@@ -74,13 +82,13 @@ def _visible_run(match: re.Match[str]) -> str:
 
 
 def _one_line(text: str) -> str:
-    text = _LINE_BREAK.sub(NEWLINE_MARK, text).replace("\t", " ")
-    return _UNSAFE_RUN.sub(_visible_run, text)
+    text = _rx(_LINE_BREAK).sub(NEWLINE_MARK, text).replace("\t", " ")
+    return _rx(_UNSAFE_RUN).sub(_visible_run, text)
 
 
 def _make_visible(text: str) -> str:
     """Several lines: every line break becomes ``\n``; ``\n`` and ``\t`` stay, the rest is made visible."""
-    return _UNSAFE_RUN_IN_LINES.sub(_visible_run, _LINE_BREAK.sub("\n", text))
+    return _rx(_UNSAFE_RUN_IN_LINES).sub(_visible_run, _rx(_LINE_BREAK).sub("\n", text))
 
 
 def _make_visible_keep_sgr(text: str) -> str:
@@ -94,8 +102,8 @@ def _make_visible_keep_sgr(text: str) -> str:
     return "".join(out)
 
 
-_TAB_PIECES = re.compile(r"(\n|\t)")
-_TAB_PIECES_SGR = re.compile(r"(\n|\t|\x1b\[[0-9;:]{0,64}m)")
+_TAB_PIECES = r"(\n|\t)"
+_TAB_PIECES_SGR = r"(\n|\t|\x1b\[[0-9;:]{0,64}m)"
 
 
 def _expand_tabs(text: str, column: int = 0, sgr: bool = False) -> tuple[str, int]:
@@ -107,7 +115,7 @@ def _expand_tabs(text: str, column: int = 0, sgr: bool = False) -> tuple[str, in
         width = len(SGR.sub("", tail)) if sgr and "\x1b" in tail else len(tail)
         return text, (width if last >= 0 else column + width)
     out: list[str] = []
-    for piece in (_TAB_PIECES_SGR if sgr else _TAB_PIECES).split(text):
+    for piece in _rx(_TAB_PIECES_SGR if sgr else _TAB_PIECES).split(text):
         if piece == "\n":
             column = 0
         elif piece == "\t":
@@ -176,7 +184,7 @@ class InertStream:
         if text.endswith("\r"):
             self._pending, text = "\r", text[:-1]
         elif (self.keep_sgr or self.strip_colour) and "\x1b" in text[-66:]:
-            partial = _SGR_PREFIX.search(text)
+            partial = _rx(_SGR_PREFIX).search(text)
             if partial is not None:
                 self._pending, text = text[partial.start():], text[:partial.start()]
         return self._convert(text, self.keep_sgr, self.strip_colour)
@@ -196,7 +204,7 @@ class InertStream:
         return out
 
 
-_JSON_UNSAFE = re.compile(f"[\x7f-\x9f{_FORMAT_CLASS}]")   # C0 is escaped by json.dumps already
+_JSON_UNSAFE = f"[\x7f-\x9f{_FORMAT_CLASS}]"   # C0 is escaped by json.dumps already
 
 
 def json_for_terminal(text: str) -> str:
@@ -205,7 +213,7 @@ def json_for_terminal(text: str) -> str:
     controls and lone surrogates as they are.)"""
     if text.isascii() and "\x7f" not in text:
         return text
-    return _JSON_UNSAFE.sub(_json_escape, text)
+    return _rx(_JSON_UNSAFE).sub(_json_escape, text)
 
 
 def _json_escape(match: re.Match[str]) -> str:
