@@ -116,3 +116,53 @@ def test_a_status_imports_neither_click_nor_the_records_module(repo: Path) -> No
     out = subprocess.run([sys.executable, "-c", code], cwd=repo, capture_output=True, text=True, encoding="utf-8")
     assert (out.returncode, out.stderr) == (0, "[]")
     assert out.stdout == _reference(repo)
+
+
+def _listed(repo: Path) -> dict[str, dict[str, str]]:
+    """{namespace: {id: sha}} of refs/exptui/ from git's own output, ref by ref."""
+    out = subprocess.run(["git", "for-each-ref", "--format=%(objectname) %(refname)", "refs/exptui/"], cwd=repo,
+                         capture_output=True, check=True).stdout.decode("utf-8", "replace")
+    listed: dict[str, dict[str, str]] = {"queue": {}, "claims": {}, "done": {}, "attempts": {}}
+    for line in out.splitlines():
+        sha, name = line.split(" ", 1)
+        ns, _, entry_id = name[len("refs/exptui/"):].partition("/")
+        if ns in listed and entry_id:
+            listed[ns][entry_id] = sha
+    return listed
+
+
+def test_the_listing_reads_every_namespace_in_order_and_out_of_order(tmp_path: Path) -> None:
+    """The refs of each namespace are taken as one run of git's sorted output; names that do not sort the same
+    once decoded (bytes that are not UTF-8 next to U+FFFF) are read ref by ref: both give git's listing."""
+    from exptui.store.git import Git
+    from exptui.store.queue import QueueStore
+
+    repo = tmp_path / "repo"
+    repo.mkdir()
+    git(repo, "init", "-q", "-b", "main")
+    make_pipeline(repo)
+    exptui(repo, "run", "--queue", "-S", "train.lr=0.1,0.2,0.3")
+    first = QueueStore(Git.discover(repo)).entries()[0]
+
+    def read() -> dict[str, dict[str, str]]:
+        refs = QueueStore(Git.discover(repo))._read_refs()
+        assert refs["queue"][first.id][1]["name"] == first.name  # bodies come along
+        return {ns: {entry_id: sha for entry_id, (sha, _body) in ids.items()} for ns, ids in refs.items()}
+
+    git(repo, "update-ref", "refs/exptui/done/zzz", first.rev)  # a namespace after the others' names
+    git(repo, "update-ref", "refs/exptui/queuex/1", first.rev)  # not a namespace: "queue" is a prefix only
+    git(repo, "update-ref", "refs/exptui/queue", first.rev, check=False)  # refused (D/F), nothing changes
+    assert read() == _listed(repo)
+    assert len(read()["queue"]) == 3
+    # git sorts bytes: "a\xef\xbf\xbf" (U+FFFF) before "a\xff"; decoded, U+FFFF sorts after U+FFFD
+    for raw in (b"refs/exptui/claims/a\xef\xbf\xbf", b"refs/exptui/claims/a\xff"):
+        subprocess.run([b"git", b"update-ref", raw, first.rev.encode()], cwd=repo, check=True)
+    listed = _listed(repo)
+    names = _listed_names(repo)  # in git's order
+    assert names != sorted(names, key=lambda n: n.decode("utf-8", "replace"))  # the ref-by-ref path is taken
+    assert read() == listed and len(listed["claims"]) == 2 and len(listed["queue"]) == 3
+
+
+def _listed_names(repo: Path) -> list[bytes]:
+    return subprocess.run(["git", "for-each-ref", "--format=%(refname)", "refs/exptui/"], cwd=repo,
+                          capture_output=True, check=True).stdout.splitlines()

@@ -353,9 +353,11 @@ class QueueStore:
         a listing of 1,000 entries costs one for-each-ref and one small file read, and only objects not seen
         before are read from git (one batch).
         """
-        # "<sha> <ns>/<id>" per ref (refname:lstrip=2 drops "refs/exptui/"): one split over the whole output,
-        # no per-line decode/partition (10,000 entries)
-        out = self.git.run_bytes("for-each-ref", "--format=%(objectname) %(refname:lstrip=2)", NS)
+        # "<sha> refs/exptui/<ns>/<id>" per ref: one split over the whole output, no per-line decode/partition
+        # (10,000 entries). The whole name, not `%(refname:lstrip=2)`: git formats that ~20 % slower (10,000 refs:
+        # 13.6 against 16.8 ms of git's CPU, median of 31 alternating runs, load 5), and the prefix costs nothing
+        # to skip here
+        out = self.git.run_bytes("for-each-ref", "--format=%(objectname) %(refname)", NS)
         result: dict[str, dict[str, tuple[str, dict[str, Any]]]] = {
             "queue": {}, "claims": {}, "done": {}, "attempts": {},
         }
@@ -369,16 +371,19 @@ class QueueStore:
             # git lists refs sorted by name, so each namespace is one run of them, found by halving: its dict is
             # made by C loops (10,000 queued: ~1 ms, not ~5 ms of partitioning ref by ref)
             for ns, run in result.items():
-                lo, hi = bisect_left(names, f"{ns}/"), bisect_left(names, f"{ns}0")  # "0" sorts right after "/"
+                prefix = f"{NS}{ns}/"
+                lo, hi = bisect_left(names, prefix), bisect_left(names, f"{NS}{ns}0")  # "0" sorts right after "/"
                 if lo < hi:
-                    ids = [name[len(ns) + 1:] for name in names[lo:hi]]
+                    skip = len(prefix)
+                    ids = [name[skip:] for name in names[lo:hi]]
                     part = shas[lo:hi]
                     run.update(zip(ids, zip(part, [bodies.get(sha) or empty for sha in part])))
             return result
+        skip = len(NS)
         for sha, name in zip(shas, names):  # not in order (a name decoded with replacement characters)
-            ns, _, entry_id = name.partition("/")
+            ns, _, entry_id = name[skip:].partition("/")
             target = result.get(ns)
-            if target is not None and entry_id:
+            if target is not None and entry_id and name.startswith(NS):
                 target[entry_id] = (sha, bodies.get(sha) or empty)
         return result
 
