@@ -189,11 +189,12 @@ def clear_stale_run_files(store: QueueStore, entries: list[QueueEntry]) -> int:
     attempt the terminal record covers is cleared, so the run file of a retried entry's new attempt (claimed
     after this listing was taken) is left alone. Returns how many files went.
     """
-    done = {e.id: e.done.attempt for e in entries if e.done is not None}
-    if not done:
+    run_files = store.state.all()
+    if not run_files:  # nothing is running (10,000 queued): no pass over the entries
         return 0
+    done = {e.id: e.done.attempt for e in entries if e.done is not None}
     removed = 0
-    for entry_id, info in store.state.all().items():
+    for entry_id, info in run_files.items():
         if entry_id in done and info.attempt <= done[entry_id]:
             store.state.clear(entry_id)
             removed += 1

@@ -63,12 +63,14 @@ def clean_temp_files(directory: Path, max_age: float = 3600.0, dry_run: bool = F
         names = os.listdir(directory)
     except FileNotFoundError:
         return removed
-    from dvc_compat.fsutil import temp_name_pid
-
     now = time.time()
     for name in names:
         if not (name.startswith(".") and name.endswith(".tmp")):
             continue
+        # imported for a candidate only: `queue status` cleans four directories that hardly ever hold one, and
+        # the module (with dvc_compat's errors) was ~2 ms of its imports
+        from dvc_compat.fsutil import temp_name_pid
+
         pid = temp_name_pid(name)
         p = directory / name
         try:
