@@ -70,10 +70,13 @@ def plain(entries: list[Any], workers: list[Any], now: float) -> tuple[str, str 
             elapsed[i] = format_duration(e.done.duration if e.done else None, tenths=False, missing="")
     header = ("NAME", "STATUS", "STAGE", "ELAPSED", "PARAMS", "INFO")
     rows: list[tuple[str, ...]] = [header, *zip(names, values, stages, elapsed, params, infos)]
+    # one check over all the text, a column at a time; cells are rarely unsafe
+    printable = all("".join(column).isprintable() for column in (names, values, stages, elapsed, params, infos))
+    # the rows hold what is printed: the columns go before the lines are made (a lower peak, fewer fresh pages)
+    del names, values, stages, elapsed, params, infos, entries, ids, ranks
     from exptui.query.cells import aligned_lines
 
-    # one check over all the text, a column at a time; cells are rarely unsafe
-    if not all("".join(column).isprintable() for column in (names, values, stages, elapsed, params, infos)):
+    if not printable:
         from exptui.query.inert import inert
 
         rows = [tuple(inert(c) for c in r) for r in rows]  # made inert before it is measured

@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Mapping, Sequence
 from itertools import accumulate, compress
-from operator import itemgetter
+from operator import ne
 from typing import Any
 
 Overrides = Mapping[str, Mapping[str, Any]]
@@ -81,8 +81,10 @@ def summarize(all_overrides: Sequence[Overrides | None]) -> list[str]:
     candidates = {label for label, count in present.items() if count == n}
     if not candidates:  # e.g. a one-parameter sweep: every override varies
         return whole
-    distinct = Counter(map(itemgetter(0), set(zip(labels, texts))))  # how many texts each label has
-    shared = {label for label in candidates if distinct[label] == 1}
+    # a label whose texts are not all its last one varies: found by C iterators, no tuple per override
+    last = dict(zip(labels, texts))
+    varies = set(compress(labels, map(ne, texts, map(last.__getitem__, labels))))
+    shared = candidates - varies
     if not shared or len(shared) == len(present):
         return whole
     keep = [label not in shared for label in labels]
