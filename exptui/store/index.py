@@ -589,13 +589,20 @@ class IndexCache:
             s.path.unlink(missing_ok=True)
 
     def _remove_stale_temp_files(self, max_age: float = 3600.0) -> None:
-        """Temp files of writers killed mid-write (an hour old: no live writer takes that long)."""
+        """Temp files of writers killed mid-write: the writer named in the file's name is dead (a cold build's
+        helper, `index_worker.helper_temp_pid`, or `atomic_write`'s temp, ``.<name>.<pid>.<random>.tmp``), or the
+        file is an hour old (no live writer takes that long; a pid of another machine sharing the directory)."""
         import time
+
+        from dvc_compat.fsutil import temp_name_pid
+        from exptui.store.index_worker import helper_temp_pid
 
         now = time.time()
         for tmp in self.dir.glob(".*.tmp"):
+            pid = helper_temp_pid(tmp.name) or temp_name_pid(tmp.name)
             try:
-                if now - tmp.stat().st_mtime > max_age:
+                if pid is not None and pid != os.getpid() and not _pid_alive(pid) \
+                        or now - tmp.stat().st_mtime > max_age:
                     tmp.unlink()
             except OSError:
                 continue
@@ -720,6 +727,16 @@ def _columnar(datas: list[dict]) -> dict[str, bytes]:
             "status": dump(status, protocol=pickle.HIGHEST_PROTOCOL),
             "errors": dump(errors, protocol=pickle.HIGHEST_PROTOCOL),
             "facts": dump(facts, protocol=pickle.HIGHEST_PROTOCOL)}
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except (PermissionError, OverflowError):
+        return True   # alive under another user; or no such pid here (a name of another machine): the age rule
+    return True
 
 
 def _newest_number(directory: Path) -> int:
