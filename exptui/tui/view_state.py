@@ -48,7 +48,8 @@ class ViewState:
                     state.directions = {str(k): v for k, v in value.items() if v in ("higher", "lower")}
             elif f.name in ("only_changed", "leaderboard") and isinstance(value, bool):
                 setattr(state, f.name, value)
-            elif isinstance(value, list) and all(isinstance(v, str) for v in value):
+            elif f.name in ("hidden", "pinned", "keep", "drop") and isinstance(value, list) \
+                    and all(isinstance(v, str) for v in value):
                 setattr(state, f.name, list(value))
         return state
 
@@ -77,7 +78,7 @@ def load_view(repo_root: Path) -> ViewState:
         return ViewState()
     try:
         return ViewState.from_json(json.loads(path.read_text(encoding="utf-8")))
-    except (OSError, ValueError):
+    except (OSError, ValueError, RecursionError):   # RecursionError: `[[[[…` nested past the parser's limit
         return ViewState()
 
 
