@@ -730,13 +730,19 @@ def _columnar(datas: list[dict]) -> dict[str, bytes]:
 
 
 def _pid_alive(pid: int) -> bool:
+    """Is the writer of a temp file still running? A zombie is not: a helper whose parent was killed is adopted
+    by pid 1, which in a container may not reap it for a long time (seen in the kill tests)."""
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
         return False
     except (PermissionError, OverflowError):
         return True   # alive under another user; or no such pid here (a name of another machine): the age rule
-    return True
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_bytes()
+    except OSError:
+        return True   # not Linux (or it ended just now): kept until the next write, or an hour
+    return stat.rsplit(b")", 1)[-1].split()[:1] != [b"Z"]
 
 
 def _newest_number(directory: Path) -> int:

@@ -132,3 +132,59 @@ def test_temp_files_of_dead_index_writers_are_removed_by_the_next_write(tmp_path
                        [("late", b"train:\n  lr: 1\n", b'{"acc": 1}')], 1_800_000_000)
     _show(repo)   # reads the new commit and writes the index
     assert sorted(p.name for p in index.glob(".*.tmp")) == sorted(names[3:])
+
+
+def _children(pid: int) -> list[int]:
+    out: list[int] = []
+    for task in Path(f"/proc/{pid}/task").glob("*"):
+        try:
+            out += [int(c) for c in (task / "children").read_text().split()]
+        except OSError:
+            continue
+    return out
+
+
+def _is_helper(pid: int) -> bool:
+    try:
+        return b"index_worker" in Path(f"/proc/{pid}/cmdline").read_bytes()
+    except OSError:
+        return False
+
+
+@pytest.mark.parametrize("seed", range(int(os.environ.get("EXPTUI_KILL_SEEDS", "8"))))
+def test_a_parent_sigkilled_anywhere_in_a_cold_build_leaves_no_helper_and_a_right_index(tmp_path: Path,
+                                                                                      seed: int) -> None:
+    """The same without a held moment: the parent SIGKILLed at a random moment of a cold build of 300 commits
+    (60 chunks of 5, half of them for the helper), as often as its helper is seen running."""
+    import random
+
+    repo = _repo(tmp_path / "repo")
+    base = git(repo, "rev-parse", "HEAD").strip()
+    import_experiments(repo, base, [(f"m{i}", f"train:\n  lr: {i / 1000}\n".encode(),
+                                     f'{{"acc": {i / 10000}}}'.encode()) for i in range(270)], 1_750_000_000)
+    rng = random.Random(seed)
+    parent = subprocess.Popen([sys.executable, DRIVER, "show", "--json"], cwd=repo, env=env(),
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    helpers: set[int] = set()
+    try:
+        # the helper is found as a child of the parent, and the parent killed a random number of polls later
+        wait_for(lambda: bool(helpers.update(c for c in _children(parent.pid) if _is_helper(c)) or helpers)
+                 or parent.poll() is not None, timeout=120)
+        for _ in range(rng.randrange(0, 40)):
+            if parent.poll() is not None:
+                break
+            helpers.update(c for c in _children(parent.pid) if _is_helper(c))
+            wait_for(lambda: False, timeout=0.01)   # one poll interval: where in the build the kill lands
+        parent.kill()
+        parent.wait(timeout=60)
+        for helper in helpers:
+            assert wait_for(lambda: _gone(helper), timeout=60), f"helper {helper} outlived its parent"
+    finally:
+        if parent.poll() is None:
+            parent.kill()
+            parent.wait()
+    index = repo / ".git" / "exptui" / "index"
+    after = _show(repo)
+    assert not [p.name for p in index.glob(".*.tmp")]
+    shutil.rmtree(index)
+    assert _show(repo) == after and after.count('"rev"') == 302
