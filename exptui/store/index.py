@@ -591,17 +591,19 @@ class IndexCache:
     def _remove_stale_temp_files(self, max_age: float = 3600.0) -> None:
         """Temp files of writers killed mid-write: the writer named in the file's name is dead (a cold build's
         helper, `index_worker.helper_temp_pid`, or `atomic_write`'s temp, ``.<name>.<pid>.<random>.tmp``), or the
-        file is an hour old (no live writer takes that long; a pid of another machine sharing the directory)."""
+        file is an hour old (no live writer takes that long; a pid of another machine sharing the directory). A
+        zombie is dead (`claims.pid_alive`): a killed parent's helper may stay one for minutes in a container."""
         import time
 
         from dvc_compat.fsutil import temp_name_pid
+        from exptui.store.claims import pid_alive
         from exptui.store.index_worker import helper_temp_pid
 
         now = time.time()
         for tmp in self.dir.glob(".*.tmp"):
             pid = helper_temp_pid(tmp.name) or temp_name_pid(tmp.name)
             try:
-                if pid is not None and pid != os.getpid() and not _pid_alive(pid) \
+                if pid is not None and pid != os.getpid() and not pid_alive(pid) \
                         or now - tmp.stat().st_mtime > max_age:
                     tmp.unlink()
             except OSError:
@@ -727,22 +729,6 @@ def _columnar(datas: list[dict]) -> dict[str, bytes]:
             "status": dump(status, protocol=pickle.HIGHEST_PROTOCOL),
             "errors": dump(errors, protocol=pickle.HIGHEST_PROTOCOL),
             "facts": dump(facts, protocol=pickle.HIGHEST_PROTOCOL)}
-
-
-def _pid_alive(pid: int) -> bool:
-    """Is the writer of a temp file still running? A zombie is not: a helper whose parent was killed is adopted
-    by pid 1, which in a container may not reap it for a long time (seen in the kill tests)."""
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except (PermissionError, OverflowError):
-        return True   # alive under another user; or no such pid here (a name of another machine): the age rule
-    try:
-        stat = Path(f"/proc/{pid}/stat").read_bytes()
-    except OSError:
-        return True   # not Linux (or it ended just now): kept until the next write, or an hour
-    return stat.rsplit(b")", 1)[-1].split()[:1] != [b"Z"]
 
 
 def _newest_number(directory: Path) -> int:

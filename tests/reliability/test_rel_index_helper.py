@@ -188,3 +188,19 @@ def test_a_parent_sigkilled_anywhere_in_a_cold_build_leaves_no_helper_and_a_righ
     assert not [p.name for p in index.glob(".*.tmp")]
     shutil.rmtree(index)
     assert _show(repo) == after and after.count('"rev"') == 302
+
+
+def test_a_zombie_is_dead_to_every_liveness_check() -> None:
+    """A process that ended but was not reaped (here: by this test; after a kill: by a pid 1 that does not reap)
+    is dead to the temp-file sweeps and to the queue's liveness checks."""
+    from exptui.store.claims import ProcessIdentity, pid_alive, process_start_time
+
+    child = subprocess.Popen(["true"])
+    try:
+        assert wait_for(lambda: _gone(child.pid), timeout=60)   # a zombie now: `true` ended, nobody waited
+        assert not pid_alive(child.pid) and process_start_time(child.pid) is None
+        me = ProcessIdentity.current()
+        assert ProcessIdentity(child.pid, "123", me.host, "t").alive() is False
+        assert pid_alive(os.getpid()) and me.alive() is True
+    finally:
+        child.wait()
