@@ -83,10 +83,14 @@ def load_view(repo_root: Path) -> ViewState:
 
 
 def save_view(repo_root: Path, state: ViewState) -> None:
-    """Write temp -> fsync -> rename, so a crash never leaves a half-written file."""
+    """Write temp -> rename, so a killed dashboard never leaves a half-written file (the old one stays whole).
+
+    No fsync: it runs on the UI thread after each sort or filter change, and the fsync was 6-8 ms there (median,
+    up to 19 ms; ext4 at load 5-7, 2026-12-07) against 0.4 ms without. A power cut may then lose the last change,
+    or on some file systems leave an empty file, which `load_view` reads as the default view: preferences."""
     path = view_file(repo_root)
     if path is None:
         return
     from dvc_compat.fsutil import atomic_write
 
-    atomic_write(path, json.dumps(state.to_json(), indent=1).encode("utf-8"))
+    atomic_write(path, json.dumps(state.to_json(), indent=1).encode("utf-8"), durable=False)
