@@ -115,6 +115,8 @@ def process_start_time(pid: int) -> str | None:
             return None
         # the command name (field 2) may contain spaces and parentheses: split after the last ')'
         fields = raw[raw.rfind(b")") + 2:].split()
+        if fields[:1] == [b"Z"]:
+            return None   # a zombie has ended; its parent has not reaped it (see `pid_alive`)
         try:
             return fields[19].decode()
         except IndexError:
@@ -128,12 +130,23 @@ def process_start_time(pid: int) -> str | None:
 
 
 def pid_alive(pid: int) -> bool:
+    """Is `pid` a running process? A zombie is not: it has ended, and only waits for its parent to reap it. A
+    process whose parent was killed is adopted by pid 1, which in a container (`docker run` without `--init`,
+    a VM's agent) may never reap it: the kill tests saw dead helpers stay zombies for minutes. (A thread-group
+    leader that ended while its other threads run shows as a zombie too; a Python process never does that: its
+    main thread waits for the others.)"""
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
         return False
-    except PermissionError:
-        return True
+    except (PermissionError, OverflowError):
+        return True   # alive under another user; OverflowError: not a pid of this machine
+    if sys.platform.startswith("linux"):
+        try:
+            raw = Path(f"/proc/{pid}/stat").read_bytes()
+        except OSError:
+            return True   # it ended just now: the next check says so
+        return raw[raw.rfind(b")") + 2:].split()[:1] != [b"Z"]
     return True
 
 

@@ -589,13 +589,22 @@ class IndexCache:
             s.path.unlink(missing_ok=True)
 
     def _remove_stale_temp_files(self, max_age: float = 3600.0) -> None:
-        """Temp files of writers killed mid-write (an hour old: no live writer takes that long)."""
+        """Temp files of writers killed mid-write: the writer named in the file's name is dead (a cold build's
+        helper, `index_worker.helper_temp_pid`, or `atomic_write`'s temp, ``.<name>.<pid>.<random>.tmp``), or the
+        file is an hour old (no live writer takes that long; a pid of another machine sharing the directory). A
+        zombie is dead (`claims.pid_alive`): a killed parent's helper may stay one for minutes in a container."""
         import time
+
+        from dvc_compat.fsutil import temp_name_pid
+        from exptui.store.claims import pid_alive
+        from exptui.store.index_worker import helper_temp_pid
 
         now = time.time()
         for tmp in self.dir.glob(".*.tmp"):
+            pid = helper_temp_pid(tmp.name) or temp_name_pid(tmp.name)
             try:
-                if now - tmp.stat().st_mtime > max_age:
+                if pid is not None and pid != os.getpid() and not pid_alive(pid) \
+                        or now - tmp.stat().st_mtime > max_age:
                     tmp.unlink()
             except OSError:
                 continue
