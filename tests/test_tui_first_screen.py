@@ -119,7 +119,32 @@ async def test_a_ref_added_behind_the_indexs_back_is_on_the_first_paint(big_repo
     assert all_n == N + 3
     assert first_top == final_top                  # the listing's top (the saved screen was not used)
     assert "late-one" in [names[key] for key in first_top]
-    assert app.amended == [False]                  # its commit is not indexed yet: no amendment
+    assert app.amended == [True]                   # its commit was not indexed: read for the amendment alone
+    assert app.read_refs_at_set_rows == [True, True]
+
+
+@async_test
+async def test_unindexed_new_commits_are_amended_beside_a_deleted_and_a_moved_ref(big_repo: Path) -> None:
+    """A sweep ran while no dashboard was open: its commits are read for the first paint (only they), and the
+    refs deleted or moved at the same time are never painted."""
+    top = await first_start(big_repo, ViewState())
+    exps = experiments_of(big_repo)
+    deleted, moved, oldest = exps[0], exps[1], exps[-1]
+    assert deleted.key in top and moved.key in top
+    new = [record_experiment(big_repo, f"sweep-{i}", {"train.lr": 0.1 * i}, {"f1": 0.5 + i / 100})
+           for i in range(3)]
+    git(big_repo, "update-ref", "-d", deleted.ref)
+    git(big_repo, "update-ref", moved.ref, oldest.rev)
+    index = Project.open(big_repo).index
+    assert index.cache.missing([git(big_repo, "rev-parse", ref).strip() for ref in new])   # not indexed
+    app, seen, final_top, rows = await second_start(big_repo, ViewState())
+    assert_amended_first_paint(app, seen, final_top, N + 4)
+    for ref in new:
+        assert ref in seen[0][1]                   # all three, at the listing's own places (a prefix of its top)
+    for _n, keys in seen:
+        assert deleted.key not in keys and moved.key not in keys
+    by_key = {row.key: row for row in rows}
+    assert by_key[new[2]].params["params.yaml"]["train.lr"] == 0.2   # its data, read for the first paint
 
 
 def experiments_of(repo: Path) -> list[ExperimentRow]:

@@ -15,8 +15,10 @@ experiments of the index are put where the listing puts them (a baseline's exper
 below the saved top are left for the listing. Only when that is certain to give the top of the new listing: the
 saved screen is a prefix of the listing (no sort or filter reordered it), nothing but experiment refs changed
 (`Since`: the state token without them, HEAD, branches, tags, notes, DVC's queue, the baselines that have
-experiments), no queue rows among the saved ones, every new commit already indexed. Otherwise the listing streams
-its top as before. So a deleted or moved experiment is never painted, and a new one is never missing.
+experiments), no queue rows among the saved ones, at most `ExperimentIndex.INDEX_NEW_LIMIT` new commits of the
+saved groups not indexed yet (those are read then, only they: a sweep ran while no dashboard was open). Otherwise
+the listing streams its top as before. So a deleted or moved experiment is never painted, and a new one is never
+missing.
 
 The file is `.git/exptui/first-rows.pickle`: inside the git dir, outside the index (a damaged or foreign file is
 ignored and removed, never an error: it is only a head start) and outside the change token (writing it never
@@ -174,17 +176,23 @@ def amend(saved: FirstRows, refs: RefSnapshot, state: str, index: ExperimentInde
     if any(k is None for k in keys):
         return None
     key_of: dict[int, tuple] = {id(row): k for row, k in zip(exps, keys) if k is not None}
+    shown = {row.rev for row in rows if row.kind == "baseline"}
+    new: list[tuple[str, str, str, str]] = []   # (ref, sha, baseline, name) of the groups on the saved screen
     for ref, sha in sorted(added):
         parsed = parse_exp_ref(ref)
         if parsed is None:
             return None
-        baseline, name = parsed
-        at = next((i for i, row in enumerate(rows) if row.kind == "baseline" and row.rev == baseline), None)
-        if at is None:
-            continue   # its baseline's group starts below the saved top (the order of groups is unchanged)
+        if parsed[0] in shown:   # else its group starts below the saved top (the order of groups is unchanged)
+            new.append((ref, sha, *parsed))
+    # commits not indexed yet (a sweep ran while no dashboard was open): read now, only those few, the way the
+    # warm `show` reads one new commit; the listing then finds them indexed
+    if not index.index_new({sha: baseline for _ref, sha, baseline, _name in new}):
+        return None
+    for ref, sha, baseline, name in new:
+        at = next(i for i, row in enumerate(rows) if row.kind == "baseline" and row.rev == baseline)
         (key,) = index.listing_keys([(ref, sha, name)])
         if key is None:
-            return None   # not indexed yet: the listing reads it
+            return None   # not readable as a commit: the listing decides what to show
         j = at + 1
         while j < len(rows) and rows[j].kind == "experiment" and rows[j].baseline == baseline \
                 and key_of[id(rows[j])] > key:

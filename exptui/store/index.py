@@ -1140,6 +1140,28 @@ class ExperimentIndex:
         return [None if t is _ABSENT else (t or 0, name, sha, ref)
                 for (ref, sha, name), t in zip(listed, self.cache.times_of(listed))]
 
+    def index_new(self, shas: dict[str, str]) -> bool:
+        """Read the commits of `shas` (sha -> its baseline) the index does not have yet, as a listing would (the
+        baseline's dvc.yaml paths as hints), and keep them: one batched read of those few commits, O(new), as
+        the warm `show` indexes one new commit. For `first_rows.amend` (a sweep ran while no dashboard was open);
+        the listing that follows finds them indexed. False if there are more than `INDEX_NEW_LIMIT` to read."""
+        missing = self.cache.missing(shas)
+        if len(missing) > self.INDEX_NEW_LIMIT:
+            return False
+        if missing:
+            hints: dict[str, tuple[str, ...]] = {}
+            paths: dict[str, tuple[str, ...]] = {}
+            for sha in missing:
+                baseline = shas[sha]
+                if baseline not in paths:
+                    paths[baseline] = self._dvcfile_paths_of(baseline)
+                hints[sha] = paths[baseline]
+            self._ensure(missing, hints)
+        return True
+
+    #: at most this many commits are read for an amended first screen (each is ~1-3 ms of git and parsing)
+    INDEX_NEW_LIMIT = 64
+
     def listed_row(self, name: str, sha: str, baseline: str, bname: str, ref: str,
                    notes_sha: str | None) -> ExperimentRow | None:
         """The shared row `rows(shared=True)` builds for one experiment, if the index has its commit (else None:
