@@ -369,11 +369,15 @@ async def bench_table_child(repo: Path, spawned: float, quick: bool = False) -> 
     import resource
 
     from exptui.project import Project
+
+    project = Project.open(repo)
+    # as `exptui ui` does: the first screen worked out in a thread started before Textual is imported
+    early = project.start_first_screen() if hasattr(project, "start_first_screen") else None
+
     from exptui.tui.app import ExptuiApp
     from exptui.tui.view_state import ViewState
 
-    project = Project.open(repo)
-    app = ExptuiApp(project, repo, poll_interval=60, view=ViewState())
+    app = ExptuiApp(project, repo, poll_interval=60, view=ViewState(), **({"early": early} if early else {}))
     out: dict = {}
     async with app.run_test(size=(160, 48)) as pilot:
         main = None

@@ -27,10 +27,12 @@ makes the poller reload).
 from __future__ import annotations
 
 import pickle
+import threading
 from bisect import bisect_left
 from dataclasses import dataclass, fields, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, cast
+from collections.abc import Callable
 
 from dvc_compat.exp_refs import parse_exp_ref
 from dvc_compat.fsutil import atomic_write
@@ -76,6 +78,46 @@ class FirstRows:
     total: int
     key: tuple = ()
     since: Since | None = None
+
+
+@dataclass(frozen=True)
+class Early:
+    """What `Project.start_first_screen` worked out before the dashboard was up: the change `token` it read first,
+    the first screen (`rows`: the saved one if its key is that token, else the saved one amended, or None), and
+    after a change the `state` token and the `refs` read after that token (the listing takes them as its own when
+    its token is the same: nothing the token sees changed between)."""
+
+    token: str
+    state: str
+    refs: RefSnapshot | None
+    rows: FirstRows | None
+
+
+class EarlyStart:
+    """A thread working out an `Early` (daemon: a dashboard that fails to start does not wait for it)."""
+
+    def __init__(self, work: Callable[[], Early]) -> None:
+        self._work = work
+        self._result: Early | None = None
+        self._thread = threading.Thread(target=self._run, name="exptui-first-screen", daemon=True)
+
+    @classmethod
+    def start(cls, work: Callable[[], Early]) -> EarlyStart:
+        early = cls(work)
+        early._thread.start()
+        return early
+
+    def _run(self) -> None:
+        try:
+            self._result = self._work()
+        except Exception:  # noqa: BLE001 - only a head start: the dashboard reads everything itself
+            self._result = None
+
+    def result(self, timeout: float | None = None) -> Early | None:
+        """The `Early` once worked out (None if it failed or took longer than `timeout`); handed out once."""
+        self._thread.join(timeout)
+        result, self._result = self._result, None
+        return None if self._thread.is_alive() else result
 
 
 def refs_context(refs: RefSnapshot) -> tuple:

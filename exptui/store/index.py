@@ -825,7 +825,8 @@ class ExperimentIndex:
     def rows(self, all_commits: bool = False, include_workspace: bool = True, num: int = 1,
              shared: bool = False, *, first: int = 0,
              on_first: Callable[[list[ExperimentRow], int], None] | None = None,
-             on_refs: Callable[[RefSnapshot], None] | None = None) -> list[ExperimentRow]:
+             on_refs: Callable[[RefSnapshot], None] | None = None,
+             refs: RefSnapshot | None = None) -> list[ExperimentRow]:
         """Workspace row, then per baseline: the baseline row, its experiments (newest first), its queued entries.
 
         Baselines: HEAD; branch tips that have experiments; with `all_commits` every commit that has experiments;
@@ -840,12 +841,13 @@ class ExperimentIndex:
         `first` (or called again if a damaged index is rebuilt midway).
 
         `on_refs(snapshot)`: called with the refs as soon as they are read, before the rest of the plan (the
-        dashboard amends its saved first screen with them: `exptui.store.first_rows.amend`).
+        dashboard amends its saved first screen with them: `exptui.store.first_rows.amend`). `refs`: read already
+        (`read_snapshot`, by the dashboard's early start, after a change token equal to the caller's), not again.
         """
         from exptui.query.gc_pause import gc_paused
 
         def listing() -> list[ExperimentRow]:
-            plan = self._plan(all_commits, include_workspace, num, on_refs)
+            plan = self._plan(all_commits, include_workspace, num, on_refs, refs)
             if on_first is None or len(plan) <= first:
                 return self._materialize(plan, shared)
             head = self._materialize(plan[:first], shared)
@@ -1026,11 +1028,11 @@ class ExperimentIndex:
         return _row(name, sha, b, "experiment", bname, data, ann, ref)
 
     def _plan(self, all_commits: bool, include_workspace: bool, num: int,
-              on_refs: Callable[[RefSnapshot], None] | None = None) -> list[Any]:
+              on_refs: Callable[[RefSnapshot], None] | None = None, given: RefSnapshot | None = None
+              ) -> list[Any]:
         """The listing in order: `ExperimentRow`s, and for each experiment a tuple (name, sha, baseline,
         baseline name, annotations, ref) whose row is built from the cache only when asked for."""
-        refs = read_refs(self.git)
-        self.refs_read += 1
+        refs = given if given is not None else self.read_snapshot()
         if on_refs is not None:
             on_refs(refs)
         head = refs.head
@@ -1132,6 +1134,17 @@ class ExperimentIndex:
             plan.extend(orphans)
         cache.save()
         return plan
+
+    def read_snapshot(self) -> RefSnapshot:
+        """Every ref a listing uses (`read_refs`), counted in `refs_read`."""
+        refs = read_refs(self.git)
+        self.refs_read += 1
+        return refs
+
+    @property
+    def lock(self) -> threading.RLock:
+        """Held by every listing; the dashboard's early start holds it while it amends its first screen."""
+        return self._lock
 
     def listing_keys(self, listed: list[tuple[str, str, str]]) -> list[tuple | None]:
         """The key `_plan` orders a baseline's experiments by (newest first: descending) for each (ref, sha, name)
