@@ -144,11 +144,13 @@ class Project:
         amended, while the UI is imported and started (`exptui.store.first_rows.EarlyStart`)."""
         from exptui.store.first_rows import EarlyStart
 
+        index = self.index   # made here, not in the thread: the UI thread may ask for it meanwhile (one index)
+
         def work() -> Early:
             from exptui.query.gc_pause import gc_paused
 
-            # the cyclic collector paused as in a listing: 100,000 refs' tuples (and, beside it, the UI's imports)
-            # made it walk every object several times, ~0.2 s more CPU before the first paint at 100,000
+            # the cyclic collector paused as in a listing (whose `read_refs` runs paused too): 100,000 refs' tuples
+            # are acyclic, and full collections meanwhile would walk them and, beside them, the UI's imports
             with gc_paused():
                 return first_screen()
 
@@ -163,7 +165,6 @@ class Project:
             if saved is not None and saved.rows and saved.key == (token,):
                 return Early(token, "", None, saved)
             state = self.state_token()   # before the refs: a change after it makes the next start's differ
-            index = self.index
             with index.lock:
                 refs = index.read_snapshot()
                 amended = None
