@@ -369,11 +369,15 @@ async def bench_table_child(repo: Path, spawned: float, quick: bool = False) -> 
     import resource
 
     from exptui.project import Project
+
+    project = Project.open(repo)
+    # as `exptui ui` does: the first screen worked out in a thread started before Textual is imported
+    early = project.start_first_screen() if hasattr(project, "start_first_screen") else None
+
     from exptui.tui.app import ExptuiApp
     from exptui.tui.view_state import ViewState
 
-    project = Project.open(repo)
-    app = ExptuiApp(project, repo, poll_interval=60, view=ViewState())
+    app = ExptuiApp(project, repo, poll_interval=60, view=ViewState(), **({"early": early} if early else {}))
     out: dict = {}
     async with app.run_test(size=(160, 48)) as pilot:
         main = None
@@ -450,7 +454,8 @@ def table_runs(sizes: list[int], runs: int, repos: Path | None = None, modes: tu
     `repos`: keep the built repos in this directory and reuse them on the next run (building 100,000 experiments
     takes 40-230 s); without it they are built in a temporary directory and removed. Mode `changed`: warm, but
     one experiment ref is added before each start (the change token differs from the last start's, as while a
-    sweep runs). `quick`: first rows and all rows only, no keystrokes."""
+    sweep runs); mode `new`: the same with a new commit the index does not have (a sweep ran while no dashboard
+    was open). `quick`: first rows and all rows only, no keystrokes."""
     import json
     import os
     import shutil
@@ -478,6 +483,8 @@ def table_runs(sizes: list[int], runs: int, repos: Path | None = None, modes: tu
                         shutil.rmtree(repo / ".git" / "exptui" / "index", ignore_errors=True)
                     elif mode == "changed":
                         add_experiment_ref(repo)
+                    elif mode == "new":
+                        add_experiment_commit(repo)
                     spawned = time.time()
                     proc = subprocess_run([sys.executable, __file__, "--table-child", str(repo), str(spawned)]
                                           + (["quick"] if quick else []), env=bench_show._env())
@@ -520,6 +527,23 @@ def add_experiment_ref(repo: Path) -> None:
     git("update-ref", f"{prefix}/added-{n}", sha)
 
 
+def add_experiment_commit(repo: Path) -> None:
+    """One more experiment whose commit the index does not have yet (a sweep ran while no dashboard was open):
+    a new commit with the tree and parent of an existing experiment's, its ref `new-<n>` under the same baseline."""
+    import subprocess
+
+    def git(*args: str) -> str:
+        return subprocess.run(["git", "-C", str(repo), *args], check=True, capture_output=True, text=True).stdout
+
+    first = git("for-each-ref", "--count=1", "--format=%(refname) %(objectname)", "refs/exps/").split()
+    ref, sha = first[0], first[1]
+    prefix = ref.rsplit("/", 1)[0]
+    n = len(git("for-each-ref", "--format=%(refname)", f"{prefix}/new-*").split())
+    tree, parent = git("rev-parse", f"{sha}^{{tree}}", f"{sha}^").split()
+    commit = git("commit-tree", tree, "-p", parent, "-m", f"bench: new experiment {n}").strip()
+    git("update-ref", f"{prefix}/new-{n}", commit)
+
+
 def subprocess_run(cmd: list[str], env: dict[str, str]) -> str:
     import subprocess
 
@@ -543,9 +567,9 @@ def main() -> None:
     parser.add_argument("--table-child", nargs="+", default=None, help=argparse.SUPPRESS)
     parser.add_argument("--repos", type=Path, default=None,
                         help="with --n: build the repos here once and reuse them on later runs")
-    parser.add_argument("--mode", choices=("cold", "warm", "changed", "both"), default="both",
+    parser.add_argument("--mode", choices=("cold", "warm", "changed", "new", "both"), default="both",
                         help="with --n: only cold (index deleted), only warm runs, or warm after one experiment "
-                             "ref was added (changed)")
+                             "ref was added (changed: at an indexed commit; new: at a commit not indexed yet)")
     parser.add_argument("--quick", action="store_true",
                         help="with --n: first rows and all rows only (no filter and sort keystrokes)")
     args = parser.parse_args()

@@ -36,6 +36,8 @@ if TYPE_CHECKING:  # pragma: no cover
     # the dashboard's saved first screen (exptui.tui.app names it through this facade)
     from exptui.store.first_rows import FirstRows as FirstRows
     from exptui.store.first_rows import Since as Since
+    from exptui.store.first_rows import Early as Early
+    from exptui.store.first_rows import EarlyStart as EarlyStart
     from exptui.store.gc import GcPlan
 
 
@@ -89,8 +91,8 @@ class Project:
 
     def experiments(self, all_commits: bool = False, refresh: bool = True, num: int = 1, *, first: int = 0,
                     on_first: Callable[[list[ExperimentRow], int], None] | None = None,
-                    shared: bool = False, on_refs: Callable[[RefSnapshot], None] | None = None
-                    ) -> list[ExperimentRow]:
+                    shared: bool = False, on_refs: Callable[[RefSnapshot], None] | None = None,
+                    refs: RefSnapshot | None = None) -> list[ExperimentRow]:
         """Workspace, baselines (HEAD, branch tips with experiments; every commit with `all_commits`; the last
         `num` commits of HEAD's first-parent history), their experiments newest first, then queued entries.
         `refresh=False` returns the last listing if there is one. `first`/`on_first`: the top rows of the listing
@@ -100,7 +102,7 @@ class Project:
         if self._rows is not None and not refresh:
             return self._rows
         self._rows = self.index.rows(all_commits=all_commits, num=num, first=first, on_first=on_first,
-                                     shared=shared, on_refs=on_refs)
+                                     shared=shared, on_refs=on_refs, refs=refs)
         return self._rows
 
     def saved_first_rows(self, token: str | None = None) -> FirstRows | None:
@@ -135,6 +137,45 @@ class Project:
         from exptui.store import first_rows
 
         return first_rows.amend(saved, refs, state, self.index)
+
+    def start_first_screen(self) -> EarlyStart:
+        """Start working out the dashboard's first screen in a thread, now: `exptui ui` calls this before it
+        imports Textual, so the saved screen is read, and after a ref change the refs are read and the screen
+        amended, while the UI is imported and started (`exptui.store.first_rows.EarlyStart`)."""
+        from exptui.store.first_rows import EarlyStart
+
+        index = self.index   # made here, not in the thread: the UI thread may ask for it meanwhile (one index)
+
+        def work() -> Early:
+            from exptui.query.gc_pause import gc_paused
+
+            # the cyclic collector paused as in a listing (whose `read_refs` runs paused too): 100,000 refs' tuples
+            # are acyclic, and full collections meanwhile would walk them and, beside them, the UI's imports
+            with gc_paused():
+                return first_screen()
+
+        def first_screen() -> Early:
+            from exptui.store.first_rows import Early
+
+            token = self.changed_token()
+            try:
+                saved = self.saved_first_rows()
+            except Exception:  # noqa: BLE001 - only a head start
+                saved = None
+            if saved is not None and saved.rows and saved.key == (token,):
+                return Early(token, "", None, saved)
+            state = self.state_token()   # before the refs: a change after it makes the next start's differ
+            with index.lock:
+                refs = index.read_snapshot()
+                amended = None
+                if saved is not None and saved.rows and saved.since is not None:
+                    try:
+                        amended = self.amend_first_rows(saved, refs, state)
+                    except Exception:  # noqa: BLE001 - only a head start
+                        amended = None
+            return Early(token, state, refs, amended if amended is not None and amended.rows else None)
+
+        return EarlyStart.start(work)
 
     def experiments_json(self, all_commits: bool = False, num: int = 1,
                          live: Mapping[str, dict[str, Any]] | None = None) -> Iterator[str]:

@@ -1,9 +1,18 @@
 """`exptui.store.first_rows._changed`: the refs added and removed between two sorted listings, found by halving,
-are exactly those two dicts would give (random listings with a few changes, and many)."""
+are exactly those two dicts would give (random listings with a few changes, and many). `amend` over a real repo:
+a new experiment whose commit is not indexed yet is read for it, beside a deleted and a moved ref."""
 from __future__ import annotations
 
 import random
+from pathlib import Path
 
+import pytest
+
+from tests.conftest import git
+from tests.test_tui_app import demo_template, record_experiment, repo  # noqa: F401 - fixtures
+
+from exptui.project import Project, RefSnapshot
+from exptui.records import ExperimentRow
 from exptui.store import first_rows
 
 
@@ -48,3 +57,57 @@ def test_too_many_added_is_none() -> None:
     new = {f"refs/exps/aa/b/e{i:05}": "2" * 40 for i in range(first_rows.AMEND_LIMIT + 200)}
     added, _removed = first_rows._changed((), (), *columns(new))
     assert added is None
+
+
+def top_of(repo: Path) -> tuple[list[ExperimentRow], RefSnapshot, str]:
+    """The listing (shared rows, as the dashboard reads it), its refs and the state token read before it."""
+    project = Project.open(repo)
+    state = project.state_token()
+    read: list[RefSnapshot] = []
+    rows = project.experiments(shared=True, on_refs=read.append)
+    return rows, read[0], state
+
+
+def test_an_unindexed_new_commit_is_amended_beside_a_deleted_and_a_moved_ref(repo: Path) -> None:
+    """A sweep ran while no dashboard was open: its commit is read for the amendment (only it) and put where the
+    listing puts it; the deleted and the moved experiments are not on the amended screen, which is the top of
+    the new listing."""
+    rows, refs, state = top_of(repo)
+    exps = [row for row in rows if row.kind == "experiment"]
+    assert len(exps) >= 3
+    project = Project.open(repo)
+    project.save_first_rows("old-token", rows, len(rows), project.first_rows_since(state, refs))
+    deleted, moved, oldest = exps[0], exps[1], exps[-1]
+    git(repo, "update-ref", "-d", deleted.ref)
+    git(repo, "update-ref", moved.ref, oldest.rev)
+    new_ref = record_experiment(repo, "sweep-new", {"train.lr": 0.7}, {"f1": 0.9})
+    new_sha = git(repo, "rev-parse", new_ref).strip()
+
+    project = Project.open(repo)
+    saved = project.saved_first_rows()
+    assert saved is not None and saved.since is not None
+    assert project.index.cache.missing([new_sha]) == [new_sha]   # not indexed yet
+    now = project.index.read_snapshot()
+    amended = project.amend_first_rows(saved, now, project.state_token())
+    assert amended is not None
+    assert project.index.cache.missing([new_sha]) == []          # read for it
+    listing = Project.open(repo).experiments()
+    keys = [row.key for row in amended.rows]
+    assert keys == [row.key for row in listing[:len(keys)]]     # the top of the new listing
+    assert new_ref in keys and deleted.key not in keys
+    assert moved.key not in keys or next(r for r in amended.rows if r.key == moved.key).rev == oldest.rev
+    assert amended.total == len(listing)
+
+
+def test_too_many_unindexed_new_commits_are_left_to_the_listing(repo: Path,
+                                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    rows, refs, state = top_of(repo)
+    project = Project.open(repo)
+    project.save_first_rows("old-token", rows, len(rows), project.first_rows_since(state, refs))
+    for i in range(3):
+        record_experiment(repo, f"sweep-{i}", {"train.lr": 0.1 * i}, {"f1": 0.5})
+    project = Project.open(repo)
+    monkeypatch.setattr(project.index, "INDEX_NEW_LIMIT", 2)
+    saved = project.saved_first_rows()
+    assert saved is not None
+    assert project.amend_first_rows(saved, project.index.read_snapshot(), project.state_token()) is None

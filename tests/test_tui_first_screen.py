@@ -7,6 +7,7 @@ index, the real app; each test starts the app twice over the same repo, as a use
 """
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -43,11 +44,13 @@ async def first_start(repo: Path, view: ViewState) -> list[str]:
         return [row.key for row in app.main.table.rows[:FIRST]]
 
 
-async def second_start(repo: Path, view: ViewState
+async def second_start(repo: Path, view: ViewState, early: bool = True,
+                       before: Callable[[], None] | None = None,
                        ) -> tuple[ExptuiApp, list[tuple[int, list[str]]], list[str], list[ExperimentRow]]:
     """Run the app again; per `set_rows`: (rows handed over, keys of the table's top right after), the keys
-    of the table's top once every row is in, and every row."""
-    app = ExptuiApp(Project.open(repo), repo, poll_interval=60, view=view)
+    of the table's top once every row is in, and every row. `early`: the first screen worked out before the app
+    starts, as `exptui ui` does (`Project.start_first_screen`); `before`: called once that is done, before the
+    app starts."""
     seen: list[tuple[int, list[str]]] = []
     read_refs: list[bool] = []   # per set_rows: had the listing read the refs yet?
     amended: list[bool] = []     # per amendment tried: did it give rows?
@@ -69,6 +72,13 @@ async def second_start(repo: Path, view: ViewState
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr(MainScreen, "set_rows", recording)
         patch.setattr(Project, "amend_first_rows", amending)
+        project = Project.open(repo)
+        started = project.start_first_screen() if early else None
+        if before is not None:
+            assert started is not None
+            started._thread.join()
+            before()
+        app = ExptuiApp(project, repo, poll_interval=60, view=view, early=started)
         async with app.run_test(size=SIZE) as pilot:
             main = app.main
             await wait_for(pilot, lambda: app.reloads > 0 and not saving(app), timeout=120)
@@ -112,14 +122,39 @@ async def test_a_saved_sort_is_the_top_of_the_sorted_view_from_the_first_paint(b
 async def test_a_ref_added_behind_the_indexs_back_is_on_the_first_paint(big_repo: Path) -> None:
     await first_start(big_repo, ViewState())
     record_experiment(big_repo, "late-one", {"train.lr": 0.5}, {"f1": 0.99})
-    app, seen, final_top, rows = await second_start(big_repo, ViewState())
+    app, seen, final_top, rows = await second_start(big_repo, ViewState(), early=False)
     names = {row.key: row.name for row in rows}
     assert app.partial_loads == 1 and len(seen) == 2
     (first_n, first_top), (all_n, _top) = seen
     assert all_n == N + 3
     assert first_top == final_top                  # the listing's top (the saved screen was not used)
     assert "late-one" in [names[key] for key in first_top]
-    assert app.amended == [False]                  # its commit is not indexed yet: no amendment
+    assert app.amended == [True]                   # its commit was not indexed: read for the amendment alone
+    assert app.read_refs_at_set_rows == [True, True]
+
+
+@async_test
+async def test_unindexed_new_commits_are_amended_beside_a_deleted_and_a_moved_ref(big_repo: Path) -> None:
+    """A sweep ran while no dashboard was open: its commits are read for the first paint (only they), and the
+    refs deleted or moved at the same time are never painted."""
+    top = await first_start(big_repo, ViewState())
+    exps = experiments_of(big_repo)
+    deleted, moved, oldest = exps[0], exps[1], exps[-1]
+    assert deleted.key in top and moved.key in top
+    new = [record_experiment(big_repo, f"sweep-{i}", {"train.lr": 0.1 * i}, {"f1": 0.5 + i / 100})
+           for i in range(3)]
+    git(big_repo, "update-ref", "-d", deleted.ref)
+    git(big_repo, "update-ref", moved.ref, oldest.rev)
+    index = Project.open(big_repo).index
+    assert index.cache.missing([git(big_repo, "rev-parse", ref).strip() for ref in new])   # not indexed
+    app, seen, final_top, rows = await second_start(big_repo, ViewState())
+    assert_amended_first_paint(app, seen, final_top, N + 4)
+    for ref in new:
+        assert ref in seen[0][1]                   # all three, at the listing's own places (a prefix of its top)
+    for _n, keys in seen:
+        assert deleted.key not in keys and moved.key not in keys
+    by_key = {row.key: row for row in rows}
+    assert by_key[new[2]].params["params.yaml"]["train.lr"] == 0.2   # its data, read for the first paint
 
 
 def experiments_of(repo: Path) -> list[ExperimentRow]:
@@ -230,3 +265,25 @@ async def test_a_sort_changed_in_the_dashboard_is_the_next_starts_first_paint(bi
         await wait_for(pilot, lambda: not saving(app), timeout=60)
     app, seen, final_top, _rows = await second_start(big_repo, ViewState(sort=[(F1, False)]))
     assert app.partial_loads == 1 and seen[0][1] == sorted_top == final_top
+
+
+@async_test
+async def test_refs_changed_after_the_early_start_are_not_taken_from_it(big_repo: Path) -> None:
+    """The early start took the saved screen as it was (same token), then one ref was deleted and one added
+    before the app's own change token: the tokens differ, so the early screen is not painted (the saved one is
+    amended from the listing's own refs), and the deleted experiment is never painted."""
+    top = await first_start(big_repo, ViewState())
+    exps = experiments_of(big_repo)
+    deleted = exps[0]
+    assert deleted.key in top
+    added = exps[1].ref.rsplit("/", 1)[0] + "/zzz-late"
+
+    def change() -> None:
+        git(big_repo, "update-ref", "-d", deleted.ref)
+        git(big_repo, "update-ref", added, exps[1].rev)
+
+    app, seen, final_top, rows = await second_start(big_repo, ViewState(), before=change)
+    assert_amended_first_paint(app, seen, final_top, N + 2)
+    for _n, keys in seen:
+        assert deleted.key not in keys
+    assert added in seen[0][1]

@@ -15,8 +15,10 @@ experiments of the index are put where the listing puts them (a baseline's exper
 below the saved top are left for the listing. Only when that is certain to give the top of the new listing: the
 saved screen is a prefix of the listing (no sort or filter reordered it), nothing but experiment refs changed
 (`Since`: the state token without them, HEAD, branches, tags, notes, DVC's queue, the baselines that have
-experiments), no queue rows among the saved ones, every new commit already indexed. Otherwise the listing streams
-its top as before. So a deleted or moved experiment is never painted, and a new one is never missing.
+experiments), no queue rows among the saved ones, at most `ExperimentIndex.INDEX_NEW_LIMIT` new commits of the
+saved groups not indexed yet (those are read then, only they: a sweep ran while no dashboard was open). Otherwise
+the listing streams its top as before. So a deleted or moved experiment is never painted, and a new one is never
+missing.
 
 The file is `.git/exptui/first-rows.pickle`: inside the git dir, outside the index (a damaged or foreign file is
 ignored and removed, never an error: it is only a head start) and outside the change token (writing it never
@@ -25,10 +27,12 @@ makes the poller reload).
 from __future__ import annotations
 
 import pickle
+import threading
 from bisect import bisect_left
 from dataclasses import dataclass, fields, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, cast
+from collections.abc import Callable
 
 from dvc_compat.exp_refs import parse_exp_ref
 from dvc_compat.fsutil import atomic_write
@@ -74,6 +78,46 @@ class FirstRows:
     total: int
     key: tuple = ()
     since: Since | None = None
+
+
+@dataclass(frozen=True)
+class Early:
+    """What `Project.start_first_screen` worked out before the dashboard was up: the change `token` it read first,
+    the first screen (`rows`: the saved one if its key is that token, else the saved one amended, or None), and
+    after a change the `state` token and the `refs` read after that token (the listing takes them as its own when
+    its token is the same: nothing the token sees changed between)."""
+
+    token: str
+    state: str
+    refs: RefSnapshot | None
+    rows: FirstRows | None
+
+
+class EarlyStart:
+    """A thread working out an `Early` (daemon: a dashboard that fails to start does not wait for it)."""
+
+    def __init__(self, work: Callable[[], Early]) -> None:
+        self._work = work
+        self._result: Early | None = None
+        self._thread = threading.Thread(target=self._run, name="exptui-first-screen", daemon=True)
+
+    @classmethod
+    def start(cls, work: Callable[[], Early]) -> EarlyStart:
+        early = cls(work)
+        early._thread.start()
+        return early
+
+    def _run(self) -> None:
+        try:
+            self._result = self._work()
+        except Exception:  # noqa: BLE001 - only a head start: the dashboard reads everything itself
+            self._result = None
+
+    def result(self, timeout: float | None = None) -> Early | None:
+        """The `Early` once worked out (None if it failed or took longer than `timeout`); handed out once."""
+        self._thread.join(timeout)
+        result, self._result = self._result, None
+        return None if self._thread.is_alive() else result
 
 
 def refs_context(refs: RefSnapshot) -> tuple:
@@ -184,17 +228,23 @@ def amend(saved: FirstRows, refs: RefSnapshot, state: str, index: ExperimentInde
     if any(k is None for k in keys):
         return None
     key_of: dict[int, tuple] = {id(row): k for row, k in zip(exps, keys) if k is not None}
+    shown = {row.rev for row in rows if row.kind == "baseline"}
+    new: list[tuple[str, str, str, str]] = []   # (ref, sha, baseline, name) of the groups on the saved screen
     for ref, sha in sorted(added):
         parsed = parse_exp_ref(ref)
         if parsed is None:
             return None
-        baseline, name = parsed
-        at = next((i for i, row in enumerate(rows) if row.kind == "baseline" and row.rev == baseline), None)
-        if at is None:
-            continue   # its baseline's group starts below the saved top (the order of groups is unchanged)
+        if parsed[0] in shown:   # else its group starts below the saved top (the order of groups is unchanged)
+            new.append((ref, sha, *parsed))
+    # commits not indexed yet (a sweep ran while no dashboard was open): read now, only those few, the way the
+    # warm `show` reads one new commit; the listing then finds them indexed
+    if not index.index_new({sha: baseline for _ref, sha, baseline, _name in new}):
+        return None
+    for ref, sha, baseline, name in new:
+        at = next(i for i, row in enumerate(rows) if row.kind == "baseline" and row.rev == baseline)
         (key,) = index.listing_keys([(ref, sha, name)])
         if key is None:
-            return None   # not indexed yet: the listing reads it
+            return None   # not readable as a commit: the listing decides what to show
         j = at + 1
         while j < len(rows) and rows[j].kind == "experiment" and rows[j].baseline == baseline \
                 and key_of[id(rows[j])] > key:

@@ -834,7 +834,8 @@ class ExperimentIndex:
     def rows(self, all_commits: bool = False, include_workspace: bool = True, num: int = 1,
              shared: bool = False, *, first: int = 0,
              on_first: Callable[[list[ExperimentRow], int], None] | None = None,
-             on_refs: Callable[[RefSnapshot], None] | None = None) -> list[ExperimentRow]:
+             on_refs: Callable[[RefSnapshot], None] | None = None,
+             refs: RefSnapshot | None = None) -> list[ExperimentRow]:
         """Workspace row, then per baseline: the baseline row, its experiments (newest first), its queued entries.
 
         Baselines: HEAD; branch tips that have experiments; with `all_commits` every commit that has experiments;
@@ -849,12 +850,13 @@ class ExperimentIndex:
         `first` (or called again if a damaged index is rebuilt midway).
 
         `on_refs(snapshot)`: called with the refs as soon as they are read, before the rest of the plan (the
-        dashboard amends its saved first screen with them: `exptui.store.first_rows.amend`).
+        dashboard amends its saved first screen with them: `exptui.store.first_rows.amend`). `refs`: read already
+        (`read_snapshot`, by the dashboard's early start, after a change token equal to the caller's), not again.
         """
         from exptui.query.gc_pause import gc_paused
 
         def listing() -> list[ExperimentRow]:
-            plan = self._plan(all_commits, include_workspace, num, on_refs)
+            plan = self._plan(all_commits, include_workspace, num, on_refs, refs)
             if on_first is None or len(plan) <= first:
                 return self._materialize(plan, shared)
             head = self._materialize(plan[:first], shared)
@@ -1035,11 +1037,11 @@ class ExperimentIndex:
         return _row(name, sha, b, "experiment", bname, data, ann, ref)
 
     def _plan(self, all_commits: bool, include_workspace: bool, num: int,
-              on_refs: Callable[[RefSnapshot], None] | None = None) -> list[Any]:
+              on_refs: Callable[[RefSnapshot], None] | None = None, given: RefSnapshot | None = None
+              ) -> list[Any]:
         """The listing in order: `ExperimentRow`s, and for each experiment a tuple (name, sha, baseline,
         baseline name, annotations, ref) whose row is built from the cache only when asked for."""
-        refs = read_refs(self.git)
-        self.refs_read += 1
+        refs = given if given is not None else self.read_snapshot()
         if on_refs is not None:
             on_refs(refs)
         head = refs.head
@@ -1142,12 +1144,45 @@ class ExperimentIndex:
         cache.save()
         return plan
 
+    def read_snapshot(self) -> RefSnapshot:
+        """Every ref a listing uses (`read_refs`), counted in `refs_read`."""
+        refs = read_refs(self.git)
+        self.refs_read += 1
+        return refs
+
+    @property
+    def lock(self) -> threading.RLock:
+        """Held by every listing; the dashboard's early start holds it while it amends its first screen."""
+        return self._lock
+
     def listing_keys(self, listed: list[tuple[str, str, str]]) -> list[tuple | None]:
         """The key `_plan` orders a baseline's experiments by (newest first: descending) for each (ref, sha, name)
         of `listed`; None for a commit the index does not have. For `first_rows.amend` (a few hundred rows)."""
         self.cache.load()
         return [None if t is _ABSENT else (t or 0, name, sha, ref)
                 for (ref, sha, name), t in zip(listed, self.cache.times_of(listed))]
+
+    def index_new(self, shas: dict[str, str]) -> bool:
+        """Read the commits of `shas` (sha -> its baseline) the index does not have yet, as a listing would (the
+        baseline's dvc.yaml paths as hints), and keep them: one batched read of those few commits, O(new), as
+        the warm `show` indexes one new commit. For `first_rows.amend` (a sweep ran while no dashboard was open);
+        the listing that follows finds them indexed. False if there are more than `INDEX_NEW_LIMIT` to read."""
+        missing = self.cache.missing(shas)
+        if len(missing) > self.INDEX_NEW_LIMIT:
+            return False
+        if missing:
+            hints: dict[str, tuple[str, ...]] = {}
+            paths: dict[str, tuple[str, ...]] = {}
+            for sha in missing:
+                baseline = shas[sha]
+                if baseline not in paths:
+                    paths[baseline] = self._dvcfile_paths_of(baseline)
+                hints[sha] = paths[baseline]
+            self._ensure(missing, hints)
+        return True
+
+    #: at most this many commits are read for an amended first screen (each is ~1-3 ms of git and parsing)
+    INDEX_NEW_LIMIT = 64
 
     def listed_row(self, name: str, sha: str, baseline: str, bname: str, ref: str,
                    notes_sha: str | None) -> ExperimentRow | None:

@@ -32,7 +32,7 @@ from exptui.tui.text import notify
 from exptui.tui.view_state import ViewState, load_view
 
 if TYPE_CHECKING:
-    from exptui.project import FirstRows, RefSnapshot, Since
+    from exptui.project import EarlyStart, FirstRows, RefSnapshot, Since
     from exptui.tui.prepare import Prepared
 
 POLL_INTERVAL = 0.5
@@ -87,8 +87,11 @@ class ExptuiApp(App[None]):
 
     def __init__(self, project: Project, repo_root: Path, *, poll_interval: float = POLL_INTERVAL,
                  keymap: dict[str, str] | None = None, view: ViewState | None = None,
-                 warnings: list[str] | None = None) -> None:
+                 warnings: list[str] | None = None, early: EarlyStart | None = None) -> None:
+        """`early`: the first screen being worked out since before Textual was imported
+        (`Project.start_first_screen`, as `exptui ui` does); the first load takes it over."""
         super().__init__()
+        self._early = early
         self.project = project
         self.repo_root = Path(repo_root)
         self.poll_interval = poll_interval
@@ -217,7 +220,18 @@ class ExptuiApp(App[None]):
         streamed = self._last_rows is None
         amend_from: FirstRows | None = None
         state = ""
-        if streamed and token:
+        given: RefSnapshot | None = None   # the refs the early start read, if its token is this one
+        early = self._early.result() if self._early is not None and streamed else None
+        self._early = None
+        if early is not None and early.token == token and token:
+            # worked out while the UI was imported and started: the saved screen, or after a ref change the refs
+            # and the saved screen amended (nothing the token sees changed since: the listing takes its refs)
+            if early.rows is not None:
+                first_rows(early.rows.rows, early.rows.total)
+                streamed = False
+            state, given = early.state, early.refs   # ("", None) with the saved screen: read below, after it
+            early = None
+        elif streamed and token:
             # the first screen of the last start, if nothing the change token sees changed since: on screen before
             # the listing's plan is read (~0.8 s of CPU at 100,000); the listing below replaces it. If only
             # experiment refs changed, it is amended once the listing has read the refs (`on_refs`)
@@ -234,7 +248,8 @@ class ExptuiApp(App[None]):
                     amend_from = saved
             saved = None   # its refs (~11 MB of strings at 100,000) are not kept through the listing
         try:
-            state = self.project.state_token()   # before the listing: a change after it makes the next start's differ
+            if not state:   # before the listing: a change after it makes the next start's differ
+                state = self.project.state_token()
         except Exception:  # noqa: BLE001 - then the first screen is saved without what an amendment needs
             state = ""
         painted = False
@@ -264,7 +279,8 @@ class ExptuiApp(App[None]):
                 # shared: the rows hold the index's dicts (the dashboard never changes a row's data)
                 rows = list(self.project.experiments(first=self.FIRST_ROWS if streamed else 0,
                                                      on_first=on_first if streamed else None, shared=True,
-                                                     on_refs=on_refs))
+                                                     on_refs=on_refs, refs=given))
+                given = None
                 refs = read[0] if read else None
                 if len(rows) >= MainScreen.FRAME_ENGINE_ROWS:
                     freeze_once()   # the first big listing: never walked by the cyclic collector (gc_pause)
