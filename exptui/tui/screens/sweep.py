@@ -95,6 +95,7 @@ class SweepScreen(DimmedModalScreen["list[QueueEntry] | None"]):
         self.problem: str | None = None      # why confirming is not possible right now
         self.queued: list[QueueEntry] | None = None
         self.ready = False                   # the form is mounted (keys before that are kept in `_early_keys`)
+        self._build_started = False          # the form's mounting was scheduled (on the first resume)
         self._early_keys: list[tuple[str, str | None]] = []
         self._replaying = False              # keys are being replayed: moves take effect at once
         self._late_replay = False            # right after `ready`: keys still queued here are replayed as they come
@@ -148,6 +149,12 @@ class SweepScreen(DimmedModalScreen["list[QueueEntry] | None"]):
 
     def on_screen_resume(self) -> None:
         self.on_resize()      # the terminal may have changed size while the dialog was closed
+        if not self._build_started:
+            # the frame was just painted (Textual lays out and paints a resumed screen before this handler): build
+            # the form next, not after the screen's next timed refresh (`call_after_refresh` waited ~20–30 ms for
+            # it, mostly idle, and painted the frame a third time)
+            self._build_started = True
+            self.call_later(self._build)
 
     # -- layout ----------------------------------------------------------------------------------
 
@@ -219,7 +226,6 @@ class SweepScreen(DimmedModalScreen["list[QueueEntry] | None"]):
 
     def on_mount(self) -> None:
         self.on_resize()
-        self.call_after_refresh(self._build)
 
     def on_unmount(self) -> None:
         self._opening.release()
