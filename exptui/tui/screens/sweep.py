@@ -102,6 +102,7 @@ class SweepScreen(DimmedModalScreen["list[QueueEntry] | None"]):
         self.early_key_count = 0             # how many keys were replayed (tests, profiling)
         self._opening = OpeningHold()        # the cyclic collector waits until the form is mounted
         self._validated: tuple[object, ...] | None = None   # the form's values at the last `revalidate`
+        self._value_widgets: list[Widget] | None = None    # the form's inputs and dropdowns, once it is mounted
         self._busy = False                   # queueing or storing a search (a thread): the dialog is not reused
 
     # -- reuse -----------------------------------------------------------------------------------
@@ -336,7 +337,14 @@ class SweepScreen(DimmedModalScreen["list[QueueEntry] | None"]):
         self._revalidate_if_changed()
 
     def _form_state(self) -> tuple[object, ...]:
-        return tuple(widget.value for widget in self.query("Input, Select"))   # type: ignore[attr-defined]
+        # the inputs and dropdowns are fixed once the form is mounted (a reopen keeps them): listed once, not
+        # found by a selector query over the dialog's ~60 widgets on each of the ~10 Changed events of an open
+        widgets = self._value_widgets
+        if widgets is None:
+            widgets = list(self.query("Input, Select"))
+            if self.ready:
+                self._value_widgets = widgets
+        return tuple(widget.value for widget in widgets)   # type: ignore[attr-defined]
 
     def _revalidate_if_changed(self) -> None:
         """Mounting the form posts a Changed event per input and dropdown (their first values): each re-parsed the
