@@ -9,7 +9,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.reactive import reactive
 from textual.screen import Screen
-from textual.widgets import Footer, Label
+from textual.widgets import Label
 
 from exptui.project import Project
 from exptui.query.compare import Comparison, compare
@@ -19,6 +19,7 @@ from exptui.tui.opening import OpeningHold
 from exptui.tui.text import assemble, notify, plain
 from exptui.tui.widgets.compare_table import CompareTable
 from exptui.tui.stylesheets import SCREENS_TCSS
+from exptui.tui.widgets.key_line import KeyLine
 
 
 def export_dir(project: Project) -> Path:
@@ -60,7 +61,7 @@ class CompareScreen(Screen[None]):
     def compose(self) -> ComposeResult:
         yield Label(self._title(), id="compare-title", classes="screen-title")
         yield CompareTable(id="compare-table")
-        yield Footer()
+        yield KeyLine()
 
     def _title(self) -> Text:
         differing = sum(1 for line in self.full.lines if line.differs)    # the lines flagged ● in the table

@@ -16,7 +16,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.reactive import reactive
 from textual.screen import Screen
-from textual.widgets import Footer, Label, Log
+from textual.widgets import Label, Log
 from textual.worker import get_current_worker
 
 from exptui.project import Project
@@ -25,6 +25,7 @@ from exptui.records import ExperimentRow
 from exptui.tui.text import assemble, plain
 from exptui.tui.widgets.log_tail import LogTail
 from exptui.tui.stylesheets import SCREENS_TCSS
+from exptui.tui.widgets.key_line import KeyLine
 
 POLL_SECONDS = 0.25
 STATUS_SECONDS = 1.0      # how often a live entry's state is re-read for the header
@@ -71,7 +72,7 @@ class LogScreen(Screen[None]):
     def compose(self) -> ComposeResult:
         yield Label(self._title(), id="log-title", classes="screen-title")
         yield Log(id="log-view", max_lines=MAX_LINES, highlight=False, auto_scroll=True)
-        yield Footer()
+        yield KeyLine()
 
     def _title(self) -> Text:
         where = "no log recorded"

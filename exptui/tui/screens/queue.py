@@ -8,7 +8,7 @@ from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.screen import Screen
-from textual.widgets import Footer, Label
+from textual.widgets import Label
 from textual.worker import get_current_worker
 
 from exptui.project import EntryState, Project, QueueEntry
@@ -19,6 +19,7 @@ from exptui.tui.opening import OpeningHold
 from exptui.tui.widgets.queue_info import info_text
 from exptui.tui.widgets.queue_table import QueueRow, QueueTable
 from exptui.tui.stylesheets import SCREENS_TCSS
+from exptui.tui.widgets.key_line import KeyLine
 
 POLL_SECONDS = 0.5
 FULL_RELOAD_SECONDS = 5.0   # re-read even without a token change, to catch heartbeats going stale
@@ -53,7 +54,7 @@ class QueueScreen(Screen[None]):
         yield Label("Queue", id="queue-title", classes="screen-title")
         yield QueueTable(id="queue-table")
         yield Label("", id="queue-empty", classes="queue-hint")
-        yield Footer()
+        yield KeyLine()
 
     def on_mount(self) -> None:
         self.query_one(QueueTable).focus()

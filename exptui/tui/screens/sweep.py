@@ -95,12 +95,14 @@ class SweepScreen(DimmedModalScreen["list[QueueEntry] | None"]):
         self.problem: str | None = None      # why confirming is not possible right now
         self.queued: list[QueueEntry] | None = None
         self.ready = False                   # the form is mounted (keys before that are kept in `_early_keys`)
+        self._build_started = False          # the form's mounting was scheduled (on the first resume)
         self._early_keys: list[tuple[str, str | None]] = []
         self._replaying = False              # keys are being replayed: moves take effect at once
         self._late_replay = False            # right after `ready`: keys still queued here are replayed as they come
         self.early_key_count = 0             # how many keys were replayed (tests, profiling)
         self._opening = OpeningHold()        # the cyclic collector waits until the form is mounted
         self._validated: tuple[object, ...] | None = None   # the form's values at the last `revalidate`
+        self._value_widgets: list[Widget] | None = None    # the form's inputs and dropdowns, once it is mounted
         self._busy = False                   # queueing or storing a search (a thread): the dialog is not reused
 
     # -- reuse -----------------------------------------------------------------------------------
@@ -148,6 +150,12 @@ class SweepScreen(DimmedModalScreen["list[QueueEntry] | None"]):
 
     def on_screen_resume(self) -> None:
         self.on_resize()      # the terminal may have changed size while the dialog was closed
+        if not self._build_started:
+            # the frame was just painted (Textual lays out and paints a resumed screen before this handler): build
+            # the form next, not after the screen's next timed refresh (`call_after_refresh` waited ~20–30 ms for
+            # it, mostly idle, and painted the frame a third time)
+            self._build_started = True
+            self.call_later(self._build)
 
     # -- layout ----------------------------------------------------------------------------------
 
@@ -219,7 +227,6 @@ class SweepScreen(DimmedModalScreen["list[QueueEntry] | None"]):
 
     def on_mount(self) -> None:
         self.on_resize()
-        self.call_after_refresh(self._build)
 
     def on_unmount(self) -> None:
         self._opening.release()
@@ -330,7 +337,14 @@ class SweepScreen(DimmedModalScreen["list[QueueEntry] | None"]):
         self._revalidate_if_changed()
 
     def _form_state(self) -> tuple[object, ...]:
-        return tuple(widget.value for widget in self.query("Input, Select"))   # type: ignore[attr-defined]
+        # the inputs and dropdowns are fixed once the form is mounted (a reopen keeps them): listed once, not
+        # found by a selector query over the dialog's ~60 widgets on each of the ~10 Changed events of an open
+        widgets = self._value_widgets
+        if widgets is None:
+            widgets = list(self.query("Input, Select"))
+            if self.ready:
+                self._value_widgets = widgets
+        return tuple(widget.value for widget in widgets)   # type: ignore[attr-defined]
 
     def _revalidate_if_changed(self) -> None:
         """Mounting the form posts a Changed event per input and dropdown (their first values): each re-parsed the
