@@ -91,6 +91,7 @@ class MainScreen(Screen[None]):
         self._counts = {"total": 0, "shown": 0, "running": 0, "queued": 0, "failed": 0}
         self.sweep_drafts = DraftSlot()     # a sweep form closed unqueued comes back on the next `e`
         self.sweep_dialog: Any = None       # the last sweep dialog, kept mounted to be reopened (action_sweep)
+        self.plot_screen: Any = None        # the last plots screen, kept mounted to be reopened (action_plots)
         self.live: dict[str, LiveMetrics] = {}   # DVCLive values of running rows, by row key (the app's poller)
         self.live_metric: str | None = None      # the metric of the live columns
         self.live_wanted: str | None = None      # ... as asked with `:live KEY`
@@ -945,9 +946,25 @@ class MainScreen(Screen[None]):
     def action_plots(self) -> None:
         from exptui.tui.screens.plots import PlotScreen
 
-        self._open(PlotScreen(self.project, self.table.selected_rows(), live=self.live))
+        rows = self.table.selected_rows()
+        # one plots screen is kept (installed: popping it keeps its widgets) and reopened for rows whose plots
+        # offer the same dropdown choices, as most rows of a project do: composing and styling its ~40 widgets
+        # was most of an open (PlotScreen.reopen)
+        kept = self.plot_screen
+        if kept is not None and kept not in self.app.screen_stack and kept.reopen(rows, self.live):
+            self._open(kept)
+            return
+        if kept is not None and kept not in self.app.screen_stack:   # other choices: a new one, the old let go
+            self.app.uninstall_screen(kept)
+            kept.remove()
+        screen = PlotScreen(self.project, rows, live=self.live)
+        if kept is None or kept not in self.app.screen_stack:
+            self.plot_screen = screen
+            self.app.install_screen(screen, PLOT_SCREEN)
+        self._open(screen)
 
 SWEEP_DIALOG = "sweep-dialog"    # the name the kept sweep dialog is installed under
+PLOT_SCREEN = "plot-screen"      # the name the kept plots screen is installed under
 
 _BARE_WORD = re.compile(r"[^\s'\"`()\[\],=!<>~&|]+")
 

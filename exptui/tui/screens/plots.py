@@ -7,6 +7,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal
 from textual.screen import Screen
+from textual.await_remove import AwaitRemove
 from textual.widget import Widget
 from textual.widgets import Footer, Label, Select, Static, TabbedContent, TabPane, Tabs
 
@@ -74,18 +75,60 @@ class PlotScreen(Screen[None]):
         self.project = project
         self.chosen = list(rows)          # what the dashboard handed over (cursor or marked rows)
         self.show_all = show_all
-        family = [r for r in self._widen(project, rows) if r.params or r.metrics]
-        # the chosen rows stay in (the cursor row among its baseline's experiments) unless they are too many
-        pinned = rows if len(rows) < MAX_SERIES else []
-        self.subset: PlotSubset = best_subset(family, len(family) if show_all else MAX_SERIES, pinned=pinned)
+        self.subset: PlotSubset = self._subset(project, rows, show_all)
         self.rows = self.subset.rows
         self.step_data: StepData | None = None
         self.live: dict[str, LiveMetrics] = dict(live or {})   # of the running rows, by row key (app's poller)
         self._shown_options: list[tuple[str, str]] = []          # what the series select offers now
         self.built = False        # the tabs are mounted (after the key lists were read in a worker)
         self._pending_tab: str | None = None   # a tab key pressed before they were
+        self._generation = 0      # bumped by `reopen`: data read for an earlier open is dropped when it arrives
         self.sub_title = f"{len(self.rows)} of {self.subset.total} experiments"   # no names: never markup
 
+    @classmethod
+    def _subset(cls, project: Project, rows: list[ExperimentRow], show_all: bool) -> PlotSubset:
+        family = [r for r in cls._widen(project, rows) if r.params or r.metrics]
+        # the chosen rows stay in (the cursor row among its baseline's experiments) unless they are too many
+        pinned = rows if len(rows) < MAX_SERIES else []
+        return best_subset(family, len(family) if show_all else MAX_SERIES, pinned=pinned)
+
+    def _keys(self, rows: list[ExperimentRow]) -> tuple[list[str], list[str]]:
+        """The params (those that differ first) and the numeric metrics of `rows`: the dropdowns' choices."""
+        params = all_keys(rows, "params")
+        params.sort(key=lambda p: not self._varies(p, rows))
+        return params, numeric_keys(rows, "metrics")
+
+    def reopen(self, rows: list[ExperimentRow], live: dict[str, LiveMetrics] | None = None) -> bool:
+        """Show the plots of `rows` (best ones, as a new screen would) in the tabs already mounted, when the rows
+        have the same dropdown choices as those the tabs offer; False (nothing changed) when they have not.
+
+        Composing, styling and mounting the screen's ~40 widgets was most of a first open; a kept screen that is
+        pushed again only lays out and paints. The keys are read here, on the UI thread: without `a` the rows
+        are at most `MAX_SERIES`, a few ms. The tabs that were filled on the last open (steps, parallel) are
+        emptied and filled again when shown, as on a new screen; the plots files are read in a worker."""
+        tabs = self.query(PlotTabs)
+        if not self.built or self.show_all or not tabs:
+            return False
+        subset = self._subset(self.project, rows, False)
+        params, metrics = self._keys(subset.rows)
+        if (params, metrics) != (tabs.first().params, tabs.first().metrics):
+            return False
+        self._opening = OpeningHold()
+        self._generation += 1
+        self.chosen, self.subset, self.rows = list(rows), subset, subset.rows
+        self.live = dict(live or {})
+        self.step_data = None
+        self._shown_options = []
+        self._pending_tab = None
+        self.sub_title = f"{len(self.rows)} of {self.subset.total} experiments"
+        self.query_one(".screen-title", Label).update(plain(f"Plots · {self._count_text()}"))
+        tabs.first().reset()
+        self._draw_scatter()
+        self._load_steps(self._generation)
+        return True
+
+    def on_screen_suspend(self) -> None:
+        self._opening.release()   # a kept screen is not unmounted when closed
     @staticmethod
     def _widen(project: Project, rows: list[ExperimentRow]) -> list[ExperimentRow]:
         """One row alone makes no plot: use its baseline and every experiment of that baseline instead
@@ -141,10 +184,19 @@ class PlotScreen(Screen[None]):
         """The params (those that differ first) and numeric metrics of the rows, off the UI thread; plotext is
         imported here too, so the first plot's paint does not (0.1-0.2 s on a first open)."""
         import_plotext()
-        params = all_keys(self.rows, "params")
-        params.sort(key=lambda p: not self._varies(p))
-        metrics = numeric_keys(self.rows, "metrics")
-        self.app.call_from_thread(self.call_later, self._build, params, metrics)
+        params, metrics = self._keys(self.rows)
+        # posted, not `call_from_thread` (which waits for the busy UI thread): the plots files are read next, in
+        # this thread while the UI thread mounts the tabs. Read after they were mounted, as before, the reading
+        # (git round trips for 49 commits on a first open) started ~30 ms later
+        self.call_later(self._build, params, metrics)     # post_message, which call_later uses, is thread-safe
+        data = load_step_data(self.project, self.rows)
+        self.call_later(self._steps_loaded, data, 0)
+
+    @work(thread=True, exclusive=True, group="plot-steps", exit_on_error=False)
+    def _load_steps(self, generation: int) -> None:
+        """The plots files of a reopen's rows (see `reopen`)."""
+        data = load_step_data(self.project, self.rows)
+        self.call_later(self._steps_loaded, data, generation)
 
     async def _build(self, params: list[str], metrics: list[str]) -> None:
         if not self.is_attached:
@@ -155,7 +207,8 @@ class PlotScreen(Screen[None]):
             return
         self.built = True
         self._draw_scatter()
-        self._load_steps()
+        if self.step_data is not None:     # read before the tabs were up: loaded now
+            self.call_after_refresh(self._opening.release)
         if self._pending_tab is not None:
             self.action_tab(self._pending_tab)
 
@@ -226,24 +279,20 @@ class PlotScreen(Screen[None]):
         view.set_draw(draw_parallel(axes, lines, lower_is_better(metric)))
         axes_text.update(plain("   ".join(axis.label() for axis in axes)))   # param names: text, never markup
 
-    def _varies(self, key: str) -> bool:
-        return len({repr(flat_values(r.params).get(key)) for r in self.rows}) > 1
+    def _varies(self, key: str, rows: list[ExperimentRow] | None = None) -> bool:
+        return len({repr(flat_values(r.params).get(key)) for r in (self.rows if rows is None else rows)}) > 1
 
     # -- curves over steps -------------------------------------------------------------------------
 
-    @work(thread=True, exclusive=True, group="plot-steps")
-    def _load_steps(self) -> None:
-        data = load_step_data(self.project, self.rows)
-        self.app.call_from_thread(self._steps_loaded, data)
-
-    def _steps_loaded(self, data: StepData) -> None:
-        if not self.is_attached:        # closed while the files were being read
+    def _steps_loaded(self, data: StepData, generation: int) -> None:
+        if not self.is_attached or generation != self._generation:   # closed, or reopened for other rows
             return
         self.step_data = data
         for index, row in enumerate(self.rows):
             if row.status == "running" and row.key in self.live:
                 data.set_live(index, self.live[row.key].series)
-        self.call_after_refresh(self._opening.release)
+        if self.built:                  # else `_build` releases the collector once the tabs are up
+            self.call_after_refresh(self._opening.release)
         if self.query("#steps-loading"):   # the tab was shown already: fill it now, else when it is shown
             self._show_steps(data)
 
@@ -337,6 +386,7 @@ class PlotTabs(Widget):
         self.params = params
         self.metrics = metrics
         self.filled = {"scatter"}
+        self._emptying: dict[str, AwaitRemove] = {}
 
     def _metric_select(self, id: str) -> Select[str]:
         metrics = self.metrics
@@ -376,10 +426,28 @@ class PlotTabs(Widget):
             Static(id="parallel-axes", classes="plot-axes", markup=False),
         ]
 
+    def reset(self) -> None:
+        """Back to what a new screen shows: the first tab, focused, its dropdowns at their first choices; the
+        other tabs emptied (filled again for the new rows when first shown)."""
+        tabbed = self.query_one(TabbedContent)
+        tabbed.active = "scatter"
+        tabbed.query_one(Tabs).focus()
+        for pane in ("steps", "parallel"):
+            if pane in self.filled:
+                self.filled.discard(pane)
+                self._emptying[pane] = self.query_one(f"#{pane}", TabPane).remove_children()
+        if self.params:
+            self.query_one("#scatter-x", Select).value = self.params[0]
+        if self.metrics:
+            self.query_one("#scatter-y", Select).value = self.metrics[0]
+
     async def fill(self, pane: str) -> bool:
         """Build `pane`'s widgets if it has none yet; True when it did."""
         if pane in self.filled or pane not in ("steps", "parallel"):
             return False
         self.filled.add(pane)
+        emptying = self._emptying.pop(pane, None)
+        if emptying is not None:         # a reopen's removal of the last rows' widgets (same ids) ends first
+            await emptying
         await self.query_one(f"#{pane}", TabPane).mount_all(self._pane(pane))
         return True
