@@ -268,10 +268,11 @@ async def test_e_reopens_one_dialog_for_rows_of_the_same_params_with_each_rows_v
     """The sweep dialog is kept after it closes and reopened for a row whose params have the same keys: what it
     shows is what a new dialog for that row would show (the row's values, options at their defaults, the row's
     discarded draft and only that), and keys typed at once after `e` land in its first field."""
-    from textual.widgets import Input, Select
+    from textual.widgets import Input
 
     from dvc_compat.params import format_value
     from exptui.query.inert import inert
+    from exptui.tui.widgets.choice_field import ChoiceField
     from tests.test_tui_screens import _dashboard_sweep, _field, _type
 
     def expected_texts(row) -> list[str]:  # type: ignore[no-untyped-def]
@@ -283,7 +284,7 @@ async def test_e_reopens_one_dialog_for_rows_of_the_same_params_with_each_rows_v
         main_row = first.row
         await _type(pilot, first, "train.max_depth", "3,7")
         first.query_one("#sweep-seed", Input).value = "11"
-        first.query_one("#sweep-search", Select).value = "tpe"
+        first.query_one("#sweep-search", ChoiceField).value = "tpe"
         await pilot.pause()
         await pilot.press("escape")                  # filled: kept as main's draft
         await wait_for(pilot, lambda: app.screen is app.main)
@@ -293,7 +294,7 @@ async def test_e_reopens_one_dialog_for_rows_of_the_same_params_with_each_rows_v
         assert other.row.name == "deep-trees" and "deep-trees" in str(other.query_one("#sweep-title").render())
         assert [f.text for f in other.fields()] == expected_texts(other.row)
         assert not other.restored and not other.is_filled() and not other.query(".-changed")
-        assert other.query_one("#sweep-search", Select).value == "off"
+        assert other.query_one("#sweep-search", ChoiceField).value == "off"
         assert other.query_one("#sweep-seed", Input).value == ""
         assert other.problem is not None and other.trial_count == 0       # nothing changed yet
         assert app.focused is other.fields()[0].query_one(Input)

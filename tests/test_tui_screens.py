@@ -414,7 +414,9 @@ async def test_sweep_dialog_closed_unqueued_says_discarded_and_e_brings_it_back(
 
 @async_test
 async def test_sweep_dialog_keys_typed_right_after_tab_land_in_the_focused_field(repo: Path) -> None:
-    from textual.widgets import Button, Input, Select
+    from textual.widgets import Button, Input
+
+    from exptui.tui.widgets.choice_field import ChoiceField
 
     app = make_app(repo)
     async with app.run_test(size=SIZE) as pilot:
@@ -437,8 +439,49 @@ async def test_sweep_dialog_keys_typed_right_after_tab_land_in_the_focused_field
         for _ in range(len(_inputs(screen)) + 3):
             await pilot.press("tab")
             seen.append(app.focused)
-        assert all(isinstance(w, (Input, Button, Select)) for w in seen), [type(w).__name__ for w in seen]
+        assert all(isinstance(w, (Input, Button, ChoiceField)) for w in seen), [type(w).__name__ for w in seen]
         assert not any(isinstance(w, SweepPreview) for w in seen)
+
+
+@async_test
+async def test_sweep_dialog_choices_cycle_with_keys_typed_in_one_burst(repo: Path) -> None:
+    """The adaptive sampler and the direction are one-line choices (`‹ off ›`): right, space and enter go to the
+    next choice, left back (wrapping), each as the key arrives, so keys typed in one burst with field moves land on
+    the field focused at that moment; a click goes on too. What is shown is the value, as plain text."""
+    from textual.widgets import Input
+
+    from exptui.tui.widgets.choice_field import ChoiceField
+
+    app = make_app(repo)
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_for(pilot, lambda: app.reloads > 0)
+        table = app.main.table
+        table.move_cursor_to_key(next(r for r in table.rows if r.name == "main").key)
+        await pilot.pause()
+        await pilot.press("e")
+        await wait_for(pilot, lambda: isinstance(app.screen, SweepScreen) and app.screen.ready)
+        screen = app.screen
+        assert isinstance(screen, SweepScreen)
+        n_fields = len(screen.fields())
+        search = screen.query_one("#sweep-search", ChoiceField)
+        direction = screen.query_one("#sweep-direction", ChoiceField)
+        assert str(search.render()) == "‹ off    ›" and search.value == "off"
+        # one burst: down to the sampler, two steps on, down to trials and type there, down past the metric to
+        # the direction and step back (wraps to the other end)
+        await pilot.press(*["down"] * n_fields, "right", "space", "down", "7", "down", "down", "left")
+        await wait_for(pilot, lambda: app.focused is direction)
+        assert search.value == "random" and screen.query_one("#sweep-trials", Input).value == "7"
+        assert direction.value == "minimize"
+        await pilot.press("enter", "left", "left", "left")        # 4 steps back from minimize over 2 choices
+        assert direction.value == "minimize"
+        await pilot.press("shift+tab", "shift+tab", "shift+tab", "enter", "left")
+        await wait_for(pilot, lambda: app.focused is search)
+        assert search.value == "random" and str(search.render()) == "‹ random ›"
+        await pilot.click(search)
+        assert search.value == "cmaes" and screen.search_options() is not None
+        search.value = "off"                                        # as `reopen` does
+        await pilot.pause()
+        assert screen.search_options() is None and "adaptive" not in str(screen.query_one("#sweep-count").render())
 
 
 @async_test
@@ -512,19 +555,19 @@ async def test_sweep_dialog_adaptive_stores_a_search_with_trials_metric_and_dire
     """"adaptive" next to grid and random: no preview (trials are proposed one by one), the metric is required,
     and queueing stores the search the feeder runs (nothing queued yet: 0 workers were asked for)."""
     pytest.importorskip("optuna")
-    from textual.widgets import Select
+    from exptui.tui.widgets.choice_field import ChoiceField
 
     app = make_app(repo)
     async with app.run_test(size=SIZE) as pilot:
         screen = await _dashboard_sweep(app, pilot, "main")
         await _type(pilot, screen, "train.learning_rate", "loguniform(0.01,0.3)")
         assert screen.problem is not None and "random trials" in screen.problem    # grid mode: needs a number
-        screen.query_one("#sweep-search", Select).value = "tpe"
+        screen.query_one("#sweep-search", ChoiceField).value = "tpe"
         await pilot.pause()
         assert screen.problem is not None and "name the metric to maximize" in screen.problem
         screen.query_one("#sweep-trials").value = "6"
         screen.query_one("#sweep-metric").value = "f1"
-        screen.query_one("#sweep-direction", Select).value = "minimize"
+        screen.query_one("#sweep-direction", ChoiceField).value = "minimize"
         await pilot.pause()
         assert screen.problem is None and screen.trial_count == 6 and screen.trials == []
         assert str(screen.query_one("#sweep-confirm").label) == "Search 6 trials"

@@ -22,7 +22,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.widget import Widget
-from textual.widgets import Button, Input, Label, Select, Static
+from textual.widgets import Button, Input, Label, Static
 
 from dvc_compat.errors import SweepSyntaxError
 from dvc_compat.sweep import count, expand_grid, is_sweep, parse_overrides, sample_random
@@ -36,14 +36,16 @@ from exptui.tui.text import assemble, lines, notify, plain
 from exptui.tui.key_replay import replay_keys
 from exptui.tui.opening import OpeningHold
 from exptui.tui.widgets.burst_input import BurstInput
-from exptui.tui.widgets.unmounted_styles import FormButton, FormInput, FormSelect
+from exptui.tui.widgets.choice_field import ChoiceField
+from exptui.tui.widgets.unmounted_styles import FormButton, FormInput
 from exptui.tui.widgets.sweep_form import SWEEP_HINT, SweepField, override_text
 from exptui.tui.widgets.sweep_preview import SweepPreview, Trial
 from exptui.tui.stylesheets import SCREENS_TCSS
 
 OPTION_DEFAULTS = {"sweep-random": "", "sweep-seed": "", "sweep-name": "", "sweep-workers": "0",
                    "sweep-trials": "", "sweep-metric": ""}
-SEARCH_CHOICES = (("off", "off"), ("tpe", "tpe"), ("random", "random"), ("cmaes", "cmaes"))
+SEARCH_CHOICES = ("off", "tpe", "random", "cmaes")
+DIRECTIONS = ("maximize", "minimize")
 DEFAULT_TRIALS = 20         # an adaptive search's trials when the field is left empty (as `run --search`)
 KEY_HINTS = (("ctrl+s", "queue"), ("enter", "next field, queue on the last"), ("tab ↑↓", "move"),
              ("esc", "cancel"))
@@ -139,8 +141,8 @@ class SweepScreen(DimmedModalScreen["list[QueueEntry] | None"]):
             option.value = default
             option.cursor_position = len(default)
         self.query_one("#sweep-metric", Input).placeholder = self._metric_hint()
-        self.query_one("#sweep-search", Select).value = "off"
-        self.query_one("#sweep-direction", Select).value = "maximize"
+        self.query_one("#sweep-search", ChoiceField).value = "off"
+        self.query_one("#sweep-direction", ChoiceField).value = "maximize"
         self.query_one("#sweep-form").scroll_home(animate=False, immediate=True)
         self._restore(self.drafts.take_for(row.key))
         if fields:
@@ -188,13 +190,12 @@ class SweepScreen(DimmedModalScreen["list[QueueEntry] | None"]):
                 id="sweep-body"),
             Horizontal(
                 Label("adaptive", classes="option-label"),
-                FormSelect(SEARCH_CHOICES, value="off", allow_blank=False, id="sweep-search", compact=True),
+                ChoiceField(SEARCH_CHOICES, "off", id="sweep-search"),
                 Label("trials", classes="option-label"),
                 FormInput(placeholder=str(DEFAULT_TRIALS), id="sweep-trials", type="integer", compact=True),
                 Label("metric", classes="option-label"),
                 FormInput(placeholder=self._metric_hint(), id="sweep-metric", compact=True, restrict=INPUT_ALLOWED),
-                FormSelect((("maximize", "maximize"), ("minimize", "minimize")), value="maximize",
-                       allow_blank=False, id="sweep-direction", compact=True),
+                ChoiceField(DIRECTIONS, "maximize", id="sweep-direction"),
                 id="sweep-adaptive"),
             Horizontal(
                 Label("random trials", classes="option-label"),
@@ -332,8 +333,8 @@ class SweepScreen(DimmedModalScreen["list[QueueEntry] | None"]):
     def _changed(self, event: Input.Changed) -> None:
         self._revalidate_if_changed()
 
-    @on(Select.Changed)
-    def _select_changed(self, event: Select.Changed) -> None:
+    @on(ChoiceField.Changed)
+    def _choice_changed(self, event: ChoiceField.Changed) -> None:
         self._revalidate_if_changed()
 
     def _form_state(self) -> tuple[object, ...]:
@@ -341,7 +342,7 @@ class SweepScreen(DimmedModalScreen["list[QueueEntry] | None"]):
         # found by a selector query over the dialog's ~60 widgets on each of the ~10 Changed events of an open
         widgets = self._value_widgets
         if widgets is None:
-            widgets = list(self.query("Input, Select"))
+            widgets = list(self.query("Input, ChoiceField"))
             if self.ready:
                 self._value_widgets = widgets
         return tuple(widget.value for widget in widgets)   # type: ignore[attr-defined]
@@ -354,12 +355,12 @@ class SweepScreen(DimmedModalScreen["list[QueueEntry] | None"]):
 
     def search_options(self) -> tuple[str, int, str, str] | None:
         """(sampler, trials, metric, direction) when "adaptive" is on, else None; ValueError for a bad trials."""
-        sampler = self.query_one("#sweep-search", Select).value
-        if sampler == "off" or not isinstance(sampler, str):
+        sampler = self.query_one("#sweep-search", ChoiceField).value
+        if sampler == "off":
             return None
         trials = _int_or_none(self.query_one("#sweep-trials", Input).value, "trials", 1) or DEFAULT_TRIALS
         metric = self.query_one("#sweep-metric", Input).value.strip()
-        direction = str(self.query_one("#sweep-direction", Select).value)
+        direction = self.query_one("#sweep-direction", ChoiceField).value
         return sampler, trials, metric, direction
 
     @on(Input.Submitted)
@@ -468,7 +469,7 @@ class SweepScreen(DimmedModalScreen["list[QueueEntry] | None"]):
         button.variant = "warning" if n > LARGE_SWEEP and not adaptive else "primary"
 
     def _adaptive_on(self) -> bool:
-        return self.query_one("#sweep-search", Select).value not in ("off", Select.BLANK)
+        return self.query_one("#sweep-search", ChoiceField).value != "off"
 
     def _summary(self) -> str:
         """The swept `-S` arguments, and how many other params are pinned to the experiment's values."""
