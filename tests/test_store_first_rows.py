@@ -111,3 +111,39 @@ def test_too_many_unindexed_new_commits_are_left_to_the_listing(repo: Path,
     saved = project.saved_first_rows()
     assert saved is not None
     assert project.amend_first_rows(saved, project.index.read_snapshot(), project.state_token()) is None
+
+
+def test_the_saved_keys_spare_the_index_when_no_new_experiment_is_on_screen(repo: Path) -> None:
+    """The saved top keeps its experiments' listing keys: a start where experiments were only deleted (none
+    added to a group on screen; a moved ref is one) amends it without loading the index's ids, and gets the new
+    listing's top."""
+    rows, refs, state = top_of(repo)
+    project = Project.open(repo)
+    since = project.first_rows_since(state, refs, rows)
+    exps = [row for row in rows if row.kind == "experiment"]
+    assert len(since.keys) == len(exps) and since.keys == tuple(project.index.listing_keys(
+        [(row.ref or "", row.rev, row.name) for row in exps]))
+    project.save_first_rows("old-token", rows, len(rows), since)
+    deleted = exps[1]
+    git(repo, "update-ref", "-d", deleted.ref)
+
+    project = Project.open(repo)
+    saved = project.saved_first_rows()
+    assert saved is not None and saved.since is not None and saved.since.keys == since.keys
+    amended = project.amend_first_rows(saved, project.index.read_snapshot(), project.state_token())
+    assert amended is not None
+    assert not project.index.cache._loaded   # the saved keys were enough
+    listing = Project.open(repo).experiments()
+    keys = [row.key for row in amended.rows]
+    assert keys == [row.key for row in listing[:len(keys)]] and deleted.key not in keys
+
+
+def test_a_saved_screen_of_the_previous_format_is_not_used(repo: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A file written by the previous version (another format, no keys): ignored, never amended."""
+    rows, refs, state = top_of(repo)
+    project = Project.open(repo)
+    monkeypatch.setattr(first_rows, "FORMAT", first_rows.FORMAT - 1)
+    project.save_first_rows("old-token", rows, len(rows), project.first_rows_since(state, refs))
+    monkeypatch.undo()
+    assert first_rows.path_of(project.git.git_dir).exists()
+    assert Project.open(repo).saved_first_rows() is None
