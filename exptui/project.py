@@ -170,7 +170,9 @@ class Project:
                 return Early(token, "", None, saved)
             state = self.state_token()   # before the refs: a change after it makes the next start's differ
             with index.lock:
-                refs = index.read_snapshot()
+                # the experiment refs are not parsed before the paint: the amendment compares for-each-ref's bytes
+                # with the saved ones and decodes only the lines that differ; the listing parses them after it
+                refs = index.read_snapshot(parse=False)
                 amended = None
                 if saved is not None and saved.rows and saved.since is not None:
                     try:

@@ -45,6 +45,45 @@ def test_changed_refs_match_a_dict_comparison() -> None:
         assert len(added) == len(set(added))
 
 
+def raw_of(refs: dict[str, str]) -> bytes:
+    """for-each-ref's output (`read_refs`' format) of `refs`, sorted by name as git sorts them."""
+    return b"".join(f"{name}\0{refs[name]}\n".encode() for name in sorted(refs, key=str.encode))
+
+
+def test_raw_changed_refs_match_a_dict_comparison() -> None:
+    """The bytewise compare of two for-each-ref outputs finds exactly the changed refs, wherever they are (the
+    first or last line, beside each other, one ref's name a prefix of another's, shas that share a head or a
+    tail, a 64 KiB boundary, one side empty), decoding only the lines between the common head and tail."""
+    rng = random.Random(11)
+
+    def sha() -> str:
+        return f"{rng.getrandbits(160):040x}"
+
+    for changes in (0, 1, 2, 3, 50, 400):
+        for _ in range(6):
+            old = {f"refs/exps/{rng.randrange(99):02}/b/exp-{rng.randrange(9000):04}": f"{rng.getrandbits(160):040x}"
+                   for _ in range(rng.choice((0, 1, 5, 3000)))}
+            new = dict(old)
+            keys = sorted(old)
+            for _ in range(changes):
+                kind = rng.choice(("add", "delete", "move", "prefix", "tail"))
+                if kind == "add" or not keys:
+                    new[f"refs/exps/{rng.randrange(99):02}/b/new-{rng.getrandbits(16):04x}"] = sha()
+                elif kind == "delete":
+                    new.pop(rng.choice(keys), None)
+                elif kind == "prefix":   # a name that extends another's
+                    new[rng.choice(keys) + "0"] = sha()
+                elif kind == "tail":     # a sha that differs in one character: same head and tail bytes
+                    ref = rng.choice(keys)
+                    sha = new.get(ref, "0" * 40)
+                    new[ref] = sha[:20] + ("1" if sha[20] != "1" else "2") + sha[21:]
+                else:
+                    new[rng.choice(keys)] = sha()
+            added, removed = first_rows._raw_changed(raw_of(old), raw_of(new))
+            assert added is not None
+            assert (set(added), set(removed)) == pairs_diff(old, new)
+
+
 def test_everything_new_or_nothing_before() -> None:
     old = {f"refs/exps/aa/b/e{i}": "1" * 40 for i in range(300)}
     added, removed = first_rows._changed((), (), *columns(old))
