@@ -75,8 +75,8 @@ def test_raw_changed_refs_match_a_dict_comparison() -> None:
                     new[rng.choice(keys) + "0"] = sha()
                 elif kind == "tail":     # a sha that differs in one character: same head and tail bytes
                     ref = rng.choice(keys)
-                    sha = new.get(ref, "0" * 40)
-                    new[ref] = sha[:20] + ("1" if sha[20] != "1" else "2") + sha[21:]
+                    was = new.get(ref, "0" * 40)
+                    new[ref] = was[:20] + ("1" if was[20] != "1" else "2") + was[21:]
                 else:
                     new[rng.choice(keys)] = sha()
             added, removed = first_rows._raw_changed(raw_of(old), raw_of(new))
