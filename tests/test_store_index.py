@@ -527,3 +527,26 @@ def test_listing_pauses_the_cyclic_gc_and_turns_it_back_on(project: Project) -> 
         gc.set_threshold(*thresholds)
     assert [r.name for r in rows if r.kind == "experiment"] == ["a"]
     assert inside == []
+
+
+def test_refs_read_unparsed_are_parsed_by_the_listing_given_them(project: Project) -> None:
+    """`read_refs(parse=False)` (the dashboard's early start) keeps for-each-ref's bytes and reads all but the
+    experiment refs (branches, notes, DVC's queue refs); a listing given it parses them: the same rows as its own
+    read, and for-each-ref runs once."""
+    project.run(["train.lr=0.3"], name="a")
+    project.run(["train.lr=0.4"], name="b")
+    head = project.git.head()
+    git(project.root, "update-ref", "refs/exps/celery/stash", head)
+    git(project.root, "branch", "zz-other", head)
+    full = read_refs(project.git)
+    light = read_refs(project.git, parse=False)
+    assert light.raw == full.raw and not light.parsed and light.exps == [] and len(full.exps) == 2
+    assert (light.head, light.head_branch, light.branches, light.tags, light.notes, light.dvc_queue) == \
+        (full.head, full.head_branch, full.branches, full.tags, full.notes, full.dvc_queue) and light.dvc_queue
+    fresh = Project.open(project.root)
+    given = fresh.index.read_snapshot(parse=False)
+    seen: list = []
+    rows = fresh.experiments(refs=given, on_refs=seen.append)
+    assert fresh.index.refs_read == 1 and seen[0].exps == full.exps
+    assert [(r.name, r.rev, r.params) for r in rows] == \
+        [(r.name, r.rev, r.params) for r in Project.open(project.root).experiments()]
