@@ -550,3 +550,23 @@ def test_refs_read_unparsed_are_parsed_by_the_listing_given_them(project: Projec
     assert fresh.index.refs_read == 1 and seen[0].exps == full.exps
     assert [(r.name, r.rev, r.params) for r in rows] == \
         [(r.name, r.rev, r.params) for r in Project.open(project.root).experiments()]
+
+
+def test_the_lines_outside_the_experiments_run_are_kept() -> None:
+    """`_outside_exps` (what `read_refs(parse=False)` parses): every line but the experiment refs', DVC's queue
+    refs kept, for random sorted outputs (no experiments, only experiments, queue refs first or last in the run)."""
+    import random
+
+    from exptui.store.index import DVC_FAILED_REF, DVC_QUEUE_REF, _outside_exps
+
+    rng = random.Random(1)
+    for _ in range(2000):
+        refs = {f"refs/exps/{rng.choice(['ab', 'cd', 'ce', 'ff'])}/{'1' * 38}/e{rng.randrange(50)}"
+                for _ in range(rng.randrange(0, 8))}
+        refs |= {ref for ref in (DVC_QUEUE_REF, DVC_FAILED_REF, "refs/notes/exptui") if rng.random() < .5}
+        refs |= {f"refs/heads/b{rng.randrange(9)}" for _ in range(rng.randrange(0, 3))}
+        lines = sorted(refs)
+        out = "".join(f"{ref}\0{'2' * 40}\n" for ref in lines).encode()
+        want = "".join(f"{ref}\0{'2' * 40}\n" for ref in lines
+                       if not ref.startswith("refs/exps/") or ref in (DVC_QUEUE_REF, DVC_FAILED_REF)).encode()
+        assert _outside_exps(out) == want
