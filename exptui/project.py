@@ -122,13 +122,17 @@ class Project:
 
         first_rows.save(self.git.git_dir, (token,), rows, total, since)
 
-    def first_rows_since(self, state: str, refs: RefSnapshot) -> Since:
+    def first_rows_since(self, state: str, refs: RefSnapshot, top: Sequence[ExperimentRow] = ()) -> Since:
         """What `save_first_rows` needs of a listing's refs (`state_token()` before the listing, and its refs):
         two columns of strings, not the snapshot's 100,000 tuples (kept while the dashboard runs: ~15 MiB less at
-        100,000 experiments)."""
+        100,000 experiments). `top`: the listing's first rows (those the dashboard may save), whose listing keys
+        are kept with them, so that an amendment reads the index's ids only for a new experiment on screen."""
         from exptui.store import first_rows
 
-        return first_rows.since(state, refs)
+        exps = [(row.ref or "", row.rev, row.name) for row in top if row.kind == "experiment"]
+        with self.index.lock:
+            keys = tuple(k for k in self.index.listing_keys(exps) if k is not None) if exps else ()
+        return first_rows.since(state, refs, keys)
 
     def amend_first_rows(self, saved: FirstRows, refs: RefSnapshot, state: str) -> FirstRows | None:
         """`saved` (read under other refs) made the top of the listing `refs` gives, or None if that is not
@@ -166,7 +170,9 @@ class Project:
                 return Early(token, "", None, saved)
             state = self.state_token()   # before the refs: a change after it makes the next start's differ
             with index.lock:
-                refs = index.read_snapshot()
+                # the experiment refs are not parsed before the paint: the amendment compares for-each-ref's bytes
+                # with the saved ones and decodes only the lines that differ; the listing parses them after it
+                refs = index.read_snapshot(parse=False)
                 amended = None
                 if saved is not None and saved.rows and saved.since is not None:
                     try:

@@ -45,6 +45,45 @@ def test_changed_refs_match_a_dict_comparison() -> None:
         assert len(added) == len(set(added))
 
 
+def raw_of(refs: dict[str, str]) -> bytes:
+    """for-each-ref's output (`read_refs`' format) of `refs`, sorted by name as git sorts them."""
+    return b"".join(f"{name}\0{refs[name]}\n".encode() for name in sorted(refs, key=str.encode))
+
+
+def test_raw_changed_refs_match_a_dict_comparison() -> None:
+    """The bytewise compare of two for-each-ref outputs finds exactly the changed refs, wherever they are (the
+    first or last line, beside each other, one ref's name a prefix of another's, shas that share a head or a
+    tail, a 64 KiB boundary, one side empty), decoding only the lines between the common head and tail."""
+    rng = random.Random(11)
+
+    def sha() -> str:
+        return f"{rng.getrandbits(160):040x}"
+
+    for changes in (0, 1, 2, 3, 50, 400):
+        for _ in range(6):
+            old = {f"refs/exps/{rng.randrange(99):02}/b/exp-{rng.randrange(9000):04}": f"{rng.getrandbits(160):040x}"
+                   for _ in range(rng.choice((0, 1, 5, 3000)))}
+            new = dict(old)
+            keys = sorted(old)
+            for _ in range(changes):
+                kind = rng.choice(("add", "delete", "move", "prefix", "tail"))
+                if kind == "add" or not keys:
+                    new[f"refs/exps/{rng.randrange(99):02}/b/new-{rng.getrandbits(16):04x}"] = sha()
+                elif kind == "delete":
+                    new.pop(rng.choice(keys), None)
+                elif kind == "prefix":   # a name that extends another's
+                    new[rng.choice(keys) + "0"] = sha()
+                elif kind == "tail":     # a sha that differs in one character: same head and tail bytes
+                    ref = rng.choice(keys)
+                    was = new.get(ref, "0" * 40)
+                    new[ref] = was[:20] + ("1" if was[20] != "1" else "2") + was[21:]
+                else:
+                    new[rng.choice(keys)] = sha()
+            added, removed = first_rows._raw_changed(raw_of(old), raw_of(new))
+            assert added is not None
+            assert (set(added), set(removed)) == pairs_diff(old, new)
+
+
 def test_everything_new_or_nothing_before() -> None:
     old = {f"refs/exps/aa/b/e{i}": "1" * 40 for i in range(300)}
     added, removed = first_rows._changed((), (), *columns(old))
@@ -111,3 +150,39 @@ def test_too_many_unindexed_new_commits_are_left_to_the_listing(repo: Path,
     saved = project.saved_first_rows()
     assert saved is not None
     assert project.amend_first_rows(saved, project.index.read_snapshot(), project.state_token()) is None
+
+
+def test_the_saved_keys_spare_the_index_when_no_new_experiment_is_on_screen(repo: Path) -> None:
+    """The saved top keeps its experiments' listing keys: a start where experiments were only deleted (none
+    added to a group on screen; a moved ref is one) amends it without loading the index's ids, and gets the new
+    listing's top."""
+    rows, refs, state = top_of(repo)
+    project = Project.open(repo)
+    since = project.first_rows_since(state, refs, rows)
+    exps = [row for row in rows if row.kind == "experiment"]
+    assert len(since.keys) == len(exps) and since.keys == tuple(project.index.listing_keys(
+        [(row.ref or "", row.rev, row.name) for row in exps]))
+    project.save_first_rows("old-token", rows, len(rows), since)
+    deleted = exps[1]
+    git(repo, "update-ref", "-d", deleted.ref)
+
+    project = Project.open(repo)
+    saved = project.saved_first_rows()
+    assert saved is not None and saved.since is not None and saved.since.keys == since.keys
+    amended = project.amend_first_rows(saved, project.index.read_snapshot(), project.state_token())
+    assert amended is not None
+    assert not project.index.cache._loaded   # the saved keys were enough
+    listing = Project.open(repo).experiments()
+    keys = [row.key for row in amended.rows]
+    assert keys == [row.key for row in listing[:len(keys)]] and deleted.key not in keys
+
+
+def test_a_saved_screen_of_the_previous_format_is_not_used(repo: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A file written by the previous version (another format, no keys): ignored, never amended."""
+    rows, refs, state = top_of(repo)
+    project = Project.open(repo)
+    monkeypatch.setattr(first_rows, "FORMAT", first_rows.FORMAT - 1)
+    project.save_first_rows("old-token", rows, len(rows), project.first_rows_since(state, refs))
+    monkeypatch.undo()
+    assert first_rows.path_of(project.git.git_dir).exists()
+    assert Project.open(repo).saved_first_rows() is None

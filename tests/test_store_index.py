@@ -527,3 +527,46 @@ def test_listing_pauses_the_cyclic_gc_and_turns_it_back_on(project: Project) -> 
         gc.set_threshold(*thresholds)
     assert [r.name for r in rows if r.kind == "experiment"] == ["a"]
     assert inside == []
+
+
+def test_refs_read_unparsed_are_parsed_by_the_listing_given_them(project: Project) -> None:
+    """`read_refs(parse=False)` (the dashboard's early start) keeps for-each-ref's bytes and reads all but the
+    experiment refs (branches, notes, DVC's queue refs); a listing given it parses them: the same rows as its own
+    read, and for-each-ref runs once."""
+    project.run(["train.lr=0.3"], name="a")
+    project.run(["train.lr=0.4"], name="b")
+    head = project.git.head()
+    git(project.root, "update-ref", "refs/exps/celery/stash", head)
+    git(project.root, "branch", "zz-other", head)
+    full = read_refs(project.git)
+    light = read_refs(project.git, parse=False)
+    assert light.raw == full.raw and not light.parsed and light.exps == [] and len(full.exps) == 2
+    assert (light.head, light.head_branch, light.branches, light.tags, light.notes, light.dvc_queue) == \
+        (full.head, full.head_branch, full.branches, full.tags, full.notes, full.dvc_queue) and light.dvc_queue
+    fresh = Project.open(project.root)
+    given = fresh.index.read_snapshot(parse=False)
+    seen: list = []
+    rows = fresh.experiments(refs=given, on_refs=seen.append)
+    assert fresh.index.refs_read == 1 and seen[0].exps == full.exps
+    assert [(r.name, r.rev, r.params) for r in rows] == \
+        [(r.name, r.rev, r.params) for r in Project.open(project.root).experiments()]
+
+
+def test_the_lines_outside_the_experiments_run_are_kept() -> None:
+    """`_outside_exps` (what `read_refs(parse=False)` parses): every line but the experiment refs', DVC's queue
+    refs kept, for random sorted outputs (no experiments, only experiments, queue refs first or last in the run)."""
+    import random
+
+    from exptui.store.index import DVC_FAILED_REF, DVC_QUEUE_REF, _outside_exps
+
+    rng = random.Random(1)
+    for _ in range(2000):
+        refs = {f"refs/exps/{rng.choice(['ab', 'cd', 'ce', 'ff'])}/{'1' * 38}/e{rng.randrange(50)}"
+                for _ in range(rng.randrange(0, 8))}
+        refs |= {ref for ref in (DVC_QUEUE_REF, DVC_FAILED_REF, "refs/notes/exptui") if rng.random() < .5}
+        refs |= {f"refs/heads/b{rng.randrange(9)}" for _ in range(rng.randrange(0, 3))}
+        lines = sorted(refs)
+        out = "".join(f"{ref}\0{'2' * 40}\n" for ref in lines).encode()
+        want = "".join(f"{ref}\0{'2' * 40}\n" for ref in lines
+                       if not ref.startswith("refs/exps/") or ref in (DVC_QUEUE_REF, DVC_FAILED_REF)).encode()
+        assert _outside_exps(out) == want

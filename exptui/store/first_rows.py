@@ -42,7 +42,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from exptui.store.index import ExperimentIndex, RefSnapshot
 
 FILE = "first-rows.pickle"
-FORMAT = 3
+FORMAT = 4
 #: more new experiment refs than this since the saved screen: the listing streams its top instead (each one is a
 #: lookup and a scan of the saved rows; a sweep adds a few between two starts)
 AMEND_LIMIT = 1000
@@ -55,19 +55,11 @@ class Since:
     state: str                  # `exptui.store.token.changed_token(refs=False)` before the listing was read
     context: tuple              # `refs_context` of the listing's refs
     baselines: frozenset[str]   # the baselines that had experiments
-    refs: tuple[str, ...] = ()  # every experiment ref, by name (in the file: lines after the pickle, see `save`)
-    shas: tuple[str, ...] = ()  # their commits, in the same order
-    count: int = 0              # how many refs
-    raw: bytes = b""            # as read: the refs' and shas' lines, split only by `amend` (a warm start with
-    #                             the same token drops them unread: ~15 MB of strings less at 100,000)
-
-    def columns(self) -> tuple[tuple[str, ...], tuple[str, ...]]:
-        if not self.raw:
-            return self.refs, self.shas
-        lines = tuple(self.raw.decode().split("\n"))
-        if len(lines) != 2 * self.count + 1:
-            raise ValueError("refs cut short")
-        return lines[:self.count], lines[self.count:2 * self.count]
+    raw: bytes = b""            # the listing's for-each-ref output as git printed it (`RefSnapshot.raw`; in the
+    #                             file: after the pickle, see `save`): the next start's is compared with it bytewise
+    #                             and only the lines that differ are decoded (`_raw_changed`)
+    keys: tuple[tuple, ...] = ()  # the listing's key (`ExperimentIndex.listing_keys`) of each experiment of the
+    #                               saved top: `amend` needs the index's ids (~0.05 s at 100,000) only for new ones
 
 
 @dataclass(frozen=True)
@@ -131,9 +123,22 @@ def _columns(refs: RefSnapshot) -> tuple[tuple[str, ...], ...]:
     return tuple(zip(*refs.exps)) if refs.exps else ((), (), (), ())
 
 
-def since(state: str, refs: RefSnapshot) -> Since:
-    names, shas, baselines, _n = _columns(refs)
-    return Since(state, refs_context(refs), frozenset(baselines), names, shas)
+def since(state: str, refs: RefSnapshot, keys: tuple[tuple, ...] = ()) -> Since:
+    _names, _shas, baselines, _n = _columns(refs)
+    return Since(state, refs_context(refs), frozenset(baselines), refs.raw, keys)
+
+
+def _saved_keys(old: Since, exps: list[ExperimentRow]) -> list[tuple | None] | None:
+    """The listing keys `old` kept for `exps` (the saved top's experiments), or None if one is not there or was
+    kept for another commit or name (a file from before the keys: the index is asked)."""
+    by_ref = {key[3]: key for key in old.keys}
+    keys: list[tuple | None] = []
+    for row in exps:
+        key = by_ref.get(row.ref)
+        if key is None or key[2] != row.rev or key[1] != row.name:
+            return None
+        keys.append(key)
+    return keys
 
 
 def _shape() -> tuple:
@@ -155,7 +160,7 @@ def load(git_dir: Path, key: tuple | None = None) -> FirstRows | None:
         return None
     try:
         size = int.from_bytes(data[:8], "little")
-        shape, saved_key, total, rows, saved_since, count = pickle.loads(memoryview(data)[8:8 + size])
+        shape, saved_key, total, rows, saved_since = pickle.loads(memoryview(data)[8:8 + size])
         if shape != _shape() or (key is not None and saved_key != key):
             return None
         if not isinstance(total, int) or not isinstance(rows, list) \
@@ -163,7 +168,7 @@ def load(git_dir: Path, key: tuple | None = None) -> FirstRows | None:
                 or not isinstance(saved_since, (Since, type(None))):
             raise ValueError("not a list of rows")
         if saved_since is not None:
-            saved_since = replace(saved_since, count=count, raw=data[8 + size:])
+            saved_since = replace(saved_since, raw=data[8 + size:])
     except Exception:  # noqa: BLE001 - truncated, foreign or from another version: only a head start
         try:
             path.unlink()
@@ -181,17 +186,14 @@ def save(git_dir: Path, key: tuple, rows: list[ExperimentRow], total: int, since
         path = path_of(git_dir)
         path.parent.mkdir(parents=True, exist_ok=True)
         _remove_dead_temp_files(path.parent)
-        # the refs and shas of `since` follow the pickle as lines, encoded a slice at a time into one buffer: at
-        # 100,000 refs, pickled strings (or joined, then pickled) were ~25 MB more at the dashboard's peak memory
-        count = 0 if since is None else len(since.refs)
-        head = pickle.dumps((_shape(), key, total, list(rows), None if since is None else replace(since, refs=(), shas=(), raw=b""),
-                             count), protocol=pickle.HIGHEST_PROTOCOL)
+        # the refs of `since` follow the pickle as git printed them: no copy of them in the pickle (~11 MB at
+        # 100,000 refs), and the next start compares its own for-each-ref output with them as they are
+        head = pickle.dumps((_shape(), key, total, list(rows), None if since is None else replace(since, raw=b"")),
+                            protocol=pickle.HIGHEST_PROTOCOL)
         buf = bytearray(len(head).to_bytes(8, "little"))
         buf += head
         if since is not None:
-            for column in (since.refs, since.shas):
-                for at in range(0, count, 10_000):
-                    buf += "".join([line + "\n" for line in column[at:at + 10_000]]).encode()
+            buf += since.raw
         atomic_write(path, cast(bytes, buf),   # written as is: no copy of ~11 MB
                      durable=False)   # a cache: losing it in a power cut costs a head start, never a torn file
     except Exception:  # noqa: BLE001 - see above
@@ -211,20 +213,19 @@ def amend(saved: FirstRows, refs: RefSnapshot, state: str, index: ExperimentInde
     """The top of the listing `refs` will give, from `saved` (read under other refs), or None if that cannot be
     known for certain without the rest of the plan (see the module docstring). ~0.05 s of CPU at 100,000."""
     old = saved.since
-    if old is None or old.state != state or old.context != refs_context(refs):
+    if old is None or not old.raw or not refs.raw or old.state != state or old.context != refs_context(refs):
         return None
     if any(row.kind not in ("workspace", "baseline", "experiment") for row in saved.rows):
         return None   # queue rows: a queue entry's ref deleted from packed-refs changes no state the token sees
-    names, shas, baselines, _n = _columns(refs)
-    if frozenset(baselines) != old.baselines:
+    added, removed = _raw_changed(old.raw, refs.raw)
+    if added is None or not _same_baselines(old.baselines, added, removed, refs.raw):
         return None   # a baseline's group appears or goes: the order of the groups changes
-    added, removed = _changed(*old.columns(), names, shas)
-    if added is None:
-        return None
     gone = {ref for ref, _sha in removed}
     rows = [row for row in saved.rows if row.kind != "experiment" or row.ref not in gone]
     exps = [row for row in rows if row.kind == "experiment"]
-    keys = index.listing_keys([(row.ref or "", row.rev, row.name) for row in exps])
+    keys = _saved_keys(old, exps)
+    if keys is None:
+        keys = index.listing_keys([(row.ref or "", row.rev, row.name) for row in exps])
     if any(k is None for k in keys):
         return None
     key_of: dict[int, tuple] = {id(row): k for row, k in zip(exps, keys) if k is not None}
@@ -238,7 +239,7 @@ def amend(saved: FirstRows, refs: RefSnapshot, state: str, index: ExperimentInde
             new.append((ref, sha, *parsed))
     # commits not indexed yet (a sweep ran while no dashboard was open): read now, only those few, the way the
     # warm `show` reads one new commit; the listing then finds them indexed
-    if not index.index_new({sha: baseline for _ref, sha, baseline, _name in new}):
+    if new and not index.index_new({sha: baseline for _ref, sha, baseline, _name in new}):
         return None
     for ref, sha, baseline, name in new:
         at = next(i for i, row in enumerate(rows) if row.kind == "baseline" and row.rev == baseline)
@@ -257,6 +258,78 @@ def amend(saved: FirstRows, refs: RefSnapshot, state: str, index: ExperimentInde
         rows.insert(j, row)
         key_of[id(row)] = key
     return FirstRows(rows, saved.total + len(added) - len(removed), saved.key, old)
+
+
+def _same_baselines(baselines: frozenset[str], added: list[tuple[str, str]], removed: list[tuple[str, str]],
+                    raw: bytes) -> bool:
+    """Whether the refs of `raw` (`old` changed by `added` and `removed`) have experiments of exactly
+    `baselines`: an added one of another baseline, or the last one of a baseline removed, is a group that
+    appears or goes. False too for a changed ref that is no experiment's."""
+    for ref, _sha in added:
+        parsed = parse_exp_ref(ref)
+        if parsed is None or parsed[0] not in baselines:
+            return False
+    emptied = set()
+    for ref, _sha in removed:
+        if parse_exp_ref(ref) is None:
+            return False
+        emptied.add(ref[:ref.rfind("/") + 1])
+    for prefix in emptied:   # one C-level find each: is any experiment of that baseline left?
+        line = prefix.encode()
+        if not raw.startswith(line) and raw.find(b"\n" + line) < 0:
+            return False
+    return True
+
+
+def _raw_changed(old: bytes, new: bytes) -> tuple[list[tuple[str, str]] | None, list[tuple[str, str]]]:
+    """`_changed` between two for-each-ref outputs (`RefSnapshot.raw`), decoding only the lines between their
+    common first and last lines: bytes compared 64 KiB at a time, then halved to the byte; a few refs changed in
+    one baseline's run (a sweep) decode a few lines, not 100,000 (~0.1 s of CPU at 100,000: the decode, the split
+    and the transposes)."""
+    n = min(len(old), len(new))
+    step = 1 << 16
+    p = 0
+    while p < n and old[p:p + step] == new[p:p + step]:
+        p += step
+    if p < n:   # the first difference is in [p, p + step): the longest equal slice from p, by halving
+        lo, hi = 0, min(step, n - p)   # (a shorter side's last slice differs in length only)
+        while lo < hi:
+            mid = (lo + hi + 1) // 2
+            if old[p:p + mid] == new[p:p + mid]:
+                lo = mid
+            else:
+                hi = mid - 1
+        p += lo
+    else:
+        p = n
+    p = old.rfind(b"\n", 0, p) + 1   # back to the start of a line (the same in both: the bytes before are equal)
+    limit, s = n - p, 0   # the common tail, not into the common head
+    while s < limit:
+        width = min(step, limit - s)
+        if old[len(old) - s - width:len(old) - s] == new[len(new) - s - width:len(new) - s]:
+            s += width
+            continue
+        lo, hi = 0, width - 1
+        while lo < hi:
+            mid = (lo + hi + 1) // 2
+            if old[len(old) - s - mid:len(old) - s] == new[len(new) - s - mid:len(new) - s]:
+                lo = mid
+            else:
+                hi = mid - 1
+        s += lo
+        break
+    # the tail from the start of a line on both sides (a newline inside the common tail is one on both)
+    while s > 0 and not ((len(old) - s == p or old[len(old) - s - 1] == 10)
+                         and (len(new) - s == p or new[len(new) - s - 1] == 10)):
+        at = old.find(b"\n", len(old) - s)
+        s = 0 if at < 0 else len(old) - at - 1
+    return _changed(*_lines(old[p:len(old) - s]), *_lines(new[p:len(new) - s]))
+
+
+def _lines(part: bytes) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """(refs, shas) of whole lines of for-each-ref output, as `read_refs` splits them."""
+    flat = part.decode("utf-8", "replace").replace("\n", "\0").split("\0")
+    return tuple(flat[0:-1:2]), tuple(flat[1::2])
 
 
 def _changed(old_refs: tuple[str, ...], old_shas: tuple[str, ...], refs: tuple[str, ...], shas: tuple[str, ...]

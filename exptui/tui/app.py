@@ -288,7 +288,12 @@ class ExptuiApp(App[None]):
             self.post_message(LoadFailed(str(exc) or exc.__class__.__name__))
             return
         # only the columns the next start's amendment needs: the snapshot's tuples are let go with this frame
-        since = self.project.first_rows_since(state, refs) if state and refs is not None else None
+        # (with the listing keys of its top: the next start's amendment needs the index's ids only for new ones)
+        try:
+            since = self.project.first_rows_since(state, refs, rows[:self.FIRST_ROWS]) \
+                if state and refs is not None else None
+        except Exception:  # noqa: BLE001 - then the first screen is saved without what an amendment needs
+            since = None
         refs = None
         read.clear()
         if self._last_rows is not None:
