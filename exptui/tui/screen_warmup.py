@@ -38,7 +38,7 @@ def _screen_classes() -> list[type[DOMNode]]:
     """The DOM classes `e` (sweep dialog) and `p` (plots, every tab) mount that the dashboard does not; their
     bases' DEFAULT_CSS comes with them (importing these modules is part of the warm-up)."""
     from textual.containers import Container, Horizontal, Vertical, VerticalScroll
-    from textual.widgets import ContentSwitcher, Footer, Label, Static, TabbedContent, TabPane, Tabs
+    from textual.widgets import ContentSwitcher, Label, Static, TabbedContent, TabPane, Tabs
     from textual.widgets._select import SelectCurrent, SelectOverlay
     from textual.widgets._tabbed_content import ContentTab, ContentTabs
     from textual.widgets._tabs import Tab, Underline
@@ -46,6 +46,7 @@ def _screen_classes() -> list[type[DOMNode]]:
     from exptui.tui.screens.plots import PlotScreen, PlotTabs
     from exptui.tui.screens.sweep import SweepScreen
     from exptui.tui.widgets.burst_input import BurstInput
+    from exptui.tui.widgets.key_line import KeyLine
     from exptui.tui.widgets.plot_view import PlotLegend, PlotView
     from exptui.tui.widgets.sweep_form import SweepField
     from exptui.tui.widgets.sweep_preview import SweepPreview
@@ -54,7 +55,7 @@ def _screen_classes() -> list[type[DOMNode]]:
     return [SweepScreen, Vertical, Horizontal, VerticalScroll, Label, Static, SweepField, BurstInput, FormInput,
             FormSelect, SelectCurrent, SelectOverlay, FormButton, SweepPreview,
             PlotScreen, PlotTabs, TabbedContent, ContentTabs, ContentTab, Tabs, Tab, Underline, ContentSwitcher,
-            TabPane, Container, PlotView, PlotLegend, Footer]
+            TabPane, Container, PlotView, PlotLegend, KeyLine]
 
 
 def default_css(node_class: type[DOMNode]) -> list[tuple[CssLocation, str, int, str]]:

@@ -9,7 +9,7 @@ from textual.containers import Horizontal
 from textual.screen import Screen
 from textual.await_remove import AwaitRemove
 from textual.widget import Widget
-from textual.widgets import Footer, Label, Select, Static, TabbedContent, TabPane, Tabs
+from textual.widgets import Label, Select, Static, TabbedContent, TabPane, Tabs
 
 from exptui.project import LiveMetrics, Project
 from exptui.query.live_series import LIVE_PLOT_PATH
@@ -36,6 +36,7 @@ from exptui.tui.widgets.plot_render import (
     import_plotext,
     overlaps,
 )
+from exptui.tui.widgets.key_line import KeyLine
 from exptui.tui.widgets.plot_view import PlotLegend, PlotView
 from exptui.tui.stylesheets import SCREENS_TCSS
 
@@ -171,7 +172,8 @@ class PlotScreen(Screen[None]):
         yield Label(plain(f"Plots · {self._count_text()}"), classes="screen-title")
         # the tabs (three dropdowns, three plots) are built once the key lists are ready: the screen shows at once
         yield Static("loading plots…", id="plots-loading", markup=False)
-        yield Footer()
+        # one widget with the keys in the first paint (Textual's Footer mounted a widget per key a refresh later)
+        yield KeyLine()
 
     def on_mount(self) -> None:
         self._load_keys()
