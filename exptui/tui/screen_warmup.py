@@ -21,12 +21,17 @@ warm-up adds no stylesheet source (a Textual upgrade that changes the widgets' c
 from __future__ import annotations
 
 import inspect
-from dataclasses import dataclass
-from typing import Any
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
 
 from textual.app import App
 from textual.css.stylesheet import CssSource, Stylesheet
 from textual.dom import DOMNode
+
+from exptui.tui.plots_ahead import PlotsAhead
+
+if TYPE_CHECKING:  # pragma: no cover
+    from exptui.records import ExperimentRow
 
 DELAY = 1.0   # seconds after the first complete listing: after its paint, before anyone reaches for `e`
 GROUP = "screen-warm-up"
@@ -100,10 +105,11 @@ def _prepare(sources: dict[CssLocation, CssSource], variables: dict[str, str]) -
 @dataclass
 class ScreenWarmUp:
     """One App's warm-up: `start` after the first complete listing (later calls do nothing); `done` once the App's
-    stylesheet took the parsed rules (tests wait on it)."""
+    stylesheet took the parsed rules (tests wait on it); `plots` holds the cursor row's plots files read ahead."""
 
     started: bool = False
     done: bool = False
+    plots: PlotsAhead = field(default_factory=PlotsAhead)
 
     def start(self, app: App[Any], delay: float = DELAY) -> None:
         """Warm `e` and `p` up `delay` seconds from now, in a thread worker."""
@@ -115,6 +121,7 @@ class ScreenWarmUp:
     def run(self, app: App[Any]) -> None:
         sources = dict(app.stylesheet.source)        # a snapshot: only the UI thread adds sources
         variables = app.stylesheet._variables
+        chosen = self._chosen_rows(app)
 
         def work() -> None:
             try:
@@ -124,9 +131,33 @@ class ScreenWarmUp:
             try:
                 app.call_from_thread(self._adopt, app, sheet, sources, variables)
             except RuntimeError:   # the app closed meanwhile
-                pass
+                return
+            self._read_plots(app, chosen)
 
         app.run_worker(work, thread=True, group=GROUP, exclusive=True, exit_on_error=False)
+
+    @staticmethod
+    def _chosen_rows(app: App[Any]) -> list[ExperimentRow]:
+        """The rows `p` would plot now (the cursor row or the marked ones), read on the UI thread."""
+        main = getattr(app, "main", None)
+        table = getattr(main, "table", None)
+        try:
+            return list(table.selected_rows()) if table is not None else []
+        except Exception:  # noqa: BLE001 - no table yet, no rows: nothing is read ahead
+            return []
+
+    def _read_plots(self, app: App[Any], chosen: list[ExperimentRow]) -> None:
+        """In the worker: the plots files of the rows the plots screen would show for `chosen` (plots_ahead.py)."""
+        project = getattr(app, "project", None)
+        if project is None or not chosen:
+            return
+        from exptui.tui.screens.plots import PlotScreen
+
+        try:
+            rows = PlotScreen.plot_rows(project, chosen)
+        except Exception:  # noqa: BLE001 - a warm-up that fails changes nothing: `p` reads its files itself
+            return
+        self.plots.read(project, rows)
 
     def _adopt(self, app: App[Any], sheet: Stylesheet, sources: dict[CssLocation, CssSource],
                variables: dict[str, str]) -> None:
