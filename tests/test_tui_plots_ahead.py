@@ -103,3 +103,28 @@ async def test_a_plots_file_git_cannot_read_is_said_in_the_screen(repo: Path) ->
         assert app.is_running
         await pilot.press("?")                 # the app goes on
         await wait_for(pilot, lambda: app.screen is not app.main)
+
+
+def test_a_read_ahead_keeps_at_most_max_records(repo: Path, monkeypatch: Any) -> None:  # noqa: F811
+    """Held until `p` (maybe all session): past MAX_RECORDS the read stops, and the screen reads the rest."""
+    from exptui.project import Project
+    from exptui.query.step_data import read_row_plots
+    from exptui.tui import plots_ahead
+
+    project = Project.open(repo)
+    try:
+        by_rev = {r.rev: r for r in project.experiments() if r.kind in ("baseline", "experiment") and commits([r])}
+        rows = list(by_rev.values())[:3]
+        first = read_row_plots(project, rows[0].rev)
+        size = sum(len(r) for _p, r in first.files) + sum(len(p) for p in first.live.values())
+        assert size > 0 and len(commits(rows)) >= 2
+        monkeypatch.setattr(plots_ahead, "MAX_RECORDS", size + 1)
+        ahead = plots_ahead.PlotsAhead()
+        ahead.read(project, rows)
+        taken = ahead.take()
+        assert list(taken) == [rows[0].rev] and taken[rows[0].rev] == first
+        assert ahead.take() == {}                                   # taken once
+        data = load_step_data(project, rows, known=taken)
+        assert same(data, load_step_data(project, rows))
+    finally:
+        project.close()

@@ -23,6 +23,9 @@ if TYPE_CHECKING:  # pragma: no cover
 
 _COMMIT = re.compile(r"[0-9a-f]{40}([0-9a-f]{24})?")
 WAIT = 5.0   # seconds a screen waits for a read ahead under way (a few tens of ms); then it reads itself
+#: records (rows of plots files, DVCLive points) kept at most: a read ahead is held until `p`, maybe all session,
+#: and 49 experiments of 10,000-row plots files would hold ~0.5 M dicts; past this the rest is read by the screen
+MAX_RECORDS = 100_000
 
 
 def commits(rows: Sequence[ExperimentRow]) -> list[str]:
@@ -49,8 +52,16 @@ class PlotsAhead:
         if not wanted:
             return
         self._ready.clear()
+        reads: dict[str, RowPlots] = {}
         try:
-            reads = {rev: read_row_plots(project, rev) for rev in dict.fromkeys(wanted)}
+            kept = 0
+            for rev in dict.fromkeys(wanted):
+                read = reads[rev] = read_row_plots(project, rev)
+                kept += sum(len(records) for _plot, records in read.files)
+                kept += sum(len(points) for points in read.live.values())
+                if kept > MAX_RECORDS:
+                    del reads[rev]
+                    break
         except Exception:  # noqa: BLE001 - a failed read ahead is no read: the screen reads (and reports) itself
             reads = {}
         finally:
