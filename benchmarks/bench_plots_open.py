@@ -48,7 +48,9 @@ async def opens(repo: Path, count: int) -> list[tuple[float, float]]:
             await pilot.pause(0.005)
         warm = getattr(app, "screen_warm_up", None)
         t0 = time.perf_counter()
-        while warm is not None and not warm.done and time.perf_counter() - t0 < 30:
+        # and until its worker ended (it reads the cursor row's plots files after the stylesheet: plots_ahead.py)
+        while warm is not None and (not warm.done or any(w.group == "screen-warm-up" and not w.is_finished
+                                                          for w in app.workers)) and time.perf_counter() - t0 < 30:
             await pilot.pause(0.01)
         await pilot.pause(0.2)
         table = app.main.table

@@ -336,7 +336,9 @@ async def bench_real_dashboard(repo: Path) -> dict:
         # `e` and `p` that starts a second after the first complete listing (exptui.tui.screen_warmup)
         warm = getattr(app, "screen_warm_up", None)
         t0 = time.perf_counter()
-        while warm is not None and not warm.done and time.perf_counter() - t0 < 30:
+        # and until its worker ended (it reads the cursor row's plots files after the stylesheet: plots_ahead.py)
+        while warm is not None and (not warm.done or any(w.group == "screen-warm-up" and not w.is_finished
+                                                          for w in app.workers)) and time.perf_counter() - t0 < 30:
             await pilot.pause(0.01)
         screens = await open_screens(app, pilot)
         out["screens"] = screens

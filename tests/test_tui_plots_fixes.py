@@ -36,7 +36,7 @@ async def open_plots(app: Any, pilot: Any) -> PlotScreen:
     rows = [r for r in rows_by_name(app.project).values()]
     screen = PlotScreen(app.project, rows)
     await app.push_screen(screen)
-    await wait_for(pilot, lambda: screen.step_data is not None)
+    await wait_for(pilot, lambda: screen.built and screen.step_data is not None)   # tabs up and files read
     await pilot.pause()
     return screen
 

@@ -3,6 +3,7 @@ steps" tab and `exptui plots diff` both draw (one reader, so the terminal, the d
 """
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol
 
@@ -68,33 +69,53 @@ class StepData:
         return [(f"{path}: {column}", f"{path}\t{column}") for path in paths for column in self.columns(path)]
 
 
-def load_step_data(project: PlotReader, rows: list[ExperimentRow], targets: tuple[str, ...] = ()) -> StepData:
+@dataclass(frozen=True)
+class RowPlots:
+    """What one experiment's commit holds for the plots: each declared plots file with its records, and its DVCLive
+    series. A commit never changes, so a `RowPlots` read once (ahead, by the dashboard's warm-up) stays true."""
+
+    files: list[tuple[PlotFile, list[dict[str, Any]]]]
+    live: dict[str, list[tuple[int, float]]]
+
+
+def read_row_plots(project: PlotReader, rev: str, wanted: frozenset[str] = frozenset()) -> RowPlots:
+    """The declared plots files (only `wanted` ones, if any) and the DVCLive series of `rev` (git reads)."""
+    files = []
+    for plot in project.plot_files(rev):
+        if wanted and plot.path not in wanted:
+            continue
+        raw = project.read_plot(rev, plot.path)
+        if raw is None:
+            continue
+        records = parse_plot_records(plot.path, raw)
+        if records:
+            files.append((plot, records))
+    live = project.live_series_at(rev) if not wanted or LIVE_PLOT_PATH in wanted else {}
+    return RowPlots(files, live)
+
+
+def load_step_data(project: PlotReader, rows: list[ExperimentRow], targets: tuple[str, ...] = (),
+                   known: Mapping[str, RowPlots] | None = None) -> StepData:
     """Read every declared plots file (or only `targets`) of every experiment (git reads; run it in a thread), and
     the DVCLive series each one recorded. Running rows are skipped: their snapshot holds the baseline's files, and
-    their curves come live from their checkouts (`StepData.set_live`)."""
+    their curves come live from their checkouts (`StepData.set_live`). `known`: rows already read, by commit (all
+    files, no `targets`), taken instead of reading them again."""
     data = StepData()
-    wanted = {t.rstrip("/") for t in targets}
+    wanted = frozenset(t.rstrip("/") for t in targets)
     for index, row in enumerate(rows):
         if row.status == "running":
             continue
-        for plot in project.plot_files(row.rev):
-            if wanted and plot.path not in wanted:
-                continue
-            raw = project.read_plot(row.rev, plot.path)
-            if raw is None:
-                continue
-            records = parse_plot_records(plot.path, raw)
-            if records:
-                data.files.setdefault(plot.path, []).append((index, records))
-                data.x_hints.setdefault(plot.path, plot.x)
-                data.y_hints.setdefault(plot.path, plot.ys)
-                if plot.title:
-                    data.titles.setdefault(plot.path, plot.title)
-        if wanted and LIVE_PLOT_PATH not in wanted:
-            continue
-        series = project.live_series_at(row.rev)   # after the declared files: those stay the first choice
-        if series:
-            data.files.setdefault(LIVE_PLOT_PATH, []).append((index, series_records(series)))
+        read = known.get(row.rev) if known is not None and not wanted else None
+        if read is None:
+            read = read_row_plots(project, row.rev, wanted)
+        for plot, records in read.files:
+            data.files.setdefault(plot.path, []).append((index, records))
+            data.x_hints.setdefault(plot.path, plot.x)
+            data.y_hints.setdefault(plot.path, plot.ys)
+            if plot.title:
+                data.titles.setdefault(plot.path, plot.title)
+        if read.live:   # after the declared files: those stay the first choice
+            data.files.setdefault(LIVE_PLOT_PATH, []).append((index, series_records(read.live)))
             data.x_hints.setdefault(LIVE_PLOT_PATH, "step")
             data.titles.setdefault(LIVE_PLOT_PATH, "DVCLive")
     return data

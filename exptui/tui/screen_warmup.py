@@ -21,12 +21,17 @@ warm-up adds no stylesheet source (a Textual upgrade that changes the widgets' c
 from __future__ import annotations
 
 import inspect
-from dataclasses import dataclass
-from typing import Any
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
 
 from textual.app import App
 from textual.css.stylesheet import CssSource, Stylesheet
 from textual.dom import DOMNode
+
+from exptui.tui.plots_ahead import PlotsAhead
+
+if TYPE_CHECKING:  # pragma: no cover
+    from exptui.records import ExperimentRow
 
 DELAY = 1.0   # seconds after the first complete listing: after its paint, before anyone reaches for `e`
 GROUP = "screen-warm-up"
@@ -38,7 +43,7 @@ def _screen_classes() -> list[type[DOMNode]]:
     """The DOM classes `e` (sweep dialog) and `p` (plots, every tab) mount that the dashboard does not; their
     bases' DEFAULT_CSS comes with them (importing these modules is part of the warm-up)."""
     from textual.containers import Container, Horizontal, Vertical, VerticalScroll
-    from textual.widgets import ContentSwitcher, Footer, Label, Static, TabbedContent, TabPane, Tabs
+    from textual.widgets import ContentSwitcher, Label, Static, TabbedContent, TabPane, Tabs
     from textual.widgets._select import SelectCurrent, SelectOverlay
     from textual.widgets._tabbed_content import ContentTab, ContentTabs
     from textual.widgets._tabs import Tab, Underline
@@ -46,6 +51,7 @@ def _screen_classes() -> list[type[DOMNode]]:
     from exptui.tui.screens.plots import PlotScreen, PlotTabs
     from exptui.tui.screens.sweep import SweepScreen
     from exptui.tui.widgets.burst_input import BurstInput
+    from exptui.tui.widgets.key_line import KeyLine
     from exptui.tui.widgets.plot_view import PlotLegend, PlotView
     from exptui.tui.widgets.sweep_form import SweepField
     from exptui.tui.widgets.sweep_preview import SweepPreview
@@ -54,7 +60,7 @@ def _screen_classes() -> list[type[DOMNode]]:
     return [SweepScreen, Vertical, Horizontal, VerticalScroll, Label, Static, SweepField, BurstInput, FormInput,
             FormSelect, SelectCurrent, SelectOverlay, FormButton, SweepPreview,
             PlotScreen, PlotTabs, TabbedContent, ContentTabs, ContentTab, Tabs, Tab, Underline, ContentSwitcher,
-            TabPane, Container, PlotView, PlotLegend, Footer]
+            TabPane, Container, PlotView, PlotLegend, KeyLine]
 
 
 def default_css(node_class: type[DOMNode]) -> list[tuple[CssLocation, str, int, str]]:
@@ -99,10 +105,11 @@ def _prepare(sources: dict[CssLocation, CssSource], variables: dict[str, str]) -
 @dataclass
 class ScreenWarmUp:
     """One App's warm-up: `start` after the first complete listing (later calls do nothing); `done` once the App's
-    stylesheet took the parsed rules (tests wait on it)."""
+    stylesheet took the parsed rules (tests wait on it); `plots` holds the cursor row's plots files read ahead."""
 
     started: bool = False
     done: bool = False
+    plots: PlotsAhead = field(default_factory=PlotsAhead)
 
     def start(self, app: App[Any], delay: float = DELAY) -> None:
         """Warm `e` and `p` up `delay` seconds from now, in a thread worker."""
@@ -114,6 +121,7 @@ class ScreenWarmUp:
     def run(self, app: App[Any]) -> None:
         sources = dict(app.stylesheet.source)        # a snapshot: only the UI thread adds sources
         variables = app.stylesheet._variables
+        chosen = self._chosen_rows(app)
 
         def work() -> None:
             try:
@@ -123,9 +131,33 @@ class ScreenWarmUp:
             try:
                 app.call_from_thread(self._adopt, app, sheet, sources, variables)
             except RuntimeError:   # the app closed meanwhile
-                pass
+                return
+            self._read_plots(app, chosen)
 
         app.run_worker(work, thread=True, group=GROUP, exclusive=True, exit_on_error=False)
+
+    @staticmethod
+    def _chosen_rows(app: App[Any]) -> list[ExperimentRow]:
+        """The rows `p` would plot now (the cursor row or the marked ones), read on the UI thread."""
+        main = getattr(app, "main", None)
+        table = getattr(main, "table", None)
+        try:
+            return list(table.selected_rows()) if table is not None else []
+        except Exception:  # noqa: BLE001 - no table yet, no rows: nothing is read ahead
+            return []
+
+    def _read_plots(self, app: App[Any], chosen: list[ExperimentRow]) -> None:
+        """In the worker: the plots files of the rows the plots screen would show for `chosen` (plots_ahead.py)."""
+        project = getattr(app, "project", None)
+        if project is None or not chosen:
+            return
+        from exptui.tui.screens.plots import PlotScreen
+
+        try:
+            rows = PlotScreen.plot_rows(project, chosen)
+        except Exception:  # noqa: BLE001 - a warm-up that fails changes nothing: `p` reads its files itself
+            return
+        self.plots.read(project, rows)
 
     def _adopt(self, app: App[Any], sheet: Stylesheet, sources: dict[CssLocation, CssSource],
                variables: dict[str, str]) -> None:

@@ -9,12 +9,13 @@ from textual.containers import Horizontal
 from textual.screen import Screen
 from textual.await_remove import AwaitRemove
 from textual.widget import Widget
-from textual.widgets import Footer, Label, Select, Static, TabbedContent, TabPane, Tabs
+from textual.widgets import Label, Select, Static, TabbedContent, TabPane, Tabs
 
 from exptui.project import LiveMetrics, Project
 from exptui.query.live_series import LIVE_PLOT_PATH
 from exptui.records import ExperimentRow
 from exptui.tui.opening import OpeningHold
+from exptui.tui.plots_ahead import PlotsAhead
 from exptui.tui.text import plain
 from exptui.query.plots import (
     PlotSubset,
@@ -36,6 +37,7 @@ from exptui.tui.widgets.plot_render import (
     import_plotext,
     overlaps,
 )
+from exptui.tui.widgets.key_line import KeyLine
 from exptui.tui.widgets.plot_view import PlotLegend, PlotView
 from exptui.tui.stylesheets import SCREENS_TCSS
 
@@ -52,6 +54,12 @@ def lower_is_better(metric: str) -> bool:
 MAX_SERIES = 49
 NOTHING_TO_COMPARE = ("1 experiment: nothing to compare yet (queue a sweep with e, or run one; its curves over "
                       "steps are on tab 2)")
+
+
+def failure(error: BaseException) -> str:
+    """One line for an error of the plots' reading: its message, or its kind when it has none."""
+    text = " ".join(str(error).split())
+    return text or type(error).__name__
 
 
 class PlotScreen(Screen[None]):
@@ -78,12 +86,18 @@ class PlotScreen(Screen[None]):
         self.subset: PlotSubset = self._subset(project, rows, show_all)
         self.rows = self.subset.rows
         self.step_data: StepData | None = None
+        self.steps_error: str | None = None   # why the plots files could not be read (then step_data is empty)
         self.live: dict[str, LiveMetrics] = dict(live or {})   # of the running rows, by row key (app's poller)
         self._shown_options: list[tuple[str, str]] = []          # what the series select offers now
         self.built = False        # the tabs are mounted (after the key lists were read in a worker)
         self._pending_tab: str | None = None   # a tab key pressed before they were
         self._generation = 0      # bumped by `reopen`: data read for an earlier open is dropped when it arrives
         self.sub_title = f"{len(self.rows)} of {self.subset.total} experiments"   # no names: never markup
+
+    @classmethod
+    def plot_rows(cls, project: Project, rows: list[ExperimentRow]) -> list[ExperimentRow]:
+        """The rows a new screen over `rows` plots (the best ones): what the warm-up reads the plots files of."""
+        return cls._subset(project, rows, False).rows
 
     @classmethod
     def _subset(cls, project: Project, rows: list[ExperimentRow], show_all: bool) -> PlotSubset:
@@ -171,9 +185,13 @@ class PlotScreen(Screen[None]):
         yield Label(plain(f"Plots · {self._count_text()}"), classes="screen-title")
         # the tabs (three dropdowns, three plots) are built once the key lists are ready: the screen shows at once
         yield Static("loading plots…", id="plots-loading", markup=False)
-        yield Footer()
+        # one widget with the keys in the first paint (Textual's Footer mounted a widget per key a refresh later)
+        yield KeyLine()
 
     def on_mount(self) -> None:
+        # the plots files the dashboard's warm-up read ahead by commit (plots_ahead.py), taken by the first worker
+        warm_up = getattr(self.app, "screen_warm_up", None)
+        self._ahead: PlotsAhead | None = getattr(warm_up, "plots", None)
         self._load_keys()
 
     def on_unmount(self) -> None:
@@ -183,20 +201,40 @@ class PlotScreen(Screen[None]):
     def _load_keys(self) -> None:
         """The params (those that differ first) and numeric metrics of the rows, off the UI thread; plotext is
         imported here too, so the first plot's paint does not (0.1-0.2 s on a first open)."""
-        import_plotext()
-        params, metrics = self._keys(self.rows)
+        try:
+            import_plotext()
+            params, metrics = self._keys(self.rows)
+        except Exception as error:  # noqa: BLE001 - said in the screen; the app goes on
+            self.call_later(self._keys_failed, failure(error))
+            return
         # posted, not `call_from_thread` (which waits for the busy UI thread): the plots files are read next, in
         # this thread while the UI thread mounts the tabs. Read after they were mounted, as before, the reading
         # (git round trips for 49 commits on a first open) started ~30 ms later
         self.call_later(self._build, params, metrics)     # post_message, which call_later uses, is thread-safe
-        data = load_step_data(self.project, self.rows)
-        self.call_later(self._steps_loaded, data, 0)
+        self._read_steps(0, self._ahead)
 
     @work(thread=True, exclusive=True, group="plot-steps", exit_on_error=False)
     def _load_steps(self, generation: int) -> None:
         """The plots files of a reopen's rows (see `reopen`)."""
-        data = load_step_data(self.project, self.rows)
+        self._read_steps(generation, None)
+
+    def _read_steps(self, generation: int, ahead: PlotsAhead | None) -> None:
+        """In a worker: the rows' plots files (the commits the warm-up read ahead taken from `ahead`), posted to
+        `_steps_loaded`; a failure is posted as its reason, with no data (live curves still come)."""
+        rows = self.rows
+        try:
+            known = ahead.take() if ahead is not None else None
+            data = load_step_data(self.project, rows, known=known)
+        except Exception as error:  # noqa: BLE001 - said in the tab; the app goes on
+            self.call_later(self._steps_loaded, StepData(), generation, failure(error))
+            return
         self.call_later(self._steps_loaded, data, generation)
+
+    def _keys_failed(self, reason: str) -> None:
+        """The key lists could not be read: the loading line says why (no tabs), and the collector is let go."""
+        if self.is_attached and self.query("#plots-loading"):
+            self.query_one("#plots-loading", Static).update(plain(f"could not read plots: {reason}"))
+        self._opening.release()
 
     async def _build(self, params: list[str], metrics: list[str]) -> None:
         if not self.is_attached:
@@ -284,10 +322,11 @@ class PlotScreen(Screen[None]):
 
     # -- curves over steps -------------------------------------------------------------------------
 
-    def _steps_loaded(self, data: StepData, generation: int) -> None:
+    def _steps_loaded(self, data: StepData, generation: int, error: str | None = None) -> None:
         if not self.is_attached or generation != self._generation:   # closed, or reopened for other rows
             return
         self.step_data = data
+        self.steps_error = error
         for index, row in enumerate(self.rows):
             if row.status == "running" and row.key in self.live:
                 data.set_live(index, self.live[row.key].series)
@@ -299,6 +338,9 @@ class PlotScreen(Screen[None]):
     def _show_steps(self, data: StepData) -> None:
         placeholder = self.query_one("#steps-loading", Label)
         options = data.options(live_first=self._any_running())
+        if not options and self.steps_error is not None:
+            placeholder.update(plain(f"could not read plots: {self.steps_error}"))   # the reason: text, not markup
+            return
         if not options:
             placeholder.update("no plots files declared in dvc.yaml")
             self.query_one("#steps-legend", PlotLegend).update(
