@@ -34,6 +34,7 @@ import random
 import statistics
 import sys
 import time
+from collections.abc import Callable
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
@@ -559,33 +560,35 @@ def table_runs(sizes: list[int], runs: int, repos: Path | None = None, modes: tu
             shutil.rmtree(tmp, ignore_errors=True)
 
 
-def add_experiment_ref(repo: Path) -> None:
-    """One more experiment ref, at the commit of an existing one under the same baseline (already indexed: only
-    the refs changed), named `added-<n>`."""
+def _git_in(repo: Path) -> Callable[..., str]:
+    """`git -C repo ...` returning stdout (the two helpers below change the bench repo between starts)."""
     import subprocess
 
     def git(*args: str) -> str:
         return subprocess.run(["git", "-C", str(repo), *args], check=True, capture_output=True, text=True).stdout
+    return git
 
-    first = git("for-each-ref", "--count=1", "--format=%(refname) %(objectname)", "refs/exps/").split()
-    ref, sha = first[0], first[1]
+
+def _first_experiment(git: Callable[..., str], name: str) -> tuple[str, str, int]:
+    """The first experiment ref's sha, its baseline's ref prefix, and how many `<name>-*` refs that prefix has."""
+    ref, sha = git("for-each-ref", "--count=1", "--format=%(refname) %(objectname)", "refs/exps/").split()[:2]
     prefix = ref.rsplit("/", 1)[0]
-    n = len(git("for-each-ref", "--format=%(refname)", f"{prefix}/added-*").split())
+    return sha, prefix, len(git("for-each-ref", "--format=%(refname)", f"{prefix}/{name}-*").split())
+
+
+def add_experiment_ref(repo: Path) -> None:
+    """One more experiment ref, at the commit of an existing one under the same baseline (already indexed: only
+    the refs changed), named `added-<n>`."""
+    git = _git_in(repo)
+    sha, prefix, n = _first_experiment(git, "added")
     git("update-ref", f"{prefix}/added-{n}", sha)
 
 
 def add_experiment_commit(repo: Path) -> None:
     """One more experiment whose commit the index does not have yet (a sweep ran while no dashboard was open):
     a new commit with the tree and parent of an existing experiment's, its ref `new-<n>` under the same baseline."""
-    import subprocess
-
-    def git(*args: str) -> str:
-        return subprocess.run(["git", "-C", str(repo), *args], check=True, capture_output=True, text=True).stdout
-
-    first = git("for-each-ref", "--count=1", "--format=%(refname) %(objectname)", "refs/exps/").split()
-    ref, sha = first[0], first[1]
-    prefix = ref.rsplit("/", 1)[0]
-    n = len(git("for-each-ref", "--format=%(refname)", f"{prefix}/new-*").split())
+    git = _git_in(repo)
+    sha, prefix, n = _first_experiment(git, "new")
     tree, parent = git("rev-parse", f"{sha}^{{tree}}", f"{sha}^").split()
     commit = git("commit-tree", tree, "-p", parent, "-m", f"bench: new experiment {n}").strip()
     git("update-ref", f"{prefix}/new-{n}", commit)
