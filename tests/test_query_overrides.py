@@ -33,9 +33,9 @@ def test_a_key_missing_from_some_entries_counts_as_varying() -> None:
     assert summarize([a, b]) == ["lr=0.1 (+1 shared)", "(+1 shared)"]
 
 
-def _reference(all_overrides: list[dict[str, dict[str, object]] | None]) -> list[str]:
+def summarize_as_first_written(all_overrides: list[dict[str, dict[str, object]] | None]) -> list[str]:
     """`summarize` as first written (a list of items per entry, label by label): the flat-column version must
-    give the same texts."""
+    give the same texts (here and in test_queue_status_table)."""
     items = [override_items(o) if o else [] for o in all_overrides]
     if len(items) < 2:
         return [" ".join(t for _, t in it) for it in items]
@@ -73,6 +73,6 @@ def test_summarize_gives_the_reference_texts_on_random_sweeps() -> None:
     for _ in range(3000):
         base = one()
         entries = [rng.choice([base, base, one()]) for _ in range(rng.randint(0, 7))]
-        assert summarize(entries) == _reference(entries), entries
+        assert summarize(entries) == summarize_as_first_written(entries), entries
     sweep_of_one = [{"params.yaml": {"train.lr": i}} for i in range(50)]
     assert summarize(sweep_of_one) == [f"train.lr={i}" for i in range(50)]

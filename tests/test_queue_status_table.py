@@ -6,42 +6,22 @@ from __future__ import annotations
 import subprocess
 import sys
 from pathlib import Path
-from typing import Any
 
 import pytest
 
 try:  # tests/ may or may not be a package
+    from tests.test_query_overrides import summarize_as_first_written
     from tests.test_store_support import exptui, git, make_pipeline
 except ImportError:  # pragma: no cover
+    from test_query_overrides import summarize_as_first_written
     from test_store_support import exptui, git, make_pipeline
 
 from exptui.project import Project
 from exptui.query.cells import aligned_lines
 from exptui.query.durations import format_duration
 from exptui.query.inert import inert
-from exptui.query.overrides import override_items
 
 ORDER = ("running", "queued", "success", "pruned", "failed", "crashed", "cancelled")
-
-
-def _summarize(all_overrides: list[Any]) -> list[str]:
-    """The Params column as first written: items per entry, then what is not the same in every entry."""
-    items = [override_items(o) if o else [] for o in all_overrides]
-    texts: dict[str, set[str]] = {}
-    present: dict[str, int] = {}
-    for entry in items:
-        for label, text in entry:
-            texts.setdefault(label, set()).add(text)
-            present[label] = present.get(label, 0) + 1
-    shared = {label for label, t in texts.items() if len(t) == 1 and present[label] == len(items)}
-    if len(items) < 2 or not shared or len(shared) == len(texts):
-        return [" ".join(t for _, t in it) for it in items]
-    out = []
-    for entry in items:
-        varying = [text for label, text in entry if label not in shared]
-        n = len(entry) - len(varying)
-        out.append(" ".join(varying + ([f"(+{n} shared)"] if n else [])))
-    return out
 
 
 def _reference(repo: Path) -> str:
@@ -56,7 +36,7 @@ def _reference(repo: Path) -> str:
     head = f"{head} · {len(workers)} worker{'s' if len(workers) != 1 else ''}"
     entries = sorted(entries, key=lambda e: (ORDER.index(e.status.value), e.id))
     rows = [("NAME", "STATUS", "STAGE", "ELAPSED", "PARAMS", "INFO")]
-    for e, params in zip(entries, _summarize([e.overrides for e in entries])):
+    for e, params in zip(entries, summarize_as_first_written([e.overrides for e in entries])):
         assert e.status.value != "running"
         elapsed = "" if e.status.value == "queued" else format_duration(
             e.done.duration if e.done else None, tenths=False, missing="")
