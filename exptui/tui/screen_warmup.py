@@ -139,7 +139,10 @@ class ScreenWarmUp:
     @staticmethod
     def _chosen_rows(app: App[Any]) -> list[ExperimentRow]:
         """The rows `p` would plot now (the cursor row or the marked ones), read on the UI thread."""
-        main = getattr(app, "main", None)
+        try:   # `app.main` raises KeyError once the dashboard screen is uninstalled (the app closing meanwhile)
+            main = getattr(app, "main", None)
+        except KeyError:
+            return []
         table = getattr(main, "table", None)
         try:
             return list(table.selected_rows()) if table is not None else []
