@@ -30,6 +30,7 @@ if TYPE_CHECKING:  # pragma: no cover
     # what `run(events=...)` receives; the CLI names it through this facade
     from exptui.pipeline.repro import StageEvent as StageEvent
     from exptui.query.compare import DiffRow
+    from exptui.query.columns import Column
     from exptui.store.apply import ApplyResult
     from exptui.store.data_remote import DataTransfer as DataTransfer
     from exptui.store.experiments import ExperimentRecord
@@ -133,6 +134,22 @@ class Project:
         with self.index.lock:
             keys = tuple(k for k in self.index.listing_keys(exps) if k is not None) if exps else ()
         return first_rows.since(state, refs, keys)
+
+    def first_rows_since_view(self, since: Since, filter_text: str, sort: Sequence[tuple[str, bool]],
+                              leaderboard: bool, columns: Sequence[Column], listed: Iterable[str]) -> Since:
+        """`since` for the top of a sorted, filtered or leaderboard view (the dashboard's `ViewState` parts, the
+        columns it resolved their names against and the baselines its listing showed): a start after a ref change
+        amends that top too (`exptui.store.first_rows_view`)."""
+        from exptui.store.first_rows_view import with_view
+
+        return with_view(since, filter_text, sort, leaderboard, tuple(columns), listed)
+
+    @staticmethod
+    def first_rows_fit(rows: FirstRows, filter_text: str, sort: Sequence[tuple[str, bool]], leaderboard: bool) -> bool:
+        """Whether saved or amended first rows are the top of this view (the one they were derived with)."""
+        from exptui.store.first_rows_view import fits
+
+        return fits(rows, filter_text, sort, leaderboard)
 
     def amend_first_rows(self, saved: FirstRows, refs: RefSnapshot, state: str) -> FirstRows | None:
         """`saved` (read under other refs) made the top of the listing `refs` gives, or None if that is not

@@ -212,13 +212,15 @@ async def test_a_renamed_experiment_is_painted_under_its_new_name_only(big_repo:
 
 
 @async_test
-async def test_a_sorted_first_screen_is_not_amended(big_repo: Path) -> None:
-    """The top of a sorted view is no prefix of the listing: a ref change streams the listing's top."""
+async def test_a_sorted_first_screen_is_amended_as_the_top_of_its_view(big_repo: Path) -> None:
+    """The top of a sorted view is no prefix of the listing: it is saved with its view and amended by
+    `exptui.store.first_rows_view` (more in tests/test_tui_first_screen_view.py)."""
     await first_start(big_repo, ViewState(sort=[(F1, True)]))
     deleted = experiments_of(big_repo)[0]
     git(big_repo, "update-ref", "-d", deleted.ref)
     app, seen, final_top, rows = await second_start(big_repo, ViewState(sort=[(F1, True)]))
-    assert app.amended == [] and app.partial_loads == 1
+    assert app.amended == [True] and app.partial_loads == 1
+    assert seen[0][1] == final_top[:len(seen[0][1])]
     assert all(deleted.key not in keys for _n, keys in seen)
 
 

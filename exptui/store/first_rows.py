@@ -18,7 +18,8 @@ saved screen is a prefix of the listing (no sort or filter reordered it), nothin
 experiments), no queue rows among the saved ones, at most `ExperimentIndex.INDEX_NEW_LIMIT` new commits of the
 saved groups not indexed yet (those are read then, only they: a sweep ran while no dashboard was open). Otherwise
 the listing streams its top as before. So a deleted or moved experiment is never painted, and a new one is never
-missing.
+missing. The top of a sorted, filtered or leaderboard view is no prefix: it is saved with its view (`Since.view`)
+and amended under the same rules by `exptui.store.first_rows_view`.
 
 The file is `.git/exptui/first-rows.pickle`: inside the git dir, outside the index (a damaged or foreign file is
 ignored and removed, never an error: it is only a head start) and outside the change token (writing it never
@@ -39,10 +40,11 @@ from dvc_compat.fsutil import atomic_write
 from exptui.records import Annotations, ExperimentRow, RunFacts
 
 if TYPE_CHECKING:  # pragma: no cover
+    from exptui.store.first_rows_view import SavedView
     from exptui.store.index import ExperimentIndex, RefSnapshot
 
 FILE = "first-rows.pickle"
-FORMAT = 4
+FORMAT = 5
 #: more new experiment refs than this since the saved screen: the listing streams its top instead (each one is a
 #: lookup and a scan of the saved rows; a sweep adds a few between two starts)
 AMEND_LIMIT = 1000
@@ -60,6 +62,8 @@ class Since:
     #                             and only the lines that differ are decoded (`_raw_changed`)
     keys: tuple[tuple, ...] = ()  # the listing's key (`ExperimentIndex.listing_keys`) of each experiment of the
     #                               saved top: `amend` needs the index's ids (~0.05 s at 100,000) only for new ones
+    view: SavedView | None = None   # the sort/filter/leaderboard view the saved top is the top of (None: the
+    #                                 listing's own order, a prefix): `exptui.store.first_rows_view` amends it
 
 
 @dataclass(frozen=True)
@@ -143,7 +147,10 @@ def _saved_keys(old: Since, exps: list[ExperimentRow]) -> list[tuple | None] | N
 
 def _shape() -> tuple:
     """What the pickled rows' classes looked like: a field added or renamed makes old files unusable."""
-    return (FORMAT, *(tuple(f.name for f in fields(cls)) for cls in (ExperimentRow, RunFacts, Annotations, Since)))
+    from exptui.store.first_rows_view import SavedView
+
+    return (FORMAT, *(tuple(f.name for f in fields(cls))
+                      for cls in (ExperimentRow, RunFacts, Annotations, Since, SavedView)))
 
 
 def path_of(git_dir: Path) -> Path:
@@ -158,6 +165,8 @@ def load(git_dir: Path, key: tuple | None = None) -> FirstRows | None:
         data = path.read_bytes()
     except OSError:
         return None
+    from exptui.store.first_rows_view import SavedView
+
     try:
         size = int.from_bytes(data[:8], "little")
         shape, saved_key, total, rows, saved_since = pickle.loads(memoryview(data)[8:8 + size])
@@ -165,7 +174,8 @@ def load(git_dir: Path, key: tuple | None = None) -> FirstRows | None:
             return None
         if not isinstance(total, int) or not isinstance(rows, list) \
                 or not all(isinstance(r, ExperimentRow) for r in rows) \
-                or not isinstance(saved_since, (Since, type(None))):
+                or not isinstance(saved_since, (Since, type(None))) \
+                or (saved_since is not None and not isinstance(saved_since.view, (SavedView, type(None)))):
             raise ValueError("not a list of rows")
         if saved_since is not None:
             saved_since = replace(saved_since, raw=data[8 + size:])
@@ -213,6 +223,10 @@ def amend(saved: FirstRows, refs: RefSnapshot, state: str, index: ExperimentInde
     """The top of the listing `refs` will give, from `saved` (read under other refs), or None if that cannot be
     known for certain without the rest of the plan (see the module docstring). ~0.05 s of CPU at 100,000."""
     old = saved.since
+    if old is not None and old.view is not None:   # the top of a sorted or filtered view
+        from exptui.store.first_rows_view import amend_view
+
+        return amend_view(saved, refs, state, index)
     if old is None or not old.raw or not refs.raw or old.state != state or old.context != refs_context(refs):
         return None
     if any(row.kind not in ("workspace", "baseline", "experiment") for row in saved.rows):

@@ -226,7 +226,7 @@ class ExptuiApp(App[None]):
         if early is not None and early.token == token and token:
             # worked out while the UI was imported and started: the saved screen, or after a ref change the refs
             # and the saved screen amended (nothing the token sees changed since: the listing takes its refs)
-            if early.rows is not None:
+            if early.rows is not None and self._fits(early.rows):
                 first_rows(early.rows.rows, early.rows.total)
                 streamed = False
             state, given = early.state, early.refs   # ("", None) with the saved screen: read below, after it
@@ -266,7 +266,7 @@ class ExptuiApp(App[None]):
             except Exception:  # only a head start
                 amended = None
             amend_from = None   # tried once; its refs are not kept through the listing
-            if amended is not None and amended.rows:
+            if amended is not None and amended.rows and self._fits(amended):
                 painted = True
                 first_rows(amended.rows, amended.total)
 
@@ -382,6 +382,11 @@ class ExptuiApp(App[None]):
         self._kept_first = keys
         everything = main.all_rows
         since = self._since
+        view = main.view
+        plain = not view.filter.strip() and not view.sort and not view.leaderboard
+        # the top of this view: amended after a ref change if certain (with the filter the table shows)
+        effective = plain or (not main._filter_error and (main._compiled_filter or "") == view.filter)
+        shown = (view.filter, list(view.sort), view.leaderboard, list(main.model.columns)) if effective else None
 
         def save() -> None:
             wanted = {id(row) for row in top}
@@ -390,16 +395,30 @@ class ExptuiApp(App[None]):
                 listed = {id(row) for row in in_order}
                 in_order += [row for row in top if id(row) not in listed]
             # the top of the listing itself (no sort or filter reordered it): a start after a ref change can amend
-            # it (`exptui.store.first_rows.amend`); the top of a sorted or filtered view cannot be
-            prefix = all(a is b for a, b in zip(in_order, everything))
+            # it (`exptui.store.first_rows.amend`); the top of a sorted or filtered view carries that view
+            # (`exptui.store.first_rows_view`)
+            kept = since
+            if not plain and since is not None:
+                kept = None if shown is None else self.project.first_rows_since_view(
+                    since, *shown, listed={row.rev for row in everything if row.kind == "baseline"})
+            prefix = not plain or all(a is b for a, b in zip(in_order, everything))
             # no project_lock: it writes one file and runs no git, and on `q` a reload holding the lock (seconds
             # at 100,000, a cold one much longer) must not keep the UI thread from quitting
-            self.project.save_first_rows(token, in_order, len(everything), since if prefix else None)
+            self.project.save_first_rows(token, in_order, len(everything), kept if prefix else None)
 
         if in_thread:
             self.run_worker(save, thread=True, group="first-screen", exit_on_error=False)
         else:
             save()
+
+    def _fits(self, rows: FirstRows) -> bool:
+        """Whether amended first rows are the top of the view the dashboard shows (the one they were saved
+        with): else the listing streams its top."""
+        main = self._live_main()
+        if main is None:
+            return False
+        view = main.view
+        return self.project.first_rows_fit(rows, view.filter, list(view.sort), view.leaderboard)
 
     def _painted_first(self) -> None:
         """The screen was refreshed with the first rows (top rows of a streamed load, or a whole listing)."""
