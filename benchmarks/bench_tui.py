@@ -413,7 +413,16 @@ def real_runs(sizes: list[int], runs: int) -> None:
 FILTER_TYPED = "f1 > 0.5 and auc < 0.9"
 
 
-async def bench_table_child(repo: Path, spawned: float, quick: bool = False) -> dict:
+#: `--view`: the dashboard's saved view during the runs (a sort by f1 is what users keep while a sweep runs)
+VIEWS: dict[str, dict] = {
+    "plain": {},
+    "sorted": {"sort": [("f1", True)]},
+    "filtered": {"filter": "f1 > 0.5", "sort": [("f1", True)]},
+    "leaderboard": {"sort": [("f1", True)], "leaderboard": True},
+}
+
+
+async def bench_table_child(repo: Path, spawned: float, quick: bool = False, view: str = "plain") -> dict:
     import resource
 
     from exptui.project import Project
@@ -425,7 +434,8 @@ async def bench_table_child(repo: Path, spawned: float, quick: bool = False) -> 
     from exptui.tui.app import ExptuiApp
     from exptui.tui.view_state import ViewState
 
-    app = ExptuiApp(project, repo, poll_interval=60, view=ViewState(), **({"early": early} if early else {}))
+    app = ExptuiApp(project, repo, poll_interval=60, view=ViewState(**VIEWS[view]),
+                    **({"early": early} if early else {}))
     out: dict = {}
     async with app.run_test(size=(160, 48)) as pilot:
         main = None
@@ -496,7 +506,7 @@ async def bench_table_child(repo: Path, spawned: float, quick: bool = False) -> 
 
 
 def table_runs(sizes: list[int], runs: int, repos: Path | None = None, modes: tuple[str, ...] = ("cold", "warm"),
-               quick: bool = False) -> None:
+               quick: bool = False, view: str = "plain") -> None:
     """Fresh processes over bench_show's repos (built with git fast-import), cold (index deleted) then warm.
 
     `repos`: keep the built repos in this directory and reuse them on the next run (building 100,000 experiments
@@ -524,6 +534,9 @@ def table_runs(sizes: list[int], runs: int, repos: Path | None = None, modes: tu
                 shutil.rmtree(repo, ignore_errors=True)
                 repo = bench_show.make_repo(n, tmp)
                 print(f"(built {n:,} experiments in {time.perf_counter() - t0:.1f} s)", flush=True)
+            if view != "plain":   # one start with the view first: its first screen is saved for the runs
+                subprocess_run([sys.executable, __file__, "--table-child", str(repo), str(time.time()), "quick",
+                                f"view={view}"], env=bench_show._env())
             for mode in modes:
                 results = []
                 for _ in range(runs):
@@ -535,7 +548,7 @@ def table_runs(sizes: list[int], runs: int, repos: Path | None = None, modes: tu
                         add_experiment_commit(repo)
                     spawned = time.time()
                     proc = subprocess_run([sys.executable, __file__, "--table-child", str(repo), str(spawned)]
-                                          + (["quick"] if quick else []), env=bench_show._env())
+                                          + (["quick"] if quick else []) + [f"view={view}"], env=bench_show._env())
                     results.append(json.loads(proc.strip().splitlines()[-1]))
 
                 def med(key: str, results: list = results) -> float:
@@ -620,6 +633,9 @@ def main() -> None:
     parser.add_argument("--mode", choices=("cold", "warm", "changed", "new", "both"), default="both",
                         help="with --n: only cold (index deleted), only warm runs, or warm after one experiment "
                              "ref was added (changed: at an indexed commit; new: at a commit not indexed yet)")
+    parser.add_argument("--view", choices=tuple(VIEWS), default="plain",
+                        help="with --n: the dashboard's view (sorted: by f1, descending; filtered: f1 > 0.5 too; "
+                             "leaderboard: sorted as one board); one unmeasured start with it saves its first screen")
     parser.add_argument("--quick", action="store_true",
                         help="with --n: first rows and all rows only (no filter and sort keystrokes)")
     args = parser.parse_args()
@@ -632,11 +648,13 @@ def main() -> None:
         import json
 
         repo, spawned, *rest = args.table_child
-        print(json.dumps(asyncio.run(bench_table_child(Path(repo), float(spawned), quick=rest == ["quick"]))))
+        view = next((arg.split("=", 1)[1] for arg in rest if arg.startswith("view=")), "plain")
+        print(json.dumps(asyncio.run(bench_table_child(Path(repo), float(spawned), quick="quick" in rest,
+                                                       view=view))))
         return
     if args.n:
         modes = ("cold", "warm") if args.mode == "both" else (args.mode,)
-        table_runs(args.n, args.runs, args.repos, modes, quick=args.quick)
+        table_runs(args.n, args.runs, args.repos, modes, quick=args.quick, view=args.view)
         return
     if args.real:
         real_runs([int(s) for s in args.real.split(",")], args.runs)
