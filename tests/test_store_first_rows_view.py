@@ -32,15 +32,16 @@ VIEWS = {
 }
 
 
-def view_of(rows: list[ExperimentRow], view: ViewState) -> list[str]:
+def view_of(rows: list[ExperimentRow], view: ViewState, engine: str = "rows") -> list[str]:
     """The keys of the rows the dashboard shows for `view` over `rows`, in order."""
-    return [row.key for row in view_rows(rows, view)]
+    return [row.key for row in view_rows(rows, view, engine)]
 
 
-def view_rows(rows: list[ExperimentRow], view: ViewState) -> list[ExperimentRow]:
+def view_rows(rows: list[ExperimentRow], view: ViewState, engine: str = "rows") -> list[ExperimentRow]:
     """The rows the dashboard shows for `view` over `rows`, in order: the table model set as
-    `MainScreen._sync_model` sets it, over the rows' own columns (as `set_rows` does)."""
-    model = TableModel(rows)
+    `MainScreen._sync_model` sets it, over the rows' own columns (as `set_rows` does). `engine` "frame": as the
+    dashboard derives it over a large listing (pandas), "rows": over a first screen."""
+    model = TableModel(rows, engine=engine)  # type: ignore[arg-type]
     model.set_filter(view.filter)
     model.set_sort([SortKey(column, descending) for column_id, descending in view.sort
                     if (column := model.index.try_resolve(column_id)) is not None])
@@ -151,6 +152,7 @@ def test_the_amended_top_is_the_top_of_the_new_view(repo: Path, view_name: str, 
     assert amended is not None
     top = view_of(amended.rows, view)
     assert top == truth[:len(top)]                                  # the top of the new view, exactly
+    assert top == view_of(new_rows, view, engine="frame")[:len(top)]   # ... as the frame engine derives it too
     assert [row.rev for row in view_rows(amended.rows, view)] == \
         [row.rev for row in view_rows(new_rows, view)][:len(top)]   # a moved ref's row is its new commit's
     assert len(top) >= len(saved_top) - 1                           # one deleted or moved at most
