@@ -377,13 +377,18 @@ class QueueStore:
                 target[entry_id] = sha
         return result
 
-    def _prepare(self, refs: dict[str, dict[str, str]]) -> list[str]:
-        """The queue's ids in order, with every body of the listing made available (`MetaCache.prepare`)."""
+    def _prepare(self, refs: dict[str, dict[str, str]]) -> tuple[list[str], list[str]]:
+        """The queue's ids in order and their shas, with every body of the listing made available
+        (`MetaCache.prepare`)."""
         queue = refs["queue"]
-        ids = sorted(queue)  # git's order already (timsort: one pass), unless names decoded with replacements
-        self._meta.prepare([queue[i] for i in ids],
-                           [sha for ns in ("claims", "done", "attempts") for sha in refs[ns].values()])
-        return ids
+        ids = list(queue)  # in git's order, by name
+        if all(map(operator.lt, ids, ids[1:])):
+            shas = list(queue.values())
+        else:  # names decoded with replacement characters, or namespaces read ref by ref
+            ids.sort()
+            shas = [queue[i] for i in ids]
+        self._meta.prepare(shas, [sha for ns in ("claims", "done", "attempts") for sha in refs[ns].values()])
+        return ids, shas
 
     def _read_refs(self) -> dict[str, dict[str, tuple[str, dict[str, Any]]]]:
         """{namespace: {id: (sha, json body)}}: one for-each-ref over refs/exptui/ plus the bodies.
@@ -400,18 +405,18 @@ class QueueStore:
     def entries(self, with_run_info: bool = True) -> list[QueueEntry]:
         """Every entry (any state), oldest first."""
         refs = self._ref_shas()
-        ids = self._prepare(refs)
+        ids, _shas = self._prepare(refs)
         return _EntryBuilder(self, refs, with_run_info).build(ids)
 
     def listing(self) -> QueueListing:
         """The queue as `queue status` reads it: plainly queued entries as columns, the others in full (see
         `QueueListing`). One for-each-ref and the body cache, as `entries`."""
         refs = self._ref_shas()
-        ids = self._prepare(refs)
+        ids, shas = self._prepare(refs)
         queue = refs["queue"]
         others = refs["claims"].keys() | refs["done"].keys() | refs["attempts"].keys()
         plain = [i for i in ids if i not in others] if others else ids
-        columns = self._meta.queue_columns([queue[i] for i in plain])
+        columns = self._meta.queue_columns([queue[i] for i in plain] if others else shas)
         special = [i for i in ids if i in others] if others else []
         if columns.bad:  # overrides `flat` cannot read: in full, so that showing them fails as it always did
             bad = set(columns.bad)

@@ -24,6 +24,7 @@ last rename wins, and each file is whole.
 from __future__ import annotations
 
 import json
+import marshal
 import sys
 from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING, Any
@@ -33,7 +34,7 @@ from exptui.query.overrides import FLAT_FORMAT, flat
 if TYPE_CHECKING:
     from exptui.store.git import Git
 
-#: the cache of exptui <= 0.1 (JSON) and of the first marshal format: removed when this one is written
+#: the JSON cache of exptui <= 0.1, removed when this file is written (the first marshal format had this name)
 _OLD_NAMES = ("queue-meta.json",)
 
 Body = dict[str, Any]
@@ -94,8 +95,6 @@ class MetaCache:
             return
         if not raw.startswith(self.MAGIC):
             return  # missing, foreign or the old format: rebuilt by the next `prepare`
-        import marshal
-
         view = memoryview(raw)
         try:
             eol = raw.index(b"\n", len(self.MAGIC))
@@ -124,8 +123,6 @@ class MetaCache:
         return self._qindex
 
     def _decoded(self, i: int) -> Body | None:
-        import marshal
-
         try:
             body = marshal.loads(self._blob[self._offsets[i]:self._offsets[i + 1]])
         except (ValueError, EOFError, TypeError):
@@ -233,8 +230,6 @@ class MetaCache:
         self._dirty = True
 
     def _save(self, queue_shas: Sequence[str], other: set[str]) -> None:
-        import marshal
-
         from dvc_compat.fsutil import atomic_write
 
         memo: dict[str, str] = {}  # equal strings as one object: marshal stores each once (keys, labels, ids)
