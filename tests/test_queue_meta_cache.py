@@ -68,7 +68,7 @@ def test_cache_is_written_and_a_corrupt_truncated_foreign_or_old_file_is_rebuilt
     assert _trusted(qrepo)
     assert _listing(qrepo) == expected and _status(qrepo) == status  # read back from the cache
     header, records = _split(path)
-    old_format = b"exptui-queue-meta 1\n" + marshal.dumps({sha: {"name": "stale"} for sha in header[3]})
+    old_format = b"exptui-queue-meta 1\n" + marshal.dumps({sha: {"name": "stale"} for sha in header[4]})
     flat_format = marshal.dumps(tuple([header[0] + 1, *header[1:]]))
     bad_files = [
         b"", b"garbage", MetaCache.MAGIC, MetaCache.MAGIC + b"12\n\xff\x00torn", MetaCache.MAGIC[:-2],
@@ -90,9 +90,9 @@ def test_columns_that_do_not_add_up_are_not_trusted(qrepo: Path) -> None:
     status = _status(qrepo)
     path = _cache_path(qrepo)
     header, records = _split(path)
-    # version, byte order, other bodies, shas, names, labels, texts, ends, offsets
-    broken = [(4, header[4][:-1]), (6, header[6][:-1]), (7, header[7][:-1]), (8, header[8][:-4]),
-              (1, "middle"), (2, {"x": ["not a body"]})]
+    # version, byte order, bodies per record, other bodies, shas, names, labels, texts, ends, offsets
+    broken = [(5, header[5][:-1]), (7, header[7][:-1]), (8, header[8][:-1]), (9, header[9][:-4]),
+              (1, "middle"), (2, header[2] * 2), (3, {"x": ["not a body"]})]
     for field, value in broken:
         _join(path, [*header[:field], value, *header[field + 1:]], records)
         assert _status(qrepo) == status, field
@@ -105,10 +105,10 @@ def test_a_record_that_does_not_decode_is_read_from_git_again(qrepo: Path) -> No
     _status(qrepo)
     path = _cache_path(qrepo)
     header, records = _split(path)
-    assert header[3][0] == a.rev
-    first = header[8][4:8]  # the second offset: where the first record ends
+    assert header[4][0] == a.rev
+    first = header[9][4:8]  # the second offset: where the first record ends
     end = int.from_bytes(first, sys.byteorder)
-    _join(path, header, b"\xff" * end + records[end:])  # the first entry's record is garbage, its columns fine
+    _join(path, header, b"\xff" * end + records[end:])  # the first record is garbage, the columns fine
     assert [(n, o) for _i, n, _s, o in _listing(qrepo)] == [("r-1", {"params.yaml": {"train.lr": 0.1}}),
                                                           ("r-2", {"params.yaml": {"train.lr": 0.2}})]
     claim = q.store.claim(q.find(a.id), ProcessIdentity.current())  # needs the whole body of r-1
@@ -122,7 +122,7 @@ def test_stale_bodies_are_dropped_and_changed_entries_are_reread(qrepo: Path) ->
     _listing(qrepo)
     path = _cache_path(qrepo)
     header, records = _split(path)
-    header[2] = {**header[2], "0" * 40: {"name": "ghost"}}  # a body of an object no ref points at
+    header[3] = {**header[3], "0" * 40: {"name": "ghost"}}  # a body of an object no ref points at
     _join(path, header, records)
     assert [n for _i, n, _s, _o in _listing(qrepo)] == ["s-1", "s-2"]
     # the entry changes state (new claim and done refs): the new objects are read from git, not the cache, and
@@ -130,7 +130,7 @@ def test_stale_bodies_are_dropped_and_changed_entries_are_reread(qrepo: Path) ->
     claim = q.store.claim(q.find(a.id), ProcessIdentity.current())
     assert claim is not None
     assert dict((n, s) for _i, n, s, _o in _listing(qrepo)) == {"s-1": "running", "s-2": "queued"}
-    assert "0" * 40 not in _split(path)[0][2]
+    assert "0" * 40 not in _split(path)[0][3]
     q.kill("s-2")
     assert dict((n, s) for _i, n, s, _o in _listing(qrepo)) == {"s-1": "running", "s-2": "cancelled"}
 
@@ -208,3 +208,32 @@ def test_queue_status_stays_light(qrepo: Path) -> None:
     for heavy in ("pandas", "numpy", "textual", "yaml", "ruamel", "rich", "git", "tempfile", "socket",
                   "dvc_compat.config"):
         assert heavy not in mods, f"{heavy} imported by queue status"
+
+
+def test_records_of_many_bodies_stay_right_as_the_queue_changes(qrepo: Path) -> None:
+    """Bodies are kept `CHUNK` to a record: a cancel keeps every record (copied as it was), queueing more and
+    removing an entry move bodies between records (dumped anew). After each change a fresh process lists what a
+    process without any cache lists."""
+    from exptui.store.queue_meta import CHUNK
+
+    q = QueueManager(qrepo)
+    q.enqueue([f"train.lr=range(0,{2 * CHUNK + 22})"], name="m", yes=True)
+    path = _cache_path(qrepo)
+
+    def check() -> None:
+        listed, status = _listing(qrepo), _status(qrepo)
+        assert _trusted(qrepo)
+        path.unlink()
+        assert (_listing(qrepo), _status(qrepo)) == (listed, status)  # as read from git alone
+
+    check()
+    before = _split(path)[1]
+    assert q.store.cancel_queued(q.entries()[CHUNK + 3])  # a claim and a terminal record, no clock in the table
+    _listing(qrepo)  # reads the two new bodies from git and writes the file again
+    assert _split(path)[1] == before  # a cancel moves no queue body: the records are copied as they were
+    check()
+    q.enqueue(["train.lr=0.5,0.6,0.7"], name="n")
+    check()
+    q.remove("m-2")
+    check()
+    assert len(_listing(qrepo)) == 2 * CHUNK + 22 + 3 - 1

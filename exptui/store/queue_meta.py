@@ -9,17 +9,18 @@ queued, building a dict per body was most of the cache's 10–15 ms, mostly page
 - ``names``: each queue body's name (``""`` when it has none);
 - ``labels``, ``texts``, ``ends``: each queue body's overrides as `exptui.query.overrides.flat` columns, the form
   the Params column is summarised from (`summarize_flat`), under `FLAT_FORMAT`;
-- the whole body, one `marshal` record each in a blob after the columns, decoded only for an entry shown in full
-  (running, finished, retried: a few) or when a caller asks for every entry (`QueueStore.entries`).
+- the whole bodies, in `marshal` records of `CHUNK` bodies each after the columns (strings shared within a
+  record), a record decoded only for an entry of it shown in full (running, finished, retried: a few) or when a
+  caller asks for every entry (`QueueStore.entries`).
 
 Bodies of other commits (claims, terminal records: small, one per entry that ran) are kept as dicts. A queue body
 is one with a ``baseline`` (every entry `QueueStore.create` writes has one); any other is kept as a dict too.
 
 File: ``MAGIC``, the length of the header as a decimal line, the header (one marshal tuple: format, byte order,
-{sha: body} of the other bodies, queue shas, names, labels, texts, ends, the records' offsets as native uint32),
-then the records. A torn, foreign or old-format file (version 1: one marshal dict) is ignored and rewritten; a
-record that does not decode is read from git again. Writes are atomic (temp file, rename): of writers racing, the
-last rename wins, and each file is whole.
+`CHUNK`, {sha: body} of the other bodies, queue shas, names, labels, texts, ends, the records' offsets as native
+uint32), then the records. A torn, foreign or old-format file (version 1: one marshal dict) is ignored and
+rewritten; the bodies of a record that does not decode are read from git again. Writes are atomic (temp file,
+rename): of writers racing, the last rename wins, and each file is whole.
 """
 from __future__ import annotations
 
@@ -38,6 +39,10 @@ if TYPE_CHECKING:
 _OLD_NAMES = ("queue-meta.json",)
 
 Body = dict[str, Any]
+
+#: queue bodies per record: one record decodes nearly as fast per body as one marshal of every body (strings
+#: shared within it), and an entry shown in full decodes only its own record
+CHUNK = 64
 
 
 class QueueColumns:
@@ -81,6 +86,7 @@ class MetaCache:
         self._ends: list[int] = []
         self._offsets: Sequence[int] = ()
         self._blob: memoryview = memoryview(b"")
+        self._records: dict[int, list[Any]] = {}  # decoded records by number
         self._qindex: dict[str, int] | None = None
         self._dirty = False                      # bodies were read from git: the file is rewritten
 
@@ -101,16 +107,17 @@ class MetaCache:
             start = eol + 1
             size = int(raw[len(self.MAGIC):eol])
             header = marshal.loads(view[start:start + size])
-            version, order, dicts, qshas, names, labels, texts, ends, offsets = header
+            version, order, chunk, dicts, qshas, names, labels, texts, ends, offsets = header
             offsets = memoryview(offsets).cast("I")
             blob = view[start + size:]
         except (ValueError, EOFError, TypeError):
             return  # torn or corrupt
         n = len(qshas)
-        if (version != FLAT_FORMAT or order != sys.byteorder or type(dicts) is not dict
+        if (version != FLAT_FORMAT or order != sys.byteorder or chunk != CHUNK or type(dicts) is not dict
                 or not all(type(v) is dict for v in dicts.values())
                 or not all(type(x) is list for x in (qshas, names, labels, texts, ends))
-                or len(names) != n or len(ends) != n or len(offsets) != n + 1 or len(labels) != len(texts)
+                or len(names) != n or len(ends) != n or len(offsets) != -(-n // CHUNK) + 1
+                or len(labels) != len(texts)
                 or (ends[-1] if n else 0) != len(labels) or offsets[-1] != len(blob)):
             return  # another version's, or cut short (a torn copy): never trusted
         self._dicts, self._qshas, self._names, self._labels, self._texts, self._ends = (
@@ -123,10 +130,18 @@ class MetaCache:
         return self._qindex
 
     def _decoded(self, i: int) -> Body | None:
-        try:
-            body = marshal.loads(self._blob[self._offsets[i]:self._offsets[i + 1]])
-        except (ValueError, EOFError, TypeError):
-            return None
+        """The file's body at position `i` (its record decoded once); None when the record does not decode."""
+        c = i // CHUNK
+        record = self._records.get(c)
+        if record is None:
+            try:
+                record = marshal.loads(self._blob[self._offsets[c]:self._offsets[c + 1]])
+            except (ValueError, EOFError, TypeError):
+                record = []
+            if type(record) is not list or len(record) != min(CHUNK, len(self._qshas) - c * CHUNK):
+                record = []  # read from git again, entry by entry
+            self._records[c] = record
+        body = record[i % CHUNK] if record else None
         return body if type(body) is dict else None
 
     # -- the API ------------------------------------------------------------------------------------------------
@@ -239,16 +254,16 @@ class MetaCache:
         labels: list[str] = []
         texts: list[str] = []
         ends: list[int] = []
-        records: list[bytes] = []
+        sources: list[int | Body] = []  # per queue body kept: its position in the file, or the body itself
         index = self._index()
         try:
             for sha in queue_shas:
                 i = index.get(sha) if sha not in self._dicts else None
-                if i is not None:  # as the file had it: copied, not decoded
+                if i is not None:  # as the file had it: its columns copied, its record too where it can be
                     lo = self._ends[i - 1] if i else 0
                     cols: tuple[str, list[str], list[str]] = (
                         self._names[i], self._labels[lo:self._ends[i]], self._texts[lo:self._ends[i]])
-                    record = bytes(self._blob[self._offsets[i]:self._offsets[i + 1]])
+                    sources.append(i)
                 else:
                     body = self.body(sha)
                     got = _columns_of(body) if "baseline" in body else None
@@ -256,33 +271,47 @@ class MetaCache:
                         dicts[sha] = _share_strings(body, memo)
                         continue
                     cols = got
-                    record = marshal.dumps(body)
+                    sources.append(body)
                 qshas.append(sha)
                 names.append(cols[0])
                 labels.extend(memo.setdefault(x, x) for x in cols[1])
                 texts.extend(cols[2])
                 ends.append(len(labels))
-                records.append(record)
             for sha in other:
                 if sha not in dicts:
                     dicts[sha] = _share_strings(self.body(sha), memo)
+            records = [self._record(sources[k:k + CHUNK], qshas[k:k + CHUNK]) for k in range(0, len(qshas), CHUNK)]
             offsets = [0]
             for record in records:
                 offsets.append(offsets[-1] + len(record))
             from array import array
 
-            header = marshal.dumps((FLAT_FORMAT, sys.byteorder, dicts, qshas, names, labels, texts, ends,
+            header = marshal.dumps((FLAT_FORMAT, sys.byteorder, CHUNK, dicts, qshas, names, labels, texts, ends,
                                     array("I", offsets).tobytes()))
             blob = b"".join(records)
             # this process goes on with what it wrote: the next `queue_columns` of this listing takes the columns
             self._qshas, self._names, self._labels, self._texts, self._ends = qshas, names, labels, texts, ends
-            self._offsets, self._blob, self._qindex = offsets, memoryview(blob), None
+            self._offsets, self._blob, self._qindex, self._records = offsets, memoryview(blob), None, {}
             atomic_write(self.path, b"".join([self.MAGIC, b"%d\n" % len(header), header, blob]), durable=False)
             for old in _OLD_NAMES:
                 self.path.with_name(old).unlink(missing_ok=True)
         except (OSError, ValueError, OverflowError):
             pass  # read-only .git or disk full (ValueError: a body marshal cannot hold): an optimisation only
         self._dirty = False
+
+    def _record(self, sources: list[int | Body], shas: list[str]) -> bytes:
+        """One record of the file to write: the old file's record as it was when it holds exactly these bodies
+        (a claim or a finished entry leaves every queue body where it was), else these bodies dumped anew."""
+        first = sources[0]
+        if (isinstance(first, int) and first % CHUNK == 0 and self._qshas[first:first + CHUNK] == shas
+                and self._decoded(first) is not None):  # a record that does not decode is dumped anew
+            c = first // CHUNK
+            return bytes(self._blob[self._offsets[c]:self._offsets[c + 1]])
+        bodies = []
+        for source, sha in zip(sources, shas):
+            body = self._decoded(source) if isinstance(source, int) else source
+            bodies.append(self.body(sha) if body is None else body)
+        return marshal.dumps(_share_strings(bodies, {}))
 
 
 def _share_strings(value: Any, memo: dict[str, str]) -> Any:
