@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -146,3 +147,71 @@ def test_the_listing_reads_every_namespace_in_order_and_out_of_order(tmp_path: P
 def _listed_names(repo: Path) -> list[bytes]:
     return subprocess.run(["git", "for-each-ref", "--format=%(refname)", "refs/exptui/"], cwd=repo,
                           capture_output=True, check=True).stdout.splitlines()
+
+
+def _reference_at(entries: list, now: float) -> tuple[str, str]:
+    """(counts line, table) as `queue status` printed them row by row before the listing had columns, running
+    entries included (their elapsed time taken at `now`)."""
+    counts: dict[str, int] = {}
+    for e in entries:
+        counts[e.status.value] = counts.get(e.status.value, 0) + 1
+    head = " · ".join(f"{counts[s]} {s}" for s in ORDER if counts.get(s)) or "the queue is empty"
+    entries = sorted(entries, key=lambda e: (ORDER.index(e.status.value), e.id))
+    rows = [("NAME", "STATUS", "STAGE", "ELAPSED", "PARAMS", "INFO")]
+    for e, params in zip(entries, summarize_as_first_written([e.overrides for e in entries])):
+        info = e.reason or (e.exp_ref.rsplit("/", 1)[-1] if e.exp_ref else "")
+        elapsed = ""
+        if e.status.value == "running":
+            elapsed = format_duration(now - e.started, tenths=False, missing="") if e.started else ""
+            info = f"attempt {e.attempt}" if e.attempt > 1 else ""
+        elif e.status.value != "queued":
+            elapsed = format_duration(e.done.duration if e.done else None, tenths=False, missing="")
+        rows.append((inert(e.name), e.status.value, inert(e.stage or ""), elapsed, inert(params), inert(info)))
+    return f"{head} · 0 workers", "\n".join(aligned_lines(rows, 5)) + "\n"
+
+
+def test_running_retried_and_finished_entries_among_queued_ones_are_the_reference(tmp_path: Path) -> None:
+    """The listing keeps plainly queued entries as columns and the others as entries: running ones (one on its
+    second attempt), retried ones back in the queue between queued ones, finished ones. The table is the
+    row-by-row one at the same clock, and `listing.entries()` is `entries()`."""
+    from exptui.cli.queue_status import plain
+    from exptui.execution.queue_manager import QueueManager
+    from exptui.store.claims import ProcessIdentity
+    from exptui.store.queue import DoneRecord
+
+    repo = tmp_path / "repo"
+    repo.mkdir()
+    git(repo, "init", "-q", "-b", "main")
+    make_pipeline(repo)
+    exptui(repo, "run", "--queue", "--yes", "-S", "train.lr=range(0,14)", "-S", "seed=3")
+    exptui(repo, "run", "--queue", "-S", "train.epochs=4")  # another parameter: the shared one is not shared
+    q = QueueManager(repo)
+    store = q.store
+    me = ProcessIdentity.current()
+
+    def fail_and_retry(i: int) -> None:
+        entry = store.entries()[i]
+        store.claim(entry, me)
+        store.finish(entry, DoneRecord("failed", reason="boom", finished=1.0, duration=2.0))
+        assert store.retry(store.get(entry.id))
+
+    store.claim(store.entries()[2], me)                       # running, first attempt
+    fail_and_retry(5)                                         # queued again, shown in full
+    fail_and_retry(6)
+    store.claim(store.entries()[6], me)                       # running, second attempt
+    fail_and_retry(9)
+    entry = store.entries()[11]
+    store.claim(entry, me)
+    store.finish(entry, DoneRecord("success", finished=1.0, duration=61.0, exp_ref="refs/exps/aa/bb/e-11"))
+    store.cancel_queued(store.entries()[0])
+    store.cancel_queued(store.entries()[-1])
+
+    listing = QueueManager(repo).listing()
+    assert len(listing.special) == 7 and len(listing.ids) == 8 and len(listing) == 15
+    assert listing.entries() == QueueManager(repo).entries()
+    for now in (time.time(), time.time() + 3600):
+        head, table = plain(listing, [], now)
+        assert (head, table) == _reference_at(QueueManager(repo).entries(), now)
+    lines = table.splitlines()
+    assert [line.split()[:2] for line in lines[1:4]] == [["lr2", "running"], ["lr6", "running"], ["lr1", "queued"]]
+    assert "attempt 2" in lines[2] and lines[6].split()[:2] == ["lr5", "queued"]  # retried, in queue order

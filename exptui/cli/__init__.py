@@ -61,4 +61,11 @@ def main(argv: list[str] | None = None) -> None:
         from exptui.cli.group import cli
 
         code = run_guarded(cli, argv)
+    else:
+        # answered, and the process exits next: the collections the interpreter runs while it shuts down would
+        # walk every tracked object for nothing (no cycles worth finding); frozen, they skip them. `queue status`
+        # of 10,000 entries: ~9 ms CPU less (median of 15 alternating runs)
+        import gc
+
+        gc.freeze()
     sys.exit(code)

@@ -38,8 +38,8 @@ def fast_path(argv: list[str]) -> int | None:
             from exptui.cli.queue_status import collect, plain
             from exptui.execution.queue_manager import QueueManager
 
-            entries, workers, warnings, now = collect(QueueManager(repo))
-            head, table = plain(entries, workers, now)
+            listing, workers, warnings, now = collect(QueueManager(repo))
+            head, table = plain(listing, workers, now)
     except KeyboardInterrupt:
         return _write_guarded([(sys.stderr, "Interrupted.\n")], 130)
     except Exception:  # noqa: BLE001 - the click path does it again and reports it as it always has

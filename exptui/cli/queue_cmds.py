@@ -263,11 +263,13 @@ def status(ctx: click.Context, as_json: bool) -> None:
 def _status(ctx: click.Context, as_json: bool) -> None:
     from exptui.cli.queue_status import collect, plain
 
-    entries, workers, warnings, now = collect(_manager(ctx))
+    listing, workers, warnings, now = collect(_manager(ctx))
     for warning in warnings:
         echo(warning, err=True)
     if as_json:
         import json
+
+        entries = listing.entries()
 
         write_json(json.dumps({
             "entries": [{
@@ -281,7 +283,7 @@ def _status(ctx: click.Context, as_json: bool) -> None:
             "workers": [w.__dict__ for w in workers],
         }, indent=2) + "\n")
         return
-    head, table = plain(entries, workers, now)  # (exptui.cli.fast prints the same without click)
+    head, table = plain(listing, workers, now)  # (exptui.cli.fast prints the same without click)
     echo(head)
     if table is not None:
         # one write: 1,000 rows echoed one by one are 1,000 syscalls when stdout is unbuffered (PYTHONUNBUFFERED)

@@ -22,7 +22,7 @@ from exptui.errors import ExperimentNotFound, ExptuiError
 from exptui.store.claims import ProcessIdentity, new_token
 from exptui.store.git import Git
 from exptui.store.entry_state import EntryState, check_transition
-from exptui.store.queue import EntrySpec, Overrides, QueueEntry, QueueStore, scratch_mkdtemp
+from exptui.store.queue import EntrySpec, Overrides, QueueEntry, QueueListing, QueueStore, scratch_mkdtemp
 
 if TYPE_CHECKING:  # pragma: no cover
     from exptui.execution.recovery import RecoveryReport
@@ -309,6 +309,10 @@ class QueueManager:
         """Every entry, oldest first, with running ones' stage and start time."""
         return self.store.entries()
 
+    def listing(self) -> QueueListing:
+        """Every entry as `queue status` reads it: queued ones as columns, the others in full (`QueueListing`)."""
+        return self.store.listing()
+
     def rows(self) -> list[ExperimentRow]:
         return self.store.rows()
 
@@ -332,14 +336,14 @@ class QueueManager:
         entry = self.find(key)
         return Path(entry.log_path) if entry.log_path else self.store.log_path(entry.id, entry.attempt)
 
-    def workers(self, entries: list[QueueEntry] | None = None) -> list[WorkerInfo]:
+    def workers(self, entries: list[QueueEntry] | QueueListing | None = None) -> list[WorkerInfo]:
         """Live workers of this repository (dead ones' registry files are removed)."""
         data_list = self.state.workers()
         if not data_list:
             return []
         if entries is None:
             entries = self.store.entries(with_run_info=False)
-        by_id = {e.id: e.name for e in entries}
+        by_id = entries.names_by_id() if isinstance(entries, QueueListing) else {e.id: e.name for e in entries}
         out = []
         for data in data_list:
             ident = ProcessIdentity.from_dict(data)

@@ -14,6 +14,10 @@ from typing import Any
 
 Overrides = Mapping[str, Mapping[str, Any]]
 
+#: names how `flat` writes labels and texts: the queue's body cache (`exptui.store.queue`) keeps each entry's flat
+#: columns on disk under this version, so a change to the texts below must change it (old caches are then rebuilt)
+FLAT_FORMAT = 1
+
 
 def override_items(overrides: Overrides | None) -> list[tuple[str, str]]:
     """(key label, display text) per override, in file then key order as stored: `train.lr=0.1`,
@@ -36,7 +40,7 @@ def full_text(overrides: Overrides | None) -> str:
     return " ".join(text for _, text in override_items(overrides))
 
 
-def _flat(all_overrides: Sequence[Overrides | None]) -> tuple[list[str], list[str], list[int]]:
+def flat(all_overrides: Sequence[Overrides | None]) -> tuple[list[str], list[str], list[int]]:
     """Every entry's `override_items` as two flat columns (labels, texts) and where each entry's run ends: no
     list and no tuple per entry (`queue status` of a 10,000-entry sweep: ~3x cheaper than `override_items` per
     entry). Same labels and texts in the same order."""
@@ -69,10 +73,15 @@ def summarize(all_overrides: Sequence[Overrides | None]) -> list[str]:
     With fewer than two entries, or when nothing differs, each entry shows all its overrides. A label counts as
     shared when it occurs as often as there are entries, always with the same text.
     """
-    labels, texts, ends = _flat(all_overrides)
+    return summarize_flat(*flat(all_overrides))
+
+
+def summarize_flat(labels: Sequence[str], texts: Sequence[str], ends: Sequence[int]) -> list[str]:
+    """`summarize` of entries given as `flat` columns: `queue status` takes them from the body cache as they are,
+    without a dict per entry."""
     n = len(ends)
-    if n == len(labels) and ends == list(range(1, n + 1)):
-        whole = texts  # one override per entry (a one-parameter sweep): each entry's text is that override
+    if n == len(labels) and list(ends) == list(range(1, n + 1)):
+        whole = list(texts)  # one override per entry (a one-parameter sweep): each entry's text is that override
     else:
         whole = [" ".join(texts[a:b]) for a, b in zip([0, *ends], ends)]
     if n < 2:

@@ -45,6 +45,7 @@ from exptui.store.claims import (
 )
 from exptui.store.entry_state import TERMINAL_STATES, EntryState, check_transition
 from exptui.store.git import ZERO_OID, Git, RefConflict, RefLocked, RefUpdate
+from exptui.store.queue_meta import MetaCache
 
 if TYPE_CHECKING:  # `rows` imports them: reading the queue (`queue status`) never needs the records module
     from exptui.records import ExperimentRow
@@ -343,30 +344,21 @@ class QueueStore:
         self.git = git
         self.state = RunState(git.git_dir)
         self._empty_tree: str | None = None
-        self._meta = _MetaCache(git)
+        self._meta = MetaCache(git)
 
     # -- reading --------------------------------------------------------------------------------------------
-    def _read_refs(self) -> dict[str, dict[str, tuple[str, dict[str, Any]]]]:
-        """{namespace: {id: (sha, json body)}}: one for-each-ref over refs/exptui/ plus the bodies.
-
-        Every object here is immutable, so bodies are cached by sha in ``.git/exptui/cache/queue-meta.bin``:
-        a listing of 1,000 entries costs one for-each-ref and one small file read, and only objects not seen
-        before are read from git (one batch).
-        """
+    def _ref_shas(self) -> dict[str, dict[str, str]]:
+        """{namespace: {id: sha}}: one for-each-ref over refs/exptui/."""
         # "<sha> refs/exptui/<ns>/<id>" per ref: one split over the whole output, no per-line decode/partition
         # (10,000 entries). The whole name, not `%(refname:lstrip=2)`: git formats that ~20 % slower (10,000 refs:
         # 13.6 against 16.8 ms of git's CPU, median of 31 alternating runs, load 5), and the prefix costs nothing
         # to skip here
         out = self.git.run_bytes("for-each-ref", "--format=%(objectname) %(refname)", NS)
-        result: dict[str, dict[str, tuple[str, dict[str, Any]]]] = {
-            "queue": {}, "claims": {}, "done": {}, "attempts": {},
-        }
+        result: dict[str, dict[str, str]] = {"queue": {}, "claims": {}, "done": {}, "attempts": {}}
         words = out.decode("utf-8", "replace").split()
         if len(words) % 2:  # a ref name with whitespace cannot exist; never trust a torn answer either
             words = words[:-1]
         shas, names = words[0::2], words[1::2]
-        bodies = self._meta.bodies(set(shas))
-        empty: dict[str, Any] = {}
         if all(map(operator.lt, names, names[1:])):
             # git lists refs sorted by name, so each namespace is one run of them, found by halving: its dict is
             # made by C loops (10,000 queued: ~1 ms, not ~5 ms of partitioning ref by ref)
@@ -375,71 +367,69 @@ class QueueStore:
                 lo, hi = bisect_left(names, prefix), bisect_left(names, f"{NS}{ns}0")  # "0" sorts right after "/"
                 if lo < hi:
                     skip = len(prefix)
-                    ids = [name[skip:] for name in names[lo:hi]]
-                    part = shas[lo:hi]
-                    run.update(zip(ids, zip(part, [bodies.get(sha) or empty for sha in part])))
+                    run.update(zip([name[skip:] for name in names[lo:hi]], shas[lo:hi]))
             return result
         skip = len(NS)
         for sha, name in zip(shas, names):  # not in order (a name decoded with replacement characters)
             ns, _, entry_id = name[skip:].partition("/")
             target = result.get(ns)
             if target is not None and entry_id and name.startswith(NS):
-                target[entry_id] = (sha, bodies.get(sha) or empty)
+                target[entry_id] = sha
         return result
+
+    def _prepare(self, refs: dict[str, dict[str, str]]) -> tuple[list[str], list[str]]:
+        """The queue's ids in order and their shas, with every body of the listing made available
+        (`MetaCache.prepare`)."""
+        queue = refs["queue"]
+        ids = list(queue)  # in git's order, by name
+        if all(map(operator.lt, ids, ids[1:])):
+            shas = list(queue.values())
+        else:  # names decoded with replacement characters, or namespaces read ref by ref
+            ids.sort()
+            shas = [queue[i] for i in ids]
+        self._meta.prepare(shas, [sha for ns in ("claims", "done", "attempts") for sha in refs[ns].values()])
+        return ids, shas
+
+    def _read_refs(self) -> dict[str, dict[str, tuple[str, dict[str, Any]]]]:
+        """{namespace: {id: (sha, json body)}}: one for-each-ref over refs/exptui/ plus the bodies.
+
+        Every object here is immutable, so bodies are cached by sha (`exptui.store.queue_meta`): a listing of
+        1,000 entries costs one for-each-ref and one small file read, and only objects not seen before are read
+        from git (one batch).
+        """
+        refs = self._ref_shas()
+        self._prepare(refs)
+        body = self._meta.body
+        return {ns: {entry_id: (sha, body(sha)) for entry_id, sha in run.items()} for ns, run in refs.items()}
 
     def entries(self, with_run_info: bool = True) -> list[QueueEntry]:
         """Every entry (any state), oldest first."""
-        refs = self._read_refs()
-        runs = self.state.all() if with_run_info else {}
-        logs = os.path.join(self.state.logs_dir, "")  # `log_path` as a string: no Path object per entry
-        entries = []
-        attempts, claims, dones = refs["attempts"], refs["claims"], refs["done"]
-        for entry_id, (sha, meta) in sorted(refs["queue"].items()):
-            get = meta.get
-            # positional, the rest left at their defaults: one entry of a 10,000-entry sweep is built in ~0.4 µs
-            # instead of ~0.7 with keywords
-            entry = QueueEntry(entry_id, str(get("name") or entry_id), sha, str(get("baseline", "")),
-                               get("overrides") or {}, float(get("created") or 0.0))
-            if not _OPTIONAL_META.isdisjoint(meta):  # a user-given name, an adaptive search's trial, a sweep
-                sweep, sweep_label, search = get("sweep"), get("sweep_label"), get("search")
-                entry.reserved = bool(get("reserved"))
-                entry.search = search if isinstance(search, dict) else None
-                entry.sweep = sweep if sweep and isinstance(sweep, str) else None
-                entry.sweep_label = sweep_label if sweep_label and isinstance(sweep_label, str) else None
-            if attempts and entry_id in attempts:
-                asha, adata = attempts[entry_id]
-                entry.previous = _done_from(adata, asha)
-            claim = claims.get(entry_id) if claims else None
-            if claim is not None:
-                csha, cdata = claim
-                owner = ProcessIdentity.from_dict(cdata.get("owner")) or ProcessIdentity(0, "", "?", "?")
-                entry.claim = ClaimRecord(owner, int(cdata.get("attempt", 1)), float(cdata.get("time", 0)), csha)
-                entry.attempt = entry.claim.attempt
-                entry.status = EntryState.RUNNING
-                entry.started = entry.claim.time
-            elif entry.previous is not None:
-                entry.attempt = entry.previous.attempt
-            done = dones.get(entry_id) if dones else None
-            if done is not None:
-                entry.done = _done_from(done[1], done[0])
-                entry.status = entry.done.status
-                entry.reason = entry.done.reason
-                entry.exp_ref = entry.done.exp_ref
-                entry.exp_rev = entry.done.exp_rev
-                entry.log_path = entry.done.log_path
-                entry.finished = entry.done.finished
-            elif entry.claim is not None:
-                run = runs.get(entry_id)
-                if run is not None and run.owner.token == entry.claim.owner.token:
-                    entry.run = run
-                    entry.stage = run.stage
-                    entry.started = run.started
-                    entry.log_path = run.log_path or None
-            if entry.log_path is None:
-                attempt = entry.attempt
-                entry.log_path = f"{logs}{entry_id}.log" if attempt <= 1 else f"{logs}{entry_id}.{attempt}.log"
-            entries.append(entry)
-        return entries
+        refs = self._ref_shas()
+        ids, _shas = self._prepare(refs)
+        return _EntryBuilder(self, refs, with_run_info).build(ids)
+
+    def listing(self) -> QueueListing:
+        """The queue as `queue status` reads it: plainly queued entries as columns, the others in full (see
+        `QueueListing`). One for-each-ref and the body cache, as `entries`."""
+        refs = self._ref_shas()
+        ids, shas = self._prepare(refs)
+        queue = refs["queue"]
+        others = refs["claims"].keys() | refs["done"].keys() | refs["attempts"].keys()
+        plain = [i for i in ids if i not in others] if others else ids
+        columns = self._meta.queue_columns([queue[i] for i in plain] if others else shas)
+        special = [i for i in ids if i in others] if others else []
+        if columns.bad:  # overrides `flat` cannot read: in full, so that showing them fails as it always did
+            bad = set(columns.bad)
+            special = sorted([*special, *(plain[i] for i in bad)])
+            keep = [i for i in range(len(plain)) if i not in bad]
+            plain = [plain[i] for i in keep]
+            columns = self._meta.queue_columns([queue[i] for i in plain])
+        names = columns.names
+        if "" in names:  # a body without a name: the entry is called by its id (as `QueueEntry.name`)
+            names = [n or i for n, i in zip(names, plain)]
+        builder = _EntryBuilder(self, refs, True)
+        return QueueListing(self, refs, plain, names, (columns.labels, columns.texts, columns.ends),
+                            builder.build(special))
 
     def get(self, entry_id: str) -> QueueEntry | None:
         for e in self.entries():
@@ -765,93 +755,6 @@ class QueueStore:
         return result
 
 
-class _MetaCache:
-    """JSON bodies of queue/claim/done commits by sha (immutable objects: an entry never goes stale).
-
-    Kept in memory per process and on disk for the next process as one `marshal` blob
-    (``.git/exptui/cache/queue-meta.bin``, a magic line first, equal strings stored once): for 10,000 entries
-    it is 1.4 MB and loads in about a third of the time of the same dict as JSON (2.9 MB). Bodies are plain
-    JSON values, which marshal round-trips exactly. A file that is torn, foreign or from another format
-    version is ignored and rewritten; losing the file (or a concurrent writer winning the rename) only means
-    re-reading some objects from git.
-    """
-
-    MAGIC = b"exptui-queue-meta 1\n"
-
-    def __init__(self, git: Git):
-        self.git = git
-        self.path = git.git_dir / "exptui" / "cache" / "queue-meta.bin"
-        self._mem: dict[str, dict[str, Any]] | None = None
-
-    def _load(self) -> dict[str, dict[str, Any]]:
-        if self._mem is None:
-            self._mem = {}
-            try:
-                raw = self.path.read_bytes()
-            except OSError:
-                return self._mem
-            if raw.startswith(self.MAGIC):
-                import marshal
-
-                try:
-                    data = marshal.loads(memoryview(raw)[len(self.MAGIC):])
-                except (EOFError, ValueError, TypeError):
-                    data = None  # torn or corrupt: rebuilt from git by the next `bodies`
-                if isinstance(data, dict) and all(type(v) is dict for v in data.values()):
-                    self._mem = data  # else foreign: every body is read from git again
-        return self._mem
-
-    def remember(self, sha: str, body: dict[str, Any]) -> None:
-        self._load()[sha] = body
-
-    def bodies(self, shas: set[str]) -> dict[str, dict[str, Any]]:
-        mem = self._load()
-        missing = sorted(shas - mem.keys())
-        if missing:
-            for sha, answer in zip(missing, self.git.read_objects(missing)):
-                body: dict[str, Any] = {}
-                if answer is not None and answer[1] == "commit":
-                    msg = answer[2].partition(b"\n\n")[2]
-                    try:
-                        parsed = json.loads(msg.partition(b"\n")[2].strip() or b"{}")
-                        body = parsed if isinstance(parsed, dict) else {}
-                    except ValueError:
-                        body = {}
-                mem[sha] = body
-        if missing or len(mem) > 2 * len(shas) + 1000:
-            keep = {s: mem[s] for s in shas if s in mem}  # drop bodies of refs that are gone
-            self._mem = keep
-            self._save(keep)
-            return keep
-        return mem
-
-    def _save(self, objects: dict[str, dict[str, Any]]) -> None:
-        import marshal
-
-        from dvc_compat.fsutil import atomic_write
-
-        try:
-            memo: dict[str, str] = {}  # equal strings as one object: marshal then stores each once (half the size)
-            shared = {memo.setdefault(sha, sha): _share_strings(body, memo) for sha, body in objects.items()}
-            atomic_write(self.path, self.MAGIC + marshal.dumps(shared), durable=False)
-            self.path.with_suffix(".json").unlink(missing_ok=True)  # the JSON cache of exptui <= 0.1
-        except (OSError, ValueError):
-            pass  # read-only .git or disk full (ValueError: a body marshal cannot hold): an optimisation only
-
-
-def _share_strings(value: Any, memo: dict[str, str]) -> Any:
-    """``value`` (a JSON value) with every string replaced by the first equal one seen: the cache of 10,000
-    bodies repeats its keys, baseline and tree ids in every entry, and marshal writes a repeated object as a
-    back-reference, which also loads faster (one object instead of 10,000 copies)."""
-    if isinstance(value, str):
-        return memo.setdefault(value, value)
-    if isinstance(value, dict):
-        return {memo.setdefault(k, k) if isinstance(k, str) else k: _share_strings(v, memo) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_share_strings(v, memo) for v in value]
-    return value
-
-
 def _done_from(data: Mapping[str, Any], sha: str) -> DoneRecord:
     def opt(key: str) -> Any:
         v = data.get(key)
@@ -864,6 +767,111 @@ def _done_from(data: Mapping[str, Any], sha: str) -> DoneRecord:
         duration=None if data.get("duration") is None else float(data["duration"]), sha=sha,
         stages=stages if isinstance(stages := data.get("stages"), dict) else {},
     )
+
+
+class _EntryBuilder:
+    """Builds `QueueEntry` records from one for-each-ref's shas and the cached bodies (`QueueStore.entries` for
+    all of them, `QueueStore.listing` for those not plainly queued)."""
+
+    def __init__(self, store: QueueStore, refs: dict[str, dict[str, str]], with_run_info: bool):
+        self.store = store
+        self.refs = refs
+        self.with_run_info = with_run_info
+        self._runs: dict[str, RunInfo] | None = None
+
+    def build(self, ids: Sequence[str]) -> list[QueueEntry]:
+        """The entries of these ids (in `refs["queue"]`), in this order."""
+        if not ids:
+            return []
+        if self._runs is None:
+            self._runs = self.store.state.all() if self.with_run_info else {}
+        runs = self._runs
+        logs = os.path.join(self.store.state.logs_dir, "")  # `log_path` as a string: no Path object per entry
+        body = self.store._meta.body
+        queue, attempts, claims, dones = (self.refs[ns] for ns in ("queue", "attempts", "claims", "done"))
+        entries = []
+        for entry_id in ids:
+            sha = queue[entry_id]
+            meta = body(sha)
+            get = meta.get
+            # positional, the rest left at their defaults: one entry of a 10,000-entry sweep is built in ~0.4 µs
+            # instead of ~0.7 with keywords
+            entry = QueueEntry(entry_id, str(get("name") or entry_id), sha, str(get("baseline", "")),
+                               get("overrides") or {}, float(get("created") or 0.0))
+            if not _OPTIONAL_META.isdisjoint(meta):  # a user-given name, an adaptive search's trial, a sweep
+                sweep, sweep_label, search = get("sweep"), get("sweep_label"), get("search")
+                entry.reserved = bool(get("reserved"))
+                entry.search = search if isinstance(search, dict) else None
+                entry.sweep = sweep if sweep and isinstance(sweep, str) else None
+                entry.sweep_label = sweep_label if sweep_label and isinstance(sweep_label, str) else None
+            asha = attempts.get(entry_id) if attempts else None
+            if asha is not None:
+                entry.previous = _done_from(body(asha), asha)
+            csha = claims.get(entry_id) if claims else None
+            if csha is not None:
+                cdata = body(csha)
+                owner = ProcessIdentity.from_dict(cdata.get("owner")) or ProcessIdentity(0, "", "?", "?")
+                entry.claim = ClaimRecord(owner, int(cdata.get("attempt", 1)), float(cdata.get("time", 0)), csha)
+                entry.attempt = entry.claim.attempt
+                entry.status = EntryState.RUNNING
+                entry.started = entry.claim.time
+            elif entry.previous is not None:
+                entry.attempt = entry.previous.attempt
+            dsha = dones.get(entry_id) if dones else None
+            if dsha is not None:
+                entry.done = _done_from(body(dsha), dsha)
+                entry.status = entry.done.status
+                entry.reason = entry.done.reason
+                entry.exp_ref = entry.done.exp_ref
+                entry.exp_rev = entry.done.exp_rev
+                entry.log_path = entry.done.log_path
+                entry.finished = entry.done.finished
+            elif entry.claim is not None:
+                run = runs.get(entry_id)
+                if run is not None and run.owner.token == entry.claim.owner.token:
+                    entry.run = run
+                    entry.stage = run.stage
+                    entry.started = run.started
+                    entry.log_path = run.log_path or None
+            if entry.log_path is None:
+                attempt = entry.attempt
+                entry.log_path = f"{logs}{entry_id}.log" if attempt <= 1 else f"{logs}{entry_id}.{attempt}.log"
+            entries.append(entry)
+        return entries
+
+
+class QueueListing:
+    """The queue as `queue status` reads it (`QueueStore.listing`).
+
+    Entries that are plainly queued (no claim, no terminal record, no retired attempt) are columns: their ids,
+    names and overrides as `exptui.query.overrides.flat` columns, taken from the body cache as they are. Every
+    other entry (running, finished, retried: usually a few) is a `QueueEntry` in `special`. Why: a status of a
+    10,000-entry sweep shows only a name and params for a queued entry, and a `QueueEntry` (24 fields) each was
+    a fifth of the command (issue 13). `entries()` gives the full list for callers that need every record.
+    """
+
+    def __init__(self, store: QueueStore, refs: dict[str, dict[str, str]], ids: list[str], names: list[str],
+                 flat: tuple[list[str], list[str], list[int]], special: list[QueueEntry]):
+        self.store = store
+        self.refs = refs
+        self.ids = ids            # the plainly queued entries, in id order (queue order)
+        self.names = names
+        self.flat = flat          # (labels, texts, ends) of their overrides
+        self.special = special    # every other entry, in id order
+
+    def __len__(self) -> int:
+        return len(self.ids) + len(self.special)
+
+    def entries(self) -> list[QueueEntry]:
+        """Every entry as `QueueStore.entries` lists it (the special ones as they are here, after recovery's
+        display changes), oldest first."""
+        plain = _EntryBuilder(self.store, self.refs, True).build(self.ids)
+        if not self.special:
+            return plain
+        return sorted([*plain, *self.special], key=operator.attrgetter("id"))
+
+    def names_by_id(self) -> dict[str, str]:
+        return {**dict(zip(self.ids, self.names)), **{e.id: e.name for e in self.special}}
 
 
 class _TreeEditor:
