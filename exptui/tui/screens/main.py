@@ -56,6 +56,9 @@ class MainScreen(Screen[None]):
     """Experiments of one repo, grouped under their baselines, live."""
 
     BINDINGS: ClassVar[list[BindingType]] = [*MAIN_BINDINGS]
+    #: the table has the focus from the start: Textual's default ("*") focused the filter input first, and moving
+    #: it to the table (`on_mount`) restyled both once more, which could land after the first rows (a second render)
+    AUTO_FOCUS: ClassVar[str | None] = "#experiments"
     #: from this many rows on, filter and sort run over a DataFrame (``TableModel(engine="frame")``: vectorised
     #: masks and one lexsort, 2x faster per keystroke at 10k rows, docs/performance.md) once pandas has been
     #: imported in the background; below it the row engine is as fast and pandas' import (0.5-1.9 s) is never paid
@@ -120,6 +123,16 @@ class MainScreen(Screen[None]):
         message_line.display = False
         yield message_line
         yield DashboardFooter(compact=True, show_command_palette=False)   # ^p is in the help; its room goes to Q and p
+
+    def _compositor_refresh(self) -> None:
+        """Textual renders the whole screen here (the layout's refresh calls it even while the app's updates are
+        batched, and drops the result then). While the app holds its first paint for the first rows
+        (`ExptuiApp._hold_first_paint`), the empty table is not rendered at all: a repaint is noted instead, done
+        when the hold ends."""
+        if getattr(self.app, "holding_first_paint", False):
+            self._repaint_required = True
+            return
+        super()._compositor_refresh()
 
     @property
     def table(self) -> ExperimentTable:
