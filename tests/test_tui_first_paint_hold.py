@@ -122,3 +122,43 @@ async def test_a_failed_early_start_ends_the_hold_at_once(big_repo: Path, monkey
         await wait_for(pilot, lambda: app.reloads > 0 and not saving(app))
         assert len(app.main.all_rows) == N + 2 and app.main.table.rows
     project.close()
+
+
+@async_test
+async def test_while_loading_widths_fit_the_first_screenful(big_repo: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The top of a first load is measured for its first screenful only (`ExperimentTable.measure_top`); a wide name
+    further down widens its column once it is measured like every reload."""
+    from dataclasses import replace
+
+    from tests.test_tui_app import _rows, _table_app
+
+    rows = _rows(200)
+    rows[150] = replace(rows[150], name="a-much-longer-experiment-name-than-the-rest")
+    app = _table_app(rows[:1])
+    async with app.run_test(size=(100, 20)) as pilot:
+        table = app.query_one(ExperimentTable)
+        table.measure_top = 60
+        table.update_rows(rows)
+        await pilot.pause()
+        narrow = table._widths["name"]
+        assert narrow < len(rows[150].name)
+        table.measure_top = None
+        table.update_rows(rows)
+        await pilot.pause()
+        assert table._widths["name"] > narrow
+
+    # and the dashboard sets it for the top of its first load only
+    tops: list[int | None] = []
+    real_set_rows = MainScreen.set_rows
+
+    def recording(main, rows, loading_total=None, prepared=None):
+        real_set_rows(main, rows, loading_total, prepared)
+        tops.append(main.table.measure_top)
+
+    monkeypatch.setattr(MainScreen, "set_rows", recording)
+    app2 = ExptuiApp(Project.open(big_repo), big_repo, poll_interval=60, view=ViewState())
+    async with app2.run_test(size=SIZE) as pilot:
+        await wait_for(pilot, lambda: app2.reloads > 0)
+        assert app2.partial_loads == 1 and len(tops) == 2
+        assert tops[0] is not None and tops[0] >= SIZE[1] - 4 and tops[1] is None
+    app2.project.close()

@@ -49,6 +49,9 @@ if TYPE_CHECKING:
 
 FILTER_DEBOUNCE = 0.06   # seconds after the last keystroke before the filter runs
 VIEW_SAVE_DELAY = 1.0    # seconds of quiet before the view state is written
+#: while only the top of the first load is in, column widths are fitted to the first screenful of rows (at least
+#: this many: the table's height is 0 before its first layout)
+MEASURE_TOP_LOADING = 60
 NOTE_WIDTH = 30          # cells of the Note column (longer notes end in …; compare and n show them whole)
 
 
@@ -196,6 +199,10 @@ class MainScreen(Screen[None]):
         self.all_rows = rows
         self.loaded = loading_total is None
         self.loading_total = loading_total
+        # the top of a first load: widths from the rows of the first screenful (what is painted now); the whole
+        # listing, a moment later, is measured as every reload is
+        table = self.table
+        table.measure_top = max(table.size.height, MEASURE_TOP_LOADING) if loading_total is not None else None
         old_ids = [c.id for c in self.model.columns]
         if prepared is not None:
             self.model = prepared.model     # the view state is pushed into it below (_sync_model)
