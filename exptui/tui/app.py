@@ -24,7 +24,6 @@ from exptui.records import ExperimentRow
 from exptui.tui.app_ref import exptui_app
 from exptui.tui.bindings import APP_BINDINGS, MAIN_BINDINGS
 from exptui.tui.messages import FirstScreenLate, LiveLoaded, LoadFailed, RowsLoaded
-from exptui.tui.screens.confirm import ChoiceScreen
 from exptui.tui.screen_warmup import ScreenWarmUp
 from exptui.tui.screens.main import MainScreen
 from exptui.tui.stylesheets import APP_TCSS, SCREENS_TCSS
@@ -514,6 +513,8 @@ class ExptuiApp(App[None]):
                 self.exit()
             elif choice == "stop":
                 self._stop_workers_and_exit()
+
+        from exptui.tui.screens.confirm import ChoiceScreen   # not imported for the first paint
 
         self.push_screen(ChoiceScreen(
             "Workers are running",

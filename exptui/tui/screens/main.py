@@ -29,7 +29,6 @@ from exptui.tui.live_columns import IDS as LIVE_IDS
 from exptui.tui.live_columns import choose_metric, live_cell, live_columns, metric_keys
 from exptui.tui.messages import ActionDone
 from exptui.tui.sweep_draft import DraftSlot
-from exptui.tui.screens.confirm import ConfirmScreen, InputScreen
 from exptui.tui.text import assemble, lines, notify, plain
 from exptui.tui.view_state import ViewState, save_view
 from exptui.tui.widgets.command_line import Command, CommandError, CommandLine
@@ -822,6 +821,8 @@ class MainScreen(Screen[None]):
             if ok:
                 self._run_action(f"applied {row.name} to the workspace", lambda: self.project.apply(_ident(row)))
 
+        from exptui.tui.screens.confirm import ConfirmScreen   # a dialog: not imported before the first paint
+
         self.app.push_screen(ConfirmScreen(
             "Apply to workspace",
             assemble("Write the params, metrics and outputs of ", plain(row.name, "bold"), " into the workspace?\n"
@@ -838,6 +839,8 @@ class MainScreen(Screen[None]):
             if name:
                 self._run_action(f"created branch {name} from {row.name}", lambda: self.project.branch(_ident(row), name))
 
+        from exptui.tui.screens.confirm import InputScreen   # a dialog: not imported before the first paint
+
         self.app.push_screen(InputScreen("Create branch", assemble("New git branch from ", plain(row.name, "bold"),
                                                                    ":"),
                                          value=f"exp-{row.name}"), named)
@@ -852,6 +855,8 @@ class MainScreen(Screen[None]):
             if ok:
                 self.table.clear_marks()
                 self._run_action(f"removed {_names(rows)}", lambda: self.project.remove([_ident(r) for r in rows]))
+
+        from exptui.tui.screens.confirm import ConfirmScreen   # a dialog: not imported before the first paint
 
         self.app.push_screen(ConfirmScreen(
             f"Remove {len(rows)} experiment{'s' if len(rows) != 1 else ''}",
@@ -875,6 +880,8 @@ class MainScreen(Screen[None]):
                 self._run_action(f"labelled {_names(rows)}", relabel)
 
         current = ", ".join(rows[0].annotations.labels)
+        from exptui.tui.screens.confirm import InputScreen   # a dialog: not imported before the first paint
+
         self.app.push_screen(InputScreen("Labels", f"Comma-separated labels for {_names(rows)}:", value=current),
                              entered)
 
@@ -887,6 +894,8 @@ class MainScreen(Screen[None]):
         def entered(text: str | None) -> None:
             if text is not None:
                 self._run_action(f"noted {row.name}", lambda: self.project.note(_ident(row), text))
+
+        from exptui.tui.screens.confirm import InputScreen   # a dialog: not imported before the first paint
 
         self.app.push_screen(InputScreen("Note", assemble("Note for ", plain(row.name, "bold"), ":"),
                                          value=row.annotations.note), entered)
