@@ -162,3 +162,29 @@ async def test_while_loading_widths_fit_the_first_screenful(big_repo: Path, monk
         assert app2.partial_loads == 1 and len(tops) == 2
         assert tops[0] is not None and tops[0] >= SIZE[1] - 4 and tops[1] is None
     app2.project.close()
+
+
+@async_test
+async def test_keys_work_while_the_first_paint_is_held(big_repo: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Held, the dashboard still takes keys: `q` quits before anything was drawn (the hold ends with the app)."""
+    await first_start(big_repo, ViewState())
+    monkeypatch.setattr(ExptuiApp, "FIRST_SCREEN_HOLD", 600.0)
+    project = Project.open(big_repo)
+    real = project.start_first_screen()
+    gate = threading.Event()
+
+    def slow() -> Early | None:
+        gate.wait()
+        return real.result()
+
+    app = ExptuiApp(project, big_repo, poll_interval=60, view=ViewState(), early=EarlyStart.start(slow))
+    frames = record_frames(app)
+    try:
+        async with app.run_test(size=SIZE) as pilot:
+            await wait_for(pilot, lambda: app.is_mounted and app.holding_first_paint)
+            await pilot.press("q")
+            await wait_for(pilot, lambda: not app.is_running)
+            assert frames == [] and app.return_code == 0
+    finally:
+        gate.set()
+        project.close()

@@ -169,7 +169,7 @@ class ExptuiApp(App[None]):
             return
         self._holding = False
         self._end_batch()
-        if not self._batch_count and not closing:
+        if not self._batch_count and not closing and self.screen_stack:
             self.screen.refresh(layout=True)   # draw what was asked for meanwhile (as `App.delay_update` does)
 
     # ------------------------------------------------------------------ live refresh
