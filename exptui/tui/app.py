@@ -23,8 +23,7 @@ from exptui.project import Project
 from exptui.records import ExperimentRow
 from exptui.tui.app_ref import exptui_app
 from exptui.tui.bindings import APP_BINDINGS, MAIN_BINDINGS
-from exptui.tui.messages import LiveLoaded, LoadFailed, RowsLoaded
-from exptui.tui.screens.confirm import ChoiceScreen
+from exptui.tui.messages import FirstScreenLate, LiveLoaded, LoadFailed, RowsLoaded
 from exptui.tui.screen_warmup import ScreenWarmUp
 from exptui.tui.screens.main import MainScreen
 from exptui.tui.stylesheets import APP_TCSS, SCREENS_TCSS
@@ -84,6 +83,10 @@ class ExptuiApp(App[None]):
     #: how long the loading thread waits for the first rows to be painted before it builds the rest (the GIL:
     #: building 100,000 rows beside it made the first paint take ~1 s more); a slow paint only delays the rest
     FIRST_PAINT_WAIT: ClassVar[float] = 2.0
+    #: with an early start (a first screen is coming), how long after mount the screen's first paint is held for
+    #: its rows: the empty dashboard is not rendered and then rendered again with them (~0.1 s of CPU at start-up);
+    #: an early start that is slow or gives no rows only delays the empty dashboard by this much
+    FIRST_SCREEN_HOLD: ClassVar[float] = 0.5
 
     def __init__(self, project: Project, repo_root: Path, *, poll_interval: float = POLL_INTERVAL,
                  keymap: dict[str, str] | None = None, view: ViewState | None = None,
@@ -118,6 +121,7 @@ class ExptuiApp(App[None]):
         #: SIGTERM/SIGHUP that ended the app (`exptui ui` then exits 128+signal), see exptui.tui.signals
         self.exit_signal: int | None = None
         self.screen_warm_up = ScreenWarmUp()   # `e` and `p` prepared once the dashboard is up (screen_warmup.py)
+        self._holding = False   # the first paint is held for the early start's rows (`_hold_first_paint`)
 
     @property
     def keymap(self) -> dict[str, str]:
@@ -139,11 +143,34 @@ class ExptuiApp(App[None]):
         if self._user_keymap:
             self.set_keymap(self._user_keymap)
         view = self._initial_view or load_view(self.repo_root)
+        if self._early is not None:
+            self._hold_first_paint()
         self.install_screen(MainScreen(self.project, view, self.repo_root), "main")
         self.push_screen("main")
         for warning in self.startup_warnings:
             notify(self, warning, severity="warning", timeout=15)
         self._poll()
+
+    def _hold_first_paint(self) -> None:
+        """Hold every paint until the first rows are handed over (or `FIRST_SCREEN_HOLD` passed, or the loading
+        thread knows none are coming soon): an app batch (`App.batch_update`), ended by `_release_first_paint`.
+        Messages, keys and timers go on meanwhile; only the screen is not drawn."""
+        self._holding = True
+        self._begin_batch()
+        self.set_timer(self.FIRST_SCREEN_HOLD, self._release_first_paint, name="first-screen-hold")
+
+    @property
+    def holding_first_paint(self) -> bool:
+        """Whether the first paint is being held for the first rows (the dashboard screen renders nothing)."""
+        return self._holding
+
+    def _release_first_paint(self, *, closing: bool = False) -> None:
+        if not self._holding:
+            return
+        self._holding = False
+        self._end_batch()
+        if not self._batch_count and not closing and self.screen_stack:
+            self.screen.refresh(layout=True)   # draw what was asked for meanwhile (as `App.delay_update` does)
 
     # ------------------------------------------------------------------ live refresh
     def request_reload(self, force: bool = False) -> None:
@@ -247,6 +274,8 @@ class ExptuiApp(App[None]):
                 elif saved.since is not None:
                     amend_from = saved
             saved = None   # its refs (~11 MB of strings at 100,000) are not kept through the listing
+        if streamed:   # no first screen yet: the listing's top (or an amendment) takes a while, paint meanwhile
+            self.post_message(FirstScreenLate())
         try:
             if not state:   # before the listing: a change after it makes the next start's differ
                 state = self.project.state_token()
@@ -333,6 +362,10 @@ class ExptuiApp(App[None]):
         except KeyError:
             return None
 
+    @on(FirstScreenLate)
+    def _first_screen_late(self) -> None:
+        self._release_first_paint()
+
     @on(RowsLoaded)
     def _rows_loaded(self, event: RowsLoaded) -> None:
         main = self._live_main()
@@ -341,11 +374,14 @@ class ExptuiApp(App[None]):
                 with self.batch_update():
                     main.branch = event.branch
                     main.set_rows(event.rows, loading_total=event.loading_total)
+                self._release_first_paint()
                 self.partial_loads += 1
                 main.call_after_refresh(self._painted_first)
             else:
+                self._release_first_paint()
                 self._first_painted.set()
             return
+        self._release_first_paint()
         self._token, self._since = event.token, event.since
         if main is None:
             return
@@ -429,10 +465,12 @@ class ExptuiApp(App[None]):
         self._first_painted.set()
 
     def on_unmount(self) -> None:
+        self._release_first_paint(closing=True)
         self._first_painted.set()   # a loading thread waiting for the first paint goes on (and ends) at once
 
     @on(LoadFailed)
     def _load_failed(self, event: LoadFailed) -> None:
+        self._release_first_paint()
         main = self._live_main()
         if main is not None:
             main.show_message(event.error, error=True)
@@ -494,6 +532,8 @@ class ExptuiApp(App[None]):
                 self.exit()
             elif choice == "stop":
                 self._stop_workers_and_exit()
+
+        from exptui.tui.screens.confirm import ChoiceScreen   # not imported for the first paint
 
         self.push_screen(ChoiceScreen(
             "Workers are running",

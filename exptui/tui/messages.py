@@ -28,6 +28,11 @@ class RowsLoaded(Message):
         self.since = since
 
 
+class FirstScreenLate(Message):
+    """The first load has no first screen at hand (no early start's rows, no saved screen for this token): the
+    dashboard stops holding its first paint for one (`ExptuiApp._hold_first_paint`) and draws the empty table."""
+
+
 class LoadFailed(Message):
     """A background reload raised; the dashboard keeps the old rows and shows why."""
 

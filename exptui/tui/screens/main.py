@@ -29,7 +29,6 @@ from exptui.tui.live_columns import IDS as LIVE_IDS
 from exptui.tui.live_columns import choose_metric, live_cell, live_columns, metric_keys
 from exptui.tui.messages import ActionDone
 from exptui.tui.sweep_draft import DraftSlot
-from exptui.tui.screens.confirm import ConfirmScreen, InputScreen
 from exptui.tui.text import assemble, lines, notify, plain
 from exptui.tui.view_state import ViewState, save_view
 from exptui.tui.widgets.command_line import Command, CommandError, CommandLine
@@ -49,6 +48,9 @@ if TYPE_CHECKING:
 
 FILTER_DEBOUNCE = 0.06   # seconds after the last keystroke before the filter runs
 VIEW_SAVE_DELAY = 1.0    # seconds of quiet before the view state is written
+#: while only the top of the first load is in, column widths are fitted to the first screenful of rows (at least
+#: this many: the table's height is 0 before its first layout)
+MEASURE_TOP_LOADING = 60
 NOTE_WIDTH = 30          # cells of the Note column (longer notes end in …; compare and n show them whole)
 
 
@@ -56,6 +58,9 @@ class MainScreen(Screen[None]):
     """Experiments of one repo, grouped under their baselines, live."""
 
     BINDINGS: ClassVar[list[BindingType]] = [*MAIN_BINDINGS]
+    #: the table has the focus from the start: Textual's default ("*") focused the filter input first, and moving
+    #: it to the table (`on_mount`) restyled both once more, which could land after the first rows (a second render)
+    AUTO_FOCUS: ClassVar[str | None] = "#experiments"
     #: from this many rows on, filter and sort run over a DataFrame (``TableModel(engine="frame")``: vectorised
     #: masks and one lexsort, 2x faster per keystroke at 10k rows, docs/performance.md) once pandas has been
     #: imported in the background; below it the row engine is as fast and pandas' import (0.5-1.9 s) is never paid
@@ -121,6 +126,16 @@ class MainScreen(Screen[None]):
         yield message_line
         yield DashboardFooter(compact=True, show_command_palette=False)   # ^p is in the help; its room goes to Q and p
 
+    def _compositor_refresh(self) -> None:
+        """Textual renders the whole screen here (the layout's refresh calls it even while the app's updates are
+        batched, and drops the result then). While the app holds its first paint for the first rows
+        (`ExptuiApp._hold_first_paint`), the empty table is not rendered at all: a repaint is noted instead, done
+        when the hold ends."""
+        if getattr(self.app, "holding_first_paint", False):
+            self._repaint_required = True
+            return
+        super()._compositor_refresh()
+
     @property
     def table(self) -> ExperimentTable:
         return self.query_one(ExperimentTable)
@@ -183,6 +198,10 @@ class MainScreen(Screen[None]):
         self.all_rows = rows
         self.loaded = loading_total is None
         self.loading_total = loading_total
+        # the top of a first load: widths from the rows of the first screenful (what is painted now); the whole
+        # listing, a moment later, is measured as every reload is
+        table = self.table
+        table.measure_top = max(table.size.height, MEASURE_TOP_LOADING) if loading_total is not None else None
         old_ids = [c.id for c in self.model.columns]
         if prepared is not None:
             self.model = prepared.model     # the view state is pushed into it below (_sync_model)
@@ -802,6 +821,8 @@ class MainScreen(Screen[None]):
             if ok:
                 self._run_action(f"applied {row.name} to the workspace", lambda: self.project.apply(_ident(row)))
 
+        from exptui.tui.screens.confirm import ConfirmScreen   # a dialog: not imported before the first paint
+
         self.app.push_screen(ConfirmScreen(
             "Apply to workspace",
             assemble("Write the params, metrics and outputs of ", plain(row.name, "bold"), " into the workspace?\n"
@@ -818,6 +839,8 @@ class MainScreen(Screen[None]):
             if name:
                 self._run_action(f"created branch {name} from {row.name}", lambda: self.project.branch(_ident(row), name))
 
+        from exptui.tui.screens.confirm import InputScreen   # a dialog: not imported before the first paint
+
         self.app.push_screen(InputScreen("Create branch", assemble("New git branch from ", plain(row.name, "bold"),
                                                                    ":"),
                                          value=f"exp-{row.name}"), named)
@@ -832,6 +855,8 @@ class MainScreen(Screen[None]):
             if ok:
                 self.table.clear_marks()
                 self._run_action(f"removed {_names(rows)}", lambda: self.project.remove([_ident(r) for r in rows]))
+
+        from exptui.tui.screens.confirm import ConfirmScreen   # a dialog: not imported before the first paint
 
         self.app.push_screen(ConfirmScreen(
             f"Remove {len(rows)} experiment{'s' if len(rows) != 1 else ''}",
@@ -855,6 +880,8 @@ class MainScreen(Screen[None]):
                 self._run_action(f"labelled {_names(rows)}", relabel)
 
         current = ", ".join(rows[0].annotations.labels)
+        from exptui.tui.screens.confirm import InputScreen   # a dialog: not imported before the first paint
+
         self.app.push_screen(InputScreen("Labels", f"Comma-separated labels for {_names(rows)}:", value=current),
                              entered)
 
@@ -867,6 +894,8 @@ class MainScreen(Screen[None]):
         def entered(text: str | None) -> None:
             if text is not None:
                 self._run_action(f"noted {row.name}", lambda: self.project.note(_ident(row), text))
+
+        from exptui.tui.screens.confirm import InputScreen   # a dialog: not imported before the first paint
 
         self.app.push_screen(InputScreen("Note", assemble("Note for ", plain(row.name, "bold"), ":"),
                                          value=row.annotations.note), entered)

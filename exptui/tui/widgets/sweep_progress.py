@@ -6,12 +6,15 @@ made inert; the text is built as a rich Text, never parsed as markup.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 from rich.text import Text
 from textual.widgets import Static
 
 from exptui.query.inert import inert
-from exptui.query.sweeps import SweepProgress
+
+if TYPE_CHECKING:   # exptui.query.sweeps is imported once the whole listing is in (MainScreen._update_sweeps)
+    from exptui.query.sweeps import SweepProgress
 
 
 class SweepProgressLine(Static):
