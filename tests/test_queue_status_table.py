@@ -3,6 +3,7 @@ column-wise and `summarize` flat for 10,000 entries): both the click-free path a
 bytes of a row-by-row reference built here from the same entries."""
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 import time
@@ -95,8 +96,23 @@ def test_a_status_imports_neither_click_nor_the_records_module(repo: Path) -> No
     code = ("import sys\nfrom exptui.cli import main\ntry:\n    main(['queue', 'status'])\nfinally:\n"
             "    sys.stderr.write(repr(sorted(m for m in ('click', 'exptui.records', 'hashlib') if m in sys.modules)))\n")
     out = subprocess.run([sys.executable, "-c", code], cwd=repo, capture_output=True, text=True, encoding="utf-8")
-    assert (out.returncode, out.stderr) == (0, "[]")
+    # a scratch directory another test's killed process left in the shared /dev/shm is a recovery candidate: telling
+    # whose it is hashes this repository's path (hashlib), which no status of a machine without leftovers needs
+    allowed = "['hashlib']" if _dead_foreign_scratch() else "[]"
+    assert (out.returncode, out.stderr) in {(0, "[]"), (0, allowed)}
     assert out.stdout == _reference(repo)
+
+
+def _dead_foreign_scratch() -> bool:
+    from exptui.store.claims import pid_alive
+    from exptui.store.queue import SHM
+
+    try:
+        names = os.listdir(SHM)
+    except OSError:
+        return False
+    return any(len(parts := name.split("-")) >= 5 and name.startswith("exptui-") and parts[2].isdigit()
+               and not pid_alive(int(parts[2])) for name in names)
 
 
 def _listed(repo: Path) -> dict[str, dict[str, str]]:

@@ -312,9 +312,13 @@ def dead_scratch_dirs(git: Git) -> list[Path]:
             parts = name.split("-")
             if not name.startswith(_SCRATCH_PREFIX) or len(parts) < 4 or not parts[2].isdigit():
                 continue
+            # the pid first: a live process's directory (a sweep running now, in this repository or another) is
+            # never a candidate, and the repo key (hashlib, ~3 ms of a `queue status`) is needed only for dead ones
+            if pid_alive(int(parts[2])):
+                continue
             if len(parts) >= 5 and parts[3] != (key := key or _repo_key(git)):
                 continue  # another repository's: its own doctor/recovery decides
-            if not pid_alive(int(parts[2])) and (base / name).is_dir():
+            if (base / name).is_dir():
                 out.append(base / name)
     return sorted(out)
 
