@@ -41,6 +41,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING
 
 from exptui.errors import ExptuiError, NotAGitRepo
+from exptui.store.git_args import git_env
 from exptui.store.signals import OWN_GROUP, run_process
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -251,11 +252,7 @@ class Git:
         to GitPython from the first one; otherwise only after SINGLE_READS_BEFORE_GITPYTHON of them."""
         self.root = Path(root)
         self.git_dir = Path(git_dir) if git_dir is not None else self._find_git_dir(self.root)
-        env = dict(os.environ)
-        env.pop("GIT_INDEX_FILE", None)
-        env.setdefault("GIT_TERMINAL_PROMPT", "0")
-        env["LC_ALL"] = "C"  # error messages we parse are English
-        self.env = env
+        self.env = git_env()  # error messages we parse are English (LC_ALL=C)
         self._reader = _BatchReader(self)
         self._single_reads = 0
         self._gitpython_after = 0 if long_lived else SINGLE_READS_BEFORE_GITPYTHON

@@ -37,6 +37,7 @@ if TYPE_CHECKING:  # pragma: no cover
 from exptui.store.commit_data import EXTRACT_VERSION, CommitReader
 from exptui.store.facts import parse_trailers
 from exptui.store.git import Git
+from exptui.store.git_args import NOTES_REF, refs_args
 from exptui.store.index_segments import (Entries, IndexDamaged, Segment, decode_blob, encode, encode_blob,
                                          list_segments, load_list, read_column, read_header, read_part,
                                          segment_number, segment_path, unpickle_mapping, write_segment)
@@ -50,7 +51,6 @@ _ABSENT: Any = object()  # `IndexCache.times_of`: a commit the index does not ha
 class IndexRebuilt(Exception):
     """The index files were found damaged while listing: the listing starts over from an empty index."""
 
-NOTES_REF = "refs/notes/exptui"
 
 
 @dataclass
@@ -94,8 +94,7 @@ def read_refs(git: Git, exps: tuple[str, ...] = (EXPS_NAMESPACE,), raw: bytes | 
     # `*objectname` (peeling) makes git read every object, so it is asked for tags only: 0.1 s saved at 10k refs.
     # the whole output is one `split` into a flat list (NUL between the fields and, once replaced, between lines:
     # neither can be in a refname), the two columns are slices of it, no tuple per line
-    out = raw if raw is not None else git.run_bytes("for-each-ref", "--format=%(refname)%00%(objectname)", *exps,
-                                                    "refs/heads", NOTES_REF)
+    out = raw if raw is not None else git.run_bytes(*refs_args(exps))
     lines = out if parse else _outside_exps(out)
     flat = lines.decode("utf-8", "replace").replace("\n", "\0").split("\0")
     names, shas = flat[0:-1:2], flat[1::2]   # the output ends with a newline: one empty field last
@@ -1182,10 +1181,11 @@ class ExperimentIndex:
         cache.save()
         return plan
 
-    def read_snapshot(self, parse: bool = True) -> RefSnapshot:
+    def read_snapshot(self, parse: bool = True, raw: bytes | None = None) -> RefSnapshot:
         """Every ref a listing uses (`read_refs`, `parse` False: the experiment refs kept unparsed for the listing
-        given it), counted in `refs_read`."""
-        refs = read_refs(self.git, parse=parse)
+        given it), counted in `refs_read`. `raw`: the output of a `git_args.refs_args()` for-each-ref read
+        before (`exptui.store.prestart`), not read again."""
+        refs = read_refs(self.git, raw=raw, parse=parse)
         self.refs_read += 1
         return refs
 
