@@ -177,6 +177,33 @@ def test_the_saved_keys_spare_the_index_when_no_new_experiment_is_on_screen(repo
     assert keys == [row.key for row in listing[:len(keys)]] and deleted.key not in keys
 
 
+def test_a_new_indexed_experiment_on_screen_is_amended_without_the_indexs_id_map(repo: Path) -> None:
+    """An experiment added to a group on screen at a commit the index has: its listing key is found by looking
+    its commit up in the segments' id lists (`SegmentCache.open`, `_at`), the id map is not built before the
+    paint, and the amended screen is the new listing's top; every lookup agrees with the map built later."""
+    rows, refs, state = top_of(repo)
+    project = Project.open(repo)
+    project.save_first_rows("old-token", rows, len(rows), project.first_rows_since(state, refs, rows))
+    newest = next(row for row in rows if row.kind == "experiment")
+    added = (newest.ref or "").rsplit("/", 1)[0] + "/zzz-added"   # same commit and time, first of its group
+    git(repo, "update-ref", added, newest.rev)
+
+    project = Project.open(repo)
+    saved = project.saved_first_rows()
+    assert saved is not None
+    amended = project.amend_first_rows(saved, project.index.read_snapshot(parse=False), project.state_token())
+    assert amended is not None
+    cache = project.index.cache
+    assert cache._loaded and not cache._indexed   # the segments' ids read, no map built
+    looked_up = {sha: cache._at(sha) for shas in cache._shas for sha in shas}
+    assert cache._at("0" * 40) is None
+    cache.load()
+    assert looked_up == cache._loc and len(looked_up) > 0
+    listing = Project.open(repo).experiments()
+    keys = [row.key for row in amended.rows]
+    assert keys == [row.key for row in listing[:len(keys)]] and added in keys
+
+
 def test_a_saved_screen_of_the_previous_format_is_not_used(repo: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """A file written by the previous version (another format, no keys): ignored, never amended."""
     rows, refs, state = top_of(repo)
