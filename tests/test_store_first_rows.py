@@ -125,10 +125,11 @@ def test_an_unindexed_new_commit_is_amended_beside_a_deleted_and_a_moved_ref(rep
     project = Project.open(repo)
     saved = project.saved_first_rows()
     assert saved is not None and saved.since is not None
-    assert project.index.cache.missing([new_sha]) == [new_sha]   # not indexed yet
+    assert project.index.cache.missing_few([new_sha]) == [new_sha]   # not indexed yet
     now = project.index.read_snapshot()
     amended = project.amend_first_rows(saved, now, project.state_token())
     assert amended is not None
+    assert not project.index.cache._indexed   # read and placed without building the index's id map
     assert project.index.cache.missing([new_sha]) == []          # read for it
     listing = Project.open(repo).experiments()
     keys = [row.key for row in amended.rows]

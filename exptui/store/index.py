@@ -308,7 +308,7 @@ class IndexCache:
         return len(self._loc.keys() | self.pending.keys())
 
     def get(self, sha: str) -> dict | None:
-        self.load()
+        self.open()   # one entry: looked up without the id map if it is not built yet (`_at`)
         data = self.pending.get(sha) or self._decoded.get(sha)
         if data is not None:
             return data
@@ -329,8 +329,9 @@ class IndexCache:
         self._times = {}
 
     def put(self, sha: str, data: dict) -> None:
-        """A new entry, or a changed one (a baseline's dvc.yaml paths found later): appended on `save`."""
-        self.load()
+        """A new entry, or a changed one (a baseline's dvc.yaml paths found later): appended on `save` (which
+        loads everything first; pending entries need no id map)."""
+        self.open()
         self.pending[sha] = data
         self._decoded.pop(sha, None)
         self._listed.pop(sha, None)
@@ -549,6 +550,7 @@ class IndexCache:
         chunk: it reads them back as pieces), unless writing failed (read-only .git): then they stay pending."""
         if not self.dirty:
             return
+        self.load()   # the id map: the new segment's ids go into it, a merge (`_rewrite`) walks it
         try:
             self.dir.mkdir(parents=True, exist_ok=True)
             self._remove_stale_temp_files()
@@ -834,7 +836,8 @@ class ExperimentIndex:
     def _ensure(self, shas: list[str], hints: dict[str, tuple[str, ...]] | None = None) -> None:
         """Read the commits of `shas` the cache does not have (one batched read)."""
         cache = self.cache
-        missing = cache.missing(shas)
+        # a few (the early start's new commits, `index_new`): looked up without building the id map
+        missing = cache.missing_few(shas) if len(shas) <= self.INDEX_NEW_LIMIT else cache.missing(shas)
         if not missing:
             return
         # a cold listing of 100,000 commits: read, store and free them a chunk at a time, so peak memory is one
