@@ -193,7 +193,10 @@ class Project:
                 amended = None
                 if saved is not None and saved.rows and saved.since is not None:
                     try:
-                        amended = self.amend_first_rows(saved, refs, state)
+                        # a few new commits may be read: not through GitPython, whose import (~70 ms CPU) would
+                        # compete with the UI's imports before the paint
+                        with self.git.batch_only():
+                            amended = self.amend_first_rows(saved, refs, state)
                     except Exception:  # noqa: BLE001 - only a head start
                         amended = None
             return Early(token, state, refs, amended if amended is not None and amended.rows else None)

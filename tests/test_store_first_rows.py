@@ -139,6 +139,24 @@ def test_an_unindexed_new_commit_is_amended_beside_a_deleted_and_a_moved_ref(rep
     assert amended.total == len(listing)
 
 
+def test_the_early_start_reads_a_new_commit_without_gitpython(repo: Path) -> None:
+    """In the dashboard (a long-lived project: one-object reads go to GitPython) the early start reads a new
+    commit for its amendment through the batch reader: GitPython's import would compete with the UI's before
+    the paint. The same read outside it still uses GitPython."""
+    rows, refs, state = top_of(repo)
+    project = Project.open(repo)
+    project.save_first_rows("old-token", rows, len(rows), project.first_rows_since(state, refs, rows))
+    new_ref = record_experiment(repo, "sweep-new", {"train.lr": 0.7}, {"f1": 0.9})
+
+    project = Project.open(repo, long_lived=True)
+    early = project.start_first_screen().result()
+    assert early is not None and early.rows is not None and new_ref in [row.key for row in early.rows.rows]
+    assert project.git._odb is None   # GitPython never asked
+    head = project.git.head()
+    assert project.git.read_objects([head])[0] is not None and project.git._odb is not None
+    project.close()
+
+
 def test_too_many_unindexed_new_commits_are_left_to_the_listing(repo: Path,
                                                                  monkeypatch: pytest.MonkeyPatch) -> None:
     rows, refs, state = top_of(repo)

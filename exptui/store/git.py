@@ -37,7 +37,8 @@ import subprocess
 import threading
 from dataclasses import dataclass
 from pathlib import Path
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from typing import TYPE_CHECKING
 
 from exptui.errors import ExptuiError, NotAGitRepo
@@ -257,6 +258,7 @@ class Git:
         self._single_reads = 0
         self._gitpython_after = 0 if long_lived else SINGLE_READS_BEFORE_GITPYTHON
         self._odb: GitPythonOdb | None = None
+        self._batch_only = threading.local()   # `batch_only`: per thread
         #: when a list: every object name asked of the object database (`batch`) is appended to it, so tests and
         #: benchmarks can tell what a listing read (the index reads only commits it has not seen)
         self.objects_requested: list[str] | None = None
@@ -387,7 +389,7 @@ class Git:
     def _single_odb(self, name: str) -> GitPythonOdb | None:
         """GitPython's object database for a one-name request once it pays for its import (see the module
         docstring); None: use the batch reader (also for names GitPython's line protocol cannot carry)."""
-        if "\n" in name or "\0" in name:
+        if "\n" in name or "\0" in name or getattr(self._batch_only, "on", False):
             return None
         self._single_reads += 1
         if self._single_reads <= self._gitpython_after:
@@ -397,6 +399,18 @@ class Git:
 
             self._odb = GitPythonOdb(self.git_dir, self.env)
         return self._odb
+
+    @contextmanager
+    def batch_only(self) -> Iterator[None]:
+        """Meanwhile, this thread's one-name reads go to the batch reader, never to GitPython: the dashboard's
+        early start reads a few new commits before the first paint while the UI thread imports Textual, and
+        importing GitPython there (+68 ms CPU, 180 ms wall) would compete with it for the GIL."""
+        before = getattr(self._batch_only, "on", False)
+        self._batch_only.on = True
+        try:
+            yield
+        finally:
+            self._batch_only.on = before
 
     def read_blob(self, name: str) -> bytes | None:
         answer = self.read_objects([name])[0]
