@@ -84,6 +84,25 @@ def test_another_repositorys_refs_are_stopped_not_used(git_repo: Path, tmp_path:
     assert early.refs is not None and b"refs/exps/" in early.refs.raw
 
 
+def test_a_subdirectory_and_a_linked_worktree_are_found_as_git_finds_them(git_repo: Path, tmp_path: Path,
+                                                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    """The repository is found without a git process (`_find_repo`); it is the one git finds (`Project.open`),
+    from a subdirectory and in a linked worktree (a `.git` file); with GIT_DIR set nothing is guessed."""
+    with_experiments(git_repo)
+    (git_repo / "sub" / "deeper").mkdir(parents=True)
+    linked = tmp_path / "linked"
+    git(git_repo, "worktree", "add", "-q", "--detach", str(linked))
+    for where in (git_repo / "sub" / "deeper", linked):
+        project = Project.open(where)
+        started = prestart.start(str(where))
+        assert started is not None and prestart.take() is started
+        assert (started.root, started.git_dir) == (str(project.root), str(project.git.git_dir))
+        assert started.output() == read_refs(project.git).raw
+        project.close()
+    monkeypatch.setenv("GIT_DIR", str(git_repo / ".git"))
+    assert prestart.start(str(git_repo)) is None
+
+
 def test_no_head_start_outside_a_repository(tmp_path: Path) -> None:
     assert prestart.start(str(tmp_path)) is None and prestart.take() is None
     assert prestart.start(str(tmp_path / "missing")) is None

@@ -77,8 +77,8 @@ _started: StartedRefs | None = None
 
 
 def start(repo: str = ".") -> StartedRefs | None:
-    """Discover the repository containing `repo` as `Git.discover` does, read its tokens, then start its
-    for-each-ref; kept for `take`. None (nothing started) when anything is unusual: the usual path reports it."""
+    """Find the repository containing `repo` (`_find_repo`), read its tokens, then start its for-each-ref; kept
+    for `take`. None (nothing started) when anything is unusual: the usual path reports it."""
     global _started
     discard()
     try:
@@ -87,12 +87,10 @@ def start(repo: str = ".") -> StartedRefs | None:
             return None
         from exptui.store.git_args import git_env, refs_args
 
-        found = subprocess.run(["git", "rev-parse", "--show-toplevel", "--absolute-git-dir"], cwd=path,
-                               capture_output=True, text=True)
-        lines = found.stdout.splitlines()
-        if found.returncode != 0 or len(lines) < 2 or not lines[0]:
+        found = _find_repo(path)
+        if found is None:
             return None
-        root, git_dir = lines[0], lines[1]
+        root, git_dir = found
         from pathlib import Path
 
         from exptui.store.signals import OWN_GROUP
@@ -115,6 +113,37 @@ def start(repo: str = ".") -> StartedRefs | None:
         return None
     _started = StartedRefs(root, git_dir, token, state, proc, out)
     return _started
+
+
+#: environment variables that change where git finds the repository: with any of them, no guess (`_find_repo`)
+_DISCOVERY_ENV = ("GIT_DIR", "GIT_WORK_TREE", "GIT_COMMON_DIR", "GIT_CEILING_DIRECTORIES",
+                  "GIT_DISCOVERY_ACROSS_FILESYSTEM")
+
+
+def _find_repo(path: str) -> tuple[str, str] | None:
+    """(top level, git dir) of the work tree containing `path`, found as git does in the usual cases: the first
+    directory upwards holding a `.git` directory, or a `.git` file naming the git dir (a linked worktree, a
+    submodule). No `git rev-parse` process: under load its spawn and wait cost tens of ms before for-each-ref can
+    start. Only a guess: `Project.start_first_screen` uses the refs only if the project (found by git itself)
+    has this same git dir and top level, and stops git otherwise. None: nothing found, or the environment
+    steers git's discovery."""
+    if any(name in os.environ for name in _DISCOVERY_ENV):
+        return None
+    here = path
+    while True:
+        dotgit = os.path.join(here, ".git")
+        if os.path.isdir(dotgit):
+            return here, dotgit
+        if os.path.isfile(dotgit):
+            with open(dotgit, encoding="utf-8", errors="replace") as file:
+                text = file.read(4096)
+            if not text.startswith("gitdir: "):
+                return None
+            return here, os.path.realpath(os.path.join(here, text[len("gitdir: "):].strip()))
+        parent = os.path.dirname(here)
+        if parent == here:
+            return None
+        here = parent
 
 
 def _scratch_fd() -> int:
