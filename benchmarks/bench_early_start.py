@@ -6,7 +6,7 @@ the early thread started, then Textual and the app imported on the main thread b
 
 Each run adds one experiment (`bench_tui.add_experiment_ref`, or `add_experiment_commit` with `--mode new`)
 and starts one child per code tree (`--code`: the root of an exptui checkout, default this one), alternating
-them, so every tree is measured under the same load. Per child: wall time since the spawn and process CPU when
+them, so every tree is measured under the same load; `DIR+plain`: that tree without the pre-started for-each-ref. Per child: wall time since the spawn and process CPU when
 the early thread ended, its own thread CPU, and when the app's import ended. Not a test: timings only.
 """
 from __future__ import annotations
@@ -20,13 +20,19 @@ import time
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
+#: a code tree given as DIR+plain runs without the pre-started for-each-ref (the A/B of that step alone)
+PLAIN = "+plain"
 
 
 def child(code: str, repo: str, spawned: float) -> dict:
+    plain = code.endswith(PLAIN)
+    code = code.removesuffix(PLAIN)
     sys.path.insert(0, code)
     try:
         from exptui.store import prestart
     except ImportError:
+        prestart = None   # type: ignore[assignment]
+    if plain:
         prestart = None   # type: ignore[assignment]
     if prestart is not None:
         prestart.start(repo)
