@@ -57,6 +57,19 @@ def test_the_early_start_uses_the_prestarted_refs_and_their_tokens(git_repo: Pat
     assert started.proc.returncode == 0
 
 
+def test_an_unchanged_start_stops_the_prestarted_git(git_repo: Path) -> None:
+    """The saved screen's key is the token read before git started: it is the first screen, git is stopped and
+    its output never read (the listing reads the refs after the paint, as before)."""
+    project = with_experiments(git_repo)
+    rows = project.experiments(shared=True)
+    project.save_first_rows(project.changed_token(), rows, len(rows))
+    started = prestart.start(str(git_repo))
+    assert started is not None and prestart.take() is started
+    early = Project.open(git_repo).start_first_screen(started).result()
+    assert early is not None and early.rows is not None and early.refs is None and early.token == started.token
+    assert started.proc.returncode is not None and started.output() is None
+
+
 def test_git_failing_leaves_the_refs_to_the_early_start(git_repo: Path) -> None:
     """A pre-started git that failed gives no output; the early start reads the refs itself (once more)."""
     project = with_experiments(git_repo)
