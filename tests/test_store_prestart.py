@@ -57,13 +57,26 @@ def test_the_early_start_uses_the_prestarted_refs_and_their_tokens(git_repo: Pat
     assert started.proc.returncode == 0
 
 
-def test_an_unchanged_start_stops_the_prestarted_git(git_repo: Path) -> None:
-    """The saved screen's key is the token read before git started: it is the first screen, git is stopped and
-    its output never read (the listing reads the refs after the paint, as before)."""
+def test_an_unchanged_start_starts_no_git(git_repo: Path) -> None:
+    """The saved screen was saved under the current token: nothing is started (no refs are read before the
+    paint); after a ref change it is."""
     project = with_experiments(git_repo)
     rows = project.experiments(shared=True)
     project.save_first_rows(project.changed_token(), rows, len(rows))
+    assert prestart.start(str(git_repo)) is None and prestart.take() is None
+    head = git(git_repo, "rev-parse", "HEAD").strip()
+    git(git_repo, "update-ref", f"refs/exps/{head[:2]}/{head[2:]}/exp-new", head)
     started = prestart.start(str(git_repo))
+    assert started is not None and started.output() is not None
+
+
+def test_an_unchanged_start_stops_the_prestarted_git(git_repo: Path) -> None:
+    """The saved screen's key is the token read before git started (saved after `start` looked): it is the first
+    screen, git is stopped and its output never read (the listing reads the refs after the paint, as before)."""
+    project = with_experiments(git_repo)
+    rows = project.experiments(shared=True)
+    started = prestart.start(str(git_repo))
+    project.save_first_rows(project.changed_token(), rows, len(rows))
     assert started is not None and prestart.take() is started
     early = Project.open(git_repo).start_first_screen(started).result()
     assert early is not None and early.rows is not None and early.refs is None and early.token == started.token

@@ -12,7 +12,9 @@ token was read (before, during or after git's read) changes the later token, and
 app reads the listing itself, as for any change after the early start). So the refs are never older than what
 the token vouches for; this is the order `first_screen` keeps when it reads the refs itself (token, state, refs).
 
-Anything unusual gives no head start and the usual path: not a git repo (the usual one-line error comes from
+Nothing is started when the saved first screen was saved under the token (`first_rows.saved_under`: the
+common start with nothing changed, which reads no refs before the paint; git running then only took CPU from the
+UI's start-up). Anything unusual gives no head start and the usual path: not a git repo (the usual one-line error comes from
 `Project.open`), a bare repo, git failing or printing nothing, another repository than the project's. The
 process is stopped (`discard`) when not used, so it never outlives the command.
 """
@@ -109,6 +111,10 @@ def start(repo: str = ".") -> StartedRefs | None:
 
         # the tokens first: see the module's docstring
         token = changed_token(Path(git_dir), Path(root))
+        from exptui.store.first_rows import saved_under
+
+        if saved_under(Path(git_dir), token):
+            return None   # nothing changed since the saved screen: no refs are read before the paint
         state = changed_token(Path(git_dir), Path(root), refs=False)
         # into a file, not a pipe: nobody reads git's output until the early thread is up (~0.1 s later), and
         # a pipe's 64 KiB would stop git after its first 600 refs
