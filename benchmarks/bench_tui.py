@@ -40,6 +40,16 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+if __name__ == "__main__" and "--table-child" in sys.argv:
+    # as `exptui.cli.main` does for `exptui ui`: the refs' for-each-ref started first thing (the child's stdlib
+    # imports above are before it; `exptui ui` has none), taken by `bench_table_child`'s early start
+    try:
+        from exptui.store import prestart as _prestart
+
+        _prestart.start(sys.argv[sys.argv.index("--table-child") + 1])
+    except ImportError:  # code from before 2026-12-07's early6
+        pass
+
 from exptui.records import Annotations, ExperimentRow  # noqa: E402
 
 
@@ -429,7 +439,12 @@ async def bench_table_child(repo: Path, spawned: float, quick: bool = False, vie
 
     project = Project.open(repo)
     # as `exptui ui` does: the first screen worked out in a thread started before Textual is imported
-    early = project.start_first_screen() if hasattr(project, "start_first_screen") else None
+    try:
+        from exptui.store.prestart import take
+    except ImportError:  # code from before 2026-12-07's early6
+        early = project.start_first_screen() if hasattr(project, "start_first_screen") else None
+    else:
+        early = project.start_first_screen(take())
 
     from exptui.tui.app import ExptuiApp
     from exptui.tui.view_state import ViewState

@@ -31,6 +31,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from exptui.pipeline.repro import StageEvent as StageEvent
     from exptui.query.compare import DiffRow
     from exptui.query.columns import Column
+    from exptui.store.prestart import StartedRefs
     from exptui.store.apply import ApplyResult
     from exptui.store.data_remote import DataTransfer as DataTransfer
     from exptui.store.experiments import ExperimentRecord
@@ -159,41 +160,60 @@ class Project:
 
         return first_rows.amend(saved, refs, state, self.index)
 
-    def start_first_screen(self) -> EarlyStart:
+    def start_first_screen(self, started: StartedRefs | None = None) -> EarlyStart:
         """Start working out the dashboard's first screen in a thread, now: `exptui ui` calls this before it
         imports Textual, so the saved screen is read, and after a ref change the refs are read and the screen
-        amended, while the UI is imported and started (`exptui.store.first_rows.EarlyStart`)."""
+        amended, while the UI is imported and started (`exptui.store.first_rows.EarlyStart`).
+
+        `started`: the refs' for-each-ref `exptui ui` started first thing (`exptui.store.prestart`), used when it
+        is this repository's: its tokens (read before git started) are the thread's, its output the refs (read
+        again if git failed); else it is stopped and the thread reads the tokens and refs itself."""
         from exptui.store.first_rows import EarlyStart
 
         index = self.index   # made here, not in the thread: the UI thread may ask for it meanwhile (one index)
+        if started is not None and (started.git_dir, started.root) != (str(self.git.git_dir), str(self.root)):
+            started.discard()
+            started = None
 
         def work() -> Early:
             from exptui.query.gc_pause import gc_paused
 
             # the cyclic collector paused as in a listing (whose `read_refs` runs paused too): 100,000 refs' tuples
             # are acyclic, and full collections meanwhile would walk them and, beside them, the UI's imports
-            with gc_paused():
-                return first_screen()
+            try:
+                with gc_paused():
+                    return first_screen()
+            finally:
+                if started is not None:
+                    started.discard()   # not taken (an error before): git never outlives the thread
 
         def first_screen() -> Early:
             from exptui.store.first_rows import Early
 
-            token = self.changed_token()
+            # the tokens are read before the refs (a change after them makes the app's token differ, and then the
+            # refs are not used); a pre-started for-each-ref's were read before git started
+            token = started.token if started is not None else self.changed_token()
             try:
                 saved = self.saved_first_rows()
             except Exception:  # noqa: BLE001 - only a head start
                 saved = None
             if saved is not None and saved.rows and saved.key == (token,):
+                if started is not None:
+                    started.discard()   # the listing reads the refs after the paint, as before
                 return Early(token, "", None, saved)
-            state = self.state_token()   # before the refs: a change after it makes the next start's differ
+            state = started.state if started is not None else self.state_token()
             with index.lock:
                 # the experiment refs are not parsed before the paint: the amendment compares for-each-ref's bytes
                 # with the saved ones and decodes only the lines that differ; the listing parses them after it
-                refs = index.read_snapshot(parse=False)
+                raw = started.output() if started is not None else None
+                refs = index.read_snapshot(parse=False, raw=raw)
                 amended = None
                 if saved is not None and saved.rows and saved.since is not None:
                     try:
-                        amended = self.amend_first_rows(saved, refs, state)
+                        # a few new commits may be read: not through GitPython, whose import (~70 ms CPU) would
+                        # compete with the UI's imports before the paint
+                        with self.git.batch_only():
+                            amended = self.amend_first_rows(saved, refs, state)
                     except Exception:  # noqa: BLE001 - only a head start
                         amended = None
             return Early(token, state, refs, amended if amended is not None and amended.rows else None)

@@ -125,10 +125,11 @@ def test_an_unindexed_new_commit_is_amended_beside_a_deleted_and_a_moved_ref(rep
     project = Project.open(repo)
     saved = project.saved_first_rows()
     assert saved is not None and saved.since is not None
-    assert project.index.cache.missing([new_sha]) == [new_sha]   # not indexed yet
+    assert project.index.cache.missing_few([new_sha]) == [new_sha]   # not indexed yet
     now = project.index.read_snapshot()
     amended = project.amend_first_rows(saved, now, project.state_token())
     assert amended is not None
+    assert not project.index.cache._indexed   # read and placed without building the index's id map
     assert project.index.cache.missing([new_sha]) == []          # read for it
     listing = Project.open(repo).experiments()
     keys = [row.key for row in amended.rows]
@@ -136,6 +137,24 @@ def test_an_unindexed_new_commit_is_amended_beside_a_deleted_and_a_moved_ref(rep
     assert new_ref in keys and deleted.key not in keys
     assert moved.key not in keys or next(r for r in amended.rows if r.key == moved.key).rev == oldest.rev
     assert amended.total == len(listing)
+
+
+def test_the_early_start_reads_a_new_commit_without_gitpython(repo: Path) -> None:
+    """In the dashboard (a long-lived project: one-object reads go to GitPython) the early start reads a new
+    commit for its amendment through the batch reader: GitPython's import would compete with the UI's before
+    the paint. The same read outside it still uses GitPython."""
+    rows, refs, state = top_of(repo)
+    project = Project.open(repo)
+    project.save_first_rows("old-token", rows, len(rows), project.first_rows_since(state, refs, rows))
+    new_ref = record_experiment(repo, "sweep-new", {"train.lr": 0.7}, {"f1": 0.9})
+
+    project = Project.open(repo, long_lived=True)
+    early = project.start_first_screen().result()
+    assert early is not None and early.rows is not None and new_ref in [row.key for row in early.rows.rows]
+    assert project.git._odb is None   # GitPython never asked
+    head = project.git.head()
+    assert project.git.read_objects([head])[0] is not None and project.git._odb is not None
+    project.close()
 
 
 def test_too_many_unindexed_new_commits_are_left_to_the_listing(repo: Path,
@@ -175,6 +194,33 @@ def test_the_saved_keys_spare_the_index_when_no_new_experiment_is_on_screen(repo
     listing = Project.open(repo).experiments()
     keys = [row.key for row in amended.rows]
     assert keys == [row.key for row in listing[:len(keys)]] and deleted.key not in keys
+
+
+def test_a_new_indexed_experiment_on_screen_is_amended_without_the_indexs_id_map(repo: Path) -> None:
+    """An experiment added to a group on screen at a commit the index has: its listing key is found by looking
+    its commit up in the segments' id lists (`SegmentCache.open`, `_at`), the id map is not built before the
+    paint, and the amended screen is the new listing's top; every lookup agrees with the map built later."""
+    rows, refs, state = top_of(repo)
+    project = Project.open(repo)
+    project.save_first_rows("old-token", rows, len(rows), project.first_rows_since(state, refs, rows))
+    newest = next(row for row in rows if row.kind == "experiment")
+    added = (newest.ref or "").rsplit("/", 1)[0] + "/zzz-added"   # same commit and time, first of its group
+    git(repo, "update-ref", added, newest.rev)
+
+    project = Project.open(repo)
+    saved = project.saved_first_rows()
+    assert saved is not None
+    amended = project.amend_first_rows(saved, project.index.read_snapshot(parse=False), project.state_token())
+    assert amended is not None
+    cache = project.index.cache
+    assert cache._loaded and not cache._indexed   # the segments' ids read, no map built
+    looked_up = {sha: cache._at(sha) for shas in cache._shas for sha in shas}
+    assert cache._at("0" * 40) is None
+    cache.load()
+    assert looked_up == cache._loc and len(looked_up) > 0
+    listing = Project.open(repo).experiments()
+    keys = [row.key for row in amended.rows]
+    assert keys == [row.key for row in listing[:len(keys)]] and added in keys
 
 
 def test_a_saved_screen_of_the_previous_format_is_not_used(repo: Path, monkeypatch: pytest.MonkeyPatch) -> None:

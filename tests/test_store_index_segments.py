@@ -237,3 +237,37 @@ def test_stored_sha_stays_the_index_own_commit_id_across_appends_merges_and_prun
     assert all(cache.stored_sha(sha.encode().decode()) is sha for sha in cache._loc)
     again = [r.rev for r in p.experiments(shared=True) if r.kind == "experiment"]
     assert again and all(cache.stored_sha(sha) is sha for sha in again)
+
+
+
+def test_a_few_lookups_and_a_write_before_the_id_map_agree_with_it(project: Project) -> None:
+    """After `open` only (the dashboard's early start), a few commits are looked up in the segments' id lists
+    and a new one is written; the lookups are what the id map built afterwards gives, across many segments, and
+    a save (which merges small segments) keeps every entry."""
+    from exptui.store.index import IndexCache
+
+    base = project.git.head()
+    p = Project.open(project.root)
+    for k in range(IndexCache.MAX_SEGMENTS):
+        _add_experiments(project.root, base, [f"s{k}"], start=k)
+        p.experiments(shared=True)
+    before = {r.rev for r in p.experiments(shared=True) if r.kind == "experiment"}
+    _add_experiments(project.root, base, ["late"], start=99)
+    late = project.git.rev_parse(f"refs/exps/{base[:2]}/{base[2:]}/late")
+    assert late is not None and len(before) == IndexCache.MAX_SEGMENTS
+
+    cache = Project.open(project.root).index.cache
+    cache.open()
+    assert len(cache._segments) > 1 and not cache._indexed
+    assert cache.missing_few([*before, late]) == [late]
+    found = {sha: cache._at(sha) for sha in before}
+    cache.load()
+    assert found == {sha: cache._loc[sha] for sha in before}
+
+    cache = Project.open(project.root).index.cache
+    assert cache.missing_few([late]) == [late] and not cache._indexed
+    cache.put(late, {**cache.get(next(iter(before))), "time": 99})
+    assert not cache._indexed
+    cache.save()
+    again = Project.open(project.root).index.cache
+    assert again.missing([*before, late]) == [] and again.get(late)["time"] == 99

@@ -18,7 +18,7 @@ from tests.test_tui_streaming import N, SIZE, big_repo, big_template  # noqa: F4
 
 from exptui.project import Project
 from exptui.records import ExperimentRow
-from exptui.store import first_rows
+from exptui.store import first_rows, prestart
 from exptui.tui.app import ExptuiApp
 from exptui.tui.screens.main import MainScreen
 from exptui.tui.view_state import ViewState
@@ -45,12 +45,12 @@ async def first_start(repo: Path, view: ViewState) -> list[str]:
 
 
 async def second_start(repo: Path, view: ViewState, early: bool = True,
-                       before: Callable[[], None] | None = None,
+                       before: Callable[[], None] | None = None, prestarted: prestart.StartedRefs | None = None,
                        ) -> tuple[ExptuiApp, list[tuple[int, list[str]]], list[str], list[ExperimentRow]]:
     """Run the app again; per `set_rows`: (rows handed over, keys of the table's top right after), the keys
     of the table's top once every row is in, and every row. `early`: the first screen worked out before the app
     starts, as `exptui ui` does (`Project.start_first_screen`); `before`: called once that is done, before the
-    app starts."""
+    app starts; `prestarted`: the for-each-ref `exptui.cli.main` started first thing (`exptui.store.prestart`)."""
     seen: list[tuple[int, list[str]]] = []
     read_refs: list[bool] = []   # per set_rows: had the listing read the refs yet?
     amended: list[bool] = []     # per amendment tried: did it give rows?
@@ -73,7 +73,7 @@ async def second_start(repo: Path, view: ViewState, early: bool = True,
         patch.setattr(MainScreen, "set_rows", recording)
         patch.setattr(Project, "amend_first_rows", amending)
         project = Project.open(repo)
-        started = project.start_first_screen() if early else None
+        started = project.start_first_screen(prestarted) if early else None
         if before is not None:
             assert started is not None
             started._thread.join()
@@ -289,3 +289,43 @@ async def test_refs_changed_after_the_early_start_are_not_taken_from_it(big_repo
     for _n, keys in seen:
         assert deleted.key not in keys
     assert added in seen[0][1]
+
+
+@async_test
+async def test_the_prestarted_refs_amend_the_first_paint(big_repo: Path) -> None:
+    """`exptui ui`'s for-each-ref started first thing (tokens read before it): after an experiment was added, its
+    output is the refs the early start amends the saved screen from, and the listing takes them as its own."""
+    await first_start(big_repo, ViewState())
+    newest = experiments_of(big_repo)[0]
+    ref = newest.ref.rsplit("/", 1)[0] + "/zzz-added"
+    git(big_repo, "update-ref", ref, newest.rev)
+    started = prestart.start(str(big_repo))
+    assert started is not None
+    app, seen, final_top, rows = await second_start(big_repo, ViewState(), prestarted=started)
+    assert_amended_first_paint(app, seen, final_top, N + 3)
+    assert ref in seen[0][1]
+    assert started.proc.returncode == 0 and started.output() is None   # taken by the early start
+    assert app.project.index.refs_read == 1   # git's output was the listing's refs: no second for-each-ref
+
+
+@async_test
+async def test_refs_changed_after_the_prestarted_tokens_are_never_painted_from_them(big_repo: Path) -> None:
+    """The tokens are read before git's for-each-ref starts; a ref deleted and one added after git printed the
+    refs (it has exited) make the app's token differ: the pre-started refs are not used, the deleted experiment
+    is never painted and the added one is on the first paint (amended from the listing's own refs)."""
+    top = await first_start(big_repo, ViewState())
+    exps = experiments_of(big_repo)
+    deleted = exps[0]
+    assert deleted.key in top
+    added = exps[1].ref.rsplit("/", 1)[0] + "/zzz-late"
+    git(big_repo, "update-ref", exps[2].ref.rsplit("/", 1)[0] + "/zzz-before", exps[2].rev)   # a change: amend
+    started = prestart.start(str(big_repo))
+    assert started is not None
+    started.proc.wait()   # git has read (and printed) the refs as they were
+    git(big_repo, "update-ref", "-d", deleted.ref)
+    git(big_repo, "update-ref", added, exps[1].rev)
+    app, seen, final_top, rows = await second_start(big_repo, ViewState(), prestarted=started)
+    for _n, keys in seen:
+        assert deleted.key not in keys
+    assert added in seen[0][1] and seen[0][1] == final_top[:len(seen[0][1])]
+    assert app.project.index.refs_read == 2   # the early start's (git's stale output), then the listing's own

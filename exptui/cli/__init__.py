@@ -53,19 +53,42 @@ def __getattr__(name: str) -> object:
 
 def main(argv: list[str] | None = None) -> None:
     """Run the CLI; `ExptuiError`/`FormatError` become one line on stderr and a non-zero exit."""
-    from exptui.cli.fast import fast_path
+    args = sys.argv[1:] if argv is None else argv
+    repo = _dashboard_repo(args)
+    if repo is not None:
+        # the dashboard's refs, read by git while click, the project and Textual are imported (issue 13)
+        from exptui.store import prestart
 
-    code = fast_path(sys.argv[1:] if argv is None else argv)
-    if code is None:
-        from exptui.cli.errors import run_guarded
-        from exptui.cli.group import cli
+        prestart.start(repo)
+    try:
+        from exptui.cli.fast import fast_path
 
-        code = run_guarded(cli, argv)
-    else:
-        # answered, and the process exits next: the collections the interpreter runs while it shuts down would
-        # walk every tracked object for nothing (no cycles worth finding); frozen, they skip them. `queue status`
-        # of 10,000 entries: ~9 ms CPU less (median of 15 alternating runs)
-        import gc
+        code = fast_path(args)
+        if code is None:
+            from exptui.cli.errors import run_guarded
+            from exptui.cli.group import cli
 
-        gc.freeze()
+            code = run_guarded(cli, argv)
+        else:
+            # answered, and the process exits next: the collections the interpreter runs while it shuts down would
+            # walk every tracked object for nothing (no cycles worth finding); frozen, they skip them. `queue
+            # status` of 10,000 entries: ~9 ms CPU less (median of 15 alternating runs)
+            import gc
+
+            gc.freeze()
+    finally:
+        if repo is not None:
+            prestart.discard()   # not taken: the command failed before the dashboard's early start
     sys.exit(code)
+
+
+def _dashboard_repo(argv: list[str]) -> str | None:
+    """The repo directory when `argv` opens the dashboard: ``[-C DIR | --repo DIR] [ui [OPTIONS]]``; None for
+    anything else (another command, help, version), which never starts git early."""
+    args = list(argv)
+    repo = "."
+    if len(args) >= 2 and args[0] in ("-C", "--repo"):
+        repo, args = args[1], args[2:]
+    if (args and args[0] != "ui") or any(a in ("-h", "--help", "--version") for a in args):
+        return None
+    return repo if repo and not repo.startswith("-") else None

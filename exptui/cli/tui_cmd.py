@@ -18,12 +18,19 @@ import click
 def ui(ctx: click.Context, poll: float) -> None:
     """Open the experiments dashboard (the default when exptui runs with no command)."""
     from exptui.project import Project
+    from exptui.store import prestart
 
     repo = (ctx.obj or {}).get("repo", ".") if ctx.obj else "."
-    project = Project.open(Path(repo), long_lived=True)
+    started = prestart.take()   # git's for-each-ref, started by `exptui.cli.main` first thing (if it was)
+    try:
+        project = Project.open(Path(repo), long_lived=True)
+    except BaseException:
+        if started is not None:
+            started.discard()
+        raise
     # first, before Textual is imported: the first screen (after a ref change the refs' for-each-ref and the saved
     # screen's amendment) is worked out in a thread while the UI is imported and started (~0.3 s of CPU)
-    early = project.start_first_screen()
+    early = project.start_first_screen(started)
 
     from exptui.tui.bindings import APP_BINDINGS, MAIN_BINDINGS
     from exptui.tui.config import config_path, load_keymap

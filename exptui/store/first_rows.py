@@ -188,6 +188,19 @@ def load(git_dir: Path, key: tuple | None = None) -> FirstRows | None:
     return FirstRows(rows, total, saved_key, saved_since)
 
 
+def saved_under(git_dir: Path, token: str) -> bool:
+    """Whether the saved screen looks saved under change token `token`: its key is pickled near the start of the
+    file, so only its first 4 KiB are read and searched for the token (a 24-digit hash), nothing unpickled. For
+    `exptui.store.prestart`, which then starts no for-each-ref (an unchanged start reads no refs before the paint);
+    `load` decides for real, so a wrong answer only costs or spares that head start."""
+    try:
+        with open(path_of(git_dir), "rb") as file:
+            head = file.read(8 + 4096)
+    except OSError:
+        return False
+    return bool(token) and token.encode() in head[8:]
+
+
 def save(git_dir: Path, key: tuple, rows: list[ExperimentRow], total: int, since: Since | None = None) -> None:
     """Keep `rows` (the top of a listing of `total` rows) for the next start with the same `key`, or, with
     `since` (the rows are a prefix of the listing), for one whose refs `amend` can account for. Best effort:

@@ -37,10 +37,12 @@ import subprocess
 import threading
 from dataclasses import dataclass
 from pathlib import Path
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from typing import TYPE_CHECKING
 
 from exptui.errors import ExptuiError, NotAGitRepo
+from exptui.store.git_args import git_env
 from exptui.store.signals import OWN_GROUP, run_process
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -251,15 +253,12 @@ class Git:
         to GitPython from the first one; otherwise only after SINGLE_READS_BEFORE_GITPYTHON of them."""
         self.root = Path(root)
         self.git_dir = Path(git_dir) if git_dir is not None else self._find_git_dir(self.root)
-        env = dict(os.environ)
-        env.pop("GIT_INDEX_FILE", None)
-        env.setdefault("GIT_TERMINAL_PROMPT", "0")
-        env["LC_ALL"] = "C"  # error messages we parse are English
-        self.env = env
+        self.env = git_env()  # error messages we parse are English (LC_ALL=C)
         self._reader = _BatchReader(self)
         self._single_reads = 0
         self._gitpython_after = 0 if long_lived else SINGLE_READS_BEFORE_GITPYTHON
         self._odb: GitPythonOdb | None = None
+        self._batch_only = threading.local()   # `batch_only`: per thread
         #: when a list: every object name asked of the object database (`batch`) is appended to it, so tests and
         #: benchmarks can tell what a listing read (the index reads only commits it has not seen)
         self.objects_requested: list[str] | None = None
@@ -390,7 +389,7 @@ class Git:
     def _single_odb(self, name: str) -> GitPythonOdb | None:
         """GitPython's object database for a one-name request once it pays for its import (see the module
         docstring); None: use the batch reader (also for names GitPython's line protocol cannot carry)."""
-        if "\n" in name or "\0" in name:
+        if "\n" in name or "\0" in name or getattr(self._batch_only, "on", False):
             return None
         self._single_reads += 1
         if self._single_reads <= self._gitpython_after:
@@ -400,6 +399,18 @@ class Git:
 
             self._odb = GitPythonOdb(self.git_dir, self.env)
         return self._odb
+
+    @contextmanager
+    def batch_only(self) -> Iterator[None]:
+        """Meanwhile, this thread's one-name reads go to the batch reader, never to GitPython: the dashboard's
+        early start reads a few new commits before the first paint while the UI thread imports Textual, and
+        importing GitPython there (+68 ms CPU, 180 ms wall) would compete with it for the GIL."""
+        before = getattr(self._batch_only, "on", False)
+        self._batch_only.on = True
+        try:
+            yield
+        finally:
+            self._batch_only.on = before
 
     def read_blob(self, name: str) -> bytes | None:
         answer = self.read_objects([name])[0]

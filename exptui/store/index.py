@@ -37,6 +37,7 @@ if TYPE_CHECKING:  # pragma: no cover
 from exptui.store.commit_data import EXTRACT_VERSION, CommitReader
 from exptui.store.facts import parse_trailers
 from exptui.store.git import Git
+from exptui.store.git_args import NOTES_REF, refs_args
 from exptui.store.index_segments import (Entries, IndexDamaged, Segment, decode_blob, encode, encode_blob,
                                          list_segments, load_list, read_column, read_header, read_part,
                                          segment_number, segment_path, unpickle_mapping, write_segment)
@@ -50,7 +51,6 @@ _ABSENT: Any = object()  # `IndexCache.times_of`: a commit the index does not ha
 class IndexRebuilt(Exception):
     """The index files were found damaged while listing: the listing starts over from an empty index."""
 
-NOTES_REF = "refs/notes/exptui"
 
 
 @dataclass
@@ -94,8 +94,7 @@ def read_refs(git: Git, exps: tuple[str, ...] = (EXPS_NAMESPACE,), raw: bytes | 
     # `*objectname` (peeling) makes git read every object, so it is asked for tags only: 0.1 s saved at 10k refs.
     # the whole output is one `split` into a flat list (NUL between the fields and, once replaced, between lines:
     # neither can be in a refname), the two columns are slices of it, no tuple per line
-    out = raw if raw is not None else git.run_bytes("for-each-ref", "--format=%(refname)%00%(objectname)", *exps,
-                                                    "refs/heads", NOTES_REF)
+    out = raw if raw is not None else git.run_bytes(*refs_args(exps))
     lines = out if parse else _outside_exps(out)
     flat = lines.decode("utf-8", "replace").replace("\n", "\0").split("\0")
     names, shas = flat[0:-1:2], flat[1::2]   # the output ends with a newline: one empty field last
@@ -213,7 +212,8 @@ class IndexCache:
         self._notes_dirty = False
         self.pending: dict[str, dict] = {}
         self.dirty = False
-        self._loaded = False
+        self._loaded = False     # the segments and their commits' ids read (`open`)
+        self._indexed = False    # `_loc` built from them (`load`); before it a lookup scans `_shas` (`_at`)
         self._version: tuple = ()
         self._segments: list[Segment] = []
         self._stale: list[Path] = []  # segment files of another version: removed on the next save
@@ -232,6 +232,21 @@ class IndexCache:
     # --- loading ------------------------------------------------------------------------------------------------
 
     def load(self) -> None:
+        """The segments, their commits' ids and the id -> place map `_loc` (~40 ms at 100,000, 30 of it the map):
+        what a listing and every write need."""
+        self.open()
+        if self._indexed:
+            return
+        self._indexed = True
+        for k, shas in enumerate(self._shas):
+            at = k << _SEG
+            for i, sha in enumerate(shas):
+                self._loc[sha] = at | i
+
+    def open(self) -> None:
+        """The segments and their commits' ids, without the map (~10 ms at 100,000): enough for a few lookups
+        (`missing_few`, `times_of`, `listed_row`; the dashboard's early start amends its saved screen with a few
+        new experiments' keys before the paint, and the map is built by the listing after it)."""
         if self._loaded:
             return
         self._loaded = True
@@ -253,13 +268,8 @@ class IndexCache:
                 seg.close()
                 self._stale.append(path)
                 continue
-            k = len(self._segments)
             self._segments.append(seg)
-            shas = load_list(seg, "sha")
-            self._shas.append(shas)
-            at = k << _SEG
-            for i, sha in enumerate(shas):
-                self._loc[sha] = at | i
+            self._shas.append(load_list(seg, "sha"))
 
     def _damaged(self, exc: IndexDamaged) -> None:
         """One line on stderr, then start from nothing: the next save writes a whole new index."""
@@ -290,8 +300,7 @@ class IndexCache:
     # --- entries ------------------------------------------------------------------------------------------------
 
     def __contains__(self, sha: str) -> bool:
-        if not self._loaded:
-            self.load()
+        self.load()
         return sha in self._loc or sha in self.pending
 
     def __len__(self) -> int:
@@ -299,7 +308,7 @@ class IndexCache:
         return len(self._loc.keys() | self.pending.keys())
 
     def get(self, sha: str) -> dict | None:
-        self.load()
+        self.open()   # one entry: looked up without the id map if it is not built yet (`_at`)
         data = self.pending.get(sha) or self._decoded.get(sha)
         if data is not None:
             return data
@@ -320,8 +329,9 @@ class IndexCache:
         self._times = {}
 
     def put(self, sha: str, data: dict) -> None:
-        """A new entry, or a changed one (a baseline's dvc.yaml paths found later): appended on `save`."""
-        self.load()
+        """A new entry, or a changed one (a baseline's dvc.yaml paths found later): appended on `save` (which
+        loads everything first; pending entries need no id map)."""
+        self.open()
         self.pending[sha] = data
         self._decoded.pop(sha, None)
         self._listed.pop(sha, None)
@@ -369,7 +379,7 @@ class IndexCache:
     def stored_sha(self, sha: str) -> str:
         """The index's own str object equal to `sha` (`sha` itself for a commit not written yet): a row's `rev`
         held as this is not a second copy of the commit id (~90 bytes a row, 9 MiB at 100,000)."""
-        at = self._loc.get(sha)
+        at = self._at(sha)
         return sha if at is None else self._shas[at >> _SEG][at & _POS]
 
     def missing(self, shas: Iterable[str]) -> list[str]:
@@ -378,12 +388,21 @@ class IndexCache:
         loc, pending = self._loc, self.pending
         return [s for s in shas if s not in loc and s not in pending]
 
+    def missing_few(self, shas: Iterable[str]) -> list[str]:
+        """`missing` for a few commits (the dashboard's early start), without building the id map if it is not
+        built yet: each is looked for in the segments' id lists (`_at`)."""
+        self.open()
+        pending = self.pending
+        return [s for s in shas if s not in pending and self._at(s) is None]
+
     def times_of(self, listed: Iterable[tuple[str, str, str]]) -> list[Any]:
-        """The commit time of each (ref, sha, name) in `listed`; `_ABSENT` for a commit the index does not have."""
-        loc, pending, by_segment = self._loc, self.pending, self._times
+        """The commit time of each (ref, sha, name) in `listed`; `_ABSENT` for a commit the index does not have.
+        After `open` only (a few commits), each is looked for in the segments' id lists."""
+        pending, by_segment = self.pending, self._times
+        loc_get = self._loc.get if self._indexed else self._at
         out: list[Any] = []
         for _ref, sha, _name in listed:
-            at = loc.get(sha)
+            at = loc_get(sha)
             if at is None or sha in pending:
                 data = pending.get(sha)
                 out.append(_ABSENT if data is None else data.get("time"))
@@ -431,8 +450,20 @@ class IndexCache:
 
     def _where(self, sha: str) -> tuple[int, int] | None:
         """(segment, position) of `sha` in the segments, whether or not a newer version of it is pending."""
-        at = self._loc.get(sha)
+        at = self._at(sha)
         return None if at is None else (at >> _SEG, at & _POS)
+
+    def _at(self, sha: str) -> int | None:
+        """`_loc[sha]`; before `load` built it, the segments' id lists are scanned (C-level, ~1 ms at 100,000),
+        newest segment first, as the map's later segments win."""
+        if self._indexed:
+            return self._loc.get(sha)
+        for k in range(len(self._shas) - 1, -1, -1):
+            try:
+                return k << _SEG | self._shas[k].index(sha)
+            except ValueError:
+                continue
+        return None
 
     def _piece(self, k: int, name: str) -> Any:
         key = (k, name)
@@ -501,7 +532,7 @@ class IndexCache:
 
     @property
     def notes(self) -> tuple[str, dict[str, Annotations]] | None:
-        self.load()
+        self.open()   # read with the segments; the id map is not needed for them
         return self._notes
 
     @notes.setter
@@ -519,6 +550,7 @@ class IndexCache:
         chunk: it reads them back as pieces), unless writing failed (read-only .git): then they stay pending."""
         if not self.dirty:
             return
+        self.load()   # the id map: the new segment's ids go into it, a merge (`_rewrite`) walks it
         try:
             self.dir.mkdir(parents=True, exist_ok=True)
             self._remove_stale_temp_files()
@@ -804,7 +836,8 @@ class ExperimentIndex:
     def _ensure(self, shas: list[str], hints: dict[str, tuple[str, ...]] | None = None) -> None:
         """Read the commits of `shas` the cache does not have (one batched read)."""
         cache = self.cache
-        missing = cache.missing(shas)
+        # a few (the early start's new commits, `index_new`): looked up without building the id map
+        missing = cache.missing_few(shas) if len(shas) <= self.INDEX_NEW_LIMIT else cache.missing(shas)
         if not missing:
             return
         # a cold listing of 100,000 commits: read, store and free them a chunk at a time, so peak memory is one
@@ -1182,10 +1215,11 @@ class ExperimentIndex:
         cache.save()
         return plan
 
-    def read_snapshot(self, parse: bool = True) -> RefSnapshot:
+    def read_snapshot(self, parse: bool = True, raw: bytes | None = None) -> RefSnapshot:
         """Every ref a listing uses (`read_refs`, `parse` False: the experiment refs kept unparsed for the listing
-        given it), counted in `refs_read`."""
-        refs = read_refs(self.git, parse=parse)
+        given it), counted in `refs_read`. `raw`: the output of a `git_args.refs_args()` for-each-ref read
+        before (`exptui.store.prestart`), not read again."""
+        refs = read_refs(self.git, raw=raw, parse=parse)
         self.refs_read += 1
         return refs
 
@@ -1196,8 +1230,9 @@ class ExperimentIndex:
 
     def listing_keys(self, listed: list[tuple[str, str, str]]) -> list[tuple | None]:
         """The key `_plan` orders a baseline's experiments by (newest first: descending) for each (ref, sha, name)
-        of `listed`; None for a commit the index does not have. For `first_rows.amend` (a few hundred rows)."""
-        self.cache.load()
+        of `listed`; None for a commit the index does not have. For `first_rows.amend` (a few hundred rows: the
+        index's id map is not built for them if it is not yet, `SegmentCache.open`)."""
+        self.cache.open()
         return [None if t is _ABSENT else (t or 0, name, sha, ref)
                 for (ref, sha, name), t in zip(listed, self.cache.times_of(listed))]
 
@@ -1206,7 +1241,7 @@ class ExperimentIndex:
         baseline's dvc.yaml paths as hints), and keep them: one batched read of those few commits, O(new), as
         the warm `show` indexes one new commit. For `first_rows.amend` (a sweep ran while no dashboard was open);
         the listing that follows finds them indexed. False if there are more than `INDEX_NEW_LIMIT` to read."""
-        missing = self.cache.missing(shas)
+        missing = self.cache.missing_few(shas) if len(shas) <= self.INDEX_NEW_LIMIT else self.cache.missing(shas)
         if len(missing) > self.INDEX_NEW_LIMIT:
             return False
         if missing:
@@ -1227,7 +1262,7 @@ class ExperimentIndex:
                    notes_sha: str | None) -> ExperimentRow | None:
         """The shared row `rows(shared=True)` builds for one experiment, if the index has its commit (else None:
         reading a commit is not for `first_rows.amend`, which must be cheap)."""
-        if self.cache.missing([sha]):
+        if self.cache.missing_few([sha]):
             return None
         return self.cache.listed_row((name, sha, baseline, bname, self.annotations(notes_sha).get(sha), ref))
 
