@@ -153,3 +153,20 @@ def test_the_dashboard_outside_a_repository_is_the_usual_one_line_error(tmp_path
 ])
 def test_only_the_dashboard_starts_git_early(argv: list[str], repo: str | None) -> None:
     assert _dashboard_repo(argv) == repo
+
+
+def test_the_early_arguments_name_dvcs_experiment_namespace_and_import_nothing_heavy() -> None:
+    """git_args spells DVC's namespace itself (so the dashboard's first step and `queue status` do not import
+    dvc_compat.exp_refs, with hashlib and random): it must stay DVC's."""
+    import subprocess
+    import sys
+
+    from dvc_compat.exp_refs import EXPS_NAMESPACE
+    from exptui.store import git_args
+
+    assert git_args.EXPS_NAMESPACE == EXPS_NAMESPACE
+    assert git_args.refs_args()[2] == EXPS_NAMESPACE
+    code = ("import sys, exptui.store.git_args\n"
+            "print(sorted(m for m in ('hashlib', 'random', 'dvc_compat.exp_refs') if m in sys.modules))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"

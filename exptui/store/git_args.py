@@ -1,6 +1,6 @@
 """What every git process of exptui is run with: its environment, and the listing's `for-each-ref` arguments.
 
-Kept apart (standard library and `dvc_compat.exp_refs` only) so that `exptui ui` can start the listing's
+Kept apart (standard library only) so that `exptui ui` can start the listing's
 `for-each-ref` first thing (`exptui.store.prestart`), before `exptui.store.git` and the index are imported, with
 exactly the environment and arguments the index's own `read_refs` uses: the two outputs must be the same bytes.
 """
@@ -8,8 +8,9 @@ from __future__ import annotations
 
 import os
 
-from dvc_compat.exp_refs import EXPS_NAMESPACE
-
+#: `dvc_compat.exp_refs.EXPS_NAMESPACE` (a test checks they are the same), spelled here: importing that module
+#: brings hashlib, random and dataclasses (~5 ms) into `queue status` and into the dashboard's very first step
+EXPS_NAMESPACE = "refs/exps"
 NOTES_REF = "refs/notes/exptui"
 #: one line per ref, NUL between name and sha (neither can hold a NUL); `*objectname` (peeling) would make git read
 #: every object, so tags are read apart (`read_refs`)
