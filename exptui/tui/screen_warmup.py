@@ -28,6 +28,7 @@ from textual.app import App
 from textual.css.stylesheet import CssSource, Stylesheet
 from textual.dom import DOMNode
 
+from exptui.tui.alive import alive
 from exptui.tui.plots_ahead import PlotsAhead
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -144,6 +145,8 @@ class ScreenWarmUp:
         try:   # `app.main` raises KeyError once the dashboard screen is uninstalled (the app closing meanwhile)
             main = getattr(app, "main", None)
         except KeyError:
+            return []
+        if main is None or not alive(main):   # closing: its table's widgets are being removed
             return []
         table = getattr(main, "table", None)
         try:
