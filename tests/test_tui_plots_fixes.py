@@ -136,3 +136,32 @@ async def test_many_experiments_plot_the_best_ones_and_a_shows_all(repo: Path) -
         await pilot.press("a")
         await wait_for(pilot, lambda: isinstance(app.screen, PlotScreen) and not app.screen.show_all)
         assert len(app.screen.rows) == MAX_SERIES   # type: ignore[attr-defined]
+
+
+class KeysFail(PlotScreen):
+    """The plots screen whose key lists cannot be read (the error text looks like markup: shown as it is)."""
+
+    def _keys(self, rows: list[Any]) -> tuple[list[str], list[str]]:
+        raise OSError("plots unreadable: [bold]params.yaml[/bold]\n  second line")
+
+
+@async_test
+async def test_keys_that_cannot_be_read_leave_one_inert_line_and_the_app_goes_on(repo: Path) -> None:  # noqa: F811
+    """`PlotScreen._keys_failed`: the key lists' worker fails; the screen says why on its one loading line (plain
+    text, one line), builds no tabs, reads no plots files, gives the collector back, and the app goes on."""
+    app = make_app(repo)
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_for(pilot, lambda: app.reloads > 0)
+        screen = KeysFail(app.project, list(rows_by_name(app.project).values()))
+        await app.push_screen(screen)
+        loading = screen.query_one("#plots-loading")
+        await wait_for(pilot, lambda: str(loading.render()).startswith("could not read plots"), "the failure shown")
+        assert str(loading.render()) == "could not read plots: plots unreadable: [bold]params.yaml[/bold] second line"
+        assert not screen.built and not screen.query("PlotTabs") and screen.step_data is None
+        assert not screen._opening.held
+        await pilot.press("2")                   # a tab key: kept for tabs that never come, nothing breaks
+        await pilot.press("escape")
+        await wait_for(pilot, lambda: app.screen is app.main, "back on the dashboard")
+        await pilot.press("j")                   # the dashboard still answers
+        await wait_for(pilot, lambda: app.main.table.cursor_row == 1, "the cursor moved")
+    assert app._exception is None and app.return_code in (None, 0)

@@ -1,15 +1,15 @@
-"""The form widgets that skip style passes before they have a parent still match `Input`/`Select`/`Button` in
+"""The form widgets that skip style passes before they have a parent still match `Input`/`Button` in
 CSS and queries, and end up styled exactly as the stock widgets once mounted (the sweep dialog relies on both)."""
 from __future__ import annotations
 
 from textual.app import App, ComposeResult
-from textual.widgets import Button, Input, Select
+from textual.widgets import Button, Input
 
 from exptui.tui.widgets.burst_input import BurstInput
-from exptui.tui.widgets.unmounted_styles import FormButton, FormInput, FormSelect
+from exptui.tui.widgets.unmounted_styles import FormButton, FormInput
 from tests.tui_support import async_test
 
-CSS = "Input { background: red; } Select { width: 17; } Button { margin-left: 3; }"
+CSS = "Input { background: red; } Button { margin-left: 3; }"
 
 
 def _pairs() -> list[tuple[object, object]]:
@@ -18,8 +18,6 @@ def _pairs() -> list[tuple[object, object]]:
          FormInput(value="1", compact=True, type="integer", id="form-input")),
         (Input(value="1", compact=True, type="integer", id="stock-burst"),
          BurstInput(value="1", compact=True, type="integer", id="burst-input")),
-        (Select((("a", "a"), ("b", "b")), value="a", allow_blank=False, compact=True, id="stock-select"),
-         FormSelect((("a", "a"), ("b", "b")), value="a", allow_blank=False, compact=True, id="form-select")),
         (Button("Queue", variant="primary", compact=True, id="stock-button"),
          FormButton("Queue", variant="primary", compact=True, id="form-button")),
     ]
@@ -46,7 +44,6 @@ async def test_form_widgets_are_styled_and_queried_as_the_stock_ones() -> None:
     async with app.run_test(size=(80, 30)) as pilot:
         await pilot.pause()
         assert {w.id for w in app.query(Input)} >= {"form-input", "burst-input"}
-        assert app.query_one("#form-select", Select).value == "a"
         assert app.query_one("#form-button", Button).variant == "primary"
         for stock, form in app.built:
             assert stock.classes == form.classes            # type: ignore[attr-defined]

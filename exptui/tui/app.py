@@ -21,6 +21,7 @@ from textual.worker import Worker, WorkerState
 
 from exptui.project import Project
 from exptui.records import ExperimentRow
+from exptui.tui.alive import alive
 from exptui.tui.app_ref import exptui_app
 from exptui.tui.bindings import APP_BINDINGS, MAIN_BINDINGS
 from exptui.tui.messages import FirstScreenLate, LiveLoaded, LoadFailed, RowsLoaded
@@ -222,7 +223,7 @@ class ExptuiApp(App[None]):
         try:
             main.set_live(event.live)
             for screen in self.screen_stack:   # the plots view draws running trials' curves live
-                if screen is not main and hasattr(screen, "set_live"):
+                if screen is not main and hasattr(screen, "set_live") and alive(screen):
                     screen.set_live(event.live)
         except NoMatches:  # the app is shutting down: the table is already gone
             return
@@ -356,11 +357,13 @@ class ExptuiApp(App[None]):
             return ""
 
     def _live_main(self) -> MainScreen | None:
-        """The main screen, or None once the app is shutting down (a load that finishes late has no table)."""
+        """The main screen, or None once the app is shutting down (a load that finishes late has no table): from
+        `exit()` on, while its widgets are being removed (`exptui.tui.alive`) and once it is uninstalled."""
         try:
-            return self.main
+            main = self.main
         except KeyError:
             return None
+        return main if alive(main) else None
 
     @on(FirstScreenLate)
     def _first_screen_late(self) -> None:

@@ -1,8 +1,8 @@
 """Make the first `e` and `p` of a session cost what the later ones cost, once the dashboard is up.
 
 A screen opened for the first time in a process paid for things a second open finds done (1,000 rows, cProfile
-of the first `e` against the second): importing its modules (the dialog's `Select`, `DataTable`, the plots'
-tabs, plotext) and, above all, Textual's stylesheet work. The first mount of a widget class adds its DEFAULT_CSS
+of the first `e` against the second): importing its modules (the dialog's `Select`, since replaced by
+`ChoiceField`, `DataTable`, the plots' tabs and `Select`s, plotext) and, above all, Textual's stylesheet work. The first mount of a widget class adds its DEFAULT_CSS
 to the App's stylesheet, and the next style pass re-parses *every* source, not only the new one: the parse cache
 holds 64 parsed sources and the App has ~150 (its own CSS and every widget's DEFAULT_CSS), so `Select`'s arrival
 re-parsed all of them (~0.1 s of CPU under the profiler, in the key's own frame).
@@ -28,6 +28,7 @@ from textual.app import App
 from textual.css.stylesheet import CssSource, Stylesheet
 from textual.dom import DOMNode
 
+from exptui.tui.alive import alive
 from exptui.tui.plots_ahead import PlotsAhead
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -43,7 +44,7 @@ def _screen_classes() -> list[type[DOMNode]]:
     """The DOM classes `e` (sweep dialog) and `p` (plots, every tab) mount that the dashboard does not; their
     bases' DEFAULT_CSS comes with them (importing these modules is part of the warm-up)."""
     from textual.containers import Container, Horizontal, Vertical, VerticalScroll
-    from textual.widgets import ContentSwitcher, Label, Static, TabbedContent, TabPane, Tabs
+    from textual.widgets import ContentSwitcher, Label, Select, Static, TabbedContent, TabPane, Tabs
     from textual.widgets._select import SelectCurrent, SelectOverlay
     from textual.widgets._tabbed_content import ContentTab, ContentTabs
     from textual.widgets._tabs import Tab, Underline
@@ -55,12 +56,14 @@ def _screen_classes() -> list[type[DOMNode]]:
     from exptui.tui.widgets.plot_view import PlotLegend, PlotView
     from exptui.tui.widgets.sweep_form import SweepField
     from exptui.tui.widgets.sweep_preview import SweepPreview
-    from exptui.tui.widgets.unmounted_styles import FormButton, FormInput, FormSelect
+    from exptui.tui.widgets.unmounted_styles import FormButton, FormInput
 
+    # the plots' axis dropdowns are stock `Select`s (with their current-value row and overlay); the sweep dialog's
+    # choices are `ChoiceField`s, which have no DEFAULT_CSS of their own
     return [SweepScreen, Vertical, Horizontal, VerticalScroll, Label, Static, SweepField, BurstInput, FormInput,
-            FormSelect, SelectCurrent, SelectOverlay, FormButton, SweepPreview,
+            FormButton, SweepPreview,
             PlotScreen, PlotTabs, TabbedContent, ContentTabs, ContentTab, Tabs, Tab, Underline, ContentSwitcher,
-            TabPane, Container, PlotView, PlotLegend, KeyLine]
+            TabPane, Container, Select, SelectCurrent, SelectOverlay, PlotView, PlotLegend, KeyLine]
 
 
 def default_css(node_class: type[DOMNode]) -> list[tuple[CssLocation, str, int, str]]:
@@ -142,6 +145,8 @@ class ScreenWarmUp:
         try:   # `app.main` raises KeyError once the dashboard screen is uninstalled (the app closing meanwhile)
             main = getattr(app, "main", None)
         except KeyError:
+            return []
+        if main is None or not alive(main):   # closing: its table's widgets are being removed
             return []
         table = getattr(main, "table", None)
         try:

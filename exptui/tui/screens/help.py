@@ -14,6 +14,7 @@ from textual.binding import Binding, BindingType
 from textual.containers import VerticalScroll
 from textual.widgets import Label, Static
 
+from exptui.tui.alive import while_alive
 from exptui.tui.app_ref import exptui_app
 from exptui.tui.backdrop import DimmedModalScreen
 from exptui.tui.opening import OpeningHold
@@ -181,9 +182,8 @@ class HelpScreen(DimmedModalScreen[None]):
             for line in console.render_lines(table, pad=False))
         self.app.call_from_thread(self._show_table, rendered, width)
 
+    @while_alive   # closed (esc) while the thread laid the table out
     def _show_table(self, rendered: Text, width: int) -> None:
-        if not self.is_attached:
-            return
         self.query_one("#help-table", Static).update(rendered)
         self.loaded_width = width
         self.call_after_refresh(self._opening.release)

@@ -22,6 +22,7 @@ from textual.worker import get_current_worker
 from exptui.project import Project
 from exptui.query.inert import InertStream, inert
 from exptui.records import ExperimentRow
+from exptui.tui.alive import while_alive
 from exptui.tui.text import assemble, plain
 from exptui.tui.widgets.log_tail import LogTail
 from exptui.tui.stylesheets import SCREENS_TCSS
@@ -115,9 +116,8 @@ class LogScreen(Screen[None]):
     def action_bottom(self) -> None:
         self.query_one(Log).scroll_end(animate=False)
 
+    @while_alive   # closed while the tail thread was reading: its `Log` may be gone already
     def _append(self, text: str, size: int) -> None:
-        if not self.is_attached:        # closed while the tail thread was reading
-            return
         self.bytes_read = size
         log = self.query_one(Log)
         self.query_one(Log).write(self._wrap(text, log.scrollable_content_region.width or WRAP_FALLBACK))
@@ -145,8 +145,9 @@ class LogScreen(Screen[None]):
                 part = part[len(head):]
         return "".join(out)
 
+    @while_alive
     def _status_changed(self, status: str) -> None:
-        if not self.is_attached or status == self.row.status:
+        if status == self.row.status:
             return
         self.row = replace(self.row, status=status)  # type: ignore[arg-type]
         self.query_one("#log-title", Label).update(self._title())

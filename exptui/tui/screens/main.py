@@ -23,6 +23,7 @@ from textual.widgets import Static
 from exptui.project import LiveMetrics, Project
 from exptui.query.inert import INPUT_ALLOWED, inert
 from exptui.records import ExperimentRow
+from exptui.tui.alive import alive, while_alive
 from exptui.tui.app_ref import exptui_app
 from exptui.tui.bindings import MAIN_BINDINGS
 from exptui.tui.live_columns import IDS as LIVE_IDS
@@ -160,6 +161,7 @@ class MainScreen(Screen[None]):
 
         self.app.call_from_thread(self._frame_engine_ready)
 
+    @while_alive   # handed over from the thread: the app may be closing by then
     def _frame_engine_ready(self) -> None:
         self._pandas_ready = True
         if self._choose_engine():
@@ -296,6 +298,7 @@ class MainScreen(Screen[None]):
             return text
         return f"{text}; best {column.label} {format_cell(column, column.getter()(best))}: {best.name}"
 
+    @while_alive
     def _tick_sweeps(self) -> None:
         if self.loaded and self.query_one(SweepProgressLine).display:
             self._update_sweeps()
@@ -306,6 +309,7 @@ class MainScreen(Screen[None]):
         order = self.project.stage_order()
         self.app.call_from_thread(self._stage_order_loaded, order)
 
+    @while_alive
     def _stage_order_loaded(self, order: list[str]) -> None:
         self.stage_order = order
         self.table.set_stage_order(order)
@@ -505,6 +509,7 @@ class MainScreen(Screen[None]):
             self._message_timer = self.set_timer(self.ERROR_SECONDS if error else self.MESSAGE_SECONDS,
                                                  self._expire_message)
 
+    @while_alive
     def _expire_message(self) -> None:
         self._message_timer = None
         self.show_message("")
@@ -529,7 +534,8 @@ class MainScreen(Screen[None]):
         try:
             save_view(self.repo_root, self.view)
         except OSError as exc:
-            self.show_message(f"could not save the view: {exc}", error=True)
+            if alive(self):   # also called on unmount, when the message line is gone
+                self.show_message(f"could not save the view: {exc}", error=True)
         try:
             exptui_app(self.app).keep_first_screen()   # the next start paints this view's top first
         except Exception:  # noqa: BLE001 - a head start for next time, never an error now (or while unmounting)
@@ -555,6 +561,7 @@ class MainScreen(Screen[None]):
         expression = event.expression
         self._filter_timer = self.set_timer(FILTER_DEBOUNCE, lambda: self._apply_filter(expression))
 
+    @while_alive   # a debounce timer: the screen may be closing by then
     def _apply_filter(self, expression: str) -> None:
         self.view.filter = expression
         self.refresh_view()

@@ -13,6 +13,7 @@ from textual.worker import get_current_worker
 
 from exptui.project import EntryState, Project, QueueEntry
 from exptui.records import ExperimentRow
+from exptui.tui.alive import while_alive
 from exptui.tui.app_ref import exptui_app
 from exptui.tui.text import notify, plain
 from exptui.tui.opening import OpeningHold
@@ -107,9 +108,8 @@ class QueueScreen(Screen[None]):
                 time.sleep(2.0)
             time.sleep(POLL_SECONDS)
 
+    @while_alive   # the screen was closed while the worker was reading: its table may be gone already
     def _show(self, rows: list[QueueRow], workers: int) -> None:
-        if not self.is_attached:        # the screen was closed while the worker was reading
-            return
         self.refreshes += 1
         if self._opening.held:
             self.call_after_refresh(self._opening.release)
@@ -128,9 +128,9 @@ class QueueScreen(Screen[None]):
     def on_unmount(self) -> None:
         self._opening.release()
 
+    @while_alive
     def _tick(self) -> None:
-        if self.is_attached:
-            self.query_one(QueueTable).tick()
+        self.query_one(QueueTable).tick()
 
     def action_reload(self) -> None:
         self._force = True

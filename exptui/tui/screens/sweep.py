@@ -29,6 +29,7 @@ from dvc_compat.sweep import count, expand_grid, is_sweep, parse_overrides, samp
 from exptui.project import Project, QueueEntry
 from exptui.query.inert import INPUT_ALLOWED
 from exptui.records import ExperimentRow
+from exptui.tui.alive import alive
 from exptui.tui.app_ref import exptui_app
 from exptui.tui.backdrop import DimmedModalScreen
 from exptui.tui.sweep_draft import DraftSlot, SweepDraft
@@ -571,7 +572,7 @@ class SweepScreen(DimmedModalScreen["list[QueueEntry] | None"]):
 
     def _failed(self, message: str) -> None:
         self._busy = False
-        if not self.is_attached:
+        if not alive(self):
             return
         self.problem = message
         status = self.query_one("#sweep-status", Static)
@@ -584,4 +585,5 @@ class SweepScreen(DimmedModalScreen["list[QueueEntry] | None"]):
         self.queued = entries
         self._keep_draft()          # queued: the draft for this row is spent
         notify(self.app, message)
-        self.dismiss(entries)
+        if alive(self):             # not when the app is closing meanwhile: nothing left to dismiss
+            self.dismiss(entries)

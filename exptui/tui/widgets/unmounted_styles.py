@@ -1,19 +1,17 @@
 """Form widgets that skip Textual's style pass while they are not in the DOM yet.
 
 Textual re-applies the stylesheet to a node and all its descendants at once whenever one of its CSS classes
-changes (`DOMNode.update_node_styles`), and that includes nodes that are still being constructed: `Input`,
-`Select` and `Button` toggle classes in their constructors (`compact` -> `-textual-compact`, the value's
-`-valid`, `variant`, `-has-value`), each a full style match against a node with no parents. The sweep dialog
-builds some twenty of these per open, and that was ~35 ms of the ~190 ms of CPU `e` took at 1,000 rows (load
-under 1). Mounting applies the stylesheet in full anyway, so until a node has a parent these updates are
+changes (`DOMNode.update_node_styles`), and that includes nodes that are still being constructed: `Input`
+and `Button` toggle classes in their constructors (`compact` -> `-textual-compact`, the value's `-valid`,
+`variant`), each a full style match against a node with no parents. The sweep dialog built some twenty of these
+(with two `Select`s, since replaced by `ChoiceField`) per open, and that was ~35 ms of the ~190 ms of CPU `e` took
+at 1,000 rows (load under 1). Mounting applies the stylesheet in full anyway, so until a node has a parent these updates are
 wasted; afterwards they run as usual.
 """
 from __future__ import annotations
 
-from typing import Any
-
 from textual.dom import DOMNode
-from textual.widgets import Button, Input, Select
+from textual.widgets import Button, Input
 
 
 class UnmountedStyles(DOMNode):
@@ -36,6 +34,3 @@ class FormInput(Input, UnmountedStyles):
 class FormButton(Button, UnmountedStyles):
     """`Button` without the constructor's style passes (see the module docstring)."""
 
-
-class FormSelect(Select[Any], UnmountedStyles):
-    """`Select` without the constructor's style passes (see the module docstring)."""
