@@ -23,6 +23,7 @@ Modules (one job each):
 * `hashing`      file md5, ``.dir`` manifests, legacy md5-dos2unix;
 * `cache_layout` object paths and run-cache key/value;
 * `config`       ``.dvc/config`` (+ local), ``dvc init`` files;
+* `ref_names`   DVC's experiment ref namespace alone (no imports: a process's first step names it);
 * `exp_refs`     ``refs/exps/...`` names, generated names, exp_hash, commit and queue messages;
 * `plots`        plots files a dvc.yaml declares (x/y/title) and the records in plots data files.
 

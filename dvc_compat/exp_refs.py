@@ -42,7 +42,7 @@ __all__ = [
     "parse_dvc_stash_message",
 ]
 
-EXPS_NAMESPACE = "refs/exps"
+from dvc_compat.ref_names import EXPS_NAMESPACE  # noqa: E402 - spelled there, apart (see that module)
 EXPS_INTERNAL = ("apply", "celery", "exec", "temp")
 """Sub-namespaces of refs/exps that belong to DVC's machinery (never experiments)."""
 EXPS_STASH = f"{EXPS_NAMESPACE}/stash"

@@ -156,8 +156,8 @@ def test_only_the_dashboard_starts_git_early(argv: list[str], repo: str | None) 
 
 
 def test_the_early_arguments_name_dvcs_experiment_namespace_and_import_nothing_heavy() -> None:
-    """git_args spells DVC's namespace itself (so the dashboard's first step and `queue status` do not import
-    dvc_compat.exp_refs, with hashlib and random): it must stay DVC's."""
+    """git_args takes DVC's namespace from dvc_compat.ref_names (so the dashboard's first step and `queue status`
+    do not import dvc_compat.exp_refs, with hashlib and random): the same one exp_refs names."""
     import subprocess
     import sys
 

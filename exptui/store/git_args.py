@@ -1,6 +1,6 @@
 """What every git process of exptui is run with: its environment, and the listing's `for-each-ref` arguments.
 
-Kept apart (standard library only) so that `exptui ui` can start the listing's
+Kept apart (standard library and `dvc_compat.ref_names` only) so that `exptui ui` can start the listing's
 `for-each-ref` first thing (`exptui.store.prestart`), before `exptui.store.git` and the index are imported, with
 exactly the environment and arguments the index's own `read_refs` uses: the two outputs must be the same bytes.
 """
@@ -8,9 +8,9 @@ from __future__ import annotations
 
 import os
 
-#: `dvc_compat.exp_refs.EXPS_NAMESPACE` (a test checks they are the same), spelled here: importing that module
-#: brings hashlib, random and dataclasses (~5 ms) into `queue status` and into the dashboard's very first step
-EXPS_NAMESPACE = "refs/exps"
+# from `ref_names`, not `exp_refs`: that module brings hashlib, random and dataclasses (~5 ms) into `queue status`
+# and into the dashboard's very first step
+from dvc_compat.ref_names import EXPS_NAMESPACE
 NOTES_REF = "refs/notes/exptui"
 #: one line per ref, NUL between name and sha (neither can hold a NUL); `*objectname` (peeling) would make git read
 #: every object, so tags are read apart (`read_refs`)
