@@ -542,7 +542,7 @@ def table_runs(sizes: list[int], runs: int, repos: Path | None = None, modes: tu
 
     tmp = repos if repos is not None else Path(tempfile.mkdtemp(prefix="bench-tui-table-"))
     try:
-        print("| rows | mode | first rows (CPU) | first rows + pause (CPU) | all rows (CPU) | filter keystroke median "
+        print("| rows | mode | first rows median [min–max] (CPU) | first rows + pause (CPU) | all rows (CPU) | filter keystroke median "
               "/ worst (CPU median) | sort median / worst (CPU median) | peak RSS | load |")
         print("|---:|---|---:|---:|---:|---:|---:|---:|---:|")
         for n in sizes:
@@ -577,7 +577,9 @@ def table_runs(sizes: list[int], runs: int, repos: Path | None = None, modes: tu
                 key_cpu = statistics.median(x for r in results for x in r["keystroke_cpu"])
                 sort_cpu = statistics.median(x for r in results for x in r["sort_cpu"])
                 streamed = "" if all(r["streamed"] for r in results) else " (not streamed)"
-                print(f"| {n:,} | {mode} | {med('first_rows'):.2f} s ({med('cpu_first_rows'):.2f}){streamed} | "
+                firsts = [r["first_rows"] for r in results]
+                spread = f" [{min(firsts):.2f}–{max(firsts):.2f}]" if len(firsts) > 1 else ""
+                print(f"| {n:,} | {mode} | {med('first_rows'):.2f} s{spread} ({med('cpu_first_rows'):.2f}){streamed} | "
                       f"{med('first_rows_pause'):.2f} s ({med('cpu_first_rows_pause'):.2f}) | "
                       f"{med('all_rows'):.2f} s "
                       f"({med('cpu_all_rows'):.2f}) | {statistics.median(keys) * 1000:.0f} / {max(keys) * 1000:.0f} ms"
