@@ -491,6 +491,9 @@ async def bench_table_child(repo: Path, spawned: float, quick: bool = False, vie
         warm = getattr(app, "screen_warm_up", None)   # its thread's CPU must not land in a keystroke's
         while warm is not None and not warm.done and time.time() - spawned < 120:
             await pilot.pause(0.01)
+        from exptui.tui.screen_warmup import GROUP   # ... nor its plots read-ahead's, which runs after `done`
+        while any(w.group == GROUP and w.is_running for w in app.workers) and time.time() - spawned < 120:
+            await pilot.pause(0.01)
         out["engine"] = main.model.engine
         lat, cpu = [], []
         typed = ""

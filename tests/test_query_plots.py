@@ -91,3 +91,39 @@ def test_best_subset_keeps_the_chosen_running_and_baseline_rows_then_the_best_in
     low = best_subset(rows[1:21], 3, lower_is_better=True)
     assert [r.name for r in low.rows] == ["e0", "e1", "e2"] and low.lower_is_better
     assert best_subset(rows[:5], 10).rows == rows[:5] and not best_subset(rows[:5], 10).partial
+
+
+def test_flat_value_is_flat_values_get_for_every_key_shape() -> None:
+    """`flat_value` (best_subset's per-row lookup at 100,000 rows) gives what the flat dict gives: keys seen in one
+    file or several, prefixed keys, keys that hold a ':' themselves, missing keys, empty trees."""
+    import random
+
+    from exptui.query.plots import flat_value, flat_values
+
+    rng = random.Random(7)
+    names = ["f1", "auc", "loss", "a:b", "m.yaml:f1", "x"]
+    files = ["metrics.yaml", "m.yaml", "eval/scores.json", "a"]
+    for _ in range(3000):
+        tree = {f: {k: rng.choice([rng.random(), "n/a", None, 3])
+                    for k in rng.sample(names, rng.randint(0, len(names)))}
+                for f in rng.sample(files, rng.randint(0, len(files)))}
+        flat = flat_values(tree)
+        for key in [*names, *flat, *(f"{f}:{k}" for f in files for k in names), "missing"]:
+            assert flat_value(tree, key) == flat.get(key), (tree, key)
+
+
+def test_best_subset_ranks_like_a_full_sort_with_ties() -> None:
+    """The few best by a heap, not a sort of every pair: the same rows as sorted(...)[:k], ties in table order."""
+    import random
+
+    from exptui.query.plots import best_subset
+    from exptui.records import ExperimentRow
+
+    rng = random.Random(3)
+    rows = [ExperimentRow(name=f"e{i}", rev=f"{i:040x}", baseline="b", kind="experiment", status="success",
+                          metrics={"metrics.yaml": {"f1": rng.choice([0.1, 0.5, 0.5, 0.9, None, "bad"])}})
+            for i in range(400)]
+    subset = best_subset(rows, 25)
+    scored = sorted((-row.metrics["metrics.yaml"]["f1"], i) for i, row in enumerate(rows)
+                    if isinstance(row.metrics["metrics.yaml"]["f1"], float))
+    assert subset.rows == [rows[i] for i in sorted(i for _, i in scored[:25])]

@@ -5,6 +5,7 @@ renders what these functions return; the files come from `Project.plot_files` / 
 """
 from __future__ import annotations
 
+import heapq
 import math
 from dataclasses import dataclass, field
 from typing import Any
@@ -16,7 +17,7 @@ from exptui.records import ExperimentRow
 __all__ = [
     "PlotFile", "parse_plot_records", "flat_values", "as_number", "numeric_keys", "all_keys", "ScatterSeries",
     "metric_vs_param", "Curve", "curve_columns", "curve_of", "ParallelAxis", "ParallelLine",
-    "parallel_coordinates", "PlotSubset", "rank_metric", "best_subset",
+    "parallel_coordinates", "PlotSubset", "rank_metric", "best_subset", "flat_value",
 ]
 
 
@@ -31,6 +32,21 @@ def flat_values(tree: dict[str, dict[str, Any]]) -> dict[str, Any]:
         for key, value in values.items():
             out[key if counts[key] == 1 else f"{file}:{key}"] = value
     return out
+
+
+def flat_value(tree: dict[str, dict[str, Any]], key: str) -> Any:
+    """``flat_values(tree).get(key)`` without building the flat dict: `best_subset` ranks every row of a family by
+    one metric (100,000 rows: 0.2 s of CPU for the dicts alone). A key without ``:`` is unprefixed in the flat
+    dict exactly when one file has it (prefixed keys all hold a ``:``); other keys take the general way."""
+    if ":" in key:
+        return flat_values(tree).get(key)
+    found = None
+    seen = 0
+    for values in tree.values():
+        if key in values:
+            seen += 1
+            found = values[key]
+    return found if seen == 1 else None
 
 
 def as_number(value: Any) -> float | None:
@@ -251,6 +267,21 @@ def rank_metric(rows: Iterable[ExperimentRow]) -> str | None:
     return first
 
 
+def _scored(rows: list[ExperimentRow], skip: set[int], metric: str, sign: float) -> list[tuple[float, int]]:
+    """(value × sign, index) of every row not in `skip` with a number for `metric` (smallest first = best)."""
+    isfinite = math.isfinite
+    scored = []
+    for i, row in enumerate(rows):
+        if i in skip:
+            continue
+        raw = flat_value(row.metrics, metric)
+        # a float (most metrics) without as_number's call: 100,000 rows rank in ~0.05 s instead of ~0.1
+        value = raw if type(raw) is float and isfinite(raw) else as_number(raw)
+        if value is not None:
+            scored.append((sign * value, i))
+    return scored
+
+
 def best_subset(rows: list[ExperimentRow], limit: int, pinned: Iterable[ExperimentRow] = (),
                 lower_is_better: bool | None = None) -> PlotSubset:
     """At most `limit` of `rows`, in their order: the `pinned` ones (the rows the user chose), running ones (their
@@ -269,14 +300,12 @@ def best_subset(rows: list[ExperimentRow], limit: int, pinned: Iterable[Experime
     chosen = set(must)
     scored: list[tuple[float, int]] = []
     if metric is not None:
-        for i, row in enumerate(rows):
-            if i in chosen:
-                continue
-            value = as_number(flat_values(row.metrics).get(metric))
-            if value is not None:
-                scored.append((value if lower else -value, i))
-    scored.sort()
-    chosen.update(i for _, i in scored[:max(0, limit - len(chosen))])
+        from exptui.query.gc_pause import gc_paused
+
+        with gc_paused():   # 100,000 pairs of acyclic tuples: the collector would walk them for nothing
+            scored = _scored(rows, chosen, metric, 1.0 if lower else -1.0)
+    # the few best, as sorted(scored)[:k] gives them (ties in table order), without sorting 100,000 pairs
+    chosen.update(i for _, i in heapq.nsmallest(max(0, limit - len(chosen)), scored))
     if len(chosen) < limit:   # too few ranked rows: the first others in table order
         chosen.update([i for i in range(len(rows)) if i not in chosen][:limit - len(chosen)])
     return PlotSubset([rows[i] for i in sorted(chosen)], len(rows), metric, lower)
