@@ -56,6 +56,19 @@ def record_table_renders(monkeypatch: pytest.MonkeyPatch) -> list[int]:
     return renders
 
 
+
+def held_early_start(repo: Path) -> tuple[Project, threading.Event, ExptuiApp]:
+    """A dashboard whose early start (the real one, `exptui ui`'s) ends only once the returned gate is set."""
+    project = Project.open(repo)
+    real = project.start_first_screen()
+    gate = threading.Event()
+
+    def slow() -> Early | None:
+        gate.wait()
+        return real.result()
+
+    return project, gate, ExptuiApp(project, repo, poll_interval=60, view=ViewState(), early=EarlyStart.start(slow))
+
 @async_test
 async def test_the_first_frame_already_has_the_saved_rows(big_repo: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     top = await first_start(big_repo, ViewState())
@@ -81,15 +94,7 @@ async def test_a_slow_early_start_still_paints_the_empty_dashboard_first(big_rep
                                                                          monkeypatch: pytest.MonkeyPatch) -> None:
     await first_start(big_repo, ViewState())
     monkeypatch.setattr(ExptuiApp, "FIRST_SCREEN_HOLD", 0.05)
-    project = Project.open(big_repo)
-    real = project.start_first_screen()
-    gate = threading.Event()
-
-    def slow() -> Early | None:
-        gate.wait()
-        return real.result()
-
-    app = ExptuiApp(project, big_repo, poll_interval=60, view=ViewState(), early=EarlyStart.start(slow))
+    project, gate, app = held_early_start(big_repo)
     frames = record_frames(app)
     try:
         async with app.run_test(size=SIZE) as pilot:
@@ -169,15 +174,7 @@ async def test_keys_work_while_the_first_paint_is_held(big_repo: Path, monkeypat
     """Held, the dashboard still takes keys: `q` quits before anything was drawn (the hold ends with the app)."""
     await first_start(big_repo, ViewState())
     monkeypatch.setattr(ExptuiApp, "FIRST_SCREEN_HOLD", 600.0)
-    project = Project.open(big_repo)
-    real = project.start_first_screen()
-    gate = threading.Event()
-
-    def slow() -> Early | None:
-        gate.wait()
-        return real.result()
-
-    app = ExptuiApp(project, big_repo, poll_interval=60, view=ViewState(), early=EarlyStart.start(slow))
+    project, gate, app = held_early_start(big_repo)
     frames = record_frames(app)
     try:
         async with app.run_test(size=SIZE) as pilot:
