@@ -317,3 +317,29 @@ async def test_e_reopens_one_dialog_for_rows_of_the_same_params_with_each_rows_v
         await wait_for(pilot, lambda: burst.fields()[1].text == "5")    # Tab selects the field's text, as on a
         assert app.focused is burst.fields()[1].query_one(Input)          # first open
         assert [f.key for f in burst.fields() if f.changed] == [burst.fields()[1].key]
+
+
+@async_test
+async def test_after_the_warm_up_a_dialog_still_dims_the_dashboard_behind_it(repo: Path) -> None:  # noqa: F811
+    """The warm-up parses `Screen`'s DEFAULT_CSS with the tie breaker a dialog's mount gives it (lower than under
+    the dashboard), as `add_source` would: adopted with the dashboard's, `Screen`'s opaque background beat
+    `ModalScreen`'s translucent one, and the help (and every confirmation) showed a blank backdrop, no dashboard.
+    A dialog opened after the warm-up is translucent, and the App's rules are still a fresh parse of its sources."""
+    from exptui.tui.screens.confirm import ChoiceScreen
+    from exptui.tui.screens.help import HelpScreen
+
+    app = make_app(repo)
+    async with app.run_test(size=SIZE) as pilot:
+        await cursor_to(app, pilot, "experiment")
+        await wait_for(pilot, lambda: app.screen_warm_up.done, "the warm-up adopted")
+        await pilot.press("question_mark")
+        await wait_for(pilot, lambda: isinstance(app.screen, HelpScreen))
+        await pilot.pause()
+        assert app.screen.styles.background.a < 1
+        assert fresh_rules(app) == described(app.stylesheet.rules)
+        await pilot.press("escape")
+        await wait_for(pilot, lambda: app.screen is app.main)
+        app.push_screen(ChoiceScreen("Remove?", "Remove lr-1?", [("yes", "Remove"), ("no", "Keep")]))
+        await wait_for(pilot, lambda: isinstance(app.screen, ChoiceScreen))
+        await pilot.pause()
+        assert app.screen.styles.background.a < 1

@@ -60,6 +60,16 @@ def dashboard(repo: Path, view: ViewState | None = None) -> ExptuiApp:
 async def until_loaded(pilot) -> None:
     app = pilot.app
     await wait_for(pilot, lambda: app.reloads > 0, "the first reload of the dashboard's rows")
+    # and the start-up warm-up (a second after the first listing): its stylesheet, adopted on the UI thread,
+    # restyles every screen, and a snapshot taken meanwhile (seen once at load ~10: the help dialog over no dimmed
+    # dashboard) shows a frame of that restyle
+    from exptui.tui.screen_warmup import GROUP
+
+    def warmed_up() -> bool:   # adopted, or its worker ended without (a warm-up that fails changes nothing)
+        ended = any(w.group == GROUP and w.is_finished for w in app.workers)
+        return (app.screen_warm_up.done or ended) and workers_idle(app)
+
+    await wait_for(pilot, warmed_up, "the start-up warm-up")
     for input_widget in app.screen.query("Input"):
         input_widget.cursor_blink = False
     await pilot.pause()

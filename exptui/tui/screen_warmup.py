@@ -89,15 +89,26 @@ def _prepare(sources: dict[CssLocation, CssSource], variables: dict[str, str]) -
 
     import_plotext()
     new: dict[CssLocation, tuple[CssLocation, str, int, str]] = {}
+    lowered: dict[CssLocation, int] = {}
     for node_class in _screen_classes():
         for source in default_css(node_class):
-            known = new.get(source[0])
+            location, _css, tie_breaker, _scope = source
+            if location in sources:
+                # a base's CSS reached again through a deeper class gets the lower tie breaker, as `add_source`
+                # gives it when a screen mounts: `Screen` is -1 under the dashboard but -3 under a dialog, so that
+                # `ModalScreen`'s translucent background (-2) wins over Screen's opaque one. Parsed with -1, every
+                # dialog without a rule of its own (help, confirmations) lost its dimmed dashboard once adopted.
+                if sources[location].tie_breaker > tie_breaker:
+                    lowered[location] = min(tie_breaker, lowered.get(location, tie_breaker))
+                continue
+            known = new.get(location)
             # a base's CSS reached through several classes keeps the lowest tie breaker, as `add_source` does
-            if source[0] not in sources and (known is None or known[2] > source[2]):
-                new[source[0]] = source
+            if known is None or known[2] > tie_breaker:
+                new[location] = source
     sheet = Stylesheet(variables=variables)
     for read_from, (css, is_defaults, tie_breaker, scope) in sources.items():
-        sheet.add_source(css, read_from=read_from, is_default_css=is_defaults, tie_breaker=tie_breaker, scope=scope)
+        sheet.add_source(css, read_from=read_from, is_default_css=is_defaults,
+                         tie_breaker=lowered.get(read_from, tie_breaker), scope=scope)
     for read_from, css, tie_breaker, scope in new.values():
         sheet.add_source(css, read_from=read_from, is_default_css=True, tie_breaker=tie_breaker, scope=scope)
     sheet.parse()
