@@ -232,21 +232,30 @@ def _remove_dead_temp_files(directory: Path) -> None:
     clean_temp_files(directory)
 
 
-def amend(saved: FirstRows, refs: RefSnapshot, state: str, index: ExperimentIndex) -> FirstRows | None:
-    """The top of the listing `refs` will give, from `saved` (read under other refs), or None if that cannot be
-    known for certain without the rest of the plan (see the module docstring). ~0.05 s of CPU at 100,000."""
-    old = saved.since
-    if old is not None and old.view is not None:   # the top of a sorted or filtered view
-        from exptui.store.first_rows_view import amend_view
+@dataclass
+class Kept:
+    """What both amendments start from (`kept_rows`): the refs `added` and `removed` since the saved screen, its
+    `rows` without the removed experiments, and each kept experiment's listing key by `id`."""
 
-        return amend_view(saved, refs, state, index)
+    since: Since
+    added: list[tuple[str, str]]
+    removed: list[tuple[str, str]]
+    rows: list[ExperimentRow]
+    key_of: dict[int, tuple]
+
+
+def kept_rows(saved: FirstRows, refs: RefSnapshot, state: str, index: ExperimentIndex) -> Kept | None:
+    """The saved rows still valid under `refs`, or None when an amendment cannot be certain: the state or the
+    other refs changed, queue rows are among them (a queue entry's ref deleted from packed-refs changes no state
+    the token sees), a baseline's group appears or goes (the order of the groups changes), a key is unknown."""
+    old = saved.since
     if old is None or not old.raw or not refs.raw or old.state != state or old.context != refs_context(refs):
         return None
     if any(row.kind not in ("workspace", "baseline", "experiment") for row in saved.rows):
-        return None   # queue rows: a queue entry's ref deleted from packed-refs changes no state the token sees
+        return None
     added, removed = _raw_changed(old.raw, refs.raw)
     if added is None or not _same_baselines(old.baselines, added, removed, refs.raw):
-        return None   # a baseline's group appears or goes: the order of the groups changes
+        return None
     gone = {ref for ref, _sha in removed}
     rows = [row for row in saved.rows if row.kind != "experiment" or row.ref not in gone]
     exps = [row for row in rows if row.kind == "experiment"]
@@ -255,7 +264,21 @@ def amend(saved: FirstRows, refs: RefSnapshot, state: str, index: ExperimentInde
         keys = index.listing_keys([(row.ref or "", row.rev, row.name) for row in exps])
     if any(k is None for k in keys):
         return None
-    key_of: dict[int, tuple] = {id(row): k for row, k in zip(exps, keys) if k is not None}
+    return Kept(old, added, removed, rows, {id(row): k for row, k in zip(exps, keys) if k is not None})
+
+
+def amend(saved: FirstRows, refs: RefSnapshot, state: str, index: ExperimentIndex) -> FirstRows | None:
+    """The top of the listing `refs` will give, from `saved` (read under other refs), or None if that cannot be
+    known for certain without the rest of the plan (see the module docstring). ~0.05 s of CPU at 100,000."""
+    old = saved.since
+    if old is not None and old.view is not None:   # the top of a sorted or filtered view
+        from exptui.store.first_rows_view import amend_view
+
+        return amend_view(saved, refs, state, index)
+    kept = kept_rows(saved, refs, state, index)
+    if kept is None:
+        return None
+    old, added, removed, rows, key_of = kept.since, kept.added, kept.removed, kept.rows, kept.key_of
     shown = {row.rev for row in rows if row.kind == "baseline"}
     new: list[tuple[str, str, str, str]] = []   # (ref, sha, baseline, name) of the groups on the saved screen
     for ref, sha in sorted(added):

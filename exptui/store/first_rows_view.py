@@ -84,25 +84,12 @@ def amend_view(saved: FirstRows, refs: RefSnapshot, state: str, index: Experimen
     certain (see the module docstring)."""
     from exptui.store import first_rows as fr
 
-    old = saved.since
-    view = old.view if old is not None else None
-    if old is None or view is None or not old.raw or not refs.raw or old.state != state \
-            or old.context != fr.refs_context(refs):
+    view = saved.since.view if saved.since is not None else None
+    base = fr.kept_rows(saved, refs, state, index) if view is not None else None
+    if view is None or base is None:
         return None
-    if any(row.kind not in ("workspace", "baseline", "experiment") for row in saved.rows):
-        return None
-    added, removed = fr._raw_changed(old.raw, refs.raw)
-    if added is None or not fr._same_baselines(old.baselines, added, removed, refs.raw):
-        return None
-    gone = {ref for ref, _sha in removed}
-    rows = [row for row in saved.rows if row.kind != "experiment" or row.ref not in gone]
+    added, removed, rows, key_of = base.added, base.removed, base.rows, base.key_of
     exps = [row for row in rows if row.kind == "experiment"]
-    keys = fr._saved_keys(old, exps)
-    if keys is None:
-        keys = index.listing_keys([(row.ref or "", row.rev, row.name) for row in exps])
-    if any(k is None for k in keys):
-        return None
-    key_of: dict[int, tuple] = {id(row): k for row, k in zip(exps, keys) if k is not None}
     headers = {row.rev for row in rows if row.kind == "baseline"}
     grouped = not view.leaderboard
     if grouped and any(row.baseline not in headers for row in exps):
